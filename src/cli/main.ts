@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { ConfigError, loadConfig } from '../config.js';
+import { Engine } from '../engine/engine.js';
+import { ToolError } from '../errors.js';
+import { stderrLogger } from '../log.js';
+import { createMcpServer } from '../mcp/server.js';
+
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const USAGE = `codex-async-mcp ${VERSION}
+Runs OpenAI Codex CLI tasks as durable background jobs over MCP.
+
+Usage:
+  codex-async-mcp            serve MCP on stdin/stdout (what MCP clients launch)
+  codex-async-mcp --version  print the version
+  codex-async-mcp --help     print this help
+
+Environment: CODEX_ASYNC_HOME, CODEX_BIN, CODEX_ASYNC_MAX_CONCURRENT, CODEX_ASYNC_DEFAULT_TIMEOUT,
+CODEX_ASYNC_ALLOW_DANGEROUS, CODEX_ASYNC_KILL_GRACE, CODEX_ASYNC_COMPLETION_GRACE (see README).
+`;
+
+function main(argv: string[]): void {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (argv.includes('--version') || argv.includes('-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`codex-async-mcp: unknown argument "${argv[0]}"\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  let engine: Engine;
+  try {
+    engine = Engine.open(loadConfig(), stderrLogger);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof ToolError) {
+      stderrLogger('error', err.message);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+  const handle = serveStdio(() => createMcpServer(engine, stderrLogger, VERSION), {
+    onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
+  });
+  // Jobs run on without the server: closing only stops watching them.
+  const shutdown = () => {
+    void handle.close().finally(() => {
+      engine.close();
+      process.exit(0);
+    });
+  };
+  process.stdin.on('end', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main(process.argv.slice(2));

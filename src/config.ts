@@ -1,0 +1,71 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const flag = z
+  .enum(['', '0', '1', 'true', 'false', 'yes', 'no'])
+  .default('')
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positiveNumber = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+const EnvSchema = z.object({
+  CODEX_ASYNC_HOME: z.string().min(1).optional(),
+  CODEX_BIN: z.string().min(1).optional(),
+  CODEX_ASYNC_MAX_CONCURRENT: positiveInt(3),
+  CODEX_ASYNC_DEFAULT_TIMEOUT: positiveNumber(3600),
+  CODEX_ASYNC_ALLOW_DANGEROUS: flag,
+  CODEX_ASYNC_KILL_GRACE: positiveNumber(5),
+  CODEX_ASYNC_COMPLETION_GRACE: positiveNumber(5),
+  CODEX_ASYNC_SWEEP_MS: positiveInt(1000),
+});
+
+export interface Config {
+  /** State directory: jobs.db plus one directory per job. */
+  home: string;
+  /** Explicit codex executable; when absent codex is looked up on PATH. */
+  codexBin: string | undefined;
+  maxConcurrent: number;
+  defaultTimeoutSeconds: number;
+  allowDangerous: boolean;
+  /** Seconds between SIGINT and SIGKILL when stopping a job. */
+  killGraceSeconds: number;
+  /** Seconds codex may linger after turn.completed before it is ended (openai/codex#7622). */
+  completionGraceSeconds: number;
+  /** How often a server checks running jobs for deadlines and vanished processes. */
+  sweepIntervalMs: number;
+  /** PATH used to find codex when codexBin is not set. */
+  searchPath: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once; everything else receives the resulting Config. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  const home = e.CODEX_ASYNC_HOME ?? path.join(os.homedir(), '.codex-async');
+  if (!path.isAbsolute(home)) {
+    throw new ConfigError(`CODEX_ASYNC_HOME must be an absolute path, got "${home}"`);
+  }
+  return {
+    home,
+    codexBin: e.CODEX_BIN,
+    maxConcurrent: e.CODEX_ASYNC_MAX_CONCURRENT,
+    defaultTimeoutSeconds: e.CODEX_ASYNC_DEFAULT_TIMEOUT,
+    allowDangerous: e.CODEX_ASYNC_ALLOW_DANGEROUS,
+    killGraceSeconds: e.CODEX_ASYNC_KILL_GRACE,
+    completionGraceSeconds: e.CODEX_ASYNC_COMPLETION_GRACE,
+    sweepIntervalMs: e.CODEX_ASYNC_SWEEP_MS,
+    searchPath: env.PATH ?? '',
+  };
+}

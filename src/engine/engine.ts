@@ -1,0 +1,597 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildExecArgs } from '../codex/argv.js';
+import { CodexLocator } from '../codex/binary.js';
+import { emptyProgress, type Progress } from '../codex/progress.js';
+import { resolveAccess, type Access } from '../codex/sandbox.js';
+import type { Config } from '../config.js';
+import { invalid, ToolError } from '../errors.js';
+import { Bus } from '../jobs/bus.js';
+import { openDb } from '../jobs/db.js';
+import { foldNewEvents, readActivityTail } from '../jobs/eventlog.js';
+import { homeLayout, jobFiles, prepareHome, readSmall, type HomeLayout, type JobFiles } from '../jobs/files.js';
+import { newJobId } from '../jobs/ids.js';
+import { isFinal, type JobStatus } from '../jobs/states.js';
+import { JobStore, type Job, type NewJob } from '../jobs/store.js';
+import type { Logger } from '../log.js';
+import { launchJob } from '../supervise/launch.js';
+import { isAlive } from '../supervise/proc.js';
+import { interruptJob, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { decide } from './outcome.js';
+import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
+import {
+  checkCwd,
+  checkJobId,
+  checkOutputSchema,
+  checkPaths,
+  checkPrompt,
+  checkTimeout,
+  LIMITS,
+  notFound,
+} from './validate.js';
+
+export interface StartInput {
+  prompt: string;
+  cwd: string;
+  approval_policy?: string | undefined;
+  sandbox?: string | undefined;
+  model?: string | undefined;
+  reasoning_effort?: string | undefined;
+  timeout_seconds?: number | undefined;
+  output_schema?: Record<string, unknown> | undefined;
+  images?: string[] | undefined;
+  add_dirs?: string[] | undefined;
+  label?: string | undefined;
+}
+
+export interface ReplyInput {
+  job_id?: string | undefined;
+  thread_id?: string | undefined;
+  cwd?: string | undefined;
+  prompt: string;
+  sandbox?: string | undefined;
+  approval_policy?: string | undefined;
+  timeout_seconds?: number | undefined;
+  model?: string | undefined;
+  reasoning_effort?: string | undefined;
+  label?: string | undefined;
+}
+
+export interface Started {
+  job_id: string;
+  status: JobStatus;
+  created_at: string;
+  queue_position: number | null;
+}
+
+export interface WaitOutcome {
+  finished: Snapshot[];
+  pending: string[];
+  timed_out: boolean;
+}
+
+export interface ListInput {
+  status?: JobStatus | undefined;
+  cwd?: string | undefined;
+  label?: string | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+const OUTPUT_MAX_CHARS = 8000;
+/** A claimed job whose wrapper never wrote its pid within this time was never started. */
+const LAUNCH_GRACE_MS = 30_000;
+const THREAD_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{7,79}$/;
+
+/**
+ * The job engine: every operation the MCP tools (and the command line) offer, over the job store,
+ * the codex adapter and process supervision. Any number of engines in any number of processes may
+ * share one home directory; they coordinate only through the database and the notify directory.
+ */
+export class Engine {
+  private readonly layout: HomeLayout;
+  private readonly store: JobStore;
+  private readonly bus: Bus;
+  private readonly codex: CodexLocator;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+  private dispatchChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly db: ReturnType<typeof openDb>,
+  ) {
+    this.layout = homeLayout(config.home);
+    this.store = new JobStore(db);
+    this.bus = new Bus(this.layout.notifyDir);
+    this.codex = new CodexLocator(config.codexBin, config.searchPath);
+  }
+
+  static open(config: Config, log: Logger): Engine {
+    const layout = homeLayout(config.home);
+    prepareHome(layout);
+    const engine = new Engine(config, log, openDb(layout.db));
+    engine.bus.listen(
+      (id) => engine.onChange(id),
+      (err) => log('warn', `watching ${layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`),
+    );
+    engine.sweepTimer = setInterval(() => void engine.sweep(), config.sweepIntervalMs);
+    engine.sweepTimer.unref();
+    // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
+    setImmediate(() => void engine.sweep());
+    return engine;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.bus.close();
+    for (const wakers of this.waiters.values()) for (const wake of wakers) wake();
+    this.db.close();
+  }
+
+  // ── starting jobs ────────────────────────────────────────────────────────────────────────────
+
+  async start(input: StartInput): Promise<Started> {
+    const prompt = checkPrompt(input.prompt);
+    const cwd = checkCwd(input.cwd);
+    const access = resolveAccess(input, this.config.allowDangerous);
+    const schema = checkOutputSchema(input.output_schema);
+    const job = this.newJob(prompt, cwd, access, input, {
+      images: checkPaths('images', input.images, cwd),
+      add_dirs: checkPaths('add_dirs', input.add_dirs, cwd),
+      has_output_schema: schema !== null,
+      parent_job_id: null,
+      resume_thread_id: null,
+    });
+    await this.codex.locate();
+    this.create(job, prompt, schema, null);
+    return this.started(job.id);
+  }
+
+  async reply(input: ReplyInput): Promise<Started> {
+    const prompt = checkPrompt(input.prompt);
+    let threadId: string;
+    let cwd: string;
+    let access: Access;
+    let addDirs: string[] = [];
+    let parentId: string | null = null;
+    if (input.job_id !== undefined) {
+      if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
+      const parent = this.get(checkJobId(input.job_id));
+      if (!parent.thread_id) {
+        throw new ToolError(
+          isFinal(parent.status) ? 'conflict' : 'not_finished',
+          isFinal(parent.status)
+            ? `job ${parent.id} never started a Codex thread (${describeJob(parent)}), so there is nothing to continue: start a new job with codex_start`
+            : `job ${parent.id} is ${parent.status} and has no Codex thread yet: wait for it with codex_wait, then reply`,
+        );
+      }
+      threadId = parent.thread_id;
+      cwd = parent.cwd;
+      access = resolveAccess({ sandbox: parent.sandbox, approval_policy: parent.approval_policy ?? undefined }, this.config.allowDangerous);
+      addDirs = parent.add_dirs;
+      parentId = parent.id;
+    } else if (input.thread_id !== undefined) {
+      if (!THREAD_ID_PATTERN.test(input.thread_id)) {
+        throw invalid(`"${input.thread_id.slice(0, 80)}" is not a Codex thread id (a session id such as the one codex prints at start)`);
+      }
+      if (input.cwd === undefined) throw invalid('cwd is required with thread_id: the directory the thread works in');
+      threadId = input.thread_id;
+      cwd = checkCwd(input.cwd);
+      access = resolveAccess(input, this.config.allowDangerous);
+    } else {
+      throw invalid('give job_id (a job started by codex_start) or thread_id (any Codex session id) with cwd');
+    }
+    const job = this.newJob(prompt, cwd, access, input, {
+      images: [],
+      add_dirs: addDirs,
+      has_output_schema: false,
+      parent_job_id: parentId,
+      resume_thread_id: threadId,
+    });
+    await this.codex.locate();
+    this.create(job, prompt, null, threadId);
+    return this.started(job.id);
+  }
+
+  private newJob(
+    prompt: string,
+    cwd: string,
+    access: Access,
+    input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'label'>,
+    rest: Pick<NewJob, 'images' | 'add_dirs' | 'has_output_schema' | 'parent_job_id' | 'resume_thread_id'>,
+  ): NewJob {
+    if (input.label !== undefined && input.label.length > LIMITS.labelChars) {
+      throw invalid(`label is longer than ${LIMITS.labelChars} characters`);
+    }
+    return {
+      id: newJobId(),
+      prompt_head: prompt.slice(0, 2000),
+      prompt_bytes: Buffer.byteLength(prompt),
+      cwd,
+      sandbox: access.sandbox,
+      bypass: access.bypass,
+      approval_policy: input.approval_policy ?? null,
+      model: input.model ?? null,
+      reasoning_effort: input.reasoning_effort ?? null,
+      timeout_seconds: checkTimeout(input.timeout_seconds, this.config.defaultTimeoutSeconds),
+      label: input.label ?? null,
+      created_at: Date.now(),
+      ...rest,
+    };
+  }
+
+  /** Writes the job's files, then records it as queued: a job in the database is always runnable. */
+  private create(job: NewJob, prompt: string, schema: string | null, threadId: string | null): void {
+    const files = jobFiles(this.layout, job.id);
+    try {
+      fs.mkdirSync(files.dir, { mode: 0o700 });
+      fs.writeFileSync(files.prompt, prompt, { mode: 0o600, flag: 'wx' });
+      if (schema !== null) fs.writeFileSync(files.outputSchema, schema, { mode: 0o600, flag: 'wx' });
+      if (threadId === null) this.store.insert(job);
+      else {
+        const busy = this.store.insertOnThread(job, threadId);
+        if (busy) {
+          throw new ToolError(
+            'conflict',
+            `job ${busy} is still working on thread ${threadId}: wait for it (codex_wait) or cancel it (codex_cancel), then reply`,
+          );
+        }
+      }
+    } catch (err) {
+      fs.rmSync(files.dir, { recursive: true, force: true });
+      if (err instanceof ToolError) throw err;
+      throw new ToolError('storage', `cannot record the job in ${this.config.home}: ${(err as Error).message}`);
+    }
+    this.bus.announce(job.id);
+  }
+
+  private async started(id: string): Promise<Started> {
+    await this.dispatch();
+    const job = this.get(id);
+    return {
+      job_id: job.id,
+      status: job.status,
+      created_at: new Date(job.created_at).toISOString(),
+      queue_position: job.status === 'queued' ? this.store.queuePosition(job) : null,
+    };
+  }
+
+  /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
+  dispatch(): Promise<void> {
+    this.dispatchChain = this.dispatchChain.then(async () => {
+      if (this.closed) return;
+      for (const job of this.store.claimQueued(this.config.maxConcurrent, Date.now())) await this.launch(job);
+    });
+    return this.dispatchChain.catch((err: unknown) => {
+      this.log('error', `dispatch failed: ${(err as Error).message}`);
+      this.dispatchChain = Promise.resolve();
+    });
+  }
+
+  private async launch(job: Job): Promise<void> {
+    const files = jobFiles(this.layout, job.id);
+    try {
+      const codex = await this.codex.locate();
+      const args = buildExecArgs({
+        cwd: job.cwd,
+        access: { sandbox: job.sandbox, bypass: job.bypass },
+        lastMessageFile: files.lastMessage,
+        model: job.model,
+        reasoningEffort: job.reasoning_effort,
+        outputSchemaFile: job.has_output_schema ? files.outputSchema : null,
+        images: job.images,
+        addDirs: job.add_dirs,
+        resumeThreadId: job.resume_thread_id,
+      });
+      const launched = await launchJob({
+        jobId: job.id,
+        files,
+        notifyFile: this.bus.fileFor(job.id),
+        cwd: job.cwd,
+        codexPath: codex.path,
+        args,
+      });
+      this.store.setProcess(job.id, launched.pid, launched.startTime);
+      this.bus.announce(job.id);
+    } catch (err) {
+      this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } });
+    }
+  }
+
+  // ── watching jobs ────────────────────────────────────────────────────────────────────────────
+
+  private onChange(id: string): void {
+    const job = this.store.get(id);
+    if (job?.status === 'running' && readExit(jobFiles(this.layout, id)) !== null) this.finalize(job);
+    this.wake(id);
+    if (job && isFinal(job.status)) void this.dispatch();
+  }
+
+  private wake(id: string): void {
+    const wakers = this.waiters.get(id);
+    if (wakers) for (const wake of [...wakers]) wake();
+  }
+
+  /** Folds events written since the last look into the job's progress. */
+  private refresh(job: Job): Job {
+    if (job.status !== 'running') return job;
+    const progress = job.progress ?? emptyProgress();
+    const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false);
+    if (offset === job.events_offset) return job;
+    this.store.saveProgress(job.id, progress, offset);
+    return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
+  }
+
+  /** Records the final status of a job whose processes are gone. Only one process wins. */
+  private finalize(job: Job): boolean {
+    const files = jobFiles(this.layout, job.id);
+    const exitCode = readExit(files);
+    const progress = job.progress ?? emptyProgress();
+    const offset = foldNewEvents(files.events, job.events_offset, progress, true);
+    const stderr = readTail(files.stderr, 2048);
+    return this.settle({ ...job, progress, events_offset: offset }, decide(job, exitCode, progress, stderr), exitCode);
+  }
+
+  private settle(job: Job, verdict: ReturnType<typeof decide>, exitCode: number | null = null): boolean {
+    const progress: Progress = job.progress ?? emptyProgress();
+    const written = readSmall(jobFiles(this.layout, job.id).lastMessage)?.trim();
+    const done = this.store.finish(job.id, {
+      ...verdict,
+      exit_code: exitCode,
+      final_message: written || progress.last_agent_message,
+      thread_id: progress.thread_id,
+      progress,
+      events_offset: job.events_offset,
+      finished_at: Date.now(),
+    });
+    if (done) {
+      this.bus.announce(job.id);
+      this.wake(job.id);
+      void this.dispatch();
+    }
+    return done;
+  }
+
+  private processOf(job: Job): JobProcess {
+    if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
+    const fromFile = Number(readSmall(jobFiles(this.layout, job.id).pid, 64)?.trim());
+    return { jobId: job.id, pgid: Number.isInteger(fromFile) && fromFile > 0 ? fromFile : null, startTime: null };
+  }
+
+  /**
+   * The background duties of every server, once per sweep interval: finish jobs whose codex exited
+   * unseen, mark jobs whose processes vanished as lost, enforce deadlines, end codex processes that
+   * linger after their turn completed, escalate stops to SIGKILL, and start queued jobs.
+   */
+  async sweep(): Promise<void> {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    try {
+      for (const job of this.store.running()) this.check(job);
+      await this.dispatch();
+    } catch (err) {
+      this.log('error', `sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private check(stale: Job): void {
+    const files = jobFiles(this.layout, stale.id);
+    if (readExit(files) !== null) {
+      this.finalize(stale);
+      return;
+    }
+    const job = this.refresh(stale);
+    const now = Date.now();
+    const proc = this.processOf(job);
+    if (proc.pgid === null) {
+      if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS) this.finalize(job);
+      return;
+    }
+    if (!isAlive(proc.pgid, proc.startTime)) {
+      // The wrapper is gone. If codex still runs without it, wait for codex; else settle.
+      if (readExit(files) !== null || livingProcesses(proc).length === 0) {
+        this.finalize(job);
+        return;
+      }
+    }
+    if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
+      if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
+    } else if (job.stop_reason === null && job.progress?.turn === 'completed' && now - mtime(files.events) >= this.config.completionGraceSeconds * 1000) {
+      this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
+      if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
+    } else if (job.stop_reason !== null && now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000) {
+      killJob(proc);
+    }
+  }
+
+  // ── reading jobs ─────────────────────────────────────────────────────────────────────────────
+
+  private get(id: string): Job {
+    const job = this.store.get(checkJobId(id));
+    if (!job) throw notFound(id);
+    return job;
+  }
+
+  private snapshotOf(job: Job, tailLines = 100): Snapshot {
+    const fresh = this.refresh(job);
+    const output = readActivityTail(jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
+    return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null);
+  }
+
+  poll(id: string, tailLines = 100): Snapshot {
+    if (!Number.isInteger(tailLines) || tailLines < 0) throw invalid(`tail_lines must be a whole number from 0 up, got ${tailLines}`);
+    return this.snapshotOf(this.get(id), tailLines);
+  }
+
+  result(id: string): JobResult {
+    const job = this.get(id);
+    if (!isFinal(job.status)) {
+      throw new ToolError(
+        'not_finished',
+        `job ${id} is still ${job.status}: call codex_wait with job_ids ["${id}"] to block until it finishes, or codex_poll to see its progress`,
+      );
+    }
+    return toResult(job);
+  }
+
+  list(input: ListInput): { jobs: JobSummary[]; next_cursor: string | null } {
+    const limit = input.limit ?? 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.listLimit) {
+      throw invalid(`limit must be a whole number from 1 to ${LIMITS.listLimit}, got ${limit}`);
+    }
+    let beforeSeq: number | undefined;
+    if (input.cursor !== undefined) {
+      const decoded = Number(Buffer.from(input.cursor, 'base64url').toString('utf8'));
+      if (!Number.isInteger(decoded) || decoded < 1) throw invalid('cursor is not one codex_list returned: pass next_cursor as given');
+      beforeSeq = decoded;
+    }
+    const rows = this.store.list({ status: input.status, cwd: input.cwd, label: input.label, beforeSeq, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      jobs: page.map(toSummary),
+      next_cursor: rows.length > limit && last ? Buffer.from(String(last.seq)).toString('base64url') : null,
+    };
+  }
+
+  // ── waiting and cancelling ───────────────────────────────────────────────────────────────────
+
+  /**
+   * Returns as soon as one of the jobs is final, or at the timeout. `signal` aborts the wait, never
+   * the jobs. `onTick` is called every `tickMs` with the first pending job, for progress reports.
+   */
+  async wait(
+    ids: string[],
+    timeoutMs: number,
+    opts: { signal?: AbortSignal; tickMs?: number; onTick?: (pending: Snapshot, elapsedMs: number) => void } = {},
+  ): Promise<WaitOutcome> {
+    if (ids.length === 0) throw invalid('give at least one job id to wait for');
+    const unique = [...new Set(ids.map(checkJobId))];
+    for (const id of unique) this.get(id);
+    const begun = Date.now();
+    const deadline = begun + timeoutMs;
+    let ticker: NodeJS.Timeout | null = null;
+    if (opts.onTick && opts.tickMs) {
+      ticker = setInterval(() => {
+        const pending = unique.map((id) => this.store.get(id)).find((job) => job && !isFinal(job.status));
+        if (pending) opts.onTick!(this.snapshotOf(pending, 0), Date.now() - begun);
+      }, opts.tickMs);
+    }
+    try {
+      for (;;) {
+        const jobs = unique.map((id) => this.get(id));
+        const finished = jobs.filter((job) => isFinal(job.status));
+        const timedOut = Date.now() >= deadline;
+        if (finished.length > 0 || timedOut || opts.signal?.aborted || this.closed) {
+          return {
+            finished: finished.map((job) => this.snapshotOf(job)),
+            pending: jobs.filter((job) => !isFinal(job.status)).map((job) => job.id),
+            timed_out: finished.length === 0 && timedOut,
+          };
+        }
+        await this.nextChange(unique, deadline - Date.now(), opts.signal);
+      }
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+  }
+
+  /** Resolves when any of the jobs changes, at the timeout, or on abort; leaves nothing behind. */
+  private nextChange(ids: string[], ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        for (const id of ids) {
+          const set = this.waiters.get(id);
+          set?.delete(done);
+          if (set?.size === 0) this.waiters.delete(id);
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+      for (const id of ids) {
+        let set = this.waiters.get(id);
+        if (!set) this.waiters.set(id, (set = new Set()));
+        set.add(done);
+      }
+    });
+  }
+
+  /** Number of registered wake-ups; lets tests prove that finished waits leave none behind. */
+  get waiterCount(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
+  }
+
+  /** Stops a job and everything it started; returns only when they are gone. */
+  async cancel(id: string): Promise<Snapshot> {
+    let job = this.get(id);
+    if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
+      this.bus.announce(job.id);
+      this.wake(job.id);
+      return this.snapshotOf(this.get(id));
+    }
+    job = this.get(id);
+    if (isFinal(job.status)) return this.snapshotOf(job);
+    this.store.requestStop(job.id, 'cancelled', Date.now());
+    let proc = this.processOf(job);
+    // Claimed by a server that is spawning it right now: give it a moment to record the pid.
+    for (let i = 0; proc.pgid === null && i < 40; i++) {
+      await sleep(50);
+      job = this.get(id);
+      if (isFinal(job.status)) return this.snapshotOf(job);
+      proc = this.processOf(job);
+    }
+    const stopped = await stopJob(proc, this.config.killGraceSeconds * 1000);
+    job = this.get(id);
+    if (job.status === 'running') this.finalize(job);
+    if (!stopped.gone) {
+      throw new ToolError(
+        'conflict',
+        `job ${id} was marked cancelled, but processes ${livingProcesses(proc).join(', ')} did not exit after SIGKILL; check them with ps`,
+      );
+    }
+    return this.snapshotOf(this.get(id));
+  }
+}
+
+/** The exit status the wrapper recorded, or null while there is none (or it is half-written). */
+function readExit(files: JobFiles): number | null {
+  const text = readSmall(files.exit, 64);
+  if (text === null || !/^\d+\n$/.test(text)) return null;
+  return Number(text);
+}
+
+function readTail(file: string, bytes: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(bytes, size));
+      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

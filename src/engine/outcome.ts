@@ -1,0 +1,61 @@
+import os from 'node:os';
+import type { Progress } from '../codex/progress.js';
+import { oneLine } from '../codex/progress.js';
+import type { JobError } from '../jobs/states.js';
+import type { Job } from '../jobs/store.js';
+
+export interface Verdict {
+  status: 'completed' | 'failed' | 'cancelled';
+  error: JobError | null;
+}
+
+function signalName(exitCode: number): string | null {
+  if (exitCode <= 128) return null;
+  const n = exitCode - 128;
+  const name = Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
+  return name ?? `signal ${n}`;
+}
+
+/**
+ * Decides how a job ended from everything there is to know once its processes are gone. The event
+ * stream outranks the exit status: a turn that completed is a result, even when codex had to be
+ * ended afterwards because it lingered (openai/codex#7622).
+ */
+export function decide(
+  job: Pick<Job, 'stop_reason' | 'timeout_seconds'>,
+  exitCode: number | null,
+  progress: Progress,
+  stderrTail: string,
+): Verdict {
+  if (progress.turn === 'completed') return { status: 'completed', error: null };
+  if (job.stop_reason === 'cancelled') {
+    return { status: 'cancelled', error: { kind: 'cancelled', message: 'cancelled by request' } };
+  }
+  if (job.stop_reason === 'timeout') {
+    return {
+      status: 'failed',
+      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); codex was stopped` },
+    };
+  }
+  if (progress.turn === 'failed') {
+    return { status: 'failed', error: { kind: 'turn_failed', message: progress.turn_error ?? 'the turn failed' } };
+  }
+  if (exitCode === null) {
+    return {
+      status: 'failed',
+      error: {
+        kind: 'lost',
+        message:
+          'the job\'s processes ended without recording an exit status (killed from outside, or the machine restarted); its output so far is kept',
+      },
+    };
+  }
+  if (exitCode === 0) return { status: 'completed', error: null };
+  const detail = oneLine(progress.last_error ?? stderrTail, 600);
+  if (exitCode === 126 || exitCode === 127) {
+    return { status: 'failed', error: { kind: 'spawn_error', message: `codex could not be started (exit ${exitCode}): ${detail}` } };
+  }
+  const signal = signalName(exitCode);
+  const how = signal ? `codex was killed by ${signal} (exit ${exitCode})` : `codex exited with code ${exitCode}`;
+  return { status: 'failed', error: { kind: 'exit_code', message: detail ? `${how}: ${detail}` : how } };
+}

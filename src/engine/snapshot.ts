@@ -1,0 +1,148 @@
+import type { Usage } from '../codex/events.js';
+import { emptyProgress, type Progress } from '../codex/progress.js';
+import type { JobError, JobStatus } from '../jobs/states.js';
+import type { Job } from '../jobs/store.js';
+
+/** One shaper per view of a job, shared by every tool (and later the command line). */
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const PROMPT_PREVIEW = 2000;
+
+export interface Snapshot {
+  job_id: string;
+  status: JobStatus;
+  exit_code: number | null;
+  error: JobError | null;
+  prompt: string;
+  cwd: string;
+  sandbox: string;
+  approval_policy: string | null;
+  model: string | null;
+  label: string | null;
+  parent_job_id: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  thread_id: string | null;
+  queue_position: number | null;
+  progress: {
+    current: string | null;
+    commands_run: number;
+    files_changed: Progress['files_changed'];
+    todo: Progress['todo'];
+    usage: Usage | null;
+  };
+  last_message: string | null;
+  output: string;
+}
+
+function promptPreview(job: Job): string {
+  if (job.prompt_bytes <= Buffer.byteLength(job.prompt_head)) return job.prompt_head;
+  return `${job.prompt_head.slice(0, PROMPT_PREVIEW)}… (${job.prompt_bytes} bytes in all)`;
+}
+
+export function toSnapshot(job: Job, output: string, queuePosition: number | null): Snapshot {
+  const p = job.progress ?? emptyProgress();
+  return {
+    job_id: job.id,
+    status: job.status,
+    exit_code: job.exit_code,
+    error: job.error,
+    prompt: promptPreview(job),
+    cwd: job.cwd,
+    sandbox: job.sandbox,
+    approval_policy: job.approval_policy,
+    model: job.model,
+    label: job.label,
+    parent_job_id: job.parent_job_id,
+    created_at: iso(job.created_at)!,
+    started_at: iso(job.started_at),
+    finished_at: iso(job.finished_at),
+    thread_id: job.thread_id ?? p.thread_id,
+    queue_position: queuePosition,
+    progress: {
+      current: job.status === 'running' ? p.current : null,
+      commands_run: p.commands_run,
+      files_changed: p.files_changed,
+      todo: p.todo,
+      usage: p.usage,
+    },
+    last_message: job.final_message ?? p.last_agent_message,
+    output,
+  };
+}
+
+export interface JobSummary {
+  job_id: string;
+  status: JobStatus;
+  created_at: string;
+  finished_at: string | null;
+  cwd: string;
+  label: string | null;
+  prompt: string;
+  exit_code: number | null;
+  error: JobError | null;
+  thread_id: string | null;
+  parent_job_id: string | null;
+}
+
+export function toSummary(job: Job): JobSummary {
+  return {
+    job_id: job.id,
+    status: job.status,
+    created_at: iso(job.created_at)!,
+    finished_at: iso(job.finished_at),
+    cwd: job.cwd,
+    label: job.label,
+    prompt: job.prompt_head.length > 120 ? `${job.prompt_head.slice(0, 119)}…` : job.prompt_head,
+    exit_code: job.exit_code,
+    error: job.error,
+    thread_id: job.thread_id,
+    parent_job_id: job.parent_job_id,
+  };
+}
+
+export interface JobResult {
+  job_id: string;
+  status: JobStatus;
+  exit_code: number | null;
+  error: JobError | null;
+  final_message: string | null;
+  structured_output: unknown;
+  files_changed: Progress['files_changed'];
+  usage: Usage | null;
+  thread_id: string | null;
+  duration_ms: number | null;
+}
+
+export function toResult(job: Job): JobResult {
+  const p = job.progress ?? emptyProgress();
+  let structured: unknown = null;
+  if (job.has_output_schema && job.final_message) {
+    try {
+      structured = JSON.parse(job.final_message);
+    } catch {
+      structured = null;
+    }
+  }
+  return {
+    job_id: job.id,
+    status: job.status,
+    exit_code: job.exit_code,
+    error: job.error,
+    final_message: job.final_message,
+    structured_output: structured,
+    files_changed: p.files_changed,
+    usage: p.usage,
+    thread_id: job.thread_id,
+    duration_ms: job.started_at !== null && job.finished_at !== null ? job.finished_at - job.started_at : null,
+  };
+}
+
+/** One line for the text part of a tool result, for clients that ignore structuredContent. */
+export function describeJob(job: Job): string {
+  const base = `job ${job.id} ${job.status}`;
+  if (job.error) return `${base}: ${job.error.kind}: ${job.error.message}`;
+  return base;
+}

@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { invalid, ToolError } from '../errors.js';
+import { isJobId } from '../jobs/ids.js';
+
+export const LIMITS = {
+  /** Prompts travel on stdin, so the limit is ours, not the OS's argv limit. */
+  promptBytes: 4 * 1024 * 1024,
+  labelChars: 200,
+  images: 20,
+  addDirs: 20,
+  outputSchemaBytes: 256 * 1024,
+  timeoutSeconds: 7 * 24 * 3600,
+  listLimit: 200,
+} as const;
+
+export function checkJobId(id: string): string {
+  if (!isJobId(id)) {
+    throw invalid(`"${id.slice(0, 80)}" is not a job id: job ids are 12 hex characters as returned by codex_start (see codex_list)`);
+  }
+  return id;
+}
+
+export function checkPrompt(prompt: string): string {
+  if (prompt.trim() === '') throw invalid('prompt is empty: say what codex should do');
+  const bytes = Buffer.byteLength(prompt);
+  if (bytes > LIMITS.promptBytes) {
+    throw invalid(`prompt is ${bytes} bytes; the limit is ${LIMITS.promptBytes}. Put large material in a file in cwd and refer to it.`);
+  }
+  return prompt;
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** An absolute, existing directory; returned with symlinks resolved. */
+export function checkCwd(cwd: string): string {
+  if (!path.isAbsolute(cwd)) throw invalid(`cwd must be an absolute path, got "${cwd}"`);
+  const st = statOrNull(cwd);
+  if (!st) throw invalid(`cwd "${cwd}" does not exist`);
+  if (!st.isDirectory()) throw invalid(`cwd "${cwd}" is not a directory`);
+  return fs.realpathSync(cwd);
+}
+
+/** Paths that must exist; relative ones are taken relative to cwd. */
+export function checkPaths(
+  what: 'images' | 'add_dirs',
+  paths: readonly string[] | undefined,
+  cwd: string,
+): string[] {
+  const list = paths ?? [];
+  const max = what === 'images' ? LIMITS.images : LIMITS.addDirs;
+  if (list.length > max) throw invalid(`${what} has ${list.length} entries; at most ${max} are allowed`);
+  return list.map((p) => {
+    const full = path.resolve(cwd, p);
+    const st = statOrNull(full);
+    if (!st) throw invalid(`${what} entry "${p}" does not exist (resolved to ${full})`);
+    if (what === 'images' && !st.isFile()) throw invalid(`images entry "${p}" is not a file`);
+    if (what === 'add_dirs' && !st.isDirectory()) throw invalid(`add_dirs entry "${p}" is not a directory`);
+    return fs.realpathSync(full);
+  });
+}
+
+export function checkTimeout(seconds: number | undefined, fallback: number): number {
+  const value = seconds ?? fallback;
+  if (!(value > 0) || value > LIMITS.timeoutSeconds) {
+    throw invalid(`timeout_seconds must be above 0 and at most ${LIMITS.timeoutSeconds} (7 days), got ${value}`);
+  }
+  return value;
+}
+
+export function checkOutputSchema(schema: Record<string, unknown> | undefined): string | null {
+  if (schema === undefined) return null;
+  const text = JSON.stringify(schema);
+  if (Buffer.byteLength(text) > LIMITS.outputSchemaBytes) {
+    throw invalid(`output_schema is larger than ${LIMITS.outputSchemaBytes} bytes`);
+  }
+  if (schema.type !== undefined && schema.type !== 'object') {
+    throw invalid('output_schema must describe a JSON object (codex requires "type": "object" at the top level)');
+  }
+  return text;
+}
+
+export function notFound(id: string): ToolError {
+  return new ToolError('not_found', `no job "${id}": check the id with codex_list`);
+}

@@ -1,0 +1,89 @@
+import Database from 'better-sqlite3';
+import { ToolError } from '../errors.js';
+
+export type Db = Database.Database;
+
+/**
+ * Versioned schema. Each entry moves the database from version i to i+1 and never changes once
+ * released; `PRAGMA user_version` records how far a database has come.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE jobs (
+     seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+     id                TEXT    NOT NULL UNIQUE,
+     status            TEXT    NOT NULL CHECK (status IN ('queued','running','completed','failed','cancelled')),
+     prompt_head       TEXT    NOT NULL,
+     prompt_bytes      INTEGER NOT NULL,
+     cwd               TEXT    NOT NULL,
+     sandbox           TEXT    NOT NULL,
+     bypass            INTEGER NOT NULL DEFAULT 0,
+     approval_policy   TEXT,
+     model             TEXT,
+     reasoning_effort  TEXT,
+     timeout_seconds   REAL    NOT NULL,
+     has_output_schema INTEGER NOT NULL DEFAULT 0,
+     images            TEXT    NOT NULL DEFAULT '[]',
+     add_dirs          TEXT    NOT NULL DEFAULT '[]',
+     label             TEXT,
+     parent_job_id     TEXT,
+     resume_thread_id  TEXT,
+     thread_id         TEXT,
+     created_at        INTEGER NOT NULL,
+     started_at        INTEGER,
+     finished_at       INTEGER,
+     deadline_at       INTEGER,
+     pid               INTEGER,
+     pid_start         TEXT,
+     stop_reason       TEXT,
+     stop_requested_at INTEGER,
+     exit_code         INTEGER,
+     error_kind        TEXT,
+     error_message     TEXT,
+     progress          TEXT,
+     events_offset     INTEGER NOT NULL DEFAULT 0,
+     final_message     TEXT
+   );
+   CREATE INDEX jobs_by_status ON jobs (status, seq);
+   CREATE INDEX jobs_by_thread ON jobs (thread_id);
+   CREATE INDEX jobs_by_resume_thread ON jobs (resume_thread_id);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDb(file: string): Db {
+  let db: Db;
+  try {
+    db = new Database(file);
+    // Several server processes share one file: WAL lets readers run beside a writer, and the
+    // busy timeout makes a writer wait for another's lock instead of failing at once.
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new ToolError(
+      'storage',
+      `cannot open the job database ${file}: ${(err as Error).message}. Check the file's permissions, or move it aside to start with an empty job list.`,
+    );
+  }
+  migrate(db, file);
+  return db;
+}
+
+function migrate(db: Db, file: string): void {
+  const apply = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new ToolError(
+        'storage',
+        `the job database ${file} has schema version ${version}, newer than this codex-async-mcp understands (${SCHEMA_VERSION}). Upgrade codex-async-mcp, or point CODEX_ASYNC_HOME at another directory.`,
+      );
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  });
+  // IMMEDIATE: two servers starting at once must not both run the same migration.
+  apply.immediate();
+}

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import { renderEvent } from '../codex/activity.js';
+import { parseEventLine } from '../codex/events.js';
+import { applyEvent, type Progress } from '../codex/progress.js';
+
+const CHUNK = 1 << 20;
+/** A longer line is not an event we can use (a huge command output); it is skipped. */
+const MAX_LINE = 4 << 20;
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Folds the events written since `offset` into `progress`. Stops before a torn last line unless
+ * `toEnd` (codex has exited, so nothing more will be appended). Returns the new offset.
+ * Cost grows with what is new, not with the log's size.
+ */
+export function foldNewEvents(file: string, offset: number, progress: Progress, toEnd: boolean): number {
+  const size = fileSize(file);
+  if (size <= offset) return offset;
+  const fd = fs.openSync(file, 'r');
+  try {
+    let pos = offset;
+    let carry = Buffer.alloc(0);
+    let skipping = false;
+    const buf = Buffer.alloc(CHUNK);
+    while (pos + carry.length < size) {
+      const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos - carry.length), pos + carry.length);
+      if (n <= 0) break;
+      let data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+      let start = 0;
+      for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+        if (!skipping) {
+          const event = parseEventLine(data.toString('utf8', start, nl));
+          if (event) applyEvent(progress, event);
+        }
+        skipping = false;
+        start = nl + 1;
+      }
+      pos += start;
+      carry = Buffer.from(data.subarray(start));
+      if (carry.length > MAX_LINE) {
+        pos += carry.length;
+        carry = Buffer.alloc(0);
+        skipping = true;
+      }
+      data = Buffer.alloc(0);
+    }
+    if (toEnd && carry.length && !skipping) {
+      const event = parseEventLine(carry.toString('utf8'));
+      if (event) applyEvent(progress, event);
+      pos += carry.length;
+    }
+    return pos;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const TAIL_BYTES = 256 << 10;
+
+/**
+ * The readable end of a job's activity: at most `maxLines` lines and `maxChars` characters,
+ * rendered from the last 256 KiB of the event log only, so reading it costs the same for a 1 KB
+ * log and a 1 GB one.
+ */
+export function readActivityTail(file: string, maxLines: number, maxChars: number): string {
+  if (maxLines === 0) return '';
+  const size = fileSize(file);
+  if (size === 0) return '';
+  const start = Math.max(0, size - TAIL_BYTES);
+  const fd = fs.openSync(file, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(size - start);
+    const n = fs.readSync(fd, buf, 0, buf.length, start);
+    text = buf.toString('utf8', 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const lines = text.split('\n');
+  if (start > 0) lines.shift();
+  const rendered: string[] = [];
+  for (const line of lines) {
+    const event = parseEventLine(line);
+    const out = event && renderEvent(event);
+    if (out) rendered.push(...out.split('\n'));
+  }
+  let out = rendered.slice(-maxLines).join('\n');
+  if (out.length > maxChars) out = `…${out.slice(out.length - maxChars + 1)}`;
+  return out;
+}

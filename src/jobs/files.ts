@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ToolError } from '../errors.js';
+
+/** Where one job's files live. The directory name is a validated job id, never user text. */
+export interface JobFiles {
+  dir: string;
+  prompt: string;
+  events: string;
+  stderr: string;
+  lastMessage: string;
+  outputSchema: string;
+  /** Written by the wrapper shell when codex exits: the exit status. */
+  exit: string;
+  /** Written by the wrapper shell when it starts: its pid. */
+  pid: string;
+}
+
+export interface HomeLayout {
+  home: string;
+  db: string;
+  jobsDir: string;
+  /** One empty file per job, touched on every change: every server watches this one directory. */
+  notifyDir: string;
+}
+
+export function homeLayout(home: string): HomeLayout {
+  return {
+    home,
+    db: path.join(home, 'jobs.db'),
+    jobsDir: path.join(home, 'jobs'),
+    notifyDir: path.join(home, 'notify'),
+  };
+}
+
+export function jobFiles(layout: HomeLayout, id: string): JobFiles {
+  const dir = path.join(layout.jobsDir, id);
+  return {
+    dir,
+    prompt: path.join(dir, 'prompt.txt'),
+    events: path.join(dir, 'events.jsonl'),
+    stderr: path.join(dir, 'stderr.log'),
+    lastMessage: path.join(dir, 'last-message.txt'),
+    outputSchema: path.join(dir, 'output-schema.json'),
+    exit: path.join(dir, 'exit'),
+    pid: path.join(dir, 'pid'),
+  };
+}
+
+function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) throw new ToolError('storage', `${dir} is not a directory; remove it or set CODEX_ASYNC_HOME elsewhere.`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new ToolError('storage', `${dir} belongs to another user (uid ${st.uid}); set CODEX_ASYNC_HOME to a directory you own.`);
+  }
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+}
+
+/** Creates the state directory private to this user (0700) and refuses one owned by someone else. */
+export function prepareHome(layout: HomeLayout): void {
+  try {
+    ensurePrivateDir(layout.home);
+    ensurePrivateDir(layout.jobsDir);
+    ensurePrivateDir(layout.notifyDir);
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    throw new ToolError('storage', `cannot prepare the state directory ${layout.home}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a small file, or null if it does not exist. */
+export function readSmall(file: string, maxBytes = 1 << 20): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(maxBytes);
+    const n = fs.readSync(fd, buf, 0, maxBytes, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function touch(file: string): void {
+  try {
+    fs.writeFileSync(file, '', { mode: 0o600 });
+  } catch {
+    // A missed wake-up is covered by the periodic sweep.
+  }
+}

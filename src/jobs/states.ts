@@ -1,0 +1,25 @@
+/**
+ * The job state machine. Every arrow is one guarded UPDATE in store.ts, so two server processes
+ * racing on the same job can never both move it:
+ *
+ *   queued ──claim──▶ running ──finish──▶ completed | failed | cancelled
+ *      └──────────cancel──────────────────────────────▶ cancelled
+ *
+ * A running job may carry a stop request (cancel, timeout, or codex lingering after its turn
+ * completed); the request does not change the status, the process ending does.
+ */
+export const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+export const isFinal = (status: JobStatus) => FINAL_STATUSES.has(status);
+
+export const ERROR_KINDS = ['exit_code', 'turn_failed', 'timeout', 'spawn_error', 'lost', 'cancelled'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+export interface JobError {
+  kind: ErrorKind;
+  message: string;
+}
+
+/** Why a running job is being stopped. `lingering` is openai/codex#7622: done but not exiting. */
+export type StopReason = 'cancelled' | 'timeout' | 'lingering';

@@ -1,0 +1,259 @@
+import type { Progress } from '../codex/progress.js';
+import type { Sandbox } from '../codex/sandbox.js';
+import type { Db } from './db.js';
+import type { ErrorKind, JobError, JobStatus, StopReason } from './states.js';
+
+/** A job as stored. Times are epoch milliseconds. */
+export interface Job {
+  seq: number;
+  id: string;
+  status: JobStatus;
+  prompt_head: string;
+  prompt_bytes: number;
+  cwd: string;
+  sandbox: Sandbox;
+  bypass: boolean;
+  approval_policy: string | null;
+  model: string | null;
+  reasoning_effort: string | null;
+  timeout_seconds: number;
+  has_output_schema: boolean;
+  images: string[];
+  add_dirs: string[];
+  label: string | null;
+  parent_job_id: string | null;
+  resume_thread_id: string | null;
+  thread_id: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  deadline_at: number | null;
+  pid: number | null;
+  pid_start: string | null;
+  stop_reason: StopReason | null;
+  stop_requested_at: number | null;
+  exit_code: number | null;
+  error: JobError | null;
+  progress: Progress | null;
+  events_offset: number;
+  final_message: string | null;
+}
+
+export type NewJob = Pick<
+  Job,
+  | 'id'
+  | 'prompt_head'
+  | 'prompt_bytes'
+  | 'cwd'
+  | 'sandbox'
+  | 'bypass'
+  | 'approval_policy'
+  | 'model'
+  | 'reasoning_effort'
+  | 'timeout_seconds'
+  | 'has_output_schema'
+  | 'images'
+  | 'add_dirs'
+  | 'label'
+  | 'parent_job_id'
+  | 'resume_thread_id'
+  | 'created_at'
+>;
+
+export interface Outcome {
+  status: 'completed' | 'failed' | 'cancelled';
+  exit_code: number | null;
+  error: JobError | null;
+  final_message: string | null;
+  thread_id: string | null;
+  progress: Progress;
+  events_offset: number;
+  finished_at: number;
+}
+
+export interface ListFilter {
+  status?: JobStatus | undefined;
+  cwd?: string | undefined;
+  label?: string | undefined;
+  /** Only jobs older (smaller seq) than this, for paging. */
+  beforeSeq?: number | undefined;
+  limit: number;
+}
+
+type Row = Record<string, unknown>;
+
+function toJob(row: Row): Job {
+  const errorKind = row.error_kind as ErrorKind | null;
+  return {
+    ...(row as unknown as Job),
+    bypass: row.bypass === 1,
+    has_output_schema: row.has_output_schema === 1,
+    images: JSON.parse(row.images as string) as string[],
+    add_dirs: JSON.parse(row.add_dirs as string) as string[],
+    error: errorKind ? { kind: errorKind, message: (row.error_message as string | null) ?? '' } : null,
+    progress: row.progress ? (JSON.parse(row.progress as string) as Progress) : null,
+  };
+}
+
+/**
+ * Every SQL statement of the job store. Transitions are single guarded UPDATEs (see states.ts);
+ * the queue claim runs in an IMMEDIATE transaction so the concurrency limit holds across every
+ * server process that shares the database.
+ */
+export class JobStore {
+  private readonly s;
+
+  constructor(private readonly db: Db) {
+    this.s = {
+      insert: db.prepare(
+        `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
+           reasoning_effort, timeout_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
+           resume_thread_id, thread_id, created_at)
+         VALUES (@id, 'queued', @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
+           @reasoning_effort, @timeout_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
+           @resume_thread_id, @resume_thread_id, @created_at)`,
+      ),
+      get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+      queuePosition: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq <= ?`),
+      countRunning: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'`),
+      oldestQueued: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT ?`),
+      claim: db.prepare(
+        `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER)
+         WHERE id = @id AND status = 'queued'`,
+      ),
+      setProcess: db.prepare(`UPDATE jobs SET pid = @pid, pid_start = @pid_start WHERE id = @id AND status = 'running'`),
+      running: db.prepare(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`),
+      activeOnThread: db.prepare(
+        `SELECT id FROM jobs WHERE status IN ('queued','running') AND (thread_id = @t OR resume_thread_id = @t) LIMIT 1`,
+      ),
+      saveProgress: db.prepare(
+        `UPDATE jobs SET progress = @progress, events_offset = @events_offset, thread_id = COALESCE(@thread_id, thread_id)
+         WHERE id = @id AND status = 'running' AND events_offset < @events_offset`,
+      ),
+      requestStop: db.prepare(
+        `UPDATE jobs SET stop_reason = @reason, stop_requested_at = @now
+         WHERE id = @id AND status = 'running' AND (stop_reason IS NULL OR stop_reason = 'lingering' AND @reason != 'lingering')`,
+      ),
+      finish: db.prepare(
+        `UPDATE jobs SET status = @status, exit_code = @exit_code, error_kind = @error_kind, error_message = @error_message,
+           final_message = @final_message, thread_id = COALESCE(@thread_id, thread_id), progress = @progress,
+           events_offset = @events_offset, finished_at = @finished_at
+         WHERE id = @id AND status = 'running'`,
+      ),
+      cancelQueued: db.prepare(
+        `UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
+         WHERE id = @id AND status = 'queued'`,
+      ),
+    };
+  }
+
+  insert(job: NewJob): void {
+    this.s.insert.run({
+      ...job,
+      bypass: job.bypass ? 1 : 0,
+      has_output_schema: job.has_output_schema ? 1 : 0,
+      images: JSON.stringify(job.images),
+      add_dirs: JSON.stringify(job.add_dirs),
+    });
+  }
+
+  /** Inserts a job continuing `threadId` unless a job on that thread is queued or running. */
+  insertOnThread(job: NewJob, threadId: string): string | null {
+    const tx = this.db.transaction(() => {
+      const busy = this.s.activeOnThread.get({ t: threadId }) as { id: string } | undefined;
+      if (busy) return busy.id;
+      this.insert(job);
+      return null;
+    });
+    return tx.immediate();
+  }
+
+  get(id: string): Job | null {
+    const row = this.s.get.get(id) as Row | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  queuePosition(job: Job): number {
+    return (this.s.queuePosition.get(job.seq) as { n: number }).n;
+  }
+
+  running(): Job[] {
+    return (this.s.running.all() as Row[]).map(toJob);
+  }
+
+  /** Moves the oldest queued jobs to running while fewer than `max` run, machine-wide. */
+  claimQueued(max: number, now: number): Job[] {
+    const tx = this.db.transaction(() => {
+      const running = (this.s.countRunning.get() as { n: number }).n;
+      const free = max - running;
+      if (free <= 0) return [];
+      const picked = (this.s.oldestQueued.all(free) as Row[]).map(toJob);
+      for (const job of picked) this.s.claim.run({ id: job.id, now });
+      return picked.map((job) => this.get(job.id)!);
+    });
+    return tx.immediate();
+  }
+
+  setProcess(id: string, pid: number, pidStart: string): void {
+    this.s.setProcess.run({ id, pid, pid_start: pidStart });
+  }
+
+  saveProgress(id: string, progress: Progress, eventsOffset: number): void {
+    this.s.saveProgress.run({
+      id,
+      progress: JSON.stringify(progress),
+      events_offset: eventsOffset,
+      thread_id: progress.thread_id,
+    });
+  }
+
+  /** Records why a running job is being stopped; false if it is not running or already stopping. */
+  requestStop(id: string, reason: StopReason, now: number): boolean {
+    return this.s.requestStop.run({ id, reason, now }).changes === 1;
+  }
+
+  /** running → final. False when another process finished the job first. */
+  finish(id: string, o: Outcome): boolean {
+    return (
+      this.s.finish.run({
+        id,
+        status: o.status,
+        exit_code: o.exit_code,
+        error_kind: o.error?.kind ?? null,
+        error_message: o.error?.message ?? null,
+        final_message: o.final_message,
+        thread_id: o.thread_id,
+        progress: JSON.stringify(o.progress),
+        events_offset: o.events_offset,
+        finished_at: o.finished_at,
+      }).changes === 1
+    );
+  }
+
+  cancelQueued(id: string, now: number): boolean {
+    return this.s.cancelQueued.run({ id, now, message: 'cancelled before it started' }).changes === 1;
+  }
+
+  list(f: ListFilter): Job[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: f.limit };
+    if (f.status) {
+      where.push('status = @status');
+      params.status = f.status;
+    }
+    if (f.cwd) {
+      where.push('cwd = @cwd');
+      params.cwd = f.cwd;
+    }
+    if (f.label) {
+      where.push('label = @label');
+      params.label = f.label;
+    }
+    if (f.beforeSeq !== undefined) {
+      where.push('seq < @before');
+      params.before = f.beforeSeq;
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as Row[]).map(toJob);
+  }
+}

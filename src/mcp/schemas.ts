@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { APPROVAL_POLICIES, SANDBOXES } from '../codex/sandbox.js';
+import { JOB_ID_PATTERN } from '../jobs/ids.js';
+import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
+
+/**
+ * Tool input and output schemas. Inputs check shape only; the engine checks meaning (paths exist,
+ * modes allowed), so the command line gets the same checks. Enumerated strings are plain strings
+ * here so that a wrong value gets the engine's message listing the valid ones.
+ */
+
+const jobId = z
+  .string()
+  .regex(JOB_ID_PATTERN, 'job ids are 12 hex characters as returned by codex_start; see codex_list')
+  .describe('Job id returned by codex_start or codex_reply');
+
+const effort = z
+  .enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])
+  .describe('Reasoning effort for the model (codex model_reasoning_effort)');
+
+const model = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, 'model is a model name such as "gpt-5.5"')
+  .describe('Model to use, e.g. "gpt-5.5"; default: codex\'s configured model');
+
+const timeout = z.number().describe('Stop the job after this many seconds (default 3600, or CODEX_ASYNC_DEFAULT_TIMEOUT)');
+
+export const startInput = z.object({
+  prompt: z.string().describe('The task for codex, in plain words. Passed on stdin, any length up to 4 MiB.'),
+  cwd: z.string().describe('Absolute path of the directory codex works in'),
+  approval_policy: z
+    .string()
+    .optional()
+    .describe(`Seed-compatible access level: ${APPROVAL_POLICIES.join(' | ')} (suggest = read-only, auto-edit = workspace-write, full-auto = no sandbox; full-auto needs CODEX_ASYNC_ALLOW_DANGEROUS=1)`),
+  sandbox: z
+    .string()
+    .optional()
+    .describe(`Codex sandbox: ${SANDBOXES.join(' | ')}. Default read-only. Use workspace-write to let codex edit files in cwd.`),
+  model: model.optional(),
+  reasoning_effort: effort.optional(),
+  timeout_seconds: timeout.optional(),
+  output_schema: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('JSON Schema (type object) the final answer must match; codex_result then returns it parsed as structured_output'),
+  images: z.array(z.string()).optional().describe('Image files to attach (absolute, or relative to cwd)'),
+  add_dirs: z.array(z.string()).optional().describe('Extra directories codex may write to besides cwd'),
+  label: z.string().optional().describe('Free text to find the job again with codex_list'),
+});
+
+export const pollInput = z.object({
+  job_id: jobId,
+  tail_lines: z.number().optional().describe('How many lines of recent activity to include in output (default 100)'),
+});
+
+export const waitInput = z.object({
+  job_ids: z.array(z.string()).optional().describe('Jobs to wait for; returns when any one of them finishes'),
+  job_id: z.string().optional().describe('A single job to wait for (same as job_ids with one entry)'),
+  timeout_seconds: z
+    .number()
+    .optional()
+    .describe('Longest time to block, default 50 (below the 60 s many clients allow a tool call); call again if timed_out'),
+});
+
+export const resultInput = z.object({ job_id: jobId });
+export const cancelInput = z.object({ job_id: jobId });
+
+export const listInput = z.object({
+  status: z.enum(STATUSES).optional().describe('Only jobs in this status'),
+  cwd: z.string().optional().describe('Only jobs that ran in this directory'),
+  label: z.string().optional().describe('Only jobs with this label'),
+  limit: z.number().optional().describe('Jobs per page, 1 to 200 (default 20)'),
+  cursor: z.string().optional().describe('next_cursor from the previous page'),
+});
+
+export const replyInput = z.object({
+  job_id: z.string().optional().describe('Continue the Codex thread of this job (same cwd and sandbox)'),
+  thread_id: z.string().optional().describe('Or continue any Codex session by its id (e.g. one started in the Codex TUI); needs cwd'),
+  cwd: z.string().optional().describe('With thread_id: absolute path of the directory to work in'),
+  prompt: z.string().describe('The follow-up message for codex'),
+  sandbox: z.string().optional().describe('With thread_id: codex sandbox (default read-only)'),
+  approval_policy: z.string().optional().describe('With thread_id: seed-compatible access level'),
+  timeout_seconds: timeout.optional(),
+  model: model.optional(),
+  reasoning_effort: effort.optional(),
+  label: z.string().optional(),
+});
+
+// ── outputs ─────────────────────────────────────────────────────────────────────────────────────
+
+const status = z.enum(STATUSES);
+const error = z.object({ kind: z.enum(ERROR_KINDS), message: z.string() }).nullable();
+const usage = z
+  .object({
+    input_tokens: z.number(),
+    cached_input_tokens: z.number(),
+    output_tokens: z.number(),
+    reasoning_output_tokens: z.number(),
+  })
+  .nullable();
+const filesChanged = z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']) }));
+
+export const startedOutput = z.object({
+  job_id: z.string(),
+  status,
+  created_at: z.string(),
+  queue_position: z.number().nullable(),
+});
+
+export const snapshotOutput = z.object({
+  job_id: z.string(),
+  status,
+  exit_code: z.number().nullable(),
+  error,
+  prompt: z.string(),
+  cwd: z.string(),
+  sandbox: z.string(),
+  approval_policy: z.string().nullable(),
+  model: z.string().nullable(),
+  label: z.string().nullable(),
+  parent_job_id: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  thread_id: z.string().nullable(),
+  queue_position: z.number().nullable(),
+  progress: z.object({
+    current: z.string().nullable(),
+    commands_run: z.number(),
+    files_changed: filesChanged,
+    todo: z.array(z.object({ text: z.string(), completed: z.boolean() })),
+    usage,
+  }),
+  last_message: z.string().nullable(),
+  output: z.string(),
+});
+
+export const waitOutput = z.object({
+  finished: z.array(snapshotOutput),
+  pending: z.array(z.string()),
+  timed_out: z.boolean(),
+});
+
+export const resultOutput = z.object({
+  job_id: z.string(),
+  status,
+  exit_code: z.number().nullable(),
+  error,
+  final_message: z.string().nullable(),
+  structured_output: z.unknown(),
+  files_changed: filesChanged,
+  usage,
+  thread_id: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+});
+
+export const listOutput = z.object({
+  jobs: z.array(
+    z.object({
+      job_id: z.string(),
+      status,
+      created_at: z.string(),
+      finished_at: z.string().nullable(),
+      cwd: z.string(),
+      label: z.string().nullable(),
+      prompt: z.string(),
+      exit_code: z.number().nullable(),
+      error,
+      thread_id: z.string().nullable(),
+      parent_job_id: z.string().nullable(),
+    }),
+  ),
+  next_cursor: z.string().nullable(),
+});

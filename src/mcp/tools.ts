@@ -1,0 +1,185 @@
+import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import { describeProgress } from '../codex/progress.js';
+import type { Engine } from '../engine/engine.js';
+import { ToolError } from '../errors.js';
+import type { Logger } from '../log.js';
+import * as s from './schemas.js';
+
+type ToolResult = {
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+};
+
+/**
+ * Runs one tool call: engine errors become tool results with `isError: true` and a message that
+ * says what to do; the server itself never fails a call.
+ */
+async function call<T extends object>(log: Logger, work: () => T | Promise<T>, summary: (r: T) => string): Promise<ToolResult> {
+  try {
+    const result = await work();
+    return { content: [{ type: 'text', text: summary(result) }], structuredContent: result as Record<string, unknown> };
+  } catch (err) {
+    if (err instanceof ToolError) return { isError: true, content: [{ type: 'text', text: `${err.kind}: ${err.message}` }] };
+    log('error', `unexpected failure: ${(err as Error).stack ?? String(err)}`);
+    return { isError: true, content: [{ type: 'text', text: `internal error: ${(err as Error).message}` }] };
+  }
+}
+
+const WAIT_DEFAULT_SECONDS = 50;
+const WAIT_MAX_SECONDS = 3600;
+const PROGRESS_EVERY_MS = 5000;
+
+function jobLine(s: { job_id: string; status: string; error?: { kind: string; message: string } | null }): string {
+  return `job ${s.job_id}: ${s.status}${s.error ? ` (${s.error.kind}: ${s.error.message})` : ''}`;
+}
+
+export function registerTools(server: McpServer, engine: Engine, log: Logger): void {
+  server.registerTool(
+    'codex_start',
+    {
+      title: 'Start a Codex job in the background',
+      description:
+        'Start an OpenAI Codex CLI task as a background job and return its job_id at once, without waiting. ' +
+        'Use it for coding work that takes minutes: codex runs in cwd (read-only sandbox unless sandbox="workspace-write"). ' +
+        'Then call codex_wait to block until the job finishes (better than polling), codex_poll for progress, codex_result for the answer. ' +
+        'Example: {"prompt": "Add unit tests for src/parse.ts and run them", "cwd": "/home/me/project", "sandbox": "workspace-write"}',
+      inputSchema: s.startInput,
+      outputSchema: s.startedOutput,
+      annotations: { openWorldHint: true, readOnlyHint: false, destructiveHint: false },
+    },
+    (args) =>
+      call(log, () => engine.start(args), (r) =>
+        `Started codex job ${r.job_id} (${r.status}${r.queue_position ? `, position ${r.queue_position} in queue` : ''}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.`,
+      ),
+  );
+
+  server.registerTool(
+    'codex_poll',
+    {
+      title: 'Check a Codex job',
+      description:
+        'Check a background Codex job without waiting: status, exit code, progress (current activity, commands run, files changed, todo list, tokens), ' +
+        'its last message and the tail of its activity log. To wait for completion use codex_wait instead of polling in a loop. ' +
+        'Example: {"job_id": "3f9c0a1b2c3d", "tail_lines": 20}',
+      inputSchema: s.pollInput,
+      outputSchema: s.snapshotOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      call(log, () => engine.poll(args.job_id, args.tail_lines ?? 100), (r) =>
+        [jobLine(r), r.progress.current ? `now: ${r.progress.current}` : '', r.output].filter(Boolean).join('\n'),
+      ),
+  );
+
+  server.registerTool(
+    'codex_wait',
+    {
+      title: 'Wait for Codex jobs to finish',
+      description:
+        'Block until one of the given background Codex jobs finishes, or until timeout_seconds (default 50) passes; returns finished job snapshots and the ids still pending. ' +
+        'Call it again while timed_out is true. Sends progress notifications while waiting. Cancelling this call stops the wait, not the job. ' +
+        'Example: {"job_ids": ["3f9c0a1b2c3d"], "timeout_seconds": 50}',
+      inputSchema: s.waitInput,
+      outputSchema: s.waitOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args, ctx: ServerContext) =>
+      call(
+        log,
+        () => {
+          const ids = [...(args.job_ids ?? []), ...(args.job_id !== undefined ? [args.job_id] : [])];
+          const seconds = args.timeout_seconds ?? WAIT_DEFAULT_SECONDS;
+          if (!(seconds >= 0) || seconds > WAIT_MAX_SECONDS) {
+            throw new ToolError('invalid_input', `timeout_seconds must be from 0 to ${WAIT_MAX_SECONDS}, got ${seconds}`);
+          }
+          const token = ctx.mcpReq._meta?.progressToken;
+          return engine.wait(ids, seconds * 1000, {
+            signal: ctx.mcpReq.signal,
+            tickMs: token === undefined ? undefined : PROGRESS_EVERY_MS,
+            onTick: (pending, elapsedMs) => {
+              if (token === undefined) return;
+              void ctx.mcpReq
+                .notify({
+                  method: 'notifications/progress',
+                  params: {
+                    progressToken: token,
+                    progress: Math.round(elapsedMs / 1000),
+                    total: seconds,
+                    message: `job ${pending.job_id}: ${describeProgress(pending.progress)}`,
+                  },
+                })
+                .catch(() => undefined);
+            },
+          });
+        },
+        (r) =>
+          r.finished.length
+            ? r.finished.map((f) => `${jobLine(f)}${f.last_message ? `\n${f.last_message}` : ''}`).join('\n\n')
+            : `No job finished yet (still running: ${r.pending.join(', ')}). Call codex_wait again.`,
+      ),
+  );
+
+  server.registerTool(
+    'codex_result',
+    {
+      title: 'Get a finished Codex job\'s result',
+      description:
+        'Get the result of a finished background Codex job: final message, structured output (when output_schema was given), files changed, token usage, thread id, duration. ' +
+        'Errors if the job is not finished yet (use codex_wait). Example: {"job_id": "3f9c0a1b2c3d"}',
+      inputSchema: s.resultInput,
+      outputSchema: s.resultOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) => call(log, () => engine.result(args.job_id), (r) => `${jobLine(r)}\n${r.final_message ?? '(no final message)'}`),
+  );
+
+  server.registerTool(
+    'codex_list',
+    {
+      title: 'List Codex jobs',
+      description:
+        'List background Codex jobs, newest first, optionally filtered by status, cwd or label; page with cursor. ' +
+        'Example: {"status": "running", "limit": 10}',
+      inputSchema: s.listInput,
+      outputSchema: s.listOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) =>
+      call(log, () => engine.list(args), (r) =>
+        r.jobs.length ? r.jobs.map((j) => `${j.job_id} ${j.status.padEnd(9)} ${j.created_at} ${j.prompt}`).join('\n') : 'No jobs.',
+      ),
+  );
+
+  server.registerTool(
+    'codex_cancel',
+    {
+      title: 'Cancel a Codex job',
+      description:
+        'Cancel a background Codex job: stops codex and every process it started, and returns the final snapshot once they are gone. ' +
+        'A queued job is cancelled without starting; a finished job is returned unchanged. Example: {"job_id": "3f9c0a1b2c3d"}',
+      inputSchema: s.cancelInput,
+      outputSchema: s.snapshotOutput,
+      annotations: { destructiveHint: true, readOnlyHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    (args) => call(log, () => engine.cancel(args.job_id), jobLine),
+  );
+
+  server.registerTool(
+    'codex_reply',
+    {
+      title: 'Continue a Codex conversation',
+      description:
+        'Send a follow-up message to the Codex thread of an earlier job (job_id), or of any Codex session (thread_id with cwd); runs as a new background job with parent_job_id set. ' +
+        'Codex remembers the earlier conversation. Refused while a job on that thread is still running. ' +
+        'Example: {"job_id": "3f9c0a1b2c3d", "prompt": "Now also update the README"}',
+      inputSchema: s.replyInput,
+      outputSchema: s.startedOutput,
+      annotations: { openWorldHint: true, readOnlyHint: false, destructiveHint: false },
+    },
+    (args) =>
+      call(log, () => engine.reply(args), (r) =>
+        `Started codex job ${r.job_id} continuing the thread (${r.status}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.`,
+      ),
+  );
+}

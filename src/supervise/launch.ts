@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import type { JobFiles } from '../jobs/files.js';
+import { startTimeOf } from './proc.js';
+
+export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
+
+/**
+ * The wrapper that runs codex for one job. It exists so a job does not depend on the server that
+ * started it: codex reads the prompt from a file and writes to files (no pipes to a server that may
+ * die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell, outlives any
+ * server to record codex's exit status. `trap :` makes the shell survive the SIGINT we send the
+ * process group while codex (which gets default signal handling back on exec) ends its turn.
+ * The final touch of the notify file wakes every server watching the home directory.
+ */
+const WRAPPER = `dir=$1; notify=$2; shift 2
+echo $$ > "$dir/pid"
+trap : INT TERM HUP
+"$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
+echo $? > "$dir/exit"
+: > "$notify"
+`;
+
+export interface Launched {
+  pid: number;
+  startTime: string;
+}
+
+export class LaunchError extends Error {
+  override name = 'LaunchError';
+}
+
+/** Starts codex for a job in a new session (its own process group) and returns at once. */
+export function launchJob(opts: {
+  jobId: string;
+  files: JobFiles;
+  notifyFile: string;
+  cwd: string;
+  codexPath: string;
+  args: string[];
+}): Promise<Launched> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', WRAPPER, 'codex-async-job', opts.files.dir, opts.notifyFile, opts.codexPath, ...opts.args], {
+      cwd: opts.cwd,
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [JOB_ENV_MARKER]: opts.jobId },
+    });
+    child.once('error', (err) => reject(new LaunchError(`cannot start codex: ${err.message}`)));
+    child.once('spawn', () => {
+      const pid = child.pid!;
+      child.unref();
+      resolve({ pid, startTime: startTimeOf(pid) ?? '' });
+    });
+  });
+}

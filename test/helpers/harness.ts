@@ -1,0 +1,144 @@
+/**
+ * Drives the real server the way an MCP client does: spawns `node dist/cli/main.js` over stdio
+ * with the MCP SDK client, with a private state home, the real codex binary, and a CODEX_HOME
+ * pointing codex at the loopback mock Responses API.
+ */
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeCodexHome } from './codexHome.ts';
+import { startMockResponses, type MockServer } from './mockResponses.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SERVER_MAIN = path.join(ROOT, 'dist/cli/main.js');
+export const CODEX_BIN = path.join(ROOT, 'node_modules/.bin/codex');
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `cam-${prefix}-`));
+}
+
+export interface Connection {
+  client: Client;
+  transport: StdioClientTransport;
+  pid: number;
+  close(): Promise<void>;
+  /** Calls a tool and returns its structuredContent; throws if the result is an error. */
+  call<T = any>(name: string, args: Record<string, unknown>): Promise<T>;
+  /** Calls a tool and returns the raw result. */
+  raw(name: string, args: Record<string, unknown>, options?: Record<string, unknown>): Promise<any>;
+}
+
+export interface Harness {
+  mock: MockServer;
+  home: string;
+  codexHome: string;
+  /** A fresh working directory for codex. */
+  workdir(): string;
+  env(extra?: Record<string, string>): Record<string, string>;
+  connect(extra?: Record<string, string>): Promise<Connection>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const mock = await startMockResponses();
+  const codexHome = makeCodexHome(mock.url);
+  const home = path.join(tempDir('home'), 'state');
+  const connections = new Set<Connection>();
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? os.homedir(),
+    CODEX_HOME: codexHome,
+    CODEX_ASYNC_HOME: home,
+    CODEX_BIN: CODEX_BIN,
+    CODEX_ASYNC_SWEEP_MS: '200',
+    CODEX_ASYNC_KILL_GRACE: '2',
+    ...extra,
+  });
+  const harness: Harness = {
+    mock,
+    home,
+    codexHome,
+    workdir: () => tempDir('cwd'),
+    env,
+    async connect(extra = {}) {
+      const conn = await connectServer(env(extra));
+      connections.add(conn);
+      const close = conn.close;
+      conn.close = async () => {
+        connections.delete(conn);
+        await close();
+      };
+      return conn;
+    },
+    async close() {
+      for (const conn of [...connections]) await conn.close();
+      await mock.close();
+    },
+  };
+  return harness;
+}
+
+export async function connectServer(env: Record<string, string>): Promise<Connection> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [SERVER_MAIN], env, stderr: 'pipe' });
+  const stderr: string[] = [];
+  transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const client = new Client({ name: 'codex-async-mcp-tests', version: '1.0.0' });
+  await client.connect(transport);
+  const raw = (name: string, args: Record<string, unknown>, options?: Record<string, unknown>) =>
+    client.callTool({ name, arguments: args }, options as never);
+  return {
+    client,
+    transport,
+    pid: transport.pid!,
+    close: () => client.close(),
+    raw,
+    async call(name, args) {
+      const result = (await raw(name, args)) as any;
+      if (result.isError) {
+        throw new Error(`${name} failed: ${result.content?.[0]?.text}\nserver stderr:\n${stderr.join('')}`);
+      }
+      return result.structuredContent;
+    },
+  };
+}
+
+/** Waits (via codex_wait, repeatedly) until the job is final and returns its snapshot. */
+export async function waitFinal(conn: Connection, jobId: string, maxSeconds = 120): Promise<any> {
+  const until = Date.now() + maxSeconds * 1000;
+  while (Date.now() < until) {
+    const r = await conn.call('codex_wait', { job_ids: [jobId], timeout_seconds: 30 });
+    if (r.finished.length) return r.finished[0];
+  }
+  throw new Error(`job ${jobId} did not finish within ${maxSeconds}s`);
+}
+
+/** Processes carrying the job's environment marker or in its process group: what cancel must end. */
+export function jobProcessesOnMachine(jobId: string): number[] {
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      if (state === 'Z') continue;
+      const env = fs.readFileSync(`/proc/${name}/environ`);
+      if (env.includes(Buffer.from(`CODEX_ASYNC_JOB_ID=${jobId}\0`))) found.push(Number(name));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 30_000, every = 50): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}

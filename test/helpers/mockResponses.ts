@@ -1,0 +1,408 @@
+/**
+ * Loopback mock of the OpenAI Responses API (`POST /v1/responses`, SSE) for
+ * end-to-end tests that drive the real `codex exec` binary.
+ *
+ * One server serves many concurrent codex processes: the scenario is chosen
+ * only from the content of each request (markers in the prompt = text of the
+ * LAST user message of `body.input`), never from per-connection state.
+ *
+ * Markers (may be combined; `slow` and `usage` are modifiers):
+ *   (none) / answer      -> message "mock answer: " + first 60 chars of prompt
+ *   echo-prompt          -> message "echo-prompt sha256=<hex> bytes=<n>" (UTF-8 of prompt)
+ *   [[shell:CMD]]        -> exec_command function_call running CMD; on the follow-up
+ *                           (function_call_output after the last user message)
+ *                           -> message "shell output: " + output text
+ *   [[patch:FILE]]       -> apply_patch custom_tool_call adding FILE with content "x";
+ *                           follow-up -> message "patched"
+ *   [[fail]] / [[fail:MSG]] -> response.failed with error message MSG (default
+ *                           "mock failure requested by [[fail]]"); codex prints `error` +
+ *                           `turn.failed` with "stream disconnected before completion: MSG", exit 1
+ *   [[slow:MS]]          -> headers + response.created at once, rest after MS ms
+ *   [[hang]]             -> headers + response.created, then nothing until the
+ *                           client disconnects or close() is called
+ *   [[usage:IN,OUT]]     -> usage input_tokens=IN, output_tokens=OUT, cached_tokens=floor(IN/5),
+ *                           reasoning_tokens=floor(OUT/2); default usage is DEFAULT_USAGE
+ *                           (100/20 in/cached, 10/5 out/reasoning) per request
+ *   [[json]]             -> message text `{"ok":true}`
+ *   [[recall]]           -> message "recall: " + JSON array of the texts of all
+ *                           real user messages in input (environment context skipped)
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import * as zlib from "node:zlib";
+
+export interface MockRequest {
+  /** Parsed JSON body of a POST /v1/responses request. */
+  body: any;
+  /** Text of the last user message of body.input. */
+  prompt: string;
+  /** True when this request carries a tool output after the last user message. */
+  followUp: boolean;
+  /** Scenario picked for this request (answer, echo-prompt, shell, patch, fail, hang, json, recall). */
+  scenario: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface OtherRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface MockServer {
+  /** Base URL including `/v1`, e.g. http://127.0.0.1:PORT/v1 */
+  url: string;
+  port: number;
+  /** Every POST /v1/responses request, in arrival order. */
+  requests: MockRequest[];
+  /** Every other request (unknown paths, websocket upgrades, ...). */
+  otherRequests: OtherRequest[];
+  close(): Promise<void>;
+}
+
+export const DEFAULT_USAGE = {
+  input_tokens: 100,
+  cached_tokens: 20,
+  output_tokens: 10,
+  reasoning_tokens: 5,
+} as const;
+
+type Json = Record<string, unknown>;
+
+function textOfContent(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((c: any) => (c && typeof c.text === "string" ? c.text : ""))
+    .join("");
+}
+
+function isUserMessage(item: any): boolean {
+  return !!item && item.role === "user" && (item.type === "message" || item.type === undefined);
+}
+
+/** Text of the last user message in `input`. */
+export function promptOf(body: any): string {
+  const input: any[] = Array.isArray(body?.input) ? body.input : [];
+  for (let i = input.length - 1; i >= 0; i--) {
+    if (isUserMessage(input[i])) return textOfContent(input[i].content);
+  }
+  return "";
+}
+
+/** Texts of user messages that are not codex-injected context blocks. */
+export function userTexts(body: any): string[] {
+  const input: any[] = Array.isArray(body?.input) ? body.input : [];
+  return input
+    .filter(isUserMessage)
+    .map((m) => textOfContent(m.content))
+    .filter((t) => !/^\s*<(environment_context|user_instructions|permissions|INSTRUCTIONS)\b/.test(t) && !t.startsWith("# AGENTS.md"));
+}
+
+/** Tool outputs that come after the last user message (i.e. this request is a follow-up). */
+function toolOutputsAfterLastUser(body: any): any[] {
+  const input: any[] = Array.isArray(body?.input) ? body.input : [];
+  let last = -1;
+  for (let i = input.length - 1; i >= 0; i--) {
+    if (isUserMessage(input[i])) {
+      last = i;
+      break;
+    }
+  }
+  return input
+    .slice(last + 1)
+    .filter((it) => it && (it.type === "function_call_output" || it.type === "custom_tool_call_output"));
+}
+
+function outputText(item: any): string {
+  const out = item?.output;
+  if (typeof out === "string") return out;
+  if (Array.isArray(out)) return textOfContent(out);
+  if (out && typeof out === "object") {
+    if (typeof out.content === "string") return out.content;
+    if (Array.isArray(out.content)) return textOfContent(out.content);
+  }
+  return JSON.stringify(out ?? "");
+}
+
+function toolNames(body: any): Map<string, string> {
+  // name -> type ("function" | "custom" | ...)
+  const m = new Map<string, string>();
+  const tools: any[] = Array.isArray(body?.tools) ? body.tools : [];
+  for (const t of tools) {
+    const name = t?.name ?? t?.function?.name;
+    if (typeof name === "string") m.set(name, String(t.type));
+  }
+  return m;
+}
+
+function marker(prompt: string, name: string): string | undefined {
+  const re = new RegExp(`\\[\\[${name}(?::([\\s\\S]*?))?\\]\\]`);
+  const m = re.exec(prompt);
+  if (!m) return undefined;
+  return m[1] ?? "";
+}
+
+function pickScenario(prompt: string): string {
+  if (marker(prompt, "fail") !== undefined) return "fail";
+  if (marker(prompt, "hang") !== undefined) return "hang";
+  if (marker(prompt, "shell") !== undefined) return "shell";
+  if (marker(prompt, "patch") !== undefined) return "patch";
+  if (marker(prompt, "json") !== undefined) return "json";
+  if (marker(prompt, "recall") !== undefined) return "recall";
+  if (prompt.includes("echo-prompt")) return "echo-prompt";
+  return "answer";
+}
+
+function newId(prefix: string): string {
+  return `${prefix}_${randomUUID().replace(/-/g, "")}`;
+}
+
+function messageItem(text: string): Json {
+  return {
+    type: "message",
+    id: newId("msg"),
+    role: "assistant",
+    status: "completed",
+    content: [{ type: "output_text", text, annotations: [] }],
+  };
+}
+
+function shellCallItem(body: any, cmd: string): Json {
+  const tools = toolNames(body);
+  const call_id = newId("call");
+  if (tools.has("exec_command") || tools.size === 0) {
+    return { type: "function_call", id: newId("fc"), call_id, name: "exec_command", arguments: JSON.stringify({ cmd }) };
+  }
+  if (tools.has("shell_command")) {
+    return { type: "function_call", id: newId("fc"), call_id, name: "shell_command", arguments: JSON.stringify({ command: cmd }) };
+  }
+  return {
+    type: "function_call",
+    id: newId("fc"),
+    call_id,
+    name: "shell",
+    arguments: JSON.stringify({ command: ["bash", "-lc", cmd] }),
+  };
+}
+
+function patchCallItem(body: any, file: string): Json {
+  const patch = `*** Begin Patch\n*** Add File: ${file}\n+x\n*** End Patch\n`;
+  const tools = toolNames(body);
+  const call_id = newId("call");
+  if (tools.get("apply_patch") === "function") {
+    return { type: "function_call", id: newId("fc"), call_id, name: "apply_patch", arguments: JSON.stringify({ input: patch }) };
+  }
+  return { type: "custom_tool_call", id: newId("ctc"), call_id, name: "apply_patch", input: patch, status: "completed" };
+}
+
+function usageOf(prompt: string): Json {
+  const u = marker(prompt, "usage");
+  let inp: number = DEFAULT_USAGE.input_tokens;
+  let out: number = DEFAULT_USAGE.output_tokens;
+  let cached: number = DEFAULT_USAGE.cached_tokens;
+  let reasoning: number = DEFAULT_USAGE.reasoning_tokens;
+  if (u) {
+    const [a, b] = u.split(",").map((s) => Number.parseInt(s.trim(), 10));
+    if (Number.isFinite(a)) inp = a!;
+    if (Number.isFinite(b)) out = b!;
+    cached = Math.floor(inp / 5);
+    reasoning = Math.floor(out / 2);
+  }
+  return {
+    input_tokens: inp,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: out,
+    output_tokens_details: { reasoning_tokens: reasoning },
+    total_tokens: inp + out,
+  };
+}
+
+function sse(type: string, data: Json): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  let buf = Buffer.concat(chunks);
+  const enc = String(req.headers["content-encoding"] ?? "").toLowerCase();
+  if (enc === "gzip") buf = zlib.gunzipSync(buf);
+  else if (enc === "deflate") buf = zlib.inflateSync(buf);
+  else if (enc === "br") buf = zlib.brotliDecompressSync(buf);
+  else if (enc === "zstd") {
+    const z = (zlib as any).zstdDecompressSync;
+    if (typeof z !== "function") throw new Error("zstd request body not supported by this Node version");
+    buf = z(buf);
+  }
+  return buf;
+}
+
+export async function startMockResponses(): Promise<MockServer> {
+  const requests: MockRequest[] = [];
+  const otherRequests: OtherRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  const handleResponses = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: any;
+    try {
+      body = JSON.parse((await readBody(req)).toString("utf8"));
+    } catch (err) {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: `mock: bad request body: ${String(err)}`, type: "invalid_request_error" } }));
+      return;
+    }
+    const prompt = promptOf(body);
+    const outputs = toolOutputsAfterLastUser(body);
+    const followUp = outputs.length > 0;
+    const scenario = pickScenario(prompt);
+    requests.push({ body, prompt, followUp, scenario, headers: req.headers });
+
+    const responseId = newId("resp");
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    res.flushHeaders();
+    let gone = false;
+    res.on("close", () => {
+      gone = true;
+    });
+    res.write(sse("response.created", { response: { id: responseId, status: "in_progress" } }));
+
+    const wait = (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (ms <= 0) return resolve();
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+        res.on("close", () => {
+          clearTimeout(t);
+          timers.delete(t);
+          resolve();
+        });
+      });
+
+    if (scenario === "hang") return; // keep open; ends on client disconnect / close()
+
+    const slow = marker(prompt, "slow");
+    if (slow !== undefined) {
+      await wait(Number.parseInt(slow, 10) || 0);
+      if (gone || closed) return;
+    }
+
+    const finish = (items: Json[]): void => {
+      items.forEach((item, output_index) => {
+        res.write(sse("response.output_item.added", { output_index, item }));
+        res.write(sse("response.output_item.done", { output_index, item }));
+      });
+      res.write(
+        sse("response.completed", {
+          response: { id: responseId, status: "completed", output: items, usage: usageOf(prompt) },
+        }),
+      );
+      res.end();
+    };
+
+    switch (scenario) {
+      case "fail":
+        res.write(
+          sse("response.failed", {
+            response: {
+              id: responseId,
+              status: "failed",
+              error: { code: "mock_failure", message: marker(prompt, "fail") || "mock failure requested by [[fail]]" },
+            },
+          }),
+        );
+        res.end();
+        return;
+      case "shell": {
+        if (followUp) {
+          finish([messageItem("shell output: " + outputs.map(outputText).join("\n"))]);
+        } else {
+          finish([shellCallItem(body, marker(prompt, "shell") ?? "")]);
+        }
+        return;
+      }
+      case "patch":
+        if (followUp) finish([messageItem("patched")]);
+        else finish([patchCallItem(body, marker(prompt, "patch") ?? "f.txt")]);
+        return;
+      case "json":
+        finish([messageItem(JSON.stringify({ ok: true }))]);
+        return;
+      case "recall":
+        finish([messageItem("recall: " + JSON.stringify(userTexts(body)))]);
+        return;
+      case "echo-prompt": {
+        const bytes = Buffer.from(prompt, "utf8");
+        const sha = createHash("sha256").update(bytes).digest("hex");
+        finish([messageItem(`echo-prompt sha256=${sha} bytes=${bytes.length}`)]);
+        return;
+      }
+      default:
+        finish([messageItem("mock answer: " + prompt.slice(0, 60))]);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const url = (req.url ?? "/").split("?")[0];
+    if (req.method === "POST" && url === "/v1/responses") {
+      handleResponses(req, res).catch((err) => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(err));
+      });
+      return;
+    }
+    void readBody(req)
+      .catch(() => Buffer.alloc(0))
+      .then((b) => {
+        otherRequests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: b.toString("utf8") });
+        if (req.method === "GET" && url === "/v1/models") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ object: "list", data: [], models: [] }));
+          return;
+        }
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: `mock: no route ${req.method} ${req.url}` } }));
+      });
+  });
+  server.on("upgrade", (req, socket) => {
+    otherRequests.push({ method: `UPGRADE ${req.method}`, path: req.url ?? "", headers: req.headers, body: "" });
+    socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    requests,
+    otherRequests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closed = true;
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
