@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { jobProcessesOnMachine, startHarness, until, waitFinal, type Harness } from './helpers/harness.ts';
+
+/** A job does not depend on the server process that started it. */
+describe('jobs survive the server', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  it('keeps running when the client closes, and a new server reports its true result', async () => {
+    const first = await h.connect();
+    const { job_id } = await first.call('codex_start', { prompt: '[[slow:1500]] survive a restart', cwd: h.workdir() });
+    await first.close();
+    assert.ok(jobProcessesOnMachine(job_id).length > 0, 'codex still runs with no server');
+    const second = await h.connect();
+    const done = await waitFinal(second, job_id);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.exit_code, 0);
+    assert.equal(done.last_message, 'mock answer: [[slow:1500]] survive a restart');
+    await second.close();
+  });
+
+  it('keeps running when the server is killed with SIGKILL, and finishes while no server runs', async () => {
+    const first = await h.connect();
+    const { job_id } = await first.call('codex_start', { prompt: '[[slow:1000]] [[fail:boom]] outlive a SIGKILL', cwd: h.workdir() });
+    process.kill(first.pid, 'SIGKILL');
+    // Let codex finish while nobody watches; the next server must still learn the truth.
+    await until('codex to exit', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
+    const second = await h.connect();
+    const snap = await second.call('codex_poll', { job_id });
+    assert.equal(snap.status === 'running' || snap.status === 'failed', true);
+    const done = await waitFinal(second, job_id);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.exit_code, 1);
+    assert.equal(done.error.kind, 'turn_failed');
+    assert.match(done.error.message, /boom/);
+    await second.close();
+  });
+
+  it('marks a job lost when its processes vanish without an exit status', async () => {
+    const conn = await h.connect();
+    const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] be killed from outside', cwd: h.workdir() });
+    const pids = await until('codex processes', () => {
+      const found = jobProcessesOnMachine(job_id);
+      return found.length >= 2 ? found : null;
+    });
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error.kind, 'lost');
+    await conn.close();
+  });
+});

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startHarness, type Connection, type Harness } from './helpers/harness.ts';
+
+/** Every bad input is a tool result with isError and a message saying what is wrong; the server keeps serving. */
+describe('bad input gets a clear tool error', () => {
+  let h: Harness;
+  let conn: Connection;
+  let cwd: string;
+  before(async () => {
+    h = await startHarness();
+    conn = await h.connect();
+    cwd = h.workdir();
+  });
+  after(() => h.close());
+
+  async function rejects(name: string, args: Record<string, unknown>, pattern: RegExp) {
+    const result = await conn.raw(name, args);
+    assert.equal(result.isError, true, `${name} ${JSON.stringify(args).slice(0, 100)} should fail`);
+    assert.match(result.content[0].text, pattern);
+  }
+
+  it('rejects bad cwd values', async () => {
+    await rejects('codex_start', { prompt: 'x', cwd: 'relative/dir' }, /cwd must be an absolute path/);
+    await rejects('codex_start', { prompt: 'x', cwd: '/definitely/not/here' }, /does not exist/);
+    const file = path.join(cwd, 'file.txt');
+    fs.writeFileSync(file, 'x');
+    await rejects('codex_start', { prompt: 'x', cwd: file }, /is not a directory/);
+  });
+
+  it('rejects empty prompts and missing arguments', async () => {
+    await rejects('codex_start', { prompt: '   ', cwd }, /prompt is empty/);
+    await rejects('codex_start', { cwd }, /prompt/);
+  });
+
+  it('rejects unknown, conflicting and dangerous access modes', async () => {
+    await rejects('codex_start', { prompt: 'x', cwd, approval_policy: 'yolo' }, /unknown approval_policy "yolo".*suggest, auto-edit, full-auto/);
+    await rejects('codex_start', { prompt: 'x', cwd, sandbox: 'none' }, /unknown sandbox "none".*read-only, workspace-write, danger-full-access/);
+    await rejects('codex_start', { prompt: 'x', cwd, approval_policy: 'suggest', sandbox: 'workspace-write' }, /disagrees/);
+    await rejects('codex_start', { prompt: 'x', cwd, approval_policy: 'full-auto' }, /dangerous_disabled.*CODEX_ASYNC_ALLOW_DANGEROUS=1/);
+    await rejects('codex_start', { prompt: 'x', cwd, sandbox: 'danger-full-access' }, /dangerous_disabled/);
+  });
+
+  it('rejects bad timeouts, tail_lines, paths and job ids', async () => {
+    await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: 0 }, /timeout_seconds must be above 0/);
+    await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: -5 }, /timeout_seconds/);
+    await rejects('codex_start', { prompt: 'x', cwd, images: ['missing.png'] }, /images entry "missing.png" does not exist/);
+    await rejects('codex_start', { prompt: 'x', cwd, add_dirs: ['/no/such/dir'] }, /add_dirs entry .* does not exist/);
+    await rejects('codex_poll', { job_id: '../../etc/passwd' }, /12 hex characters/);
+    await rejects('codex_poll', { job_id: 'abcdefabcdef' }, /no job "abcdefabcdef"/);
+    await rejects('codex_result', { job_id: 'abcdefabcdef' }, /no job/);
+    await rejects('codex_cancel', { job_id: '' }, /12 hex characters/);
+    await rejects('codex_wait', { job_ids: ['../x'] }, /not a job id/);
+    await rejects('codex_wait', {}, /at least one job id/);
+    await rejects('codex_list', { limit: 0 }, /limit must be/);
+    await rejects('codex_list', { cursor: '!!!' }, /cursor/);
+    await rejects('codex_reply', { prompt: 'x' }, /give job_id .* or thread_id/);
+    await rejects('codex_reply', { prompt: 'x', thread_id: 'not a thread' }, /not a Codex thread id/);
+  });
+
+  it('rejects a negative tail_lines and a result asked for too early', async () => {
+    const started = await conn.call('codex_start', { prompt: '[[slow:3000]] take your time', cwd });
+    await rejects('codex_poll', { job_id: started.job_id, tail_lines: -1 }, /tail_lines must be/);
+    await rejects('codex_result', { job_id: started.job_id }, /not_finished: .*codex_wait/);
+    await conn.call('codex_cancel', { job_id: started.job_id });
+  });
+
+  it('wrote nothing outside the state directory and still serves', async () => {
+    assert.deepEqual(fs.readdirSync(cwd).sort(), ['file.txt']);
+    const { tools } = await conn.client.listTools();
+    assert.equal(tools.length, 7);
+    const list = await conn.call('codex_list', {});
+    assert.equal(list.jobs.length, 1, 'only the one valid start created a job');
+  });
+});
