@@ -75,6 +75,14 @@ export async function startHarness(): Promise<Harness> {
     },
     async close() {
       for (const conn of [...connections]) await conn.close();
+      // A failed test may leave jobs running: end every process started for this home.
+      for (const pid of processesWithEnv(`CODEX_ASYNC_HOME=${home}`)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
       await mock.close();
     },
   };
@@ -115,8 +123,12 @@ export async function waitFinal(conn: Connection, jobId: string, maxSeconds = 12
   throw new Error(`job ${jobId} did not finish within ${maxSeconds}s`);
 }
 
-/** Processes carrying the job's environment marker or in its process group: what cancel must end. */
+/** Processes carrying the job's environment marker: what cancel must end. */
 export function jobProcessesOnMachine(jobId: string): number[] {
+  return processesWithEnv(`CODEX_ASYNC_JOB_ID=${jobId}`);
+}
+
+function processesWithEnv(entry: string): number[] {
   const found: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -125,7 +137,9 @@ export function jobProcessesOnMachine(jobId: string): number[] {
       const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
       if (state === 'Z') continue;
       const env = fs.readFileSync(`/proc/${name}/environ`);
-      if (env.includes(Buffer.from(`CODEX_ASYNC_JOB_ID=${jobId}\0`))) found.push(Number(name));
+      if (env.includes(Buffer.from(`\0${entry}\0`)) || env.subarray(0, entry.length + 1).equals(Buffer.from(`${entry}\0`))) {
+        if (Number(name) !== process.pid) found.push(Number(name));
+      }
     } catch {
       // Gone while we looked.
     }
