@@ -478,11 +478,14 @@ export class Engine {
     const begun = Date.now();
     const deadline = begun + timeoutMs;
     let ticker: NodeJS.Timeout | null = null;
-    if (opts.onTick && opts.tickMs) {
-      ticker = setInterval(() => {
+    const onTick = opts.onTick;
+    if (onTick && opts.tickMs) {
+      const tick = () => {
         const pending = unique.map((id) => this.store.get(id)).find((job) => job && !isFinal(job.status));
-        if (pending) opts.onTick!(this.snapshotOf(pending, 0), Date.now() - begun);
-      }, opts.tickMs);
+        if (pending) onTick(this.snapshotOf(pending, 0), Date.now() - begun);
+      };
+      tick();
+      ticker = setInterval(tick, opts.tickMs);
     }
     try {
       for (;;) {

@@ -85,12 +85,23 @@ export function readActivityTail(file: string, maxLines: number, maxChars: numbe
   }
   const lines = text.split('\n');
   if (start > 0) lines.shift();
-  const rendered: string[] = [];
+  // A finished command replaces its "started" line, so each command reads once, with its result.
+  const entries: Array<{ itemId: string | null; text: string }> = [];
+  const startedAt = new Map<string, number>();
   for (const line of lines) {
     const event = parseEventLine(line);
-    const out = event && renderEvent(event);
-    if (out) rendered.push(...out.split('\n'));
+    const text = event && renderEvent(event);
+    if (!event || !text) continue;
+    const itemId = 'item' in event ? event.item.id : null;
+    if (itemId && event.type === 'item.completed' && startedAt.has(itemId)) {
+      entries[startedAt.get(itemId)!] = { itemId, text };
+      startedAt.delete(itemId);
+      continue;
+    }
+    if (itemId && event.type === 'item.started') startedAt.set(itemId, entries.length);
+    entries.push({ itemId, text });
   }
+  const rendered = entries.flatMap((e) => e.text.split('\n'));
   let out = rendered.slice(-maxLines).join('\n');
   if (out.length > maxChars) out = `…${out.slice(out.length - maxChars + 1)}`;
   return out;

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startHarness, until, waitFinal, type Harness } from './helpers/harness.ts';
+
+function argvContaining(text: string): number[] {
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) found.push(Number(name));
+    } catch {
+      // Gone.
+    }
+  }
+  return found;
+}
+
+describe('security defaults', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  it('keeps state private: home and job directories 0700, files 0600', async () => {
+    const conn = await h.connect();
+    const { job_id } = await conn.call('codex_start', { prompt: 'private', cwd: h.workdir() });
+    await waitFinal(conn, job_id);
+    const mode = (p: string) => fs.statSync(p).mode & 0o777;
+    assert.equal(mode(h.home), 0o700);
+    assert.equal(mode(path.join(h.home, 'jobs', job_id)), 0o700);
+    assert.equal(mode(path.join(h.home, 'jobs', job_id, 'prompt.txt')), 0o600);
+    await conn.close();
+  });
+
+  it('never puts the prompt in any process argv', async () => {
+    const conn = await h.connect();
+    const secret = `SECRET-${Date.now()}`;
+    const { job_id } = await conn.call('codex_start', { prompt: `[[shell:sleep 2]] ${secret}`, cwd: h.workdir() });
+    await until('codex to run the command', async () => /running/.test((await conn.call('codex_poll', { job_id })).progress.current ?? ''));
+    assert.deepEqual(argvContaining(secret), []);
+    await waitFinal(conn, job_id);
+    await conn.close();
+  });
+
+  it('allows full-auto only when the operator sets CODEX_ASYNC_ALLOW_DANGEROUS=1', async () => {
+    const conn = await h.connect({ CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
+    const cwd = h.workdir();
+    const { job_id } = await conn.call('codex_start', { prompt: '[[patch:free.txt]] unrestricted', cwd, approval_policy: 'full-auto' });
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.sandbox, 'danger-full-access');
+    assert.equal(fs.readFileSync(path.join(cwd, 'free.txt'), 'utf8'), 'x\n');
+    await conn.close();
+  });
+});
