@@ -44,6 +44,10 @@ describe('bad input gets a clear tool error', () => {
   });
 
   it('rejects bad timeouts, tail_lines, paths and job ids', async () => {
+    await rejects('codex_start', { prompt: 'x', cwd, model: '--config=x y' }, /not a model name/);
+    await rejects('codex_start', { prompt: 'x', cwd, reasoning_effort: 'max' }, /unknown reasoning_effort "max".*minimal/);
+    await rejects('codex_start', { prompt: 'x', cwd, label: 'l'.repeat(201) }, /label is longer than 200/);
+    await rejects('codex_start', { prompt: 'x', cwd, output_schema: { type: 'array' } }, /output_schema must describe a JSON object/);
     await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: 0 }, /timeout_seconds must be above 0/);
     await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: -5 }, /timeout_seconds/);
     await rejects('codex_start', { prompt: 'x', cwd, images: ['missing.png'] }, /images entry "missing.png" does not exist/);

@@ -22,6 +22,7 @@ import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobS
 import {
   checkCwd,
   checkJobId,
+  checkModelOptions,
   checkOutputSchema,
   checkPaths,
   checkPrompt,
@@ -205,6 +206,7 @@ export class Engine {
     input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'label'>,
     rest: Pick<NewJob, 'images' | 'add_dirs' | 'has_output_schema' | 'parent_job_id' | 'resume_thread_id'>,
   ): NewJob {
+    checkModelOptions(input);
     if (input.label !== undefined && input.label.length > LIMITS.labelChars) {
       throw invalid(`label is longer than ${LIMITS.labelChars} characters`);
     }

@@ -89,3 +89,16 @@ export function checkOutputSchema(schema: Record<string, unknown> | undefined): 
 export function notFound(id: string): ToolError {
   return new ToolError('not_found', `no job "${id}": check the id with codex_list`);
 }
+
+const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+
+/** Model options reach codex as separate argv entries; a strict form keeps them from being anything else. */
+export function checkModelOptions(input: { model?: string | undefined; reasoning_effort?: string | undefined }): void {
+  if (input.model !== undefined && !MODEL_PATTERN.test(input.model)) {
+    throw invalid(`model "${input.model.slice(0, 80)}" is not a model name such as "gpt-5.5"`);
+  }
+  if (input.reasoning_effort !== undefined && !(REASONING_EFFORTS as readonly string[]).includes(input.reasoning_effort)) {
+    throw invalid(`unknown reasoning_effort "${input.reasoning_effort}": use one of ${REASONING_EFFORTS.join(', ')}`);
+  }
+}

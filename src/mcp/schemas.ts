@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOXES } from '../codex/sandbox.js';
+import { REASONING_EFFORTS } from '../engine/validate.js';
 import { JOB_ID_PATTERN } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
 
@@ -14,14 +15,9 @@ const jobId = z
   .regex(JOB_ID_PATTERN, 'job ids are 12 hex characters as returned by codex_start; see codex_list')
   .describe('Job id returned by codex_start or codex_reply');
 
-const effort = z
-  .enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])
-  .describe('Reasoning effort for the model (codex model_reasoning_effort)');
+const effort = z.string().describe(`Reasoning effort for the model: ${REASONING_EFFORTS.join(' | ')}`);
 
-const model = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/, 'model is a model name such as "gpt-5.5"')
-  .describe('Model to use, e.g. "gpt-5.5"; default: codex\'s configured model');
+const model = z.string().describe('Model to use, e.g. "gpt-5.5"; default: codex\'s configured model');
 
 const timeout = z.number().describe('Stop the job after this many seconds (default 3600, or CODEX_ASYNC_DEFAULT_TIMEOUT)');
 
