@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { jobProcessesOnMachine, startHarness, until, waitFinal, type Connection, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { jobProcessesOnMachine, until, useServer, waitFinal } from './helpers/harness.ts';
 
 function processesRunning(pattern: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,stat,args'], { encoding: 'utf8' });
@@ -9,26 +9,20 @@ function processesRunning(pattern: string): string[] {
 }
 
 describe('cancel and timeout stop codex and everything it started', () => {
-  let h: Harness;
-  let conn: Connection;
-  before(async () => {
-    h = await startHarness();
-    conn = await h.connect();
-  });
-  after(() => h.close());
+  const s = useServer();
 
   for (const sandbox of ['read-only', 'workspace-write']) {
     it(`cancel ends a running shell command and returns the final snapshot (${sandbox})`, async () => {
       const marker = sandbox === 'read-only' ? 'sleep 31337' : 'sleep 31338';
-      const { job_id } = await conn.call('codex_start', { prompt: `[[shell:${marker}]] run forever`, cwd: h.workdir(), sandbox });
+      const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:${marker}]] run forever`, cwd: s.h.workdir(), sandbox });
       await until('the shell command to run', () => processesRunning(marker).length > 0);
       const snap = await until('poll to show the command', async () => {
-        const s = await conn.call('codex_poll', { job_id });
-        return /running `.*sleep/.test(s.progress.current ?? '') ? s : null;
+        const polled = await s.conn.call('codex_poll', { job_id });
+        return /running `.*sleep/.test(polled.progress.current ?? '') ? polled : null;
       });
       assert.equal(snap.status, 'running');
       assert.match(snap.output, new RegExp(`\\$ .*${marker}`));
-      const cancelled = await conn.call('codex_cancel', { job_id });
+      const cancelled = await s.conn.call('codex_cancel', { job_id });
       assert.equal(cancelled.status, 'cancelled');
       assert.equal(cancelled.error.kind, 'cancelled');
       assert.deepEqual(jobProcessesOnMachine(job_id), [], 'no process of the job is left');
@@ -37,9 +31,9 @@ describe('cancel and timeout stop codex and everything it started', () => {
   }
 
   it('cancelling a queued job never starts it; cancelling a finished job returns it unchanged', async () => {
-    const busy = await h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '1' });
-    const running = await busy.call('codex_start', { prompt: '[[slow:2000]] hold the only slot', cwd: h.workdir() });
-    const queued = await busy.call('codex_start', { prompt: 'never runs', cwd: h.workdir() });
+    const busy = await s.h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '1' });
+    const running = await busy.call('codex_start', { prompt: '[[slow:2000]] hold the only slot', cwd: s.h.workdir() });
+    const queued = await busy.call('codex_start', { prompt: 'never runs', cwd: s.h.workdir() });
     assert.equal(queued.status, 'queued');
     assert.equal(queued.queue_position, 1);
     const cancelled = await busy.call('codex_cancel', { job_id: queued.job_id });
@@ -50,14 +44,14 @@ describe('cancel and timeout stop codex and everything it started', () => {
     const again = await busy.call('codex_cancel', { job_id: running.job_id });
     assert.equal(again.status, 'completed');
     assert.equal(again.finished_at, done.finished_at);
-    assert.equal(h.mock.requests.filter((r) => r.prompt === 'never runs').length, 0);
+    assert.equal(s.h.mock.requests.filter((r) => r.prompt === 'never runs').length, 0);
     await busy.close();
   });
 
   it('a job that hangs fails with error.kind timeout at its deadline, leaving no process', async () => {
     const started = Date.now();
-    const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] never answers', cwd: h.workdir(), timeout_seconds: 2 });
-    const done = await waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt: '[[hang]] never answers', cwd: s.h.workdir(), timeout_seconds: 2 });
+    const done = await waitFinal(s.conn, job_id);
     const took = Date.now() - started;
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'timeout');

@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { jobProcessesOnMachine, startHarness, until, waitFinal, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { jobProcessesOnMachine, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 /** A job does not depend on the server process that started it. */
 describe('jobs survive the server', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(() => h.close());
+  const s = useHarness();
 
   it('keeps running when the client closes, and a new server reports its true result', async () => {
-    const first = await h.connect();
-    const { job_id } = await first.call('codex_start', { prompt: '[[slow:1500]] survive a restart', cwd: h.workdir() });
+    const first = await s.h.connect();
+    const { job_id } = await first.call('codex_start', { prompt: '[[slow:1500]] survive a restart', cwd: s.h.workdir() });
     await first.close();
     assert.ok(jobProcessesOnMachine(job_id).length > 0, 'codex still runs with no server');
-    const second = await h.connect();
+    const second = await s.h.connect();
     const done = await waitFinal(second, job_id);
     assert.equal(done.status, 'completed');
     assert.equal(done.exit_code, 0);
@@ -24,12 +20,12 @@ describe('jobs survive the server', () => {
   });
 
   it('keeps running when the server is killed with SIGKILL, and finishes while no server runs', async () => {
-    const first = await h.connect();
-    const { job_id } = await first.call('codex_start', { prompt: '[[slow:1000]] [[fail:boom]] outlive a SIGKILL', cwd: h.workdir() });
+    const first = await s.h.connect();
+    const { job_id } = await first.call('codex_start', { prompt: '[[slow:1000]] [[fail:boom]] outlive a SIGKILL', cwd: s.h.workdir() });
     process.kill(first.pid, 'SIGKILL');
     // Let codex finish while nobody watches; the next server must still learn the truth.
     await until('codex to exit', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
-    const second = await h.connect();
+    const second = await s.h.connect();
     const snap = await second.call('codex_poll', { job_id });
     assert.equal(snap.status === 'running' || snap.status === 'failed', true);
     const done = await waitFinal(second, job_id);
@@ -41,8 +37,8 @@ describe('jobs survive the server', () => {
   });
 
   it('marks a job lost when its processes vanish without an exit status', async () => {
-    const conn = await h.connect();
-    const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] be killed from outside', cwd: h.workdir() });
+    const conn = await s.h.connect();
+    const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] be killed from outside', cwd: s.h.workdir() });
     const pids = await until('codex processes', () => {
       const found = jobProcessesOnMachine(job_id);
       return found.length >= 2 ? found : null;

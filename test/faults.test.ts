@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { jobProcessesOnMachine, ROOT, startHarness, waitFinal, type Connection, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { jobProcessesOnMachine, ROOT, useServer, waitFinal } from './helpers/harness.ts';
 
 const FAKE_CODEX = path.join(ROOT, 'test/fixtures/fake-codex.mjs');
 
@@ -13,30 +13,24 @@ const sleeping = (arg: string) =>
 
 /** Faults the real codex cannot be made to show, with a fake codex script (test/fixtures/fake-codex.mjs). */
 describe('faults of codex itself', () => {
-  let h: Harness;
-  let conn: Connection;
-  before(async () => {
-    h = await startHarness();
-    conn = await h.connect({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_KILL_GRACE: '1', CODEX_ASYNC_COMPLETION_GRACE: '1' });
-  });
-  after(() => h.close());
+  const s = useServer({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_KILL_GRACE: '1', CODEX_ASYNC_COMPLETION_GRACE: '1' });
 
   it('cancel escalates to SIGKILL when codex ignores SIGINT', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'ignore-sigint', cwd: h.workdir() });
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'ignore-sigint', cwd: s.h.workdir() });
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
-    const snap = await conn.call('codex_cancel', { job_id });
+    const snap = await s.conn.call('codex_cancel', { job_id });
     assert.equal(snap.status, 'cancelled');
     assert.ok(Date.now() - started >= 1000, 'waited the grace period before SIGKILL');
     assert.deepEqual(jobProcessesOnMachine(job_id), []);
   });
 
   it('cancel ends grandchildren, also those that left the process group', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'grandchildren', cwd: h.workdir() });
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'grandchildren', cwd: s.h.workdir() });
     await new Promise((r) => setTimeout(r, 500));
     assert.ok(sleeping('31339').length >= 1);
     assert.ok(sleeping('31340').length >= 1);
-    const snap = await conn.call('codex_cancel', { job_id });
+    const snap = await s.conn.call('codex_cancel', { job_id });
     assert.equal(snap.status, 'cancelled');
     assert.deepEqual(sleeping('31339'), []);
     assert.deepEqual(sleeping('31340'), []);
@@ -44,24 +38,24 @@ describe('faults of codex itself', () => {
   });
 
   it('timeout also ends the whole tree', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'grandchildren ignore-sigint', cwd: h.workdir(), timeout_seconds: 1 });
-    const done = await waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'grandchildren ignore-sigint', cwd: s.h.workdir(), timeout_seconds: 1 });
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.error.kind, 'timeout');
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(jobProcessesOnMachine(job_id), []);
   });
 
   it('a codex that never exits after turn.completed is ended and the job completes', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'linger', cwd: h.workdir() });
-    const done = await waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'linger', cwd: s.h.workdir() });
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed');
     assert.equal(done.last_message, 'done, but still here');
     assert.deepEqual(jobProcessesOnMachine(job_id), []);
   });
 
   it('codex killed mid-stream with a torn last line fails with the signal named, output kept', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'torn', cwd: h.workdir() });
-    const done = await waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'torn', cwd: s.h.workdir() });
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'exit_code');
     assert.match(done.error.message, /SIGKILL/);
@@ -70,27 +64,27 @@ describe('faults of codex itself', () => {
   });
 
   it('unknown events, unknown items, new fields and junk lines do not break a job', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'novel-events', cwd: h.workdir() });
-    const done = await waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'novel-events', cwd: s.h.workdir() });
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed');
     assert.equal(done.last_message, 'still fine');
     assert.equal(done.progress.usage.output_tokens, 2);
   });
 
   it('codex failing at start is failed with its stderr, and cannot be replied to without a thread', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: 'exit-early', cwd: h.workdir() });
-    const done = await waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'exit-early', cwd: s.h.workdir() });
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'exit_code');
     assert.match(done.error.message, /exited with code 1: .*config profile "nope" not found/);
-    const reply = await conn.raw('codex_reply', { job_id, prompt: 'continue' });
+    const reply = await s.conn.raw('codex_reply', { job_id, prompt: 'continue' });
     assert.equal(reply.isError, true);
     assert.match(reply.content[0].text, /never started a Codex thread/);
   });
 
   it('a missing codex is a clear tool error and the server keeps serving', async () => {
-    const broken = await h.connect({ CODEX_BIN: '/nonexistent/codex' });
-    const result = await broken.raw('codex_start', { prompt: 'x', cwd: h.workdir() });
+    const broken = await s.h.connect({ CODEX_BIN: '/nonexistent/codex' });
+    const result = await broken.raw('codex_start', { prompt: 'x', cwd: s.h.workdir() });
     assert.equal(result.isError, true);
     assert.match(result.content[0].text, /codex_unavailable: .*not an executable file.*npm install -g @openai\/codex/);
     assert.equal((await broken.call('codex_list', {})).jobs.length > 0, true);

@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startHarness, type Connection, type Harness } from './helpers/harness.ts';
+import { before, describe, it } from 'node:test';
+import { useServer } from './helpers/harness.ts';
 
 /** Every bad input is a tool result with isError and a message saying what is wrong; the server keeps serving. */
 describe('bad input gets a clear tool error', () => {
-  let h: Harness;
-  let conn: Connection;
+  const s = useServer();
   let cwd: string;
-  before(async () => {
-    h = await startHarness();
-    conn = await h.connect();
-    cwd = h.workdir();
+  before(() => {
+    cwd = s.h.workdir();
   });
-  after(() => h.close());
 
   async function rejects(name: string, args: Record<string, unknown>, pattern: RegExp) {
-    const result = await conn.raw(name, args);
+    const result = await s.conn.raw(name, args);
     assert.equal(result.isError, true, `${name} ${JSON.stringify(args).slice(0, 100)} should fail`);
     assert.match(result.content[0].text, pattern);
   }
@@ -65,17 +61,17 @@ describe('bad input gets a clear tool error', () => {
   });
 
   it('rejects a negative tail_lines and a result asked for too early', async () => {
-    const started = await conn.call('codex_start', { prompt: '[[slow:3000]] take your time', cwd });
+    const started = await s.conn.call('codex_start', { prompt: '[[slow:3000]] take your time', cwd });
     await rejects('codex_poll', { job_id: started.job_id, tail_lines: -1 }, /tail_lines must be/);
     await rejects('codex_result', { job_id: started.job_id }, /not_finished: .*codex_wait/);
-    await conn.call('codex_cancel', { job_id: started.job_id });
+    await s.conn.call('codex_cancel', { job_id: started.job_id });
   });
 
   it('wrote nothing outside the state directory and still serves', async () => {
     assert.deepEqual(fs.readdirSync(cwd).sort(), ['file.txt']);
-    const { tools } = await conn.client.listTools();
+    const { tools } = await s.conn.client.listTools();
     assert.equal(tools.length, 7);
-    const list = await conn.call('codex_list', {});
+    const list = await s.conn.call('codex_list', {});
     assert.equal(list.jobs.length, 1, 'only the one valid start created a job');
   });
 });

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { startHarness, waitFinal, type Connection, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { useServer, waitFinal } from './helpers/harness.ts';
 
 /** The prompt travels on stdin, so codex sees exactly what the client sent, and no process argv holds it. */
 describe('prompts reach codex byte for byte', () => {
-  let h: Harness;
-  let conn: Connection;
-  before(async () => {
-    h = await startHarness();
-    conn = await h.connect();
-  });
-  after(() => h.close());
+  const s = useServer();
 
   const cases: Array<[string, string]> = [
     ['a prompt that looks like a flag', '--help echo-prompt --dangerously-bypass-approvals-and-sandbox'],
@@ -21,8 +15,8 @@ describe('prompts reach codex byte for byte', () => {
 
   for (const [name, prompt] of cases) {
     it(name, async () => {
-      const { job_id } = await conn.call('codex_start', { prompt, cwd: h.workdir() });
-      const done = await waitFinal(conn, job_id);
+      const { job_id } = await s.conn.call('codex_start', { prompt, cwd: s.h.workdir() });
+      const done = await waitFinal(s.conn, job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       const sha = createHash('sha256').update(prompt).digest('hex');
       assert.equal(done.last_message, `echo-prompt sha256=${sha} bytes=${Buffer.byteLength(prompt)}`);

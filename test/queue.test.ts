@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startHarness, waitFinal, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { useHarness, waitFinal } from './helpers/harness.ts';
 
 describe('one queue and one concurrency limit per machine', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(() => h.close());
+  const s = useHarness();
 
   it('two servers on one home never run more than CODEX_ASYNC_MAX_CONCURRENT jobs, and start each job once', async () => {
     const env = { CODEX_ASYNC_MAX_CONCURRENT: '2' };
-    const a = await h.connect(env);
-    const b = await h.connect(env);
+    const a = await s.h.connect(env);
+    const b = await s.h.connect(env);
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const conn = i % 2 ? b : a;
-      ids.push((await conn.call('codex_start', { prompt: `[[slow:700]] queued job ${i}`, cwd: h.workdir() })).job_id);
+      ids.push((await conn.call('codex_start', { prompt: `[[slow:700]] queued job ${i}`, cwd: s.h.workdir() })).job_id);
     }
     let maxRunning = 0;
     const sampling = (async () => {
@@ -32,7 +28,7 @@ describe('one queue and one concurrency limit per machine', () => {
     await sampling;
     assert.ok(maxRunning >= 1 && maxRunning <= 2, `at most 2 ran at once (saw ${maxRunning})`);
     for (let i = 0; i < 6; i++) {
-      const requests = h.mock.requests.filter((r) => r.prompt === `[[slow:700]] queued job ${i}`);
+      const requests = s.h.mock.requests.filter((r) => r.prompt === `[[slow:700]] queued job ${i}`);
       assert.equal(requests.length, 1, `job ${i} started exactly once`);
     }
     await a.close();
@@ -41,18 +37,18 @@ describe('one queue and one concurrency limit per machine', () => {
 
   it('queued jobs start after the server that queued them has exited, when another server runs', async () => {
     const env = { CODEX_ASYNC_MAX_CONCURRENT: '1' };
-    const a = await h.connect(env);
+    const a = await s.h.connect(env);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await a.call('codex_start', { prompt: `[[slow:500]] orphaned ${i}`, cwd: h.workdir() })).job_id);
+    for (let i = 0; i < 3; i++) ids.push((await a.call('codex_start', { prompt: `[[slow:500]] orphaned ${i}`, cwd: s.h.workdir() })).job_id);
     await a.close();
-    const b = await h.connect(env);
+    const b = await s.h.connect(env);
     for (const id of ids) assert.equal((await waitFinal(b, id)).status, 'completed');
     await b.close();
   });
 
   it('30 concurrent starts all complete', async () => {
-    const conn = await h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '4' });
-    const cwd = h.workdir();
+    const conn = await s.h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '4' });
+    const cwd = s.h.workdir();
     const started = await Promise.all(
       Array.from({ length: 30 }, (_, i) => conn.call('codex_start', { prompt: `burst ${i}`, cwd, label: 'burst' })),
     );

@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startHarness, waitFinal, type Connection, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { useServer, waitFinal } from './helpers/harness.ts';
 
 describe('codex_reply continues a Codex thread', () => {
-  let h: Harness;
-  let conn: Connection;
-  before(async () => {
-    h = await startHarness();
-    conn = await h.connect();
-  });
-  after(() => h.close());
+  const s = useServer();
 
   it('runs a new job on the same thread, and codex sees the first turn', async () => {
-    const cwd = h.workdir();
-    const first = await conn.call('codex_start', { prompt: 'first turn: remember PINEAPPLE', cwd, sandbox: 'workspace-write', label: 'thread' });
-    const firstDone = await waitFinal(conn, first.job_id);
+    const cwd = s.h.workdir();
+    const first = await s.conn.call('codex_start', { prompt: 'first turn: remember PINEAPPLE', cwd, sandbox: 'workspace-write', label: 'thread' });
+    const firstDone = await waitFinal(s.conn, first.job_id);
     assert.ok(firstDone.thread_id);
-    const second = await conn.call('codex_reply', { job_id: first.job_id, prompt: 'second turn [[recall]]' });
-    const done = await waitFinal(conn, second.job_id);
+    const second = await s.conn.call('codex_reply', { job_id: first.job_id, prompt: 'second turn [[recall]]' });
+    const done = await waitFinal(s.conn, second.job_id);
     assert.equal(done.status, 'completed');
     assert.equal(done.parent_job_id, first.job_id);
     assert.equal(done.thread_id, firstDone.thread_id);
@@ -27,24 +21,24 @@ describe('codex_reply continues a Codex thread', () => {
   });
 
   it('continues any Codex session by thread_id with cwd', async () => {
-    const cwd = h.workdir();
-    const first = await waitFinal(conn, (await conn.call('codex_start', { prompt: 'session one', cwd })).job_id);
-    const reply = await conn.call('codex_reply', { thread_id: first.thread_id, cwd, prompt: 'again [[recall]]' });
-    const done = await waitFinal(conn, reply.job_id);
+    const cwd = s.h.workdir();
+    const first = await waitFinal(s.conn, (await s.conn.call('codex_start', { prompt: 'session one', cwd })).job_id);
+    const reply = await s.conn.call('codex_reply', { thread_id: first.thread_id, cwd, prompt: 'again [[recall]]' });
+    const done = await waitFinal(s.conn, reply.job_id);
     assert.equal(done.parent_job_id, null);
     assert.equal(done.thread_id, first.thread_id);
     assert.equal(done.last_message, 'recall: ["session one","again [[recall]]"]');
   });
 
   it('is refused while a job on that thread is running', async () => {
-    const cwd = h.workdir();
-    const first = await waitFinal(conn, (await conn.call('codex_start', { prompt: 'base', cwd })).job_id);
-    const slow = await conn.call('codex_reply', { job_id: first.job_id, prompt: '[[slow:1500]] busy' });
-    const refused = await conn.raw('codex_reply', { job_id: first.job_id, prompt: 'too soon' });
+    const cwd = s.h.workdir();
+    const first = await waitFinal(s.conn, (await s.conn.call('codex_start', { prompt: 'base', cwd })).job_id);
+    const slow = await s.conn.call('codex_reply', { job_id: first.job_id, prompt: '[[slow:1500]] busy' });
+    const refused = await s.conn.raw('codex_reply', { job_id: first.job_id, prompt: 'too soon' });
     assert.equal(refused.isError, true);
     assert.match(refused.content[0].text, new RegExp(`conflict: job ${slow.job_id} is still working on thread`));
-    const again = await conn.raw('codex_reply', { job_id: slow.job_id, prompt: 'also too soon' });
+    const again = await s.conn.raw('codex_reply', { job_id: slow.job_id, prompt: 'also too soon' });
     assert.equal(again.isError, true);
-    assert.equal((await waitFinal(conn, slow.job_id)).status, 'completed');
+    assert.equal((await waitFinal(s.conn, slow.job_id)).status, 'completed');
   });
 });

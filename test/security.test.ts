@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startHarness, until, waitFinal, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { until, useHarness, waitFinal } from './helpers/harness.ts';
 
 function argvContaining(text: string): number[] {
   const found: number[] = [];
@@ -18,27 +18,23 @@ function argvContaining(text: string): number[] {
 }
 
 describe('security defaults', () => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(() => h.close());
+  const s = useHarness();
 
   it('keeps state private: home and job directories 0700, files 0600', async () => {
-    const conn = await h.connect();
-    const { job_id } = await conn.call('codex_start', { prompt: 'private', cwd: h.workdir() });
+    const conn = await s.h.connect();
+    const { job_id } = await conn.call('codex_start', { prompt: 'private', cwd: s.h.workdir() });
     await waitFinal(conn, job_id);
     const mode = (p: string) => fs.statSync(p).mode & 0o777;
-    assert.equal(mode(h.home), 0o700);
-    assert.equal(mode(path.join(h.home, 'jobs', job_id)), 0o700);
-    assert.equal(mode(path.join(h.home, 'jobs', job_id, 'prompt.txt')), 0o600);
+    assert.equal(mode(s.h.home), 0o700);
+    assert.equal(mode(path.join(s.h.home, 'jobs', job_id)), 0o700);
+    assert.equal(mode(path.join(s.h.home, 'jobs', job_id, 'prompt.txt')), 0o600);
     await conn.close();
   });
 
   it('never puts the prompt in any process argv', async () => {
-    const conn = await h.connect();
+    const conn = await s.h.connect();
     const secret = `SECRET-${Date.now()}`;
-    const { job_id } = await conn.call('codex_start', { prompt: `[[shell:sleep 2]] ${secret}`, cwd: h.workdir() });
+    const { job_id } = await conn.call('codex_start', { prompt: `[[shell:sleep 2]] ${secret}`, cwd: s.h.workdir() });
     await until('codex to run the command', async () => /running/.test((await conn.call('codex_poll', { job_id })).progress.current ?? ''));
     assert.deepEqual(argvContaining(secret), []);
     await waitFinal(conn, job_id);
@@ -46,8 +42,8 @@ describe('security defaults', () => {
   });
 
   it('allows full-auto only when the operator sets CODEX_ASYNC_ALLOW_DANGEROUS=1', async () => {
-    const conn = await h.connect({ CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
-    const cwd = h.workdir();
+    const conn = await s.h.connect({ CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
+    const cwd = s.h.workdir();
     const { job_id } = await conn.call('codex_start', { prompt: '[[patch:free.txt]] unrestricted', cwd, approval_policy: 'full-auto' });
     const done = await waitFinal(conn, job_id);
     assert.equal(done.status, 'completed');

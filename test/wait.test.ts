@@ -1,41 +1,35 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startHarness, waitFinal, type Connection, type Harness } from './helpers/harness.ts';
+import { describe, it } from 'node:test';
+import { useServer, waitFinal } from './helpers/harness.ts';
 
 describe('codex_wait', () => {
-  let h: Harness;
-  let conn: Connection;
-  before(async () => {
-    h = await startHarness();
-    conn = await h.connect();
-  });
-  after(() => h.close());
+  const s = useServer();
 
   it('returns as soon as any listed job finishes, naming the others as pending', async () => {
-    const cwd = h.workdir();
-    const slow = await conn.call('codex_start', { prompt: '[[slow:4000]] slow one', cwd });
-    const fast = await conn.call('codex_start', { prompt: 'fast one', cwd });
-    const r = await conn.call('codex_wait', { job_ids: [slow.job_id, fast.job_id], timeout_seconds: 30 });
+    const cwd = s.h.workdir();
+    const slow = await s.conn.call('codex_start', { prompt: '[[slow:4000]] slow one', cwd });
+    const fast = await s.conn.call('codex_start', { prompt: 'fast one', cwd });
+    const r = await s.conn.call('codex_wait', { job_ids: [slow.job_id, fast.job_id], timeout_seconds: 30 });
     assert.equal(r.timed_out, false);
     assert.deepEqual(r.finished.map((f: any) => f.job_id), [fast.job_id]);
     assert.deepEqual(r.pending, [slow.job_id]);
     assert.equal(r.finished[0].last_message, 'mock answer: fast one');
-    await conn.call('codex_cancel', { job_id: slow.job_id });
+    await s.conn.call('codex_cancel', { job_id: slow.job_id });
   });
 
   it('accepts job_id alone and reports timed_out when nothing finishes in time', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: '[[slow:3000]] not yet', cwd: h.workdir() });
+    const { job_id } = await s.conn.call('codex_start', { prompt: '[[slow:3000]] not yet', cwd: s.h.workdir() });
     const started = Date.now();
-    const r = await conn.call('codex_wait', { job_id, timeout_seconds: 0.5 });
+    const r = await s.conn.call('codex_wait', { job_id, timeout_seconds: 0.5 });
     assert.ok(Date.now() - started >= 450);
     assert.deepEqual(r, { finished: [], pending: [job_id], timed_out: true });
-    assert.equal((await waitFinal(conn, job_id)).status, 'completed');
+    assert.equal((await waitFinal(s.conn, job_id)).status, 'completed');
   });
 
   it('sends progress notifications when the request carries a progress token', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: '[[shell:sleep 1]] with progress', cwd: h.workdir() });
+    const { job_id } = await s.conn.call('codex_start', { prompt: '[[shell:sleep 1]] with progress', cwd: s.h.workdir() });
     const updates: any[] = [];
-    const result: any = await conn.raw('codex_wait', { job_ids: [job_id], timeout_seconds: 30 }, { onprogress: (p: any) => updates.push(p) });
+    const result: any = await s.conn.raw('codex_wait', { job_ids: [job_id], timeout_seconds: 30 }, { onprogress: (p: any) => updates.push(p) });
     assert.equal(result.structuredContent.finished[0].status, 'completed');
     assert.ok(updates.length >= 1, 'at least one progress notification');
     assert.match(updates[0].message, new RegExp(`^job ${job_id}: `));
@@ -43,12 +37,12 @@ describe('codex_wait', () => {
   });
 
   it('a cancelled request stops the wait, not the job', async () => {
-    const { job_id } = await conn.call('codex_start', { prompt: '[[slow:1500]] keep going', cwd: h.workdir() });
+    const { job_id } = await s.conn.call('codex_start', { prompt: '[[slow:1500]] keep going', cwd: s.h.workdir() });
     const controller = new AbortController();
-    const pending = conn.raw('codex_wait', { job_ids: [job_id], timeout_seconds: 30 }, { signal: controller.signal });
+    const pending = s.conn.raw('codex_wait', { job_ids: [job_id], timeout_seconds: 30 }, { signal: controller.signal });
     setTimeout(() => controller.abort('changed my mind'), 200);
     await assert.rejects(pending);
-    const done = await waitFinal(conn, job_id);
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed');
     assert.equal(done.last_message, 'mock answer: [[slow:1500]] keep going');
   });

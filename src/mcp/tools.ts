@@ -30,6 +30,15 @@ const WAIT_DEFAULT_SECONDS = 50;
 const WAIT_MAX_SECONDS = 3600;
 const PROGRESS_EVERY_MS = 5000;
 
+function startedLine(r: { job_id: string; status: string; queue_position: number | null }, what: string): string {
+  const where = r.queue_position ? `, position ${r.queue_position} in the queue` : '';
+  return `Started codex job ${r.job_id}${what} (${r.status}${where}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.`;
+}
+
+/** Starting a job reaches outside this server (codex, the model provider); it changes files only if asked. */
+const STARTS_A_JOB = { openWorldHint: true, readOnlyHint: false, destructiveHint: false } as const;
+const READS_JOBS = { readOnlyHint: true, openWorldHint: false } as const;
+
 function jobLine(s: { job_id: string; status: string; error?: { kind: string; message: string } | null }): string {
   return `job ${s.job_id}: ${s.status}${s.error ? ` (${s.error.kind}: ${s.error.message})` : ''}`;
 }
@@ -46,12 +55,10 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
         'Example: {"prompt": "Add unit tests for src/parse.ts and run them", "cwd": "/home/me/project", "sandbox": "workspace-write"}',
       inputSchema: s.startInput,
       outputSchema: s.startedOutput,
-      annotations: { openWorldHint: true, readOnlyHint: false, destructiveHint: false },
+      annotations: STARTS_A_JOB,
     },
     (args) =>
-      call(log, () => engine.start(args), (r) =>
-        `Started codex job ${r.job_id} (${r.status}${r.queue_position ? `, position ${r.queue_position} in queue` : ''}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.`,
-      ),
+      call(log, () => engine.start(args), (r) => startedLine(r, '')),
   );
 
   server.registerTool(
@@ -64,7 +71,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
         'Example: {"job_id": "3f9c0a1b2c3d", "tail_lines": 20}',
       inputSchema: s.pollInput,
       outputSchema: s.snapshotOutput,
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      annotations: READS_JOBS,
     },
     (args) =>
       call(log, () => engine.poll(args.job_id, args.tail_lines ?? 100), (r) =>
@@ -82,7 +89,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
         'Example: {"job_ids": ["3f9c0a1b2c3d"], "timeout_seconds": 50}',
       inputSchema: s.waitInput,
       outputSchema: s.waitOutput,
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      annotations: READS_JOBS,
     },
     (args, ctx: ServerContext) =>
       call(
@@ -129,7 +136,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
         'Errors if the job is not finished yet (use codex_wait). Example: {"job_id": "3f9c0a1b2c3d"}',
       inputSchema: s.resultInput,
       outputSchema: s.resultOutput,
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      annotations: READS_JOBS,
     },
     (args) => call(log, () => engine.result(args.job_id), (r) => `${jobLine(r)}\n${r.final_message ?? '(no final message)'}`),
   );
@@ -143,7 +150,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
         'Example: {"status": "running", "limit": 10}',
       inputSchema: s.listInput,
       outputSchema: s.listOutput,
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      annotations: READS_JOBS,
     },
     (args) =>
       call(log, () => engine.list(args), (r) =>
@@ -175,11 +182,9 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
         'Example: {"job_id": "3f9c0a1b2c3d", "prompt": "Now also update the README"}',
       inputSchema: s.replyInput,
       outputSchema: s.startedOutput,
-      annotations: { openWorldHint: true, readOnlyHint: false, destructiveHint: false },
+      annotations: STARTS_A_JOB,
     },
     (args) =>
-      call(log, () => engine.reply(args), (r) =>
-        `Started codex job ${r.job_id} continuing the thread (${r.status}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.`,
-      ),
+      call(log, () => engine.reply(args), (r) => startedLine(r, ' continuing the thread')),
   );
 }

@@ -8,6 +8,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeCodexHome } from './codexHome.ts';
 import { startMockResponses, type MockServer } from './mockResponses.ts';
@@ -155,4 +156,23 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 30_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
+}
+
+/** Registers a harness for the enclosing describe(): `s.h`, ready in every test. */
+export function useHarness(): { h: Harness } {
+  const s = {} as { h: Harness };
+  before(async () => {
+    s.h = await startHarness();
+  });
+  after(() => s.h.close());
+  return s;
+}
+
+/** Also connects one server to it: `s.h`, `s.conn`. */
+export function useServer(extra: Record<string, string> = {}): { h: Harness; conn: Connection } {
+  const s = useHarness() as { h: Harness; conn: Connection };
+  before(async () => {
+    s.conn = await s.h.connect(extra);
+  });
+  return s;
 }
