@@ -14,7 +14,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_HOME: z.string().min(1).optional(),
   CODEX_BIN: z.string().min(1).optional(),
   CODEX_ASYNC_MAX_CONCURRENT: positiveInt(3),
-  CODEX_ASYNC_DEFAULT_TIMEOUT: positiveNumber(3600),
+  CODEX_ASYNC_DEFAULT_TIMEOUT: positiveNumber(3600).refine((v) => v <= 7 * 24 * 3600, 'at most 604800 (7 days)'),
   CODEX_ASYNC_ALLOW_DANGEROUS: flag,
   CODEX_ASYNC_KILL_GRACE: positiveNumber(5),
   CODEX_ASYNC_COMPLETION_GRACE: positiveNumber(5),
@@ -57,9 +57,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!path.isAbsolute(home)) {
     throw new ConfigError(`CODEX_ASYNC_HOME must be an absolute path, got "${home}"`);
   }
+  const codexBin = e.CODEX_BIN;
+  // A relative path would be resolved against each job's cwd, letting a repository pick the binary.
+  if (codexBin !== undefined && codexBin.includes('/') && !path.isAbsolute(codexBin)) {
+    throw new ConfigError(`CODEX_BIN must be an absolute path or a command name found on PATH, got "${codexBin}"`);
+  }
   return {
     home,
-    codexBin: e.CODEX_BIN,
+    codexBin,
     maxConcurrent: e.CODEX_ASYNC_MAX_CONCURRENT,
     defaultTimeoutSeconds: e.CODEX_ASYNC_DEFAULT_TIMEOUT,
     allowDangerous: e.CODEX_ASYNC_ALLOW_DANGEROUS,

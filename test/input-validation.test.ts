@@ -58,6 +58,7 @@ describe('bad input gets a clear tool error', () => {
     await rejects('codex_list', { cursor: '!!!' }, /cursor/);
     await rejects('codex_reply', { prompt: 'x' }, /give job_id .* or thread_id/);
     await rejects('codex_reply', { prompt: 'x', thread_id: 'not a thread' }, /not a Codex thread id/);
+    await rejects('codex_reply', { prompt: 'x', job_id: 'abcdefabcdef', sandbox: 'workspace-write' }, /sandbox comes from the parent job/);
   });
 
   it('rejects a negative tail_lines and a result asked for too early', async () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { until, useHarness, waitFinal } from './helpers/harness.ts';
+import { SERVER_MAIN, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 function argvContaining(text: string): number[] {
   const found: number[] = [];
@@ -28,6 +29,9 @@ describe('security defaults', () => {
     assert.equal(mode(s.h.home), 0o700);
     assert.equal(mode(path.join(s.h.home, 'jobs', job_id)), 0o700);
     assert.equal(mode(path.join(s.h.home, 'jobs', job_id, 'prompt.txt')), 0o600);
+    for (const file of fs.readdirSync(path.join(s.h.home, 'jobs', job_id))) {
+      assert.equal(mode(path.join(s.h.home, 'jobs', job_id, file)), 0o600, `${file} is private`);
+    }
     await conn.close();
   });
 
@@ -50,5 +54,25 @@ describe('security defaults', () => {
     assert.equal(done.sandbox, 'danger-full-access');
     assert.equal(fs.readFileSync(path.join(cwd, 'free.txt'), 'utf8'), 'x\n');
     await conn.close();
+  });
+
+  it('refuses writable directories that hold the state directory', async () => {
+    const conn = await s.h.connect();
+    const parent = path.dirname(s.h.home);
+    const refused = await conn.raw('codex_start', { prompt: 'x', cwd: parent, sandbox: 'workspace-write' });
+    assert.equal(refused.isError, true);
+    assert.match(refused.content[0].text, /contains the job state directory/);
+    const inside = await conn.raw('codex_start', { prompt: 'x', cwd: s.h.workdir(), sandbox: 'workspace-write', add_dirs: [path.join(s.h.home, 'jobs')] });
+    assert.match(inside.content[0].text, /is inside the job state directory/);
+    await conn.close();
+  });
+
+  it('refuses a relative CODEX_BIN at start, which each job\'s cwd could otherwise supply', async () => {
+    const child = spawn(process.execPath, [SERVER_MAIN], { env: s.h.env({ CODEX_BIN: 'bin/codex' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(stderr, /CODEX_BIN must be an absolute path or a command name/);
   });
 });

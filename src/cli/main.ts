@@ -50,11 +50,15 @@ function main(argv: string[]): void {
     onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
   });
   // Jobs run on without the server: closing only stops watching them.
+  let closing = false;
   const shutdown = () => {
-    void handle.close().finally(() => {
-      engine.close();
-      process.exit(0);
-    });
+    if (closing) return;
+    closing = true;
+    void handle
+      .close()
+      .catch(() => undefined)
+      .then(() => engine.close())
+      .finally(() => process.exit(0));
   };
   process.stdin.on('end', shutdown);
   process.on('SIGTERM', shutdown);

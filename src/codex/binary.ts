@@ -23,10 +23,11 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-function findOnPath(searchPath: string): string | null {
+/** Only absolute PATH entries: a relative one would be looked up in each job's cwd. */
+function findOnPath(searchPath: string, name: string): string | null {
   for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'codex');
+    if (!path.isAbsolute(dir)) continue;
+    const candidate = path.join(dir, name);
     if (isExecutableFile(candidate)) return candidate;
   }
   return null;
@@ -53,8 +54,9 @@ export class CodexLocator {
   }
 
   private async probe(): Promise<CodexBinary> {
-    const file = this.configured ?? findOnPath(this.searchPath);
-    if (!file) throw new ToolError('codex_unavailable', `codex was not found on PATH. ${HOW_TO_FIX}`);
+    const name = this.configured ?? 'codex';
+    const file = path.isAbsolute(name) ? name : findOnPath(this.searchPath, name);
+    if (!file) throw new ToolError('codex_unavailable', `"${name}" was not found on PATH. ${HOW_TO_FIX}`);
     if (!isExecutableFile(file)) {
       throw new ToolError('codex_unavailable', `CODEX_BIN "${file}" is not an executable file. ${HOW_TO_FIX}`);
     }

@@ -14,10 +14,10 @@ import { newJobId } from '../jobs/ids.js';
 import { isFinal, type JobStatus } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import { launchJob } from '../supervise/launch.js';
+import { launchJob, type Launched } from '../supervise/launch.js';
 import { isAlive } from '../supervise/proc.js';
-import { interruptJob, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
-import { decide } from './outcome.js';
+import { groupProcesses, interruptJob, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { decide, type Verdict } from './outcome.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
 import {
   checkCwd,
@@ -27,6 +27,7 @@ import {
   checkPaths,
   checkPrompt,
   checkTimeout,
+  checkWritableRoots,
   LIMITS,
   notFound,
 } from './validate.js';
@@ -119,6 +120,11 @@ export class Engine {
       (id) => engine.onChange(id),
       (err) => log('warn', `watching ${layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`),
     );
+    // Find codex now, so the first codex_start does not pay for `codex --version`.
+    engine.codex.locate().then(
+      (codex) => log('info', `using codex ${codex.version} at ${codex.path}`),
+      (err: Error) => log('warn', err.message),
+    );
     engine.sweepTimer = setInterval(() => void engine.sweep(), config.sweepIntervalMs);
     engine.sweepTimer.unref();
     // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
@@ -126,11 +132,13 @@ export class Engine {
     return engine;
   }
 
-  close(): void {
+  /** Stops watching. Jobs run on; a launch under way is finished first so no claim is left half done. */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.bus.close();
     for (const wakers of this.waiters.values()) for (const wake of wakers) wake();
+    await this.dispatchChain;
     this.db.close();
   }
 
@@ -141,9 +149,11 @@ export class Engine {
     const cwd = checkCwd(input.cwd);
     const access = resolveAccess(input, this.config.allowDangerous);
     const schema = checkOutputSchema(input.output_schema);
+    const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
+    checkWritableRoots(access, cwd, addDirs, this.config.home);
     const job = this.newJob(prompt, cwd, access, input, {
       images: checkPaths('images', input.images, cwd),
-      add_dirs: checkPaths('add_dirs', input.add_dirs, cwd),
+      add_dirs: addDirs,
       has_output_schema: schema !== null,
       parent_job_id: null,
       resume_thread_id: null,
@@ -160,8 +170,12 @@ export class Engine {
     let access: Access;
     let addDirs: string[] = [];
     let parentId: string | null = null;
+    let approvalPolicy = input.approval_policy;
     if (input.job_id !== undefined) {
       if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
+      for (const key of ['cwd', 'sandbox', 'approval_policy'] as const) {
+        if (input[key] !== undefined) throw invalid(`${key} comes from the parent job when replying by job_id; leave it out`);
+      }
       const parent = this.get(checkJobId(input.job_id));
       if (!parent.thread_id) {
         throw new ToolError(
@@ -173,7 +187,8 @@ export class Engine {
       }
       threadId = parent.thread_id;
       cwd = parent.cwd;
-      access = resolveAccess({ sandbox: parent.sandbox, approval_policy: parent.approval_policy ?? undefined }, this.config.allowDangerous);
+      approvalPolicy = parent.approval_policy ?? undefined;
+      access = resolveAccess({ sandbox: parent.sandbox, approval_policy: approvalPolicy }, this.config.allowDangerous);
       addDirs = parent.add_dirs;
       parentId = parent.id;
     } else if (input.thread_id !== undefined) {
@@ -187,7 +202,8 @@ export class Engine {
     } else {
       throw invalid('give job_id (a job started by codex_start) or thread_id (any Codex session id) with cwd');
     }
-    const job = this.newJob(prompt, cwd, access, input, {
+    checkWritableRoots(access, cwd, addDirs, this.config.home);
+    const job = this.newJob(prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
       has_output_schema: false,
@@ -267,7 +283,11 @@ export class Engine {
   dispatch(): Promise<void> {
     this.dispatchChain = this.dispatchChain.then(async () => {
       if (this.closed) return;
-      for (const job of this.store.claimQueued(this.config.maxConcurrent, Date.now())) await this.launch(job);
+      // Find codex before claiming: a claim is a promise to launch at once. Without codex, jobs
+      // stay queued for a server that has it (codex_start already refused new ones).
+      const codex = await this.codex.locate().catch(() => null);
+      if (!codex || this.closed) return;
+      for (const job of this.store.claimQueued(this.config.maxConcurrent, Date.now())) await this.launch(job, codex.path);
     });
     return this.dispatchChain.catch((err: unknown) => {
       this.log('error', `dispatch failed: ${(err as Error).message}`);
@@ -275,10 +295,10 @@ export class Engine {
     });
   }
 
-  private async launch(job: Job): Promise<void> {
+  private async launch(job: Job, codexPath: string): Promise<void> {
     const files = jobFiles(this.layout, job.id);
+    let launched: Launched;
     try {
-      const codex = await this.codex.locate();
       const args = buildExecArgs({
         cwd: job.cwd,
         access: { sandbox: job.sandbox, bypass: job.bypass },
@@ -290,28 +310,30 @@ export class Engine {
         addDirs: job.add_dirs,
         resumeThreadId: job.resume_thread_id,
       });
-      const launched = await launchJob({
-        jobId: job.id,
-        files,
-        notifyFile: this.bus.fileFor(job.id),
-        cwd: job.cwd,
-        codexPath: codex.path,
-        args,
-      });
-      this.store.setProcess(job.id, launched.pid, launched.startTime);
-      this.bus.announce(job.id);
+      launched = await launchJob({ jobId: job.id, files, notifyFile: this.bus.fileFor(job.id), cwd: job.cwd, codexPath, args });
     } catch (err) {
-      this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } });
+      this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
+      return;
     }
+    if (!this.store.setProcess(job.id, launched.pid, launched.startTime)) {
+      // Cancelled while we were spawning it: nobody else knows this process, so we end it.
+      await stopJob({ jobId: job.id, pgid: launched.pid, startTime: launched.startTime }, this.config.killGraceSeconds * 1000);
+      this.finalize(job.id);
+    }
+    this.bus.announce(job.id);
   }
 
   // ── watching jobs ────────────────────────────────────────────────────────────────────────────
 
   private onChange(id: string): void {
-    const job = this.store.get(id);
-    if (job?.status === 'running' && readExit(jobFiles(this.layout, id)) !== null) this.finalize(job);
+    try {
+      const job = this.store.get(id);
+      if (job?.status === 'running' && readExit(jobFiles(this.layout, id)) !== null) this.finalize(id);
+      if (job && isFinal(job.status)) void this.dispatch();
+    } catch (err) {
+      this.log('error', `handling a change to job ${id} failed: ${(err as Error).message}`);
+    }
     this.wake(id);
-    if (job && isFinal(job.status)) void this.dispatch();
   }
 
   private wake(id: string): void {
@@ -329,34 +351,48 @@ export class Engine {
     return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
   }
 
-  /** Records the final status of a job whose processes are gone. Only one process wins. */
-  private finalize(job: Job): boolean {
-    const files = jobFiles(this.layout, job.id);
-    const exitCode = readExit(files);
-    const progress = job.progress ?? emptyProgress();
-    const offset = foldNewEvents(files.events, job.events_offset, progress, true);
-    const stderr = readTail(files.stderr, 2048);
-    return this.settle({ ...job, progress, events_offset: offset }, decide(job, exitCode, progress, stderr), exitCode);
+  /**
+   * Records the final status of a job whose codex is gone. Reads the row afresh: the verdict depends
+   * on the stop reason, which another process may have just set; `finish` only accepts the verdict
+   * if the stop reason is still the one it was made with. Only one process wins.
+   */
+  private finalize(id: string): boolean {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const job = this.store.get(id);
+      if (!job || job.status !== 'running') return false;
+      const files = jobFiles(this.layout, id);
+      const exitCode = readExit(files);
+      const progress = job.progress ?? emptyProgress();
+      const offset = foldNewEvents(files.events, job.events_offset, progress, true);
+      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048));
+      if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
+    }
+    return false;
   }
 
-  private settle(job: Job, verdict: ReturnType<typeof decide>, exitCode: number | null = null): boolean {
+  private settle(job: Job, verdict: Verdict, exitCode: number | null): boolean {
     const progress: Progress = job.progress ?? emptyProgress();
     const written = readSmall(jobFiles(this.layout, job.id).lastMessage)?.trim();
-    const done = this.store.finish(job.id, {
-      ...verdict,
-      exit_code: exitCode,
-      final_message: written || progress.last_agent_message,
-      thread_id: progress.thread_id,
-      progress,
-      events_offset: job.events_offset,
-      finished_at: Date.now(),
-    });
-    if (done) {
-      this.bus.announce(job.id);
-      this.wake(job.id);
-      void this.dispatch();
-    }
-    return done;
+    const done = this.store.finish(
+      job.id,
+      {
+        ...verdict,
+        exit_code: exitCode,
+        final_message: written || progress.last_agent_message,
+        thread_id: progress.thread_id,
+        progress,
+        events_offset: job.events_offset,
+        finished_at: Date.now(),
+      },
+      job.stop_reason,
+    );
+    if (!done) return false;
+    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT.
+    if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
+    this.bus.announce(job.id);
+    this.wake(job.id);
+    void this.dispatch();
+    return true;
   }
 
   private processOf(job: Job): JobProcess {
@@ -386,26 +422,29 @@ export class Engine {
   private check(stale: Job): void {
     const files = jobFiles(this.layout, stale.id);
     if (readExit(files) !== null) {
-      this.finalize(stale);
+      this.finalize(stale.id);
       return;
     }
     const job = this.refresh(stale);
     const now = Date.now();
     const proc = this.processOf(job);
     if (proc.pgid === null) {
-      if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS) this.finalize(job);
+      // Claimed, but the claiming server died before codex started: put it back in the queue.
+      if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS && this.store.release(job.id)) this.bus.announce(job.id);
       return;
     }
-    if (!isAlive(proc.pgid, proc.startTime)) {
-      // The wrapper is gone. If codex still runs without it, wait for codex; else settle.
-      if (readExit(files) !== null || livingProcesses(proc).length === 0) {
-        this.finalize(job);
-        return;
-      }
+    if (!isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0) {
+      // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
+      this.finalize(job.id);
+      return;
     }
     if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
       if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
-    } else if (job.stop_reason === null && job.progress?.turn === 'completed' && now - mtime(files.events) >= this.config.completionGraceSeconds * 1000) {
+    } else if (
+      job.stop_reason === null &&
+      job.progress?.turn === 'completed' &&
+      now - mtime(files.events) >= this.config.completionGraceSeconds * 1000
+    ) {
       this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
       if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
     } else if (job.stop_reason !== null && now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000) {
@@ -483,8 +522,12 @@ export class Engine {
     const onTick = opts.onTick;
     if (onTick && opts.tickMs) {
       const tick = () => {
-        const pending = unique.map((id) => this.store.get(id)).find((job) => job && !isFinal(job.status));
-        if (pending) onTick(this.snapshotOf(pending, 0), Date.now() - begun);
+        try {
+          const pending = unique.map((id) => this.store.get(id)).find((job) => job && !isFinal(job.status));
+          if (pending) onTick(this.snapshotOf(pending, 0), Date.now() - begun);
+        } catch (err) {
+          this.log('warn', `progress report failed: ${(err as Error).message}`);
+        }
       };
       tick();
       ticker = setInterval(tick, opts.tickMs);
@@ -501,7 +544,9 @@ export class Engine {
             timed_out: finished.length === 0 && timedOut,
           };
         }
-        await this.nextChange(unique, deadline - Date.now(), opts.signal);
+        // Wake-ups come through the notify directory; re-reading once per sweep interval covers a
+        // watcher that failed (inotify limits) at the cost of one query a second.
+        await this.nextChange(unique, Math.min(deadline - Date.now(), this.config.sweepIntervalMs), opts.signal);
       }
     } finally {
       if (ticker) clearInterval(ticker);
@@ -558,8 +603,7 @@ export class Engine {
       proc = this.processOf(job);
     }
     const stopped = await stopJob(proc, this.config.killGraceSeconds * 1000);
-    job = this.get(id);
-    if (job.status === 'running') this.finalize(job);
+    this.finalize(id);
     if (!stopped.gone) {
       throw new ToolError(
         'conflict',

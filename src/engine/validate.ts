@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
+import type { Access } from '../codex/sandbox.js';
 import { isJobId } from '../jobs/ids.js';
 
 export const LIMITS = {
@@ -100,5 +101,26 @@ export function checkModelOptions(input: { model?: string | undefined; reasoning
   }
   if (input.reasoning_effort !== undefined && !(REASONING_EFFORTS as readonly string[]).includes(input.reasoning_effort)) {
     throw invalid(`unknown reasoning_effort "${input.reasoning_effort}": use one of ${REASONING_EFFORTS.join(', ')}`);
+  }
+}
+
+const within = (child: string, parent: string) => {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
+
+/**
+ * Directories codex may write to must not hold the state directory (nor be inside it): a job could
+ * otherwise rewrite other jobs' records. Full access is the operator's explicit choice and skips this.
+ */
+export function checkWritableRoots(access: Access, cwd: string, addDirs: readonly string[], home: string): void {
+  if (access.sandbox !== 'workspace-write') return;
+  const state = fs.existsSync(home) ? fs.realpathSync(home) : home;
+  for (const root of [cwd, ...addDirs]) {
+    if (within(state, root) || within(root, state)) {
+      throw invalid(
+        `codex could write to ${root}, which ${within(root, state) ? 'is inside' : 'contains'} the job state directory ${state}: choose a narrower cwd or add_dirs, or set CODEX_ASYNC_HOME elsewhere`,
+      );
+    }
   }
 }

@@ -21,12 +21,17 @@ export class Bus {
     touch(this.fileFor(id));
   }
 
+  /** Watches for changes. A failure (e.g. inotify limits reached) goes to onError, never throws. */
   listen(onChange: (id: string) => void, onError: (err: Error) => void): void {
-    this.watcher = fs.watch(this.dir, { persistent: false }, (_event, name) => {
-      const id = name ?? '';
-      if (id && isJobId(id)) onChange(id);
-    });
-    this.watcher.on('error', onError);
+    try {
+      this.watcher = fs.watch(this.dir, { persistent: false }, (_event, name) => {
+        const id = name ?? '';
+        if (id && isJobId(id)) onChange(id);
+      });
+      this.watcher.on('error', onError);
+    } catch (err) {
+      onError(err as Error);
+    }
   }
 
   close(): void {

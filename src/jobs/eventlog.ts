@@ -35,7 +35,7 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
       let data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
       let start = 0;
       for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-        if (!skipping) {
+        if (!skipping && nl - start <= MAX_LINE) {
           const event = parseEventLine(data.toString('utf8', start, nl));
           if (event) applyEvent(progress, event);
         }

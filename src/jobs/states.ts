@@ -3,6 +3,7 @@
  * racing on the same job can never both move it:
  *
  *   queued ──claim──▶ running ──finish──▶ completed | failed | cancelled
+ *      ▲◀──release─────────┘   (claimed, but its server died before launching codex)
  *      └──────────cancel──────────────────────────────▶ cancelled
  *
  * A running job may carry a stop request (cancel, timeout, or codex lingering after its turn

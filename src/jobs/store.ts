@@ -121,7 +121,13 @@ export class JobStore {
         `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER)
          WHERE id = @id AND status = 'queued'`,
       ),
-      setProcess: db.prepare(`UPDATE jobs SET pid = @pid, pid_start = @pid_start WHERE id = @id AND status = 'running'`),
+      setProcess: db.prepare(
+        `UPDATE jobs SET pid = @pid, pid_start = @pid_start WHERE id = @id AND status = 'running' AND stop_reason IS NULL`,
+      ),
+      release: db.prepare(
+        `UPDATE jobs SET status = 'queued', started_at = NULL, deadline_at = NULL
+         WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL`,
+      ),
       running: db.prepare(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`),
       activeOnThread: db.prepare(
         `SELECT id FROM jobs WHERE status IN ('queued','running') AND (thread_id = @t OR resume_thread_id = @t) LIMIT 1`,
@@ -138,7 +144,7 @@ export class JobStore {
         `UPDATE jobs SET status = @status, exit_code = @exit_code, error_kind = @error_kind, error_message = @error_message,
            final_message = @final_message, thread_id = COALESCE(@thread_id, thread_id), progress = @progress,
            events_offset = @events_offset, finished_at = @finished_at
-         WHERE id = @id AND status = 'running'`,
+         WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason`,
       ),
       cancelQueued: db.prepare(
         `UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
@@ -194,8 +200,14 @@ export class JobStore {
     return tx.immediate();
   }
 
-  setProcess(id: string, pid: number, pidStart: string): void {
-    this.s.setProcess.run({ id, pid, pid_start: pidStart });
+  /** Records the launched process; false if the job was stopped or finished meanwhile. */
+  setProcess(id: string, pid: number, pidStart: string): boolean {
+    return this.s.setProcess.run({ id, pid, pid_start: pidStart }).changes === 1;
+  }
+
+  /** running → queued, for a claim whose server died before launching anything. */
+  release(id: string): boolean {
+    return this.s.release.run({ id }).changes === 1;
   }
 
   saveProgress(id: string, progress: Progress, eventsOffset: number): void {
@@ -212,11 +224,15 @@ export class JobStore {
     return this.s.requestStop.run({ id, reason, now }).changes === 1;
   }
 
-  /** running → final. False when another process finished the job first. */
-  finish(id: string, o: Outcome): boolean {
+  /**
+   * running → final. False when another process finished the job first, or when a stop request
+   * arrived after `seenStopReason` was read (the verdict must then be made again).
+   */
+  finish(id: string, o: Outcome, seenStopReason: StopReason | null): boolean {
     return (
       this.s.finish.run({
         id,
+        seen_stop_reason: seenStopReason,
         status: o.status,
         exit_code: o.exit_code,
         error_kind: o.error?.kind ?? null,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { JobFiles } from '../jobs/files.js';
 import { startTimeOf } from './proc.js';
 
@@ -11,6 +12,7 @@ export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
  * server to record codex's exit status. `trap :` makes the shell survive the SIGINT we send the
  * process group while codex (which gets default signal handling back on exec) ends its turn.
  * The final touch of the notify file wakes every server watching the home directory.
+ * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  */
 const WRAPPER = `dir=$1; notify=$2; shift 2
 echo $$ > "$dir/pid"
@@ -30,7 +32,7 @@ export class LaunchError extends Error {
 }
 
 /** Starts codex for a job in a new session (its own process group) and returns at once. */
-export function launchJob(opts: {
+export async function launchJob(opts: {
   jobId: string;
   files: JobFiles;
   notifyFile: string;
@@ -38,6 +40,10 @@ export function launchJob(opts: {
   codexPath: string;
   args: string[];
 }): Promise<Launched> {
+  const f = opts.files;
+  // Created here, private, so the shell's redirections reuse them instead of creating them with the
+  // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
+  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit]) fs.writeFileSync(file, '', { mode: 0o600 });
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', WRAPPER, 'codex-async-job', opts.files.dir, opts.notifyFile, opts.codexPath, ...opts.args], {
       cwd: opts.cwd,

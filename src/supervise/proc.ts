@@ -64,16 +64,17 @@ function hasEnvMarker(pid: number, marker: string): boolean {
 }
 
 /**
- * Every living process of a job: its process group, plus anything that left the group (codex runs
+ * Every living process of a job: its process group, plus (with a marker) anything that left the group (codex runs
  * shell commands in a session of their own) but still carries the job's environment marker.
  */
-export function jobProcesses(pgid: number | null, groupIsOurs: boolean, envMarker: string): number[] {
+export function jobProcesses(pgid: number | null, groupIsOurs: boolean, envMarker: string | null): number[] {
   const found: number[] = [];
   for (const pid of allPids()) {
     if (pid === process.pid) continue;
     const stat = readStat(pid);
     if (!living(stat)) continue;
-    if ((groupIsOurs && pgid !== null && stat.pgrp === pgid) || hasEnvMarker(pid, envMarker)) found.push(pid);
+    const inGroup = groupIsOurs && pgid !== null && stat.pgrp === pgid;
+    if (inGroup || (envMarker !== null && hasEnvMarker(pid, envMarker))) found.push(pid);
   }
   return found;
 }

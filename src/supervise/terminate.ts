@@ -19,14 +19,21 @@ function send(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
+const marker = (p: JobProcess) => `${JOB_ENV_MARKER}=${p.jobId}`;
+const groupIsOurs = (p: JobProcess) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
+
 /** The job's living processes; the group is only counted when its identity checks out. */
 export function livingProcesses(p: JobProcess): number[] {
-  const groupIsOurs = p.pgid !== null && ownsGroup(p.pgid, p.startTime);
-  return jobProcesses(p.pgid, groupIsOurs, `${JOB_ENV_MARKER}=${p.jobId}`);
+  return jobProcesses(p.pgid, groupIsOurs(p), marker(p));
+}
+
+/** The wrapper's process group only: codex and what it did not move to a session of its own. */
+export function groupProcesses(p: JobProcess): number[] {
+  return groupIsOurs(p) ? jobProcesses(p.pgid, true, null) : [];
 }
 
 function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
-  if (p.pgid !== null && ownsGroup(p.pgid, p.startTime)) {
+  if (p.pgid !== null && groupIsOurs(p)) {
     try {
       // The whole group: the npm launcher is a Node script whose native codex child would
       // otherwise be orphaned.
@@ -37,7 +44,7 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
   }
   // Codex's shell commands leave the group (they get a session of their own): find them by the
   // environment marker the wrapper set.
-  send(jobProcesses(null, false, `${JOB_ENV_MARKER}=${p.jobId}`), signal);
+  send(jobProcesses(null, false, marker(p)), signal);
 }
 
 async function waitGone(p: JobProcess, ms: number): Promise<boolean> {

@@ -47,10 +47,12 @@ export async function startHarness(): Promise<Harness> {
   const mock = await startMockResponses();
   const codexHome = makeCodexHome(mock.url);
   const home = path.join(tempDir('home'), 'state');
+  // A private HOME: codex's shells source ~/.bashrc, and this machine's must not leak into tests.
+  const userHome = tempDir('user');
   const connections = new Set<Connection>();
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? os.homedir(),
+    HOME: userHome,
     CODEX_HOME: codexHome,
     CODEX_ASYNC_HOME: home,
     CODEX_BIN: CODEX_BIN,
