@@ -1,23 +1,20 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildExecArgs } from '../codex/argv.js';
 import { CodexLocator } from '../codex/binary.js';
-import { emptyProgress, type Progress } from '../codex/progress.js';
 import { resolveAccess, type Access } from '../codex/sandbox.js';
 import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
 import { openDb } from '../jobs/db.js';
-import { foldNewEvents, readActivityTail } from '../jobs/eventlog.js';
-import { homeLayout, jobFiles, prepareHome, readSmall, type HomeLayout, type JobFiles } from '../jobs/files.js';
+import { readActivityTail } from '../jobs/eventlog.js';
+import { homeLayout, jobFiles, prepareHome, type HomeLayout } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
 import { isFinal, type JobStatus } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import { launchJob, type Launched } from '../supervise/launch.js';
-import { isAlive } from '../supervise/proc.js';
-import { groupProcesses, interruptJob, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
-import { decide, type Verdict } from './outcome.js';
+import { livingProcesses, stopJob } from '../supervise/terminate.js';
+import { Runner } from './runner.js';
+import { Waiters } from './waiters.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
 import {
   checkCwd,
@@ -81,8 +78,6 @@ export interface ListInput {
 }
 
 const OUTPUT_MAX_CHARS = 8000;
-/** A claimed job whose wrapper never wrote its pid within this time was never started. */
-const LAUNCH_GRACE_MS = 30_000;
 const THREAD_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{7,79}$/;
 
 /**
@@ -95,10 +90,8 @@ export class Engine {
   private readonly store: JobStore;
   private readonly bus: Bus;
   private readonly codex: CodexLocator;
-  private readonly waiters = new Map<string, Set<() => void>>();
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping = false;
-  private dispatchChain: Promise<void> = Promise.resolve();
+  private readonly waiters = new Waiters();
+  private readonly runner: Runner;
   private closed = false;
 
   private constructor(
@@ -110,35 +103,22 @@ export class Engine {
     this.store = new JobStore(db);
     this.bus = new Bus(this.layout.notifyDir);
     this.codex = new CodexLocator(config.codexBin, config.searchPath);
+    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters);
   }
 
   static open(config: Config, log: Logger): Engine {
     const layout = homeLayout(config.home);
     prepareHome(layout);
     const engine = new Engine(config, log, openDb(layout.db));
-    engine.bus.listen(
-      (id) => engine.onChange(id),
-      (err) => log('warn', `watching ${layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`),
-    );
-    // Find codex now, so the first codex_start does not pay for `codex --version`.
-    engine.codex.locate().then(
-      (codex) => log('info', `using codex ${codex.version} at ${codex.path}`),
-      (err: Error) => log('warn', err.message),
-    );
-    engine.sweepTimer = setInterval(() => void engine.sweep(), config.sweepIntervalMs);
-    engine.sweepTimer.unref();
-    // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
-    setImmediate(() => void engine.sweep());
+    engine.runner.start();
     return engine;
   }
 
-  /** Stops watching. Jobs run on; a launch under way is finished first so no claim is left half done. */
+  /** Stops watching; jobs run on. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.bus.close();
-    for (const wakers of this.waiters.values()) for (const wake of wakers) wake();
-    await this.dispatchChain;
+    this.waiters.wakeAll();
+    await this.runner.close();
     this.db.close();
   }
 
@@ -269,7 +249,7 @@ export class Engine {
   }
 
   private async started(id: string): Promise<Started> {
-    await this.dispatch();
+    await this.runner.dispatch();
     const job = this.get(id);
     return {
       job_id: job.id,
@@ -277,179 +257,6 @@ export class Engine {
       created_at: new Date(job.created_at).toISOString(),
       queue_position: job.status === 'queued' ? this.store.queuePosition(job) : null,
     };
-  }
-
-  /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
-  dispatch(): Promise<void> {
-    this.dispatchChain = this.dispatchChain.then(async () => {
-      if (this.closed) return;
-      // Find codex before claiming: a claim is a promise to launch at once. Without codex, jobs
-      // stay queued for a server that has it (codex_start already refused new ones).
-      const codex = await this.codex.locate().catch(() => null);
-      if (!codex || this.closed) return;
-      for (const job of this.store.claimQueued(this.config.maxConcurrent, Date.now())) await this.launch(job, codex.path);
-    });
-    return this.dispatchChain.catch((err: unknown) => {
-      this.log('error', `dispatch failed: ${(err as Error).message}`);
-      this.dispatchChain = Promise.resolve();
-    });
-  }
-
-  private async launch(job: Job, codexPath: string): Promise<void> {
-    const files = jobFiles(this.layout, job.id);
-    let launched: Launched;
-    try {
-      const args = buildExecArgs({
-        cwd: job.cwd,
-        access: { sandbox: job.sandbox, bypass: job.bypass },
-        lastMessageFile: files.lastMessage,
-        model: job.model,
-        reasoningEffort: job.reasoning_effort,
-        outputSchemaFile: job.has_output_schema ? files.outputSchema : null,
-        images: job.images,
-        addDirs: job.add_dirs,
-        resumeThreadId: job.resume_thread_id,
-      });
-      launched = await launchJob({ jobId: job.id, files, notifyFile: this.bus.fileFor(job.id), cwd: job.cwd, codexPath, args });
-    } catch (err) {
-      this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
-      return;
-    }
-    if (!this.store.setProcess(job.id, launched.pid, launched.startTime)) {
-      // Cancelled while we were spawning it: nobody else knows this process, so we end it.
-      await stopJob({ jobId: job.id, pgid: launched.pid, startTime: launched.startTime }, this.config.killGraceSeconds * 1000);
-      this.finalize(job.id);
-    }
-    this.bus.announce(job.id);
-  }
-
-  // ── watching jobs ────────────────────────────────────────────────────────────────────────────
-
-  private onChange(id: string): void {
-    try {
-      const job = this.store.get(id);
-      if (job?.status === 'running' && readExit(jobFiles(this.layout, id)) !== null) this.finalize(id);
-      if (job && isFinal(job.status)) void this.dispatch();
-    } catch (err) {
-      this.log('error', `handling a change to job ${id} failed: ${(err as Error).message}`);
-    }
-    this.wake(id);
-  }
-
-  private wake(id: string): void {
-    const wakers = this.waiters.get(id);
-    if (wakers) for (const wake of [...wakers]) wake();
-  }
-
-  /** Folds events written since the last look into the job's progress. */
-  private refresh(job: Job): Job {
-    if (job.status !== 'running') return job;
-    const progress = job.progress ?? emptyProgress();
-    const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false);
-    if (offset === job.events_offset) return job;
-    this.store.saveProgress(job.id, progress, offset);
-    return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
-  }
-
-  /**
-   * Records the final status of a job whose codex is gone. Reads the row afresh: the verdict depends
-   * on the stop reason, which another process may have just set; `finish` only accepts the verdict
-   * if the stop reason is still the one it was made with. Only one process wins.
-   */
-  private finalize(id: string): boolean {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const job = this.store.get(id);
-      if (!job || job.status !== 'running') return false;
-      const files = jobFiles(this.layout, id);
-      const exitCode = readExit(files);
-      const progress = job.progress ?? emptyProgress();
-      const offset = foldNewEvents(files.events, job.events_offset, progress, true);
-      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048));
-      if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
-    }
-    return false;
-  }
-
-  private settle(job: Job, verdict: Verdict, exitCode: number | null): boolean {
-    const progress: Progress = job.progress ?? emptyProgress();
-    const written = readSmall(jobFiles(this.layout, job.id).lastMessage)?.trim();
-    const done = this.store.finish(
-      job.id,
-      {
-        ...verdict,
-        exit_code: exitCode,
-        final_message: written || progress.last_agent_message,
-        thread_id: progress.thread_id,
-        progress,
-        events_offset: job.events_offset,
-        finished_at: Date.now(),
-      },
-      job.stop_reason,
-    );
-    if (!done) return false;
-    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT.
-    if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
-    this.bus.announce(job.id);
-    this.wake(job.id);
-    void this.dispatch();
-    return true;
-  }
-
-  private processOf(job: Job): JobProcess {
-    if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
-    const fromFile = Number(readSmall(jobFiles(this.layout, job.id).pid, 64)?.trim());
-    return { jobId: job.id, pgid: Number.isInteger(fromFile) && fromFile > 0 ? fromFile : null, startTime: null };
-  }
-
-  /**
-   * The background duties of every server, once per sweep interval: finish jobs whose codex exited
-   * unseen, mark jobs whose processes vanished as lost, enforce deadlines, end codex processes that
-   * linger after their turn completed, escalate stops to SIGKILL, and start queued jobs.
-   */
-  async sweep(): Promise<void> {
-    if (this.sweeping || this.closed) return;
-    this.sweeping = true;
-    try {
-      for (const job of this.store.running()) this.check(job);
-      await this.dispatch();
-    } catch (err) {
-      this.log('error', `sweep failed: ${(err as Error).message}`);
-    } finally {
-      this.sweeping = false;
-    }
-  }
-
-  private check(stale: Job): void {
-    const files = jobFiles(this.layout, stale.id);
-    if (readExit(files) !== null) {
-      this.finalize(stale.id);
-      return;
-    }
-    const job = this.refresh(stale);
-    const now = Date.now();
-    const proc = this.processOf(job);
-    if (proc.pgid === null) {
-      // Claimed, but the claiming server died before codex started: put it back in the queue.
-      if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS && this.store.release(job.id)) this.bus.announce(job.id);
-      return;
-    }
-    if (!isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0) {
-      // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
-      this.finalize(job.id);
-      return;
-    }
-    if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
-      if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
-    } else if (
-      job.stop_reason === null &&
-      job.progress?.turn === 'completed' &&
-      now - mtime(files.events) >= this.config.completionGraceSeconds * 1000
-    ) {
-      this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
-      if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
-    } else if (job.stop_reason !== null && now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000) {
-      killJob(proc);
-    }
   }
 
   // ── reading jobs ─────────────────────────────────────────────────────────────────────────────
@@ -461,7 +268,7 @@ export class Engine {
   }
 
   private snapshotOf(job: Job, tailLines = 100): Snapshot {
-    const fresh = this.refresh(job);
+    const fresh = this.runner.refresh(job);
     const output = readActivityTail(jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
     return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null);
   }
@@ -546,41 +353,11 @@ export class Engine {
         }
         // Wake-ups come through the notify directory; re-reading once per sweep interval covers a
         // watcher that failed (inotify limits) at the cost of one query a second.
-        await this.nextChange(unique, Math.min(deadline - Date.now(), this.config.sweepIntervalMs), opts.signal);
+        await this.waiters.next(unique, Math.min(deadline - Date.now(), this.config.sweepIntervalMs), opts.signal);
       }
     } finally {
       if (ticker) clearInterval(ticker);
     }
-  }
-
-  /** Resolves when any of the jobs changes, at the timeout, or on abort; leaves nothing behind. */
-  private nextChange(ids: string[], ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        for (const id of ids) {
-          const set = this.waiters.get(id);
-          set?.delete(done);
-          if (set?.size === 0) this.waiters.delete(id);
-        }
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal?.addEventListener('abort', done, { once: true });
-      for (const id of ids) {
-        let set = this.waiters.get(id);
-        if (!set) this.waiters.set(id, (set = new Set()));
-        set.add(done);
-      }
-    });
-  }
-
-  /** Number of registered wake-ups; lets tests prove that finished waits leave none behind. */
-  get waiterCount(): number {
-    let n = 0;
-    for (const set of this.waiters.values()) n += set.size;
-    return n;
   }
 
   /** Stops a job and everything it started; returns only when they are gone. */
@@ -588,22 +365,22 @@ export class Engine {
     let job = this.get(id);
     if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
       this.bus.announce(job.id);
-      this.wake(job.id);
+      this.waiters.wake(job.id);
       return this.snapshotOf(this.get(id));
     }
     job = this.get(id);
     if (isFinal(job.status)) return this.snapshotOf(job);
     this.store.requestStop(job.id, 'cancelled', Date.now());
-    let proc = this.processOf(job);
+    let proc = this.runner.processOf(job);
     // Claimed by a server that is spawning it right now: give it a moment to record the pid.
     for (let i = 0; proc.pgid === null && i < 40; i++) {
       await sleep(50);
       job = this.get(id);
       if (isFinal(job.status)) return this.snapshotOf(job);
-      proc = this.processOf(job);
+      proc = this.runner.processOf(job);
     }
     const stopped = await stopJob(proc, this.config.killGraceSeconds * 1000);
-    this.finalize(id);
+    this.runner.finalize(id);
     if (!stopped.gone) {
       throw new ToolError(
         'conflict',
@@ -614,33 +391,3 @@ export class Engine {
   }
 }
 
-/** The exit status the wrapper recorded, or null while there is none (or it is half-written). */
-function readExit(files: JobFiles): number | null {
-  const text = readSmall(files.exit, 64);
-  if (text === null || !/^\d+\n$/.test(text)) return null;
-  return Number(text);
-}
-
-function readTail(file: string, bytes: number): string {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      const buf = Buffer.alloc(Math.min(bytes, size));
-      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
-      return buf.toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
-}
-
-function mtime(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}

@@ -1,0 +1,263 @@
+import fs from 'node:fs';
+import { buildExecArgs } from '../codex/argv.js';
+import type { CodexLocator } from '../codex/binary.js';
+import { emptyProgress, type Progress } from '../codex/progress.js';
+import type { Config } from '../config.js';
+import type { Bus } from '../jobs/bus.js';
+import { foldNewEvents } from '../jobs/eventlog.js';
+import { jobFiles, readSmall, type HomeLayout, type JobFiles } from '../jobs/files.js';
+import { isFinal } from '../jobs/states.js';
+import type { Job, JobStore } from '../jobs/store.js';
+import type { Logger } from '../log.js';
+import { launchJob, type Launched } from '../supervise/launch.js';
+import { isAlive } from '../supervise/proc.js';
+import { groupProcesses, interruptJob, killJob, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { decide, type Verdict } from './outcome.js';
+import type { Waiters } from './waiters.js';
+
+/** A claimed job whose wrapper never wrote its pid within this time was never started. */
+const LAUNCH_GRACE_MS = 30_000;
+
+/**
+ * Runs jobs: starts queued ones while slots are free, notices when codex exits (inotify on the
+ * notify directory, with a periodic sweep as the safety net), decides and records outcomes,
+ * enforces deadlines. Every server process runs one; they coordinate only through the database.
+ */
+export class Runner {
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+  private dispatchChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly store: JobStore,
+    private readonly bus: Bus,
+    private readonly layout: HomeLayout,
+    private readonly codex: CodexLocator,
+    private readonly waiters: Waiters,
+  ) {}
+
+  start(): void {
+    this.bus.listen(
+      (id) => this.onChange(id),
+      (err) => this.log('warn', `watching ${this.layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`),
+    );
+    // Find codex now, so the first codex_start does not pay for `codex --version`.
+    this.codex.locate().then(
+      (codex) => this.log('info', `using codex ${codex.version} at ${codex.path}`),
+      (err: Error) => this.log('warn', err.message),
+    );
+    this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
+    this.sweepTimer.unref();
+    // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
+    setImmediate(() => void this.sweep());
+  }
+
+  /** Stops watching. Jobs run on; a launch under way is finished first so no claim is left half done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.bus.close();
+    await this.dispatchChain;
+  }
+
+  /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
+  dispatch(): Promise<void> {
+    this.dispatchChain = this.dispatchChain.then(async () => {
+      if (this.closed) return;
+      // Find codex before claiming: a claim is a promise to launch at once. Without codex, jobs
+      // stay queued for a server that has it (codex_start already refused new ones).
+      const codex = await this.codex.locate().catch(() => null);
+      if (!codex || this.closed) return;
+      for (const job of this.store.claimQueued(this.config.maxConcurrent, Date.now())) await this.launch(job, codex.path);
+    });
+    return this.dispatchChain.catch((err: unknown) => {
+      this.log('error', `dispatch failed: ${(err as Error).message}`);
+      this.dispatchChain = Promise.resolve();
+    });
+  }
+
+  private async launch(job: Job, codexPath: string): Promise<void> {
+    const files = jobFiles(this.layout, job.id);
+    let launched: Launched;
+    try {
+      const args = buildExecArgs({
+        cwd: job.cwd,
+        access: { sandbox: job.sandbox, bypass: job.bypass },
+        lastMessageFile: files.lastMessage,
+        model: job.model,
+        reasoningEffort: job.reasoning_effort,
+        outputSchemaFile: job.has_output_schema ? files.outputSchema : null,
+        images: job.images,
+        addDirs: job.add_dirs,
+        resumeThreadId: job.resume_thread_id,
+      });
+      launched = await launchJob({ jobId: job.id, files, notifyFile: this.bus.fileFor(job.id), cwd: job.cwd, codexPath, args });
+    } catch (err) {
+      this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
+      return;
+    }
+    if (!this.store.setProcess(job.id, launched.pid, launched.startTime)) {
+      // Cancelled while we were spawning it: nobody else knows this process, so we end it.
+      await stopJob({ jobId: job.id, pgid: launched.pid, startTime: launched.startTime }, this.config.killGraceSeconds * 1000);
+      this.finalize(job.id);
+    }
+    this.bus.announce(job.id);
+  }
+
+  private onChange(id: string): void {
+    try {
+      const job = this.store.get(id);
+      if (job?.status === 'running' && readExit(jobFiles(this.layout, id)) !== null) this.finalize(id);
+      if (job && isFinal(job.status)) void this.dispatch();
+    } catch (err) {
+      this.log('error', `handling a change to job ${id} failed: ${(err as Error).message}`);
+    }
+    this.waiters.wake(id);
+  }
+
+  /** Folds events written since the last look into the job's progress. */
+  refresh(job: Job): Job {
+    if (job.status !== 'running') return job;
+    const progress = job.progress ?? emptyProgress();
+    const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false);
+    if (offset === job.events_offset) return job;
+    this.store.saveProgress(job.id, progress, offset);
+    return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
+  }
+
+  /**
+   * Records the final status of a job whose codex is gone. Reads the row afresh: the verdict depends
+   * on the stop reason, which another process may have just set; `finish` only accepts the verdict
+   * if the stop reason is still the one it was made with. Only one process wins.
+   */
+  finalize(id: string): boolean {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const job = this.store.get(id);
+      if (!job || job.status !== 'running') return false;
+      const files = jobFiles(this.layout, id);
+      const exitCode = readExit(files);
+      const progress = job.progress ?? emptyProgress();
+      const offset = foldNewEvents(files.events, job.events_offset, progress, true);
+      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048));
+      if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
+    }
+    return false;
+  }
+
+  private settle(job: Job, verdict: Verdict, exitCode: number | null): boolean {
+    const progress: Progress = job.progress ?? emptyProgress();
+    const written = readSmall(jobFiles(this.layout, job.id).lastMessage)?.trim();
+    const done = this.store.finish(
+      job.id,
+      {
+        ...verdict,
+        exit_code: exitCode,
+        final_message: written || progress.last_agent_message,
+        thread_id: progress.thread_id,
+        progress,
+        events_offset: job.events_offset,
+        finished_at: Date.now(),
+      },
+      job.stop_reason,
+    );
+    if (!done) return false;
+    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT.
+    if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
+    this.bus.announce(job.id);
+    this.waiters.wake(job.id);
+    void this.dispatch();
+    return true;
+  }
+
+  processOf(job: Job): JobProcess {
+    if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
+    const fromFile = Number(readSmall(jobFiles(this.layout, job.id).pid, 64)?.trim());
+    return { jobId: job.id, pgid: Number.isInteger(fromFile) && fromFile > 0 ? fromFile : null, startTime: null };
+  }
+
+  /**
+   * The background duties of every server, once per sweep interval: finish jobs whose codex exited
+   * unseen, mark jobs whose processes vanished as lost, enforce deadlines, end codex processes that
+   * linger after their turn completed, escalate stops to SIGKILL, and start queued jobs.
+   */
+  async sweep(): Promise<void> {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    try {
+      for (const job of this.store.running()) this.check(job);
+      await this.dispatch();
+    } catch (err) {
+      this.log('error', `sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private check(stale: Job): void {
+    const files = jobFiles(this.layout, stale.id);
+    if (readExit(files) !== null) {
+      this.finalize(stale.id);
+      return;
+    }
+    const job = this.refresh(stale);
+    const now = Date.now();
+    const proc = this.processOf(job);
+    if (proc.pgid === null) {
+      // Claimed, but the claiming server died before codex started: put it back in the queue.
+      if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS && this.store.release(job.id)) this.bus.announce(job.id);
+      return;
+    }
+    if (!isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0) {
+      // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
+      this.finalize(job.id);
+      return;
+    }
+    if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
+      if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
+    } else if (
+      job.stop_reason === null &&
+      job.progress?.turn === 'completed' &&
+      now - mtime(files.events) >= this.config.completionGraceSeconds * 1000
+    ) {
+      this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
+      if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
+    } else if (job.stop_reason !== null && now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000) {
+      killJob(proc);
+    }
+  }
+
+}
+
+/** The exit status the wrapper recorded, or null while there is none (or it is half-written). */
+function readExit(files: JobFiles): number | null {
+  const text = readSmall(files.exit, 64);
+  if (text === null || !/^\d+\n$/.test(text)) return null;
+  return Number(text);
+}
+
+function readTail(file: string, bytes: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(bytes, size));
+      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Who is waiting for which job, in this process. A wake-up only says "look again": waiters re-read
+ * the database, so a spurious or missed one costs nothing but a query.
+ */
+export class Waiters {
+  private readonly byJob = new Map<string, Set<() => void>>();
+
+  wake(id: string): void {
+    const wakers = this.byJob.get(id);
+    if (wakers) for (const wake of [...wakers]) wake();
+  }
+
+  wakeAll(): void {
+    for (const id of [...this.byJob.keys()]) this.wake(id);
+  }
+
+  /** Resolves when any of the jobs changes, at the timeout, or on abort; leaves nothing behind. */
+  next(ids: string[], ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        for (const id of ids) {
+          const set = this.byJob.get(id);
+          set?.delete(done);
+          if (set?.size === 0) this.byJob.delete(id);
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+      for (const id of ids) {
+        let set = this.byJob.get(id);
+        if (!set) this.byJob.set(id, (set = new Set()));
+        set.add(done);
+      }
+    });
+  }
+}
