@@ -43,11 +43,9 @@ describe('jobs survive the server', () => {
   it('marks a job lost when its processes vanish without an exit status', async () => {
     const conn = await s.h.connect();
     const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] be killed from outside', cwd: s.h.workdir() });
-    const pids = await until('codex processes', () => {
-      const found = jobProcessesOnMachine(job_id);
-      return found.length >= 2 ? found : null;
-    });
-    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // Once codex has started its thread, the wrapper, the npm launcher and native codex all exist.
+    await until('codex to start its thread', async () => (await conn.call('codex_poll', { job_id })).thread_id);
+    for (const pid of jobProcessesOnMachine(job_id)) process.kill(pid, 'SIGKILL');
     const done = await waitFinal(conn, job_id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'lost');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, ROOT, useServer, waitFinal } from './helpers/harness.ts';
+import { jobProcessesOnMachine, ROOT, until, useServer, waitFinal } from './helpers/harness.ts';
 
 const FAKE_CODEX = path.join(ROOT, 'test/fixtures/fake-codex.mjs');
 
@@ -17,7 +17,7 @@ describe('faults of codex itself', () => {
 
   it('cancel escalates to SIGKILL when codex ignores SIGINT', async () => {
     const { job_id } = await s.conn.call('codex_start', { prompt: 'ignore-sigint', cwd: s.h.workdir() });
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the fake to start', async () => (await s.conn.call('codex_poll', { job_id })).thread_id);
     const started = Date.now();
     const snap = await s.conn.call('codex_cancel', { job_id });
     assert.equal(snap.status, 'cancelled');
@@ -27,9 +27,7 @@ describe('faults of codex itself', () => {
 
   it('cancel ends grandchildren, also those that left the process group', async () => {
     const { job_id } = await s.conn.call('codex_start', { prompt: 'grandchildren', cwd: s.h.workdir() });
-    await new Promise((r) => setTimeout(r, 500));
-    assert.ok(sleeping('31339').length >= 1);
-    assert.ok(sleeping('31340').length >= 1);
+    await until('both grandchildren to run', () => sleeping('31339').length >= 1 && sleeping('31340').length >= 1);
     const snap = await s.conn.call('codex_cancel', { job_id });
     assert.equal(snap.status, 'cancelled');
     assert.deepEqual(sleeping('31339'), []);
