@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -19,6 +20,8 @@ const EnvSchema = z.object({
   CODEX_ASYNC_KILL_GRACE: positiveNumber(5),
   CODEX_ASYNC_COMPLETION_GRACE: positiveNumber(5),
   CODEX_ASYNC_SWEEP_MS: positiveInt(1000),
+  CODEX_ASYNC_ALLOWED_ROOTS: z.string().optional(),
+  CODEX_ASYNC_MAX_LOG_MB: positiveNumber(256),
 });
 
 export interface Config {
@@ -37,6 +40,10 @@ export interface Config {
   sweepIntervalMs: number;
   /** PATH used to find codex when codexBin is not set. */
   searchPath: string;
+  /** Directories (real paths) that cwd, add_dirs and images must lie in; null: any directory the user owns. */
+  allowedRoots: string[] | null;
+  /** Disk a running job's event log (and, apart, its stderr) may use; older output is dropped. */
+  maxLogBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -62,9 +69,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (codexBin !== undefined && codexBin.includes('/') && !path.isAbsolute(codexBin)) {
     throw new ConfigError(`CODEX_BIN must be an absolute path or a command name found on PATH, got "${codexBin}"`);
   }
+  let allowedRoots: string[] | null = null;
+  if (e.CODEX_ASYNC_ALLOWED_ROOTS !== undefined && e.CODEX_ASYNC_ALLOWED_ROOTS.trim() !== '') {
+    allowedRoots = e.CODEX_ASYNC_ALLOWED_ROOTS.split(path.delimiter)
+      .filter(Boolean)
+      .map((root) => {
+        if (!path.isAbsolute(root)) throw new ConfigError(`CODEX_ASYNC_ALLOWED_ROOTS entries must be absolute paths, got "${root}"`);
+        try {
+          return fs.realpathSync(root);
+        } catch {
+          throw new ConfigError(`CODEX_ASYNC_ALLOWED_ROOTS entry "${root}" does not exist`);
+        }
+      });
+  }
   return {
     home,
     codexBin,
+    allowedRoots,
+    maxLogBytes: Math.round(e.CODEX_ASYNC_MAX_LOG_MB * 1024 * 1024),
     maxConcurrent: e.CODEX_ASYNC_MAX_CONCURRENT,
     defaultTimeoutSeconds: e.CODEX_ASYNC_DEFAULT_TIMEOUT,
     allowDangerous: e.CODEX_ASYNC_ALLOW_DANGEROUS,

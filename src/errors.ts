@@ -9,7 +9,8 @@ export type ToolErrorKind =
   | 'conflict'
   | 'dangerous_disabled'
   | 'codex_unavailable'
-  | 'storage';
+  | 'storage'
+  | 'config';
 
 export class ToolError extends Error {
   override name = 'ToolError';

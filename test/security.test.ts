@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { SERVER_MAIN, until, useHarness, waitFinal } from './helpers/harness.ts';
+import { until, useHarness, waitFinal } from './helpers/harness.ts';
 
 function argvContaining(text: string): number[] {
   const found: number[] = [];
@@ -67,12 +66,12 @@ describe('security defaults', () => {
     await conn.close();
   });
 
-  it('refuses a relative CODEX_BIN at start, which each job\'s cwd could otherwise supply', async () => {
-    const child = spawn(process.execPath, [SERVER_MAIN], { env: s.h.env({ CODEX_BIN: 'bin/codex' }), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    assert.equal(code, 1);
-    assert.match(stderr, /CODEX_BIN must be an absolute path or a command name/);
+  it('refuses a relative CODEX_BIN, which each job\'s cwd could otherwise supply, and says so on every call', async () => {
+    const conn = await s.h.connect({ CODEX_BIN: 'bin/codex' });
+    const result = await conn.raw('codex_start', { prompt: 'x', cwd: s.h.workdir() });
+    assert.equal(result.isError, true);
+    assert.match(result.content[0].text, /config: .*CODEX_BIN must be an absolute path or a command name/);
+    assert.equal((await conn.raw('codex_list', {})).isError, true);
+    await conn.close();
   });
 });

@@ -35,21 +35,26 @@ function main(argv: string[]): void {
     process.exitCode = 2;
     return;
   }
-  let engine: Engine;
+  // A server that cannot open its state still serves, answering every tool call with the reason
+  // and the fix: clients restart a server that exits, which would only repeat the failure.
+  let engine: Engine | null = null;
+  let unavailable: ToolError | null = null;
   try {
     engine = Engine.open(loadConfig(), stderrLogger);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ToolError) {
-      stderrLogger('error', err.message);
-      process.exitCode = 1;
-      return;
-    }
-    throw err;
+    if (!(err instanceof ConfigError || err instanceof ToolError)) throw err;
+    unavailable = err instanceof ToolError ? err : new ToolError('config', err.message);
+    stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
   }
-  const handle = serveStdio(() => createMcpServer(engine, stderrLogger, VERSION), {
+  const getEngine = (): Engine => {
+    if (engine) return engine;
+    throw unavailable!;
+  };
+  const handle = serveStdio(() => createMcpServer(getEngine, stderrLogger, VERSION), {
     onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
   });
-  // Jobs run on without the server: closing only stops watching them.
+  // Jobs run on without the server: closing only stops watching them. The process then ends by
+  // itself once nothing is left open; the unref'd timer only fires if something leaked.
   let closing = false;
   const shutdown = () => {
     if (closing) return;
@@ -57,8 +62,14 @@ function main(argv: string[]): void {
     void handle
       .close()
       .catch(() => undefined)
-      .then(() => engine.close())
-      .finally(() => process.exit(0));
+      .then(() => engine?.close())
+      .finally(() => {
+        setTimeout(() => {
+          const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+          stderrLogger('warn', `forced exit: resources still open after shutdown: ${open.join(', ')}`);
+          process.exit(0);
+        }, 3000).unref();
+      });
   };
   process.stdin.on('end', shutdown);
   process.on('SIGTERM', shutdown);

@@ -17,6 +17,7 @@ import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
 import {
+  checkAllowedRoots,
   checkCwd,
   checkJobId,
   checkModelOptions,
@@ -37,6 +38,7 @@ export interface StartInput {
   model?: string | undefined;
   reasoning_effort?: string | undefined;
   timeout_seconds?: number | undefined;
+  stall_seconds?: number | undefined;
   output_schema?: Record<string, unknown> | undefined;
   images?: string[] | undefined;
   add_dirs?: string[] | undefined;
@@ -51,6 +53,7 @@ export interface ReplyInput {
   sandbox?: string | undefined;
   approval_policy?: string | undefined;
   timeout_seconds?: number | undefined;
+  stall_seconds?: number | undefined;
   model?: string | undefined;
   reasoning_effort?: string | undefined;
   label?: string | undefined;
@@ -130,9 +133,10 @@ export class Engine {
     const access = resolveAccess(input, this.config.allowDangerous);
     const schema = checkOutputSchema(input.output_schema);
     const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
-    checkWritableRoots(access, cwd, addDirs, this.config.home);
+    const images = checkPaths('images', input.images, cwd);
+    this.checkPlaces(access, cwd, addDirs, images);
     const job = this.newJob(prompt, cwd, access, input, {
-      images: checkPaths('images', input.images, cwd),
+      images,
       add_dirs: addDirs,
       has_output_schema: schema !== null,
       parent_job_id: null,
@@ -182,7 +186,7 @@ export class Engine {
     } else {
       throw invalid('give job_id (a job started by codex_start) or thread_id (any Codex session id) with cwd');
     }
-    checkWritableRoots(access, cwd, addDirs, this.config.home);
+    this.checkPlaces(access, cwd, addDirs, []);
     const job = this.newJob(prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
@@ -195,11 +199,24 @@ export class Engine {
     return this.started(job.id);
   }
 
+  /** Where codex may look and write: inside the allowed roots, never over the state directory. */
+  private checkPlaces(access: Access, cwd: string, addDirs: string[], images: string[]): void {
+    checkAllowedRoots(
+      [
+        { what: 'cwd', path: cwd, dir: true },
+        ...addDirs.map((p) => ({ what: 'add_dirs entry', path: p, dir: true })),
+        ...images.map((p) => ({ what: 'images entry', path: p, dir: false })),
+      ],
+      this.config.allowedRoots,
+    );
+    checkWritableRoots(access, cwd, addDirs, this.config.home);
+  }
+
   private newJob(
     prompt: string,
     cwd: string,
     access: Access,
-    input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'label'>,
+    input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'stall_seconds' | 'label'>,
     rest: Pick<NewJob, 'images' | 'add_dirs' | 'has_output_schema' | 'parent_job_id' | 'resume_thread_id'>,
   ): NewJob {
     checkModelOptions(input);
@@ -216,7 +233,8 @@ export class Engine {
       approval_policy: input.approval_policy ?? null,
       model: input.model ?? null,
       reasoning_effort: input.reasoning_effort ?? null,
-      timeout_seconds: checkTimeout(input.timeout_seconds, this.config.defaultTimeoutSeconds),
+      timeout_seconds: checkTimeout('timeout_seconds', input.timeout_seconds, this.config.defaultTimeoutSeconds),
+      stall_seconds: input.stall_seconds === undefined ? null : checkTimeout('stall_seconds', input.stall_seconds, 0),
       label: input.label ?? null,
       created_at: Date.now(),
       ...rest,

@@ -22,7 +22,7 @@ function signalName(exitCode: number): string | null {
  * ended afterwards because it lingered (openai/codex#7622).
  */
 export function decide(
-  job: Pick<Job, 'stop_reason' | 'timeout_seconds'>,
+  job: Pick<Job, 'stop_reason' | 'timeout_seconds' | 'stall_seconds'>,
   exitCode: number | null,
   progress: Progress,
   stderrTail: string,
@@ -35,6 +35,12 @@ export function decide(
     return {
       status: 'failed',
       error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); codex was stopped` },
+    };
+  }
+  if (job.stop_reason === 'stalled') {
+    return {
+      status: 'failed',
+      error: { kind: 'timeout', message: `codex printed nothing for stall_seconds (${job.stall_seconds}); it was stopped` },
     };
   }
   if (progress.turn === 'failed') {

@@ -5,7 +5,8 @@ import { emptyProgress, type Progress } from '../codex/progress.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
-import { jobFiles, readSmall, type HomeLayout, type JobFiles } from '../jobs/files.js';
+import { capLog } from '../jobs/logcap.js';
+import { jobFiles, openForReading, readSmall, type HomeLayout, type JobFiles } from '../jobs/files.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
@@ -28,6 +29,9 @@ export class Runner {
   private sweeping = false;
   private dispatchChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Per job, how much of the start of events.jsonl / stderr.log is already a hole. */
+  private readonly punched = new Map<string, { events: number; stderr: number }>();
+  private capWarned = false;
 
   constructor(
     private readonly config: Config,
@@ -122,10 +126,24 @@ export class Runner {
   refresh(job: Job): Job {
     if (job.status !== 'running') return job;
     const progress = job.progress ?? emptyProgress();
-    const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false);
+    const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
     if (offset === job.events_offset) return job;
     this.store.saveProgress(job.id, progress, offset);
     return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
+  }
+
+  /** Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. */
+  private async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0 }): Promise<void> {
+    const files = jobFiles(this.layout, job.id);
+    try {
+      done.events = await capLog(files.events, this.config.maxLogBytes, job.events_offset, done.events);
+      done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr);
+      // Remembered only while the job runs, so finished jobs leave no entry behind.
+      if (this.store.get(job.id)?.status === 'running') this.punched.set(job.id, done);
+    } catch (err) {
+      if (!this.capWarned) this.log('warn', `cannot cap job logs (${(err as Error).message.split('\n')[0]}); they may grow without bound`);
+      this.capWarned = true;
+    }
   }
 
   /**
@@ -140,7 +158,7 @@ export class Runner {
       const files = jobFiles(this.layout, id);
       const exitCode = readExit(files);
       const progress = job.progress ?? emptyProgress();
-      const offset = foldNewEvents(files.events, job.events_offset, progress, true);
+      const offset = foldNewEvents(files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
       const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048));
       if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
     }
@@ -164,6 +182,10 @@ export class Runner {
       job.stop_reason,
     );
     if (!done) return false;
+    // Everything is read now: the finished logs keep their tail within the cap too.
+    const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0 };
+    this.punched.delete(job.id);
+    void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
     // A stopped or lost job's tree goes with it, including anything that ignored SIGINT.
     if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
     this.bus.announce(job.id);
@@ -210,17 +232,21 @@ export class Runner {
       if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS && this.store.release(job.id)) this.bus.announce(job.id);
       return;
     }
+    void this.capLogs(job);
     if (!isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0) {
       // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
       this.finalize(job.id);
       return;
     }
+    const silentFor = now - Math.max(mtime(files.events), job.started_at ?? now);
     if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
       if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
+    } else if (job.stop_reason === null && job.stall_seconds !== null && silentFor >= job.stall_seconds * 1000) {
+      if (this.store.requestStop(job.id, 'stalled', now)) interruptJob(proc);
     } else if (
       job.stop_reason === null &&
       job.progress?.turn === 'completed' &&
-      now - mtime(files.events) >= this.config.completionGraceSeconds * 1000
+      silentFor >= this.config.completionGraceSeconds * 1000
     ) {
       this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
       if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
@@ -239,18 +265,17 @@ function readExit(files: JobFiles): number | null {
 }
 
 function readTail(file: string, bytes: number): string {
+  const fd = openForReading(file);
+  if (fd === null) return '';
   try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      const buf = Buffer.alloc(Math.min(bytes, size));
-      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
-      return buf.toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(bytes, size));
+    fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+    return buf.toString('utf8');
   } catch {
     return '';
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

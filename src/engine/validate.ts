@@ -5,8 +5,8 @@ import type { Access } from '../codex/sandbox.js';
 import { isJobId } from '../jobs/ids.js';
 
 export const LIMITS = {
-  /** Prompts travel on stdin, so the limit is ours, not the OS's argv limit. */
-  promptBytes: 4 * 1024 * 1024,
+  /** Codex's own limit on one input (codex-cli 0.169: "maximum length of 1048576 characters"). */
+  promptChars: 1024 * 1024,
   labelChars: 200,
   images: 20,
   addDirs: 20,
@@ -24,9 +24,16 @@ export function checkJobId(id: string): string {
 
 export function checkPrompt(prompt: string): string {
   if (prompt.trim() === '') throw invalid('prompt is empty: say what codex should do');
-  const bytes = Buffer.byteLength(prompt);
-  if (bytes > LIMITS.promptBytes) {
-    throw invalid(`prompt is ${bytes} bytes; the limit is ${LIMITS.promptBytes}. Put large material in a file in cwd and refer to it.`);
+  // Characters as codex counts them (Unicode scalar values), not UTF-16 units or bytes.
+  let chars = prompt.length;
+  for (let i = 0; i < prompt.length; i++) {
+    const unit = prompt.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) chars--;
+  }
+  if (chars > LIMITS.promptChars) {
+    throw invalid(
+      `prompt is ${chars} characters; codex accepts at most ${LIMITS.promptChars}. Put large material in a file in cwd and refer to it.`,
+    );
   }
   return prompt;
 }
@@ -67,10 +74,10 @@ export function checkPaths(
   });
 }
 
-export function checkTimeout(seconds: number | undefined, fallback: number): number {
+export function checkTimeout(what: string, seconds: number | undefined, fallback: number): number {
   const value = seconds ?? fallback;
   if (!(value > 0) || value > LIMITS.timeoutSeconds) {
-    throw invalid(`timeout_seconds must be above 0 and at most ${LIMITS.timeoutSeconds} (7 days), got ${value}`);
+    throw invalid(`${what} must be above 0 and at most ${LIMITS.timeoutSeconds} (7 days), got ${value}`);
   }
   return value;
 }
@@ -121,6 +128,25 @@ export function checkWritableRoots(access: Access, cwd: string, addDirs: readonl
       throw invalid(
         `codex could write to ${root}, which ${within(root, state) ? 'is inside' : 'contains'} the job state directory ${state}: choose a narrower cwd or add_dirs, or set CODEX_ASYNC_HOME elsewhere`,
       );
+    }
+  }
+}
+
+/**
+ * With CODEX_ASYNC_ALLOWED_ROOTS, every path codex is pointed at must resolve (symlinks followed)
+ * inside one of the roots. Without it, directories must at least belong to this user.
+ */
+export function checkAllowedRoots(paths: Array<{ what: string; path: string; dir: boolean }>, roots: string[] | null): void {
+  const uid = process.getuid?.();
+  for (const p of paths) {
+    if (roots === null) {
+      if (p.dir && uid !== undefined && fs.statSync(p.path).uid !== uid) {
+        throw invalid(`${p.what} ${p.path} belongs to another user; set CODEX_ASYNC_ALLOWED_ROOTS to allow directories you do not own`);
+      }
+      continue;
+    }
+    if (!roots.some((root) => within(p.path, root))) {
+      throw invalid(`${p.what} ${p.path} is outside the allowed roots (CODEX_ASYNC_ALLOWED_ROOTS: ${roots.join(', ')})`);
     }
   }
 }

@@ -46,6 +46,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX jobs_by_status ON jobs (status, seq);
    CREATE INDEX jobs_by_thread ON jobs (thread_id);
    CREATE INDEX jobs_by_resume_thread ON jobs (resume_thread_id);`,
+  `ALTER TABLE jobs ADD COLUMN stall_seconds REAL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { renderEvent } from '../codex/activity.js';
 import { parseEventLine } from '../codex/events.js';
 import { applyEvent, type Progress } from '../codex/progress.js';
+import { openForReading } from './files.js';
 
 const CHUNK = 1 << 20;
 /** A longer line is not an event we can use (a huge command output); it is skipped. */
@@ -9,7 +10,7 @@ const MAX_LINE = 4 << 20;
 
 function fileSize(file: string): number {
   try {
-    return fs.statSync(file).size;
+    return fs.lstatSync(file).size;
   } catch {
     return 0;
   }
@@ -18,16 +19,21 @@ function fileSize(file: string): number {
 /**
  * Folds the events written since `offset` into `progress`. Stops before a torn last line unless
  * `toEnd` (codex has exited, so nothing more will be appended). Returns the new offset.
- * Cost grows with what is new, not with the log's size.
+ * Cost grows with what is new, not with the log's size, and at most `maxBacklog` bytes are read:
+ * a job that floods its log has the older part of the backlog skipped (its progress counts then
+ * miss what was in it) rather than stalling the server for seconds.
  */
-export function foldNewEvents(file: string, offset: number, progress: Progress, toEnd: boolean): number {
+export function foldNewEvents(file: string, offset: number, progress: Progress, toEnd: boolean, maxBacklog = Infinity): number {
   const size = fileSize(file);
   if (size <= offset) return offset;
-  const fd = fs.openSync(file, 'r');
+  const fd = openForReading(file);
+  if (fd === null) return offset;
   try {
-    let pos = offset;
+    const skipTo = size - offset > maxBacklog ? size - maxBacklog : offset;
+    let pos = skipTo;
     let carry = Buffer.alloc(0);
-    let skipping = false;
+    // After a skip we are inside a line: drop it up to its newline.
+    let skipping = skipTo !== offset;
     const buf = Buffer.alloc(CHUNK);
     while (pos + carry.length < size) {
       const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos - carry.length), pos + carry.length);
@@ -74,7 +80,8 @@ export function readActivityTail(file: string, maxLines: number, maxChars: numbe
   const size = fileSize(file);
   if (size === 0) return '';
   const start = Math.max(0, size - TAIL_BYTES);
-  const fd = fs.openSync(file, 'r');
+  const fd = openForReading(file);
+  if (fd === null) return '';
   let text: string;
   try {
     const buf = Buffer.alloc(size - start);

@@ -55,6 +55,13 @@ function ensurePrivateDir(dir: string): void {
   if (uid !== undefined && st.uid !== uid) {
     throw new ToolError('storage', `${dir} belongs to another user (uid ${st.uid}); set CODEX_ASYNC_HOME to a directory you own.`);
   }
+  // Writable by others means someone else may already have planted files: refuse rather than repair.
+  if ((st.mode & 0o022) !== 0) {
+    throw new ToolError(
+      'storage',
+      `${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\` if you trust its contents, or set CODEX_ASYNC_HOME elsewhere.`,
+    );
+  }
   if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
 }
 
@@ -70,14 +77,29 @@ export function prepareHome(layout: HomeLayout): void {
   }
 }
 
-/** Reads a small file, or null if it does not exist. */
-export function readSmall(file: string, maxBytes = 1 << 20): string | null {
-  let fd: number;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+
+/**
+ * Opens a job file for reading without following a symlink: a link planted in a job directory
+ * must not make us read (and show a client) some other file. Null if it cannot be opened.
+ */
+export function openForReading(file: string): number | null {
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    return fs.openSync(file, O_RDONLY | O_NOFOLLOW);
   } catch {
     return null;
   }
+}
+
+/** Creates or empties a private (0600) file, refusing to follow a symlink. */
+export function createPrivate(file: string): void {
+  fs.closeSync(fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600));
+}
+
+/** Reads a small file, or null if it does not exist. */
+export function readSmall(file: string, maxBytes = 1 << 20): string | null {
+  const fd = openForReading(file);
+  if (fd === null) return null;
   try {
     const buf = Buffer.alloc(maxBytes);
     const n = fs.readSync(fd, buf, 0, maxBytes, 0);
@@ -89,7 +111,7 @@ export function readSmall(file: string, maxBytes = 1 << 20): string | null {
 
 export function touch(file: string): void {
   try {
-    fs.writeFileSync(file, '', { mode: 0o600 });
+    createPrivate(file);
   } catch {
     // A missed wake-up is covered by the periodic sweep.
   }

@@ -22,5 +22,8 @@ export interface JobError {
   message: string;
 }
 
-/** Why a running job is being stopped. `lingering` is openai/codex#7622: done but not exiting. */
-export type StopReason = 'cancelled' | 'timeout' | 'lingering';
+/**
+ * Why a running job is being stopped: `stalled` is silence for stall_seconds; `lingering` is
+ * openai/codex#7622, a codex that completed its turn but does not exit.
+ */
+export type StopReason = 'cancelled' | 'timeout' | 'stalled' | 'lingering';

@@ -17,6 +17,7 @@ export interface Job {
   model: string | null;
   reasoning_effort: string | null;
   timeout_seconds: number;
+  stall_seconds: number | null;
   has_output_schema: boolean;
   images: string[];
   add_dirs: string[];
@@ -51,6 +52,7 @@ export type NewJob = Pick<
   | 'model'
   | 'reasoning_effort'
   | 'timeout_seconds'
+  | 'stall_seconds'
   | 'has_output_schema'
   | 'images'
   | 'add_dirs'
@@ -107,10 +109,10 @@ export class JobStore {
     this.s = {
       insert: db.prepare(
         `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
-           reasoning_effort, timeout_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
+           reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
            resume_thread_id, thread_id, created_at)
          VALUES (@id, 'queued', @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
-           @reasoning_effort, @timeout_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
+           @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
            @resume_thread_id, @resume_thread_id, @created_at)`,
       ),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),

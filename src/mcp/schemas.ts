@@ -20,9 +20,10 @@ const effort = z.string().describe(`Reasoning effort for the model: ${REASONING_
 const model = z.string().describe('Model to use, e.g. "gpt-5.5"; default: codex\'s configured model');
 
 const timeout = z.number().describe('Stop the job after this many seconds (default 3600, or CODEX_ASYNC_DEFAULT_TIMEOUT)');
+const stall = z.number().describe('Stop the job if codex prints nothing for this many seconds (default: no limit)');
 
 export const startInput = z.object({
-  prompt: z.string().describe('The task for codex, in plain words. Passed on stdin, any length up to 4 MiB.'),
+  prompt: z.string().describe('The task for codex, in plain words. Passed on stdin; up to 1,048,576 characters, the most codex accepts.'),
   cwd: z.string().describe('Absolute path of the directory codex works in'),
   approval_policy: z
     .string()
@@ -35,6 +36,7 @@ export const startInput = z.object({
   model: model.optional(),
   reasoning_effort: effort.optional(),
   timeout_seconds: timeout.optional(),
+  stall_seconds: stall.optional(),
   output_schema: z
     .record(z.string(), z.unknown())
     .optional()
@@ -77,6 +79,7 @@ export const replyInput = z.object({
   sandbox: z.string().optional().describe('With thread_id: codex sandbox (default read-only)'),
   approval_policy: z.string().optional().describe('With thread_id: seed-compatible access level'),
   timeout_seconds: timeout.optional(),
+  stall_seconds: stall.optional(),
   model: model.optional(),
   reasoning_effort: effort.optional(),
   label: z.string().optional(),

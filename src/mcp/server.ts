@@ -10,7 +10,7 @@ Start with codex_start (returns a job_id at once), then call codex_wait to block
 codex_poll shows progress without waiting; codex_reply continues the same Codex conversation; codex_cancel stops a job and everything it started.`;
 
 /** One MCP server instance over the shared engine (the SDK may build several, e.g. for a discovery probe). */
-export function createMcpServer(engine: Engine, log: Logger, version: string): McpServer {
+export function createMcpServer(engine: () => Engine, log: Logger, version: string): McpServer {
   const server = new McpServer({ name: SERVER_NAME, version }, { instructions: INSTRUCTIONS });
   registerTools(server, engine, log);
   return server;

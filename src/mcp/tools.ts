@@ -43,7 +43,8 @@ function jobLine(s: { job_id: string; status: string; error?: { kind: string; me
   return `job ${s.job_id}: ${s.status}${s.error ? ` (${s.error.kind}: ${s.error.message})` : ''}`;
 }
 
-export function registerTools(server: McpServer, engine: Engine, log: Logger): void {
+/** `engine` throws a ToolError when the engine could not start (e.g. an unreadable database). */
+export function registerTools(server: McpServer, engine: () => Engine, log: Logger): void {
   server.registerTool(
     'codex_start',
     {
@@ -58,7 +59,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
       annotations: STARTS_A_JOB,
     },
     (args) =>
-      call(log, () => engine.start(args), (r) => startedLine(r, '')),
+      call(log, () => engine().start(args), (r) => startedLine(r, '')),
   );
 
   server.registerTool(
@@ -74,7 +75,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
       annotations: READS_JOBS,
     },
     (args) =>
-      call(log, () => engine.poll(args.job_id, args.tail_lines ?? 100), (r) =>
+      call(log, () => engine().poll(args.job_id, args.tail_lines ?? 100), (r) =>
         [jobLine(r), r.progress.current ? `now: ${r.progress.current}` : '', r.output].filter(Boolean).join('\n'),
       ),
   );
@@ -101,7 +102,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
             throw new ToolError('invalid_input', `timeout_seconds must be from 0 to ${WAIT_MAX_SECONDS}, got ${seconds}`);
           }
           const token = ctx.mcpReq._meta?.progressToken;
-          return engine.wait(ids, seconds * 1000, {
+          return engine().wait(ids, seconds * 1000, {
             signal: ctx.mcpReq.signal,
             tickMs: token === undefined ? undefined : PROGRESS_EVERY_MS,
             onTick: (pending, elapsedMs) => {
@@ -138,7 +139,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
       outputSchema: s.resultOutput,
       annotations: READS_JOBS,
     },
-    (args) => call(log, () => engine.result(args.job_id), (r) => `${jobLine(r)}\n${r.final_message ?? '(no final message)'}`),
+    (args) => call(log, () => engine().result(args.job_id), (r) => `${jobLine(r)}\n${r.final_message ?? '(no final message)'}`),
   );
 
   server.registerTool(
@@ -153,7 +154,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
       annotations: READS_JOBS,
     },
     (args) =>
-      call(log, () => engine.list(args), (r) =>
+      call(log, () => engine().list(args), (r) =>
         r.jobs.length ? r.jobs.map((j) => `${j.job_id} ${j.status.padEnd(9)} ${j.created_at} ${j.prompt}`).join('\n') : 'No jobs.',
       ),
   );
@@ -169,7 +170,7 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
       outputSchema: s.snapshotOutput,
       annotations: { destructiveHint: true, readOnlyHint: false, idempotentHint: true, openWorldHint: false },
     },
-    (args) => call(log, () => engine.cancel(args.job_id), jobLine),
+    (args) => call(log, () => engine().cancel(args.job_id), jobLine),
   );
 
   server.registerTool(
@@ -185,6 +186,6 @@ export function registerTools(server: McpServer, engine: Engine, log: Logger): v
       annotations: STARTS_A_JOB,
     },
     (args) =>
-      call(log, () => engine.reply(args), (r) => startedLine(r, ' continuing the thread')),
+      call(log, () => engine().reply(args), (r) => startedLine(r, ' continuing the thread')),
   );
 }

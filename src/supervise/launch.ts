@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import type { JobFiles } from '../jobs/files.js';
+import { createPrivate, type JobFiles } from '../jobs/files.js';
 import { startTimeOf } from './proc.js';
 
 export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
@@ -43,7 +42,7 @@ export async function launchJob(opts: {
   const f = opts.files;
   // Created here, private, so the shell's redirections reuse them instead of creating them with the
   // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
-  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit]) fs.writeFileSync(file, '', { mode: 0o600 });
+  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit]) createPrivate(file);
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', WRAPPER, 'codex-async-job', opts.files.dir, opts.notifyFile, opts.codexPath, ...opts.args], {
       cwd: opts.cwd,

@@ -178,3 +178,59 @@ export function useServer(extra: Record<string, string> = {}): { h: Harness; con
   });
   return s;
 }
+
+/** Is `pid` a living process (not gone, not a zombie)? */
+export function isLivePid(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** A pid that certainly names no process now: a `true` that has exited and been reaped. */
+export async function deadPid(): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('true', { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+/** A file of a job's directory in the state home (pid, exit, events.jsonl, …). */
+export function jobFile(home: string, jobId: string, name: string): string {
+  return path.join(home, 'jobs', jobId, name);
+}
+
+/**
+ * SIGKILLs every process of a job at once: the wrapper's whole process group in one kill(2), so
+ * the wrapper cannot record an exit status for a codex that died first, then anything left that
+ * carries the job's marker. Returns when none is left.
+ */
+export async function killJobProcesses(home: string, jobId: string): Promise<void> {
+  const pgid = Number(fs.readFileSync(jobFile(home, jobId, 'pid'), 'utf8').trim());
+  if (Number.isInteger(pgid) && pgid > 0) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // Group already empty.
+    }
+  }
+  await until(`the processes of job ${jobId} to be gone`, () => {
+    const left = jobProcessesOnMachine(jobId);
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    return left.length === 0;
+  });
+}

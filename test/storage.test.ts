@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT, tempDir, until, useHarness, waitFinal } from './helpers/harness.ts';
+
+const FAKE_CODEX = path.join(ROOT, 'test/fixtures/fake-codex.mjs');
+
+/** A broken state directory is reported on every tool call, with the fix; the server never exits over it. */
+describe('storage faults', () => {
+  const s = useHarness();
+
+  async function startsBroken(env: Record<string, string>, pattern: RegExp) {
+    const conn = await s.h.connect(env);
+    for (const [tool, args] of [['codex_start', { prompt: 'x', cwd: s.h.workdir() }], ['codex_list', {}]] as const) {
+      const result = await conn.raw(tool, args);
+      assert.equal(result.isError, true, `${tool} reports the broken state`);
+      assert.match(result.content[0].text, pattern);
+    }
+    assert.equal((await conn.client.listTools()).tools.length, 7, 'the server still serves');
+    await conn.close();
+  }
+
+  it('a corrupt database names the file and the fix', async () => {
+    const home = path.join(tempDir('corrupt'), 'state');
+    fs.mkdirSync(home, { mode: 0o700 });
+    fs.writeFileSync(path.join(home, 'jobs.db'), 'this is not a database'.repeat(100));
+    await startsBroken({ CODEX_ASYNC_HOME: home }, new RegExp(`storage: cannot open the job database ${home}/jobs.db: .*move it aside`));
+  });
+
+  it('a database from a newer version names the file and says to upgrade', async () => {
+    const home = path.join(tempDir('newer'), 'state');
+    fs.mkdirSync(home, { mode: 0o700 });
+    const db = new Database(path.join(home, 'jobs.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    await startsBroken({ CODEX_ASYNC_HOME: home }, /schema version 99, newer than this codex-async-mcp understands.*Upgrade codex-async-mcp/);
+  });
+
+  it('an unusable state directory is a clear error', async () => {
+    const file = path.join(tempDir('notdir'), 'plain-file');
+    fs.writeFileSync(file, 'x');
+    await startsBroken({ CODEX_ASYNC_HOME: path.join(file, 'state') }, /storage: cannot prepare the state directory/);
+  });
+
+  it('a state directory writable by others is refused, not repaired', async () => {
+    const home = path.join(tempDir('open'), 'state');
+    fs.mkdirSync(home);
+    fs.chmodSync(home, 0o777);
+    await startsBroken({ CODEX_ASYNC_HOME: home }, /writable by other users \(mode 777\).*chmod 700/);
+  });
+
+  it('a symlink planted in a job directory is never followed', async () => {
+    const conn = await s.h.connect();
+    const { job_id } = await conn.call('codex_start', { prompt: 'plain', cwd: s.h.workdir() });
+    await waitFinal(conn, job_id);
+    const secret = path.join(tempDir('secret'), 'secret.jsonl');
+    fs.writeFileSync(secret, `${JSON.stringify({ type: 'item.completed', item: { id: 'x', type: 'agent_message', text: 'TOP SECRET' } })}\n`);
+    const events = path.join(s.h.home, 'jobs', job_id, 'events.jsonl');
+    fs.rmSync(events);
+    fs.symlinkSync(secret, events);
+    const snap = await conn.call('codex_poll', { job_id });
+    assert.doesNotMatch(snap.output, /TOP SECRET/);
+    await conn.close();
+  });
+
+  it('keeps a flooding job\'s event log within CODEX_ASYNC_MAX_LOG_MB on disk, with the tail and the result', async () => {
+    const conn = await s.h.connect({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_MAX_LOG_MB: '32' });
+    const { job_id } = await conn.call('codex_start', { prompt: 'flood [[flood:1024]]', cwd: s.h.workdir() });
+    const done = await waitFinal(conn, job_id, 300);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.last_message, 'the end of the flood');
+    assert.match(done.output, /codex: the end of the flood/);
+    const events = path.join(s.h.home, 'jobs', job_id, 'events.jsonl');
+    assert.ok(fs.statSync(events).size > 1024 * 1024 * 1024, 'codex wrote over 1 GiB');
+    // Once the job is final the log keeps only its tail: at most the cap on disk.
+    await until('the finished log to be capped', () => fs.statSync(events).blocks * 512 <= 32 * 1024 * 1024, 10_000);
+    assert.equal((await conn.call('codex_list', { limit: 5 })).jobs[0].job_id, job_id);
+    await conn.close();
+  });
+
+  it('stops a job that prints nothing for stall_seconds', async () => {
+    const conn = await s.h.connect({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_KILL_GRACE: '1' });
+    const { job_id } = await conn.call('codex_start', { prompt: 'silent', cwd: s.h.workdir(), stall_seconds: 1 });
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error.kind, 'timeout');
+    assert.match(done.error.message, /printed nothing for stall_seconds \(1\)/);
+    await conn.close();
+  });
+
+  it('ends cleanly when the client disconnects during codex_wait, leaving nothing open; the job goes on', async () => {
+    const conn = await s.h.connect();
+    const { job_id } = await conn.call('codex_start', { prompt: '[[slow:1500]] outlive the wait', cwd: s.h.workdir() });
+    const stderr: string[] = [];
+    conn.transport.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    const pending = conn.raw('codex_wait', { job_ids: [job_id], timeout_seconds: 30 }).catch(() => 'disconnected');
+    await new Promise((r) => setTimeout(r, 300));
+    const pid = conn.pid;
+    await conn.close();
+    assert.equal(await pending, 'disconnected');
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        try {
+          process.kill(pid, 0);
+          setTimeout(check, 50);
+        } catch {
+          resolve();
+        }
+      };
+      check();
+    });
+    assert.doesNotMatch(stderr.join(''), /forced exit/, 'no timer, watcher or handle kept the server alive');
+    const next = await s.h.connect();
+    assert.equal((await waitFinal(next, job_id)).status, 'completed');
+    await next.close();
+  });
+});
+
+describe('limits on where codex may go', () => {
+  const s = useHarness();
+
+  it('CODEX_ASYNC_ALLOWED_ROOTS confines cwd, add_dirs and images, with symlinks resolved', async () => {
+    const root = s.h.workdir();
+    const outside = s.h.workdir();
+    const conn = await s.h.connect({ CODEX_ASYNC_ALLOWED_ROOTS: root });
+    const inside = path.join(root, 'project');
+    fs.mkdirSync(inside);
+    fs.symlinkSync(outside, path.join(inside, 'escape'));
+    fs.writeFileSync(path.join(outside, 'pic.png'), 'x');
+    const refuse = async (args: Record<string, unknown>, pattern: RegExp) => {
+      const r = await conn.raw('codex_start', { prompt: 'x', ...args });
+      assert.equal(r.isError, true);
+      assert.match(r.content[0].text, pattern);
+    };
+    await refuse({ cwd: outside }, /cwd .* is outside the allowed roots/);
+    await refuse({ cwd: path.join(inside, 'escape') }, /cwd .* is outside the allowed roots/);
+    await refuse({ cwd: inside, add_dirs: ['escape'] }, /add_dirs entry .* is outside the allowed roots/);
+    await refuse({ cwd: inside, images: ['escape/pic.png'] }, /images entry .* is outside the allowed roots/);
+    const ok = await conn.call('codex_start', { prompt: 'inside', cwd: inside });
+    assert.equal((await waitFinal(conn, ok.job_id)).status, 'completed');
+    await conn.close();
+  });
+
+  it('bounds prompt size, label length, image and directory counts, and list pages', async () => {
+    const conn = await s.h.connect();
+    const cwd = s.h.workdir();
+    const refuse = async (tool: string, args: Record<string, unknown>, pattern: RegExp) => {
+      const r = await conn.raw(tool, args);
+      assert.equal(r.isError, true);
+      assert.match(r.content[0].text, pattern);
+    };
+    await refuse('codex_start', { prompt: 'x'.repeat(1024 * 1024 + 1), cwd }, /1048577 characters; codex accepts at most 1048576/);
+    await refuse('codex_start', { prompt: 'x', cwd, images: Array(21).fill('a.png') }, /at most 20/);
+    await refuse('codex_start', { prompt: 'x', cwd, add_dirs: Array(21).fill('.') }, /at most 20/);
+    await refuse('codex_start', { prompt: 'x', cwd, label: 'l'.repeat(201) }, /label is longer than 200 characters/);
+    await refuse('codex_list', { limit: 201 }, /limit must be a whole number from 1 to 200/);
+    // The largest prompt codex takes, with a character outside the BMP (two UTF-16 units, one character).
+    const prompt = `echo-prompt 😀 ${'z'.repeat(1024 * 1024 - 14)}`;
+    const big = await conn.call('codex_start', { prompt, cwd });
+    assert.equal((await waitFinal(conn, big.job_id)).status, 'completed', 'a prompt of exactly the limit is accepted');
+    await conn.close();
+  });
+});
