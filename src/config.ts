@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_SWEEP_MS: positiveInt(1000),
   CODEX_ASYNC_ALLOWED_ROOTS: z.string().optional(),
   CODEX_ASYNC_MAX_LOG_MB: positiveNumber(256),
+  CODEX_ASYNC_RESERVE_KB: z.coerce.number().int().min(0).default(1024),
 });
 
 export interface Config {
@@ -44,6 +45,8 @@ export interface Config {
   allowedRoots: string[] | null;
   /** Disk a running job's event log (and, apart, its stderr) may use; older output is dropped. */
   maxLogBytes: number;
+  /** Disk space kept aside so job outcomes can be recorded on a full disk. */
+  reserveBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     codexBin,
     allowedRoots,
     maxLogBytes: Math.round(e.CODEX_ASYNC_MAX_LOG_MB * 1024 * 1024),
+    reserveBytes: e.CODEX_ASYNC_RESERVE_KB * 1024,
     maxConcurrent: e.CODEX_ASYNC_MAX_CONCURRENT,
     defaultTimeoutSeconds: e.CODEX_ASYNC_DEFAULT_TIMEOUT,
     allowDangerous: e.CODEX_ASYNC_ALLOW_DANGEROUS,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -78,6 +79,29 @@ describe('storage faults', () => {
     await until('the finished log to be capped', () => fs.statSync(events).blocks * 512 <= 32 * 1024 * 1024, 10_000);
     assert.equal((await conn.call('codex_list', { limit: 5 })).jobs[0].job_id, job_id);
     await conn.close();
+  });
+
+  it('a disk that fills mid-job: the job fails with the reason, recorded from the reserve', { skip: mountSkip() }, async () => {
+    const disk = tempDir('full');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk]);
+    try {
+      const conn = await s.h.connect({ CODEX_ASYNC_HOME: path.join(disk, 'state'), CODEX_BIN: FAKE_CODEX });
+      assert.equal(fs.statSync(path.join(disk, 'state', 'reserve')).size, 1024 * 1024, 'a 1 MiB reserve is kept');
+      const { job_id } = await conn.call('codex_start', { prompt: 'flood [[flood:16]]', cwd: s.h.workdir() });
+      const done = await waitFinal(conn, job_id, 60);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.error.kind, 'lost');
+      assert.match(done.error.message, /the disk holding the state directory was full/);
+      assert.equal(fs.readFileSync(path.join(disk, 'state', 'jobs', job_id, 'exit'), 'utf8'), '', 'no exit status was written, none was invented');
+      // Room again: new jobs run, and the reserve is put back.
+      fs.rmSync(path.join(disk, 'state', 'jobs', job_id, 'events.jsonl'));
+      const next = await conn.call('codex_start', { prompt: 'afterwards', cwd: s.h.workdir() });
+      assert.equal((await waitFinal(conn, next.job_id)).status, 'completed');
+      await until('the reserve to return', () => fs.existsSync(path.join(disk, 'state', 'reserve')));
+      await conn.close();
+    } finally {
+      execFileSync('umount', ['-l', disk]);
+    }
   });
 
   it('stops a job that prints nothing for stall_seconds', async () => {
@@ -163,3 +187,15 @@ describe('limits on where codex may go', () => {
     await conn.close();
   });
 });
+
+/** The disk-full test mounts an 8 MiB tmpfs, which needs root (CI runs as root). */
+function mountSkip(): string | false {
+  const dir = tempDir('mnt');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('umount', [dir]);
+    return false;
+  } catch {
+    return 'needs permission to mount a small tmpfs (root)';
+  }
+}

@@ -9,6 +9,7 @@ import { openDb } from '../jobs/db.js';
 import { readActivityTail } from '../jobs/eventlog.js';
 import { homeLayout, jobFiles, prepareHome, type HomeLayout } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
+import { isDiskFull, Reserve } from '../jobs/reserve.js';
 import { isFinal, type JobStatus } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
@@ -106,7 +107,9 @@ export class Engine {
     this.store = new JobStore(db);
     this.bus = new Bus(this.layout.notifyDir);
     this.codex = new CodexLocator(config.codexBin, config.searchPath);
-    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters);
+    const reserve = new Reserve(config.home, config.reserveBytes);
+    reserve.ensure();
+    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters, reserve);
   }
 
   static open(config: Config, log: Logger): Engine {
@@ -261,7 +264,8 @@ export class Engine {
     } catch (err) {
       fs.rmSync(files.dir, { recursive: true, force: true });
       if (err instanceof ToolError) throw err;
-      throw new ToolError('storage', `cannot record the job in ${this.config.home}: ${(err as Error).message}`);
+      const hint = isDiskFull(err) ? ': the disk is full; free some space and try again' : `: ${(err as Error).message}`;
+      throw new ToolError('storage', `cannot record the job in ${this.config.home}${hint}`);
     }
     this.bus.announce(job.id);
   }

@@ -15,6 +15,7 @@ import { isAlive } from '../supervise/proc.js';
 import { groupProcesses, interruptJob, killJob, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, type Verdict } from './outcome.js';
 import type { Waiters } from './waiters.js';
+import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 
 /** A claimed job whose wrapper never wrote its pid within this time was never started. */
 const LAUNCH_GRACE_MS = 30_000;
@@ -32,6 +33,7 @@ export class Runner {
   /** Per job, how much of the start of events.jsonl / stderr.log is already a hole. */
   private readonly punched = new Map<string, { events: number; stderr: number }>();
   private capWarned = false;
+  private reserveReleased = false;
 
   constructor(
     private readonly config: Config,
@@ -41,6 +43,7 @@ export class Runner {
     private readonly layout: HomeLayout,
     private readonly codex: CodexLocator,
     private readonly waiters: Waiters,
+    private readonly reserve: Reserve,
   ) {}
 
   start(): void {
@@ -128,7 +131,12 @@ export class Runner {
     const progress = job.progress ?? emptyProgress();
     const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
     if (offset === job.events_offset) return job;
-    this.store.saveProgress(job.id, progress, offset);
+    try {
+      this.store.saveProgress(job.id, progress, offset);
+    } catch (err) {
+      // Progress is rebuilt from the log later; a full disk must not break a poll.
+      if (!isDiskFull(err)) throw err;
+    }
     return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
   }
 
@@ -160,9 +168,29 @@ export class Runner {
       const progress = job.progress ?? emptyProgress();
       const offset = foldNewEvents(files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
       const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048));
-      if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
+      if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
+        verdict.error.message += '; the disk holding the state directory was full, so codex could not write its output or exit status';
+      }
+      try {
+        if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
+      } catch (err) {
+        // The outcome must be recorded even on a full disk: that is what the reserve is for.
+        if (!isDiskFull(err) || !this.reserve.release()) throw err;
+        this.reserveReleased = true;
+        this.log('warn', `the disk holding ${this.config.home} is full; released the reserve to record job ${id}'s outcome`);
+      }
     }
     return false;
+  }
+
+  private diskWasFull(): boolean {
+    if (this.reserveReleased) return true;
+    try {
+      const st = fs.statfsSync(this.config.home);
+      return st.bavail * st.bsize < 1024 * 1024;
+    } catch {
+      return false;
+    }
   }
 
   private settle(job: Job, verdict: Verdict, exitCode: number | null): boolean {
@@ -209,6 +237,10 @@ export class Runner {
     if (this.sweeping || this.closed) return;
     this.sweeping = true;
     try {
+      if (this.reserveReleased) {
+        this.reserve.ensure();
+        this.reserveReleased = !fs.existsSync(this.reserve.file);
+      }
       for (const job of this.store.running()) this.check(job);
       await this.dispatch();
     } catch (err) {

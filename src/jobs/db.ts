@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import { createPrivate } from './files.js';
 import { ToolError } from '../errors.js';
 
 export type Db = Database.Database;
@@ -51,9 +53,24 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+function fixFor(err: unknown): string {
+  switch ((err as { code?: string }).code) {
+    case 'SQLITE_FULL':
+    case 'ENOSPC':
+      return 'The disk is full: free some space, or set CODEX_ASYNC_HOME to a directory on another disk.';
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return 'The file is damaged: move it aside (its jobs are then forgotten; their directories stay) and restart.';
+    default:
+      return "Check the file's owner and permissions, or move it aside to start with an empty job list.";
+  }
+}
+
 export function openDb(file: string): Db {
   let db: Db;
   try {
+    // Created private before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    if (!fs.existsSync(file)) createPrivate(file);
     db = new Database(file);
     // Several server processes share one file: WAL lets readers run beside a writer, and the
     // busy timeout makes a writer wait for another's lock instead of failing at once.
@@ -62,10 +79,7 @@ export function openDb(file: string): Db {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
   } catch (err) {
-    throw new ToolError(
-      'storage',
-      `cannot open the job database ${file}: ${(err as Error).message}. Check the file's permissions, or move it aside to start with an empty job list.`,
-    );
+    throw new ToolError('storage', `cannot open the job database ${file}: ${(err as Error).message}. ${fixFor(err)}`);
   }
   migrate(db, file);
   return db;
