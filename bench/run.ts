@@ -138,7 +138,7 @@ async function main() {
   // 6. Memory: the wrapper shell per running job, codex itself, the server.
   const { job_id: memJob } = await conn.call('codex_start', { prompt: '[[slow:3000]] memory', cwd });
   await new Promise((r) => setTimeout(r, 1000));
-  const wrapperPid = Number(fs.readFileSync(path.join(h.home, 'jobs', memJob, 'pid'), 'utf8'));
+  const wrapperPid = Number(fs.readFileSync(path.join(h.home, 'jobs', memJob, 'pid'), 'utf8').split(' ')[0]);
   const wrapperKb = rssKb(wrapperPid);
   const launcher = childrenOf(wrapperPid)[0]!;
   const launcherKb = rssKb(launcher);

@@ -82,7 +82,7 @@ describe('recovery', () => {
     const prompt = '[[slow:3000]] orphaned codex';
     const { job_id } = await conn.call('codex_start', { prompt, cwd: s.h.workdir() });
     await threadStarted(conn, job_id);
-    const wrapper = Number(fs.readFileSync(jobFile(s.h.home, job_id, 'pid'), 'utf8').trim());
+    const wrapper = Number(fs.readFileSync(jobFile(s.h.home, job_id, 'pid'), 'utf8').split(' ')[0]);
     assert.ok(wrapper > 0);
     process.kill(wrapper, 'SIGKILL');
     await until('the wrapper to be gone', () => !isLivePid(wrapper));
@@ -98,7 +98,7 @@ describe('recovery', () => {
     await conn.close();
   });
 
-  it('wrapper and codex SIGKILLed while no server runs: a new server resolves the job as failed/lost', async () => {
+  it('wrapper and codex SIGKILLed: failed/lost within a bounded time, resolved by a new server after the old one was SIGKILLed', async () => {
     const first = await s.h.connect();
     const { job_id } = await first.call('codex_start', { prompt: '[[hang]] everything killed', cwd: s.h.workdir() });
     await threadStarted(first, job_id);
@@ -203,6 +203,39 @@ describe('recovery', () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(strangerExit, null, 'the unrelated process was not signalled');
       assert.ok(isLivePid(pid), 'the unrelated process is alive and not a zombie');
+      await second.close();
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
+
+  it('pid reuse through the pid file: a job known only by its pid file is resolved, the unrelated process untouched', async () => {
+    const stranger = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+    const pid = stranger.pid!;
+    try {
+      const first = await s.h.connect();
+      const { job_id } = await first.call('codex_start', { prompt: '[[hang]] known by its pid file', cwd: s.h.workdir(), timeout_seconds: 2 });
+      await until('codex to start its thread', async () => (await first.call('codex_poll', { job_id })).thread_id);
+      const [, startTime] = fs.readFileSync(jobFile(s.h.home, job_id, 'pid'), 'utf8').trim().split(' ');
+      assert.match(startTime ?? '', /^\d+$/, 'the wrapper records its start time beside its pid');
+      await first.close();
+      await until('the server to exit', () => !isLivePid(first.pid));
+      await killJobProcesses(s.h.home, job_id);
+      // As if the launching server died before recording the pid, and the pid was then reused.
+      const db = new Database(path.join(s.h.home, 'jobs.db'));
+      db.prepare(`UPDATE jobs SET pid = NULL, pid_start = NULL WHERE id = ?`).run(job_id);
+      db.close();
+      fs.writeFileSync(jobFile(s.h.home, job_id, 'pid'), `${pid} ${startTime}\n`);
+      const second = await s.h.connect();
+      const done = await waitFinal(second, job_id);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.error.kind, 'lost');
+      assert.equal(isLivePid(pid), true, 'the unrelated process was not signalled');
+      assert.equal((await second.call('codex_list', { status: 'running' })).jobs.length, 0, 'no slot is held');
       await second.close();
     } finally {
       try {

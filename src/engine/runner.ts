@@ -224,8 +224,10 @@ export class Runner {
 
   processOf(job: Job): JobProcess {
     if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
-    const fromFile = Number(readSmall(jobFiles(this.layout, job.id).pid, 64)?.trim());
-    return { jobId: job.id, pgid: Number.isInteger(fromFile) && fromFile > 0 ? fromFile : null, startTime: null };
+    // The launching server died before recording the pid: the wrapper wrote "pid starttime".
+    const [pid, startTime] = (readSmall(jobFiles(this.layout, job.id).pid, 64) ?? '').trim().split(' ');
+    const pgid = Number(pid);
+    return { jobId: job.id, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
   }
 
   /**

@@ -12,9 +12,14 @@ export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
  * process group while codex (which gets default signal handling back on exec) ends its turn.
  * The final touch of the notify file wakes every server watching the home directory.
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
+ * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
+ * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
  */
 const WRAPPER = `dir=$1; notify=$2; shift 2
-echo $$ > "$dir/pid"
+starttime() { set -- $1; shift 19; st=$1; }
+read -r stat < /proc/$$/stat
+starttime "\${stat##*) }"
+echo "$$ $st" > "$dir/pid"
 trap : INT TERM HUP
 "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
 echo $? > "$dir/exit"

@@ -79,7 +79,8 @@ export function jobProcesses(pgid: number | null, groupIsOurs: boolean, envMarke
   return found;
 }
 
+/** Is this exact process (pid and start time) alive? Without a start time we cannot know: no. */
 export function isAlive(pid: number, startTime: string | null): boolean {
   const stat = readStat(pid);
-  return living(stat) && (startTime === null || startTime === '' || stat.startTime === startTime);
+  return living(stat) && startTime !== null && startTime !== '' && stat.startTime === startTime;
 }

@@ -214,7 +214,7 @@ export function jobFile(home: string, jobId: string, name: string): string {
  * carries the job's marker. Returns when none is left.
  */
 export async function killJobProcesses(home: string, jobId: string): Promise<void> {
-  const pgid = Number(fs.readFileSync(jobFile(home, jobId, 'pid'), 'utf8').trim());
+  const pgid = Number(fs.readFileSync(jobFile(home, jobId, 'pid'), 'utf8').split(' ')[0]);
   if (Number.isInteger(pgid) && pgid > 0) {
     try {
       process.kill(-pgid, 'SIGKILL');
