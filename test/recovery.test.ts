@@ -245,4 +245,58 @@ describe('recovery', () => {
       }
     }
   });
+
+  it('pid reuse as a process group whose leader is gone: its members are never signalled', async () => {
+    // A group whose leader exited, leaving a member behind (a double-forked daemon, a pipeline).
+    const leader = spawn('sh', ['-c', 'sleep 1001 & echo $!'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    const pgid = leader.pid!;
+    const member = Number((await new Promise<string>((resolve) => leader.stdout!.once('data', (d) => resolve(String(d))))).trim());
+    await until('the leader to exit', () => !isLivePid(pgid));
+    try {
+      const first = await s.h.connect();
+      const { job_id } = await first.call('codex_start', { prompt: '[[hang]] group reused', cwd: s.h.workdir(), timeout_seconds: 2 });
+      await threadStarted(first, job_id);
+      await closeServer(first);
+      await killJobProcesses(s.h.home, job_id);
+      const db = openJobsDb(s.h);
+      db.prepare(`UPDATE jobs SET pid = ?, pid_start = '1' WHERE id = ?`).run(pgid, job_id);
+      db.close();
+      const second = await s.h.connect();
+      const done = await waitFinal(second, job_id, 30);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.error.kind, 'lost', 'a group whose leader is gone proves nothing: the job is lost, not timed out');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(isLivePid(member), 'the member of the unrelated group was not signalled');
+      await second.close();
+    } finally {
+      try {
+        process.kill(member, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
+
+  it('a cancelled job whose launch never happened is finished, not left running', async () => {
+    const env = { CODEX_ASYNC_MAX_CONCURRENT: '1' };
+    const first = await s.h.connect(env);
+    const blocker = await first.call('codex_start', { prompt: '[[slow:300]] blocker two', cwd: s.h.workdir() });
+    const { job_id } = await first.call('codex_start', { prompt: 'cancelled before launch', cwd: s.h.workdir() });
+    await closeServer(first);
+    // What a cancelling server leaves if it dies while the launching server has also died.
+    const db = openJobsDb(s.h);
+    db.prepare(`UPDATE jobs SET status = 'running', started_at = ?, deadline_at = ?, stop_reason = 'cancelled', stop_requested_at = ? WHERE id = ?`).run(
+      Date.now() - 60_000,
+      Date.now() + 60_000,
+      Date.now() - 60_000,
+      job_id,
+    );
+    db.close();
+    const second = await s.h.connect(env);
+    const done = await waitFinal(second, job_id, 60);
+    assert.equal(done.status, 'cancelled');
+    assert.equal((await waitFinal(second, blocker.job_id)).status, 'completed');
+    assert.equal(s.h.mock.requests.filter((r) => r.prompt === 'cancelled before launch').length, 0);
+    await second.close();
+  });
 });

@@ -28,6 +28,7 @@ describe('security defaults', () => {
     assert.equal(mode(s.h.home), 0o700);
     assert.equal(mode(path.join(s.h.home, 'jobs', job_id)), 0o700);
     assert.equal(mode(path.join(s.h.home, 'jobs', job_id, 'prompt.txt')), 0o600);
+    for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm']) assert.equal(mode(path.join(s.h.home, file)), 0o600, `${file} is private`);
     for (const file of fs.readdirSync(path.join(s.h.home, 'jobs', job_id))) {
       assert.equal(mode(path.join(s.h.home, 'jobs', job_id, file)), 0o600, `${file} is private`);
     }

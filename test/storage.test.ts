@@ -72,6 +72,7 @@ describe('storage faults', () => {
     const done = await waitFinal(conn, job_id, 300);
     assert.equal(done.status, 'completed');
     assert.equal(done.last_message, 'the end of the flood');
+    assert.ok(done.thread_id, 'the thread id survives the skipped backlog, so the job can be replied to');
     assert.match(done.output, /codex: the end of the flood/);
     const events = path.join(s.h.home, 'jobs', job_id, 'events.jsonl');
     assert.ok(fs.statSync(events).size > 1024 * 1024 * 1024, 'codex wrote over 1 GiB');

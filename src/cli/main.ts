@@ -63,6 +63,7 @@ function main(argv: string[]): void {
       .close()
       .catch(() => undefined)
       .then(() => engine?.close())
+      .catch((err: Error) => stderrLogger('warn', `closing: ${err.message}`))
       .finally(() => {
         setTimeout(() => {
           const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');

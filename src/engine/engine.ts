@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CodexLocator } from '../codex/binary.js';
 import { resolveAccess, type Access } from '../codex/sandbox.js';
@@ -116,6 +117,9 @@ export class Engine {
     const layout = homeLayout(config.home);
     prepareHome(layout);
     const engine = new Engine(config, log, openDb(layout.db));
+    if (['/tmp', os.tmpdir()].some((tmp) => config.home === tmp || config.home.startsWith(`${tmp}/`))) {
+      log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
+    }
     engine.runner.start();
     return engine;
   }
@@ -385,14 +389,19 @@ export class Engine {
   /** Stops a job and everything it started; returns only when they are gone. */
   async cancel(id: string): Promise<Snapshot> {
     let job = this.get(id);
-    if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
-      this.bus.announce(job.id);
-      this.waiters.wake(job.id);
-      return this.snapshotOf(this.get(id));
+    // A job moves queued → running (claim) and, rarely, back (release): retry until one step holds.
+    for (let attempt = 0; ; attempt++) {
+      if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
+        this.bus.announce(job.id);
+        this.waiters.wake(job.id);
+        return this.snapshotOf(this.get(id));
+      }
+      job = this.get(id);
+      if (isFinal(job.status)) return this.snapshotOf(job);
+      if (job.status === 'running' && (this.store.requestStop(job.id, 'cancelled', Date.now()) || job.stop_reason !== null)) break;
+      if (attempt === 5) throw new ToolError('conflict', `job ${id} kept changing state; try codex_cancel again`);
+      job = this.get(id);
     }
-    job = this.get(id);
-    if (isFinal(job.status)) return this.snapshotOf(job);
-    this.store.requestStop(job.id, 'cancelled', Date.now());
     let proc = this.runner.processOf(job);
     // Claimed by a server that is spawning it right now: give it a moment to record the pid.
     for (let i = 0; proc.pgid === null && i < 40; i++) {

@@ -12,7 +12,7 @@ import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { isAlive } from '../supervise/proc.js';
-import { groupProcesses, interruptJob, killJob, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { groupProcesses, interruptJob, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, type Verdict } from './outcome.js';
 import type { Waiters } from './waiters.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
@@ -67,7 +67,7 @@ export class Runner {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.bus.close();
-    await this.dispatchChain;
+    await this.dispatchChain.catch(() => undefined);
   }
 
   /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
@@ -106,8 +106,14 @@ export class Runner {
       this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
       return;
     }
-    if (!this.store.setProcess(job.id, launched.pid, launched.startTime)) {
-      // Cancelled while we were spawning it: nobody else knows this process, so we end it.
+    let recorded = false;
+    try {
+      recorded = this.store.setProcess(job.id, launched.pid, launched.startTime, job.started_at);
+    } catch (err) {
+      this.log('error', `job ${job.id}: cannot record its process (${(err as Error).message}); stopping it`);
+    }
+    if (!recorded) {
+      // Cancelled (or re-claimed) while we were spawning it: nobody else knows this process.
       await stopJob({ jobId: job.id, pgid: launched.pid, startTime: launched.startTime }, this.config.killGraceSeconds * 1000);
       this.finalize(job.id);
     }
@@ -243,7 +249,14 @@ export class Runner {
         this.reserve.ensure();
         this.reserveReleased = !fs.existsSync(this.reserve.file);
       }
-      for (const job of this.store.running()) this.check(job);
+      for (const job of this.store.running()) {
+        try {
+          this.check(job);
+        } catch (err) {
+          // One job's trouble (an unreadable file, a locked database) must not starve the others.
+          this.log('error', `checking job ${job.id} failed: ${(err as Error).message}`);
+        }
+      }
       await this.dispatch();
     } catch (err) {
       this.log('error', `sweep failed: ${(err as Error).message}`);
@@ -262,8 +275,11 @@ export class Runner {
     const now = Date.now();
     const proc = this.processOf(job);
     if (proc.pgid === null) {
-      // Claimed, but the claiming server died before codex started: put it back in the queue.
-      if (now - (job.started_at ?? now) > LAUNCH_GRACE_MS && this.store.release(job.id)) this.bus.announce(job.id);
+      // Claimed, but no codex was ever recorded. After the grace period, and only if no process of
+      // the job exists anywhere: a stopped job is finished, any other goes back to the queue.
+      if (now - (job.started_at ?? now) <= LAUNCH_GRACE_MS || livingProcesses(proc).length > 0) return;
+      if (job.stop_reason !== null) this.finalize(job.id);
+      else if (this.store.release(job.id, job.started_at)) this.bus.announce(job.id);
       return;
     }
     void this.capLogs(job);

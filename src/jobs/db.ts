@@ -81,11 +81,19 @@ export function openDb(file: string): Db {
   } catch (err) {
     throw new ToolError('storage', `cannot open the job database ${file}: ${(err as Error).message}. ${fixFor(err)}`);
   }
-  migrate(db, file);
+  try {
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    if (err instanceof ToolError) throw err;
+    throw new ToolError('storage', `cannot prepare the job database ${file}: ${(err as Error).message}. ${fixFor(err)}`);
+  }
   return db;
 }
 
 function migrate(db: Db, file: string): void {
+  // Most starts have nothing to migrate: don't take the write lock (another server may hold it).
+  if ((db.pragma('user_version', { simple: true }) as number) === SCHEMA_VERSION) return;
   const apply = db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {

@@ -30,6 +30,8 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
   if (fd === null) return offset;
   try {
     const skipTo = size - offset > maxBacklog ? size - maxBacklog : offset;
+    // The thread id comes first and is needed to reply: never skip it.
+    if (skipTo !== offset && progress.thread_id === null) foldFirstLine(fd, offset, progress);
     let pos = skipTo;
     let carry = Buffer.alloc(0);
     // After a skip we are inside a line: drop it up to its newline.
@@ -66,6 +68,14 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function foldFirstLine(fd: number, offset: number, progress: Progress): void {
+  const buf = Buffer.alloc(64 << 10);
+  const n = fs.readSync(fd, buf, 0, buf.length, offset);
+  const nl = buf.subarray(0, n).indexOf(10);
+  const event = nl === -1 ? null : parseEventLine(buf.toString('utf8', 0, nl));
+  if (event) applyEvent(progress, event);
 }
 
 const TAIL_BYTES = 256 << 10;

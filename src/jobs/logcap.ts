@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
 const BLOCK = 4096;
@@ -20,8 +20,20 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
   if (!st.isFile() || st.size - punched <= capBytes) return punched;
   const end = Math.floor(Math.min(keepFrom, st.size - capBytes / 2) / BLOCK) * BLOCK;
   if (end <= punched) return punched;
-  await new Promise<void>((resolve, reject) => {
-    execFile('fallocate', ['--punch-hole', '--offset', '0', '--length', String(end), file], (err) => (err ? reject(err) : resolve()));
-  });
+  // fallocate works on a path and would follow a symlink: give it our own O_NOFOLLOW descriptor.
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('fallocate', ['--punch-hole', '--offset', '0', '--length', String(end), '/proc/self/fd/3'], {
+        stdio: ['ignore', 'ignore', 'pipe', fd],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fallocate exited ${code}: ${stderr.trim()}`))));
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
   return end;
 }

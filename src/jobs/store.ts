@@ -124,11 +124,12 @@ export class JobStore {
          WHERE id = @id AND status = 'queued'`,
       ),
       setProcess: db.prepare(
-        `UPDATE jobs SET pid = @pid, pid_start = @pid_start WHERE id = @id AND status = 'running' AND stop_reason IS NULL`,
+        `UPDATE jobs SET pid = @pid, pid_start = @pid_start
+         WHERE id = @id AND status = 'running' AND stop_reason IS NULL AND pid IS NULL AND started_at = @claimed_at`,
       ),
       release: db.prepare(
-        `UPDATE jobs SET status = 'queued', started_at = NULL, deadline_at = NULL
-         WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL`,
+        `UPDATE jobs SET status = 'queued', started_at = NULL, deadline_at = NULL, progress = NULL, events_offset = 0
+         WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL AND started_at = @claimed_at`,
       ),
       running: db.prepare(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`),
       activeOnThread: db.prepare(
@@ -202,14 +203,17 @@ export class JobStore {
     return tx.immediate();
   }
 
-  /** Records the launched process; false if the job was stopped or finished meanwhile. */
-  setProcess(id: string, pid: number, pidStart: string): boolean {
-    return this.s.setProcess.run({ id, pid, pid_start: pidStart }).changes === 1;
+  /**
+   * Records the launched process; false if the job was stopped, finished, or released and claimed
+   * again (`claimedAt` no longer matches) while it was being spawned.
+   */
+  setProcess(id: string, pid: number, pidStart: string, claimedAt: number | null): boolean {
+    return this.s.setProcess.run({ id, pid, pid_start: pidStart, claimed_at: claimedAt }).changes === 1;
   }
 
-  /** running → queued, for a claim whose server died before launching anything. */
-  release(id: string): boolean {
-    return this.s.release.run({ id }).changes === 1;
+  /** running → queued, for the claim made at `claimedAt` whose server never launched codex. */
+  release(id: string, claimedAt: number | null): boolean {
+    return this.s.release.run({ id, claimed_at: claimedAt }).changes === 1;
   }
 
   saveProgress(id: string, progress: Progress, eventsOffset: number): void {

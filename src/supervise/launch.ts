@@ -16,7 +16,7 @@ export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
  * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
  */
 const WRAPPER = `dir=$1; notify=$2; shift 2
-starttime() { set -- $1; shift 19; st=$1; }
+starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
 echo "$$ $st" > "$dir/pid"

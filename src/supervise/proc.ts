@@ -30,14 +30,13 @@ export function startTimeOf(pid: number): string | null {
 const living = (stat: Stat | null): stat is Stat => stat !== null && stat.state !== 'Z' && stat.state !== 'X';
 
 /**
- * Is the process group led by our wrapper still ours to signal? Yes if its leader is alive with the
- * recorded start time, or if the leader is gone: Linux does not reuse a pid while it still names a
- * process group, so remaining members of group `pgid` are the job's.
+ * Is the process group still provably the job's? Only while its leader — our wrapper — is alive
+ * with the recorded start time. Once the leader is gone its number may name someone else's group
+ * (after a reboot, or a reused pid whose own leader exited), so the group as such is not trusted.
  */
 export function ownsGroup(pgid: number, startTime: string | null): boolean {
   const leader = readStat(pgid);
-  if (leader === null) return true;
-  return startTime !== null && startTime !== '' && leader.startTime === startTime;
+  return living(leader) && startTime !== null && startTime !== '' && leader.startTime === startTime;
 }
 
 function allPids(): number[] {
@@ -63,18 +62,25 @@ function hasEnvMarker(pid: number, marker: string): boolean {
   return env.subarray(0, entry.length).equals(entry) || env.includes(Buffer.concat([Buffer.from([0]), entry]));
 }
 
-/**
- * Every living process of a job: its process group, plus (with a marker) anything that left the group (codex runs
- * shell commands in a session of their own) but still carries the job's environment marker.
- */
-export function jobProcesses(pgid: number | null, groupIsOurs: boolean, envMarker: string | null): number[] {
+export interface ProcessQuery {
+  /** The job's process group; members count when `trustGroup`, or when they carry the marker. */
+  pgid: number | null;
+  trustGroup: boolean;
+  /** NAME=value every process of the job inherits. */
+  marker: string;
+  /** Also count marker carriers outside the group (codex runs shell commands in their own session). */
+  anySession: boolean;
+}
+
+/** The living processes that belong to a job, by group and environment marker. */
+export function findProcesses(q: ProcessQuery): number[] {
   const found: number[] = [];
   for (const pid of allPids()) {
     if (pid === process.pid) continue;
     const stat = readStat(pid);
     if (!living(stat)) continue;
-    const inGroup = groupIsOurs && pgid !== null && stat.pgrp === pgid;
-    if (inGroup || (envMarker !== null && hasEnvMarker(pid, envMarker))) found.push(pid);
+    const inGroup = q.pgid !== null && stat.pgrp === q.pgid;
+    if ((inGroup && q.trustGroup) || ((inGroup || q.anySession) && hasEnvMarker(pid, q.marker))) found.push(pid);
   }
   return found;
 }

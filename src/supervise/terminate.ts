@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JOB_ENV_MARKER } from './launch.js';
-import { jobProcesses, ownsGroup } from './proc.js';
+import { findProcesses, ownsGroup } from './proc.js';
 
 export interface JobProcess {
   jobId: string;
@@ -22,14 +22,17 @@ function send(pids: number[], signal: NodeJS.Signals): void {
 const marker = (p: JobProcess) => `${JOB_ENV_MARKER}=${p.jobId}`;
 const groupIsOurs = (p: JobProcess) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
 
-/** The job's living processes; the group is only counted when its identity checks out. */
+/** Every living process of the job, in its group or not. */
 export function livingProcesses(p: JobProcess): number[] {
-  return jobProcesses(p.pgid, groupIsOurs(p), marker(p));
+  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), marker: marker(p), anySession: true });
 }
 
-/** The wrapper's process group only: codex and what it did not move to a session of its own. */
+/**
+ * The job's processes in its own process group: codex itself and what it did not move elsewhere.
+ * While any remain, codex is still at work, with or without its wrapper.
+ */
 export function groupProcesses(p: JobProcess): number[] {
-  return groupIsOurs(p) ? jobProcesses(p.pgid, true, null) : [];
+  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), marker: marker(p), anySession: false });
 }
 
 function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
@@ -42,9 +45,9 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
       // Group already empty.
     }
   }
-  // Codex's shell commands leave the group (they get a session of their own): find them by the
-  // environment marker the wrapper set.
-  send(jobProcesses(null, false, marker(p)), signal);
+  // Everything else that carries the job's marker: codex's shell commands in sessions of their
+  // own, and the group's members once its leader is gone and the group id proves nothing.
+  send(findProcesses({ pgid: null, trustGroup: false, marker: marker(p), anySession: true }), signal);
 }
 
 async function waitGone(p: JobProcess, ms: number): Promise<boolean> {
