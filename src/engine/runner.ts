@@ -19,6 +19,7 @@ import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 
 /** A claimed job whose wrapper never wrote its pid within this time was never started. */
 const LAUNCH_GRACE_MS = 30_000;
+const CHECKPOINT_EVERY_MS = 5_000;
 
 /**
  * Runs jobs: starts queued ones while slots are free, notices when codex exits (inotify on the
@@ -34,6 +35,7 @@ export class Runner {
   private readonly punched = new Map<string, { events: number; stderr: number }>();
   private capWarned = false;
   private reserveReleased = false;
+  private lastCheckpoint = 0;
 
   constructor(
     private readonly config: Config,
@@ -149,6 +151,8 @@ export class Runner {
   /** Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. */
   private async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0 }): Promise<void> {
     const files = jobFiles(this.layout, job.id);
+    const over = (file: string, punched: number) => fileSize(file) - punched > this.config.maxLogBytes;
+    if (!over(files.events, done.events) && !over(files.stderr, done.stderr)) return;
     try {
       done.events = await capLog(files.events, this.config.maxLogBytes, job.events_offset, done.events);
       done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr);
@@ -249,6 +253,10 @@ export class Runner {
         this.reserve.ensure();
         this.reserveReleased = !fs.existsSync(this.reserve.file);
       }
+      if (Date.now() - this.lastCheckpoint >= CHECKPOINT_EVERY_MS) {
+        this.store.checkpoint();
+        this.lastCheckpoint = Date.now();
+      }
       for (const job of this.store.running()) {
         try {
           this.check(job);
@@ -332,6 +340,14 @@ function readTail(file: string, bytes: number): string {
 function mtime(file: string): number {
   try {
     return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.lstatSync(file).size;
   } catch {
     return 0;
   }

@@ -77,6 +77,9 @@ export function openDb(file: string): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 10000');
     db.pragma('synchronous = NORMAL');
+    // Checkpoints fsync the database file: keep them off the tool-call path (a 10+ ms stall inside
+    // codex_start); the sweep runs them in the background instead (JobStore.checkpoint).
+    db.pragma('wal_autocheckpoint = 0');
     db.pragma('foreign_keys = ON');
   } catch (err) {
     throw new ToolError('storage', `cannot open the job database ${file}: ${(err as Error).message}. ${fixFor(err)}`);
@@ -110,3 +113,4 @@ function migrate(db: Db, file: string): void {
   // IMMEDIATE: two servers starting at once must not both run the same migration.
   apply.immediate();
 }
+

@@ -78,30 +78,37 @@ function foldFirstLine(fd: number, offset: number, progress: Progress): void {
   if (event) applyEvent(progress, event);
 }
 
-const TAIL_BYTES = 256 << 10;
+/** How far back from the end `output` looks: it starts small and widens only while it needs more. */
+const TAIL_FIRST = 16 << 10;
+const TAIL_MAX = 1 << 20;
 
 /**
  * The readable end of a job's activity: at most `maxLines` lines and `maxChars` characters,
- * rendered from the last 256 KiB of the event log only, so reading it costs the same for a 1 KB
- * log and a 1 GB one.
+ * rendered from the end of the event log only — 16 KiB, widened up to 1 MiB while that is not
+ * enough — so reading it costs the same for a 1 KB log and a 1 GB one.
  */
 export function readActivityTail(file: string, maxLines: number, maxChars: number): string {
   if (maxLines === 0) return '';
   const size = fileSize(file);
   if (size === 0) return '';
-  const start = Math.max(0, size - TAIL_BYTES);
   const fd = openForReading(file);
   if (fd === null) return '';
-  let text: string;
   try {
-    const buf = Buffer.alloc(size - start);
-    const n = fs.readSync(fd, buf, 0, buf.length, start);
-    text = buf.toString('utf8', 0, n);
+    for (let window = TAIL_FIRST; ; window *= 4) {
+      const start = Math.max(0, size - window);
+      const buf = Buffer.alloc(size - start);
+      const n = fs.readSync(fd, buf, 0, buf.length, start);
+      const out = renderTail(buf.toString('utf8', 0, n), start > 0, maxLines, maxChars);
+      if (start === 0 || window >= TAIL_MAX || out.lines >= maxLines || out.text.length >= maxChars) return out.text;
+    }
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function renderTail(text: string, partialFirstLine: boolean, maxLines: number, maxChars: number): { text: string; lines: number } {
   const lines = text.split('\n');
-  if (start > 0) lines.shift();
+  if (partialFirstLine) lines.shift();
   // A finished command replaces its "started" line, so each command reads once, with its result.
   const entries: Array<{ itemId: string | null; text: string }> = [];
   const startedAt = new Map<string, number>();
@@ -121,5 +128,5 @@ export function readActivityTail(file: string, maxLines: number, maxChars: numbe
   const rendered = entries.flatMap((e) => e.text.split('\n'));
   let out = rendered.slice(-maxLines).join('\n');
   if (out.length > maxChars) out = `…${out.slice(out.length - maxChars + 1)}`;
-  return out;
+  return { text: out, lines: Math.min(rendered.length, maxLines) };
 }

@@ -256,6 +256,11 @@ export class JobStore {
     return this.s.cancelQueued.run({ id, now, message: 'cancelled before it started' }).changes === 1;
   }
 
+  /** Copies the write-ahead log into the database without waiting for other readers or writers. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   list(f: ListFilter): Job[] {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: f.limit };
