@@ -109,6 +109,8 @@ async function startLatency(h: Harness): Promise<void> {
 
 async function pollLatency(h: Harness): Promise<void> {
   const conn = await h.connect();
+  // The floor for any tool: an MCP ping through the same client and stdio pipes.
+  record('MCP ping round trip (the transport floor)', await sample(300, () => conn.client.ping()));
   const cwd = h.workdir();
   const jobs: Array<[string, number]> = [
     ['1 KB', 1024],

@@ -118,6 +118,7 @@ export class JobStore {
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
       queuePosition: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq <= ?`),
       countRunning: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'`),
+      anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1`),
       oldestQueued: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT ?`),
       claim: db.prepare(
         `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER)
@@ -192,6 +193,8 @@ export class JobStore {
 
   /** Moves the oldest queued jobs to running while fewer than `max` run, machine-wide. */
   claimQueued(max: number, now: number): Job[] {
+    // Most calls find nothing to do: check without taking the write lock first.
+    if (!this.s.anyQueued.get()) return [];
     const tx = this.db.transaction(() => {
       const running = (this.s.countRunning.get() as { n: number }).n;
       const free = max - running;
