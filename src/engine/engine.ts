@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
 import { openDb } from '../jobs/db.js';
-import { readActivityTail } from '../jobs/eventlog.js';
+import { readActivityTail, readRawTail } from '../jobs/eventlog.js';
 import { homeLayout, jobFiles, prepareHome, type HomeLayout } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
 import { isDiskFull, Reserve } from '../jobs/reserve.js';
@@ -302,6 +302,16 @@ export class Engine {
   poll(id: string, tailLines = 100): Snapshot {
     if (!Number.isInteger(tailLines) || tailLines < 0) throw invalid(`tail_lines must be a whole number from 0 up, got ${tailLines}`);
     return this.snapshotOf(this.get(id), tailLines);
+  }
+
+  /** The readable activity log, longer than poll's: for the `codex-job://{id}/output` resource. */
+  activity(id: string): string {
+    return readActivityTail(jobFiles(this.layout, this.get(id).id).events, 2000, 256 * 1024);
+  }
+
+  /** The raw JSONL event stream's last `maxBytes`, cut at a line start: for `codex-job://{id}/events`. */
+  rawEvents(id: string, maxBytes = 1 << 20): string {
+    return readRawTail(jobFiles(this.layout, this.get(id).id).events, maxBytes);
   }
 
   result(id: string): JobResult {

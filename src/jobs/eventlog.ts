@@ -130,3 +130,22 @@ function renderTail(text: string, partialFirstLine: boolean, maxLines: number, m
   if (out.length > maxChars) out = `…${out.slice(out.length - maxChars + 1)}`;
   return { text: out, lines: Math.min(rendered.length, maxLines) };
 }
+
+/** The last `maxBytes` of the log as text, starting at a line boundary. */
+export function readRawTail(file: string, maxBytes: number): string {
+  const size = fileSize(file);
+  const fd = openForReading(file);
+  if (fd === null || size === 0) {
+    if (fd !== null) fs.closeSync(fd);
+    return '';
+  }
+  try {
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    const n = fs.readSync(fd, buf, 0, buf.length, start);
+    const text = buf.toString('utf8', 0, n);
+    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,6 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
+import { registerPrompts } from './prompts.js';
+import { registerResources } from './resources.js';
 import { registerTools } from './tools.js';
 
 export const SERVER_NAME = 'codex-async-mcp';
@@ -11,7 +13,9 @@ codex_poll shows progress without waiting; codex_reply continues the same Codex 
 
 /** One MCP server instance over the shared engine (the SDK may build several, e.g. for a discovery probe). */
 export function createMcpServer(engine: () => Engine, log: Logger, version: string): McpServer {
-  const server = new McpServer({ name: SERVER_NAME, version }, { instructions: INSTRUCTIONS });
+  const server = new McpServer({ name: SERVER_NAME, version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
   registerTools(server, engine, log);
+  registerResources(server, engine);
+  registerPrompts(server);
   return server;
 }

@@ -44,6 +44,25 @@ function jobLine(s: { job_id: string; status: string; error?: { kind: string; me
 }
 
 /** `engine` throws a ToolError when the engine could not start (e.g. an unreadable database). */
+/**
+ * Tells this session's client, as a log message, when a job it started finishes: clients that
+ * show server logs then tell the user without anyone polling.
+ */
+function announceWhenDone(server: McpServer, engine: Engine, jobId: string): void {
+  void engine
+    .wait([jobId], 7 * 24 * 3600 * 1000)
+    .then(({ finished }) => {
+      const job = finished[0];
+      if (!job || !server.isConnected()) return;
+      return server.sendLoggingMessage({
+        level: job.status === 'completed' ? 'info' : 'warning',
+        logger: 'codex-async-mcp',
+        data: { message: jobLine(job), job_id: job.job_id, status: job.status, error: job.error },
+      });
+    })
+    .catch(() => undefined);
+}
+
 export function registerTools(server: McpServer, engine: () => Engine, log: Logger): void {
   server.registerTool(
     'codex_start',
@@ -59,7 +78,15 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       annotations: STARTS_A_JOB,
     },
     (args) =>
-      call(log, () => engine().start(args), (r) => startedLine(r, '')),
+      call(
+        log,
+        async () => {
+          const started = await engine().start(args);
+          announceWhenDone(server, engine(), started.job_id);
+          return started;
+        },
+        (r) => startedLine(r, ''),
+      ),
   );
 
   server.registerTool(
@@ -186,6 +213,14 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       annotations: STARTS_A_JOB,
     },
     (args) =>
-      call(log, () => engine().reply(args), (r) => startedLine(r, ' continuing the thread')),
+      call(
+        log,
+        async () => {
+          const started = await engine().reply(args);
+          announceWhenDone(server, engine(), started.job_id);
+          return started;
+        },
+        (r) => startedLine(r, ' continuing the thread'),
+      ),
   );
 }

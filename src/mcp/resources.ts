@@ -1,0 +1,42 @@
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
+import type { Engine } from '../engine/engine.js';
+
+/**
+ * Each job as resources, for clients that read or attach resources rather than call tools:
+ * `codex-job://{job_id}` (the snapshot, JSON), `…/output` (the readable activity log) and
+ * `…/events` (codex's raw JSONL, its last MiB). Listing shows the 50 most recent jobs.
+ */
+export function registerResources(server: McpServer, engine: () => Engine): void {
+  const recent = () => ({
+    resources: engine()
+      .list({ limit: 50 })
+      .jobs.map((job) => ({
+        uri: `codex-job://${job.job_id}`,
+        name: `codex job ${job.job_id}`,
+        title: `${job.status}: ${job.prompt}`,
+        mimeType: 'application/json',
+      })),
+  });
+  const idOf = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value) ?? '';
+
+  server.registerResource(
+    'codex-job',
+    new ResourceTemplate('codex-job://{job_id}', { list: recent }),
+    { title: 'Codex job', description: 'A background Codex job: status, progress, last message (JSON, as codex_poll returns)', mimeType: 'application/json' },
+    (uri, vars) => ({
+      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(engine().poll(idOf(vars.job_id)), null, 2) }],
+    }),
+  );
+  server.registerResource(
+    'codex-job-output',
+    new ResourceTemplate('codex-job://{job_id}/output', { list: undefined }),
+    { title: 'Codex job activity', description: 'What the job did, readable: messages, commands with exit codes, file changes', mimeType: 'text/plain' },
+    (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: engine().activity(idOf(vars.job_id)) }] }),
+  );
+  server.registerResource(
+    'codex-job-events',
+    new ResourceTemplate('codex-job://{job_id}/events', { list: undefined }),
+    { title: 'Codex job events', description: "codex exec --json's raw event stream (the last MiB)", mimeType: 'application/x-ndjson' },
+    (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'application/x-ndjson', text: engine().rawEvents(idOf(vars.job_id)) }] }),
+  );
+}
