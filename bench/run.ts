@@ -68,29 +68,23 @@ async function coldStart(h: Harness): Promise<void> {
 
 async function startLatency(h: Harness): Promise<void> {
   const cwd = h.workdir();
-  // Idle: the real codex, one job at a time, each finished before the next start.
-  const idle = await h.connect();
-  await waitFinal(idle, (await idle.call('codex_start', { prompt: 'warm up', cwd })).job_id);
-  const idleSamples: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const [t, r] = await timed(() => idle.call('codex_start', { prompt: `idle start ${i}`, cwd }));
-    idleSamples.push(t);
-    await waitFinal(idle, r.job_id);
-  }
-  record('codex_start, idle (real codex between jobs)', idleSamples, 10);
-  await idle.close();
-  // The same with the stand-in: codex leaves helper processes exiting after each job, which on two
-  // cores shows up in the round trip; this isolates the server's own cost.
-  const quiet = await h.connect({ CODEX_BIN: SLEEPY });
-  await waitFinal(quiet, (await quiet.call('codex_start', { prompt: 'warm up', cwd })).job_id);
-  const quietSamples: number[] = [];
-  for (let i = 0; i < 100; i++) {
-    const [t, r] = await timed(() => quiet.call('codex_start', { prompt: `quiet start ${i}`, cwd }));
-    quietSamples.push(t);
-    await waitFinal(quiet, r.job_id);
-  }
-  record('codex_start, idle (stand-in codex)', quietSamples, 10);
-  await quiet.close();
+  // Idle: one job at a time, each finished before the next start. With the real codex, helper
+  // processes codex leaves exiting after each job compete for the two cores; the stand-in isolates
+  // the server's own cost.
+  const idleStarts = async (env: Record<string, string>, n: number): Promise<number[]> => {
+    const conn = await h.connect(env);
+    await waitFinal(conn, (await conn.call('codex_start', { prompt: 'warm up', cwd })).job_id);
+    const samples: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const [t, r] = await timed(() => conn.call('codex_start', { prompt: `idle start ${i}`, cwd }));
+      samples.push(t);
+      await waitFinal(conn, r.job_id);
+    }
+    await conn.close();
+    return samples;
+  };
+  record('codex_start, idle (real codex between jobs)', await idleStarts({}, 40), 10);
+  record('codex_start, idle (stand-in codex)', await idleStarts({ CODEX_BIN: SLEEPY }, 100), 10);
 
   // Busy: 20 jobs running (the sleeping stand-in, so codex's own CPU does not blur the server's),
   // then the queue grows to 200 and beyond.

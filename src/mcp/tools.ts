@@ -1,6 +1,6 @@
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { describeProgress } from '../codex/progress.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, Started } from '../engine/engine.js';
 import { ToolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import * as s from './schemas.js';
@@ -64,6 +64,12 @@ function announceWhenDone(server: McpServer, engine: Engine, jobId: string): voi
 }
 
 export function registerTools(server: McpServer, engine: () => Engine, log: Logger): void {
+  const announced = async (starting: Promise<Started>): Promise<Started> => {
+    const started = await starting;
+    announceWhenDone(server, engine(), started.job_id);
+    return started;
+  };
+
   server.registerTool(
     'codex_start',
     {
@@ -77,16 +83,7 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       outputSchema: s.startedOutput,
       annotations: STARTS_A_JOB,
     },
-    (args) =>
-      call(
-        log,
-        async () => {
-          const started = await engine().start(args);
-          announceWhenDone(server, engine(), started.job_id);
-          return started;
-        },
-        (r) => startedLine(r, ''),
-      ),
+    (args) => call(log, () => announced(engine().start(args)), (r) => startedLine(r, '')),
   );
 
   server.registerTool(
@@ -212,15 +209,6 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       outputSchema: s.startedOutput,
       annotations: STARTS_A_JOB,
     },
-    (args) =>
-      call(
-        log,
-        async () => {
-          const started = await engine().reply(args);
-          announceWhenDone(server, engine(), started.job_id);
-          return started;
-        },
-        (r) => startedLine(r, ' continuing the thread'),
-      ),
+    (args) => call(log, () => announced(engine().reply(args)), (r) => startedLine(r, ' continuing the thread')),
   );
 }
