@@ -66,4 +66,35 @@ describe('jobs as MCP resources, and the delegate_to_codex prompt', () => {
     assert.equal(failed.level, 'warning');
     assert.match(failed.data.message, /failed \(turn_failed: .*nope/);
   });
+
+  it('notifies a subscribed session when its job changes, even when another server runs the job', async () => {
+    const updates: string[] = [];
+    s.conn.client.setNotificationHandler('notifications/resources/updated', (n: any) => {
+      updates.push(n.params.uri);
+    });
+    assert.equal(s.conn.client.getServerCapabilities()?.resources?.subscribe, true);
+    const other = await s.h.connect();
+    const { job_id } = await other.call('codex_start', { prompt: '[[slow:800]] watched from elsewhere', cwd: s.h.workdir() });
+    const uri = `codex-job://${job_id}`;
+    await s.conn.client.subscribeResource({ uri });
+    await s.conn.client.subscribeResource({ uri: `${uri}/output` });
+    await waitFinal(other, job_id);
+    await until('an update for the job', () => updates.includes(uri) && updates.includes(`${uri}/output`));
+    await s.conn.client.unsubscribeResource({ uri });
+    await s.conn.client.unsubscribeResource({ uri: `${uri}/output` });
+
+    // After unsubscribing, changes to the job reach nobody: a queued job, cancelled.
+    const busy = await s.h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '1' });
+    const blocker = await busy.call('codex_start', { prompt: '[[slow:1500]] hold the slot', cwd: s.h.workdir() });
+    const queued = await busy.call('codex_start', { prompt: 'queued, then cancelled', cwd: s.h.workdir() });
+    await s.conn.client.subscribeResource({ uri: `codex-job://${queued.job_id}` });
+    await s.conn.client.unsubscribeResource({ uri: `codex-job://${queued.job_id}` });
+    const before = updates.length;
+    await busy.call('codex_cancel', { job_id: queued.job_id });
+    await waitFinal(busy, blocker.job_id);
+    assert.equal(updates.length, before, 'no update after unsubscribing');
+    await assert.rejects(s.conn.client.subscribeResource({ uri: 'file:///etc/passwd' }), /only codex-job/);
+    await other.close();
+    await busy.close();
+  });
 });

@@ -345,6 +345,14 @@ export class Engine {
     };
   }
 
+  /**
+   * Calls `onChange` whenever the job changes (queued, started, finished — in any server process)
+   * until the returned function is called. The job must exist.
+   */
+  watch(id: string, onChange: () => void): () => void {
+    return this.waiters.watch(this.get(id).id, onChange);
+  }
+
   // ── waiting and cancelling ───────────────────────────────────────────────────────────────────
 
   /**

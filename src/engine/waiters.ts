@@ -14,6 +14,25 @@ export class Waiters {
     for (const id of [...this.byJob.keys()]) this.wake(id);
   }
 
+  /** Calls `onChange` at every change to the job until the returned function is called. */
+  watch(id: string, onChange: () => void): () => void {
+    let set = this.byJob.get(id);
+    if (!set) this.byJob.set(id, (set = new Set()));
+    set.add(onChange);
+    return () => {
+      const current = this.byJob.get(id);
+      current?.delete(onChange);
+      if (current?.size === 0) this.byJob.delete(id);
+    };
+  }
+
+  /** Registered wake-ups and watchers, in all; finished waits and closed watches leave none. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.byJob.values()) n += set.size;
+    return n;
+  }
+
   /** Resolves when any of the jobs changes, at the timeout, or on abort; leaves nothing behind. */
   next(ids: string[], ms: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {

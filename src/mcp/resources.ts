@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.js';
  * `…/events` (codex's raw JSONL, its last MiB). Listing shows the 50 most recent jobs.
  */
 export function registerResources(server: McpServer, engine: () => Engine): void {
+  registerSubscriptions(server, engine);
   const recent = () => ({
     resources: engine()
       .list({ limit: 50 })
@@ -39,4 +40,38 @@ export function registerResources(server: McpServer, engine: () => Engine): void
     { title: 'Codex job events', description: "codex exec --json's raw event stream (the last MiB)", mimeType: 'application/x-ndjson' },
     (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'application/x-ndjson', text: engine().rawEvents(idOf(vars.job_id)) }] }),
   );
+}
+
+const JOB_URI = /^codex-job:\/\/([0-9a-f]{12})(\/output|\/events)?$/;
+
+/**
+ * `resources/subscribe` for this session (protocol 2025-06-18 / 2025-11-25): the client gets
+ * `notifications/resources/updated` for the URI whenever its job changes — queued, started,
+ * finished — in whichever server process that happened. Unsubscribing or disconnecting removes the
+ * watch. (2026-07-28 clients use `subscriptions/listen`; not offered yet.)
+ */
+function registerSubscriptions(server: McpServer, engine: () => Engine): void {
+  const watches = new Map<string, () => void>();
+  const low = server.server;
+  low.registerCapabilities({ resources: { subscribe: true } });
+  low.setRequestHandler('resources/subscribe', (request) => {
+    const uri = request.params.uri;
+    const match = JOB_URI.exec(uri);
+    if (!match) throw new Error(`cannot subscribe to "${uri}": only codex-job://{job_id}[/output|/events] resources change`);
+    if (!watches.has(uri)) {
+      watches.set(uri, engine().watch(match[1]!, () => void server.server.sendResourceUpdated({ uri }).catch(() => undefined)));
+    }
+    return {};
+  });
+  low.setRequestHandler('resources/unsubscribe', (request) => {
+    watches.get(request.params.uri)?.();
+    watches.delete(request.params.uri);
+    return {};
+  });
+  const previous = low.onclose;
+  low.onclose = () => {
+    for (const stop of watches.values()) stop();
+    watches.clear();
+    previous?.();
+  };
 }
