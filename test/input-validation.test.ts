@@ -46,6 +46,8 @@ describe('bad input gets a clear tool error', () => {
     await rejects('codex_start', { prompt: 'x', cwd, output_schema: { type: 'array' } }, /output_schema must describe a JSON object/);
     await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: 0 }, /timeout_seconds must be above 0/);
     await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: -5 }, /timeout_seconds/);
+    await rejects('codex_start', { prompt: 'x', cwd, timeout_seconds: 604801 }, /at most 604800 \(7 days\)/);
+    await rejects('codex_wait', { job_id: 'abcdefabcdef', timeout_seconds: 3601 }, /timeout_seconds must be from 0 to 3600/);
     await rejects('codex_start', { prompt: 'x', cwd, images: ['missing.png'] }, /images entry "missing.png" does not exist/);
     await rejects('codex_start', { prompt: 'x', cwd, add_dirs: ['/no/such/dir'] }, /add_dirs entry .* does not exist/);
     await rejects('codex_poll', { job_id: '../../etc/passwd' }, /12 hex characters/);

@@ -42,7 +42,7 @@ describe('storage faults', () => {
   it('an unusable state directory is a clear error', async () => {
     const file = path.join(tempDir('notdir'), 'plain-file');
     fs.writeFileSync(file, 'x');
-    await startsBroken({ CODEX_ASYNC_HOME: path.join(file, 'state') }, /storage: cannot prepare the state directory/);
+    await startsBroken({ CODEX_ASYNC_HOME: path.join(file, 'state') }, /storage: cannot prepare the state directory .*Set CODEX_ASYNC_HOME to a directory/);
   });
 
   it('a state directory writable by others is refused, not repaired', async () => {

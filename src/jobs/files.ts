@@ -73,7 +73,10 @@ export function prepareHome(layout: HomeLayout): void {
     ensurePrivateDir(layout.notifyDir);
   } catch (err) {
     if (err instanceof ToolError) throw err;
-    throw new ToolError('storage', `cannot prepare the state directory ${layout.home}: ${(err as Error).message}`);
+    throw new ToolError(
+      'storage',
+      `cannot prepare the state directory ${layout.home}: ${(err as Error).message}. Set CODEX_ASYNC_HOME to a directory this user can create and write.`,
+    );
   }
 }
 
