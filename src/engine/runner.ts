@@ -312,7 +312,6 @@ export class Runner {
       killJob(proc);
     }
   }
-
 }
 
 /** The exit status the wrapper recorded, or null while there is none (or it is half-written). */
