@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_ALLOWED_ROOTS: z.string().optional(),
   CODEX_ASYNC_MAX_LOG_MB: positiveNumber(256),
   CODEX_ASYNC_RESERVE_KB: z.coerce.number().int().min(0).default(1024),
+  CODEX_ASYNC_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 });
 
 export interface Config {
@@ -47,6 +48,8 @@ export interface Config {
   maxLogBytes: number;
   /** Disk space kept aside so job outcomes can be recorded on a full disk. */
   reserveBytes: number;
+  /** Bearer token for Streamable HTTP (`serve --http`). */
+  httpToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedRoots,
     maxLogBytes: Math.round(e.CODEX_ASYNC_MAX_LOG_MB * 1024 * 1024),
     reserveBytes: e.CODEX_ASYNC_RESERVE_KB * 1024,
+    httpToken: e.CODEX_ASYNC_TOKEN,
     maxConcurrent: e.CODEX_ASYNC_MAX_CONCURRENT,
     defaultTimeoutSeconds: e.CODEX_ASYNC_DEFAULT_TIMEOUT,
     allowDangerous: e.CODEX_ASYNC_ALLOW_DANGEROUS,

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/client';
+import { SERVER_MAIN, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+async function startHttpServer(env: Record<string, string>, listen = '127.0.0.1:0'): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [SERVER_MAIN, 'serve', '--http', listen], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /serving MCP over Streamable HTTP at (\S+)/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+  return { child, url };
+}
+
+async function httpClient(url: string): Promise<Connection> {
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } });
+  const client = new Client({ name: 'http-test', version: '1' });
+  await client.connect(transport);
+  const raw = (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args });
+  return {
+    client,
+    transport: transport as never,
+    pid: 0,
+    close: () => client.close(),
+    raw,
+    async call(name, args) {
+      const r = (await raw(name, args)) as any;
+      if (r.isError) throw new Error(r.content[0].text);
+      return r.structuredContent;
+    },
+  };
+}
+
+describe('Streamable HTTP', () => {
+  const s = useHarness();
+
+  it('serves several clients at /mcp with a bearer token, all seeing the same jobs', async () => {
+    const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
+    try {
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      const a = await httpClient(url);
+      const b = await httpClient(url);
+      assert.equal((await a.client.listTools()).tools.length, 7);
+      const { job_id } = await a.call('codex_start', { prompt: 'over http', cwd: s.h.workdir() });
+      const done = await waitFinal(b, job_id);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.last_message, 'mock answer: over http');
+      await a.close();
+      await b.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('answers 401 without the token, 403 for a foreign Origin, 404 elsewhere, 413 for an oversized body', async () => {
+    const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
+    try {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const auth = { Authorization: `Bearer ${TOKEN}` };
+      const noToken = await fetch(url, { method: 'POST', headers, body });
+      assert.equal(noToken.status, 401);
+      assert.equal(noToken.headers.get('www-authenticate'), 'Bearer');
+      assert.equal((await fetch(url, { method: 'POST', headers: { ...headers, Authorization: 'Bearer wrong' }, body })).status, 401);
+      const foreign = await fetch(url, { method: 'POST', headers: { ...headers, ...auth, Origin: 'http://evil.example' }, body });
+      assert.equal(foreign.status, 403);
+      assert.equal((await fetch(new URL('/other', url), { headers: auth })).status, 404);
+      const huge = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body: 'x'.repeat(5 * 1024 * 1024) }).catch(() => null);
+      assert.ok(huge === null || huge.status === 413, `oversized body refused (${huge?.status})`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('refuses to bind a non-loopback address without CODEX_ASYNC_TOKEN', async () => {
+    const child = spawn(process.execPath, [SERVER_MAIN, 'serve', '--http', '0.0.0.0:0'], { env: s.h.env(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /refusing to serve 0\.0\.0\.0 \(not loopback\) without CODEX_ASYNC_TOKEN/);
+  });
+});
