@@ -152,8 +152,22 @@ function pickScenario(prompt: string): string {
   if (marker(prompt, "patch") !== undefined) return "patch";
   if (marker(prompt, "json") !== undefined) return "json";
   if (marker(prompt, "recall") !== undefined) return "recall";
+  if (marker(prompt, "mcp") !== undefined) return "mcp";
   if (prompt.includes("echo-prompt")) return "echo-prompt";
   return "answer";
+}
+
+/** Items after the last user message: what codex sent back in this turn so far. */
+function itemsAfterLastUser(body: any): any[] {
+  const input: any[] = Array.isArray(body?.input) ? body.input : [];
+  let last = -1;
+  for (let i = input.length - 1; i >= 0; i--) {
+    if (isUserMessage(input[i])) {
+      last = i;
+      break;
+    }
+  }
+  return input.slice(last + 1);
 }
 
 function newId(prefix: string): string {
@@ -346,6 +360,40 @@ export async function startMockResponses(): Promise<MockServer> {
         const bytes = Buffer.from(prompt, "utf8");
         const sha = createHash("sha256").update(bytes).digest("hex");
         finish([messageItem(`echo-prompt sha256=${sha} bytes=${bytes.length}`)]);
+        return;
+      }
+      case "mcp": {
+        // [[mcp:SERVER|CWD]]: codex as an MCP client. Search its tools (tool_search), call our
+        // codex_start in the namespace codex gives the server, then report what came back.
+        const [server, cwd] = (marker(prompt, "mcp") ?? "").split("|");
+        const after = itemsAfterLastUser(body);
+        const searched = after.find((it) => it?.type === "tool_search_output");
+        const called = after.find((it) => it?.type === "function_call_output");
+        if (called) {
+          finish([messageItem("mcp said: " + outputText(called))]);
+        } else if (searched) {
+          finish([
+            {
+              type: "function_call",
+              id: newId("fc"),
+              call_id: newId("call"),
+              name: "codex_start",
+              namespace: `mcp__${server}`,
+              arguments: JSON.stringify({ prompt: "delegated by codex", cwd }),
+            },
+          ]);
+        } else {
+          finish([
+            {
+              type: "tool_search_call",
+              id: newId("ts"),
+              call_id: newId("call"),
+              execution: "client",
+              status: "completed",
+              arguments: { query: "start a codex background job", limit: 5 },
+            },
+          ]);
+        }
         return;
       }
       default:

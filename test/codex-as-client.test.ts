@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { CODEX_BIN, SERVER_MAIN, useHarness, waitFinal } from './helpers/harness.ts';
+
+/** Runs `codex exec` with a prompt, the way a person or script would; resolves with its JSONL events. */
+function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(CODEX_BIN, ['exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'read-only', '-'], { env });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.resume();
+    child.stdin.end(prompt);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
+    });
+  });
+}
+
+/**
+ * The real codex CLI as the MCP client: it finds our tools through its tool_search (BM25 over
+ * names and descriptions) and calls codex_start, which needs `default_tools_approval_mode =
+ * "approve"` in its server table (codex-cli 0.169), as the README says.
+ */
+describe('codex as the MCP client', () => {
+  const s = useHarness();
+
+  it('finds codex_start by searching "start a codex background job", calls it, and the job runs', async () => {
+    const inner = s.h.workdir();
+    const env = s.h.env();
+    fs.appendFileSync(
+      path.join(s.h.codexHome, 'config.toml'),
+      [
+        '',
+        '[mcp_servers.jobs]',
+        `command = ${JSON.stringify(process.execPath)}`,
+        `args = [${JSON.stringify(SERVER_MAIN)}]`,
+        'default_tools_approval_mode = "approve"',
+        '[mcp_servers.jobs.env]',
+        `CODEX_ASYNC_HOME = ${JSON.stringify(env.CODEX_ASYNC_HOME)}`,
+        `CODEX_BIN = ${JSON.stringify(CODEX_BIN)}`,
+        `CODEX_HOME = ${JSON.stringify(s.h.codexHome)}`,
+        '',
+      ].join('\n'),
+    );
+    const run = await codexExec(env, s.h.workdir(), `[[mcp:jobs|${inner}]] hand this to the job server`);
+    assert.equal(run.status, 0);
+
+    const search = s.h.mock.requests
+      .flatMap((r) => (Array.isArray(r.body.input) ? r.body.input : []))
+      .find((item: any) => item?.type === 'tool_search_output');
+    const found = search.tools.find((t: any) => t.name === 'mcp__jobs')?.tools.map((t: any) => t.name) ?? [];
+    assert.ok(found.includes('codex_start'), `codex's tool search found codex_start (found: ${found.join(', ')})`);
+
+    const call = run.events.find((e) => e.type === 'item.completed' && e.item.type === 'mcp_tool_call');
+    assert.equal(call.item.server, 'jobs');
+    assert.equal(call.item.tool, 'codex_start');
+    assert.equal(call.item.status, 'completed');
+    const jobId = call.item.result.structuredContent?.job_id ?? /job ([0-9a-f]{12})/.exec(call.item.result.content[0].text)?.[1];
+    assert.match(jobId, /^[0-9a-f]{12}$/);
+
+    // The job the outer codex delegated runs under our server like any other.
+    const conn = await s.h.connect();
+    const done = await waitFinal(conn, jobId);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.cwd, fs.realpathSync(inner));
+    assert.equal(done.last_message, 'mock answer: delegated by codex');
+    await conn.close();
+  });
+});
