@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/client';
 import { SERVER_MAIN, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
@@ -61,7 +62,7 @@ describe('Streamable HTTP', () => {
     }
   });
 
-  it('answers 401 without the token, 403 for a foreign Origin, 404 elsewhere, 413 for an oversized body', async () => {
+  it('answers 401 without the token, 403 for a foreign Origin or Host, 404 elsewhere, 413 for an oversized body', async () => {
     const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
     try {
       const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
@@ -74,6 +75,16 @@ describe('Streamable HTTP', () => {
       const foreign = await fetch(url, { method: 'POST', headers: { ...headers, ...auth, Origin: 'http://evil.example' }, body });
       assert.equal(foreign.status, 403);
       assert.equal((await fetch(new URL('/other', url), { headers: auth })).status, 404);
+      // DNS rebinding: a page on another name that resolves to 127.0.0.1 sends its own Host.
+      const rebound = await new Promise<number>((resolve, reject) => {
+        const req = http.request(url, { method: 'POST', headers: { ...headers, ...auth, host: 'evil.example' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(rebound, 403);
       const huge = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body: 'x'.repeat(5 * 1024 * 1024) }).catch(() => null);
       assert.ok(huge === null || huge.status === 413, `oversized body refused (${huge?.status})`);
     } finally {
