@@ -103,17 +103,7 @@ export function userTexts(body: any): string[] {
 
 /** Tool outputs that come after the last user message (i.e. this request is a follow-up). */
 function toolOutputsAfterLastUser(body: any): any[] {
-  const input: any[] = Array.isArray(body?.input) ? body.input : [];
-  let last = -1;
-  for (let i = input.length - 1; i >= 0; i--) {
-    if (isUserMessage(input[i])) {
-      last = i;
-      break;
-    }
-  }
-  return input
-    .slice(last + 1)
-    .filter((it) => it && (it.type === "function_call_output" || it.type === "custom_tool_call_output"));
+  return itemsAfterLastUser(body).filter((it) => it && (it.type === "function_call_output" || it.type === "custom_tool_call_output"));
 }
 
 function outputText(item: any): string {
