@@ -5,16 +5,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  type Connection,
   deadPid,
+  type Harness,
   isLivePid,
   jobFile,
   jobProcessesOnMachine,
   killJobProcesses,
+  killQuietly,
   until,
   useHarness,
   waitFinal,
-  type Connection,
-  type Harness,
 } from './helpers/harness.ts';
 
 const openJobsDb = (h: Harness) => new Database(path.join(h.home, 'jobs.db'));
@@ -205,11 +206,7 @@ describe('recovery', () => {
       assert.ok(isLivePid(pid), 'the unrelated process is alive and not a zombie');
       await second.close();
     } finally {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      killQuietly(pid);
     }
   });
 
@@ -238,11 +235,7 @@ describe('recovery', () => {
       assert.equal((await second.call('codex_list', { status: 'running' })).jobs.length, 0, 'no slot is held');
       await second.close();
     } finally {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      killQuietly(pid);
     }
   });
 
@@ -269,11 +262,7 @@ describe('recovery', () => {
       assert.ok(isLivePid(member), 'the member of the unrelated group was not signalled');
       await second.close();
     } finally {
-      try {
-        process.kill(member, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      killQuietly(member);
     }
   });
 

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
-import { jobFiles, openForReading, readSmall, type HomeLayout, type JobFiles } from '../jobs/files.js';
+import { fileSize, jobFiles, readSmall, readTail, type HomeLayout, type JobFiles } from '../jobs/files.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
@@ -177,7 +177,7 @@ export class Runner {
       const exitCode = readExit(files);
       const progress = job.progress ?? emptyProgress();
       const offset = foldNewEvents(files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
-      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048));
+      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text);
       if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
         verdict.error.message += '; the disk holding the state directory was full, so codex could not write its output or exit status';
       }
@@ -321,32 +321,9 @@ function readExit(files: JobFiles): number | null {
   return Number(text);
 }
 
-function readTail(file: string, bytes: number): string {
-  const fd = openForReading(file);
-  if (fd === null) return '';
-  try {
-    const size = fs.fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.min(bytes, size));
-    fs.readSync(fd, buf, 0, buf.length, size - buf.length);
-    return buf.toString('utf8');
-  } catch {
-    return '';
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 function mtime(file: string): number {
   try {
     return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.lstatSync(file).size;
   } catch {
     return 0;
   }

@@ -2,19 +2,12 @@ import fs from 'node:fs';
 import { renderEvent } from '../codex/activity.js';
 import { parseEventLine } from '../codex/events.js';
 import { applyEvent, type Progress } from '../codex/progress.js';
-import { openForReading } from './files.js';
+import { fileSize, openForReading, readTail } from './files.js';
 
 const CHUNK = 1 << 20;
 /** A longer line is not an event we can use (a huge command output); it is skipped. */
 const MAX_LINE = 4 << 20;
 
-function fileSize(file: string): number {
-  try {
-    return fs.lstatSync(file).size;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * Folds the events written since `offset` into `progress`. Stops before a torn last line unless
@@ -133,19 +126,6 @@ function renderTail(text: string, partialFirstLine: boolean, maxLines: number, m
 
 /** The last `maxBytes` of the log as text, starting at a line boundary. */
 export function readRawTail(file: string, maxBytes: number): string {
-  const size = fileSize(file);
-  const fd = openForReading(file);
-  if (fd === null || size === 0) {
-    if (fd !== null) fs.closeSync(fd);
-    return '';
-  }
-  try {
-    const start = Math.max(0, size - maxBytes);
-    const buf = Buffer.alloc(size - start);
-    const n = fs.readSync(fd, buf, 0, buf.length, start);
-    const text = buf.toString('utf8', 0, n);
-    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const { text, cut } = readTail(file, maxBytes);
+  return cut ? text.slice(text.indexOf('\n') + 1) : text;
 }

@@ -112,6 +112,31 @@ export function readSmall(file: string, maxBytes = 1 << 20): string | null {
   }
 }
 
+/** A job file's size, or 0 if it does not exist (a symlink counts as its own, small size). */
+export function fileSize(file: string): number {
+  try {
+    return fs.lstatSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last `maxBytes` of a job file; `cut` when the file is longer, so `text` may start mid-line. */
+export function readTail(file: string, maxBytes: number): { text: string; cut: boolean } {
+  const fd = openForReading(file);
+  if (fd === null) return { text: '', cut: false };
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(maxBytes, size));
+    const n = fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+    return { text: buf.toString('utf8', 0, n), cut: size > maxBytes };
+  } catch {
+    return { text: '', cut: false };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function touch(file: string): void {
   try {
     createPrivate(file);

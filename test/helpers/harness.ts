@@ -79,13 +79,7 @@ export async function startHarness(): Promise<Harness> {
     async close() {
       for (const conn of [...connections]) await conn.close();
       // A failed test may leave jobs running: end every process started for this home.
-      for (const pid of processesWithEnv(`CODEX_ASYNC_HOME=${home}`)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      for (const pid of processesWithEnv(`CODEX_ASYNC_HOME=${home}`)) killQuietly(pid);
       await mock.close();
     },
   };
@@ -124,6 +118,15 @@ export async function waitFinal(conn: Connection, jobId: string, maxSeconds = 12
     if (r.finished.length) return r.finished[0];
   }
   throw new Error(`job ${jobId} did not finish within ${maxSeconds}s`);
+}
+
+/** SIGKILL to a pid (or, negative, a process group) that may already be gone. */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 /** Processes carrying the job's environment marker: what cancel must end. */
@@ -215,22 +218,10 @@ export function jobFile(home: string, jobId: string, name: string): string {
  */
 export async function killJobProcesses(home: string, jobId: string): Promise<void> {
   const pgid = Number(fs.readFileSync(jobFile(home, jobId, 'pid'), 'utf8').split(' ')[0]);
-  if (Number.isInteger(pgid) && pgid > 0) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // Group already empty.
-    }
-  }
+  if (Number.isInteger(pgid) && pgid > 0) killQuietly(-pgid);
   await until(`the processes of job ${jobId} to be gone`, () => {
     const left = jobProcessesOnMachine(jobId);
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone meanwhile.
-      }
-    }
+    for (const pid of left) killQuietly(pid);
     return left.length === 0;
   });
 }
