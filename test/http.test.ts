@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { describe, it } from 'node:test';
-import { Client } from '@modelcontextprotocol/client';
-import { SERVER_MAIN, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { Client, type ClientOptions } from '@modelcontextprotocol/client';
+import { SERVER_MAIN, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -21,10 +21,10 @@ async function startHttpServer(env: Record<string, string>, listen = '127.0.0.1:
   return { child, url };
 }
 
-async function httpClient(url: string): Promise<Connection> {
+async function httpClient(url: string, options?: ClientOptions): Promise<Connection> {
   const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } });
-  const client = new Client({ name: 'http-test', version: '1' });
+  const client = new Client({ name: 'http-test', version: '1' }, options);
   await client.connect(transport);
   const raw = (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args });
   return {
@@ -57,6 +57,48 @@ describe('Streamable HTTP', () => {
       assert.equal(done.last_message, 'mock answer: over http');
       await a.close();
       await b.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('gives 2025-era clients a session: resource updates and the finish log message arrive on its event stream', async () => {
+    const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
+    try {
+      const conn = await httpClient(url);
+      assert.equal((conn.client as any).getNegotiatedProtocolVersion(), '2025-11-25');
+      assert.ok((conn.transport as any).sessionId, 'the server gave the client a session id');
+      const updated: string[] = [];
+      const logged: any[] = [];
+      conn.client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri));
+      conn.client.setNotificationHandler('notifications/message', (n) => void logged.push(n.params.data));
+      const { job_id } = await conn.call('codex_start', { prompt: '[[slow:700]] pushed over http', cwd: s.h.workdir() });
+      await conn.client.subscribeResource({ uri: `codex-job://${job_id}` });
+      await waitFinal(conn, job_id);
+      await until('the finish log message', () => logged.find((d) => d.job_id === job_id));
+      assert.ok(updated.includes(`codex-job://${job_id}`), 'a resource update arrived');
+      await conn.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('serves 2026-07-28 clients: subscriptions/listen streams job updates', async () => {
+    const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
+    try {
+      const conn = await httpClient(url, { versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
+      assert.equal((conn.client as any).getNegotiatedProtocolVersion(), '2026-07-28');
+      const updated: string[] = [];
+      conn.client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri));
+      const { job_id } = await conn.call('codex_start', { prompt: '[[slow:700]] listened over http', cwd: s.h.workdir() });
+      const uri = `codex-job://${job_id}`;
+      const subscription = await (conn.client as any).listen({ resourceSubscriptions: [uri] });
+      assert.deepEqual(subscription.honoredFilter, { resourceSubscriptions: [uri] });
+      await waitFinal(conn, job_id);
+      await until('an update on the listen stream', () => updated.includes(uri));
+      assert.ok(updated.every((u) => u === uri), `only the subscribed URI arrives (${updated.join(', ')})`);
+      await subscription.close();
+      await conn.close();
     } finally {
       child.kill('SIGTERM');
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { describe, it } from 'node:test';
-import { SERVER_MAIN, useServer } from './helpers/harness.ts';
+import { SERVER_MAIN, until, useServer, waitFinal } from './helpers/harness.ts';
 
 /** A client that speaks raw JSON-RPC over the server's stdio, as a hand-written 2025-06-18 client would. */
 function rawClient(env: Record<string, string>) {
@@ -59,5 +59,25 @@ describe('protocol versions', () => {
     const version = (s.conn.client as unknown as { getNegotiatedProtocolVersion(): string }).getNegotiatedProtocolVersion();
     assert.equal(version, '2025-11-25');
     assert.ok(Array.isArray((await s.conn.call('codex_list', {})).jobs), 'tools answer with structured content');
+  });
+
+  it('serves a 2026-07-28 client (server/discover, no initialize); subscriptions/listen gets the listened job\'s updates only', async () => {
+    const conn = await s.h.connect({}, { versionNegotiation: { mode: { pin: '2026-07-28' } } } as never);
+    const client = conn.client as any;
+    assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+    assert.equal(client.getServerVersion().name, 'codex-async-mcp');
+    const updated: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n: any) => void updated.push(n.params.uri));
+    const { job_id } = await conn.call('codex_start', { prompt: '[[slow:700]] listened', cwd: s.h.workdir() });
+    const other = await conn.call('codex_start', { prompt: 'not listened to', cwd: s.h.workdir() });
+    const uri = `codex-job://${job_id}/output`;
+    const subscription = await client.listen({ resourceSubscriptions: [uri] });
+    assert.deepEqual(subscription.honoredFilter, { resourceSubscriptions: [uri] });
+    await waitFinal(conn, job_id);
+    await waitFinal(conn, other.job_id);
+    await until('an update for the listened URI', () => updated.includes(uri));
+    assert.ok(updated.every((u) => u === uri), `only the listened URI arrives (${updated.join(', ')})`);
+    await subscription.close();
+    await conn.close();
   });
 });

@@ -1,18 +1,23 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createMcpHandler,
   hostHeaderValidationResponse,
+  isInitializeRequest,
+  isLegacyRequest,
   localhostAllowedHostnames,
   localhostAllowedOrigins,
   originValidationResponse,
+  WebStandardStreamableHTTPServerTransport,
   type McpServerFactory,
 } from '@modelcontextprotocol/server';
 import type { Logger } from '../log.js';
 
 export const MCP_PATH = '/mcp';
 const MAX_BODY_BYTES = 4 * 1024 * 1024 + 64 * 1024;
+/** 2025-era sessions kept at once; the least recently used is closed to make room. */
+const MAX_SESSIONS = 256;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith('127.');
@@ -47,13 +52,77 @@ function send(res: http.ServerResponse, status: number, message: string, headers
   res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }));
 }
 
+const jsonError = (status: number, message: string) =>
+  Response.json({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }, { status });
+
+/**
+ * Stateful sessions for 2025-era clients (Mcp-Session-Id): each gets its own server instance and a
+ * GET event stream, so resource updates and "job finished" log messages reach them as they do on
+ * stdio. (The SDK's own fallback for this era is stateless: one instance per request, nothing pushed.)
+ */
+class LegacySessions {
+  private readonly sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+
+  constructor(private readonly factory: McpServerFactory) {}
+
+  async handle(request: Request, body: unknown): Promise<Response> {
+    const id = request.headers.get('mcp-session-id');
+    if (id) {
+      const transport = this.sessions.get(id);
+      if (!transport) return jsonError(404, `unknown or expired session ${id}: initialize a new session`);
+      // Most recently used last: Map keeps insertion order.
+      this.sessions.delete(id);
+      this.sessions.set(id, transport);
+      return transport.handleRequest(request, { parsedBody: body });
+    }
+    if (request.method !== 'POST' || !isInitializeRequest(body)) {
+      return jsonError(400, 'no Mcp-Session-Id: start with an initialize request, then send the session id it returns');
+    }
+    if (this.sessions.size >= MAX_SESSIONS) await this.sessions.values().next().value?.close();
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => void this.sessions.set(sid, transport),
+      onsessionclosed: (sid) => void this.sessions.delete(sid),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    };
+    await (await this.factory({ era: 'legacy' })).connect(transport);
+    return transport.handleRequest(request, { parsedBody: body });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((t) => t.close().catch(() => undefined)));
+    this.sessions.clear();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
+export interface HttpServing {
+  server: http.Server;
+  close(): Promise<void>;
+}
+
 /**
  * Streamable HTTP at `/mcp`: the same server as on stdio, for remote or shared use. Every request
  * needs the bearer token; Host and Origin are checked against DNS rebinding; bodies are bounded.
- * The SDK's handler serves 2026-07-28 clients and, statelessly, 2025-era ones.
+ * The SDK's handler serves 2026-07-28 clients (job updates reach their `subscriptions/listen`
+ * streams through `pushChanges`); 2025-era clients get sessions of their own (LegacySessions).
  */
-export async function serveHttp(opts: { host: string; port: number; token: string; factory: McpServerFactory; log: Logger }): Promise<http.Server> {
-  const handler = createMcpHandler(opts.factory, { onerror: (err) => opts.log('warn', `http: ${err.message}`) });
+export async function serveHttp(opts: {
+  host: string;
+  port: number;
+  token: string;
+  factory: McpServerFactory;
+  pushChanges?: (updated: (uri: string) => void) => () => void;
+  log: Logger;
+}): Promise<HttpServing> {
+  const handler = createMcpHandler(opts.factory, { legacy: 'reject', onerror: (err) => opts.log('warn', `http: ${err.message}`) });
+  const legacy = new LegacySessions(opts.factory);
+  const stopPushing = opts.pushChanges?.((uri) => handler.notify.resourceUpdated(uri));
   const hostnames = [...localhostAllowedHostnames(), ...(isLoopback(opts.host) ? [] : [opts.host])];
   const origins = [...localhostAllowedOrigins(), ...(isLoopback(opts.host) ? [] : [opts.host])];
   const server = http.createServer((req, res) => {
@@ -75,7 +144,9 @@ export async function serveHttp(opts: { host: string; port: number; token: strin
       if (body === null) return send(res, 413, `request body over ${MAX_BODY_BYTES} bytes`);
       const request = new Request(url, { method: req.method, headers, body, signal: abort.signal });
       const rejected = hostHeaderValidationResponse(request, hostnames) ?? originValidationResponse(request, origins);
-      const response = rejected ?? (await handler.fetch(request));
+      const parsed = body === undefined ? undefined : parseJson(body);
+      const response =
+        rejected ?? (parsed !== INVALID && (await isLegacyRequest(request, parsed)) ? await legacy.handle(request, parsed) : await handler.fetch(request));
       res.writeHead(response.status, Object.fromEntries(response.headers));
       if (!response.body) return res.end();
       const reader = response.body.getReader();
@@ -97,5 +168,27 @@ export async function serveHttp(opts: { host: string; port: number; token: strin
   });
   const address = server.address() as AddressInfo;
   opts.log('info', `serving MCP over Streamable HTTP at http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${address.port}${MCP_PATH}`);
-  return server;
+  return {
+    server,
+    async close() {
+      stopPushing?.();
+      await legacy.close();
+      await handler.close();
+      await new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+const INVALID = Symbol('invalid JSON');
+
+/** The body as JSON, or INVALID for the SDK to answer with its parse error. */
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return INVALID;
+  }
 }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { Engine } from '../engine/engine.js';
 import { ToolError } from '../errors.js';
 import { stderrLogger } from '../log.js';
+import { pushJobChanges } from '../mcp/resources.js';
 import { createMcpServer } from '../mcp/server.js';
 import { isLoopback, serveHttp } from './http.js';
 
@@ -103,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (argv.length === 0) {
     const { engine, get } = openEngine();
-    const handle = serveStdio(() => createMcpServer(get, stderrLogger, VERSION), {
+    const handle = serveStdio(({ era }) => createMcpServer(get, stderrLogger, VERSION, { pushChanges: era === 'modern' }), {
       onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
     });
     onShutdown(() => handle.close(), engine, true);
@@ -121,16 +122,14 @@ async function main(argv: string[]): Promise<void> {
     token = randomBytes(24).toString('base64url');
     stderrLogger('info', `no CODEX_ASYNC_TOKEN set; clients must send "Authorization: Bearer ${token}" (shown once)`);
   }
-  const server = await serveHttp({ ...listen, token, factory: () => createMcpServer(get, stderrLogger, VERSION), log: stderrLogger });
-  onShutdown(
-    () =>
-      new Promise((resolve) => {
-        server.close(resolve);
-        server.closeAllConnections();
-      }),
-    engine,
-    false,
-  );
+  const serving = await serveHttp({
+    ...listen,
+    token,
+    factory: () => createMcpServer(get, stderrLogger, VERSION),
+    pushChanges: engine ? (updated) => pushJobChanges(engine, updated) : undefined,
+    log: stderrLogger,
+  });
+  onShutdown(() => serving.close(), engine, false);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

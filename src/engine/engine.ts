@@ -353,6 +353,11 @@ export class Engine {
     return this.waiters.watch(this.get(id).id, onChange);
   }
 
+  /** Calls `onChange` with the job id whenever any job changes, in any server process. */
+  watchAll(onChange: (id: string) => void): () => void {
+    return this.waiters.watchAll(onChange);
+  }
+
   // ── waiting and cancelling ───────────────────────────────────────────────────────────────────
 
   /**

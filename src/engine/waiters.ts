@@ -4,10 +4,12 @@
  */
 export class Waiters {
   private readonly byJob = new Map<string, Set<() => void>>();
+  private readonly everyJob = new Set<(id: string) => void>();
 
   wake(id: string): void {
     const wakers = this.byJob.get(id);
     if (wakers) for (const wake of [...wakers]) wake();
+    for (const onChange of [...this.everyJob]) onChange(id);
   }
 
   wakeAll(): void {
@@ -26,9 +28,15 @@ export class Waiters {
     };
   }
 
+  /** Calls `onChange` with the job id at every change to any job until the returned function is called. */
+  watchAll(onChange: (id: string) => void): () => void {
+    this.everyJob.add(onChange);
+    return () => void this.everyJob.delete(onChange);
+  }
+
   /** Registered wake-ups and watchers, in all; finished waits and closed watches leave none. */
   get size(): number {
-    let n = 0;
+    let n = this.everyJob.size;
     for (const set of this.byJob.values()) n += set.size;
     return n;
   }

@@ -6,8 +6,8 @@ import type { Engine } from '../engine/engine.js';
  * `codex-job://{job_id}` (the snapshot, JSON), `…/output` (the readable activity log) and
  * `…/events` (codex's raw JSONL, its last MiB). Listing shows the 50 most recent jobs.
  */
-export function registerResources(server: McpServer, engine: () => Engine): void {
-  registerSubscriptions(server, engine);
+export function registerResources(server: McpServer, engine: () => Engine, pushChanges: boolean): void {
+  registerSubscriptions(server, engine, pushChanges);
   const recent = () => ({
     resources: engine()
       .list({ limit: 50 })
@@ -44,16 +44,39 @@ export function registerResources(server: McpServer, engine: () => Engine): void
 
 const JOB_URI = /^codex-job:\/\/([0-9a-f]{12})(\/output|\/events)?$/;
 
+/** The resources of one job: each changes whenever the job does. */
+export const jobUris = (id: string) => [`codex-job://${id}`, `codex-job://${id}/output`, `codex-job://${id}/events`];
+
+/**
+ * For 2026-07-28 (`subscriptions/listen`): announces every change to every job's resources. The
+ * serving entry, not the server, knows which URIs each listener asked for and drops the rest, so
+ * this feed is a plain fan-out and costs one in-process call per change.
+ */
+export function pushJobChanges(engine: Engine, updated: (uri: string) => void): () => void {
+  return engine.watchAll((id) => {
+    for (const uri of jobUris(id)) updated(uri);
+  });
+}
+
 /**
  * `resources/subscribe` for this session (protocol 2025-06-18 / 2025-11-25): the client gets
  * `notifications/resources/updated` for the URI whenever its job changes — queued, started,
  * finished — in whichever server process that happened. Unsubscribing or disconnecting removes the
- * watch. (2026-07-28 clients use `subscriptions/listen`; not offered yet.)
+ * watch. With `pushChanges` (a 2026-07-28 stdio connection, whose entry routes updates onto the
+ * client's `subscriptions/listen` streams) every job's changes are sent instead.
  */
-function registerSubscriptions(server: McpServer, engine: () => Engine): void {
+function registerSubscriptions(server: McpServer, engine: () => Engine, pushChanges: boolean): void {
   const watches = new Map<string, () => void>();
   const low = server.server;
   low.registerCapabilities({ resources: { subscribe: true } });
+  let stopPushing: (() => void) | undefined;
+  if (pushChanges) {
+    try {
+      stopPushing = pushJobChanges(engine(), (uri) => void low.sendResourceUpdated({ uri }).catch(() => undefined));
+    } catch {
+      // The engine could not open; every request reports why.
+    }
+  }
   low.setRequestHandler('resources/subscribe', (request) => {
     const uri = request.params.uri;
     const match = JOB_URI.exec(uri);
@@ -72,6 +95,7 @@ function registerSubscriptions(server: McpServer, engine: () => Engine): void {
   low.onclose = () => {
     for (const stop of watches.values()) stop();
     watches.clear();
+    stopPushing?.();
     previous?.();
   };
 }

@@ -1,8 +1,9 @@
-import { McpServer } from '@modelcontextprotocol/server';
+import { McpServer, type Transport } from '@modelcontextprotocol/server';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
+import { TASK_CAPABILITIES, TaskGateway } from './tasks.js';
 import { registerTools } from './tools.js';
 
 export const SERVER_NAME = 'codex-async-mcp';
@@ -11,11 +12,29 @@ const INSTRUCTIONS = `Runs OpenAI Codex CLI tasks as background jobs that surviv
 Start with codex_start (returns a job_id at once), then call codex_wait to block until it finishes (repeat while timed_out), and codex_result for the final answer.
 codex_poll shows progress without waiting; codex_reply continues the same Codex conversation; codex_cancel stops a job and everything it started.`;
 
-/** One MCP server instance over the shared engine (the SDK may build several, e.g. for a discovery probe). */
-export function createMcpServer(engine: () => Engine, log: Logger, version: string): McpServer {
-  const server = new McpServer({ name: SERVER_NAME, version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
+/** The SDK server with MCP tasks answered in front of it (see tasks.ts). */
+class CodexMcpServer extends McpServer {
+  constructor(
+    private readonly engine: () => Engine,
+    ...args: ConstructorParameters<typeof McpServer>
+  ) {
+    super(...args);
+  }
+
+  override connect(transport: Transport): Promise<void> {
+    return super.connect(new TaskGateway(transport, this.engine));
+  }
+}
+
+/**
+ * One MCP server instance over the shared engine (the SDK may build several, e.g. for a discovery
+ * probe, or one per HTTP request). `pushChanges`: send every job's resource updates, for an entry
+ * that routes them onto `subscriptions/listen` streams itself (stdio at 2026-07-28).
+ */
+export function createMcpServer(engine: () => Engine, log: Logger, version: string, opts: { pushChanges?: boolean } = {}): McpServer {
+  const server = new CodexMcpServer(engine, { name: SERVER_NAME, version }, { instructions: INSTRUCTIONS, capabilities: { logging: {}, ...TASK_CAPABILITIES } });
   registerTools(server, engine, log);
-  registerResources(server, engine);
+  registerResources(server, engine, opts.pushChanges ?? false);
   registerPrompts(server);
   return server;
 }

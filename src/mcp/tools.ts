@@ -1,6 +1,7 @@
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { describeProgress } from '../codex/progress.js';
 import type { Engine, Started } from '../engine/engine.js';
+import type { JobResult } from '../engine/snapshot.js';
 import { ToolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import * as s from './schemas.js';
@@ -43,7 +44,18 @@ function jobLine(s: { job_id: string; status: string; error?: { kind: string; me
   return `job ${s.job_id}: ${s.status}${s.error ? ` (${s.error.kind}: ${s.error.message})` : ''}`;
 }
 
-/** `engine` throws a ToolError when the engine could not start (e.g. an unreadable database). */
+/** A finished job as a tool result: what codex_result answers, and what a `codex_run` task results in. */
+export function resultToolResult(engine: Engine, jobId: string): ToolResult {
+  const r = engine.result(jobId);
+  return {
+    content: [{ type: 'text', text: resultText(r) }],
+    structuredContent: r as unknown as Record<string, unknown>,
+    ...(r.status === 'completed' ? {} : { isError: true }),
+  };
+}
+
+const resultText = (r: JobResult) => `${jobLine(r)}\n${r.final_message ?? '(no final message)'}`;
+
 /**
  * Tells this session's client, as a log message, when a job it started finishes: clients that
  * show server logs then tell the user without anyone polling.
@@ -163,7 +175,7 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       outputSchema: s.resultOutput,
       annotations: READS_JOBS,
     },
-    (args) => call(log, () => engine().result(args.job_id), (r) => `${jobLine(r)}\n${r.final_message ?? '(no final message)'}`),
+    (args) => call(log, () => engine().result(args.job_id), resultText),
   );
 
   server.registerTool(

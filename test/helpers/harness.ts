@@ -3,7 +3,7 @@
  * with the MCP SDK client, with a private state home, the real codex binary, and a CODEX_HOME
  * pointing codex at the loopback mock Responses API.
  */
-import { Client } from '@modelcontextprotocol/client';
+import { Client, type ClientOptions } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,7 +39,8 @@ export interface Harness {
   /** A fresh working directory for codex. */
   workdir(): string;
   env(extra?: Record<string, string>): Record<string, string>;
-  connect(extra?: Record<string, string>): Promise<Connection>;
+  /** `client`: options for the SDK Client, e.g. `versionNegotiation` or `capabilities`. */
+  connect(extra?: Record<string, string>, client?: ClientOptions): Promise<Connection>;
   close(): Promise<void>;
 }
 
@@ -66,8 +67,8 @@ export async function startHarness(): Promise<Harness> {
     codexHome,
     workdir: () => tempDir('cwd'),
     env,
-    async connect(extra = {}) {
-      const conn = await connectServer(env(extra));
+    async connect(extra = {}, client) {
+      const conn = await connectServer(env(extra), client);
       connections.add(conn);
       const close = conn.close;
       conn.close = async () => {
@@ -86,11 +87,11 @@ export async function startHarness(): Promise<Harness> {
   return harness;
 }
 
-export async function connectServer(env: Record<string, string>): Promise<Connection> {
+export async function connectServer(env: Record<string, string>, options?: ClientOptions): Promise<Connection> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [SERVER_MAIN], env, stderr: 'pipe' });
   const stderr: string[] = [];
   transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const client = new Client({ name: 'codex-async-mcp-tests', version: '1.0.0' });
+  const client = new Client({ name: 'codex-async-mcp-tests', version: '1.0.0' }, options);
   await client.connect(transport);
   const raw = (name: string, args: Record<string, unknown>, options?: Record<string, unknown>) =>
     client.callTool({ name, arguments: args }, options as never);

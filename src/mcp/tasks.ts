@@ -1,0 +1,274 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  RELATED_TASK_META_KEY,
+  type JSONRPCMessage,
+  type MessageExtraInfo,
+  type Transport,
+  type TransportSendOptions,
+} from '@modelcontextprotocol/server';
+import { describeProgress } from '../codex/progress.js';
+import type { Engine } from '../engine/engine.js';
+import type { Snapshot } from '../engine/snapshot.js';
+import { ToolError } from '../errors.js';
+import { isFinal } from '../jobs/states.js';
+import * as s from './schemas.js';
+import { resultToolResult } from './tools.js';
+
+/**
+ * MCP tasks, served over the job store: a task is one more view of a job (task id = job id), so a
+ * task outlives the server and the session that created it, exactly as its job does.
+ *
+ * Two generations are served:
+ * - 2025-11-25 core tasks: `tools/call` with `params.task` answers a CreateTaskResult at once;
+ *   `tasks/get`, `tasks/result` (blocks until the job is final), `tasks/list`, `tasks/cancel`.
+ * - 2026-07-28 extension `io.modelcontextprotocol/tasks` (SEP-2663): a `tools/call` whose request
+ *   declares the extension answers `resultType: "task"`; `tasks/get` inlines the result;
+ *   `tasks/update` (nothing ever asks for input, so it only checks the id) and `tasks/cancel`.
+ *
+ * Which tool: `codex_run`, offered only to clients that can call tools as tasks. Its task result is
+ * the job's final result, which is what a task-capable client waits for; `codex_start` keeps its
+ * meaning (returns a job id at once) for everyone else.
+ *
+ * Why a transport in front of the SDK server rather than handlers inside it: the SDK v2 ships the
+ * task message types but no task runtime — `registerTool` drops `execution`, and its `tools/call`
+ * pipeline rejects a CreateTaskResult — so task traffic is answered here and everything else passes
+ * through untouched.
+ */
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+export const RUN_TOOL = 'codex_run';
+const POLL_INTERVAL_MS = 2000;
+const LIST_PAGE = 50;
+const WAIT_SLICE_MS = 60_000;
+
+/** What the server declares: 2025-11-25 `tasks` and the 2026-07-28 extension. */
+export const TASK_CAPABILITIES = {
+  tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+  extensions: { [TASKS_EXTENSION]: {} },
+};
+
+type Request = { jsonrpc: '2.0'; id: string | number; method: string; params?: Record<string, any> };
+type Reply = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
+
+const METHOD_NOT_FOUND = -32601;
+const INVALID_PARAMS = -32602;
+const INTERNAL_ERROR = -32603;
+const MISSING_CLIENT_CAPABILITY = -32021;
+
+class TaskError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const isModern = (params: Record<string, any> | undefined) => typeof params?._meta?.['io.modelcontextprotocol/protocolVersion'] === 'string';
+
+/** A job seen as a task: queued and running are "working"; a failed job is "failed" (2025) or a completed tool call with isError (2026). */
+function taskOf(job: Snapshot, modern: boolean): Record<string, unknown> {
+  const status = !isFinal(job.status) ? 'working' : job.status === 'completed' ? 'completed' : job.status === 'cancelled' ? 'cancelled' : modern ? 'completed' : 'failed';
+  const statusMessage =
+    job.status === 'queued'
+      ? `queued${job.queue_position ? ` (position ${job.queue_position})` : ''}`
+      : job.status === 'running'
+        ? describeProgress(job.progress)
+        : `${job.status}${job.error ? `: ${job.error.message}` : ''}`;
+  const base = {
+    taskId: job.job_id,
+    status,
+    statusMessage,
+    createdAt: job.created_at,
+    lastUpdatedAt: job.finished_at ?? job.started_at ?? job.created_at,
+  };
+  return modern ? { ...base, ttlMs: null, pollIntervalMs: POLL_INTERVAL_MS } : { ...base, ttl: null, pollInterval: POLL_INTERVAL_MS };
+}
+
+function argumentsOf(params: Record<string, any>) {
+  const parsed = s.startInput.safeParse(params.arguments ?? {});
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
+    throw new TaskError(INVALID_PARAMS, `invalid arguments for ${RUN_TOOL}: ${detail}`);
+  }
+  return parsed.data;
+}
+
+/** Answers task traffic for one connection; see the module comment. */
+export class TaskGateway implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+
+  /** Did this (2025-era) client declare task-augmented tools/call at initialize? */
+  private legacyTasks = false;
+  private readonly toolLists = new Map<string | number, boolean>();
+  private readonly inFlight = new Map<string | number, AbortController>();
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly engine: () => Engine,
+  ) {
+    inner.onclose = () => {
+      for (const abort of this.inFlight.values()) abort.abort();
+      this.onclose?.();
+    };
+    inner.onerror = (error) => this.onerror?.(error);
+    inner.onmessage = (message, extra) => this.receive(message as Request, extra);
+  }
+
+  get sessionId() {
+    return this.inner.sessionId;
+  }
+  get hasPerRequestStream() {
+    return this.inner.hasPerRequestStream;
+  }
+  setProtocolVersion = (version: string) => this.inner.setProtocolVersion?.(version);
+  start = () => this.inner.start();
+  close = () => this.inner.close();
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const id = (message as { id?: string | number }).id;
+    if (id !== undefined && 'result' in message && this.toolLists.has(id)) {
+      const offer = this.toolLists.get(id)!;
+      this.toolLists.delete(id);
+      if (offer) return this.inner.send({ ...message, result: withRunTool(message.result as Record<string, any>) } as JSONRPCMessage, options);
+    } else if (id !== undefined && 'error' in message) this.toolLists.delete(id);
+    return this.inner.send(message, options);
+  }
+
+  private receive(message: Request, extra?: MessageExtraInfo): void {
+    const params = message.params ?? {};
+    if (message.id === undefined) {
+      if (message.method === 'notifications/cancelled') this.inFlight.get(params.requestId)?.abort();
+      return this.onmessage?.(message as JSONRPCMessage, extra);
+    }
+    if (message.method === 'initialize') this.legacyTasks = params.capabilities?.tasks?.requests?.tools?.call !== undefined;
+    if (message.method === 'tools/list') this.toolLists.set(message.id, this.canRunTasks(params));
+    const answer = this.answer(message);
+    if (!answer) return this.onmessage?.(message as JSONRPCMessage, extra);
+    const abort = new AbortController();
+    this.inFlight.set(message.id, abort);
+    void answer(abort.signal)
+      .catch((err: unknown): Reply => {
+        if (err instanceof TaskError) return { error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) } };
+        if (err instanceof ToolError) return { error: { code: err.kind === 'not_found' || err.kind === 'invalid_input' ? INVALID_PARAMS : INTERNAL_ERROR, message: err.message } };
+        return { error: { code: INTERNAL_ERROR, message: (err as Error).message } };
+      })
+      .then((reply) => {
+        this.inFlight.delete(message.id);
+        // A cancelled request gets no answer (MCP cancellation); a closed connection cannot take one.
+        if (abort.signal.aborted) return;
+        return this.inner.send({ jsonrpc: '2.0', id: message.id, ...reply } as JSONRPCMessage);
+      })
+      .catch((err: Error) => this.onerror?.(err));
+  }
+
+  private canRunTasks(params: Record<string, any>): boolean {
+    return isModern(params) ? params._meta?.[CLIENT_CAPABILITIES_META_KEY]?.extensions?.[TASKS_EXTENSION] !== undefined : this.legacyTasks;
+  }
+
+  /** The handler for a request this gateway serves, or undefined to pass it to the SDK server. */
+  private answer(request: Request): ((signal: AbortSignal) => Promise<Reply>) | undefined {
+    const params = request.params ?? {};
+    const modern = isModern(params);
+    const complete = (result: Record<string, unknown>): Reply => ({ result: modern ? { ...result, resultType: 'complete' } : result });
+    switch (request.method) {
+      case 'tools/call':
+        if (params.name !== RUN_TOOL) return undefined;
+        return async () => ({ result: await this.create(params, modern) });
+      case 'tasks/get':
+        return async () => complete(this.detailed(params.taskId, modern));
+      case 'tasks/cancel':
+        return async () => {
+          const id = String(params.taskId ?? '');
+          const before = this.snapshot(id);
+          if (isFinal(before.status) && !modern) throw new TaskError(INVALID_PARAMS, `task ${id} is already ${taskOf(before, false).status} and cannot be cancelled`);
+          const after = await this.engine().cancel(id);
+          return complete(modern ? {} : taskOf(after, false));
+        };
+      case 'tasks/update':
+        if (!modern) return undefined;
+        return async () => {
+          this.snapshot(String(params.taskId ?? ''));
+          return complete({});
+        };
+      case 'tasks/result':
+        if (modern) return undefined;
+        return async (signal) => {
+          const id = String(params.taskId ?? '');
+          this.snapshot(id);
+          for (;;) {
+            const { finished } = await this.engine().wait([id], WAIT_SLICE_MS, { signal });
+            if (finished.length) return { result: { ...resultToolResult(this.engine(), id), _meta: { [RELATED_TASK_META_KEY]: { taskId: id } } } };
+            if (signal.aborted) return { result: {} };
+          }
+        };
+      case 'tasks/list':
+        if (modern) return undefined;
+        return async () => {
+          const page = this.engine().list({ limit: LIST_PAGE, cursor: params.cursor });
+          return {
+            result: {
+              tasks: page.jobs.map((job) => taskOf(this.engine().poll(job.job_id, 0), false)),
+              ...(page.next_cursor ? { nextCursor: page.next_cursor } : {}),
+            },
+          };
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  private async create(params: Record<string, any>, modern: boolean): Promise<Record<string, unknown>> {
+    if (modern && !this.canRunTasks(params)) {
+      throw new TaskError(MISSING_CLIENT_CAPABILITY, `${RUN_TOOL} runs as a task: declare the ${TASKS_EXTENSION} extension, or use codex_start and codex_wait`, {
+        requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
+      });
+    }
+    if (!modern && params.task === undefined) {
+      throw new TaskError(METHOD_NOT_FOUND, `${RUN_TOOL} must be called as a task (params.task); without tasks use codex_start and codex_wait`);
+    }
+    const started = await this.engine().start(argumentsOf(params));
+    const task = taskOf(this.snapshot(started.job_id), modern);
+    return modern ? { ...task, resultType: 'task' } : { task };
+  }
+
+  private detailed(taskId: unknown, modern: boolean): Record<string, unknown> {
+    const job = this.snapshot(String(taskId ?? ''));
+    const task = taskOf(job, modern);
+    // At 2026-07-28 the inlined CallToolResult carries its own resultType, as it would on the wire.
+    if (modern && task.status === 'completed') return { ...task, result: { ...resultToolResult(this.engine(), job.job_id), resultType: 'complete' } };
+    return task;
+  }
+
+  private snapshot(id: string): Snapshot {
+    try {
+      return this.engine().poll(id, 0);
+    } catch (err) {
+      if (err instanceof ToolError && (err.kind === 'not_found' || err.kind === 'invalid_input')) throw new TaskError(INVALID_PARAMS, `unknown task "${id}": ${err.message}`);
+      throw err;
+    }
+  }
+}
+
+/** `codex_run` in a tools/list answer: codex_start's input, codex_result's output, run as a task. */
+function withRunTool(result: Record<string, any>): Record<string, any> {
+  const tools: Array<Record<string, any>> = result.tools ?? [];
+  const start = tools.find((t) => t.name === 'codex_start');
+  const output = tools.find((t) => t.name === 'codex_result')?.outputSchema;
+  if (!start || tools.some((t) => t.name === RUN_TOOL)) return result;
+  const run = {
+    ...start,
+    name: RUN_TOOL,
+    title: 'Run a Codex task (as an MCP task)',
+    description:
+      'Run an OpenAI Codex CLI task as an MCP task: returns a task handle at once, and the task result is the job\'s final result (final message, files changed, usage). ' +
+      'The task id is the job id, so codex_poll and codex_cancel work on it too. Takes the same arguments as codex_start. ' +
+      'Example: {"prompt": "Add unit tests for src/parse.ts and run them", "cwd": "/home/me/project", "sandbox": "workspace-write"}',
+    ...(output ? { outputSchema: output } : {}),
+    execution: { taskSupport: 'required' },
+  };
+  return { ...result, tools: [...tools, run] };
+}
