@@ -77,6 +77,7 @@ export interface JobSummary {
   job_id: string;
   status: JobStatus;
   created_at: string;
+  started_at: string | null;
   finished_at: string | null;
   cwd: string;
   label: string | null;
@@ -92,6 +93,7 @@ export function toSummary(job: Job): JobSummary {
     job_id: job.id,
     status: job.status,
     created_at: iso(job.created_at)!,
+    started_at: iso(job.started_at),
     finished_at: iso(job.finished_at),
     cwd: job.cwd,
     label: job.label,

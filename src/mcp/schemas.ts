@@ -159,6 +159,7 @@ export const listOutput = z.object({
       job_id: z.string(),
       status,
       created_at: z.string(),
+      started_at: z.string().nullable(),
       finished_at: z.string().nullable(),
       cwd: z.string(),
       label: z.string().nullable(),

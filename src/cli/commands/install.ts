@@ -1,0 +1,3 @@
+import type { Command } from 'commander';
+
+export function registerInstall(_program: Command): void {}

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { Engine } from '../engine/engine.js';
+import { ToolError } from '../errors.js';
+import { stderrLogger } from '../log.js';
+import { pushJobChanges } from '../mcp/resources.js';
+import { createMcpServer } from '../mcp/server.js';
+import { isLoopback, serveHttp } from './http.js';
+
+/**
+ * A server that cannot open its state still serves, answering every tool call with the reason and
+ * the fix: clients restart a server that exits, which would only repeat the failure.
+ */
+export function openEngine(): { config: Config | null; engine: Engine | null; get: () => Engine } {
+  let config: Config | null = null;
+  let engine: Engine | null = null;
+  let unavailable: ToolError | null = null;
+  try {
+    config = loadConfig();
+    engine = Engine.open(config, stderrLogger);
+  } catch (err) {
+    if (!(err instanceof ConfigError || err instanceof ToolError)) throw err;
+    unavailable = err instanceof ToolError ? err : new ToolError('config', err.message);
+    stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
+  }
+  return {
+    config,
+    engine,
+    get: () => {
+      if (engine) return engine;
+      throw unavailable!;
+    },
+  };
+}
+
+/** Stops serving on end of input or a signal. Jobs run on; only the watching stops. */
+function onShutdown(close: () => Promise<unknown>, engine: Engine | null, stdinEnds: boolean): void {
+  let closing = false;
+  const shutdown = () => {
+    if (closing) return;
+    closing = true;
+    void close()
+      .catch(() => undefined)
+      .then(() => engine?.close())
+      .catch((err: Error) => stderrLogger('warn', `closing: ${err.message}`))
+      .finally(() => {
+        // The process ends by itself once nothing is left open; this fires only if something leaked.
+        setTimeout(() => {
+          const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+          stderrLogger('warn', `forced exit: resources still open after shutdown: ${open.join(', ')}`);
+          process.exit(0);
+        }, 3000).unref();
+      });
+  };
+  if (stdinEnds) process.stdin.on('end', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+/** MCP on stdin/stdout: what clients launch. */
+export function serveOnStdio(version: string): void {
+  const { engine, get } = openEngine();
+  const handle = serveStdio(({ era }) => createMcpServer(get, stderrLogger, version, { pushChanges: era === 'modern' }), {
+    onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
+  });
+  onShutdown(() => handle.close(), engine, true);
+}
+
+/** MCP over Streamable HTTP at /mcp. Returns an error message for the caller to print, or null. */
+export async function serveOverHttp(listen: { host: string; port: number }, version: string): Promise<string | null> {
+  const { config, engine, get } = openEngine();
+  let token = config?.httpToken;
+  if (!token) {
+    if (!isLoopback(listen.host)) {
+      await engine?.close();
+      return `refusing to serve ${listen.host} (not loopback) without CODEX_ASYNC_TOKEN: set a long random token first`;
+    }
+    token = randomBytes(24).toString('base64url');
+    stderrLogger('info', `no CODEX_ASYNC_TOKEN set; clients must send "Authorization: Bearer ${token}" (shown once)`);
+  }
+  const serving = await serveHttp({
+    ...listen,
+    token,
+    factory: () => createMcpServer(get, stderrLogger, version),
+    pushChanges: engine ? (updated) => pushJobChanges(engine, updated) : undefined,
+    log: stderrLogger,
+  });
+  onShutdown(() => serving.close(), engine, false);
+  return null;
+}
+
+/** "8765", "127.0.0.1:8765", "[::1]:8765" → host and port. */
+export function parseListen(value: string | undefined): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d{1,5})$/.exec(value ?? '');
+  if (!m) return null;
+  const port = Number(m[3]);
+  return port <= 65535 ? { host: m[1] ?? m[2] ?? '127.0.0.1', port } : null;
+}
