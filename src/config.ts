@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_MAX_LOG_MB: positiveNumber(256),
   CODEX_ASYNC_RESERVE_KB: z.coerce.number().int().min(0).default(1024),
   CODEX_ASYNC_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  CODEX_ASYNC_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 });
 
 export interface Config {
@@ -50,6 +51,8 @@ export interface Config {
   reserveBytes: number;
   /** Bearer token for Streamable HTTP (`serve --http`). */
   httpToken: string | undefined;
+  /** Finished jobs older than this are deleted automatically; null keeps them forever. */
+  retentionMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxLogBytes: Math.round(e.CODEX_ASYNC_MAX_LOG_MB * 1024 * 1024),
     reserveBytes: e.CODEX_ASYNC_RESERVE_KB * 1024,
     httpToken: e.CODEX_ASYNC_TOKEN,
+    retentionMs: e.CODEX_ASYNC_RETENTION_DAYS > 0 ? e.CODEX_ASYNC_RETENTION_DAYS * 86_400_000 : null,
     maxConcurrent: e.CODEX_ASYNC_MAX_CONCURRENT,
     defaultTimeoutSeconds: e.CODEX_ASYNC_DEFAULT_TIMEOUT,
     allowDangerous: e.CODEX_ASYNC_ALLOW_DANGEROUS,

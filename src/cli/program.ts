@@ -38,7 +38,7 @@ Environment: CODEX_ASYNC_HOME, CODEX_BIN, CODEX_ASYNC_MAX_CONCURRENT and more (s
     .command('serve')
     .description('serve MCP: on stdin/stdout, or over Streamable HTTP at /mcp with --http')
     .option('--http <[host:]port>', 'listen for Streamable HTTP (default host 127.0.0.1)')
-    .addHelpText('after', '\nExample:\n  CODEX_ASYNC_TOKEN=$(openssl rand -hex 32) codex-async-mcp serve --http 8765')
+    .addHelpText('after', '\nExamples:\n  codex-async-mcp serve                 # stdio, as with no command\n  CODEX_ASYNC_TOKEN=$(openssl rand -hex 32) codex-async-mcp serve --http 8765\n')
     .action(async (opts: { http?: string }) => {
       if (opts.http === undefined) return serveOnStdio(version);
       const listen = parseListen(opts.http);

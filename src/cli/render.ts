@@ -29,7 +29,9 @@ export function makeOut(opts: { json?: boolean; color?: boolean } = {}): Out {
   return {
     tty: stdout.isTTY === true,
     json: opts.json === true,
-    width: stdout.columns || 100,
+    get width() {
+      return stdout.columns || 100;
+    },
     c,
     line: (text = '') => void stdout.write(`${text}\n`),
     data: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),

@@ -56,3 +56,17 @@ export function renderEvent(event: ThreadEvent): string | null {
       return null;
   }
 }
+
+/**
+ * For a log followed live, where the command was shown when it started: a finished command reads
+ * as its result under it ("  ↳ exit 0" and its last output lines); everything else as in `output`.
+ */
+export function renderLiveEvent(event: ThreadEvent): string | null {
+  if (event.type === 'item.completed' && event.item.type === 'command_execution') {
+    const item = event.item;
+    const output = item.aggregated_output.trim();
+    const lastLines = output ? `\n    ${clip(output.split('\n').slice(-3).join('\n    '), 400)}` : '';
+    return `  ↳ ${item.exit_code === null ? item.status : `exit ${item.exit_code}`}${lastLines}`;
+  }
+  return renderEvent(event);
+}

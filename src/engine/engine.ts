@@ -7,14 +7,15 @@ import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
 import { openDb } from '../jobs/db.js';
-import { readActivityTail, readRawTail } from '../jobs/eventlog.js';
-import { homeLayout, jobFiles, prepareHome, type HomeLayout } from '../jobs/files.js';
+import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js';
+import { fileSize, homeLayout, jobFiles, prepareHome, type HomeLayout } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
 import { isDiskFull, Reserve } from '../jobs/reserve.js';
 import { isFinal, type JobStatus } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { livingProcesses, stopJob } from '../supervise/terminate.js';
+import { collectGarbage } from './retention.js';
 import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
@@ -351,6 +352,43 @@ export class Engine {
    */
   watch(id: string, onChange: () => void): () => void {
     return this.waiters.watch(this.get(id).id, onChange);
+  }
+
+  /**
+   * Deletes finished jobs that finished more than `olderThanMs` ago, keeping the `keep` most
+   * recent finished ones; never a queued or running job. With `dryRun`, only reports.
+   */
+  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): { jobs: JobSummary[]; bytes: number } {
+    if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
+    if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
+    const { jobs, bytes } = collectGarbage(this.store, this.layout, opts);
+    return { jobs: jobs.map(toSummary), bytes };
+  }
+
+  /**
+   * Follows a job's raw event log from byte `offset`: every complete line goes to `onLine` as it is
+   * written, until the job is final and its log read to the end (or `signal` aborts). Event-log
+   * writes do not wake anyone, so a running job's log is re-checked every `everyMs`.
+   */
+  async follow(id: string, offset: number, onLine: (line: string) => void, opts: { signal?: AbortSignal; everyMs?: number } = {}): Promise<Snapshot> {
+    const file = jobFiles(this.layout, this.get(id).id).events;
+    for (;;) {
+      const job = this.runner.refresh(this.get(id));
+      const final = isFinal(job.status);
+      let chunk;
+      do {
+        chunk = readNewLines(file, offset, final);
+        offset = chunk.offset;
+        for (const line of chunk.lines) onLine(line);
+      } while (chunk.lines.length > 0 && !opts.signal?.aborted);
+      if (final || opts.signal?.aborted || this.closed) return this.snapshotOf(job, 0);
+      await this.waiters.next([job.id], opts.everyMs ?? 250, opts.signal);
+    }
+  }
+
+  /** Where a job's event log ends now: `follow` from here shows only what comes next. */
+  eventLogSize(id: string): number {
+    return fileSize(jobFiles(this.layout, this.get(id).id).events);
   }
 
   /** Calls `onChange` with the job id whenever any job changes, in any server process. */

@@ -12,14 +12,17 @@ import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { isAlive } from '../supervise/proc.js';
-import { groupProcesses, interruptJob, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { groupProcesses, interruptJob, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, type Verdict } from './outcome.js';
+import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 
 /** A claimed job whose wrapper never wrote its pid within this time was never started. */
 const LAUNCH_GRACE_MS = 30_000;
 const CHECKPOINT_EVERY_MS = 5_000;
+/** Automatic retention (CODEX_ASYNC_RETENTION_DAYS) runs at start and then hourly. */
+const COLLECT_EVERY_MS = 3_600_000;
 
 /**
  * Runs jobs: starts queued ones while slots are free, notices when codex exits (inotify on the
@@ -28,6 +31,7 @@ const CHECKPOINT_EVERY_MS = 5_000;
  */
 export class Runner {
   private sweepTimer: NodeJS.Timeout | null = null;
+  private lastCollection = 0;
   private sweeping = false;
   private dispatchChain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -233,11 +237,7 @@ export class Runner {
   }
 
   processOf(job: Job): JobProcess {
-    if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
-    // The launching server died before recording the pid: the wrapper wrote "pid starttime".
-    const [pid, startTime] = (readSmall(jobFiles(this.layout, job.id).pid, 64) ?? '').trim().split(' ');
-    const pgid = Number(pid);
-    return { jobId: job.id, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
+    return jobProcess(job, jobFiles(this.layout, job.id).pid);
   }
 
   /**
@@ -256,6 +256,11 @@ export class Runner {
       if (Date.now() - this.lastCheckpoint >= CHECKPOINT_EVERY_MS) {
         this.store.checkpoint();
         this.lastCheckpoint = Date.now();
+      }
+      if (this.config.retentionMs !== null && Date.now() - this.lastCollection >= COLLECT_EVERY_MS) {
+        this.lastCollection = Date.now();
+        const { jobs, bytes } = collectGarbage(this.store, this.layout, { olderThanMs: this.config.retentionMs, keep: 0, dryRun: false });
+        if (jobs.length) this.log('info', `deleted ${jobs.length} jobs finished over ${Math.round(this.config.retentionMs / 86_400_000)} days ago (${Math.round(bytes / 1024)} KiB)`);
       }
       for (const job of this.store.running()) {
         try {

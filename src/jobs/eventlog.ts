@@ -124,6 +124,29 @@ function renderTail(text: string, partialFirstLine: boolean, maxLines: number, m
   return { text: out, lines: Math.min(rendered.length, maxLines) };
 }
 
+/**
+ * The complete lines written since `offset` (at most `maxBytes` of them), for following a log as it
+ * grows; with `toEnd` a last line without its newline is included too. Returns the new offset.
+ */
+export function readNewLines(file: string, offset: number, toEnd: boolean, maxBytes = CHUNK * 4): { lines: string[]; offset: number } {
+  const size = fileSize(file);
+  if (size <= offset) return { lines: [], offset: size < offset ? size : offset };
+  const fd = openForReading(file);
+  if (fd === null) return { lines: [], offset };
+  try {
+    const buf = Buffer.alloc(Math.min(size - offset, maxBytes));
+    const n = fs.readSync(fd, buf, 0, buf.length, offset);
+    const data = buf.subarray(0, n);
+    const end = toEnd && offset + n === size ? n : data.lastIndexOf(10) + 1;
+    if (end === 0) return { lines: [], offset };
+    const lines = data.toString('utf8', 0, end).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    return { lines, offset: offset + end };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The last `maxBytes` of the log as text, starting at a line boundary. */
 export function readRawTail(file: string, maxBytes: number): string {
   const { text, cut } = readTail(file, maxBytes);

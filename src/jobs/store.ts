@@ -259,6 +259,27 @@ export class JobStore {
     return this.s.cancelQueued.run({ id, now, message: 'cancelled before it started' }).changes === 1;
   }
 
+  /**
+   * Finished jobs that `gc` may delete: finished before `cutoff`, apart from the `keep` most recent
+   * finished jobs. Queued and running jobs are never candidates.
+   */
+  collectable(cutoff: number, keep: number): Job[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < @cutoff
+           AND seq NOT IN (SELECT seq FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY seq DESC LIMIT @keep)
+         ORDER BY seq`,
+      )
+      .all({ cutoff, keep }) as Row[];
+    return rows.map(toJob);
+  }
+
+  /** Deletes the rows of these jobs if they are (still) finished; returns the ids deleted. */
+  deleteFinished(ids: string[]): string[] {
+    const del = this.db.prepare(`DELETE FROM jobs WHERE id = ? AND status IN ('completed', 'failed', 'cancelled')`);
+    return this.db.transaction(() => ids.filter((id) => del.run(id).changes === 1))();
+  }
+
   /** Copies the write-ahead log into the database without waiting for other readers or writers. */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(PASSIVE)');

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readSmall } from '../jobs/files.js';
 import { JOB_ENV_MARKER } from './launch.js';
 import { findProcesses, ownsGroup } from './proc.js';
 
@@ -7,6 +8,17 @@ export interface JobProcess {
   /** The wrapper's pid, which is also the job's process group id. */
   pgid: number | null;
   startTime: string | null;
+}
+
+/**
+ * Who runs a job: the pid recorded in the database, or, if the launching server died before
+ * recording it, the "pid starttime" line the wrapper wrote into `pidFile`.
+ */
+export function jobProcess(job: { id: string; pid: number | null; pid_start: string | null }, pidFile: string): JobProcess {
+  if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
+  const [pid, startTime] = (readSmall(pidFile, 64) ?? '').trim().split(' ');
+  const pgid = Number(pid);
+  return { jobId: job.id, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
 }
 
 function send(pids: number[], signal: NodeJS.Signals): void {

@@ -1,3 +1,381 @@
-import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { renderLiveEvent } from '../../codex/activity.js';
+import { parseEventLine } from '../../codex/events.js';
+import { describeProgress } from '../../codex/progress.js';
+import type { Engine } from '../../engine/engine.js';
+import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
+import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
+import { withEngine } from '../engine.js';
+import { CliError, EXIT, exitCodeFor } from '../exit.js';
+import { waitLive } from '../live.js';
+import { age, makeOut, runTime, statusColour, table, tildify, type Out } from '../render.js';
 
-export function registerJobCommands(_program: Command): void {}
+const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
+const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
+
+interface Common {
+  json?: boolean;
+}
+
+/** The global --no-color reaches every command through its parent. */
+function outFor(cmd: Command, opts: Common): Out {
+  return makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
+}
+
+/** The prompt from the argument, `--file`, or stdin ("-" or no argument with piped input). */
+function readPrompt(arg: string | undefined, file: string | undefined): string {
+  if (arg !== undefined && file !== undefined) throw new CliError('give the prompt as an argument or with --file, not both');
+  if (file !== undefined) {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read --file ${file}: ${(err as Error).message}`);
+    }
+  }
+  if (arg !== undefined && arg !== '-') return arg;
+  if (process.stdin.isTTY) throw new CliError('no prompt: give it as an argument, with --file, or on stdin');
+  return fs.readFileSync(0, 'utf8');
+}
+
+const seconds = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${name} takes a number of seconds, got "${value}"`);
+  return n;
+};
+
+/** "30d", "12h", "90m", "45s" or plain seconds → milliseconds. */
+export function parseAge(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)([smhdw]?)$/.exec(value.trim());
+  if (!m) throw new CliError(`--older-than takes an age like 30d, 12h, 90m or 45s, got "${value}"`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit * 1000;
+}
+
+function withExamples(cmd: Command, examples: string): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${examples}\n`);
+}
+
+function jobOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices(SANDBOXES))
+    .option('-m, --model <model>', 'codex model (default: codex\'s own)')
+    .addOption(new Option('--effort <level>', 'reasoning effort').choices(EFFORTS))
+    .option('--label <label>', 'a label to find the job by (ls --label)')
+    .option('--timeout <seconds>', 'stop the job after this long', seconds('--timeout'))
+    .option('-w, --wait', 'wait for the job, with live progress; the exit code mirrors its outcome')
+    .option('--json', 'print JSON');
+}
+
+interface JobOpts extends Common {
+  sandbox?: string;
+  model?: string;
+  effort?: string;
+  label?: string;
+  timeout?: number;
+  wait?: boolean;
+  file?: string;
+}
+
+/** After starting a job: wait for it, or say how to follow it. */
+async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): Promise<void> {
+  if (opts.wait) return finish(engine, out, [jobId]);
+  const snap = engine.poll(jobId, 0);
+  if (out.json) return out.data({ job_id: jobId, status: snap.status, queue_position: snap.queue_position });
+  if (!out.tty) return out.line(jobId);
+  const where = snap.queue_position ? ` (queued, position ${snap.queue_position})` : ` (${snap.status})`;
+  out.line(`Started job ${out.c.bold(jobId)}${where}.`);
+  out.line(out.c.dim(`Follow it: codex-async-mcp logs -f ${jobId}    wait for it: codex-async-mcp wait ${jobId}`));
+}
+
+/** Waits for every job, then prints each result; the exit code is the first unsuccessful job's. */
+async function finish(engine: Engine, out: Out, ids: string[], timeoutMs?: number): Promise<void> {
+  const results = await waitLive(engine, out, ids, timeoutMs);
+  if (out.json) out.data(results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r)));
+  else for (const snap of results) printOutcome(out, snap);
+  const pending = results.find((r) => !isFinal(r.status));
+  if (pending) {
+    process.exitCode = EXIT.timeout;
+    if (!out.json) process.stderr.write(`codex-async-mcp: job ${pending.job_id} is still ${pending.status}; it goes on in the background\n`);
+    return;
+  }
+  process.exitCode = results.map(exitCodeFor).find((code) => code !== EXIT.ok) ?? EXIT.ok;
+}
+
+function printOutcome(out: Out, snap: Snapshot): void {
+  if (!isFinal(snap.status)) return;
+  const ok = snap.status === 'completed';
+  const mark = ok ? out.c.green('✔') : out.c.red('✖');
+  const why = snap.error ? ` (${snap.error.kind}: ${snap.error.message})` : '';
+  const took = runTime(snap) ? ` in ${runTime(snap)}` : '';
+  out.line(`${mark} job ${out.c.bold(snap.job_id)} ${statusColour(out, snap.status)}${took}${why} — ${describeProgress(snap.progress)}`);
+  if (snap.last_message) out.line(snap.last_message.trimEnd());
+}
+
+function listRow(job: JobSummary, now: number): string[] {
+  return [job.job_id, job.status, age(job.created_at, now), runTime(job, now), tildify(job.cwd), job.label ?? '', job.prompt];
+}
+
+function printSnapshot(out: Out, s: Snapshot): void {
+  const c = out.c;
+  const when = s.finished_at ? `finished ${age(s.finished_at)}` : s.started_at ? `started ${age(s.started_at)}` : `queued ${age(s.created_at)}`;
+  const took = runTime(s) ? `, ran ${runTime(s)}` : '';
+  const field = (name: string, value: string | null | undefined) => {
+    if (value) out.line(`${c.dim(name.padEnd(9))} ${value}`);
+  };
+  out.line(`${c.bold(`job ${s.job_id}`)}  ${statusColour(out, s.status)}  ${c.dim(`(${when}${took})`)}`);
+  field('prompt', s.prompt.split('\n')[0]);
+  field('cwd', tildify(s.cwd));
+  field('sandbox', `${s.sandbox}${s.model ? `, model ${s.model}` : ''}`);
+  field('label', s.label);
+  field('parent', s.parent_job_id);
+  field('thread', s.thread_id);
+  field('queue', s.queue_position ? `position ${s.queue_position}` : null);
+  field('exit', s.exit_code === null ? null : String(s.exit_code));
+  field('error', s.error ? `${s.error.kind}: ${s.error.message}` : null);
+  field('progress', describeProgress(s.progress));
+  field('files', s.progress.files_changed.map((f) => `${f.kind} ${f.path}`).join(', '));
+  field('todo', s.progress.todo.map((t) => `[${t.completed ? 'x' : ' '}] ${t.text}`).join('  '));
+  if (s.last_message) {
+    out.line(c.dim('last message:'));
+    out.line(s.last_message.trimEnd().replace(/^/gm, '  '));
+  }
+  if (s.output) {
+    out.line(c.dim('recent activity:'));
+    for (const line of s.output.split('\n')) out.line(`  ${paintActivity(out, line)}`);
+  }
+}
+
+/** Colours one rendered activity line by what it is. */
+export function paintActivity(out: Out, line: string): string {
+  const c = out.c;
+  if (line.startsWith('$ ')) return c.cyan(line);
+  if (line.startsWith('codex: ')) return `${c.bold('codex:')}${line.slice(6)}`;
+  if (line.startsWith('files ')) return c.yellow(line);
+  if (/^\s*↳ exit 0\b/.test(line)) return c.green(line);
+  if (/^\s*↳ /.test(line)) return c.red(line);
+  if (/^(error|turn failed)/.test(line)) return c.red(line);
+  if (line.startsWith('plan: ')) return c.magenta(line);
+  return c.dim(line);
+}
+
+export function registerJobCommands(program: Command): void {
+  withExamples(
+    jobOptions(
+      program
+        .command('run')
+        .description('start a Codex job in the background (the prompt as an argument, with --file, or on stdin)')
+        .argument('[prompt]', 'the task for codex; "-" reads it from stdin')
+        .option('-C, --cwd <dir>', 'the directory codex works in (default: this one)')
+        .option('-f, --file <path>', 'read the prompt from a file'),
+    ),
+    `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
+  git diff | codex-async-mcp run "Review this diff" --label review
+  codex-async-mcp run --file task.md --cwd ~/app --json`,
+  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string }, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    const text = readPrompt(prompt, opts.file);
+    await withEngine(async (engine) => {
+      const job = await engine.start({
+        prompt: text,
+        cwd: path.resolve(opts.cwd ?? process.cwd()),
+        sandbox: opts.sandbox,
+        model: opts.model,
+        reasoning_effort: opts.effort,
+        label: opts.label,
+        timeout_seconds: opts.timeout,
+      });
+      await started(engine, out, job.job_id, opts);
+    });
+  });
+
+  withExamples(
+    jobOptions(
+      program
+        .command('reply')
+        .description("continue a job's Codex conversation as a new job")
+        .argument('<job_id>', 'the earlier job')
+        .argument('[prompt]', 'the follow-up; "-" reads it from stdin')
+        .option('-f, --file <path>', 'read the prompt from a file'),
+    ),
+    '  codex-async-mcp reply 3f9c0a1b2c3d "Now update the README too" --wait',
+  ).action(async (jobId: string, prompt: string | undefined, opts: JobOpts, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    const text = readPrompt(prompt, opts.file);
+    await withEngine(async (engine) => {
+      const job = await engine.reply({
+        job_id: jobId,
+        prompt: text,
+        sandbox: opts.sandbox,
+        model: opts.model,
+        reasoning_effort: opts.effort,
+        label: opts.label,
+        timeout_seconds: opts.timeout,
+      });
+      await started(engine, out, job.job_id, opts);
+    });
+  });
+
+  withExamples(
+    program
+      .command('ls')
+      .alias('list')
+      .description('list jobs, newest first')
+      .addOption(new Option('--status <status>', 'only jobs in this state').choices([...STATUSES]))
+      .option('-C, --cwd <dir>', 'only jobs that ran in this directory')
+      .option('--label <label>', 'only jobs with this label')
+      .option('-n, --limit <n>', 'at most this many (default 20)', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new CliError(`--limit takes a whole number from 1 up, got "${v}"`);
+        return n;
+      })
+      .option('-a, --all', 'every job')
+      .option('--json', 'print JSON'),
+    '  codex-async-mcp ls\n  codex-async-mcp ls --status running\n  codex-async-mcp ls --all --json | jq \'.[].job_id\'',
+  ).action(async (opts: Common & { status?: JobStatus; cwd?: string; label?: string; limit?: number; all?: boolean }, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    await withEngine((engine) => {
+      const wanted = opts.all ? Infinity : (opts.limit ?? 20);
+      const jobs: JobSummary[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = engine.list({ status: opts.status, cwd: opts.cwd && path.resolve(opts.cwd), label: opts.label, limit: Math.min(200, wanted - jobs.length), cursor });
+        jobs.push(...page.jobs);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor && jobs.length < wanted);
+      if (out.json) return out.data(jobs);
+      if (jobs.length === 0) return out.line(out.c.dim('No jobs. Start one with: codex-async-mcp run "<task>"'));
+      const now = Date.now();
+      const rows = table(out, ['ID', 'STATUS', 'AGE', 'RAN', 'CWD', 'LABEL', 'PROMPT'], jobs.map((j) => listRow(j, now)), (col, cell, padded) =>
+        col === 1 ? padded.replace(cell, statusColour(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
+      );
+      for (const row of rows) out.line(row);
+    });
+  });
+
+  withExamples(
+    program.command('show').description("a job's status, progress, last message and recent activity").argument('<job_id>').option('--json', 'print JSON'),
+    '  codex-async-mcp show 3f9c0a1b2c3d',
+  ).action(async (jobId: string, opts: Common, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    await withEngine((engine) => {
+      const snap = engine.poll(jobId, 10);
+      if (out.json) out.data(snap);
+      else printSnapshot(out, snap);
+    });
+  });
+
+  withExamples(
+    program
+      .command('logs')
+      .description("what a job did, readable: messages, commands with exit codes, file changes")
+      .argument('<job_id>')
+      .option('-f, --follow', 'keep printing as the job goes on, until it ends')
+      .option('--raw', "codex's raw JSONL events instead")
+      .option('-n, --tail <lines>', 'start with the last N lines (default: all, up to 2,000)', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new CliError(`--tail takes a whole number, got "${v}"`);
+        return n;
+      }),
+    '  codex-async-mcp logs 3f9c0a1b2c3d\n  codex-async-mcp logs -f 3f9c0a1b2c3d\n  codex-async-mcp logs --raw 3f9c0a1b2c3d | jq .type',
+  ).action(async (jobId: string, opts: { follow?: boolean; raw?: boolean; tail?: number }, cmd: Command) => {
+    const out = outFor(cmd, {});
+    await withEngine(async (engine) => {
+      const offset = engine.eventLogSize(jobId);
+      const lines = opts.raw ? engine.rawEvents(jobId).split('\n').filter(Boolean) : engine.activity(jobId).split('\n').filter(Boolean);
+      for (const line of opts.tail === undefined ? lines : lines.slice(lines.length - opts.tail)) out.line(opts.raw ? line : paintActivity(out, line));
+      if (!opts.follow) return;
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      const last = await engine.follow(
+        jobId,
+        offset,
+        (line) => {
+          if (opts.raw) return out.line(line);
+          const event = parseEventLine(line);
+          const text = event && renderLiveEvent(event);
+          if (text) for (const l of text.split('\n')) out.line(paintActivity(out, l));
+        },
+        { signal: stop.signal },
+      );
+      if (!opts.raw && isFinal(last.status)) {
+        out.line(out.c.dim(`— job ${last.job_id} ${last.status}${last.error ? ` (${last.error.kind}: ${last.error.message})` : ''}`));
+      }
+    });
+  });
+
+  withExamples(
+    program
+      .command('wait')
+      .description('wait for jobs to finish, with live progress; the exit code mirrors their outcome')
+      .argument('<job_id...>')
+      .option('--timeout <seconds>', 'give up waiting after this long (exit 124; the jobs go on)', seconds('--timeout'))
+      .option('--json', 'print JSON'),
+    '  codex-async-mcp wait 3f9c0a1b2c3d\n  codex-async-mcp wait 3f9c0a1b2c3d 9a8b7c6d5e4f --timeout 600',
+  ).action(async (ids: string[], opts: Common & { timeout?: number }, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    await withEngine((engine) => finish(engine, out, ids, opts.timeout === undefined ? undefined : opts.timeout * 1000));
+  });
+
+  withExamples(
+    program.command('cancel').description('stop jobs: codex and everything it started').argument('<job_id...>').option('--json', 'print JSON'),
+    '  codex-async-mcp cancel 3f9c0a1b2c3d',
+  ).action(async (ids: string[], opts: Common, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    await withEngine(async (engine) => {
+      const results: Snapshot[] = [];
+      for (const id of ids) results.push(await engine.cancel(id));
+      if (out.json) return out.data(results);
+      for (const s of results) out.line(`job ${out.c.bold(s.job_id)} ${statusColour(out, s.status)}${s.error && s.status !== 'cancelled' ? ` (${s.error.kind})` : ''}`);
+    });
+  });
+
+  withExamples(
+    program
+      .command('result')
+      .description("a finished job's final message (the exit code mirrors its outcome)")
+      .argument('<job_id>')
+      .option('--json', 'print the whole result as JSON'),
+    '  codex-async-mcp result 3f9c0a1b2c3d > answer.md',
+  ).action(async (jobId: string, opts: Common, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    await withEngine((engine) => {
+      const snap = engine.poll(jobId, 0);
+      if (!isFinal(snap.status)) throw new CliError(`job ${jobId} is still ${snap.status}: wait for it with \`codex-async-mcp wait ${jobId}\``);
+      const result = engine.result(jobId);
+      if (out.json) out.data(result);
+      else if (result.final_message) out.line(result.final_message.trimEnd());
+      else process.stderr.write(`codex-async-mcp: job ${jobId} ${result.status} without a final message${result.error ? ` (${result.error.kind}: ${result.error.message})` : ''}\n`);
+      process.exitCode = exitCodeFor(result);
+    });
+  });
+
+  withExamples(
+    program
+      .command('gc')
+      .description('delete finished jobs and their files (never a queued or running one)')
+      .option('--older-than <age>', 'only jobs finished longer ago than this, e.g. 30d, 12h (default 30d)', parseAge)
+      .option('--keep <n>', 'keep the N most recent finished jobs whatever their age (default 0)', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new CliError(`--keep takes a whole number, got "${v}"`);
+        return n;
+      })
+      .option('--dry-run', 'show what would be deleted')
+      .option('--json', 'print JSON'),
+    `  codex-async-mcp gc --dry-run
+  codex-async-mcp gc --older-than 7d --keep 50
+
+Finished jobs are also deleted automatically CODEX_ASYNC_RETENTION_DAYS (default 30) days after
+they finish, by any running server or command; 0 keeps them forever.`,
+  ).action(async (opts: Common & { olderThan?: number; keep?: number; dryRun?: boolean }, cmd: Command) => {
+    const out = outFor(cmd, opts);
+    await withEngine((engine) => {
+      const { jobs, bytes } = engine.gc({ olderThanMs: opts.olderThan ?? 30 * 86_400_000, keep: opts.keep ?? 0, dryRun: opts.dryRun === true });
+      if (out.json) return out.data({ dry_run: opts.dryRun === true, deleted: jobs.map((j) => j.job_id), bytes });
+      const verb = opts.dryRun ? 'would delete' : 'deleted';
+      for (const job of jobs) out.line(`${verb} ${job.job_id}  ${job.status.padEnd(9)} ${job.finished_at ? age(job.finished_at) : ''}`);
+      out.line(out.c.dim(`${verb} ${jobs.length} job${jobs.length === 1 ? '' : 's'}, ${(bytes / 1024 / 1024).toFixed(1)} MiB`));
+    });
+  });
+}

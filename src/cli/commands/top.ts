@@ -1,3 +1,160 @@
+import readline from 'node:readline';
+import ansiEscapes from 'ansi-escapes';
 import type { Command } from 'commander';
+import type { Engine } from '../../engine/engine.js';
+import type { Snapshot } from '../../engine/snapshot.js';
+import { isFinal } from '../../jobs/states.js';
+import { withEngine } from '../engine.js';
+import { age, fit, makeOut, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
+import { paintActivity } from './jobs.js';
 
-export function registerTop(_program: Command): void {}
+const REFRESH_MS = 1000;
+const RECENT = 5;
+
+interface View {
+  active: Snapshot[];
+  recent: Snapshot[];
+}
+
+function gather(engine: Engine): View {
+  const ids = (status: 'running' | 'queued') => engine.list({ status, limit: 200 }).jobs.map((j) => j.job_id);
+  const active = [...ids('running'), ...ids('queued').reverse()].map((id) => engine.poll(id, 0));
+  const recent = engine
+    .list({ limit: 20 })
+    .jobs.filter((j) => isFinal(j.status))
+    .slice(0, RECENT)
+    .map((j) => engine.poll(j.job_id, 0));
+  return { active, recent };
+}
+
+const activityOf = (s: Snapshot) =>
+  s.status === 'queued' ? `queued${s.queue_position ? ` #${s.queue_position}` : ''}` : isFinal(s.status) ? (s.error?.message ?? s.last_message ?? '') : (s.progress.current ?? 'starting');
+
+function jobTable(out: Out, jobs: Snapshot[], selected: number | null): string[] {
+  const now = Date.now();
+  const rows = jobs.map((s) => [s.job_id, s.status, runTime(s, now) || age(s.created_at, now), String(s.progress.files_changed.length), tokens(s.progress.usage), tildify(s.cwd), activityOf(s)]);
+  const lines = table(out, ['ID', 'STATUS', 'TIME', 'FILES', 'TOKENS', 'CWD', 'ACTIVITY'], rows, (col, cell, padded) => (col === 1 ? padded.replace(cell, statusColour(out, cell)) : padded));
+  return lines.map((line, i) => (selected !== null && i - 1 === selected ? out.c.inverse(line) : line));
+}
+
+/** The screen when stdout is not a terminal, or with --once: running and queued jobs, then exit. */
+function printOnce(out: Out, view: View): void {
+  if (out.json) return out.data(view.active);
+  if (view.active.length === 0) out.line('No running or queued jobs.');
+  else for (const line of jobTable(out, view.active, null)) out.line(line);
+}
+
+/**
+ * The live monitor: a full-screen table of running and queued jobs (and the last few finished),
+ * redrawn whenever a job changes in any process and every second for the clocks. Keys: ↑/↓ or
+ * j/k select, Enter or l shows the job's log, c cancels it (after y), q or Ctrl-C quits.
+ */
+async function runTop(engine: Engine, out: Out): Promise<void> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  let mode: 'list' | 'log' | 'confirm' = 'list';
+  let selected = 0;
+  let logJob: string | null = null;
+  let notice = '';
+  let view = gather(engine);
+
+  const selectedJob = () => view.active[selected] ?? null;
+  const frame = (): string[] => {
+    const rows = stdout.rows || 24;
+    const c = out.c;
+    const running = view.active.filter((s) => s.status === 'running').length;
+    const head = `${c.bold('codex-async-mcp top')}  ${running} running, ${view.active.length - running} queued  ${c.dim(new Date().toLocaleTimeString())}`;
+    if (mode === 'log' && logJob) {
+      const snap = engine.poll(logJob, 0);
+      const lines = engine.activity(logJob).split('\n').filter(Boolean);
+      const body = lines.slice(-(rows - 3)).map((l) => fit(l, out.width)).map((l) => paintActivity(out, l));
+      return [`${c.bold(`log of ${logJob}`)}  ${statusColour(out, snap.status)}  ${c.dim(snap.progress.current ?? '')}`, ...body, c.dim('esc/q back · c cancel')];
+    }
+    const lines = [head, ''];
+    if (view.active.length === 0) lines.push(c.dim('No running or queued jobs. Start one with: codex-async-mcp run "<task>"'));
+    else lines.push(...jobTable(out, view.active, selected));
+    if (view.recent.length) lines.push('', c.dim('recently finished'), ...jobTable(out, view.recent, null).slice(1).map((l) => c.dim(l)));
+    const job = selectedJob();
+    const footer =
+      mode === 'confirm' && job
+        ? c.yellow(`Cancel job ${job.job_id}? It stops codex and everything it started. (y/N)`)
+        : notice || c.dim('↑/↓ select · enter log · c cancel · q quit');
+    lines.length = Math.min(lines.length, rows - 2);
+    return [...lines, '', footer];
+  };
+  const draw = () => {
+    try {
+      stdout.write(ansiEscapes.cursorTo(0, 0) + frame().map((l) => l + ansiEscapes.eraseEndLine).join('\n') + ansiEscapes.eraseDown);
+    } catch (err) {
+      notice = out.c.red((err as Error).message);
+    }
+  };
+  const refresh = () => {
+    view = gather(engine);
+    selected = Math.min(selected, Math.max(0, view.active.length - 1));
+    draw();
+  };
+
+  stdout.write(ansiEscapes.enterAlternativeScreen + ansiEscapes.cursorHide);
+  readline.emitKeypressEvents(stdin);
+  stdin.setRawMode(true);
+  stdin.resume();
+  const stopWatching = engine.watchAll(() => refresh());
+  const clock = setInterval(refresh, REFRESH_MS);
+  stdout.on('resize', draw);
+  draw();
+  try {
+    await new Promise<void>((quit) => {
+      stdin.on('keypress', (_text: string, key: { name?: string; ctrl?: boolean; sequence?: string }) => {
+        const name = key?.name ?? '';
+        if ((key?.ctrl && name === 'c') || (name === 'q' && mode !== 'confirm' && mode !== 'log')) return quit();
+        if (mode === 'confirm') {
+          const job = selectedJob();
+          mode = 'list';
+          if (name === 'y' && job) {
+            notice = out.c.yellow(`cancelling ${job.job_id}…`);
+            engine.cancel(job.job_id).then(
+              (s) => (notice = `job ${s.job_id} ${s.status}`),
+              (err: Error) => (notice = out.c.red(err.message)),
+            ).finally(refresh);
+          } else notice = '';
+        } else if (mode === 'log') {
+          if (name === 'escape' || name === 'q' || name === 'left') mode = 'list';
+          else if (name === 'c') mode = 'confirm';
+        } else if (name === 'up' || name === 'k') selected = Math.max(0, selected - 1);
+        else if (name === 'down' || name === 'j') selected = Math.min(view.active.length - 1, selected + 1);
+        else if ((name === 'return' || name === 'l') && selectedJob()) {
+          logJob = selectedJob()!.job_id;
+          mode = 'log';
+        } else if (name === 'c' && selectedJob()) {
+          notice = '';
+          mode = 'confirm';
+        }
+        draw();
+      });
+    });
+  } finally {
+    clearInterval(clock);
+    stopWatching();
+    stdout.off('resize', draw);
+    stdin.setRawMode(false);
+    stdin.pause();
+    stdout.write(ansiEscapes.cursorShow + ansiEscapes.exitAlternativeScreen);
+  }
+}
+
+export function registerTop(program: Command): void {
+  program
+    .command('top')
+    .description('a live monitor of running and queued jobs (q quits, Enter shows a log, c cancels)')
+    .option('--once', 'print the running and queued jobs once and exit (what a non-terminal gets)')
+    .option('--json', 'with --once or without a terminal: print JSON')
+    .addHelpText('after', '\nExample:\n  codex-async-mcp top\n')
+    .action(async (opts: { once?: boolean; json?: boolean }, cmd: Command) => {
+      const out = makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
+      await withEngine(async (engine) => {
+        if (opts.once || !out.tty || !process.stdin.isTTY || out.json) return printOnce(out, gather(engine));
+        await runTop(engine, out);
+      });
+    });
+}

@@ -1,0 +1,62 @@
+import logUpdate from 'log-update';
+import { describeProgress } from '../codex/progress.js';
+import type { Engine } from '../engine/engine.js';
+import type { Snapshot } from '../engine/snapshot.js';
+import { isFinal } from '../jobs/states.js';
+import { duration, fit, type Out } from './render.js';
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const TICK_MS = 120;
+
+/** "42s 3f9c0a1b2c3d running `npm test` — 4 commands, 2 files changed, 12k tokens" (plain text). */
+function statusLine(snap: Snapshot, now: number): string {
+  const since = Date.parse(snap.started_at ?? snap.created_at);
+  const where = snap.status === 'queued' ? `queued${snap.queue_position ? ` (position ${snap.queue_position})` : ''}` : describeProgress(snap.progress);
+  return `${duration(now - since)} ${snap.job_id} ${where}`;
+}
+
+/**
+ * Waits until every job is final (or `timeoutMs` passes) and returns their snapshots. On a terminal
+ * the jobs' progress is one live line each, with a spinner; otherwise a plain line is printed
+ * whenever a job's activity changes, so a log file reads as a history. Ctrl-C stops the waiting,
+ * never the jobs.
+ */
+export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutMs = Infinity): Promise<Snapshot[]> {
+  const deadline = Date.now() + timeoutMs;
+  const stop = new AbortController();
+  const onInt = () => stop.abort();
+  process.once('SIGINT', onInt);
+  const live = out.tty && !out.json;
+  let frame = 0;
+  const lastPlain = new Map<string, string>();
+  const show = () => {
+    const now = Date.now();
+    const snaps = ids.map((id) => engine.poll(id, 0));
+    const pending = snaps.filter((s) => !isFinal(s.status));
+    if (live) {
+      frame = (frame + 1) % FRAMES.length;
+      logUpdate(pending.map((s) => `${out.c.cyan(FRAMES[frame]!)} ${fit(statusLine(s, now), out.width - 3)}`).join('\n'));
+    } else if (!out.json) {
+      for (const s of pending) {
+        const text = s.status === 'queued' ? 'queued' : s.progress.current ?? s.status;
+        if (lastPlain.get(s.job_id) === text) continue;
+        lastPlain.set(s.job_id, text);
+        process.stderr.write(`[${duration(now - Date.parse(s.started_at ?? s.created_at))}] ${s.job_id} ${text}\n`);
+      }
+    }
+    return snaps;
+  };
+  const ticker = live ? setInterval(show, TICK_MS) : null;
+  try {
+    for (;;) {
+      const snaps = show();
+      const pending = snaps.filter((s) => !isFinal(s.status)).map((s) => s.job_id);
+      if (pending.length === 0 || stop.signal.aborted || Date.now() >= deadline) return snaps;
+      await engine.wait(pending, Math.min(1000, deadline - Date.now()), { signal: stop.signal });
+    }
+  } finally {
+    if (ticker) clearInterval(ticker);
+    if (live) logUpdate.clear();
+    process.removeListener('SIGINT', onInt);
+  }
+}

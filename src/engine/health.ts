@@ -1,0 +1,162 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { CodexLocator } from '../codex/binary.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { SCHEMA_VERSION } from '../jobs/db.js';
+import { homeLayout, jobFiles, readSmall, type HomeLayout } from '../jobs/files.js';
+import { isAlive } from '../supervise/proc.js';
+import { groupProcesses, jobProcess } from '../supervise/terminate.js';
+
+export type Level = 'ok' | 'warn' | 'fail';
+
+/** One line of `doctor`: what was checked, what was found, and what to do if it is not ok. */
+export interface Check {
+  name: string;
+  level: Level;
+  detail: string;
+  fix?: string;
+}
+
+const GIB = 1024 ** 3;
+
+/**
+ * Everything that stops jobs from running, checked without changing anything: no engine is opened
+ * (that would sweep the jobs it is meant to report on), the database is opened read-only.
+ */
+export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
+  const checks: Check[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  checks.push(
+    major >= 20
+      ? { name: 'node', level: 'ok', detail: `Node.js ${process.versions.node}` }
+      : { name: 'node', level: 'fail', detail: `Node.js ${process.versions.node}`, fix: 'install Node.js 20 or newer' },
+  );
+  let config: Config;
+  try {
+    config = loadConfig(env);
+    checks.push({ name: 'config', level: 'ok', detail: `state in ${config.home}, up to ${config.maxConcurrent} jobs at once` });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    checks.push({ name: 'config', level: 'fail', detail: err.message, fix: 'correct the environment variable (see the README, Configuration)' });
+    return checks;
+  }
+  checks.push(...(await checkCodex(config, env)));
+  const layout = homeLayout(config.home);
+  checks.push(checkHome(layout));
+  checks.push(...checkDatabase(layout));
+  checks.push(checkDisk(config));
+  return checks;
+}
+
+async function checkCodex(config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  let codex;
+  try {
+    codex = await new CodexLocator(config.codexBin, config.searchPath).locate();
+  } catch (err) {
+    return [{ name: 'codex', level: 'fail', detail: (err as Error).message.split('. ')[0]!, fix: 'npm install -g @openai/codex, or set CODEX_BIN' }];
+  }
+  const found: Check = { name: 'codex', level: 'ok', detail: `codex ${codex.version} at ${codex.path}` };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(codex.path, ['login', 'status'], { timeout: 15_000, env });
+    const said = `${stdout}${stderr}`.trim().split('\n')[0] ?? 'logged in';
+    return [found, { name: 'login', level: 'ok', detail: said }];
+  } catch (err) {
+    const said = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`.trim().split('\n')[0] || (err as Error).message;
+    const apiKey = env.OPENAI_API_KEY || env.CODEX_API_KEY;
+    return [
+      found,
+      {
+        name: 'login',
+        level: apiKey ? 'warn' : 'fail',
+        detail: `not logged in (${said})${apiKey ? '; an API key is set in the environment' : ''}`,
+        fix: 'run `codex login` (or `codex login --with-api-key`)',
+      },
+    ];
+  }
+}
+
+function checkHome(layout: HomeLayout): Check {
+  const name = 'state dir';
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(layout.home);
+  } catch {
+    return { name, level: 'ok', detail: `${layout.home} does not exist yet; it is created (mode 700) by the first job` };
+  }
+  const mode = (st.mode & 0o777).toString(8);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) return { name, level: 'fail', detail: `${layout.home} is not a directory`, fix: 'remove it, or set CODEX_ASYNC_HOME elsewhere' };
+  if (uid !== undefined && st.uid !== uid) {
+    return { name, level: 'fail', detail: `${layout.home} belongs to uid ${st.uid}`, fix: 'set CODEX_ASYNC_HOME to a directory you own' };
+  }
+  if (st.mode & 0o022) return { name, level: 'fail', detail: `${layout.home} is writable by other users (mode ${mode})`, fix: `chmod 700 ${layout.home}` };
+  const tmp = ['/tmp', os.tmpdir()].some((t) => layout.home === t || layout.home.startsWith(`${t}/`));
+  if (tmp) {
+    return { name, level: 'warn', detail: `${layout.home} is under a temporary directory, which codex's workspace-write sandbox can write to`, fix: 'set CODEX_ASYNC_HOME elsewhere' };
+  }
+  if (st.mode & 0o077) return { name, level: 'warn', detail: `${layout.home} is readable by others (mode ${mode})`, fix: `chmod 700 ${layout.home}` };
+  return { name, level: 'ok', detail: `${layout.home} (mode ${mode})` };
+}
+
+function checkDatabase(layout: HomeLayout): Check[] {
+  if (!fs.existsSync(layout.db)) return [{ name: 'database', level: 'ok', detail: 'no database yet (no job has run)' }];
+  let db: Database.Database;
+  try {
+    db = new Database(layout.db, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    return [{ name: 'database', level: 'fail', detail: `${layout.db}: ${(err as Error).message}`, fix: 'check its owner and permissions, or move it aside' }];
+  }
+  try {
+    const integrity = db.pragma('integrity_check', { simple: true }) as string;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const checks: Check[] = [];
+    if (integrity !== 'ok') {
+      checks.push({ name: 'database', level: 'fail', detail: `${layout.db} is damaged: ${integrity}`, fix: 'move it aside (its jobs are forgotten; their files stay) and start again' });
+    } else if (version > SCHEMA_VERSION) {
+      checks.push({ name: 'database', level: 'fail', detail: `schema ${version} is newer than this version understands (${SCHEMA_VERSION})`, fix: 'upgrade codex-async-mcp' });
+    } else {
+      const upgrade = version < SCHEMA_VERSION ? `; upgraded to ${SCHEMA_VERSION} at the next start` : '';
+      checks.push({ name: 'database', level: version < SCHEMA_VERSION ? 'warn' : 'ok', detail: `integrity ok, schema ${version}${upgrade}` });
+    }
+    if (version === 0) return checks;
+    const counts = db.prepare(`SELECT status, COUNT(*) AS n FROM jobs GROUP BY status`).all() as Array<{ status: string; n: number }>;
+    const running = db.prepare(`SELECT id, pid, pid_start FROM jobs WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; pid_start: string | null }>;
+    const gone = running.filter((job) => {
+      const files = jobFiles(layout, job.id);
+      if (readSmall(files.exit, 64) !== null) return false;
+      const proc = jobProcess(job, files.pid);
+      return proc.pgid === null ? false : !isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0;
+    });
+    const summary = counts.map((c) => `${c.n} ${c.status}`).join(', ') || 'none';
+    checks.push(
+      gone.length
+        ? {
+            name: 'jobs',
+            level: 'warn',
+            detail: `${summary}; marked running but their process is gone: ${gone.map((j) => j.id).join(', ')}`,
+            fix: 'any server or command records them as lost at its next sweep: run `codex-async-mcp ls`',
+          }
+        : { name: 'jobs', level: 'ok', detail: summary },
+    );
+    return checks;
+  } catch (err) {
+    return [{ name: 'database', level: 'fail', detail: `${layout.db}: ${(err as Error).message}`, fix: 'move it aside and start again' }];
+  } finally {
+    db.close();
+  }
+}
+
+function checkDisk(config: Config): Check {
+  let dir = config.home;
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const st = fs.statfsSync(dir);
+  const free = st.bavail * st.bsize;
+  const text = `${(free / GIB).toFixed(1)} GiB free at ${dir}`;
+  if (free < Math.max(config.reserveBytes, 64 * 1024 * 1024)) return { name: 'disk', level: 'fail', detail: text, fix: 'free some space, or set CODEX_ASYNC_HOME on another disk' };
+  if (free < GIB) return { name: 'disk', level: 'warn', detail: text, fix: 'codex logs can be large: free some space' };
+  return { name: 'disk', level: 'ok', detail: text };
+}

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { jobProcessesOnMachine, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command line as a script would: no terminal, so no colours and no live display. */
+function cliIn(env: Record<string, string>, args: string[], input?: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const ID = /^[0-9a-f]{12}$/;
+
+describe('the command line', () => {
+  const s = useHarness();
+  const cli = (args: string[], input?: string, extra: Record<string, string> = {}) => cliIn(s.h.env(extra), args, input);
+
+  it('runs a job and waits for it: the final message on stdout, progress on stderr, exit 0', async () => {
+    const cwd = s.h.workdir();
+    const r = await cli(['run', 'say hello', '--cwd', cwd, '--wait', '--label', 'greeting']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✔ job [0-9a-f]{12} completed in \d+s — 0 commands, 0 files changed, 1\d\d tokens\nmock answer: say hello\n/);
+    assert.doesNotMatch(r.stdout, /\x1b\[/, 'no colour codes when not a terminal');
+    const listed = JSON.parse((await cli(['ls', '--label', 'greeting', '--json'])).stdout);
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].cwd, cwd);
+  });
+
+  it('takes the prompt from stdin or a file, prints only the id when piped, and --json when asked', async () => {
+    const cwd = s.h.workdir();
+    const fromStdin = await cli(['run', '--cwd', cwd], 'prompt from stdin');
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.match(fromStdin.stdout.trim(), ID);
+    const file = path.join(cwd, 'task.md');
+    fs.writeFileSync(file, 'prompt from a file');
+    const fromFile = JSON.parse((await cli(['run', '--file', file, '--cwd', cwd, '--json'])).stdout);
+    assert.match(fromFile.job_id, ID);
+    for (const id of [fromStdin.stdout.trim(), fromFile.job_id]) assert.equal((await cli(['wait', id])).code, 0);
+    assert.equal((await cli(['result', fromStdin.stdout.trim()])).stdout, 'mock answer: prompt from stdin\n');
+    assert.equal(JSON.parse((await cli(['result', fromFile.job_id, '--json'])).stdout).final_message, 'mock answer: prompt from a file');
+  });
+
+  it('mirrors a failed job in the exit code, and says why', async () => {
+    const r = await cli(['run', '[[fail:model overloaded]] do it', '--cwd', s.h.workdir(), '--wait']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /✖ job [0-9a-f]{12} failed in \d+s \(turn_failed: .*model overloaded/);
+    const id = /job ([0-9a-f]{12})/.exec(r.stdout)![1]!;
+    assert.equal((await cli(['result', id])).code, 1);
+  });
+
+  it('lists jobs as a table, filters them, and shows one', async () => {
+    const cwd = s.h.workdir();
+    const id = (await cli(['run', 'listed job with a rather long prompt that the table has to cut short somewhere', '--cwd', cwd, '--label', 'tbl'])).stdout.trim();
+    await cli(['wait', id]);
+    const table = (await cli(['ls', '--label', 'tbl'])).stdout.split('\n');
+    assert.match(table[0]!, /^ID\s+STATUS\s+AGE\s+RAN\s+CWD\s+LABEL\s+PROMPT$/);
+    assert.match(table[1]!, new RegExp(`^${id}\\s+completed\\s+\\d+s ago\\s+\\d+s\\s+\\S+\\s+tbl\\s+listed job`));
+    assert.match((await cli(['ls', '--status', 'running'])).stdout, /^(ID|No jobs)/);
+    assert.doesNotMatch((await cli(['ls', '--status', 'running'])).stdout, new RegExp(id));
+    const shown = (await cli(['show', id])).stdout;
+    assert.match(shown, new RegExp(`^job ${id}  completed`));
+    assert.match(shown, /last message:\n  mock answer: listed job/);
+    assert.equal(JSON.parse((await cli(['show', id, '--json'])).stdout).status, 'completed');
+  });
+
+  it('prints a job\'s activity, raw events, and follows a running job to its end', async () => {
+    const cwd = s.h.workdir();
+    const id = (await cli(['run', '[[shell:echo one; sleep 1; echo two]] run it', '--cwd', cwd])).stdout.trim();
+    const followed = await cli(['logs', '-f', id]);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, /\$ .*echo one; sleep 1; echo two/);
+    assert.match(followed.stdout, /↳ exit 0\n\s+one\n\s+two/);
+    assert.match(followed.stdout, /codex: shell output: (.|\n)*\none\ntwo\n/);
+    assert.match(followed.stdout, new RegExp(`— job ${id} completed\\n$`));
+    const logs = (await cli(['logs', id])).stdout;
+    assert.match(logs, /\$ .*echo one; sleep 1; echo two.* → exit 0/);
+    const raw = (await cli(['logs', '--raw', id])).stdout.trim().split('\n');
+    assert.equal(JSON.parse(raw[0]!).type, 'thread.started');
+    assert.equal(JSON.parse(raw.at(-1)!).type, 'turn.completed');
+    assert.equal((await cli(['logs', '--tail', '1', id])).stdout.trim().split('\n').length, 1);
+  });
+
+  it('cancels a running job and everything it started (exit 130 for its waiter)', async () => {
+    const id = (await cli(['run', '[[shell:sleep 300]] long', '--cwd', s.h.workdir()])).stdout.trim();
+    const waiting = cli(['wait', id]);
+    await until('the command runs', async () => /sleep 300/.test((await cli(['show', id])).stdout));
+    const cancelled = await cli(['cancel', id]);
+    assert.match(cancelled.stdout, new RegExp(`job ${id} cancelled`));
+    assert.equal((await waiting).code, 130);
+    assert.deepEqual(jobProcessesOnMachine(id), []);
+  });
+
+  it('continues a conversation with reply', async () => {
+    const id = (await cli(['run', 'first message', '--cwd', s.h.workdir()])).stdout.trim();
+    await cli(['wait', id]);
+    const r = await cli(['reply', id, '[[recall]]', '--wait']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /recall: \[.*first message.*\[\[recall\]\]/);
+  });
+
+  it('gc deletes old finished jobs and their files, keeps what it is told to, never a running job', async () => {
+    const home = tempDir('gc');
+    const env = { CODEX_ASYNC_HOME: path.join(home, 'state') };
+    const done: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const id = (await cli(['run', `job ${n}`, '--cwd', s.h.workdir()], undefined, env)).stdout.trim();
+      await cli(['wait', id], undefined, env);
+      done.push(id);
+    }
+    const running = (await cli(['run', '[[shell:sleep 300]] keep me', '--cwd', s.h.workdir()], undefined, env)).stdout.trim();
+    const dry = JSON.parse((await cli(['gc', '--older-than', '0s', '--keep', '1', '--dry-run', '--json'], undefined, env)).stdout);
+    assert.deepEqual(dry.deleted.sort(), done.slice(0, 2).sort());
+    assert.ok(fs.existsSync(path.join(env.CODEX_ASYNC_HOME, 'jobs', done[0]!)), 'dry run deletes nothing');
+    const real = await cli(['gc', '--older-than', '0s', '--keep', '1'], undefined, env);
+    assert.match(real.stdout, /deleted 2 jobs/);
+    assert.ok(!fs.existsSync(path.join(env.CODEX_ASYNC_HOME, 'jobs', done[0]!)), 'files deleted');
+    const left = JSON.parse((await cli(['ls', '--all', '--json'], undefined, env)).stdout).map((j: { job_id: string }) => j.job_id);
+    assert.deepEqual(left.sort(), [done[2]!, running].sort());
+    assert.match((await cli(['gc', '--older-than', '30d'], undefined, env)).stdout, /deleted 0 jobs/);
+    await cli(['cancel', running], undefined, env);
+  });
+
+  it('answers mistakes with exit 2 and what to do', async () => {
+    const unknown = await cli(['show', '0123456789ab']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no job "0123456789ab": check the id with `codex-async-mcp ls`/);
+    const noPrompt = await cli(['run', '--cwd', s.h.workdir()], '');
+    assert.equal(noPrompt.code, 2);
+    const badSandbox = await cli(['run', 'x', '--sandbox', 'yolo']);
+    assert.equal(badSandbox.code, 2);
+    assert.match(badSandbox.stderr, /Allowed choices are read-only, workspace-write, danger-full-access/);
+    const badAge = await cli(['gc', '--older-than', 'soon']);
+    assert.equal(badAge.code, 2);
+    assert.match(badAge.stderr, /--older-than takes an age like 30d/);
+    const unfinished = (await cli(['run', '[[shell:sleep 300]] busy', '--cwd', s.h.workdir()])).stdout.trim();
+    const early = await cli(['result', unfinished]);
+    assert.equal(early.code, 2);
+    assert.match(early.stderr, new RegExp(`still (queued|running): wait for it with \`codex-async-mcp wait ${unfinished}\``));
+    await cli(['cancel', unfinished]);
+    const unknownCommand = await cli(['frobnicate']);
+    assert.equal(unknownCommand.code, 2);
+    assert.match(unknownCommand.stderr, /unknown command 'frobnicate'/);
+  });
+
+  it('has --help with an example for every command, and colours only when asked', async () => {
+    for (const command of ['run', 'ls', 'show', 'logs', 'wait', 'cancel', 'reply', 'result', 'gc', 'top', 'doctor', 'install', 'uninstall', 'serve']) {
+      const help = await cli([command, '--help']);
+      assert.equal(help.code, 0, `${command} --help`);
+      assert.match(help.stdout, /Examples?:\n  codex-async-mcp /, `${command} --help shows an example`);
+    }
+    const forced = await cli(['ls', '--all'], undefined, { FORCE_COLOR: '1' });
+    assert.match(forced.stdout, /\x1b\[1mID/);
+    const no = await cli(['ls', '--all'], undefined, { FORCE_COLOR: '1', NO_COLOR: '1' });
+    assert.doesNotMatch(no.stdout, /\x1b\[/);
+    assert.doesNotMatch((await cli(['--no-color', 'ls', '--all'], undefined, { FORCE_COLOR: '1' })).stdout, /\x1b\[/);
+  });
+
+  it('top without a terminal prints the running and queued jobs once', async () => {
+    const id = (await cli(['run', '[[shell:sleep 300]] watched', '--cwd', s.h.workdir()])).stdout.trim();
+    await until('it runs', async () => /running/.test((await cli(['show', id])).stdout));
+    const top = await cli(['top']);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^ID\s+STATUS\s+TIME\s+FILES\s+TOKENS\s+CWD\s+ACTIVITY/);
+    assert.match(top.stdout, new RegExp(`${id}\\s+running`));
+    assert.equal(JSON.parse((await cli(['top', '--json'])).stdout).some((j: { job_id: string }) => j.job_id === id), true);
+    await cli(['cancel', id]);
+  });
+
+  it('doctor reports codex, its login, the state and the disk, and fails when codex is not logged in', async () => {
+    const r = await cli(['doctor']);
+    assert.match(r.stdout, /^OK\s+node\s+Node\.js/m);
+    assert.match(r.stdout, /^OK\s+codex\s+codex 0\.169\.0 at /m);
+    assert.match(r.stdout, /^FAIL\s+login\s+not logged in/m);
+    assert.match(r.stdout, /→ run `codex login`/);
+    assert.match(r.stdout, /^OK\s+database\s+integrity ok, schema \d+/m);
+    assert.match(r.stdout, /^OK\s+disk\s+[\d.]+ GiB free/m);
+    assert.equal(r.code, 1);
+    // Logged in with an API key (offline: codex only stores it), everything is OK.
+    const login = spawn(path.join(path.dirname(SERVER_MAIN), '../../node_modules/.bin/codex'), ['login', '--with-api-key'], { env: s.h.env(), stdio: ['pipe', 'ignore', 'ignore'] });
+    login.stdin.end('sk-test-not-a-real-key\n');
+    await new Promise((resolve) => login.on('close', resolve));
+    const ok = await cli(['doctor', '--json']);
+    const checks = JSON.parse(ok.stdout);
+    assert.equal(checks.checks.find((c: { name: string }) => c.name === 'login').level, 'ok', ok.stdout);
+    assert.equal(ok.code, checks.ok ? 0 : 1);
+  });
+});
