@@ -23,8 +23,12 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-/** Only absolute PATH entries: a relative one would be looked up in each job's cwd. */
-function findOnPath(searchPath: string, name: string): string | null {
+/**
+ * An executable by absolute path or by name on `searchPath`. Only absolute PATH entries count: a
+ * relative one would be looked up in each job's cwd, letting a repository pick the binary.
+ */
+export function findExecutable(name: string, searchPath: string): string | null {
+  if (path.isAbsolute(name)) return isExecutableFile(name) ? name : null;
   for (const dir of searchPath.split(path.delimiter)) {
     if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, name);
@@ -55,7 +59,7 @@ export class CodexLocator {
 
   private async probe(): Promise<CodexBinary> {
     const name = this.configured ?? 'codex';
-    const file = path.isAbsolute(name) ? name : findOnPath(this.searchPath, name);
+    const file = path.isAbsolute(name) ? name : findExecutable(name, this.searchPath);
     if (!file) throw new ToolError('codex_unavailable', `"${name}" was not found on PATH. ${HOW_TO_FIX}`);
     if (!isExecutableFile(file)) {
       throw new ToolError('codex_unavailable', `CODEX_BIN "${file}" is not an executable file. ${HOW_TO_FIX}`);

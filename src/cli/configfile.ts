@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree, printParseErrorCode, type Edit, type FormattingOptions, type JSONPath, type ParseError } from 'jsonc-parser';
+import { CliError, EXIT } from './exit.js';
+
+/**
+ * Client config files (JSON, or JSONC with comments), read and edited with jsonc-parser so that
+ * comments, layout and every key we do not own stay as they were.
+ */
+
+/** The file's text, or null if there is none. */
+export function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`, EXIT.failed);
+  }
+}
+
+const FIX = 'fix it (or move it away) and run again; it was not changed';
+
+/** The file's text and our entry in it (undefined if absent); refuses a file it cannot edit safely. */
+export function readJson(file: string, servers: string[], name: string): { text: string; current: unknown } {
+  const raw = readText(file) ?? '';
+  if (raw.trim() === '') return { text: '', current: undefined };
+  const errors: ParseError[] = [];
+  const root = parseTree(raw, errors, { allowTrailingComma: true });
+  if (errors.length || !root) {
+    const e = errors[0];
+    const before = raw.slice(0, e?.offset ?? 0).split('\n');
+    const where = e ? ` (${printParseErrorCode(e.error)} at line ${before.length}, column ${before.at(-1)!.length + 1})` : '';
+    throw new CliError(`${file} is not valid JSON${where}: ${FIX}`);
+  }
+  if (root.type !== 'object') throw new CliError(`${file} does not hold a JSON object: ${FIX}`);
+  for (let depth = 1; depth <= servers.length; depth++) {
+    const node = findNodeAtLocation(root, servers.slice(0, depth));
+    if (!node) return { text: raw, current: undefined };
+    if (node.type !== 'object') throw new CliError(`"${servers.slice(0, depth).join('" → "')}" in ${file} is not an object: ${FIX}`);
+  }
+  const entry = findNodeAtLocation(root, [...servers, name]);
+  // getNodeValue's objects have no prototype, which isDeepStrictEqual counts as a difference.
+  return { text: raw, current: entry && JSON.parse(JSON.stringify(getNodeValue(entry))) };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A missing env and an empty one are the same (claude writes `"env": {}`). */
+const sameField = (key: string, a: unknown, b: unknown) => (key === 'env' ? isDeepStrictEqual(a ?? {}, b ?? {}) : isDeepStrictEqual(a, b));
+const ourKeys = (wanted: Record<string, unknown>) => [...new Set([...Object.keys(wanted), 'env'])];
+
+/** Only the keys we write count: ones the user added to the entry are theirs. */
+export function sameEntry(current: unknown, wanted: Record<string, unknown>): boolean {
+  return isObject(current) && ourKeys(wanted).every((k) => sameField(k, current[k], wanted[k]));
+}
+
+/** Our entry set to `wanted`, keeping any other keys the user put in it. */
+export function withEntry(text: string, at: JSONPath, current: unknown, wanted: Record<string, unknown>): string {
+  if (!isObject(current)) return edited(text, at, wanted) + (text === '' ? '\n' : '');
+  let out = text;
+  for (const key of ourKeys(wanted)) if (!sameField(key, current[key], wanted[key])) out = edited(out, [...at, key], wanted[key]);
+  return out;
+}
+
+/**
+ * One value set (or, undefined, removed). jsonc-parser reformats the lines its edit touches, so a
+ * new entry goes first in its object, touching only the line that opens it rather than a sibling
+ * written on one line; a removal takes whole lines itself where it can, for the same reason.
+ */
+export function edited(text: string, at: JSONPath, value: unknown): string {
+  if (value === undefined) return applyEdits(text, removal(text, at));
+  return applyEdits(text, modify(text, at, value, { formattingOptions: formatOf(text), getInsertionIndex: () => 0 }));
+}
+
+function removal(text: string, at: JSONPath): Edit[] {
+  const property = findNodeAtLocation(parseTree(text)!, at)?.parent;
+  const siblings = property?.parent?.children ?? [];
+  if (!property) return [];
+  if (siblings.length === 1) return modify(text, at.slice(0, -1), {}, { formattingOptions: formatOf(text) });
+  if (siblings.at(-1) === property) return modify(text, at, undefined, {});
+  const from = text.lastIndexOf('\n', property.offset - 1) + 1;
+  const end = property.offset + property.length;
+  const rest = /^[ \t]*,[ \t]*(\/\/[^\n]*)?\r?\n/.exec(text.slice(end));
+  if (!rest || text.slice(from, property.offset).trim() !== '') return modify(text, at, undefined, {});
+  return [{ offset: from, length: end + rest[0].length - from, content: '' }];
+}
+
+/** The file's own indentation and line ends, for the lines we add. */
+function formatOf(text: string): FormattingOptions {
+  const indent = /^([ \t]+)\S/m.exec(text)?.[1] ?? '  ';
+  const tabs = indent.startsWith('\t');
+  return { insertSpaces: !tabs, tabSize: tabs ? 1 : indent.length, eol: text.includes('\r\n') ? '\r\n' : '\n' };
+}
+

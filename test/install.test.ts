@@ -1,0 +1,378 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'jsonc-parser';
+import { codexConfigToml } from './helpers/codexHome.ts';
+import { CODEX_BIN, ROOT, SERVER_MAIN, tempDir, useHarness, waitFinal } from './helpers/harness.ts';
+
+/**
+ * `install <client>` and `uninstall <client>`, run as a person would: the built CLI with a private
+ * HOME (and project directory, and CODEX_HOME), then the exact file each client reads is checked.
+ */
+
+/** A PATH with no claude, gemini or code on it: the files are edited directly. */
+const NO_CLIENTS = tempDir('no-clients');
+/** The pinned real codex (a node script, so node must be on PATH too). */
+const WITH_CODEX = [path.join(ROOT, 'node_modules/.bin'), path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter);
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json(): any;
+}
+
+function cli(args: string[], o: { home: string; cwd?: string; path?: string; env?: Record<string, string> }): Run {
+  const r = spawnSync(process.execPath, [SERVER_MAIN, ...args], {
+    cwd: o.cwd ?? o.home,
+    encoding: 'utf8',
+    env: { HOME: o.home, PATH: o.path ?? NO_CLIENTS, NO_COLOR: '1', ...o.env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+function ok(run: Run): Run {
+  assert.equal(run.status, 0, `exit ${run.status}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return run;
+}
+
+const write = (file: string, text: string) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+};
+const read = (file: string) => fs.readFileSync(file, 'utf8');
+const backups = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith(`${path.basename(file)}.`) && f.endsWith('.bak'));
+
+/** What every client is told to launch: this node and this build, by absolute path. */
+const launch = { command: process.execPath, args: [SERVER_MAIN] };
+
+describe('install edits the config file each client reads', () => {
+  // client, scope, file (from HOME, or from the project directory), the key holding servers, the entry's extra fields
+  const cases: [string, string, (home: string, project: string) => string, string, Record<string, unknown>][] = [
+    ['claude-code', 'user', (h) => path.join(h, '.claude.json'), 'mcpServers', { type: 'stdio' }],
+    ['claude-code', 'project', (_h, p) => path.join(p, '.mcp.json'), 'mcpServers', { type: 'stdio' }],
+    ['cursor', 'user', (h) => path.join(h, '.cursor/mcp.json'), 'mcpServers', {}],
+    ['cursor', 'project', (_h, p) => path.join(p, '.cursor/mcp.json'), 'mcpServers', {}],
+    ['vscode', 'user', (h) => path.join(h, '.config/Code/User/mcp.json'), 'servers', { type: 'stdio' }],
+    ['vscode', 'project', (_h, p) => path.join(p, '.vscode/mcp.json'), 'servers', { type: 'stdio' }],
+    ['claude-desktop', 'user', (h) => path.join(h, '.config/Claude/claude_desktop_config.json'), 'mcpServers', {}],
+    ['windsurf', 'user', (h) => path.join(h, '.codeium/windsurf/mcp_config.json'), 'mcpServers', {}],
+    ['gemini', 'user', (h) => path.join(h, '.gemini/settings.json'), 'mcpServers', {}],
+    ['gemini', 'project', (_h, p) => path.join(p, '.gemini/settings.json'), 'mcpServers', {}],
+  ];
+
+  for (const [client, scope, fileOf, key, extra] of cases) {
+    it(`${client} --scope ${scope}: creates ${fileOf('~', '.')} with the absolute command, args and env`, () => {
+      const home = tempDir('home');
+      // The real path: the CLI sees its working directory resolved.
+      const project = fs.realpathSync(tempDir('project'));
+      const file = fileOf(home, project);
+      const r = ok(cli(['install', client, '--scope', scope, '--env', 'CODEX_ASYNC_MAX_CONCURRENT=4', '--json'], { home, cwd: project }));
+      assert.deepEqual(r.json(), { client, scope, name: 'codex-async', action: 'added', file });
+      assert.deepEqual(JSON.parse(read(file)), { [key]: { 'codex-async': { ...extra, ...launch, env: { CODEX_ASYNC_MAX_CONCURRENT: '4' } } } });
+      assert.deepEqual(backups(file), [], 'a new file has nothing to back up');
+    });
+  }
+
+  it('claude-code --scope local: the entry goes under the project directory in ~/.claude.json', () => {
+    const home = tempDir('home');
+    const project = fs.realpathSync(tempDir('project'));
+    write(path.join(home, '.claude.json'), '{\n  "numStartups": 3\n}\n');
+    ok(cli(['install', 'claude-code', '--scope', 'local'], { home, cwd: project }));
+    const config = JSON.parse(read(path.join(home, '.claude.json')));
+    assert.equal(config.numStartups, 3);
+    assert.deepEqual(config.projects[project].mcpServers['codex-async'], { type: 'stdio', ...launch });
+    assert.equal(config.mcpServers, undefined, 'not in the user scope');
+  });
+
+  it('keeps comments, other servers and other keys byte for byte, and backs the file up first (vscode JSONC)', () => {
+    const home = tempDir('home');
+    const file = path.join(home, '.config/Code/User/mcp.json');
+    const original = [
+      '{',
+      '  // servers I use at work',
+      '  "servers": {',
+      '    "other": { "type": "stdio", "command": "other-mcp" }, // keep me',
+      '    "last": {',
+      '      "command": "last-mcp"',
+      '    }',
+      '  },',
+      '  "inputs": [{ "id": "token", "type": "promptString" }]',
+      '}',
+      '',
+    ].join('\n');
+    write(file, original);
+    const r = ok(cli(['install', 'vscode', '--json'], { home })).json();
+    assert.equal(r.action, 'added');
+    assert.equal(read(r.backup), original, 'the backup is the file as it was');
+    const text = read(file);
+    for (const line of original.split('\n').filter((l) => l.trim() !== '')) assert.ok(text.includes(line), `kept: ${line}`);
+    const config = parse(text);
+    assert.deepEqual(config.servers['codex-async'], { type: 'stdio', ...launch });
+    assert.deepEqual(Object.keys(config.servers).sort(), ['codex-async', 'last', 'other']);
+    assert.deepEqual(config.inputs, [{ id: 'token', type: 'promptString' }]);
+
+    // Uninstall takes out our entry and nothing else: the file is as it was.
+    const u = ok(cli(['uninstall', 'vscode', '--json'], { home })).json();
+    assert.equal(u.action, 'removed');
+    assert.equal(read(file), original);
+    assert.equal(read(u.backup), text);
+    assert.equal(ok(cli(['uninstall', 'vscode', '--json'], { home })).json().action, 'absent');
+  });
+
+  it('a second install reports unchanged, and neither rewrites nor backs up the file', () => {
+    const home = tempDir('home');
+    const file = path.join(home, '.cursor/mcp.json');
+    write(file, '{ "mcpServers": {} }\n');
+    ok(cli(['install', 'cursor', '--env', 'A=1'], { home }));
+    const after = read(file);
+    const mtime = fs.statSync(file).mtimeMs;
+    assert.equal(backups(file).length, 1);
+    const again = ok(cli(['install', 'cursor', '--env', 'A=1'], { home }));
+    assert.match(again.stdout, /already registered with Cursor \(user scope\) in ~\/\.cursor\/mcp\.json: nothing to change/);
+    assert.equal(ok(cli(['install', 'cursor', '--env', 'A=1', '--json'], { home })).json().action, 'unchanged');
+    assert.equal(read(file), after);
+    assert.equal(fs.statSync(file).mtimeMs, mtime);
+    assert.equal(backups(file).length, 1);
+  });
+
+  it('a changed --env updates the entry and keeps keys the user added to it', () => {
+    const home = tempDir('home');
+    const file = path.join(home, '.codeium/windsurf/mcp_config.json');
+    ok(cli(['install', 'windsurf', '--env', 'A=1'], { home }));
+    const config = JSON.parse(read(file));
+    config.mcpServers['codex-async'].disabled = false;
+    write(file, JSON.stringify(config, null, 2));
+    const r = ok(cli(['install', 'windsurf', '--env', 'B=2', '--json'], { home })).json();
+    assert.equal(r.action, 'updated');
+    assert.deepEqual(JSON.parse(read(file)).mcpServers['codex-async'], { ...launch, env: { B: '2' }, disabled: false });
+    // Without --env the env goes.
+    ok(cli(['install', 'windsurf'], { home }));
+    assert.deepEqual(JSON.parse(read(file)).mcpServers['codex-async'], { ...launch, disabled: false });
+  });
+
+  it('--dry-run shows the file and the lines it would add, and changes nothing', () => {
+    const home = tempDir('home');
+    const missing = path.join(home, '.gemini/settings.json');
+    const r = ok(cli(['install', 'gemini', '--dry-run'], { home }));
+    assert.match(r.stdout, /would add codex-async to Gemini CLI \(user scope\): ~\/\.gemini\/settings\.json/);
+    assert.ok(r.stdout.includes(`+      "command": ${JSON.stringify(process.execPath)},`), r.stdout);
+    assert.match(r.stdout, /dry run: nothing was changed/);
+    assert.equal(fs.existsSync(path.dirname(missing)), false);
+
+    const file = path.join(home, '.config/Claude/claude_desktop_config.json');
+    const original = '{\n  "globalShortcut": "Ctrl+Space"\n}\n';
+    write(file, original);
+    const j = ok(cli(['install', 'claude-desktop', '--dry-run', '--json'], { home })).json();
+    assert.deepEqual(j, { client: 'claude-desktop', scope: 'user', name: 'codex-async', action: 'added', file, dry_run: true });
+    assert.equal(read(file), original);
+    assert.deepEqual(backups(file), []);
+
+    ok(cli(['install', 'claude-desktop'], { home }));
+    const u = ok(cli(['uninstall', 'claude-desktop', '--dry-run'], { home }));
+    assert.match(u.stdout, /would remove codex-async from Claude Desktop: ~\/\.config\/Claude\/claude_desktop_config\.json/);
+    assert.ok(JSON.parse(read(file)).mcpServers['codex-async'], 'still there');
+  });
+
+  it('uninstall removes only our entry', () => {
+    const home = tempDir('home');
+    const file = path.join(home, '.claude.json');
+    write(file, JSON.stringify({ numStartups: 7, mcpServers: { other: { type: 'stdio', command: 'o', args: [] } }, projects: {} }, null, 2));
+    ok(cli(['install', 'claude-code', '--name', 'jobs'], { home }));
+    assert.ok(JSON.parse(read(file)).mcpServers.jobs);
+    const r = ok(cli(['uninstall', 'claude-code', '--name', 'jobs'], { home }));
+    assert.match(r.stdout, /removed jobs from Claude Code \(user scope\): ~\/\.claude\.json/);
+    assert.deepEqual(JSON.parse(read(file)), { numStartups: 7, mcpServers: { other: { type: 'stdio', command: 'o', args: [] } }, projects: {} });
+  });
+
+  it('refuses a config it cannot parse, names it, and leaves it alone', () => {
+    const home = tempDir('home');
+    const file = path.join(home, '.cursor/mcp.json');
+    write(file, '{ "mcpServers": { "other": { "command": "x" }, \n');
+    const r = cli(['install', 'cursor'], { home });
+    assert.equal(r.status, 2);
+    assert.ok(r.stderr.includes(`${file} is not valid JSON`), r.stderr);
+    assert.match(r.stderr, /at line 2, column 1\): fix it \(or move it away\) and run again; it was not changed/);
+    assert.equal(read(file), '{ "mcpServers": { "other": { "command": "x" }, \n');
+    assert.deepEqual(backups(file), []);
+
+    write(file, '{ "mcpServers": [] }');
+    assert.match(cli(['uninstall', 'cursor'], { home }).stderr, /"mcpServers" in .*mcp\.json is not an object: fix it/);
+  });
+
+  it('bad client, scope, env and name exit 2 and say what to do', () => {
+    const home = tempDir('home');
+    const cases: [string[], RegExp][] = [
+      [['install', 'emacs'], /unknown client "emacs": use one of claude-code, codex, cursor, vscode, claude-desktop, windsurf, gemini/],
+      [['uninstall', 'emacs'], /unknown client "emacs"/],
+      [['install', 'claude-desktop', '--scope', 'project'], /Claude Desktop has only a user configuration \(~\/\.config\/Claude\/claude_desktop_config\.json\): leave out --scope/],
+      [['install', 'windsurf', '--scope', 'project'], /Windsurf has only a user configuration/],
+      [['install', 'codex', '--scope', 'project'], /Codex CLI has only a user configuration/],
+      [['install', 'cursor', '--scope', 'local'], /--scope for Cursor is one of user, project, got "local"/],
+      [['install', 'vscode', '--scope', 'global'], /--scope for VS Code is one of user, project, got "global"/],
+      [['install', 'cursor', '--env', 'NOEQUALS'], /--env takes KEY=VALUE.*got "NOEQUALS"/],
+      [['install', 'cursor', '--env', '1A=x'], /--env takes KEY=VALUE.*not starting with a digit; got "1A=x"/],
+      [['install', 'cursor', '--env', 'A-B=x'], /--env takes KEY=VALUE/],
+      [['install', 'cursor', '--env', 'A=1', '--env', 'A=2'], /--env A is given twice/],
+      [['install', 'cursor', '--name', 'my server'], /--name takes letters, digits, "-" and "_".*got "my server"/],
+      [['install'], /missing required argument 'client'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(args, { home });
+      assert.equal(r.status, 2, `${args.join(' ')} exits 2`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    assert.deepEqual(fs.readdirSync(home), [], 'nothing was written');
+  });
+
+  it("uses `claude mcp add` / `claude mcp remove` when claude is on PATH, with the absolute command", () => {
+    const home = tempDir('home');
+    const bin = tempDir('bin');
+    const log = path.join(bin, 'argv.log');
+    // A stand-in claude that records its arguments: what matters is what we ask of it.
+    write(path.join(bin, 'claude'), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >> "${log}"\necho --- >> "${log}"\n`);
+    fs.chmodSync(path.join(bin, 'claude'), 0o755);
+    const calls = () => read(log).split('---\n').filter(Boolean).map((c) => c.trimEnd().split('\n'));
+
+    const r = ok(cli(['install', 'claude-code', '--env', 'A=1 2', '--json'], { home, path: bin })).json();
+    assert.equal(r.action, 'added');
+    assert.equal(r.command, `${path.join(bin, 'claude')} mcp add --scope user codex-async -e 'A=1 2' -- ${process.execPath} ${SERVER_MAIN}`);
+    assert.deepEqual(calls(), [['mcp', 'add', '--scope', 'user', 'codex-async', '-e', 'A=1 2', '--', process.execPath, SERVER_MAIN]]);
+
+    // An entry that differs is replaced: claude refuses to add a name it has.
+    write(path.join(home, '.claude.json'), JSON.stringify({ mcpServers: { 'codex-async': { type: 'stdio', command: 'old', args: [], env: {} } } }));
+    fs.rmSync(log);
+    const u = ok(cli(['install', 'claude-code', '--json'], { home, path: bin })).json();
+    assert.equal(u.action, 'updated');
+    assert.ok(u.backup);
+    assert.deepEqual(calls(), [
+      ['mcp', 'remove', '--scope', 'user', 'codex-async'],
+      ['mcp', 'add', '--scope', 'user', 'codex-async', '--', process.execPath, SERVER_MAIN],
+    ]);
+
+    fs.rmSync(log);
+    ok(cli(['uninstall', 'claude-code', '--scope', 'user'], { home, path: bin }));
+    assert.deepEqual(calls(), [['mcp', 'remove', '--scope', 'user', 'codex-async']]);
+  });
+});
+
+describe('install codex', () => {
+  const original = '# my codex settings\nmodel = "gpt-5.5"\n\n[mcp_servers.other]\ncommand = "other-mcp"\n';
+
+  it('without codex on PATH, writes the [mcp_servers] table itself, with default_tools_approval_mode = "approve"', () => {
+    const home = tempDir('home');
+    const codexHome = tempDir('codex-home');
+    const file = path.join(codexHome, 'config.toml');
+    write(file, original);
+    const env = { CODEX_HOME: codexHome };
+    const r = ok(cli(['install', 'codex', '--env', 'CODEX_ASYNC_MAX_CONCURRENT=2', '--json'], { home, env })).json();
+    assert.deepEqual(Object.keys(r).sort(), ['action', 'backup', 'client', 'file', 'name', 'scope']);
+    assert.equal(r.action, 'added');
+    assert.equal(read(r.backup), original);
+    assert.equal(
+      read(file),
+      original +
+        [
+          '',
+          '[mcp_servers.codex-async]',
+          'default_tools_approval_mode = "approve"',
+          'tool_timeout_sec = 300',
+          `command = ${JSON.stringify(process.execPath)}`,
+          `args = [${JSON.stringify(SERVER_MAIN)}]`,
+          '',
+          '[mcp_servers.codex-async.env]',
+          'CODEX_ASYNC_MAX_CONCURRENT = "2"',
+          '',
+        ].join('\n'),
+    );
+    assert.equal(ok(cli(['install', 'codex', '--env', 'CODEX_ASYNC_MAX_CONCURRENT=2', '--json'], { home, env })).json().action, 'unchanged');
+    assert.equal(backups(file).length, 1);
+    ok(cli(['uninstall', 'codex'], { home, env }));
+    assert.equal(read(file), original);
+  });
+
+  it('runs the real `codex mcp add`, then adds the approval setting it cannot set; codex reads the table back', () => {
+    const home = tempDir('home');
+    const codexHome = tempDir('codex-home');
+    const file = path.join(codexHome, 'config.toml');
+    write(file, original);
+    const env = { CODEX_HOME: codexHome };
+    const r = ok(cli(['install', 'codex', '--env', 'CODEX_ASYNC_MAX_CONCURRENT=2', '--json'], { home, env, path: WITH_CODEX })).json();
+    assert.equal(r.action, 'added');
+    assert.equal(r.command, `${CODEX_BIN} mcp add codex-async --env CODEX_ASYNC_MAX_CONCURRENT=2 -- ${process.execPath} ${SERVER_MAIN}`);
+
+    const text = read(file);
+    assert.ok(text.startsWith(original.trimEnd()), 'the rest of config.toml is kept');
+    const table = text.slice(text.indexOf('[mcp_servers.codex-async]'));
+    assert.match(table, /^\[mcp_servers\.codex-async\]\ndefault_tools_approval_mode = "approve"\ntool_timeout_sec = 300\n/);
+    const get = spawnSync(CODEX_BIN, ['mcp', 'get', 'codex-async', '--json'], { encoding: 'utf8', env: { HOME: home, CODEX_HOME: codexHome, PATH: WITH_CODEX } });
+    const server = JSON.parse(get.stdout);
+    assert.equal(server.transport.command, process.execPath);
+    assert.deepEqual(server.transport.args, [SERVER_MAIN]);
+    assert.deepEqual(server.transport.env, { CODEX_ASYNC_MAX_CONCURRENT: '2' });
+    assert.equal(server.tool_timeout_sec, 300);
+
+    const again = ok(cli(['install', 'codex', '--env', 'CODEX_ASYNC_MAX_CONCURRENT=2', '--json'], { home, env, path: WITH_CODEX })).json();
+    assert.deepEqual(again, { client: 'codex', scope: 'user', name: 'codex-async', action: 'unchanged', file });
+    assert.equal(read(file), text);
+
+    const gone = ok(cli(['uninstall', 'codex', '--json'], { home, env, path: WITH_CODEX })).json();
+    assert.equal(gone.action, 'removed');
+    assert.equal(gone.command, `${CODEX_BIN} mcp remove codex-async`);
+    assert.equal(read(file).trimEnd(), original.trimEnd());
+  });
+
+  describe('end to end', () => {
+    const s = useHarness();
+
+    it('codex exec calls codex_start on the server `install codex` registered, and the job runs', async () => {
+      // The harness's CODEX_HOME points codex at the mock Responses API; install adds our table to it.
+      const env = s.h.env();
+      const before = read(path.join(s.h.codexHome, 'config.toml'));
+      assert.equal(before, codexConfigToml(s.h.mock.url));
+      ok(
+        cli(
+          ['install', 'codex', '--env', `CODEX_ASYNC_HOME=${env.CODEX_ASYNC_HOME}`, '--env', `CODEX_BIN=${CODEX_BIN}`, '--env', `CODEX_HOME=${s.h.codexHome}`],
+          { home: env.HOME, env: { CODEX_HOME: s.h.codexHome }, path: WITH_CODEX },
+        ),
+      );
+      assert.ok(read(path.join(s.h.codexHome, 'config.toml')).startsWith(before.trimEnd()), 'the mock provider settings are kept');
+
+      const inner = s.h.workdir();
+      // Codex names the tools' namespace after the server with "-" made "_".
+      const run = await codexExec(env, s.h.workdir(), `[[mcp:codex_async|${inner}]] hand this to the job server`);
+      assert.equal(run.status, 0);
+      const call = run.events.find((e) => e.type === 'item.completed' && e.item.type === 'mcp_tool_call');
+      assert.ok(call, `codex called a tool (events: ${JSON.stringify(run.events)})`);
+      assert.equal(call.item.server, 'codex-async');
+      assert.equal(call.item.tool, 'codex_start');
+      assert.equal(call.item.status, 'completed', JSON.stringify(call.item.error ?? call.item.result));
+      const jobId = call.item.result.structuredContent?.job_id ?? /job ([0-9a-f]{12})/.exec(call.item.result.content[0].text)?.[1];
+      assert.match(jobId, /^[0-9a-f]{12}$/);
+
+      const conn = await s.h.connect();
+      const done = await waitFinal(conn, jobId);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.cwd, fs.realpathSync(inner));
+      await conn.close();
+    });
+  });
+});
+
+/** `codex exec` with a prompt on stdin; resolves with its JSONL events. */
+function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(CODEX_BIN, ['exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'read-only', '-'], { env });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.resume();
+    child.stdin.end(prompt);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
+    });
+  });
+}
