@@ -136,6 +136,21 @@ describe('the command line', () => {
     await cli(['cancel', running], undefined, env);
   });
 
+  it('finished jobs older than CODEX_ASYNC_RETENTION_DAYS go by themselves; running ones stay', async () => {
+    const env = { CODEX_ASYNC_HOME: path.join(tempDir('retention'), 'state') };
+    const old = (await cli(['run', 'soon forgotten', '--cwd', s.h.workdir(), '--wait', '--json'], undefined, env)).stdout;
+    const oldId = JSON.parse(old)[0].job_id;
+    const running = (await cli(['run', '[[shell:sleep 300]] still running', '--cwd', s.h.workdir()], undefined, env)).stdout.trim();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // 0.00001 days is under a second: the server's first sweep collects the finished job.
+    const server = await s.h.connect({ ...env, CODEX_ASYNC_RETENTION_DAYS: '0.00001' });
+    await until('the finished job is deleted', async () => (await server.raw('codex_poll', { job_id: oldId })).isError);
+    assert.ok(!fs.existsSync(path.join(env.CODEX_ASYNC_HOME, 'jobs', oldId)));
+    assert.equal((await server.call('codex_poll', { job_id: running })).status, 'running');
+    await server.call('codex_cancel', { job_id: running });
+    await server.close();
+  });
+
   it('answers mistakes with exit 2 and what to do', async () => {
     const unknown = await cli(['show', '0123456789ab']);
     assert.equal(unknown.code, 2);
