@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CODEX_BIN, SERVER_MAIN, useHarness, waitFinal } from './helpers/harness.ts';
+import { CODEX_BIN, codexExec, SERVER_MAIN, useHarness, waitFinal } from './helpers/harness.ts';
 
-/** Runs `codex exec` with a prompt, the way a person or script would; resolves with its JSONL events. */
-function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[] }> {
-  return new Promise((resolve) => {
-    const child = spawn(CODEX_BIN, ['exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'read-only', '-'], { env });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
-    child.stdin.end(prompt);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
-    });
-  });
-}
 
 /**
  * The real codex CLI as the MCP client: it finds our tools through its tool_search (BM25 over

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'jsonc-parser';
 import { codexConfigToml } from './helpers/codexHome.ts';
-import { CODEX_BIN, ROOT, SERVER_MAIN, tempDir, useHarness, waitFinal } from './helpers/harness.ts';
+import { CODEX_BIN, codexExec, ROOT, SERVER_MAIN, tempDir, useHarness, waitFinal } from './helpers/harness.ts';
 
 /**
  * `install <client>` and `uninstall <client>`, run as a person would: the built CLI with a private
@@ -361,18 +361,3 @@ describe('install codex', () => {
   });
 });
 
-/** `codex exec` with a prompt on stdin; resolves with its JSONL events. */
-function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[] }> {
-  return new Promise((resolve) => {
-    const child = spawn(CODEX_BIN, ['exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'read-only', '-'], { env });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
-    child.stdin.end(prompt);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
-    });
-  });
-}

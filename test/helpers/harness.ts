@@ -5,6 +5,7 @@
  */
 import { Client, type ClientOptions } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -224,5 +225,21 @@ export async function killJobProcesses(home: string, jobId: string): Promise<voi
     const left = jobProcessesOnMachine(jobId);
     for (const pid of left) killQuietly(pid);
     return left.length === 0;
+  });
+}
+
+/** Runs `codex exec` with a prompt on stdin, as a person or script would; resolves with its JSONL events. */
+export function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(CODEX_BIN, ['exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'read-only', '-'], { env });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.resume();
+    child.stdin.end(prompt);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
+    });
   });
 }

@@ -78,6 +78,15 @@ interface JobOpts extends Common {
   file?: string;
 }
 
+/** The options `run` and `reply` share, as the engine names them. */
+const settingsOf = (opts: JobOpts) => ({
+  sandbox: opts.sandbox,
+  model: opts.model,
+  reasoning_effort: opts.effort,
+  label: opts.label,
+  timeout_seconds: opts.timeout,
+});
+
 /** After starting a job: wait for it, or say how to follow it. */
 async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): Promise<void> {
   if (opts.wait) return finish(engine, out, [jobId]);
@@ -180,11 +189,7 @@ export function registerJobCommands(program: Command): void {
       const job = await engine.start({
         prompt: text,
         cwd: path.resolve(opts.cwd ?? process.cwd()),
-        sandbox: opts.sandbox,
-        model: opts.model,
-        reasoning_effort: opts.effort,
-        label: opts.label,
-        timeout_seconds: opts.timeout,
+        ...settingsOf(opts),
       });
       await started(engine, out, job.job_id, opts);
     });
@@ -207,11 +212,7 @@ export function registerJobCommands(program: Command): void {
       const job = await engine.reply({
         job_id: jobId,
         prompt: text,
-        sandbox: opts.sandbox,
-        model: opts.model,
-        reasoning_effort: opts.effort,
-        label: opts.label,
-        timeout_seconds: opts.timeout,
+        ...settingsOf(opts),
       });
       await started(engine, out, job.job_id, opts);
     });
