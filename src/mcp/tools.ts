@@ -2,6 +2,7 @@ import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { describeProgress } from '../codex/progress.js';
 import type { Engine, Started } from '../engine/engine.js';
 import type { JobResult } from '../engine/snapshot.js';
+import { isFinal } from '../jobs/states.js';
 import { ToolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import * as s from './schemas.js';
@@ -58,27 +59,46 @@ const resultText = (r: JobResult) => `${jobLine(r)}\n${r.final_message ?? '(no f
 
 /**
  * Tells this session's client, as a log message, when a job it started finishes: clients that
- * show server logs then tell the user without anyone polling.
+ * show server logs then tell the user without anyone polling. Driven by the job's change
+ * notifications, not a timer: a server with many running jobs stays idle.
  */
-function announceWhenDone(server: McpServer, engine: Engine, jobId: string): void {
-  void engine
-    .wait([jobId], 7 * 24 * 3600 * 1000)
-    .then(({ finished }) => {
-      const job = finished[0];
-      if (!job || !server.isConnected()) return;
-      return server.sendLoggingMessage({
+function announceWhenDone(server: McpServer, engine: Engine, jobId: string, watches: Set<() => void>): void {
+  const stop = () => {
+    unwatch();
+    watches.delete(stop);
+  };
+  const unwatch = engine.watch(jobId, () => {
+    let job;
+    try {
+      job = engine.poll(jobId, 0);
+    } catch {
+      return stop();
+    }
+    if (!isFinal(job.status)) return;
+    stop();
+    if (!server.isConnected()) return;
+    void server
+      .sendLoggingMessage({
         level: job.status === 'completed' ? 'info' : 'warning',
         logger: 'codex-async-mcp',
         data: { message: jobLine(job), job_id: job.job_id, status: job.status, error: job.error },
-      });
-    })
-    .catch(() => undefined);
+      })
+      .catch(() => undefined);
+  });
+  watches.add(stop);
 }
 
 export function registerTools(server: McpServer, engine: () => Engine, log: Logger): void {
+  // Announcements still pending end with the session: nobody is left to tell.
+  const watches = new Set<() => void>();
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    for (const stop of [...watches]) stop();
+    previous?.();
+  };
   const announced = async (starting: Promise<Started>): Promise<Started> => {
     const started = await starting;
-    announceWhenDone(server, engine(), started.job_id);
+    announceWhenDone(server, engine(), started.job_id, watches);
     return started;
   };
 
