@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { stderrLogger } from '../log.js';
 import { CliError } from './exit.js';
-import { buildProgram } from './program.js';
-import { serveOnStdio } from './serve.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -13,7 +11,10 @@ const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import
  * line for people (program.ts), over the same engine.
  */
 async function main(argv: string[]): Promise<void> {
-  if (argv.length === 0) return serveOnStdio(VERSION);
+  // Each path loads only what it needs: the server never loads the terminal libraries, and a
+  // command like `ls` never loads the MCP SDK (memory for the one, start-up time for the other).
+  if (argv.length === 0) return (await import('./serve.js')).serveOnStdio(VERSION);
+  const { buildProgram } = await import('./program.js');
   await buildProgram(VERSION).parseAsync(argv, { from: 'user' });
 }
 

@@ -4,7 +4,6 @@ import { registerInstall } from './commands/install.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerTop } from './commands/top.js';
 import { EXIT } from './exit.js';
-import { parseListen, serveOnStdio, serveOverHttp } from './serve.js';
 
 
 /** The command line: one commander program; each command group registers itself. */
@@ -40,6 +39,7 @@ Environment: CODEX_ASYNC_HOME, CODEX_BIN, CODEX_ASYNC_MAX_CONCURRENT and more (s
     .option('--http <[host:]port>', 'listen for Streamable HTTP (default host 127.0.0.1)')
     .addHelpText('after', '\nExamples:\n  codex-async-mcp serve                 # stdio, as with no command\n  CODEX_ASYNC_TOKEN=$(openssl rand -hex 32) codex-async-mcp serve --http 8765\n')
     .action(async (opts: { http?: string }) => {
+      const { parseListen, serveOnStdio, serveOverHttp } = await import('./serve.js');
       if (opts.http === undefined) return serveOnStdio(version);
       const listen = parseListen(opts.http);
       if (!listen) program.error(`--http takes [HOST:]PORT, got "${opts.http}"`, { exitCode: EXIT.usage });

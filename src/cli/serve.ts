@@ -6,7 +6,6 @@ import { ToolError } from '../errors.js';
 import { stderrLogger } from '../log.js';
 import { pushJobChanges } from '../mcp/resources.js';
 import { createMcpServer } from '../mcp/server.js';
-import { isLoopback, serveHttp } from './http.js';
 
 /**
  * A server that cannot open its state still serves, answering every tool call with the reason and
@@ -69,6 +68,7 @@ export function serveOnStdio(version: string): void {
 
 /** MCP over Streamable HTTP at /mcp. Returns an error message for the caller to print, or null. */
 export async function serveOverHttp(listen: { host: string; port: number }, version: string): Promise<string | null> {
+  const { isLoopback, serveHttp } = await import('./http.js');
   const { config, engine, get } = openEngine();
   let token = config?.httpToken;
   if (!token) {
