@@ -100,6 +100,9 @@ describe('the command line', () => {
     const id = (await cli(['run', '[[shell:sleep 300]] long', '--cwd', s.h.workdir()])).stdout.trim();
     const waiting = cli(['wait', id]);
     await until('the command runs', async () => /sleep 300/.test((await cli(['show', id])).stdout));
+    const gaveUp = await cli(['wait', id, '--timeout', '0.5']);
+    assert.equal(gaveUp.code, 124);
+    assert.match(gaveUp.stderr, new RegExp(`job ${id} is still running; it goes on in the background`));
     const cancelled = await cli(['cancel', id]);
     assert.match(cancelled.stdout, new RegExp(`job ${id} cancelled`));
     assert.equal((await waiting).code, 130);

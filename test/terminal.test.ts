@@ -22,7 +22,9 @@ class Terminal {
     const script = path.join(dir, 'run.sh');
     const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`);
     const quoted = [process.execPath, SERVER_MAIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    fs.writeFileSync(script, `${exports.join('\n')}\nexport TERM=xterm-256color\n${quoted}\necho "[exit $?]"\nsleep 600\n`, { mode: 0o700 });
+    // `trap :` keeps the script alive through a Ctrl-C meant for the command (a handler, unlike an
+    // ignored signal, is not inherited), so the exit status can be shown.
+    fs.writeFileSync(script, `${exports.join('\n')}\nexport TERM=xterm-256color\ntrap : INT\n${quoted}\necho "[exit $?]"\nsleep 600\n`, { mode: 0o700 });
     this.tmux('new-session', '-d', '-s', this.name, '-x', '120', '-y', '30', script);
   }
 
@@ -66,6 +68,21 @@ describe('what a person sees in a terminal', { skip: HAVE_TMUX ? false : 'tmux i
       assert.match(done, /✔ job [0-9a-f]{12} completed in \d+s — 1 command, 0 files changed, \d+ tokens/);
       assert.match(done, /shell output:/);
       assert.doesNotMatch(done, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 'the live line is cleared at the end');
+    } finally {
+      term.close();
+    }
+  });
+
+  it('Ctrl-C stops the waiting, not the job (exit 130)', async () => {
+    const term = new Terminal(s.h.env(), ['run', '[[shell:sleep 300]] interrupted', '--cwd', s.h.workdir(), '--wait']);
+    try {
+      const live = await term.shows(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \d+s ([0-9a-f]{12}) .*sleep 300/);
+      const id = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \d+s ([0-9a-f]{12})/.exec(live)![1]!;
+      term.keys('C-c');
+      const after = await term.shows(/\[exit 130\]/);
+      assert.match(after, new RegExp(`job ${id} is still running; it goes on in the background`));
+      assert.match(cli(['show', id]), new RegExp(`job ${id}  running`));
+      cli(['cancel', id]);
     } finally {
       term.close();
     }

@@ -12,7 +12,7 @@ export const EXIT = {
   unhealthy: 1,
   /** The job hit its timeout (as timeout(1) does). */
   timeout: 124,
-  /** The job was cancelled (as a command stopped by Ctrl-C). */
+  /** The job was cancelled, or Ctrl-C stopped the waiting (as for any interrupted command). */
   cancelled: 130,
 } as const;
 

@@ -21,11 +21,13 @@ function statusLine(snap: Snapshot, now: number): string {
  * whenever a job's activity changes, so a log file reads as a history. Ctrl-C stops the waiting,
  * never the jobs.
  */
-export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutMs = Infinity): Promise<Snapshot[]> {
+export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutMs = Infinity): Promise<{ snapshots: Snapshot[]; interrupted: boolean }> {
   const deadline = Date.now() + timeoutMs;
   const stop = new AbortController();
   const onInt = () => stop.abort();
-  process.once('SIGINT', onInt);
+  // `on`, not `once`: log-update's cursor restorer (signal-exit) re-raises SIGINT when it finds
+  // itself the only listener, which a `once` listener stops being the moment it runs.
+  process.on('SIGINT', onInt);
   const live = out.tty && !out.json;
   let frame = 0;
   const lastPlain = new Map<string, string>();
@@ -51,7 +53,7 @@ export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutM
     for (;;) {
       const snaps = show();
       const pending = snaps.filter((s) => !isFinal(s.status)).map((s) => s.job_id);
-      if (pending.length === 0 || stop.signal.aborted || Date.now() >= deadline) return snaps;
+      if (pending.length === 0 || stop.signal.aborted || Date.now() >= deadline) return { snapshots: snaps, interrupted: stop.signal.aborted };
       await engine.wait(pending, Math.min(1000, deadline - Date.now()), { signal: stop.signal });
     }
   } finally {

@@ -100,12 +100,13 @@ async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): 
 
 /** Waits for every job, then prints each result; the exit code is the first unsuccessful job's. */
 async function finish(engine: Engine, out: Out, ids: string[], timeoutMs?: number): Promise<void> {
-  const results = await waitLive(engine, out, ids, timeoutMs);
+  const { snapshots: results, interrupted } = await waitLive(engine, out, ids, timeoutMs);
   if (out.json) out.data(results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r)));
   else for (const snap of results) printOutcome(out, snap);
   const pending = results.find((r) => !isFinal(r.status));
   if (pending) {
-    process.exitCode = EXIT.timeout;
+    // Ctrl-C ends the waiting (exit 130, as for any interrupted command); --timeout, 124.
+    process.exitCode = interrupted ? EXIT.cancelled : EXIT.timeout;
     if (!out.json) process.stderr.write(`codex-async-mcp: job ${pending.job_id} is still ${pending.status}; it goes on in the background\n`);
     return;
   }
@@ -288,7 +289,8 @@ export function registerJobCommands(program: Command): void {
       for (const line of opts.tail === undefined ? lines : lines.slice(lines.length - opts.tail)) out.line(opts.raw ? line : paintActivity(out, line));
       if (!opts.follow) return;
       const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
+      const onInt = () => stop.abort();
+      process.on('SIGINT', onInt);
       const last = await engine.follow(
         jobId,
         offset,
@@ -299,7 +301,7 @@ export function registerJobCommands(program: Command): void {
           if (text) for (const l of text.split('\n')) out.line(paintActivity(out, l));
         },
         { signal: stop.signal },
-      );
+      ).finally(() => process.off('SIGINT', onInt));
       if (!opts.raw && isFinal(last.status)) {
         out.line(out.c.dim(`— job ${last.job_id} ${last.status}${last.error ? ` (${last.error.kind}: ${last.error.message})` : ''}`));
       }
