@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
+import { jobProcessesOnMachine, killJobProcesses, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
 
 interface Ran {
   code: number | null;
@@ -103,8 +103,10 @@ describe('the command line', () => {
     const gaveUp = await cli(['wait', id, '--timeout', '0.5']);
     assert.equal(gaveUp.code, 124);
     assert.match(gaveUp.stderr, new RegExp(`job ${id} is still running; it goes on in the background`));
-    const cancelled = await cli(['cancel', id]);
-    assert.match(cancelled.stdout, new RegExp(`job ${id} cancelled`));
+    const cancelled = await cli(['cancel', '0123456789ab', id]);
+    assert.match(cancelled.stdout, new RegExp(`job ${id} cancelled`), 'an unknown id first does not stop the others');
+    assert.equal(cancelled.code, 2);
+    assert.match(cancelled.stderr, /0123456789ab: no job/);
     assert.equal((await waiting).code, 130);
     assert.deepEqual(jobProcessesOnMachine(id), []);
   });
@@ -198,6 +200,18 @@ describe('the command line', () => {
     assert.match(top.stdout, new RegExp(`${id}\\s+running`));
     assert.equal(JSON.parse((await cli(['top', '--json'])).stdout).some((j: { job_id: string }) => j.job_id === id), true);
     await cli(['cancel', id]);
+  });
+
+  it('doctor reports a job marked running whose processes are gone; the next command records it as lost', async () => {
+    const env = { CODEX_ASYNC_HOME: path.join(tempDir('stuck'), 'state') };
+    const id = (await cli(['run', '[[shell:sleep 300]] killed behind our back', '--cwd', s.h.workdir()], undefined, env)).stdout.trim();
+    await until('it runs', async () => /sleep 300/.test((await cli(['show', id], undefined, env)).stdout));
+    await killJobProcesses(env.CODEX_ASYNC_HOME, id);
+    const doctor = await cli(['doctor'], undefined, env);
+    assert.match(doctor.stdout, new RegExp(`^WARN\\s+jobs\\s+1 running; marked running but their process is gone: ${id}`, 'm'));
+    const listed = JSON.parse((await cli(['ls', '--json'], undefined, env)).stdout);
+    assert.equal(listed[0].status, 'failed');
+    assert.equal(listed[0].error.kind, 'lost');
   });
 
   it('doctor reports codex, its login, the state and the disk, and fails when codex is not logged in', async () => {

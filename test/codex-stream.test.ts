@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { buildExecArgs } from '../src/codex/argv.ts';
 import { parseEventLine } from '../src/codex/events.ts';
 import { emptyProgress } from '../src/codex/progress.ts';
-import { foldNewEvents, readActivityTail } from '../src/jobs/eventlog.ts';
+import { foldNewEvents, readActivityTail, readNewLines } from '../src/jobs/eventlog.ts';
 
 const line = (event: object) => `${JSON.stringify(event)}\n`;
 
@@ -72,5 +72,25 @@ describe('the codex command line', () => {
     assert.ok(bypass.includes('--dangerously-bypass-approvals-and-sandbox'));
     assert.ok(!bypass.includes('-s'));
     assert.ok(!bypass.includes('--full-auto'), '--full-auto was removed from codex');
+  });
+
+  it('follows a log line by line, waits for a torn last line, and skips a line too long to show', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cam-follow-')), 'events.jsonl');
+    const first = line({ type: 'thread.started', thread_id: 't' });
+    fs.writeFileSync(file, `${first}{"type":"turn.sta`);
+    let r = readNewLines(file, 0, false);
+    assert.deepEqual(r, { lines: [first.trim()], offset: first.length });
+    assert.deepEqual(readNewLines(file, r.offset, false), { lines: [], offset: first.length }, 'a torn line waits');
+    fs.writeFileSync(file, `${first}${'x'.repeat(5 << 20)}\n${line({ type: 'turn.started' })}`);
+    const ends: number[] = [];
+    const seen: string[] = [];
+    for (let offset = 0, before = -1; offset !== before; ) {
+      before = offset;
+      r = readNewLines(file, offset, true, 1 << 20);
+      seen.push(...r.lines);
+      ends.push((offset = r.offset));
+    }
+    assert.deepEqual(seen, [first.trim(), '{"type":"turn.started"}']);
+    assert.equal(ends.at(-1), fs.statSync(file).size);
   });
 });

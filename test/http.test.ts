@@ -104,6 +104,70 @@ describe('Streamable HTTP', () => {
     }
   });
 
+  it('keeps at most 256 2025-era sessions, closing the least recently used; a dropped event stream can be opened again', async () => {
+    const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
+    try {
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` };
+      const initialize = async () => {
+        const r = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+        });
+        await r.text();
+        return r.headers.get('mcp-session-id')!;
+      };
+      const ping = async (id: string) => {
+        const r = await fetch(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+        return { status: r.status, text: await r.text() };
+      };
+      const ids: string[] = [];
+      for (let i = 0; i < 258; i++) ids.push(await initialize());
+      const first = await ping(ids[0]!);
+      assert.equal(first.status, 404);
+      assert.match(first.text, /unknown or expired session .*: initialize a new session/);
+      assert.equal((await ping(ids[1]!)).status, 404);
+      assert.equal((await ping(ids[2]!)).status, 200, 'the rest are kept');
+      assert.equal((await ping(ids[257]!)).status, 200);
+      // An event stream whose client went away is released: the client can open one again.
+      const stream = (signal?: AbortSignal) =>
+        fetch(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${TOKEN}`, 'mcp-session-id': ids[257]!, 'mcp-protocol-version': '2025-06-18' }, signal });
+      const abort = new AbortController();
+      const open = await stream(abort.signal);
+      assert.equal(open.status, 200);
+      abort.abort();
+      await until('the dropped stream to be released', async () => {
+        const again = await stream(AbortSignal.timeout(500)).catch(() => null);
+        if (again?.status === 200) void again.body?.cancel();
+        return again?.status === 200;
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('bound to every interface (0.0.0.0, token required), answers under any host name', async () => {
+    const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }), '0.0.0.0:0');
+    try {
+      const port = new URL(url).port;
+      const status = await new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+        const req = http.request(`http://127.0.0.1:${port}/mcp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}`, host: `192.0.2.2:${port}` },
+        }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('answers 401 without the token, 403 for a foreign Origin or Host, 404 elsewhere, 413 for an oversized body', async () => {
     const { child, url } = await startHttpServer(s.h.env({ CODEX_ASYNC_TOKEN: TOKEN }));
     try {
@@ -127,8 +191,9 @@ describe('Streamable HTTP', () => {
         req.end(body);
       });
       assert.equal(rebound, 403);
-      const huge = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body: 'x'.repeat(5 * 1024 * 1024) }).catch(() => null);
-      assert.ok(huge === null || huge.status === 413, `oversized body refused (${huge?.status})`);
+      const huge = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body: 'x'.repeat(5 * 1024 * 1024) });
+      assert.equal(huge.status, 413);
+      assert.match(await huge.text(), /request body over \d+ bytes/);
     } finally {
       child.kill('SIGTERM');
     }

@@ -150,6 +150,8 @@ describe('MCP tasks extension (2026-07-28, io.modelcontextprotocol/tasks)', () =
     const refused = await call({ prompt: 'x', cwd: s.h.workdir() }, {});
     assert.equal(refused.error.code, -32021);
     assert.deepEqual(refused.error.data, { requiredCapabilities: { extensions: { [TASKS]: {} } } });
+    const undeclared = await raw({ method: 'tasks/get', params: { taskId: '0123456789ab', _meta: meta({}) } });
+    assert.equal(undeclared.error.code, -32021, 'the task methods belong to the extension too');
 
     const failing = await call({ prompt: '[[fail:boom]] fails', cwd: s.h.workdir() });
     assert.equal(failing.result.resultType, 'task');

@@ -27,15 +27,20 @@ export async function withEngine<T>(work: (engine: Engine, config: Config) => Pr
   let engine: Engine;
   try {
     config = loadConfig();
-    engine = Engine.open(config, (level, message) => {
-      if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
-    });
+    engine = Engine.open(
+      config,
+      (level, message) => {
+        if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
+      },
+      { forCommand: true },
+    );
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
     if (err instanceof ToolError) throw new CliError(`${err.message} (run \`codex-async-mcp doctor\` for a full check)`, EXIT.failed);
     throw err;
   }
   try {
+    await engine.settle();
     return await work(engine, config);
   } catch (err) {
     // Engine errors are written for whoever called: here they are a person's usage error.

@@ -78,7 +78,11 @@ class LegacySessions {
     if (request.method !== 'POST' || !isInitializeRequest(body)) {
       return jsonError(400, 'no Mcp-Session-Id: start with an initialize request, then send the session id it returns');
     }
-    if (this.sessions.size >= MAX_SESSIONS) await this.sessions.values().next().value?.close();
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const [oldest, transport] = this.sessions.entries().next().value!;
+      this.sessions.delete(oldest);
+      await transport.close().catch(() => undefined);
+    }
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => void this.sessions.set(sid, transport),
@@ -120,11 +124,20 @@ export async function serveHttp(opts: {
   pushChanges?: (updated: (uri: string) => void) => () => void;
   log: Logger;
 }): Promise<HttpServing> {
-  const handler = createMcpHandler(opts.factory, { legacy: 'reject', onerror: (err) => opts.log('warn', `http: ${err.message}`) });
+  const handler = createMcpHandler(opts.factory, {
+    legacy: 'reject',
+    maxRequestBodySize: MAX_BODY_BYTES,
+    onerror: (err) => opts.log('warn', `http: ${err.message}`),
+  });
   const legacy = new LegacySessions(opts.factory);
   const stopPushing = opts.pushChanges?.((uri) => handler.notify.resourceUpdated(uri));
-  const hostnames = [...localhostAllowedHostnames(), ...(isLoopback(opts.host) ? [] : [opts.host])];
-  const origins = [...localhostAllowedOrigins(), ...(isLoopback(opts.host) ? [] : [opts.host])];
+  // Host names are compared as URLs spell them: IPv6 literals in brackets. A wildcard bind is
+  // reached under any of the machine's names and addresses, so its Host is not checked there: the
+  // bearer token, required off loopback, is what keeps a rebinding page out.
+  const bound = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
+  const hostnames = [...localhostAllowedHostnames(), ...(isLoopback(opts.host) ? [] : [bound])];
+  const origins = [...localhostAllowedOrigins(), ...(isLoopback(opts.host) ? [] : [bound])];
   const server = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
@@ -138,18 +151,28 @@ export async function serveHttp(opts: {
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
+      const tooLarge = () => send(res, 413, `request body over ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+      if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge();
       const abort = new AbortController();
-      res.on('close', () => abort.abort());
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      // A client that goes away must also end the stream it held (a GET event stream stays
+      // registered in its session until cancelled, and the session refuses a second one).
+      res.on('close', () => {
+        abort.abort();
+        void reader?.cancel().catch(() => undefined);
+      });
       const body = req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' ? undefined : await readBody(req);
-      if (body === null) return send(res, 413, `request body over ${MAX_BODY_BYTES} bytes`);
+      if (body === null) return tooLarge();
       const request = new Request(url, { method: req.method, headers, body, signal: abort.signal });
-      const rejected = hostHeaderValidationResponse(request, hostnames) ?? originValidationResponse(request, origins);
+      const rejected = (wildcard ? undefined : hostHeaderValidationResponse(request, hostnames)) ?? originValidationResponse(request, origins);
       const parsed = body === undefined ? undefined : parseJson(body);
       const response =
         rejected ?? (parsed !== INVALID && (await isLegacyRequest(request, parsed)) ? await legacy.handle(request, parsed) : await handler.fetch(request));
       res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.flushHeaders();
       if (!response.body) return res.end();
-      const reader = response.body.getReader();
+      reader = response.body.getReader();
+      if (res.destroyed) void reader.cancel().catch(() => undefined);
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;

@@ -30,28 +30,36 @@ export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutM
   process.on('SIGINT', onInt);
   const live = out.tty && !out.json;
   let frame = 0;
+  let snaps: Snapshot[] = [];
   const lastPlain = new Map<string, string>();
-  const show = () => {
+  // The spinner turns every tick from what was last read; reading (which may fold new events into
+  // the database) happens once per loop: on a change, or at least every second.
+  const draw = () => {
+    if (!live) return;
     const now = Date.now();
-    const snaps = ids.map((id) => engine.poll(id, 0));
-    const pending = snaps.filter((s) => !isFinal(s.status));
-    if (live) {
-      frame = (frame + 1) % FRAMES.length;
-      logUpdate(pending.map((s) => `${out.c.cyan(FRAMES[frame]!)} ${fit(statusLine(s, now), out.width - 3)}`).join('\n'));
-    } else if (!out.json) {
-      for (const s of pending) {
-        const text = s.status === 'queued' ? 'queued' : s.progress.current ?? s.status;
-        if (lastPlain.get(s.job_id) === text) continue;
-        lastPlain.set(s.job_id, text);
-        process.stderr.write(`[${duration(now - Date.parse(s.started_at ?? s.created_at))}] ${s.job_id} ${text}\n`);
-      }
-    }
-    return snaps;
+    frame = (frame + 1) % FRAMES.length;
+    logUpdate(
+      snaps
+        .filter((s) => !isFinal(s.status))
+        .map((s) => `${out.c.cyan(FRAMES[frame]!)} ${fit(statusLine(s, now), out.width - 3)}`)
+        .join('\n'),
+    );
   };
-  const ticker = live ? setInterval(show, TICK_MS) : null;
+  const read = () => {
+    snaps = ids.map((id) => engine.poll(id, 0));
+    if (live || out.json) return draw();
+    const now = Date.now();
+    for (const s of snaps.filter((x) => !isFinal(x.status))) {
+      const text = s.status === 'queued' ? 'queued' : (s.progress.current ?? s.status);
+      if (lastPlain.get(s.job_id) === text) continue;
+      lastPlain.set(s.job_id, text);
+      process.stderr.write(`[${duration(now - Date.parse(s.started_at ?? s.created_at))}] ${s.job_id} ${text}\n`);
+    }
+  };
+  const ticker = live ? setInterval(draw, TICK_MS) : null;
   try {
     for (;;) {
-      const snaps = show();
+      read();
       const pending = snaps.filter((s) => !isFinal(s.status)).map((s) => s.job_id);
       if (pending.length === 0 || stop.signal.aborted || Date.now() >= deadline) return { snapshots: snaps, interrupted: stop.signal.aborted };
       await engine.wait(pending, Math.min(1000, deadline - Date.now()), { signal: stop.signal });

@@ -114,15 +114,33 @@ export class Engine {
     this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters, reserve);
   }
 
-  static open(config: Config, log: Logger): Engine {
+  /**
+   * `forCommand`: a short-lived command line process — codex is looked up only when a job needs
+   * it, and the caller runs `settle()` so what it shows is current.
+   */
+  static open(config: Config, log: Logger, opts: { forCommand?: boolean } = {}): Engine {
     const layout = homeLayout(config.home);
     prepareHome(layout);
     const engine = new Engine(config, log, openDb(layout.db));
     if (['/tmp', os.tmpdir()].some((tmp) => config.home === tmp || config.home.startsWith(`${tmp}/`))) {
       log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
     }
-    engine.runner.start();
+    engine.runner.start(!opts.forCommand);
     return engine;
+  }
+
+  /**
+   * One sweep now: records the outcome of jobs whose codex exited or vanished while no server
+   * watched, and starts queued jobs if there is room. A server does this on its own every second;
+   * a command calls it first so that what it lists is true.
+   */
+  settle(): Promise<void> {
+    return this.runner.sweep();
+  }
+
+  /** How long finished jobs are kept (CODEX_ASYNC_RETENTION_DAYS); null: forever. */
+  get retentionMs(): number | null {
+    return this.config.retentionMs;
   }
 
   /** Stops watching; jobs run on. */
@@ -375,12 +393,12 @@ export class Engine {
     for (;;) {
       const job = this.runner.refresh(this.get(id));
       const final = isFinal(job.status);
-      let chunk;
-      do {
-        chunk = readNewLines(file, offset, final);
+      for (let before = -1; offset !== before && !opts.signal?.aborted; ) {
+        before = offset;
+        const chunk = readNewLines(file, offset, final);
         offset = chunk.offset;
         for (const line of chunk.lines) onLine(line);
-      } while (chunk.lines.length > 0 && !opts.signal?.aborted);
+      }
       if (final || opts.signal?.aborted || this.closed) return this.snapshotOf(job, 0);
       await this.waiters.next([job.id], opts.everyMs ?? 250, opts.signal);
     }

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { CodexLocator } from '../codex/binary.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { SCHEMA_VERSION } from '../jobs/db.js';
-import { homeLayout, jobFiles, readSmall, type HomeLayout } from '../jobs/files.js';
+import { homeLayout, jobFiles, readExitStatus, type HomeLayout } from '../jobs/files.js';
 import { isAlive } from '../supervise/proc.js';
 import { groupProcesses, jobProcess } from '../supervise/terminate.js';
 
@@ -127,7 +127,7 @@ function checkDatabase(layout: HomeLayout): Check[] {
     const running = db.prepare(`SELECT id, pid, pid_start FROM jobs WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; pid_start: string | null }>;
     const gone = running.filter((job) => {
       const files = jobFiles(layout, job.id);
-      if (readSmall(files.exit, 64) !== null) return false;
+      if (readExitStatus(files) !== null) return false;
       const proc = jobProcess(job, files.pid);
       return proc.pgid === null ? false : !isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0;
     });
@@ -138,7 +138,7 @@ function checkDatabase(layout: HomeLayout): Check[] {
             name: 'jobs',
             level: 'warn',
             detail: `${summary}; marked running but their process is gone: ${gone.map((j) => j.id).join(', ')}`,
-            fix: 'any server or command records them as lost at its next sweep: run `codex-async-mcp ls`',
+            fix: 'any running server, or any command (e.g. `codex-async-mcp ls`), records them as lost',
           }
         : { name: 'jobs', level: 'ok', detail: summary },
     );

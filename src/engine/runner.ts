@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
-import { fileSize, jobFiles, readSmall, readTail, type HomeLayout, type JobFiles } from '../jobs/files.js';
+import { fileSize, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
@@ -52,16 +52,18 @@ export class Runner {
     private readonly reserve: Reserve,
   ) {}
 
-  start(): void {
+  /** `warm`: find codex now, so the first codex_start does not pay for `codex --version`. */
+  start(warm: boolean): void {
     this.bus.listen(
       (id) => this.onChange(id),
       (err) => this.log('warn', `watching ${this.layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`),
     );
-    // Find codex now, so the first codex_start does not pay for `codex --version`.
-    this.codex.locate().then(
-      (codex) => this.log('info', `using codex ${codex.version} at ${codex.path}`),
-      (err: Error) => this.log('warn', err.message),
-    );
+    if (warm) {
+      this.codex.locate().then(
+        (codex) => this.log('info', `using codex ${codex.version} at ${codex.path}`),
+        (err: Error) => this.log('warn', err.message),
+      );
+    }
     this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
     this.sweepTimer.unref();
     // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
@@ -79,7 +81,7 @@ export class Runner {
   /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
   dispatch(): Promise<void> {
     this.dispatchChain = this.dispatchChain.then(async () => {
-      if (this.closed) return;
+      if (this.closed || !this.store.anyQueued()) return;
       // Find codex before claiming: a claim is a promise to launch at once. Without codex, jobs
       // stay queued for a server that has it (codex_start already refused new ones).
       const codex = await this.codex.locate().catch(() => null);
@@ -129,7 +131,7 @@ export class Runner {
   private onChange(id: string): void {
     try {
       const job = this.store.get(id);
-      if (job?.status === 'running' && readExit(jobFiles(this.layout, id)) !== null) this.finalize(id);
+      if (job?.status === 'running' && readExitStatus(jobFiles(this.layout, id)) !== null) this.finalize(id);
       if (job && isFinal(job.status)) void this.dispatch();
     } catch (err) {
       this.log('error', `handling a change to job ${id} failed: ${(err as Error).message}`);
@@ -178,7 +180,7 @@ export class Runner {
       const job = this.store.get(id);
       if (!job || job.status !== 'running') return false;
       const files = jobFiles(this.layout, id);
-      const exitCode = readExit(files);
+      const exitCode = readExitStatus(files);
       const progress = job.progress ?? emptyProgress();
       const offset = foldNewEvents(files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
       const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text);
@@ -280,7 +282,7 @@ export class Runner {
 
   private check(stale: Job): void {
     const files = jobFiles(this.layout, stale.id);
-    if (readExit(files) !== null) {
+    if (readExitStatus(files) !== null) {
       this.finalize(stale.id);
       return;
     }
@@ -319,12 +321,6 @@ export class Runner {
   }
 }
 
-/** The exit status the wrapper recorded, or null while there is none (or it is half-written). */
-function readExit(files: JobFiles): number | null {
-  const text = readSmall(files.exit, 64);
-  if (text === null || !/^\d+\n$/.test(text)) return null;
-  return Number(text);
-}
 
 function mtime(file: string): number {
   try {

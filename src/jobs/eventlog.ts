@@ -138,13 +138,29 @@ export function readNewLines(file: string, offset: number, toEnd: boolean, maxBy
     const n = fs.readSync(fd, buf, 0, buf.length, offset);
     const data = buf.subarray(0, n);
     const end = toEnd && offset + n === size ? n : data.lastIndexOf(10) + 1;
-    if (end === 0) return { lines: [], offset };
+    if (end === 0) return { lines: [], offset: n === maxBytes ? skipLine(fd, offset + n, size, toEnd) ?? offset : offset };
     const lines = data.toString('utf8', 0, end).split('\n');
     if (lines.at(-1) === '') lines.pop();
     return { lines, offset: offset + end };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Past a line longer than anything worth showing (as `foldNewEvents` skips it): the offset after
+ * its newline, the end if codex is done, or null while the line is still being written.
+ */
+function skipLine(fd: number, from: number, size: number, toEnd: boolean): number | null {
+  const buf = Buffer.alloc(CHUNK);
+  for (let pos = from; pos < size; ) {
+    const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos), pos);
+    if (n <= 0) break;
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl !== -1) return pos + nl + 1;
+    pos += n;
+  }
+  return toEnd ? size : null;
 }
 
 /** The last `maxBytes` of the log as text, starting at a line boundary. */

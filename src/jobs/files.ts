@@ -144,3 +144,13 @@ export function touch(file: string): void {
     // A missed wake-up is covered by the periodic sweep.
   }
 }
+
+/**
+ * The exit status the wrapper recorded, or null while there is none. The file exists (empty) from
+ * the launch on, and may be half-written: only "<digits>\n" counts.
+ */
+export function readExitStatus(files: JobFiles): number | null {
+  const text = readSmall(files.exit, 64);
+  if (text === null || !/^\d+\n$/.test(text)) return null;
+  return Number(text);
+}

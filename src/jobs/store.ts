@@ -192,9 +192,13 @@ export class JobStore {
   }
 
   /** Moves the oldest queued jobs to running while fewer than `max` run, machine-wide. */
+  /** A plain read: most sweeps find nothing queued and need no write lock (or codex) to know it. */
+  anyQueued(): boolean {
+    return this.s.anyQueued.get() !== undefined;
+  }
+
   claimQueued(max: number, now: number): Job[] {
-    // Most calls find nothing to do: check without taking the write lock first.
-    if (!this.s.anyQueued.get()) return [];
+    if (!this.anyQueued()) return [];
     const tx = this.db.transaction(() => {
       const running = (this.s.countRunning.get() as { n: number }).n;
       const free = max - running;

@@ -65,16 +65,29 @@ class TaskError extends Error {
   }
 }
 
+const missingExtension = (message: string) =>
+  new TaskError(MISSING_CLIENT_CAPABILITY, message, { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
+
 const isModern = (params: Record<string, any> | undefined) => typeof params?._meta?.['io.modelcontextprotocol/protocolVersion'] === 'string';
 
-/** A job seen as a task: queued and running are "working"; a failed job is "failed" (2025) or a completed tool call with isError (2026). */
-function taskOf(job: Snapshot, modern: boolean): Record<string, unknown> {
+/** What a task is made from: a snapshot, or (for tasks/list) the lighter summary without progress. */
+type TaskSource = Pick<Snapshot, 'job_id' | 'status' | 'error' | 'created_at' | 'started_at' | 'finished_at'> &
+  Partial<Pick<Snapshot, 'queue_position' | 'progress'>>;
+
+/**
+ * A job seen as a task: queued and running are "working"; a failed job is "failed" (2025) or a
+ * completed tool call with isError (2026). The TTL is null while the job runs (nothing deletes
+ * it), then the retention: finished jobs are deleted CODEX_ASYNC_RETENTION_DAYS after they finish.
+ */
+function taskOf(job: TaskSource, modern: boolean, retentionMs: number | null): Record<string, unknown> {
   const status = !isFinal(job.status) ? 'working' : job.status === 'completed' ? 'completed' : job.status === 'cancelled' ? 'cancelled' : modern ? 'completed' : 'failed';
   const statusMessage =
     job.status === 'queued'
       ? `queued${job.queue_position ? ` (position ${job.queue_position})` : ''}`
       : job.status === 'running'
-        ? describeProgress(job.progress)
+        ? job.progress
+          ? describeProgress(job.progress)
+          : 'running'
         : `${job.status}${job.error ? `: ${job.error.message}` : ''}`;
   const base = {
     taskId: job.job_id,
@@ -83,7 +96,8 @@ function taskOf(job: Snapshot, modern: boolean): Record<string, unknown> {
     createdAt: job.created_at,
     lastUpdatedAt: job.finished_at ?? job.started_at ?? job.created_at,
   };
-  return modern ? { ...base, ttlMs: null, pollIntervalMs: POLL_INTERVAL_MS } : { ...base, ttl: null, pollInterval: POLL_INTERVAL_MS };
+  const ttl = job.finished_at && retentionMs !== null ? Date.parse(job.finished_at) + retentionMs - Date.parse(job.created_at) : null;
+  return modern ? { ...base, ttlMs: ttl, pollIntervalMs: POLL_INTERVAL_MS } : { ...base, ttl, pollInterval: POLL_INTERVAL_MS };
 }
 
 function argumentsOf(params: Record<string, any>) {
@@ -110,11 +124,18 @@ export class TaskGateway implements Transport {
     private readonly inner: Transport,
     private readonly engine: () => Engine,
   ) {
+    // Whoever set up the transport may already listen (an HTTP session table removing itself on
+    // close): keep their handlers and call ours after them.
+    const before = { close: inner.onclose, error: inner.onerror };
     inner.onclose = () => {
+      before.close?.();
       for (const abort of this.inFlight.values()) abort.abort();
       this.onclose?.();
     };
-    inner.onerror = (error) => this.onerror?.(error);
+    inner.onerror = (error) => {
+      before.error?.(error);
+      this.onerror?.(error);
+    };
     inner.onmessage = (message, extra) => this.receive(message as Request, extra);
   }
 
@@ -149,7 +170,9 @@ export class TaskGateway implements Transport {
     const answer = this.answer(message);
     if (!answer) return this.onmessage?.(message as JSONRPCMessage, extra);
     const abort = new AbortController();
-    this.inFlight.set(message.id, abort);
+    // Only a waiting tasks/result is worth cancelling: a codex_run that has started its job must
+    // still say which, or the client could never find it.
+    if (message.method === 'tasks/result') this.inFlight.set(message.id, abort);
     void answer(abort.signal)
       .catch((err: unknown): Reply => {
         if (err instanceof TaskError) return { error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) } };
@@ -174,6 +197,12 @@ export class TaskGateway implements Transport {
     const params = request.params ?? {};
     const modern = isModern(params);
     const complete = (result: Record<string, unknown>): Reply => ({ result: modern ? { ...result, resultType: 'complete' } : result });
+    // At 2026-07-28 the task methods belong to the extension: a request must declare it.
+    if (modern && request.method.startsWith('tasks/') && !this.canRunTasks(params)) {
+      return async () => {
+        throw missingExtension(`${request.method} is part of the ${TASKS_EXTENSION} extension: declare it in the request's client capabilities`);
+      };
+    }
     switch (request.method) {
       case 'tools/call':
         if (params.name !== RUN_TOOL) return undefined;
@@ -184,9 +213,9 @@ export class TaskGateway implements Transport {
         return async () => {
           const id = String(params.taskId ?? '');
           const before = this.snapshot(id);
-          if (isFinal(before.status) && !modern) throw new TaskError(INVALID_PARAMS, `task ${id} is already ${taskOf(before, false).status} and cannot be cancelled`);
+          if (isFinal(before.status) && !modern) throw new TaskError(INVALID_PARAMS, `task ${id} is already ${taskOf(before, false, null).status} and cannot be cancelled`);
           const after = await this.engine().cancel(id);
-          return complete(modern ? {} : taskOf(after, false));
+          return complete(modern ? {} : taskOf(after, false, this.engine().retentionMs));
         };
       case 'tasks/update':
         if (!modern) return undefined;
@@ -211,7 +240,7 @@ export class TaskGateway implements Transport {
           const page = this.engine().list({ limit: LIST_PAGE, cursor: params.cursor });
           return {
             result: {
-              tasks: page.jobs.map((job) => taskOf(this.engine().poll(job.job_id, 0), false)),
+              tasks: page.jobs.map((job) => taskOf(job, false, this.engine().retentionMs)),
               ...(page.next_cursor ? { nextCursor: page.next_cursor } : {}),
             },
           };
@@ -223,21 +252,19 @@ export class TaskGateway implements Transport {
 
   private async create(params: Record<string, any>, modern: boolean): Promise<Record<string, unknown>> {
     if (modern && !this.canRunTasks(params)) {
-      throw new TaskError(MISSING_CLIENT_CAPABILITY, `${RUN_TOOL} runs as a task: declare the ${TASKS_EXTENSION} extension, or use codex_start and codex_wait`, {
-        requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
-      });
+      throw missingExtension(`${RUN_TOOL} runs as a task: declare the ${TASKS_EXTENSION} extension, or use codex_start and codex_wait`);
     }
     if (!modern && params.task === undefined) {
       throw new TaskError(METHOD_NOT_FOUND, `${RUN_TOOL} must be called as a task (params.task); without tasks use codex_start and codex_wait`);
     }
     const started = await this.engine().start(argumentsOf(params));
-    const task = taskOf(this.snapshot(started.job_id), modern);
+    const task = taskOf(this.snapshot(started.job_id), modern, this.engine().retentionMs);
     return modern ? { ...task, resultType: 'task' } : { task };
   }
 
   private detailed(taskId: unknown, modern: boolean): Record<string, unknown> {
     const job = this.snapshot(String(taskId ?? ''));
-    const task = taskOf(job, modern);
+    const task = taskOf(job, modern, this.engine().retentionMs);
     // At 2026-07-28 the inlined CallToolResult carries its own resultType, as it would on the wire.
     if (modern && task.status === 'completed') return { ...task, result: { ...resultToolResult(this.engine(), job.job_id), resultType: 'complete' } };
     return task;

@@ -7,7 +7,7 @@ import { describeProgress } from '../../codex/progress.js';
 import type { Engine } from '../../engine/engine.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
 import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
-import { withEngine } from '../engine.js';
+import { forPeople, withEngine } from '../engine.js';
 import { CliError, EXIT, exitCodeFor } from '../exit.js';
 import { waitLive } from '../live.js';
 import { age, makeOut, runTime, statusColour, table, tildify, type Out } from '../render.js';
@@ -181,7 +181,7 @@ export function registerJobCommands(program: Command): void {
         .option('-f, --file <path>', 'read the prompt from a file'),
     ),
     `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
-  git diff | codex-async-mcp run "Review this diff" --label review
+  { echo "Review this diff:"; git diff; } | codex-async-mcp run - --label review
   codex-async-mcp run --file task.md --cwd ~/app --json`,
   ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
@@ -302,6 +302,7 @@ export function registerJobCommands(program: Command): void {
         },
         { signal: stop.signal },
       ).finally(() => process.off('SIGINT', onInt));
+      if (stop.signal.aborted) process.exitCode = EXIT.cancelled;
       if (!opts.raw && isFinal(last.status)) {
         out.line(out.c.dim(`— job ${last.job_id} ${last.status}${last.error ? ` (${last.error.kind}: ${last.error.message})` : ''}`));
       }
@@ -327,10 +328,19 @@ export function registerJobCommands(program: Command): void {
   ).action(async (ids: string[], opts: Common, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {
+      // Every id gets its cancel: one unknown id must not leave the others running.
       const results: Snapshot[] = [];
-      for (const id of ids) results.push(await engine.cancel(id));
-      if (out.json) return out.data(results);
-      for (const s of results) out.line(`job ${out.c.bold(s.job_id)} ${statusColour(out, s.status)}${s.error && s.status !== 'cancelled' ? ` (${s.error.kind})` : ''}`);
+      const failures: string[] = [];
+      for (const id of ids) {
+        try {
+          results.push(await engine.cancel(id));
+        } catch (err) {
+          failures.push(`${id}: ${forPeople((err as Error).message)}`);
+        }
+      }
+      if (out.json) out.data(results);
+      else for (const s of results) out.line(`job ${out.c.bold(s.job_id)} ${statusColour(out, s.status)}${s.error && s.status !== 'cancelled' ? ` (${s.error.kind})` : ''}`);
+      if (failures.length) throw new CliError(failures.join('\n'), EXIT.usage);
     });
   });
 

@@ -53,12 +53,18 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   let mode: 'list' | 'log' | 'confirm' = 'list';
-  let selected = 0;
+  // By id, not position: the list is rebuilt every second and a new job moves every row down.
+  let selectedId: string | null = null;
   let logJob: string | null = null;
+  let confirmJob: string | null = null;
   let notice = '';
   let view = gather(engine);
 
-  const selectedJob = () => view.active[selected] ?? null;
+  const selectedIndex = () => Math.max(0, view.active.findIndex((s) => s.job_id === selectedId));
+  const selectedJob = () => view.active[selectedIndex()] ?? null;
+  const select = (index: number) => {
+    selectedId = view.active[Math.min(Math.max(0, index), view.active.length - 1)]?.job_id ?? null;
+  };
   const frame = (): string[] => {
     const rows = stdout.rows || 24;
     const c = out.c;
@@ -68,16 +74,16 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
       const snap = engine.poll(logJob, 0);
       const lines = engine.activity(logJob).split('\n').filter(Boolean);
       const body = lines.slice(-(rows - 3)).map((l) => fit(l, out.width)).map((l) => paintActivity(out, l));
-      return [`${c.bold(`log of ${logJob}`)}  ${statusColour(out, snap.status)}  ${c.dim(snap.progress.current ?? '')}`, ...body, c.dim('esc/q back · c cancel')];
+      const footer = confirmJob ? c.yellow(`Cancel job ${confirmJob}? It stops codex and everything it started. (y/N)`) : c.dim('esc/q back · c cancel');
+      return [`${c.bold(`log of ${logJob}`)}  ${statusColour(out, snap.status)}  ${c.dim(snap.progress.current ?? '')}`, ...body, footer];
     }
     const lines = [head, ''];
     if (view.active.length === 0) lines.push(c.dim('No running or queued jobs. Start one with: codex-async-mcp run "<task>"'));
-    else lines.push(...jobTable(out, view.active, selected));
+    else lines.push(...jobTable(out, view.active, selectedIndex()));
     if (view.recent.length) lines.push('', c.dim('recently finished'), ...jobTable(out, view.recent, null).slice(1).map((l) => c.dim(l)));
-    const job = selectedJob();
     const footer =
-      mode === 'confirm' && job
-        ? c.yellow(`Cancel job ${job.job_id}? It stops codex and everything it started. (y/N)`)
+      mode === 'confirm' && confirmJob
+        ? c.yellow(`Cancel job ${confirmJob}? It stops codex and everything it started. (y/N)`)
         : notice || c.dim('↑/↓ select · enter log · c cancel · q quit');
     lines.length = Math.min(lines.length, rows - 2);
     return [...lines, '', footer];
@@ -90,11 +96,21 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
     }
   };
   const refresh = () => {
-    view = gather(engine);
-    selected = Math.min(selected, Math.max(0, view.active.length - 1));
+    try {
+      view = gather(engine);
+    } catch (err) {
+      // E.g. a job deleted by another process's gc between listing and reading it: next time.
+      notice = out.c.red((err as Error).message);
+    }
     draw();
   };
 
+  const restore = () => {
+    stdin.setRawMode(false);
+    stdout.write(ansiEscapes.cursorShow + ansiEscapes.exitAlternativeScreen);
+  };
+  // Whatever ends the process, the terminal is given back as it was.
+  process.once('exit', restore);
   stdout.write(ansiEscapes.enterAlternativeScreen + ansiEscapes.cursorHide);
   readline.emitKeypressEvents(stdin);
   stdin.setRawMode(true);
@@ -107,27 +123,32 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
     await new Promise<void>((quit) => {
       stdin.on('keypress', (_text: string, key: { name?: string; ctrl?: boolean; sequence?: string }) => {
         const name = key?.name ?? '';
-        if ((key?.ctrl && name === 'c') || (name === 'q' && mode !== 'confirm' && mode !== 'log')) return quit();
-        if (mode === 'confirm') {
-          const job = selectedJob();
-          mode = 'list';
-          if (name === 'y' && job) {
-            notice = out.c.yellow(`cancelling ${job.job_id}…`);
-            engine.cancel(job.job_id).then(
-              (s) => (notice = `job ${s.job_id} ${s.status}`),
-              (err: Error) => (notice = out.c.red(err.message)),
-            ).finally(refresh);
+        if ((key?.ctrl && name === 'c') || (name === 'q' && mode === 'list' && !confirmJob)) return quit();
+        if (confirmJob) {
+          const id = confirmJob;
+          confirmJob = null;
+          if (mode === 'confirm') mode = 'list';
+          if (name === 'y') {
+            notice = out.c.yellow(`cancelling ${id}…`);
+            engine
+              .cancel(id)
+              .then(
+                (s) => (notice = `job ${s.job_id} ${s.status}`),
+                (err: Error) => (notice = out.c.red(err.message)),
+              )
+              .finally(refresh);
           } else notice = '';
         } else if (mode === 'log') {
           if (name === 'escape' || name === 'q' || name === 'left') mode = 'list';
-          else if (name === 'c') mode = 'confirm';
-        } else if (name === 'up' || name === 'k') selected = Math.max(0, selected - 1);
-        else if (name === 'down' || name === 'j') selected = Math.min(view.active.length - 1, selected + 1);
+          else if (name === 'c') confirmJob = logJob;
+        } else if (name === 'up' || name === 'k') select(selectedIndex() - 1);
+        else if (name === 'down' || name === 'j') select(selectedIndex() + 1);
         else if ((name === 'return' || name === 'l') && selectedJob()) {
           logJob = selectedJob()!.job_id;
           mode = 'log';
         } else if (name === 'c' && selectedJob()) {
           notice = '';
+          confirmJob = selectedJob()!.job_id;
           mode = 'confirm';
         }
         draw();
@@ -137,9 +158,9 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
     clearInterval(clock);
     stopWatching();
     stdout.off('resize', draw);
-    stdin.setRawMode(false);
+    process.off('exit', restore);
+    restore();
     stdin.pause();
-    stdout.write(ansiEscapes.cursorShow + ansiEscapes.exitAlternativeScreen);
   }
 }
 
