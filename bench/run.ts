@@ -243,7 +243,18 @@ async function storeScaling(h: Harness): Promise<string[]> {
     const lists = await sample(200, () => conn.call('codex_list', { status: 'completed', limit: 20, cursor: page1.next_cursor }));
     const [s, p, l] = [stats(starts), stats(polls), stats(lists)];
     rows.push(`| ${n} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${p.p50.toFixed(2)} / ${p.p99.toFixed(2)} | ${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} |`);
-    if (n === 10000) record('codex_list over 10,000 finished jobs (filter + page)', lists, 5);
+    if (n === 10000) {
+      record('codex_list over 10,000 finished jobs (filter + page)', lists, 5);
+      // The command line, as a person runs it: a whole process, from spawn to exit.
+      const env = h.env({ CODEX_ASYNC_HOME: home, CODEX_BIN: SLEEPY });
+      const command = (args: string[]) => {
+        const t = performance.now();
+        execFileSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), ...args], { env, stdio: 'ignore' });
+        return performance.now() - t;
+      };
+      record('command line: `ls` over 10,000 jobs (whole process)', Array.from({ length: 10 }, () => command(['ls'])));
+      record('command line: `show ID` (whole process)', Array.from({ length: 10 }, () => command(['show', first])));
+    }
     await conn.close();
     log(`store of ${n}: start p99 ${s.p99.toFixed(2)}, poll p99 ${p.p99.toFixed(2)}, list p99 ${l.p99.toFixed(2)}`);
   }
