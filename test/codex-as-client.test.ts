@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CODEX_BIN, codexExec, SERVER_MAIN, useHarness, waitFinal } from './helpers/harness.ts';
+import { CODEX_BIN, codexExec, delegatedJob, SERVER_MAIN, useHarness } from './helpers/harness.ts';
 
 
 /**
@@ -40,19 +40,8 @@ describe('codex as the MCP client', () => {
     const found = search.tools.find((t: any) => t.name === 'mcp__jobs')?.tools.map((t: any) => t.name) ?? [];
     assert.ok(found.includes('codex_start'), `codex's tool search found codex_start (found: ${found.join(', ')})`);
 
-    const call = run.events.find((e) => e.type === 'item.completed' && e.item.type === 'mcp_tool_call');
-    assert.equal(call.item.server, 'jobs');
-    assert.equal(call.item.tool, 'codex_start');
-    assert.equal(call.item.status, 'completed');
-    const jobId = call.item.result.structuredContent?.job_id ?? /job ([0-9a-f]{12})/.exec(call.item.result.content[0].text)?.[1];
-    assert.match(jobId, /^[0-9a-f]{12}$/);
-
     // The job the outer codex delegated runs under our server like any other.
-    const conn = await s.h.connect();
-    const done = await waitFinal(conn, jobId);
-    assert.equal(done.status, 'completed');
-    assert.equal(done.cwd, fs.realpathSync(inner));
+    const done = await delegatedJob(s.h, run.events, 'jobs', inner);
     assert.equal(done.last_message, 'mock answer: delegated by codex');
-    await conn.close();
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'jsonc-parser';
 import { codexConfigToml } from './helpers/codexHome.ts';
-import { CODEX_BIN, codexExec, ROOT, SERVER_MAIN, tempDir, useHarness, waitFinal } from './helpers/harness.ts';
+import { CODEX_BIN, codexExec, delegatedJob, ROOT, SERVER_MAIN, tempDir, useHarness } from './helpers/harness.ts';
 
 /**
  * `install <client>` and `uninstall <client>`, run as a person would: the built CLI with a private
@@ -344,19 +344,7 @@ describe('install codex', () => {
       // Codex names the tools' namespace after the server with "-" made "_".
       const run = await codexExec(env, s.h.workdir(), `[[mcp:codex_async|${inner}]] hand this to the job server`);
       assert.equal(run.status, 0);
-      const call = run.events.find((e) => e.type === 'item.completed' && e.item.type === 'mcp_tool_call');
-      assert.ok(call, `codex called a tool (events: ${JSON.stringify(run.events)})`);
-      assert.equal(call.item.server, 'codex-async');
-      assert.equal(call.item.tool, 'codex_start');
-      assert.equal(call.item.status, 'completed', JSON.stringify(call.item.error ?? call.item.result));
-      const jobId = call.item.result.structuredContent?.job_id ?? /job ([0-9a-f]{12})/.exec(call.item.result.content[0].text)?.[1];
-      assert.match(jobId, /^[0-9a-f]{12}$/);
-
-      const conn = await s.h.connect();
-      const done = await waitFinal(conn, jobId);
-      assert.equal(done.status, 'completed');
-      assert.equal(done.cwd, fs.realpathSync(inner));
-      await conn.close();
+      await delegatedJob(s.h, run.events, 'codex-async', inner);
     });
   });
 });

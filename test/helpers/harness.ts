@@ -3,6 +3,7 @@
  * with the MCP SDK client, with a private state home, the real codex binary, and a CODEX_HOME
  * pointing codex at the loopback mock Responses API.
  */
+import assert from 'node:assert/strict';
 import { Client, type ClientOptions } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { spawn } from 'node:child_process';
@@ -242,4 +243,24 @@ export function codexExec(env: Record<string, string>, cwd: string, prompt: stri
       resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
     });
   });
+}
+
+/**
+ * The codex_start call codex made as an MCP client (from its JSONL events) and the job it started,
+ * followed to its end under our server: asserts both and returns the job's final snapshot.
+ */
+export async function delegatedJob(h: Harness, events: any[], server: string, cwd: string): Promise<any> {
+  const call = events.find((e) => e.type === 'item.completed' && e.item.type === 'mcp_tool_call');
+  assert.ok(call, `codex called a tool (events: ${JSON.stringify(events)})`);
+  assert.equal(call.item.server, server);
+  assert.equal(call.item.tool, 'codex_start');
+  assert.equal(call.item.status, 'completed', JSON.stringify(call.item.error ?? call.item.result));
+  const jobId = call.item.result.structuredContent?.job_id ?? /job ([0-9a-f]{12})/.exec(call.item.result.content[0].text)?.[1];
+  assert.match(jobId, /^[0-9a-f]{12}$/);
+  const conn = await h.connect();
+  const done = await waitFinal(conn, jobId);
+  await conn.close();
+  assert.equal(done.status, 'completed');
+  assert.equal(done.cwd, fs.realpathSync(cwd));
+  return done;
 }
