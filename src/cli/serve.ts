@@ -11,7 +11,7 @@ import { createMcpServer } from '../mcp/server.js';
  * A server that cannot open its state still serves, answering every tool call with the reason and
  * the fix: clients restart a server that exits, which would only repeat the failure.
  */
-export function openEngine(): { config: Config | null; engine: Engine | null; get: () => Engine } {
+function openEngine(): { config: Config | null; engine: Engine | null; get: () => Engine } {
   let config: Config | null = null;
   let engine: Engine | null = null;
   let unavailable: ToolError | null = null;
