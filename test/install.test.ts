@@ -148,9 +148,9 @@ describe('install edits the config file each client reads', () => {
     const r = ok(cli(['install', 'windsurf', '--env', 'B=2', '--json'], { home })).json();
     assert.equal(r.action, 'updated');
     assert.deepEqual(JSON.parse(read(file)).mcpServers['codex-async'], { ...launch, env: { B: '2' }, disabled: false });
-    // Without --env the env goes.
-    ok(cli(['install', 'windsurf'], { home }));
-    assert.deepEqual(JSON.parse(read(file)).mcpServers['codex-async'], { ...launch, disabled: false });
+    // Installing again without --env (after a Node upgrade, say) keeps the env given last time.
+    assert.equal(ok(cli(['install', 'windsurf', '--json'], { home })).json().action, 'unchanged');
+    assert.deepEqual(JSON.parse(read(file)).mcpServers['codex-async'], { ...launch, env: { B: '2' }, disabled: false });
   });
 
   it('--dry-run shows the file and the lines it would add, and changes nothing', () => {
@@ -227,6 +227,32 @@ describe('install edits the config file each client reads', () => {
     assert.deepEqual(fs.readdirSync(home), [], 'nothing was written');
   });
 
+  it('replaces a remote server under our name whole, reads files with a byte-order mark, and never leaves a half-written file', () => {
+    const home = tempDir('home');
+    const cursor = path.join(home, '.cursor/mcp.json');
+    write(cursor, JSON.stringify({ mcpServers: { 'codex-async': { url: 'https://example.invalid/mcp', headers: { a: 'b' } } } }));
+    ok(cli(['install', 'cursor'], { home }));
+    assert.deepEqual(JSON.parse(read(cursor)).mcpServers['codex-async'], launch);
+
+    const gemini = path.join(home, '.gemini/settings.json');
+    write(gemini, '\uFEFF{\n  "theme": "dark"\n}\n');
+    ok(cli(['install', 'gemini'], { home }));
+    assert.ok(read(gemini).startsWith('\uFEFF{'), 'the byte-order mark stays');
+    assert.deepEqual(JSON.parse(read(gemini).slice(1)).mcpServers['codex-async'], launch);
+
+    // A write that fails half-way (here: a file size limit) leaves the old file whole.
+    const before = read(gemini);
+    const limited = spawnSync('/bin/sh', ['-c', `ulimit -f 1; exec "$0" "$@"`, process.execPath, SERVER_MAIN, 'install', 'gemini', '--env', `BIG=${'x'.repeat(2000)}`], {
+      cwd: home,
+      encoding: 'utf8',
+      env: { HOME: home, PATH: NO_CLIENTS, NO_COLOR: '1' },
+    });
+    assert.equal(limited.status, 1, limited.stderr);
+    assert.match(limited.stderr, /could not write .*settings\.json .*it was left as it was; your file before this command is .*\.bak/);
+    assert.equal(read(gemini), before);
+    assert.deepEqual(fs.readdirSync(path.dirname(gemini)).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  });
+
   it("uses `claude mcp add` / `claude mcp remove` when claude is on PATH, with the absolute command", () => {
     const home = tempDir('home');
     const bin = tempDir('bin');
@@ -255,6 +281,16 @@ describe('install edits the config file each client reads', () => {
     fs.rmSync(log);
     ok(cli(['uninstall', 'claude-code', '--scope', 'user'], { home, path: bin }));
     assert.deepEqual(calls(), [['mcp', 'remove', '--scope', 'user', 'codex-async']]);
+  });
+});
+
+describe('client config locations', () => {
+  it('keys a claude-code local entry by the project directory with forward slashes on Windows', async () => {
+    const { clientNamed } = await import('../src/cli/clients.ts');
+    const client = clientNamed('claude-code');
+    assert.ok(client && client.format === 'json');
+    const at = { home: 'C:\\Users\\me', cwd: 'C:\\Users\\me\\proj', platform: 'win32' as const, searchPath: '', appData: undefined, xdgConfigHome: undefined, codexHome: undefined, codexBin: undefined, claudeConfigDir: undefined };
+    assert.deepEqual(client.serversAt('local', at), ['projects', 'C:/Users/me/proj', 'mcpServers']);
   });
 });
 
@@ -291,6 +327,57 @@ describe('install codex', () => {
     assert.equal(backups(file).length, 1);
     ok(cli(['uninstall', 'codex'], { home, env }));
     assert.equal(read(file), original);
+  });
+
+  it('updates our table in place, keeping the keys and comments the user put in it, and refuses forms it cannot edit', () => {
+    const home = tempDir('home');
+    const codexHome = tempDir('codex-home');
+    const file = path.join(codexHome, 'config.toml');
+    const env = { CODEX_HOME: codexHome };
+    write(
+      file,
+      [
+        'model = "o3"',
+        '',
+        '# my server',
+        '[mcp_servers.codex-async]',
+        'command = "/old/node"',
+        'args = ["/old/main.js"]',
+        'tool_timeout_sec = 900  # long jobs',
+        'startup_timeout_sec = 30',
+        '',
+        '[mcp_servers.codex-async.env]',
+        'CODEX_BIN = "/opt/codex"',
+        '',
+      ].join('\n'),
+    );
+    // codex on PATH too: an update must not go through `codex mcp add`, which drops these keys.
+    const r = ok(cli(['install', 'codex', '--json'], { home, env, path: WITH_CODEX })).json();
+    assert.equal(r.action, 'updated');
+    assert.equal(r.command, undefined);
+    const text = read(file);
+    for (const kept of ['# my server', 'tool_timeout_sec = 900  # long jobs', 'startup_timeout_sec = 30', 'CODEX_BIN = "/opt/codex"', 'default_tools_approval_mode = "approve"']) {
+      assert.ok(text.includes(kept), `kept: ${kept}\n${text}`);
+    }
+    assert.ok(text.includes(`command = ${JSON.stringify(process.execPath)}`));
+    assert.doesNotMatch(text, /\/old\//);
+    assert.equal(ok(cli(['install', 'codex', '--json'], { home, env })).json().action, 'unchanged');
+
+    for (const [form, body] of [
+      ['an inline table', '[mcp_servers]\ncodex-async = { command = "/old/node", args = [] }\n'],
+      ['dotted keys', 'mcp_servers.codex-async.command = "/old/node"\n'],
+      ['a sub-table after another table', '[mcp_servers.codex-async]\ncommand = "/old/node"\n\n[other]\nx = 1\n\n[mcp_servers.codex-async.env]\nA = "1"\n'],
+    ]) {
+      write(file, body!);
+      const refused = cli(['install', 'codex'], { home, env });
+      assert.equal(refused.status, 2, `${form}: ${refused.stderr}`);
+      assert.match(refused.stderr, /does not rewrite: remove it \(`codex mcp remove codex-async`\) and install again/);
+      assert.equal(read(file), body, `${form} left alone`);
+    }
+    write(file, 'model = "o3\n');
+    const invalid = cli(['install', 'codex'], { home, env });
+    assert.equal(invalid.status, 2);
+    assert.match(invalid.stderr, /config\.toml is not valid TOML \(line 1, column \d+\)/);
   });
 
   it('runs the real `codex mcp add`, then adds the approval setting it cannot set; codex reads the table back', () => {

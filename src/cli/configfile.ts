@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree, printParseErrorCode, type Edit, type FormattingOptions, type JSONPath, type ParseError } from 'jsonc-parser';
 import { CliError, EXIT } from './exit.js';
@@ -22,7 +23,8 @@ const FIX = 'fix it (or move it away) and run again; it was not changed';
 
 /** The file's text and our entry in it (undefined if absent); refuses a file it cannot edit safely. */
 export function readJson(file: string, servers: string[], name: string): { text: string; current: unknown } {
-  const raw = readText(file) ?? '';
+  // A byte-order mark (Notepad, PowerShell) is no JSON: read without it, written back by writeText.
+  const raw = (readText(file) ?? '').replace(/^\uFEFF/, '');
   if (raw.trim() === '') return { text: '', current: undefined };
   const errors: ParseError[] = [];
   const root = parseTree(raw, errors, { allowTrailingComma: true });
@@ -54,9 +56,13 @@ export function sameEntry(current: unknown, wanted: Record<string, unknown>): bo
   return isObject(current) && ourKeys(wanted).every((k) => sameField(k, current[k], wanted[k]));
 }
 
-/** Our entry set to `wanted`, keeping any other keys the user put in it. */
+/** An entry for a remote server (a URL, or a transport other than stdio) under our name. */
+const remote = (entry: Record<string, unknown>) =>
+  ['url', 'serverUrl', 'httpUrl'].some((k) => k in entry) || (typeof entry.type === 'string' && entry.type !== 'stdio');
+
+/** Our entry set to `wanted`, keeping any other keys the user put in it (but not a remote server's). */
 export function withEntry(text: string, at: JSONPath, current: unknown, wanted: Record<string, unknown>): string {
-  if (!isObject(current)) return edited(text, at, wanted) + (text === '' ? '\n' : '');
+  if (!isObject(current) || remote(current)) return edited(text, at, wanted) + (text === '' ? '\n' : '');
   let out = text;
   for (const key of ourKeys(wanted)) if (!sameField(key, current[key], wanted[key])) out = edited(out, [...at, key], wanted[key]);
   return out;
@@ -92,3 +98,54 @@ function formatOf(text: string): FormattingOptions {
   return { insertSpaces: !tabs, tabSize: tabs ? 1 : indent.length, eol: text.includes('\r\n') ? '\r\n' : '\n' };
 }
 
+
+/** A copy next to the file, never overwriting an earlier one: the first backup is the user's original. */
+export function backUp(file: string): string | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  for (let n = 0; ; n++) {
+    const copy = `${file}.${stamp}${n ? `-${n}` : ''}.bak`;
+    try {
+      fs.copyFileSync(file, copy, fs.constants.COPYFILE_EXCL);
+      return copy;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CliError(`cannot back up ${file} (${(err as Error).message}): nothing was changed`, EXIT.failed);
+    }
+  }
+}
+
+const BOM = '\uFEFF';
+
+/**
+ * All or nothing: the text goes to a new file beside the real one (through a symlink, so a config
+ * kept by a dotfile manager stays a link), which then replaces it; a failed write leaves the old
+ * file whole. An existing file keeps its mode and byte-order mark; a new one is private to the
+ * user, since --env values may be secrets.
+ */
+export function writeText(file: string, text: string): void {
+  let real = file;
+  let mode = 0o600;
+  let bom = false;
+  if (fs.existsSync(file)) {
+    real = fs.realpathSync(file);
+    mode = fs.statSync(real).mode & 0o7777;
+    bom = fs.readFileSync(real, 'utf8').startsWith(BOM);
+  } else {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  }
+  const temp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}.tmp`);
+  try {
+    const fd = fs.openSync(temp, 'wx', mode);
+    try {
+      fs.writeFileSync(fd, bom && !text.startsWith(BOM) ? BOM + text : text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(temp, mode);
+    fs.renameSync(temp, real);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+}

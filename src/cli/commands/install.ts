@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +8,6 @@ import { findExecutable } from '../../codex/binary.js';
 import {
   CLIENT_NAMES,
   clientNamed,
-  codexSettingLines,
-  readCodexServer,
-  withCodexSettings,
-  withCodexTable,
-  withoutCodexTable,
   type Client,
   type JsonClient,
   type Launch,
@@ -21,7 +15,8 @@ import {
   type Scope,
   type TomlClient,
 } from '../clients.js';
-import { edited, readJson, readText, sameEntry, withEntry } from '../configfile.js';
+import { checkCodexEdit, codexSettingLines, readCodexServer, withCodexSettings, withCodexTable, withoutCodexTable } from '../codexconfig.js';
+import { backUp, edited, readJson, readText, sameEntry, withEntry, writeText } from '../configfile.js';
 import { CliError, EXIT } from '../exit.js';
 import { makeOut, tildify, type Out } from '../render.js';
 
@@ -110,7 +105,7 @@ function act(verb: 'install' | 'uninstall', clientName: string, opts: Options, c
   }
   const plan =
     verb === 'install'
-      ? planInstall(client, scope, opts.name, { ...thisServer(), env: parseEnv(opts.env ?? []) }, at)
+      ? planInstall(client, scope, opts.name, { ...thisServer(), env: opts.env ? parseEnv(opts.env) : undefined }, at)
       : planUninstall(client, scope, opts.name, at);
   const backup = opts.dryRun ? undefined : carryOut(plan);
   const result: Result = {
@@ -172,8 +167,11 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 // ---- Planning: read the client's config, decide what changes ----
 
-function planInstall(client: Client, scope: Scope, name: string, launch: Launch, at: Places): Plan {
-  return client.format === 'toml' ? planCodexInstall(client, name, launch, at) : planJsonInstall(client, scope, name, launch, at);
+/** The launch to install; `env` undefined (no --env given) keeps whatever environment is there. */
+type Given = Omit<Launch, 'env'> & { env: Record<string, string> | undefined };
+
+function planInstall(client: Client, scope: Scope, name: string, given: Given, at: Places): Plan {
+  return client.format === 'toml' ? planCodexInstall(client, name, given, at) : planJsonInstall(client, scope, name, given, at);
 }
 
 function planUninstall(client: Client, scope: Scope, name: string, at: Places): Plan {
@@ -181,9 +179,12 @@ function planUninstall(client: Client, scope: Scope, name: string, at: Places): 
   const bin = client.cli ? which(client.cli.bin(at), at) : null;
   if (client.format === 'toml') {
     const text = readText(file) ?? '';
-    if (readCodexServer(text, name) === null) return { action: 'absent', file, commands: [] };
+    const current = readCodexServer(text, name, file);
+    if (current === null) return { action: 'absent', file, commands: [] };
     if (bin) return { action: 'removed', file, commands: [[bin, ...client.cli!.remove(scope, name)]] };
-    return { action: 'removed', file, commands: [], before: text, after: withoutCodexTable(text, name) };
+    const after = withoutCodexTable(text, name);
+    checkCodexEdit(after, name, null, file);
+    return { action: 'removed', file, commands: [], before: text, after };
   }
   const servers = client.serversAt(scope, at);
   const doc = readJson(file, servers, name);
@@ -192,10 +193,13 @@ function planUninstall(client: Client, scope: Scope, name: string, at: Places): 
   return { action: 'removed', file, commands: [], before: doc.text, after: edited(doc.text, [...servers, name], undefined) };
 }
 
-function planJsonInstall(client: JsonClient, scope: Scope, name: string, launch: Launch, at: Places): Plan {
+function planJsonInstall(client: JsonClient, scope: Scope, name: string, given: Given, at: Places): Plan {
   const file = client.file(scope, at);
   const servers = client.serversAt(scope, at);
   const doc = readJson(file, servers, name);
+  // Installing again without --env keeps the environment given last time.
+  const currentEnv = (doc.current as { env?: Record<string, string> } | undefined)?.env;
+  const launch = { ...given, env: given.env ?? currentEnv ?? {} };
   const wanted = client.entry(launch);
   if (sameEntry(doc.current, wanted)) return { action: 'unchanged', file, commands: [] };
   const action = doc.current === undefined ? 'added' : 'updated';
@@ -208,24 +212,35 @@ function planJsonInstall(client: JsonClient, scope: Scope, name: string, launch:
   return { action, file, commands: [], before: doc.text, after: withEntry(doc.text, [...servers, name], doc.current, wanted) };
 }
 
-function planCodexInstall(client: TomlClient, name: string, launch: Launch, at: Places): Plan {
+/**
+ * A new table is added with `codex mcp add` when codex is there, then given our settings; an
+ * existing one is edited in place, since `codex mcp add` would drop every key the user put in it.
+ */
+function planCodexInstall(client: TomlClient, name: string, given: Given, at: Places): Plan {
   const file = client.file('user', at);
   const text = readText(file) ?? '';
-  const found = readCodexServer(text, name);
-  const same = found !== null && found.command === launch.command && isDeepStrictEqual(found.args, launch.args) && isDeepStrictEqual(found.env, launch.env);
-  if (same) {
-    const after = withCodexSettings(text, name)!;
-    return after === text ? { action: 'unchanged', file, commands: [] } : { action: 'updated', file, commands: [], before: text, after };
+  const current = readCodexServer(text, name, file);
+  if (current && !current.editable) {
+    throw new CliError(
+      `${file} writes mcp_servers.${name} as an inline table, dotted keys or split sub-tables, which this command does not rewrite: ` +
+        `remove it (\`codex mcp remove ${name}\`) and install again, or give it ${codexSettingLines().join(' and ')} by hand`,
+    );
   }
-  const action = found === null ? 'added' : 'updated';
-  const bin = which(client.cli!.bin(at), at);
-  if (!bin) return { action, file, commands: [], before: text, after: withCodexSettings(withCodexTable(text, name, launch), name)! };
-  return {
-    action,
-    file,
-    commands: [[bin, ...client.cli!.add('user', name, launch)]],
-    settings: { lines: codexSettingLines(), apply: (t) => withCodexSettings(t, name) },
-  };
+  const launch = { ...given, env: given.env ?? current?.env ?? {} };
+  const same = current !== null && current.command === launch.command && isDeepStrictEqual(current.args, launch.args) && isDeepStrictEqual(current.env, launch.env);
+  const bin = current === null ? which(client.cli!.bin(at), at) : null;
+  if (bin) {
+    return {
+      action: 'added',
+      file,
+      commands: [[bin, ...client.cli!.add('user', name, launch)]],
+      settings: { lines: codexSettingLines(), apply: (t) => withCodexSettings(t, name) },
+    };
+  }
+  const after = withCodexSettings(same ? text : withCodexTable(text, name, launch), name)!;
+  if (after === text) return { action: 'unchanged', file, commands: [] };
+  checkCodexEdit(after, name, launch, file);
+  return { action: current === null ? 'added' : 'updated', file, commands: [], before: text, after };
 }
 
 // ---- Carrying a plan out ----
@@ -234,44 +249,27 @@ function planCodexInstall(client: TomlClient, name: string, launch: Launch, at: 
 function carryOut(plan: Plan): string | undefined {
   if (plan.action === 'unchanged' || plan.action === 'absent') return undefined;
   const backup = backUp(plan.file);
+  const write = (text: string) => {
+    try {
+      writeText(plan.file, text);
+    } catch (err) {
+      const saved = backup ? `; your file before this command is ${backup}` : '';
+      throw new CliError(`could not write ${plan.file} (${(err as Error).message}); it was left as it was${saved}`, EXIT.failed);
+    }
+  };
   for (const argv of plan.commands) run(argv);
-  if (plan.after !== undefined) writeText(plan.file, plan.after);
+  if (plan.after !== undefined) write(plan.after);
   if (plan.settings) {
     const text = readText(plan.file) ?? '';
     const next = plan.settings.apply(text);
     if (next === null) {
       throw new CliError(`${plan.file} has no [mcp_servers] table for the server after \`${shellLine(plan.commands.at(-1)!)}\`: add ${plan.settings.lines.join(' and ')} to it by hand`, EXIT.failed);
     }
-    if (next !== text) writeText(plan.file, next);
+    if (next !== text) write(next);
   }
   return backup;
 }
 
-
-/** A copy next to the file, never overwriting an earlier one: the first backup is the user's original. */
-function backUp(file: string): string | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  for (let n = 0; ; n++) {
-    const copy = `${file}.${stamp}${n ? `-${n}` : ''}.bak`;
-    try {
-      fs.copyFileSync(file, copy, fs.constants.COPYFILE_EXCL);
-      return copy;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CliError(`cannot back up ${file} (${(err as Error).message}): nothing was changed`, EXIT.failed);
-    }
-  }
-}
-
-/**
- * In place, so a config that is a symlink (dotfile managers) stays one and keeps its mode. A new
- * file is private to the user: --env values may be secrets.
- */
-function writeText(file: string, text: string): void {
-  if (fs.existsSync(file)) return fs.writeFileSync(file, text);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text, { mode: 0o600 });
-}
 
 function run(argv: string[]): void {
   const [bin, ...args] = argv;
