@@ -3,7 +3,7 @@ import { emptyProgress, type Progress } from '../codex/progress.js';
 import type { JobError, JobStatus } from '../jobs/states.js';
 import type { Job } from '../jobs/store.js';
 
-/** One shaper per view of a job, shared by every tool (and later the command line). */
+/** One shaper per view of a job, shared by every tool and the command line. */
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
