@@ -102,6 +102,21 @@ describe('MCP tasks (2025-11-25, through the ext-tasks client)', () => {
     await conn.close();
   });
 
+  it('tells the session that created a task when its status changes', async () => {
+    const conn = await s.h.connect({}, TASK_CLIENT);
+    const statuses: Array<{ taskId: string; status: string }> = [];
+    // Typed out of the SDK client's method list (it has no task runtime); the message is the spec's.
+    (conn.client as any).setNotificationHandler('notifications/tasks/status', (n: { params: never }) => void statuses.push(n.params));
+    const created = await conn.client.request(
+      { method: 'tools/call', params: { name: 'codex_run', arguments: { prompt: '[[slow:500]] announced', cwd: s.h.workdir() }, task: {} } },
+      anyResult,
+    );
+    const taskId = (created.task as { taskId: string }).taskId;
+    await until('a completed status notification', () => statuses.find((t) => t.taskId === taskId && t.status === 'completed'));
+    assert.ok(statuses.every((t) => t.taskId === taskId));
+    await conn.close();
+  });
+
   it('answers bad task requests with errors that say what is wrong', async () => {
     const conn = await s.h.connect({}, TASK_CLIENT);
     await assert.rejects(conn.client.request({ method: 'tasks/get', params: { taskId: '0123456789ab' } }, anyResult), /unknown task "0123456789ab"/);

@@ -20,7 +20,8 @@ import { resultToolResult } from './tools.js';
  *
  * Two generations are served:
  * - 2025-11-25 core tasks: `tools/call` with `params.task` answers a CreateTaskResult at once;
- *   `tasks/get`, `tasks/result` (blocks until the job is final), `tasks/list`, `tasks/cancel`.
+ *   `tasks/get`, `tasks/result` (blocks until the job is final), `tasks/list`, `tasks/cancel`, and
+ *   `notifications/tasks/status` for the tasks a connection created.
  * - 2026-07-28 extension `io.modelcontextprotocol/tasks` (SEP-2663): a `tools/call` whose request
  *   declares the extension answers `resultType: "task"`; `tasks/get` inlines the result;
  *   `tasks/update` (nothing ever asks for input, so it only checks the id) and `tasks/cancel`.
@@ -119,6 +120,9 @@ export class TaskGateway implements Transport {
   private legacyTasks = false;
   private readonly toolLists = new Map<string | number, boolean>();
   private readonly inFlight = new Map<string | number, AbortController>();
+  /** 2025-11-25 tasks created on this connection, whose status changes it is told of. */
+  private readonly announcing = new Map<string, () => void>();
+  private closed = false;
 
   constructor(
     private readonly inner: Transport,
@@ -130,6 +134,8 @@ export class TaskGateway implements Transport {
     inner.onclose = () => {
       before.close?.();
       for (const abort of this.inFlight.values()) abort.abort();
+      this.closed = true;
+      for (const stop of [...this.announcing.values()]) stop();
       this.onclose?.();
     };
     inner.onerror = (error) => {
@@ -259,7 +265,38 @@ export class TaskGateway implements Transport {
     }
     const started = await this.engine().start(argumentsOf(params));
     const task = taskOf(this.snapshot(started.job_id), modern, this.engine().retentionMs);
-    return modern ? { ...task, resultType: 'task' } : { task };
+    if (modern) return { ...task, resultType: 'task' };
+    // After the answer is on its way, so the client knows the task id before any news of it.
+    setImmediate(() => this.announce(started.job_id, `${task.status}|${task.statusMessage}`));
+    return { task };
+  }
+
+  /**
+   * `notifications/tasks/status` (2025-11-25, optional in the spec) whenever the task's status or
+   * status message changes, driven by the job's change notifications; ends with the task.
+   */
+  private announce(taskId: string, sent: string): void {
+    if (this.closed) return;
+    const stop = () => {
+      unwatch();
+      this.announcing.delete(taskId);
+    };
+    const unwatch = this.engine().watch(taskId, () => {
+      let job: Snapshot;
+      try {
+        job = this.engine().poll(taskId, 0);
+      } catch {
+        return stop();
+      }
+      const task = taskOf(job, false, this.engine().retentionMs);
+      const now = `${task.status}|${task.statusMessage}`;
+      if (now !== sent) {
+        sent = now;
+        void this.inner.send({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: task } as JSONRPCMessage).catch(() => undefined);
+      }
+      if (isFinal(job.status)) stop();
+    });
+    this.announcing.set(taskId, stop);
   }
 
   private detailed(taskId: unknown, modern: boolean): Record<string, unknown> {
