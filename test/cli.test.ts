@@ -144,7 +144,7 @@ describe('the command line', () => {
   it('finished jobs older than CODEX_ASYNC_RETENTION_DAYS go by themselves; running ones stay', async () => {
     const env = { CODEX_ASYNC_HOME: path.join(tempDir('retention'), 'state') };
     const old = (await cli(['run', 'soon forgotten', '--cwd', s.h.workdir(), '--wait', '--json'], undefined, env)).stdout;
-    const oldId = JSON.parse(old)[0].job_id;
+    const oldId = JSON.parse(old).job_id;
     const running = (await cli(['run', '[[shell:sleep 300]] still running', '--cwd', s.h.workdir()], undefined, env)).stdout.trim();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     // 0.00001 days is under a second: the server's first sweep collects the finished job.

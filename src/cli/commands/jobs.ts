@@ -89,7 +89,7 @@ const settingsOf = (opts: JobOpts) => ({
 
 /** After starting a job: wait for it, or say how to follow it. */
 async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): Promise<void> {
-  if (opts.wait) return finish(engine, out, [jobId]);
+  if (opts.wait) return finish(engine, out, [jobId], undefined, true);
   const snap = engine.poll(jobId, 0);
   if (out.json) return out.data({ job_id: jobId, status: snap.status, queue_position: snap.queue_position });
   if (!out.tty) return out.line(jobId);
@@ -98,10 +98,14 @@ async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): 
   out.line(out.c.dim(`Follow it: codex-async-mcp logs -f ${jobId}    wait for it: codex-async-mcp wait ${jobId}`));
 }
 
-/** Waits for every job, then prints each result; the exit code is the first unsuccessful job's. */
-async function finish(engine: Engine, out: Out, ids: string[], timeoutMs?: number): Promise<void> {
+/**
+ * Waits for every job, then prints each result; the exit code is the first unsuccessful job's.
+ * `--json` prints an array (`wait`), or the one job's object when `single` (`run`, `reply`).
+ */
+async function finish(engine: Engine, out: Out, ids: string[], timeoutMs?: number, single = false): Promise<void> {
   const { snapshots: results, interrupted } = await waitLive(engine, out, ids, timeoutMs);
-  if (out.json) out.data(results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r)));
+  const shown = results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r));
+  if (out.json) out.data(single ? shown[0] : shown);
   else for (const snap of results) printOutcome(out, snap);
   const pending = results.find((r) => !isFinal(r.status));
   if (pending) {
