@@ -47,13 +47,15 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
   });
 }
 
+/** The JSON-RPC error an HTTP refusal carries (no request id: the request was never read as one). */
+const errorBody = (message: string) => ({ jsonrpc: '2.0', id: null, error: { code: -32000, message } });
+
 function send(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }));
+  res.end(JSON.stringify(errorBody(message)));
 }
 
-const jsonError = (status: number, message: string) =>
-  Response.json({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }, { status });
+const jsonError = (status: number, message: string) => Response.json(errorBody(message), { status });
 
 /**
  * Stateful sessions for 2025-era clients (Mcp-Session-Id): each gets its own server instance and a
@@ -98,10 +100,6 @@ class LegacySessions {
   async close(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((t) => t.close().catch(() => undefined)));
     this.sessions.clear();
-  }
-
-  get size(): number {
-    return this.sessions.size;
   }
 }
 

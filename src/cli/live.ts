@@ -1,7 +1,6 @@
 import logUpdate from 'log-update';
-import { describeProgress } from '../codex/progress.js';
 import type { Engine } from '../engine/engine.js';
-import type { Snapshot } from '../engine/snapshot.js';
+import { describeActivity, type Snapshot } from '../engine/snapshot.js';
 import { isFinal } from '../jobs/states.js';
 import { duration, fit, type Out } from './render.js';
 
@@ -11,8 +10,7 @@ const TICK_MS = 120;
 /** "42s 3f9c0a1b2c3d running `npm test` — 4 commands, 2 files changed, 12k tokens" (plain text). */
 function statusLine(snap: Snapshot, now: number): string {
   const since = Date.parse(snap.started_at ?? snap.created_at);
-  const where = snap.status === 'queued' ? `queued${snap.queue_position ? ` (position ${snap.queue_position})` : ''}` : describeProgress(snap.progress);
-  return `${duration(now - since)} ${snap.job_id} ${where}`;
+  return `${duration(now - since)} ${snap.job_id} ${describeActivity(snap)}`;
 }
 
 /**

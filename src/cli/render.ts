@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { Command } from 'commander';
 import { createColors } from 'picocolors';
 import stringWidth from 'string-width';
 import type { JobStatus } from '../jobs/states.js';
@@ -37,6 +38,11 @@ export function makeOut(opts: { json?: boolean; color?: boolean } = {}): Out {
     data: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     warn: (text) => void process.stderr.write(`${c.yellow('warning:')} ${text}\n`),
   };
+}
+
+/** The output for one command: its --json, and the program's global --no-color. */
+export function outFor(cmd: Command, opts: { json?: boolean }): Out {
+  return makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
 }
 
 export function statusColour(out: Out, status: JobStatus | string): string {

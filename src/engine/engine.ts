@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CodexLocator } from '../codex/binary.js';
 import { resolveAccess, type Access } from '../codex/sandbox.js';
@@ -8,7 +7,7 @@ import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
 import { openDb } from '../jobs/db.js';
 import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js';
-import { fileSize, homeLayout, jobFiles, prepareHome, type HomeLayout } from '../jobs/files.js';
+import { fileSize, homeLayout, jobFiles, prepareHome, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
 import { isDiskFull, Reserve } from '../jobs/reserve.js';
 import { isFinal, type JobStatus } from '../jobs/states.js';
@@ -122,7 +121,7 @@ export class Engine {
     const layout = homeLayout(config.home);
     prepareHome(layout);
     const engine = new Engine(config, log, openDb(layout.db));
-    if (['/tmp', os.tmpdir()].some((tmp) => config.home === tmp || config.home.startsWith(`${tmp}/`))) {
+    if (underTempDir(config.home)) {
       log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
     }
     engine.runner.start(!opts.forCommand);

@@ -1,15 +1,13 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { CodexLocator } from '../codex/binary.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { SCHEMA_VERSION } from '../jobs/db.js';
-import { homeLayout, jobFiles, readExitStatus, type HomeLayout } from '../jobs/files.js';
-import { isAlive } from '../supervise/proc.js';
-import { groupProcesses, jobProcess } from '../supervise/terminate.js';
+import { homeLayout, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
+import { jobGone, jobProcess } from '../supervise/terminate.js';
 
 export type Level = 'ok' | 'warn' | 'fail';
 
@@ -88,14 +86,10 @@ function checkHome(layout: HomeLayout): Check {
     return { name, level: 'ok', detail: `${layout.home} does not exist yet; it is created (mode 700) by the first job` };
   }
   const mode = (st.mode & 0o777).toString(8);
-  const uid = process.getuid?.();
-  if (!st.isDirectory()) return { name, level: 'fail', detail: `${layout.home} is not a directory`, fix: 'remove it, or set CODEX_ASYNC_HOME elsewhere' };
-  if (uid !== undefined && st.uid !== uid) {
-    return { name, level: 'fail', detail: `${layout.home} belongs to uid ${st.uid}`, fix: 'set CODEX_ASYNC_HOME to a directory you own' };
-  }
-  if (st.mode & 0o022) return { name, level: 'fail', detail: `${layout.home} is writable by other users (mode ${mode})`, fix: `chmod 700 ${layout.home}` };
-  const tmp = ['/tmp', os.tmpdir()].some((t) => layout.home === t || layout.home.startsWith(`${t}/`));
-  if (tmp) {
+  // The rules the server applies when it opens the directory, reported instead of refused.
+  const refused = privateDirProblem(layout.home, st);
+  if (refused) return { name, level: 'fail', detail: refused.problem, fix: refused.fix };
+  if (underTempDir(layout.home)) {
     return { name, level: 'warn', detail: `${layout.home} is under a temporary directory, which codex's workspace-write sandbox can write to`, fix: 'set CODEX_ASYNC_HOME elsewhere' };
   }
   if (st.mode & 0o077) return { name, level: 'warn', detail: `${layout.home} is readable by others (mode ${mode})`, fix: `chmod 700 ${layout.home}` };
@@ -128,8 +122,7 @@ function checkDatabase(layout: HomeLayout): Check[] {
     const gone = running.filter((job) => {
       const files = jobFiles(layout, job.id);
       if (readExitStatus(files) !== null) return false;
-      const proc = jobProcess(job, files.pid);
-      return proc.pgid === null ? false : !isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0;
+      return jobGone(jobProcess(job, files.pid));
     });
     const summary = counts.map((c) => `${c.n} ${c.status}`).join(', ') || 'none';
     checks.push(

@@ -11,8 +11,7 @@ import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
-import { isAlive } from '../supervise/proc.js';
-import { groupProcesses, interruptJob, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
@@ -298,7 +297,7 @@ export class Runner {
       return;
     }
     void this.capLogs(job);
-    if (!isAlive(proc.pgid, proc.startTime) && groupProcesses(proc).length === 0) {
+    if (jobGone(proc)) {
       // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
       this.finalize(job.id);
       return;

@@ -1,5 +1,5 @@
 import type { Usage } from '../codex/events.js';
-import { emptyProgress, type Progress } from '../codex/progress.js';
+import { describeProgress, emptyProgress, type Progress } from '../codex/progress.js';
 import type { JobError, JobStatus } from '../jobs/states.js';
 import type { Job } from '../jobs/store.js';
 
@@ -40,6 +40,15 @@ export interface Snapshot {
 function promptPreview(job: Job): string {
   if (job.prompt_bytes <= Buffer.byteLength(job.prompt_head)) return job.prompt_head;
   return `${job.prompt_head.slice(0, PROMPT_PREVIEW)}… (${job.prompt_bytes} bytes in all)`;
+}
+
+/**
+ * What a job that has not finished is doing, in one line: "queued (position 2)", or "running
+ * `npm test` — 4 commands, 2 files changed, 12k tokens". Without progress (a summary), its status.
+ */
+export function describeActivity(s: Pick<Snapshot, 'status'> & Partial<Pick<Snapshot, 'queue_position' | 'progress'>>): string {
+  if (s.status === 'queued') return `queued${s.queue_position ? ` (position ${s.queue_position})` : ''}`;
+  return s.progress ? describeProgress(s.progress) : s.status;
 }
 
 export function toSnapshot(job: Job, output: string, queuePosition: number | null): Snapshot {

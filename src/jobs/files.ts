@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
 
@@ -47,21 +48,36 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
   };
 }
 
+/**
+ * Why `dir` cannot serve as private state, and what to do about it; null if it can. Writable by
+ * others means someone else may already have planted files: refused rather than repaired. The
+ * server refuses to start on it; `doctor` reports it.
+ */
+export function privateDirProblem(dir: string, st: fs.Stats): { problem: string; fix: string } | null {
+  if (!st.isDirectory()) return { problem: `${dir} is not a directory`, fix: 'remove it or set CODEX_ASYNC_HOME elsewhere' };
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    return { problem: `${dir} belongs to another user (uid ${st.uid})`, fix: 'set CODEX_ASYNC_HOME to a directory you own' };
+  }
+  if ((st.mode & 0o022) !== 0) {
+    return {
+      problem: `${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)})`,
+      fix: `run \`chmod 700 ${dir}\` if you trust its contents, or set CODEX_ASYNC_HOME elsewhere`,
+    };
+  }
+  return null;
+}
+
+/** Is `dir` in a temporary directory, which codex's workspace-write sandbox makes writable? */
+export function underTempDir(dir: string): boolean {
+  return ['/tmp', os.tmpdir()].some((tmp) => dir === tmp || dir.startsWith(`${tmp}/`));
+}
+
 function ensurePrivateDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) throw new ToolError('storage', `${dir} is not a directory; remove it or set CODEX_ASYNC_HOME elsewhere.`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) {
-    throw new ToolError('storage', `${dir} belongs to another user (uid ${st.uid}); set CODEX_ASYNC_HOME to a directory you own.`);
-  }
-  // Writable by others means someone else may already have planted files: refuse rather than repair.
-  if ((st.mode & 0o022) !== 0) {
-    throw new ToolError(
-      'storage',
-      `${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\` if you trust its contents, or set CODEX_ASYNC_HOME elsewhere.`,
-    );
-  }
+  const refused = privateDirProblem(dir, st);
+  if (refused) throw new ToolError('storage', `${refused.problem}; ${refused.fix}.`);
   if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
 }
 

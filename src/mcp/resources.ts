@@ -1,5 +1,6 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
 import type { Engine } from '../engine/engine.js';
+import { onSessionClose } from './session.js';
 
 /**
  * Each job as resources, for clients that read or attach resources rather than call tools:
@@ -91,11 +92,9 @@ function registerSubscriptions(server: McpServer, engine: () => Engine, pushChan
     watches.delete(request.params.uri);
     return {};
   });
-  const previous = low.onclose;
-  low.onclose = () => {
+  onSessionClose(server, () => {
     for (const stop of watches.values()) stop();
     watches.clear();
     stopPushing?.();
-    previous?.();
-  };
+  });
 }

@@ -6,9 +6,8 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
-import { describeProgress } from '../codex/progress.js';
 import type { Engine } from '../engine/engine.js';
-import type { Snapshot } from '../engine/snapshot.js';
+import { describeActivity, type Snapshot } from '../engine/snapshot.js';
 import { ToolError } from '../errors.js';
 import { isFinal } from '../jobs/states.js';
 import * as s from './schemas.js';
@@ -82,14 +81,7 @@ type TaskSource = Pick<Snapshot, 'job_id' | 'status' | 'error' | 'created_at' | 
  */
 function taskOf(job: TaskSource, modern: boolean, retentionMs: number | null): Record<string, unknown> {
   const status = !isFinal(job.status) ? 'working' : job.status === 'completed' ? 'completed' : job.status === 'cancelled' ? 'cancelled' : modern ? 'completed' : 'failed';
-  const statusMessage =
-    job.status === 'queued'
-      ? `queued${job.queue_position ? ` (position ${job.queue_position})` : ''}`
-      : job.status === 'running'
-        ? job.progress
-          ? describeProgress(job.progress)
-          : 'running'
-        : `${job.status}${job.error ? `: ${job.error.message}` : ''}`;
+  const statusMessage = isFinal(job.status) ? `${job.status}${job.error ? `: ${job.error.message}` : ''}` : describeActivity(job);
   const base = {
     taskId: job.job_id,
     status,

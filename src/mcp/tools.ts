@@ -6,6 +6,7 @@ import { isFinal } from '../jobs/states.js';
 import { ToolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import * as s from './schemas.js';
+import { onSessionClose } from './session.js';
 
 type ToolResult = {
   content: Array<{ type: 'text'; text: string }>;
@@ -91,11 +92,9 @@ function announceWhenDone(server: McpServer, engine: Engine, jobId: string, watc
 export function registerTools(server: McpServer, engine: () => Engine, log: Logger): void {
   // Announcements still pending end with the session: nobody is left to tell.
   const watches = new Set<() => void>();
-  const previous = server.server.onclose;
-  server.server.onclose = () => {
+  onSessionClose(server, () => {
     for (const stop of [...watches]) stop();
-    previous?.();
-  };
+  });
   const announced = async (starting: Promise<Started>): Promise<Started> => {
     const started = await starting;
     announceWhenDone(server, engine(), started.job_id, watches);

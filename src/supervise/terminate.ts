@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSmall } from '../jobs/files.js';
 import { JOB_ENV_MARKER } from './launch.js';
-import { findProcesses, ownsGroup } from './proc.js';
+import { findProcesses, isAlive, ownsGroup } from './proc.js';
 
 export interface JobProcess {
   jobId: string;
@@ -45,6 +45,14 @@ export function livingProcesses(p: JobProcess): number[] {
  */
 export function groupProcesses(p: JobProcess): number[] {
   return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), marker: marker(p), anySession: false });
+}
+
+/**
+ * The wrapper (the group leader) and every process in its group have ended: codex is no longer
+ * at work, whether or not an exit status was recorded. False while no process was ever recorded.
+ */
+export function jobGone(p: JobProcess): boolean {
+  return p.pgid !== null && !isAlive(p.pgid, p.startTime) && groupProcesses(p).length === 0;
 }
 
 function signalJob(p: JobProcess, signal: NodeJS.Signals): void {

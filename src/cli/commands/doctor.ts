@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkHealth, type Level } from '../../engine/health.js';
 import { EXIT } from '../exit.js';
-import { makeOut } from '../render.js';
+import { outFor } from '../render.js';
 
 export function registerDoctor(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nEach line is OK, WARN or FAIL with what to do; the exit code is 1 if anything FAILs.\n\nExample:\n  codex-async-mcp doctor\n')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const out = makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
+      const out = outFor(cmd, opts);
       const checks = await checkHealth();
       const failed = checks.some((c) => c.level === 'fail');
       process.exitCode = failed ? EXIT.unhealthy : EXIT.ok;

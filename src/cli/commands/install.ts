@@ -18,7 +18,7 @@ import {
 import { checkCodexEdit, codexSettingLines, readCodexServer, withCodexSettings, withCodexTable, withoutCodexTable } from '../codexconfig.js';
 import { backUp, edited, readJson, readText, sameEntry, withEntry, writeText } from '../configfile.js';
 import { CliError, EXIT } from '../exit.js';
-import { makeOut, tildify, type Out } from '../render.js';
+import { outFor, tildify, type Out } from '../render.js';
 
 type Action = 'added' | 'updated' | 'unchanged' | 'removed' | 'absent';
 
@@ -95,7 +95,7 @@ export function registerInstall(program: Command): void {
 }
 
 function act(verb: 'install' | 'uninstall', clientName: string, opts: Options, cmd: Command): void {
-  const out = makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
+  const out = outFor(cmd, opts);
   const at = placesOfThisProcess();
   const client = clientNamed(clientName);
   if (!client) throw new CliError(`unknown client "${clientName}": use one of ${CLIENT_NAMES.join(', ')}`);

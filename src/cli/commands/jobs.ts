@@ -10,18 +10,13 @@ import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
 import { forPeople, withEngine } from '../engine.js';
 import { CliError, EXIT, exitCodeFor } from '../exit.js';
 import { waitLive } from '../live.js';
-import { age, makeOut, runTime, statusColour, table, tildify, type Out } from '../render.js';
+import { age, outFor, runTime, statusColour, table, tildify, type Out } from '../render.js';
 
 const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
 const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
 
 interface Common {
   json?: boolean;
-}
-
-/** The global --no-color reaches every command through its parent. */
-function outFor(cmd: Command, opts: Common): Out {
-  return makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
 }
 
 /** The prompt from the argument, `--file`, or stdin ("-" or no argument with piped input). */
@@ -42,6 +37,13 @@ function readPrompt(arg: string | undefined, file: string | undefined): string {
 const seconds = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new CliError(`${name} takes a number of seconds, got "${value}"`);
+  return n;
+};
+
+/** An option parser for a count: a whole number, at least `min`. */
+const wholeNumber = (flag: string, min: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} takes a whole number${min > 0 ? ` from ${min} up` : ''}, got "${value}"`);
   return n;
 };
 
@@ -231,11 +233,7 @@ export function registerJobCommands(program: Command): void {
       .addOption(new Option('--status <status>', 'only jobs in this state').choices([...STATUSES]))
       .option('-C, --cwd <dir>', 'only jobs that ran in this directory')
       .option('--label <label>', 'only jobs with this label')
-      .option('-n, --limit <n>', 'at most this many (default 20)', (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new CliError(`--limit takes a whole number from 1 up, got "${v}"`);
-        return n;
-      })
+      .option('-n, --limit <n>', 'at most this many (default 20)', wholeNumber('--limit', 1))
       .option('-a, --all', 'every job')
       .option('--json', 'print JSON'),
     '  codex-async-mcp ls\n  codex-async-mcp ls --status running\n  codex-async-mcp ls --all --json | jq \'.[].job_id\'',
@@ -279,11 +277,7 @@ export function registerJobCommands(program: Command): void {
       .argument('<job_id>')
       .option('-f, --follow', 'keep printing as the job goes on, until it ends')
       .option('--raw', "codex's raw JSONL events instead")
-      .option('-n, --tail <lines>', 'start with the last N lines (default: all, up to 2,000)', (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new CliError(`--tail takes a whole number, got "${v}"`);
-        return n;
-      }),
+      .option('-n, --tail <lines>', 'start with the last N lines (default: all, up to 2,000)', wholeNumber('--tail', 0)),
     '  codex-async-mcp logs 3f9c0a1b2c3d\n  codex-async-mcp logs -f 3f9c0a1b2c3d\n  codex-async-mcp logs --raw 3f9c0a1b2c3d | jq .type',
   ).action(async (jobId: string, opts: { follow?: boolean; raw?: boolean; tail?: number }, cmd: Command) => {
     const out = outFor(cmd, {});
@@ -373,11 +367,7 @@ export function registerJobCommands(program: Command): void {
       .command('gc')
       .description('delete finished jobs and their files (never a queued or running one)')
       .option('--older-than <age>', 'only jobs finished longer ago than this, e.g. 30d, 12h (default 30d)', parseAge)
-      .option('--keep <n>', 'keep the N most recent finished jobs whatever their age (default 0)', (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new CliError(`--keep takes a whole number, got "${v}"`);
-        return n;
-      })
+      .option('--keep <n>', 'keep the N most recent finished jobs whatever their age (default 0)', wholeNumber('--keep', 0))
       .option('--dry-run', 'show what would be deleted')
       .option('--json', 'print JSON'),
     `  codex-async-mcp gc --dry-run

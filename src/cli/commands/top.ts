@@ -5,7 +5,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { Snapshot } from '../../engine/snapshot.js';
 import { isFinal } from '../../jobs/states.js';
 import { withEngine } from '../engine.js';
-import { age, fit, makeOut, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
+import { age, fit, outFor, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
 import { paintActivity } from './jobs.js';
 
 const REFRESH_MS = 1000;
@@ -172,7 +172,7 @@ export function registerTop(program: Command): void {
     .option('--json', 'with --once or without a terminal: print JSON')
     .addHelpText('after', '\nExample:\n  codex-async-mcp top\n')
     .action(async (opts: { once?: boolean; json?: boolean }, cmd: Command) => {
-      const out = makeOut({ json: opts.json, color: cmd.optsWithGlobals().color as boolean | undefined });
+      const out = outFor(cmd, opts);
       await withEngine(async (engine) => {
         if (opts.once || !out.tty || !process.stdin.isTTY || out.json) return printOnce(out, gather(engine));
         await runTop(engine, out);

@@ -1,0 +1,14 @@
+import type { McpServer } from '@modelcontextprotocol/server';
+
+/**
+ * Runs `cleanup` when this session ends, after whatever else was registered: the SDK has one
+ * `onclose` slot, and each part that watches jobs for a session (tools, resources) must release
+ * its watches without replacing another's.
+ */
+export function onSessionClose(server: McpServer, cleanup: () => void): void {
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    cleanup();
+    previous?.();
+  };
+}
