@@ -149,7 +149,9 @@ export async function serveHttp(opts: {
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
-      const tooLarge = () => send(res, 413, `request body over ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+      // Answered before reading the body; Node then discards the rest of it, so a client still
+      // uploading finishes and reads the 413 (closing the connection instead would reset it).
+      const tooLarge = () => send(res, 413, `request body over ${MAX_BODY_BYTES} bytes`);
       if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge();
       const abort = new AbortController();
       let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
