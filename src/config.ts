@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   CODEX_ASYNC_RESERVE_KB: z.coerce.number().int().min(0).default(1024),
   CODEX_ASYNC_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   CODEX_ASYNC_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  // Fault injection for the test suite only: the server stops itself (SIGSTOP) holding a claim.
+  CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn']).optional(),
 });
 
 export interface Config {
@@ -53,6 +55,13 @@ export interface Config {
   httpToken: string | undefined;
   /** Finished jobs older than this are deleted automatically; null keeps them forever. */
   retentionMs: number | null;
+  /**
+   * The settings a job's wrapper hands back to the bin when it calls back (supervise/launch.ts):
+   * this configuration's CODEX_ASYNC_* variables and CODEX_BIN, never the token or test faults.
+   */
+  callbackSettings: Record<string, string>;
+  /** Tests only: where the server SIGSTOPs itself while holding a claim. */
+  testPause: 'after-claim' | 'before-spawn' | undefined;
 }
 
 export class ConfigError extends Error {
@@ -91,9 +100,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       });
   }
+  const callbackSettings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE') continue;
+    if (key.startsWith('CODEX_ASYNC_') || key === 'CODEX_BIN') callbackSettings[key] = value;
+  }
+  callbackSettings.CODEX_ASYNC_HOME = home;
   return {
     home,
     codexBin,
+    callbackSettings,
     allowedRoots,
     maxLogBytes: Math.round(e.CODEX_ASYNC_MAX_LOG_MB * 1024 * 1024),
     reserveBytes: e.CODEX_ASYNC_RESERVE_KB * 1024,
@@ -105,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     killGraceSeconds: e.CODEX_ASYNC_KILL_GRACE,
     completionGraceSeconds: e.CODEX_ASYNC_COMPLETION_GRACE,
     sweepIntervalMs: e.CODEX_ASYNC_SWEEP_MS,
+    testPause: e.CODEX_ASYNC_TEST_PAUSE,
     searchPath: env.PATH ?? '',
   };
 }

@@ -14,6 +14,7 @@ async function main(argv: string[]): Promise<void> {
   // Each path loads only what it needs: the server never loads the terminal libraries, and a
   // command like `ls` never loads the MCP SDK (memory for the one, start-up time for the other).
   if (argv.length === 0) return (await import('./serve.js')).serveOnStdio(VERSION);
+  if (argv[0] === '__supervise') return (await import('./callback.js')).callback(argv.slice(1));
   const { buildProgram } = await import('./program.js');
   await buildProgram(VERSION).parseAsync(argv, { from: 'user' });
 }

@@ -117,15 +117,22 @@ export class Engine {
    * `forCommand`: a short-lived command line process — codex is looked up only when a job needs
    * it, and the caller runs `settle()` so what it shows is current.
    */
-  static open(config: Config, log: Logger, opts: { forCommand?: boolean } = {}): Engine {
+  static open(config: Config, log: Logger, opts: { forCommand?: boolean; callback?: boolean } = {}): Engine {
     const layout = homeLayout(config.home);
     prepareHome(layout);
     const engine = new Engine(config, log, openDb(layout.db));
+    if (opts.callback) return engine;
     if (underTempDir(config.home)) {
       log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
     }
     engine.runner.start(!opts.forCommand);
     return engine;
+  }
+
+  /** A job's wrapper calling back (see supervise/launch.ts): its codex exited, or its deadline passed. */
+  async callback(event: 'exited' | 'deadline', id: string, launch: number): Promise<void> {
+    if (event === 'exited') await this.runner.afterExit(id, launch);
+    else await this.runner.atDeadline(id, launch);
   }
 
   /**

@@ -118,11 +118,11 @@ function checkDatabase(layout: HomeLayout): Check[] {
     }
     if (version === 0) return checks;
     const counts = db.prepare(`SELECT status, COUNT(*) AS n FROM jobs GROUP BY status`).all() as Array<{ status: string; n: number }>;
-    const running = db.prepare(`SELECT id, pid, pid_start FROM jobs WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; pid_start: string | null }>;
+    const running = db.prepare(`SELECT * FROM jobs WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; pid_start: string | null; launch_token?: number }>;
     const gone = running.filter((job) => {
       const files = jobFiles(layout, job.id);
       if (readExitStatus(files) !== null) return false;
-      return jobGone(jobProcess(job, files.pid));
+      return jobGone(jobProcess({ ...job, launch_token: job.launch_token ?? 0 }, files.pid));
     });
     const summary = counts.map((c) => `${c.n} ${c.status}`).join(', ') || 'none';
     checks.push(

@@ -11,14 +11,20 @@ import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
-import { interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { identityAlive, selfIdentity } from '../supervise/proc.js';
+import { endLeftovers, interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 
-/** A claimed job whose wrapper never wrote its pid within this time was never started. */
-const LAUNCH_GRACE_MS = 30_000;
+/**
+ * How long a claim is a valid lease before its owner begins the launch. A claim whose owner is
+ * gone is released at once; one whose owner is alive but has not begun launching within this time
+ * (a paused laptop, a process stopped with SIGSTOP) is released, and its owner, on waking, finds
+ * its launch token stale and does nothing.
+ */
+const CLAIM_LEASE_MS = 30_000;
 const CHECKPOINT_EVERY_MS = 5_000;
 /** Automatic retention (CODEX_ASYNC_RETENTION_DAYS) runs at start and then hourly. */
 const COLLECT_EVERY_MS = 3_600_000;
@@ -30,7 +36,10 @@ const COLLECT_EVERY_MS = 3_600_000;
  */
 export class Runner {
   private sweepTimer: NodeJS.Timeout | null = null;
-  private lastCollection = 0;
+  private collectTimer: NodeJS.Timeout | null = null;
+  /** Whether job changes reach us through the notify directory; if not, the sweep runs on a clock. */
+  private watching = false;
+  private readonly identity = selfIdentity();
   private sweeping = false;
   private dispatchChain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -53,9 +62,14 @@ export class Runner {
 
   /** `warm`: find codex now, so the first codex_start does not pay for `codex --version`. */
   start(warm: boolean): void {
+    this.watching = true;
     this.bus.listen(
       (id) => this.onChange(id),
-      (err) => this.log('warn', `watching ${this.layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`),
+      (err) => {
+        this.watching = false;
+        this.log('warn', `watching ${this.layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`);
+        this.scheduleSweep();
+      },
     );
     if (warm) {
       this.codex.locate().then(
@@ -63,16 +77,33 @@ export class Runner {
         (err: Error) => this.log('warn', err.message),
       );
     }
-    this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
-    this.sweepTimer.unref();
+    if (this.config.retentionMs !== null) {
+      this.collectTimer = setInterval(() => this.collect(), COLLECT_EVERY_MS);
+      this.collectTimer.unref();
+      setImmediate(() => this.collect());
+    }
     // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
-    setImmediate(() => void this.sweep());
+    this.scheduleSweep(0);
+  }
+
+  /**
+   * The sweep runs only while there is something to watch (running or queued jobs) or changes
+   * cannot be watched: an idle server does not wake up at all. Any job change re-arms it.
+   */
+  private scheduleSweep(delayMs = this.config.sweepIntervalMs): void {
+    if (this.closed || this.sweepTimer) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = null;
+      void this.sweep();
+    }, delayMs);
+    this.sweepTimer.unref();
   }
 
   /** Stops watching. Jobs run on; a launch under way is finished first so no claim is left half done. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.collectTimer) clearInterval(this.collectTimer);
     this.bus.close();
     await this.dispatchChain.catch(() => undefined);
   }
@@ -85,7 +116,9 @@ export class Runner {
       // stay queued for a server that has it (codex_start already refused new ones).
       const codex = await this.codex.locate().catch(() => null);
       if (!codex || this.closed) return;
-      for (const job of this.store.claimQueued(this.config.maxConcurrent, Date.now())) await this.launch(job, codex.path);
+      const claimed = this.store.claimQueued(this.config.maxConcurrent, Date.now(), this.identity);
+      this.pauseFor('after-claim', claimed.length);
+      for (const job of claimed) await this.launch(job, codex.path);
     });
     return this.dispatchChain.catch((err: unknown) => {
       this.log('error', `dispatch failed: ${(err as Error).message}`);
@@ -93,7 +126,29 @@ export class Runner {
     });
   }
 
+  /**
+   * Fault injection for the tests (CODEX_ASYNC_TEST_PAUSE): the process stops itself with SIGSTOP,
+   * as a laptop's sleep would, at a point where it holds a claim.
+   */
+  private pauseFor(point: 'after-claim' | 'before-spawn', claims: number): void {
+    if (claims > 0 && this.config.testPause === point) process.kill(process.pid, 'SIGSTOP');
+  }
+
+  /**
+   * Launches a claimed job. Nothing with a side effect happens (emptying the job's files, spawning
+   * codex, signalling) unless `beginLaunch` finds the claim still this launch's: a process that was
+   * paused past its lease wakes to a stale token and leaves the job to whoever holds it now.
+   */
   private async launch(job: Job, codexPath: string): Promise<void> {
+    const begun = Date.now();
+    if (!this.store.beginLaunch(job.id, job.launch_token, begun)) {
+      // Cancelled before the launch began: finish it here; released and taken over: not ours.
+      const now = this.store.get(job.id);
+      if (now?.status === 'running' && now.launch_token === job.launch_token && now.stop_reason !== null) this.finalize(job.id);
+      return;
+    }
+    job = { ...job, launched_at: begun };
+    this.pauseFor('before-spawn', 1);
     const files = jobFiles(this.layout, job.id);
     let launched: Launched;
     try {
@@ -108,26 +163,64 @@ export class Runner {
         addDirs: job.add_dirs,
         resumeThreadId: job.resume_thread_id,
       });
-      launched = await launchJob({ jobId: job.id, files, notifyFile: this.bus.fileFor(job.id), cwd: job.cwd, codexPath, args });
+      launched = await launchJob({
+        jobId: job.id,
+        launch: job.launch_token,
+        files,
+        notifyFile: this.bus.fileFor(job.id),
+        cwd: job.cwd,
+        codexPath,
+        args,
+        deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
+        env: process.env,
+        settings: this.config.callbackSettings,
+      });
     } catch (err) {
       this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
       return;
     }
+    const proc: JobProcess = { jobId: job.id, launch: job.launch_token, pgid: launched.pid, startTime: launched.startTime };
     let recorded = false;
     try {
-      recorded = this.store.setProcess(job.id, launched.pid, launched.startTime, job.started_at);
+      recorded = this.store.setProcess(job.id, launched.pid, launched.startTime, job.launch_token);
     } catch (err) {
       this.log('error', `job ${job.id}: cannot record its process (${(err as Error).message}); stopping it`);
     }
     if (!recorded) {
-      // Cancelled (or re-claimed) while we were spawning it: nobody else knows this process.
-      await stopJob({ jobId: job.id, pgid: launched.pid, startTime: launched.startTime }, this.config.killGraceSeconds * 1000);
+      // Nobody else knows this process; the marker is this launch's, so no other launch is touched.
+      await stopJob(proc, this.config.killGraceSeconds * 1000);
       this.finalize(job.id);
+    } else if (this.store.get(job.id)?.stop_reason) {
+      // Cancelled while it was being spawned: the canceller could not signal it yet.
+      interruptJob(proc);
     }
     this.bus.announce(job.id);
   }
 
+  /**
+   * Called back by a job's wrapper (`__supervise exited`) as soon as codex exits, whether or not
+   * any server runs: records the outcome, ends what the job left running, starts queued jobs.
+   */
+  async afterExit(id: string, launch: number): Promise<void> {
+    const job = this.store.get(id);
+    if (job && job.launch_token === launch) {
+      if (job.status === 'running') this.finalize(id);
+      await endLeftovers(this.processOf(job), this.config.killGraceSeconds * 1000);
+    }
+    await this.dispatch();
+  }
+
+  /** Called back by a job's wrapper (`__supervise deadline`) when its deadline passes. */
+  async atDeadline(id: string, launch: number): Promise<void> {
+    const job = this.store.get(id);
+    if (job?.status !== 'running' || job.launch_token !== launch) return;
+    if (!this.store.requestStop(id, 'timeout', Date.now(), launch)) return;
+    this.bus.announce(id);
+    await stopJob(this.processOf(job), this.config.killGraceSeconds * 1000);
+  }
+
   private onChange(id: string): void {
+    this.scheduleSweep();
     try {
       const job = this.store.get(id);
       if (job?.status === 'running' && readExitStatus(jobFiles(this.layout, id)) !== null) this.finalize(id);
@@ -178,6 +271,8 @@ export class Runner {
     for (let attempt = 0; attempt < 3; attempt++) {
       const job = this.store.get(id);
       if (!job || job.status !== 'running') return false;
+      // Its owner is spawning it right now (or was paused doing so): only the owner may decide.
+      if (this.launchInFlight(job)) return false;
       const files = jobFiles(this.layout, id);
       const exitCode = readExitStatus(files);
       const progress = job.progress ?? emptyProgress();
@@ -198,6 +293,11 @@ export class Runner {
     return false;
   }
 
+  /** Begun but with no process recorded anywhere, by an owner still alive. */
+  private launchInFlight(job: Job): boolean {
+    return job.launched_at !== null && this.processOf(job).pgid === null && identityAlive(job.claim_owner);
+  }
+
   private diskWasFull(): boolean {
     if (this.reserveReleased) return true;
     try {
@@ -210,7 +310,10 @@ export class Runner {
 
   private settle(job: Job, verdict: Verdict, exitCode: number | null): boolean {
     const progress: Progress = job.progress ?? emptyProgress();
-    const written = readSmall(jobFiles(this.layout, job.id).lastMessage)?.trim();
+    const files = jobFiles(this.layout, job.id);
+    const written = readSmall(files.lastMessage)?.trim();
+    // When codex exited, not when someone next looked: the wrapper wrote `exit` at that moment.
+    const finishedAt = Math.round(exitCode !== null ? mtime(files.exit) || Date.now() : Date.now());
     const done = this.store.finish(
       job.id,
       {
@@ -220,17 +323,19 @@ export class Runner {
         thread_id: progress.thread_id,
         progress,
         events_offset: job.events_offset,
-        finished_at: Date.now(),
+        finished_at: finishedAt,
       },
-      job.stop_reason,
+      job,
     );
     if (!done) return false;
     // Everything is read now: the finished logs keep their tail within the cap too.
     const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0 };
     this.punched.delete(job.id);
     void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
-    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT.
+    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
+    // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
     if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
+    else void endLeftovers(this.processOf(job), this.config.killGraceSeconds * 1000);
     this.bus.announce(job.id);
     this.waiters.wake(job.id);
     void this.dispatch();
@@ -247,7 +352,12 @@ export class Runner {
    * linger after their turn completed, escalate stops to SIGKILL, and start queued jobs.
    */
   async sweep(): Promise<void> {
-    if (this.sweeping || this.closed) return;
+    if (this.closed) return;
+    if (this.sweeping) {
+      // A change arrived mid-sweep: look again after this one.
+      this.scheduleSweep();
+      return;
+    }
     this.sweeping = true;
     try {
       if (this.reserveReleased) {
@@ -258,12 +368,8 @@ export class Runner {
         this.store.checkpoint();
         this.lastCheckpoint = Date.now();
       }
-      if (this.config.retentionMs !== null && Date.now() - this.lastCollection >= COLLECT_EVERY_MS) {
-        this.lastCollection = Date.now();
-        const { jobs, bytes } = collectGarbage(this.store, this.layout, { olderThanMs: this.config.retentionMs, keep: 0, dryRun: false });
-        if (jobs.length) this.log('info', `deleted ${jobs.length} jobs finished over ${Math.round(this.config.retentionMs / 86_400_000)} days ago (${Math.round(bytes / 1024)} KiB)`);
-      }
-      for (const job of this.store.running()) {
+      const running = this.store.running();
+      for (const job of running) {
         try {
           this.check(job);
         } catch (err) {
@@ -272,10 +378,24 @@ export class Runner {
         }
       }
       await this.dispatch();
+      if (running.length > 0 || this.store.anyQueued() || !this.watching) this.scheduleSweep();
+      else this.store.checkpoint(); // going idle: the log goes into the database before we sleep
     } catch (err) {
       this.log('error', `sweep failed: ${(err as Error).message}`);
+      this.scheduleSweep();
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /** Automatic retention (CODEX_ASYNC_RETENTION_DAYS): at start, then hourly. */
+  private collect(): void {
+    if (this.closed || this.config.retentionMs === null) return;
+    try {
+      const { jobs, bytes } = collectGarbage(this.store, this.layout, { olderThanMs: this.config.retentionMs, keep: 0, dryRun: false });
+      if (jobs.length) this.log('info', `deleted ${jobs.length} jobs finished over ${Math.round(this.config.retentionMs / 86_400_000)} days ago (${Math.round(bytes / 1024)} KiB)`);
+    } catch (err) {
+      this.log('error', `deleting old jobs failed: ${(err as Error).message}`);
     }
   }
 
@@ -289,11 +409,15 @@ export class Runner {
     const now = Date.now();
     const proc = this.processOf(job);
     if (proc.pgid === null) {
-      // Claimed, but no codex was ever recorded. After the grace period, and only if no process of
-      // the job exists anywhere: a stopped job is finished, any other goes back to the queue.
-      if (now - (job.started_at ?? now) <= LAUNCH_GRACE_MS || livingProcesses(proc).length > 0) return;
+      // Claimed, but no codex recorded. The claim is a lease: while its owner lives it is kept if
+      // the launch has begun (the owner alone may finish it), or if it is younger than the lease.
+      // Otherwise, and only if no process of this launch exists anywhere: a stopped job is
+      // finished, any other goes back to the queue under a new token.
+      const ownerAlive = identityAlive(job.claim_owner);
+      if (ownerAlive && (job.launched_at !== null || now - (job.started_at ?? now) <= CLAIM_LEASE_MS)) return;
+      if (livingProcesses(proc).length > 0) return;
       if (job.stop_reason !== null) this.finalize(job.id);
-      else if (this.store.release(job.id, job.started_at)) this.bus.announce(job.id);
+      else if (this.store.release(job.id, job.launch_token, job.launched_at)) this.bus.announce(job.id);
       return;
     }
     void this.capLogs(job);

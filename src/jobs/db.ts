@@ -49,6 +49,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX jobs_by_thread ON jobs (thread_id);
    CREATE INDEX jobs_by_resume_thread ON jobs (resume_thread_id);`,
   `ALTER TABLE jobs ADD COLUMN stall_seconds REAL;`,
+  // A claim is a lease: launch_token fences it (each claim takes a new one), claim_owner ("pid
+  // starttime") says who holds it, launched_at marks the point after which only the owner may act.
+  `ALTER TABLE jobs ADD COLUMN launch_token INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE jobs ADD COLUMN claim_owner TEXT;
+   ALTER TABLE jobs ADD COLUMN launched_at INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

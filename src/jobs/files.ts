@@ -15,6 +15,8 @@ export interface JobFiles {
   exit: string;
   /** Written by the wrapper shell when it starts: its pid. */
   pid: string;
+  /** What the wrapper's callbacks into the bin (`__supervise`) printed. */
+  supervisorLog: string;
 }
 
 export interface HomeLayout {
@@ -45,6 +47,7 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     outputSchema: path.join(dir, 'output-schema.json'),
     exit: path.join(dir, 'exit'),
     pid: path.join(dir, 'pid'),
+    supervisorLog: path.join(dir, 'supervisor.log'),
   };
 }
 

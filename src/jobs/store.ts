@@ -31,6 +31,12 @@ export interface Job {
   deadline_at: number | null;
   pid: number | null;
   pid_start: string | null;
+  /** Fencing token of the current claim: each claim takes the next one. */
+  launch_token: number;
+  /** "pid starttime" of the process holding the claim. */
+  claim_owner: string | null;
+  /** When the claim's owner began spawning codex; from then on nobody else takes the claim over. */
+  launched_at: number | null;
   stop_reason: StopReason | null;
   stop_requested_at: number | null;
   exit_code: number | null;
@@ -121,16 +127,24 @@ export class JobStore {
       anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1`),
       oldestQueued: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT ?`),
       claim: db.prepare(
-        `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER)
+        `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER),
+           launch_token = launch_token + 1, claim_owner = @owner, launched_at = NULL
          WHERE id = @id AND status = 'queued'`,
+      ),
+      beginLaunch: db.prepare(
+        `UPDATE jobs SET launched_at = @now
+         WHERE id = @id AND status = 'running' AND launch_token = @token AND launched_at IS NULL AND pid IS NULL
+           AND stop_reason IS NULL`,
       ),
       setProcess: db.prepare(
         `UPDATE jobs SET pid = @pid, pid_start = @pid_start
-         WHERE id = @id AND status = 'running' AND stop_reason IS NULL AND pid IS NULL AND started_at = @claimed_at`,
+         WHERE id = @id AND status = 'running' AND launch_token = @token AND pid IS NULL`,
       ),
       release: db.prepare(
-        `UPDATE jobs SET status = 'queued', started_at = NULL, deadline_at = NULL, progress = NULL, events_offset = 0
-         WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL AND started_at = @claimed_at`,
+        `UPDATE jobs SET status = 'queued', started_at = NULL, deadline_at = NULL, progress = NULL, events_offset = 0,
+           claim_owner = NULL, launched_at = NULL
+         WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL AND launch_token = @token
+           AND launched_at IS @launched_at`,
       ),
       running: db.prepare(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`),
       activeOnThread: db.prepare(
@@ -142,13 +156,15 @@ export class JobStore {
       ),
       requestStop: db.prepare(
         `UPDATE jobs SET stop_reason = @reason, stop_requested_at = @now
-         WHERE id = @id AND status = 'running' AND (stop_reason IS NULL OR stop_reason = 'lingering' AND @reason != 'lingering')`,
+         WHERE id = @id AND status = 'running' AND (stop_reason IS NULL OR stop_reason = 'lingering' AND @reason != 'lingering')
+           AND (@token IS NULL OR launch_token = @token)`,
       ),
       finish: db.prepare(
         `UPDATE jobs SET status = @status, exit_code = @exit_code, error_kind = @error_kind, error_message = @error_message,
            final_message = @final_message, thread_id = COALESCE(@thread_id, thread_id), progress = @progress,
            events_offset = @events_offset, finished_at = @finished_at
-         WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason`,
+         WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason AND launch_token = @seen_token
+           AND launched_at IS @seen_launched_at`,
       ),
       cancelQueued: db.prepare(
         `UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
@@ -191,36 +207,48 @@ export class JobStore {
     return (this.s.running.all() as Row[]).map(toJob);
   }
 
-  /** Moves the oldest queued jobs to running while fewer than `max` run, machine-wide. */
   /** A plain read: most sweeps find nothing queued and need no write lock (or codex) to know it. */
   anyQueued(): boolean {
     return this.s.anyQueued.get() !== undefined;
   }
 
-  claimQueued(max: number, now: number): Job[] {
+  /**
+   * Moves the oldest queued jobs to running while fewer than `max` run, machine-wide. Each claim is
+   * a lease held by `owner` ("pid starttime") under a new launch token.
+   */
+  claimQueued(max: number, now: number, owner: string): Job[] {
     if (!this.anyQueued()) return [];
     const tx = this.db.transaction(() => {
       const running = (this.s.countRunning.get() as { n: number }).n;
       const free = max - running;
       if (free <= 0) return [];
       const picked = (this.s.oldestQueued.all(free) as Row[]).map(toJob);
-      for (const job of picked) this.s.claim.run({ id: job.id, now });
+      for (const job of picked) this.s.claim.run({ id: job.id, now, owner });
       return picked.map((job) => this.get(job.id)!);
     });
     return tx.immediate();
   }
 
   /**
-   * Records the launched process; false if the job was stopped, finished, or released and claimed
-   * again (`claimedAt` no longer matches) while it was being spawned.
+   * The check before any side effect of a launch (emptying the job's files, spawning codex): true
+   * only while the claim under `token` is still this one's, not stopped, not begun. From then on no
+   * other process releases the claim while its owner lives.
    */
-  setProcess(id: string, pid: number, pidStart: string, claimedAt: number | null): boolean {
-    return this.s.setProcess.run({ id, pid, pid_start: pidStart, claimed_at: claimedAt }).changes === 1;
+  beginLaunch(id: string, token: number, now: number): boolean {
+    return this.s.beginLaunch.run({ id, token, now }).changes === 1;
   }
 
-  /** running → queued, for the claim made at `claimedAt` whose server never launched codex. */
-  release(id: string, claimedAt: number | null): boolean {
-    return this.s.release.run({ id, claimed_at: claimedAt }).changes === 1;
+  /** Records the launched process; false if the claim under `token` is no longer the job's. */
+  setProcess(id: string, pid: number, pidStart: string, token: number): boolean {
+    return this.s.setProcess.run({ id, pid, pid_start: pidStart, token }).changes === 1;
+  }
+
+  /**
+   * running → queued, for the claim under `token` that never launched codex, provided its launch
+   * state is still `launchedAt` as the caller saw it.
+   */
+  release(id: string, token: number, launchedAt: number | null): boolean {
+    return this.s.release.run({ id, token, launched_at: launchedAt }).changes === 1;
   }
 
   saveProgress(id: string, progress: Progress, eventsOffset: number): void {
@@ -232,20 +260,25 @@ export class JobStore {
     });
   }
 
-  /** Records why a running job is being stopped; false if it is not running or already stopping. */
-  requestStop(id: string, reason: StopReason, now: number): boolean {
-    return this.s.requestStop.run({ id, reason, now }).changes === 1;
+  /**
+   * Records why a running job is being stopped; false if it is not running or already stopping, or
+   * (with `token`) if it is no longer that launch.
+   */
+  requestStop(id: string, reason: StopReason, now: number, token: number | null = null): boolean {
+    return this.s.requestStop.run({ id, reason, now, token }).changes === 1;
   }
 
   /**
-   * running → final. False when another process finished the job first, or when a stop request
-   * arrived after `seenStopReason` was read (the verdict must then be made again).
+   * running → final. False when another process finished the job first, or when the row changed
+   * since `seen` was read (a stop request, a new claim or launch): the verdict must then be made again.
    */
-  finish(id: string, o: Outcome, seenStopReason: StopReason | null): boolean {
+  finish(id: string, o: Outcome, seen: Pick<Job, 'stop_reason' | 'launch_token' | 'launched_at'>): boolean {
     return (
       this.s.finish.run({
         id,
-        seen_stop_reason: seenStopReason,
+        seen_stop_reason: seen.stop_reason,
+        seen_token: seen.launch_token,
+        seen_launched_at: seen.launched_at,
         status: o.status,
         exit_code: o.exit_code,
         error_kind: o.error?.kind ?? null,

@@ -1,8 +1,20 @@
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createPrivate, type JobFiles } from '../jobs/files.js';
 import { startTimeOf } from './proc.js';
 
 export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
+
+/**
+ * NAME=value that every process of one launch of a job inherits. Per launch, not per job: a job
+ * released and claimed again gets a new token, so stopping one launch can never reach another's.
+ * Token 0 is a job launched before launches were numbered.
+ */
+export const launchId = (jobId: string, launch: number) => (launch > 0 ? `${jobId}.${launch}` : jobId);
+export const launchMarker = (jobId: string, launch: number) => `${JOB_ENV_MARKER}=${launchId(jobId, launch)}`;
+
+/** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or codex exits. */
+const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /**
  * The wrapper that runs codex for one job. It exists so a job does not depend on the server that
@@ -10,20 +22,34 @@ export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
  * die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell, outlives any
  * server to record codex's exit status. `trap :` makes the shell survive the SIGINT we send the
  * process group while codex (which gets default signal handling back on exec) ends its turn.
- * The final touch of the notify file wakes every server watching the home directory.
+ *
+ * It also makes the job independent of any server being alive: a timer enforces the deadline, and
+ * when codex exits the bin is called back (`__supervise exited`) to record the outcome, end what
+ * the job left running and start the next queued job. Both callbacks run in sessions of their own
+ * (`setsid -f`), outside the group that stopping the job signals. Only codex carries the launch
+ * marker: the wrapper, its timer and the callbacks are not the job's work.
+ *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
  * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
+ * The final touch of the notify file wakes every server watching the home directory.
  */
-const WRAPPER = `dir=$1; notify=$2; shift 2
+const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; shift 7
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
 echo "$$ $st" > "$dir/pid"
 trap : INT TERM HUP
-"$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
+callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < /dev/null > /dev/null 2>> "$dir/supervisor.log"; }
+( trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+  sleep "$deadline" & sleeper=$!
+  wait $sleeper && callback deadline ) &
+timer=$!
+${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
 echo $? > "$dir/exit"
+kill $timer 2>/dev/null
 : > "$notify"
+callback exited
 `;
 
 export interface Launched {
@@ -38,23 +64,43 @@ export class LaunchError extends Error {
 /** Starts codex for a job in a new session (its own process group) and returns at once. */
 export async function launchJob(opts: {
   jobId: string;
+  launch: number;
   files: JobFiles;
   notifyFile: string;
   cwd: string;
   codexPath: string;
   args: string[];
+  /** Seconds until the job's deadline. */
+  deadlineSeconds: number;
+  /** The environment codex runs in. */
+  env: NodeJS.ProcessEnv;
+  /** The settings the callbacks need to act as this server would (CODEX_ASYNC_HOME, limits…). */
+  settings: Record<string, string>;
 }): Promise<Launched> {
   const f = opts.files;
   // Created here, private, so the shell's redirections reuse them instead of creating them with the
   // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
-  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit]) createPrivate(file);
+  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog]) createPrivate(file);
+  const deadline = Math.max(0, opts.deadlineSeconds).toFixed(3);
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', WRAPPER, 'codex-async-job', opts.files.dir, opts.notifyFile, opts.codexPath, ...opts.args], {
-      cwd: opts.cwd,
-      detached: true,
-      stdio: 'ignore',
-      env: { ...process.env, [JOB_ENV_MARKER]: opts.jobId },
-    });
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        WRAPPER,
+        'codex-async-job',
+        f.dir,
+        opts.notifyFile,
+        launchId(opts.jobId, opts.launch),
+        deadline,
+        process.execPath,
+        MAIN,
+        JSON.stringify(opts.settings),
+        opts.codexPath,
+        ...opts.args,
+      ],
+      { cwd: opts.cwd, detached: true, stdio: 'ignore', env: opts.env },
+    );
     child.once('error', (err) => reject(new LaunchError(`cannot start codex: ${err.message}`)));
     child.once('spawn', () => {
       const pid = child.pid!;

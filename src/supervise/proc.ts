@@ -90,3 +90,15 @@ export function isAlive(pid: number, startTime: string | null): boolean {
   const stat = readStat(pid);
   return living(stat) && startTime !== null && startTime !== '' && stat.startTime === startTime;
 }
+
+/** This process as "pid starttime": how a claim names its owner. */
+export function selfIdentity(): string {
+  return `${process.pid} ${startTimeOf(process.pid) ?? ''}`;
+}
+
+/** Is the process named by selfIdentity() still alive (a stopped one counts)? */
+export function identityAlive(identity: string | null): boolean {
+  const [pid, startTime] = (identity ?? '').split(' ');
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 && isAlive(n, startTime ?? null);
+}

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSmall } from '../jobs/files.js';
-import { JOB_ENV_MARKER } from './launch.js';
+import { launchMarker } from './launch.js';
 import { findProcesses, isAlive, ownsGroup } from './proc.js';
 
 export interface JobProcess {
   jobId: string;
+  /** The launch (claim's fencing token): only this launch's processes are ever signalled. */
+  launch: number;
   /** The wrapper's pid, which is also the job's process group id. */
   pgid: number | null;
   startTime: string | null;
@@ -14,11 +16,15 @@ export interface JobProcess {
  * Who runs a job: the pid recorded in the database, or, if the launching server died before
  * recording it, the "pid starttime" line the wrapper wrote into `pidFile`.
  */
-export function jobProcess(job: { id: string; pid: number | null; pid_start: string | null }, pidFile: string): JobProcess {
-  if (job.pid !== null) return { jobId: job.id, pgid: job.pid, startTime: job.pid_start };
+export function jobProcess(
+  job: { id: string; pid: number | null; pid_start: string | null; launch_token: number },
+  pidFile: string,
+): JobProcess {
+  const launch = job.launch_token;
+  if (job.pid !== null) return { jobId: job.id, launch, pgid: job.pid, startTime: job.pid_start };
   const [pid, startTime] = (readSmall(pidFile, 64) ?? '').trim().split(' ');
   const pgid = Number(pid);
-  return { jobId: job.id, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
+  return { jobId: job.id, launch, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
 }
 
 function send(pids: number[], signal: NodeJS.Signals): void {
@@ -31,7 +37,7 @@ function send(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
-const marker = (p: JobProcess) => `${JOB_ENV_MARKER}=${p.jobId}`;
+const marker = (p: JobProcess) => launchMarker(p.jobId, p.launch);
 const groupIsOurs = (p: JobProcess) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
 
 /** Every living process of the job, in its group or not. */
@@ -85,6 +91,18 @@ export async function stopJob(p: JobProcess, graceMs: number): Promise<{ escalat
   if (await waitGone(p, graceMs)) return { escalated: false, gone: true };
   signalJob(p, 'SIGKILL');
   return { escalated: true, gone: await waitGone(p, 5_000) };
+}
+
+/**
+ * What a job that ended on its own left behind (a backgrounded server, a sleeper) goes with it, as
+ * systemd ends a unit's remaining processes: SIGTERM, then SIGKILL after the grace period.
+ */
+export async function endLeftovers(p: JobProcess, graceMs: number): Promise<void> {
+  if (livingProcesses(p).length === 0) return;
+  signalJob(p, 'SIGTERM');
+  if (await waitGone(p, graceMs)) return;
+  signalJob(p, 'SIGKILL');
+  await waitGone(p, 5_000);
 }
 
 /** The SIGINT half of stopJob, for a stop that another tick escalates. */

@@ -82,7 +82,7 @@ export async function startHarness(): Promise<Harness> {
     async close() {
       for (const conn of [...connections]) await conn.close();
       // A failed test may leave jobs running: end every process started for this home.
-      for (const pid of processesWithEnv(`CODEX_ASYNC_HOME=${home}`)) killQuietly(pid);
+      for (const pid of processesOfHome(home)) killQuietly(pid);
       await mock.close();
     },
   };
@@ -132,12 +132,9 @@ export function killQuietly(pid: number): void {
   }
 }
 
-/** Processes carrying the job's environment marker: what cancel must end. */
+/** Processes carrying the marker of any launch of the job (`CODEX_ASYNC_JOB_ID=<id>.<launch>`): what cancel must end. */
 export function jobProcessesOnMachine(jobId: string): number[] {
-  return processesWithEnv(`CODEX_ASYNC_JOB_ID=${jobId}`);
-}
-
-function processesWithEnv(entry: string): number[] {
+  const marker = new RegExp(`(^|\0)CODEX_ASYNC_JOB_ID=${jobId}(\\.\\d+)?\0`);
   const found: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -145,10 +142,26 @@ function processesWithEnv(entry: string): number[] {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
       if (state === 'Z') continue;
-      const env = fs.readFileSync(`/proc/${name}/environ`);
-      if (env.includes(Buffer.from(`\0${entry}\0`)) || env.subarray(0, entry.length + 1).equals(Buffer.from(`${entry}\0`))) {
-        if (Number(name) !== process.pid) found.push(Number(name));
-      }
+      if (marker.test(fs.readFileSync(`/proc/${name}/environ`, 'latin1')) && Number(name) !== process.pid) found.push(Number(name));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+/**
+ * Every process working for a state home: servers (by their environment), and wrappers, codex and
+ * callbacks, which name a job's directory on their command line (their environment is scrubbed).
+ */
+export function processesOfHome(home: string): number[] {
+  const found: number[] = [];
+  const env = Buffer.from(`CODEX_ASYNC_HOME=${home}\0`);
+  const args = [Buffer.from(`${home}/`), Buffer.from(JSON.stringify(home))];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/environ`).includes(env) || args.some((arg) => fs.readFileSync(`/proc/${name}/cmdline`).includes(arg))) found.push(Number(name));
     } catch {
       // Gone while we looked.
     }
