@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, until, useServer, waitFinal } from './helpers/harness.ts';
+import path from 'node:path';
+import { jobProcessesOnMachine, tempDir, until, useServer, waitFinal } from './helpers/harness.ts';
 
 function processesRunning(pattern: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,stat,args'], { encoding: 'utf8' });
@@ -31,7 +32,8 @@ describe('cancel and timeout stop codex and everything it started', () => {
   }
 
   it('cancelling a queued job never starts it; cancelling a finished job returns it unchanged', async () => {
-    const busy = await s.h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '1' });
+    // A home of its own: a job of an earlier test, ending, starts queued jobs under its own server's limit.
+    const busy = await s.h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '1', CODEX_ASYNC_HOME: path.join(tempDir('home'), 'state') });
     const running = await busy.call('codex_start', { prompt: '[[slow:2000]] hold the only slot', cwd: s.h.workdir() });
     const queued = await busy.call('codex_start', { prompt: 'never runs', cwd: s.h.workdir() });
     assert.equal(queued.status, 'queued');

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, until, useHarness, waitFinal } from './helpers/harness.ts';
+import { jobProcessesOnMachine, killJobProcesses, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 /** A job does not depend on the server process that started it. */
 describe('jobs survive the server', () => {
@@ -45,7 +45,7 @@ describe('jobs survive the server', () => {
     const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] be killed from outside', cwd: s.h.workdir() });
     // Once codex has started its thread, the wrapper, the npm launcher and native codex all exist.
     await until('codex to start its thread', async () => (await conn.call('codex_poll', { job_id })).thread_id);
-    for (const pid of jobProcessesOnMachine(job_id)) process.kill(pid, 'SIGKILL');
+    await killJobProcesses(s.h.home, job_id);
     const done = await waitFinal(conn, job_id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'lost');
