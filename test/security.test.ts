@@ -67,6 +67,15 @@ describe('security defaults', () => {
     await conn.close();
   });
 
+  it('refuses a writable cwd holding a state directory whose name starts with ".." (CODEX_ASYNC_HOME=<cwd>/..state)', async () => {
+    const cwd = fs.realpathSync(s.h.workdir());
+    const conn = await s.h.connect({ CODEX_ASYNC_HOME: path.join(cwd, '..state') });
+    const refused = await conn.raw('codex_start', { prompt: 'x', cwd, sandbox: 'workspace-write' });
+    assert.equal(refused.isError, true, JSON.stringify(refused.structuredContent));
+    assert.match(refused.content[0].text, /contains the job state directory .*\.\.state/);
+    await conn.close();
+  });
+
   it('refuses a relative CODEX_BIN, which each job\'s cwd could otherwise supply, and says so on every call', async () => {
     const conn = await s.h.connect({ CODEX_BIN: 'bin/codex' });
     const result = await conn.raw('codex_start', { prompt: 'x', cwd: s.h.workdir() });
