@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPrivate, type JobFiles } from '../jobs/files.js';
+import { jobEnvironment } from './env.js';
 import { startTimeOf } from './proc.js';
 
 export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
@@ -53,7 +54,7 @@ export async function launchJob(opts: {
       cwd: opts.cwd,
       detached: true,
       stdio: 'ignore',
-      env: { ...process.env, [JOB_ENV_MARKER]: opts.jobId },
+      env: { ...jobEnvironment(process.env), [JOB_ENV_MARKER]: opts.jobId },
     });
     child.once('error', (err) => reject(new LaunchError(`cannot start codex: ${err.message}`)));
     child.once('spawn', () => {

@@ -83,6 +83,8 @@ export async function startHarness(): Promise<Harness> {
       for (const conn of [...connections]) await conn.close();
       // A failed test may leave jobs running: end every process started for this home.
       for (const pid of processesWithEnv(`CODEX_ASYNC_HOME=${home}`)) killQuietly(pid);
+      // Jobs do not inherit CODEX_ASYNC_HOME (src/supervise/env.ts): they are found by their ids.
+      for (const id of jobIdsOfHome(home)) for (const pid of jobProcessesOnMachine(id)) killQuietly(pid);
       await mock.close();
     },
   };
@@ -129,6 +131,15 @@ export function killQuietly(pid: number): void {
     process.kill(pid, 'SIGKILL');
   } catch {
     // Already gone.
+  }
+}
+
+/** The ids of the jobs a state home holds (one directory each). */
+export function jobIdsOfHome(home: string): string[] {
+  try {
+    return fs.readdirSync(path.join(home, 'jobs'));
+  } catch {
+    return [];
   }
 }
 
