@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { until, useHarness, waitFinal } from './helpers/harness.ts';
+import { jobProcessesOnMachine, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 function argvContaining(text: string): number[] {
   const found: number[] = [];
@@ -64,6 +64,45 @@ describe('security defaults', () => {
     assert.match(refused.content[0].text, /contains the job state directory/);
     const inside = await conn.raw('codex_start', { prompt: 'x', cwd: s.h.workdir(), sandbox: 'workspace-write', add_dirs: [path.join(s.h.home, 'jobs')] });
     assert.match(inside.content[0].text, /is inside the job state directory/);
+    await conn.close();
+  });
+
+  it('refuses a writable cwd holding a state directory whose name starts with ".." (CODEX_ASYNC_HOME=<cwd>/..state)', async () => {
+    const cwd = fs.realpathSync(s.h.workdir());
+    const conn = await s.h.connect({ CODEX_ASYNC_HOME: path.join(cwd, '..state') });
+    const refused = await conn.raw('codex_start', { prompt: 'x', cwd, sandbox: 'workspace-write' });
+    assert.equal(refused.isError, true, JSON.stringify(refused.structuredContent));
+    assert.match(refused.content[0].text, /contains the job state directory .*\.\.state/);
+    await conn.close();
+  });
+
+  it('keeps the server\'s token and CODEX_ASYNC_* settings out of a job\'s environment; the user\'s variables reach it', async () => {
+    const token = `token-${Date.now()}-never-in-a-job`;
+    const conn = await s.h.connect({ CODEX_ASYNC_TOKEN: token, CODEX_ASYNC_MAX_LOG_MB: '300', CAM_USER_SETTING: 'reaches-the-job' });
+    const leaks = (text: string) => text.split('\n').filter((line) => line.includes(token) || /^CODEX_ASYNC_(?!JOB_ID=)/.test(line));
+
+    // What a command codex runs sees.
+    const { job_id } = await conn.call('codex_start', { prompt: '[[shell:env]] print the environment', cwd: s.h.workdir() });
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'completed');
+    const seen = (await conn.call('codex_result', { job_id })).final_message as string;
+    assert.match(seen, /^CAM_USER_SETTING=reaches-the-job$/m);
+    assert.match(seen, new RegExp(`^CODEX_ASYNC_JOB_ID=${job_id}$`, 'm'));
+    assert.deepEqual(leaks(seen), []);
+
+    // What codex itself, the wrapper and every other process of a job start with.
+    const running = (await conn.call('codex_start', { prompt: '[[shell:sleep 31339]] hold', cwd: s.h.workdir() })).job_id;
+    await until('the job\'s command to run', () => argvContaining('sleep 31339').length > 0);
+    const environs = jobProcessesOnMachine(running).map((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').replaceAll('\0', '\n');
+      } catch {
+        return '';
+      }
+    });
+    assert.ok(environs.filter((env) => env.includes('CAM_USER_SETTING=reaches-the-job')).length >= 3, 'wrapper, codex and the command were read');
+    assert.deepEqual(environs.flatMap(leaks), []);
+    await conn.call('codex_cancel', { job_id: running });
     await conn.close();
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { useHarness, waitFinal } from './helpers/harness.ts';
+import { jobIdsOfHome, useHarness, waitFinal } from './helpers/harness.ts';
 
 function statOf(pid: string): { state: string; startTime: string } | null {
   try {
@@ -25,16 +25,15 @@ const isCodex = (argv: string[]) =>
  */
 function jobsWithLiveCodex(home: string): Set<string> {
   const found = new Map<string, { job: string; startTime: string }>();
-  const homeEntry = Buffer.from(`CODEX_ASYNC_HOME=${home}\0`);
+  const ofHome = new Set(jobIdsOfHome(home));
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = statOf(pid);
       if (!stat || stat.state === 'Z') continue;
       const env = fs.readFileSync(`/proc/${pid}/environ`);
-      if (!env.includes(homeEntry)) continue;
       const job = /(?:^|\0)CODEX_ASYNC_JOB_ID=([^\0]+)/.exec(env.toString('latin1'))?.[1];
-      if (job && isCodex(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))) found.set(pid, { job, startTime: stat.startTime });
+      if (job && ofHome.has(job) && isCodex(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))) found.set(pid, { job, startTime: stat.startTime });
     } catch {
       // Gone while we looked.
     }

@@ -1,8 +1,10 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { createColors } from 'picocolors';
 import stringWidth from 'string-width';
 import type { JobStatus } from '../jobs/states.js';
+import { isWithin } from '../paths.js';
 
 /**
  * How the command line writes: colours only for a terminal that wants them (NO_COLOR, --no-color,
@@ -82,7 +84,7 @@ export function runTime(job: { started_at: string | null; finished_at: string | 
 /** A path with the home directory shown as ~. */
 export function tildify(p: string): string {
   const home = os.homedir();
-  return home && (p === home || p.startsWith(`${home}/`)) ? `~${p.slice(home.length)}` : p;
+  return home && path.isAbsolute(p) && isWithin(p, home) ? `~${p.slice(home.length)}` : p;
 }
 
 /** Cuts plain text to `width` terminal columns, marking the cut with …. */

@@ -6,6 +6,7 @@ import { ToolError } from '../errors.js';
 import { stderrLogger } from '../log.js';
 import { pushJobChanges } from '../mcp/resources.js';
 import { createMcpServer } from '../mcp/server.js';
+import { limitedStdioTransport } from './stdio-limit.js';
 
 /**
  * A server that cannot open its state still serves, answering every tool call with the reason and
@@ -61,6 +62,7 @@ function onShutdown(close: () => Promise<unknown>, engine: Engine | null, stdinE
 export function serveOnStdio(version: string): void {
   const { engine, get } = openEngine();
   const handle = serveStdio(({ era }) => createMcpServer(get, stderrLogger, version, { pushChanges: era === 'modern' }), {
+    transport: limitedStdioTransport(stderrLogger),
     onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
   });
   onShutdown(() => handle.close(), engine, true);

@@ -10,6 +10,7 @@ import { fileSize, jobFiles, readExitStatus, readSmall, readTail, type HomeLayou
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
+import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { identityAlive, selfIdentity } from '../supervise/proc.js';
 import { endLeftovers, interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
@@ -172,7 +173,7 @@ export class Runner {
         codexPath,
         args,
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
-        env: process.env,
+        env: jobEnvironment(process.env),
         settings: this.config.callbackSettings,
       });
     } catch (err) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
 import type { Access } from '../codex/sandbox.js';
 import { isJobId } from '../jobs/ids.js';
+import { isWithin } from '../paths.js';
 
 export const LIMITS = {
   /** Codex's own limit on one input (codex-cli 0.169: "maximum length of 1048576 characters"). */
@@ -111,11 +112,6 @@ export function checkModelOptions(input: { model?: string | undefined; reasoning
   }
 }
 
-const within = (child: string, parent: string) => {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-};
-
 /**
  * Directories codex may write to must not hold the state directory (nor be inside it): a job could
  * otherwise rewrite other jobs' records. Full access is the operator's explicit choice and skips this.
@@ -124,9 +120,9 @@ export function checkWritableRoots(access: Access, cwd: string, addDirs: readonl
   if (access.sandbox !== 'workspace-write') return;
   const state = fs.existsSync(home) ? fs.realpathSync(home) : home;
   for (const root of [cwd, ...addDirs]) {
-    if (within(state, root) || within(root, state)) {
+    if (isWithin(state, root) || isWithin(root, state)) {
       throw invalid(
-        `codex could write to ${root}, which ${within(root, state) ? 'is inside' : 'contains'} the job state directory ${state}: choose a narrower cwd or add_dirs, or set CODEX_ASYNC_HOME elsewhere`,
+        `codex could write to ${root}, which ${isWithin(root, state) ? 'is inside' : 'contains'} the job state directory ${state}: choose a narrower cwd or add_dirs, or set CODEX_ASYNC_HOME elsewhere`,
       );
     }
   }
@@ -145,7 +141,7 @@ export function checkAllowedRoots(paths: Array<{ what: string; path: string; dir
       }
       continue;
     }
-    if (!roots.some((root) => within(p.path, root))) {
+    if (!roots.some((root) => isWithin(p.path, root))) {
       throw invalid(`${p.what} ${p.path} is outside the allowed roots (CODEX_ASYNC_ALLOWED_ROOTS: ${roots.join(', ')})`);
     }
   }

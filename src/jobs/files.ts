@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
+import { isWithin } from '../paths.js';
 
 /** Where one job's files live. The directory name is a validated job id, never user text. */
 export interface JobFiles {
@@ -73,7 +74,7 @@ export function privateDirProblem(dir: string, st: fs.Stats): { problem: string;
 
 /** Is `dir` in a temporary directory, which codex's workspace-write sandbox makes writable? */
 export function underTempDir(dir: string): boolean {
-  return ['/tmp', os.tmpdir()].some((tmp) => dir === tmp || dir.startsWith(`${tmp}/`));
+  return ['/tmp', os.tmpdir()].some((tmp) => isWithin(dir, tmp));
 }
 
 function ensurePrivateDir(dir: string): void {

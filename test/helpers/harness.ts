@@ -132,6 +132,15 @@ export function killQuietly(pid: number): void {
   }
 }
 
+/** The ids of the jobs a state home holds (one directory each). */
+export function jobIdsOfHome(home: string): string[] {
+  try {
+    return fs.readdirSync(path.join(home, 'jobs'));
+  } catch {
+    return [];
+  }
+}
+
 /** Processes carrying the marker of any launch of the job (`CODEX_ASYNC_JOB_ID=<id>.<launch>`): what cancel must end. */
 export function jobProcessesOnMachine(jobId: string): number[] {
   const marker = new RegExp(`(^|\0)CODEX_ASYNC_JOB_ID=${jobId}(\\.\\d+)?\0`);

@@ -1,0 +1,18 @@
+/** Settings of this server: a job must not see them (CODEX_ASYNC_TOKEN is the HTTP credential). */
+const SERVER_ONLY = /^CODEX_ASYNC_/;
+
+/**
+ * The environment a job's codex, and so every command it runs, starts with: the server's own,
+ * minus every CODEX_ASYNC_* variable. Codex's own shell policy hides names containing TOKEN or
+ * KEY from the commands it runs, but codex itself and its MCP servers see everything, and a prompt
+ * can make codex read its own environment; so the server's settings never leave the server.
+ * What codex needs (PATH, HOME, CODEX_HOME, OPENAI_API_KEY and other provider keys, proxies, locale)
+ * passes through untouched; CODEX_BIN too, a path rather than a secret.
+ */
+export function jobEnvironment(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(base)) {
+    if (value !== undefined && !SERVER_ONLY.test(name)) env[name] = value;
+  }
+  return env;
+}
