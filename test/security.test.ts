@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, until, useHarness, waitFinal } from './helpers/harness.ts';
+import { jobFile, jobProcessesOnMachine, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 function argvContaining(text: string): number[] {
   const found: number[] = [];
@@ -87,13 +87,14 @@ describe('security defaults', () => {
     assert.equal(done.status, 'completed');
     const seen = (await conn.call('codex_result', { job_id })).final_message as string;
     assert.match(seen, /^CAM_USER_SETTING=reaches-the-job$/m);
-    assert.match(seen, new RegExp(`^CODEX_ASYNC_JOB_ID=${job_id}$`, 'm'));
+    assert.match(seen, new RegExp(`^CODEX_ASYNC_JOB_ID=${job_id}\\.1$`, "m"), "the launch marker");
     assert.deepEqual(leaks(seen), []);
 
     // What codex itself, the wrapper and every other process of a job start with.
     const running = (await conn.call('codex_start', { prompt: '[[shell:sleep 31339]] hold', cwd: s.h.workdir() })).job_id;
     await until('the job\'s command to run', () => argvContaining('sleep 31339').length > 0);
-    const environs = jobProcessesOnMachine(running).map((pid) => {
+    const wrapper = Number(fs.readFileSync(jobFile(s.h.home, running, 'pid'), 'utf8').split(' ')[0]);
+    const environs = [wrapper, ...jobProcessesOnMachine(running)].map((pid) => {
       try {
         return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').replaceAll('\0', '\n');
       } catch {
@@ -102,6 +103,8 @@ describe('security defaults', () => {
     });
     assert.ok(environs.filter((env) => env.includes('CAM_USER_SETTING=reaches-the-job')).length >= 3, 'wrapper, codex and the command were read');
     assert.deepEqual(environs.flatMap(leaks), []);
+    // The wrapper hands its callbacks the server's settings on its command line: never the token.
+    assert.ok(!fs.readFileSync(`/proc/${wrapper}/cmdline`, 'utf8').includes(token));
     await conn.call('codex_cancel', { job_id: running });
     await conn.close();
   });

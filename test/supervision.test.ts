@@ -148,9 +148,9 @@ describe('supervision', () => {
   });
 
   it('a job that ended on its own takes what it left running with it, and its time is when it ended', async () => {
-    const env = s.h.env();
-    // Inside codex's sandbox the sleeper's pid is a namespace's; its unusual argument finds it from here.
-    const r = await cli(env, ['run', '[[shell:nohup sleep 300.25 >/dev/null 2>&1 & echo started]] leave a sleeper', '--cwd', s.h.workdir(), '--sandbox', 'workspace-write']);
+    // Outside codex's sandbox: inside it, the sandbox's own pid namespace ends with the command.
+    const env = s.h.env({ CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
+    const r = await cli(env, ['run', '[[shell:nohup sleep 300.25 >/dev/null 2>&1 & echo started]] leave a sleeper', '--cwd', s.h.workdir(), '--sandbox', 'danger-full-access']);
     const id = r.stdout.trim();
     const ended = await until('the job to end', () => rows(s.h).find((x) => x.id === id && x.status !== 'running' && x.status !== 'queued'), 60_000, 200);
     assert.equal(ended.status, 'completed');
