@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { CodexLocator } from '../codex/binary.js';
+import { readCodexProvider } from '../codex/provider.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
@@ -58,22 +59,41 @@ async function checkCodex(config: Config, env: NodeJS.ProcessEnv): Promise<Check
     return [{ name: 'codex', level: 'fail', detail: (err as Error).message.split('. ')[0]!, fix: 'npm install -g @openai/codex, or set CODEX_BIN' }];
   }
   const found: Check = { name: 'codex', level: 'ok', detail: `codex ${codex.version} at ${codex.path}` };
+  const reading = readCodexProvider(env);
+  if (!reading.ok) return [found, { name: 'provider', level: 'fail', detail: reading.problem, fix: reading.fix }];
+  const p = reading.provider;
+  const checks: Check[] = [found];
+  const where = `${p.id} (${p.baseUrl ?? "OpenAI's API"})${p.profile ? `, profile ${p.profile}` : ''}`;
+  if (p.envKey && !env[p.envKey]) {
+    checks.push({
+      name: 'provider',
+      level: 'fail',
+      detail: `provider ${where} needs ${p.envKey}, not set`,
+      fix: `set ${p.envKey} where the server is started (the MCP client's server entry, or this shell)`,
+    });
+  } else {
+    const key = p.envKey ? `key from ${p.envKey}` : p.tokenInConfig ? 'token from config.toml' : p.requiresOpenaiAuth ? 'needs an OpenAI login' : 'no key needed';
+    checks.push({ name: 'provider', level: 'ok', detail: `provider ${where}, ${key}` });
+  }
+  // Only providers that take OpenAI's credentials care whether codex is logged in.
+  if (p.requiresOpenaiAuth) checks.push(await checkLogin(codex.path, env));
+  return checks;
+}
+
+async function checkLogin(codexPath: string, env: NodeJS.ProcessEnv): Promise<Check> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(codex.path, ['login', 'status'], { timeout: 15_000, env });
+    const { stdout, stderr } = await promisify(execFile)(codexPath, ['login', 'status'], { timeout: 15_000, env });
     const said = `${stdout}${stderr}`.trim().split('\n')[0] ?? 'logged in';
-    return [found, { name: 'login', level: 'ok', detail: said }];
+    return { name: 'login', level: 'ok', detail: said };
   } catch (err) {
     const said = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`.trim().split('\n')[0] || (err as Error).message;
     const apiKey = env.OPENAI_API_KEY || env.CODEX_API_KEY;
-    return [
-      found,
-      {
-        name: 'login',
-        level: apiKey ? 'warn' : 'fail',
-        detail: `not logged in (${said})${apiKey ? '; an API key is set in the environment' : ''}`,
-        fix: 'run `codex login` (or `codex login --with-api-key`)',
-      },
-    ];
+    return {
+      name: 'login',
+      level: apiKey ? 'warn' : 'fail',
+      detail: `not logged in (${said})${apiKey ? '; an API key is set in the environment' : ''}`,
+      fix: 'run `codex login` (or `codex login --with-api-key`)',
+    };
   }
 }
 
