@@ -3,27 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, killJobProcesses, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the command line as a script would: no terminal, so no colours and no live display. */
-function cliIn(env: Record<string, string>, args: string[], input?: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
+import { cliIn, jobProcessesOnMachine, killJobProcesses, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
 
 const ID = /^[0-9a-f]{12}$/;
 

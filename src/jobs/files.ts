@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
+import { isJobId } from './ids.js';
 
 /** Where one job's files live. The directory name is a validated job id, never user text. */
 export interface JobFiles {
@@ -15,6 +16,8 @@ export interface JobFiles {
   exit: string;
   /** Written by the wrapper shell when it starts: its pid. */
   pid: string;
+  /** The job's settings as created, so a lost database row can be rebuilt (doctor --repair). */
+  settings: string;
 }
 
 export interface HomeLayout {
@@ -45,7 +48,20 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     outputSchema: path.join(dir, 'output-schema.json'),
     exit: path.join(dir, 'exit'),
     pid: path.join(dir, 'pid'),
+    settings: path.join(dir, 'job.json'),
   };
+}
+
+/** The ids of the job directories under `jobsDir` (none if it does not exist). */
+export function jobDirectories(jobsDir: string): string[] {
+  try {
+    return fs
+      .readdirSync(jobsDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && isJobId(e.name))
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
 }
 
 /**

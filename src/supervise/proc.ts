@@ -90,3 +90,23 @@ export function isAlive(pid: number, startTime: string | null): boolean {
   const stat = readStat(pid);
   return living(stat) && startTime !== null && startTime !== '' && stat.startTime === startTime;
 }
+
+/** The processes that hold any of `files` open, by their /proc/<pid>/fd links. */
+export function processesWithOpen(files: string[]): number[] {
+  const wanted = new Set(files);
+  return allPids().filter((pid) => {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      return false;
+    }
+    return fds.some((fd) => {
+      try {
+        return wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+  });
+}
