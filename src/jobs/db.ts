@@ -64,7 +64,7 @@ export function isDamage(err: unknown): boolean {
 }
 
 export function damagedError(file: string, what: string): ToolError {
-  return new ToolError('storage', `the job database ${file} ${what}. To recover, ${REPAIR_FIX}.`);
+  return new ToolError('storage', `the job database ${file} ${what}. To recover, ${REPAIR_FIX}; then restart the servers that reported this (reconnect their MCP clients).`);
 }
 
 function fixFor(err: unknown): string {
@@ -123,10 +123,9 @@ export function openDb(file: string, jobsDir?: string): Db {
   }
   try {
     // A valid but blank SQLite file (schema version 0) beside job directories lost its jobs too.
-    const dirs = jobsDir === undefined ? 0 : jobDirectories(jobsDir).length;
-    if (dirs > 0 && (db.pragma('user_version', { simple: true }) as number) === 0) {
-      throw damagedError(file, `holds no jobs table, but ${dirs} job directories in ${jobsDir} hold jobs`);
-    }
+    // The directory is listed only then: every start would otherwise pay for it.
+    const dirs = jobsDir !== undefined && (db.pragma('user_version', { simple: true }) as number) === 0 ? jobDirectories(jobsDir).length : 0;
+    if (dirs > 0) throw damagedError(file, `holds no jobs table, but ${dirs} job directories in ${jobsDir} hold jobs`);
     migrate(db, file);
     // The version says the table was made; a file that lost it (or its schema page) must not pass.
     if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get()) {
