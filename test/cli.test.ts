@@ -3,27 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { jobProcessesOnMachine, killJobProcesses, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the command line as a script would: no terminal, so no colours and no live display. */
-function cliIn(env: Record<string, string>, args: string[], input?: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
+import { cliIn, jobProcessesOnMachine, killJobProcesses, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
 
 const ID = /^[0-9a-f]{12}$/;
 
@@ -214,22 +194,58 @@ describe('the command line', () => {
     assert.equal(listed[0].error.kind, 'lost');
   });
 
-  it('doctor reports codex, its login, the state and the disk, and fails when codex is not logged in', async () => {
+  it('doctor passes a working custom model provider that needs no key (the test harness\'s own)', async () => {
     const r = await cli(['doctor']);
     assert.match(r.stdout, /^OK\s+node\s+Node\.js/m);
     assert.match(r.stdout, /^OK\s+codex\s+codex 0\.169\.0 at /m);
+    assert.match(r.stdout, new RegExp(`^OK\\s+provider\\s+provider mock \\(${s.h.mock.url}\\), no key needed$`, 'm'));
+    assert.doesNotMatch(r.stdout, /login/, 'a provider that takes no OpenAI credentials needs no login');
+    assert.match(r.stdout, /^OK\s+database\s+/m);
+    assert.match(r.stdout, /^OK\s+disk\s+[\d.]+ GiB free/m);
+    assert.equal(r.code, 0, r.stdout);
+  });
+
+  it('doctor fails a provider whose env_key is not set, naming the variable, and passes once it is', async () => {
+    const codexHome = tempDir('codex-azure');
+    fs.writeFileSync(
+      path.join(codexHome, 'config.toml'),
+      [
+        'profile = "work"',
+        'model_provider = "mock"',
+        '[profiles.work]',
+        'model_provider = "azure"',
+        '[model_providers.azure]',
+        'name = "Azure"',
+        'base_url = "https://example.openai.azure.com/openai"',
+        'env_key = "AZURE_OPENAI_API_KEY"',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(['doctor'], undefined, { CODEX_HOME: codexHome });
+    assert.match(r.stdout, /^FAIL\s+provider\s+provider azure \(https:\/\/example\.openai\.azure\.com\/openai\), profile work needs AZURE_OPENAI_API_KEY, not set$/m);
+    assert.match(r.stdout, /→ set AZURE_OPENAI_API_KEY where the server is started/);
+    assert.equal(r.code, 1);
+    const ok = await cli(['doctor'], undefined, { CODEX_HOME: codexHome, AZURE_OPENAI_API_KEY: 'not-a-real-key' });
+    assert.match(ok.stdout, /^OK\s+provider\s+provider azure .*key from AZURE_OPENAI_API_KEY$/m);
+    assert.equal(ok.code, 0, ok.stdout);
+  });
+
+  it('doctor asks codex for its login when the provider is OpenAI, and fails when it is not logged in', async () => {
+    const codexHome = tempDir('codex-openai');
+    fs.writeFileSync(path.join(codexHome, 'config.toml'), 'model = "gpt-5.5"\n');
+    const env = { CODEX_HOME: codexHome };
+    const r = await cli(['doctor'], undefined, env);
+    assert.match(r.stdout, /^OK\s+provider\s+provider openai \(OpenAI's API\), needs an OpenAI login$/m);
     assert.match(r.stdout, /^FAIL\s+login\s+not logged in/m);
     assert.match(r.stdout, /→ run `codex login`/);
-    assert.match(r.stdout, /^OK\s+database\s+integrity ok, schema \d+/m);
-    assert.match(r.stdout, /^OK\s+disk\s+[\d.]+ GiB free/m);
     assert.equal(r.code, 1);
     // Logged in with an API key (offline: codex only stores it), everything is OK.
-    const login = spawn(path.join(path.dirname(SERVER_MAIN), '../../node_modules/.bin/codex'), ['login', '--with-api-key'], { env: s.h.env(), stdio: ['pipe', 'ignore', 'ignore'] });
+    const login = spawn(path.join(path.dirname(SERVER_MAIN), '../../node_modules/.bin/codex'), ['login', '--with-api-key'], { env: s.h.env(env), stdio: ['pipe', 'ignore', 'ignore'] });
     login.stdin.end('sk-test-not-a-real-key\n');
     await new Promise((resolve) => login.on('close', resolve));
-    const ok = await cli(['doctor', '--json']);
+    const ok = await cli(['doctor', '--json'], undefined, env);
     const checks = JSON.parse(ok.stdout);
     assert.equal(checks.checks.find((c: { name: string }) => c.name === 'login').level, 'ok', ok.stdout);
-    assert.equal(ok.code, checks.ok ? 0 : 1);
+    assert.equal(ok.code, 0, ok.stdout);
   });
 });

@@ -27,7 +27,7 @@ describe('storage faults', () => {
     const home = path.join(tempDir('corrupt'), 'state');
     fs.mkdirSync(home, { mode: 0o700 });
     fs.writeFileSync(path.join(home, 'jobs.db'), 'this is not a database'.repeat(100));
-    await startsBroken({ CODEX_ASYNC_HOME: home }, new RegExp(`storage: cannot open the job database ${home}/jobs.db: .*move it aside`));
+    await startsBroken({ CODEX_ASYNC_HOME: home }, new RegExp(`storage: the job database ${home}/jobs.db is not a database SQLite can read .*doctor --repair`));
   });
 
   it('a database from a newer version names the file and says to upgrade', async () => {

@@ -5,7 +5,7 @@ import { resolveAccess, type Access } from '../codex/sandbox.js';
 import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
-import { openDb } from '../jobs/db.js';
+import { damagedError, guardDamage, isDamage, openDb } from '../jobs/db.js';
 import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js';
 import { fileSize, homeLayout, jobFiles, prepareHome, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
@@ -105,7 +105,7 @@ export class Engine {
     private readonly db: ReturnType<typeof openDb>,
   ) {
     this.layout = homeLayout(config.home);
-    this.store = new JobStore(db);
+    this.store = guardDamage(new JobStore(db), this.layout.db);
     this.bus = new Bus(this.layout.notifyDir);
     this.codex = new CodexLocator(config.codexBin, config.searchPath);
     const reserve = new Reserve(config.home, config.reserveBytes);
@@ -120,7 +120,15 @@ export class Engine {
   static open(config: Config, log: Logger, opts: { forCommand?: boolean; callback?: boolean } = {}): Engine {
     const layout = homeLayout(config.home);
     prepareHome(layout);
-    const engine = new Engine(config, log, openDb(layout.db));
+    const db = openDb(layout.db, layout.jobsDir);
+    let engine: Engine;
+    try {
+      engine = new Engine(config, log, db);
+    } catch (err) {
+      db.close();
+      if (isDamage(err)) throw damagedError(layout.db, `is damaged (${(err as Error).message})`);
+      throw err;
+    }
     if (opts.callback) return engine;
     if (underTempDir(config.home)) {
       log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
@@ -201,6 +209,9 @@ export class Engine {
             : `job ${parent.id} is ${parent.status} and has no Codex thread yet: wait for it with codex_wait, then reply`,
         );
       }
+      if (!parent.cwd) {
+        throw new ToolError('conflict', `job ${parent.id} was recovered by a repair without its settings, so its cwd is unknown: reply with thread_id "${parent.thread_id}" and cwd instead`);
+      }
       threadId = parent.thread_id;
       cwd = parent.cwd;
       approvalPolicy = parent.approval_policy ?? undefined;
@@ -279,6 +290,8 @@ export class Engine {
     try {
       fs.mkdirSync(files.dir, { mode: 0o700 });
       fs.writeFileSync(files.prompt, prompt, { mode: 0o600, flag: 'wx' });
+      // The settings the directory would otherwise lack: a repair rebuilds the row from them.
+      fs.writeFileSync(files.settings, JSON.stringify(job), { mode: 0o600, flag: 'wx' });
       if (schema !== null) fs.writeFileSync(files.outputSchema, schema, { mode: 0o600, flag: 'wx' });
       if (threadId === null) this.store.insert(job);
       else {

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { CodexLocator } from '../codex/binary.js';
+import { readCodexProvider } from '../codex/provider.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { SCHEMA_VERSION } from '../jobs/db.js';
-import { homeLayout, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
+import { isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
+import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 
 export type Level = 'ok' | 'warn' | 'fail';
@@ -17,6 +18,8 @@ export interface Check {
   level: Level;
   detail: string;
   fix?: string;
+  /** A damaged job database, which `doctor --repair` rebuilds. */
+  repairable?: boolean;
 }
 
 const GIB = 1024 ** 3;
@@ -58,22 +61,41 @@ async function checkCodex(config: Config, env: NodeJS.ProcessEnv): Promise<Check
     return [{ name: 'codex', level: 'fail', detail: (err as Error).message.split('. ')[0]!, fix: 'npm install -g @openai/codex, or set CODEX_BIN' }];
   }
   const found: Check = { name: 'codex', level: 'ok', detail: `codex ${codex.version} at ${codex.path}` };
+  const reading = readCodexProvider(env);
+  if (!reading.ok) return [found, { name: 'provider', level: 'fail', detail: reading.problem, fix: reading.fix }];
+  const p = reading.provider;
+  const checks: Check[] = [found];
+  const where = `${p.id} (${p.baseUrl ?? "OpenAI's API"})${p.profile ? `, profile ${p.profile}` : ''}`;
+  if (p.envKey && !env[p.envKey]) {
+    checks.push({
+      name: 'provider',
+      level: 'fail',
+      detail: `provider ${where} needs ${p.envKey}, not set`,
+      fix: `set ${p.envKey} where the server is started (the MCP client's server entry, or this shell)`,
+    });
+  } else {
+    const key = p.envKey ? `key from ${p.envKey}` : p.tokenInConfig ? 'token from config.toml' : p.requiresOpenaiAuth ? 'needs an OpenAI login' : 'no key needed';
+    checks.push({ name: 'provider', level: 'ok', detail: `provider ${where}, ${key}` });
+  }
+  // Only providers that take OpenAI's credentials care whether codex is logged in.
+  if (p.requiresOpenaiAuth) checks.push(await checkLogin(codex.path, env));
+  return checks;
+}
+
+async function checkLogin(codexPath: string, env: NodeJS.ProcessEnv): Promise<Check> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(codex.path, ['login', 'status'], { timeout: 15_000, env });
+    const { stdout, stderr } = await promisify(execFile)(codexPath, ['login', 'status'], { timeout: 15_000, env });
     const said = `${stdout}${stderr}`.trim().split('\n')[0] ?? 'logged in';
-    return [found, { name: 'login', level: 'ok', detail: said }];
+    return { name: 'login', level: 'ok', detail: said };
   } catch (err) {
     const said = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`.trim().split('\n')[0] || (err as Error).message;
     const apiKey = env.OPENAI_API_KEY || env.CODEX_API_KEY;
-    return [
-      found,
-      {
-        name: 'login',
-        level: apiKey ? 'warn' : 'fail',
-        detail: `not logged in (${said})${apiKey ? '; an API key is set in the environment' : ''}`,
-        fix: 'run `codex login` (or `codex login --with-api-key`)',
-      },
-    ];
+    return {
+      name: 'login',
+      level: apiKey ? 'warn' : 'fail',
+      detail: `not logged in (${said})${apiKey ? '; an API key is set in the environment' : ''}`,
+      fix: 'run `codex login` (or `codex login --with-api-key`)',
+    };
   }
 }
 
@@ -96,22 +118,32 @@ function checkHome(layout: HomeLayout): Check {
   return { name, level: 'ok', detail: `${layout.home} (mode ${mode})` };
 }
 
+/** Damage that doctor --repair mends: the database's own check, with the fix that rebuilds it. */
+const damaged = (detail: string): Check => ({ name: 'database', level: 'fail', detail, fix: REPAIR_FIX, repairable: true });
+
 function checkDatabase(layout: HomeLayout): Check[] {
-  if (!fs.existsSync(layout.db)) return [{ name: 'database', level: 'ok', detail: 'no database yet (no job has run)' }];
+  const lost = lostDatabase(layout.db, layout.jobsDir);
+  if (lost) return [damaged(`${layout.db} ${lost}`)];
+  if (!fs.existsSync(layout.db) || fs.statSync(layout.db).size === 0) return [{ name: 'database', level: 'ok', detail: 'no database yet (no job has run)' }];
   let db: Database.Database;
   try {
     db = new Database(layout.db, { readonly: true, fileMustExist: true });
   } catch (err) {
-    return [{ name: 'database', level: 'fail', detail: `${layout.db}: ${(err as Error).message}`, fix: 'check its owner and permissions, or move it aside' }];
+    if (isDamage(err)) return [damaged(`${layout.db}: ${(err as Error).message}`)];
+    return [{ name: 'database', level: 'fail', detail: `${layout.db}: ${(err as Error).message}`, fix: 'check its owner and permissions' }];
   }
   try {
     const integrity = db.pragma('integrity_check', { simple: true }) as string;
     const version = db.pragma('user_version', { simple: true }) as number;
+    const dirs = jobDirectories(layout.jobsDir).length;
+    const hasTable = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get() !== undefined;
     const checks: Check[] = [];
     if (integrity !== 'ok') {
-      checks.push({ name: 'database', level: 'fail', detail: `${layout.db} is damaged: ${integrity}`, fix: 'move it aside (its jobs are forgotten; their files stay) and start again' });
+      return [damaged(`${layout.db} is damaged: ${integrity.split('\n')[0]}`)];
     } else if (version > SCHEMA_VERSION) {
       checks.push({ name: 'database', level: 'fail', detail: `schema ${version} is newer than this version understands (${SCHEMA_VERSION})`, fix: 'upgrade codex-async-mcp' });
+    } else if (!hasTable && (version > 0 || dirs > 0)) {
+      return [damaged(`${layout.db} holds no jobs table${dirs ? `, but ${dirs} job directories in ${layout.jobsDir} hold jobs` : ''}`)];
     } else {
       const upgrade = version < SCHEMA_VERSION ? `; upgraded to ${SCHEMA_VERSION} at the next start` : '';
       checks.push({ name: 'database', level: version < SCHEMA_VERSION ? 'warn' : 'ok', detail: `integrity ok, schema ${version}${upgrade}` });
@@ -137,7 +169,8 @@ function checkDatabase(layout: HomeLayout): Check[] {
     );
     return checks;
   } catch (err) {
-    return [{ name: 'database', level: 'fail', detail: `${layout.db}: ${(err as Error).message}`, fix: 'move it aside and start again' }];
+    if (isDamage(err)) return [damaged(`${layout.db}: ${(err as Error).message}`)];
+    return [{ name: 'database', level: 'fail', detail: `${layout.db}: ${(err as Error).message}`, fix: 'check its owner and permissions' }];
   } finally {
     db.close();
   }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
-import { createPrivate } from './files.js';
+import { createPrivate, jobDirectories } from './files.js';
 import { ToolError } from '../errors.js';
 
 export type Db = Database.Database;
@@ -58,21 +58,56 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** What brings a damaged store back: said wherever the damage is found. */
+export const REPAIR_FIX =
+  'run `codex-async-mcp doctor --repair`: it moves the damaged file aside (kept, not deleted) and rebuilds the job list from the job directories';
+
+/** SQLite's own word that the file is not (or no longer) a database it can read. */
+export function isDamage(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+export function damagedError(file: string, what: string): ToolError {
+  return new ToolError('storage', `the job database ${file} ${what}. To recover, ${REPAIR_FIX}; then restart the servers that reported this (reconnect their MCP clients).`);
+}
+
 function fixFor(err: unknown): string {
+  if (isDamage(err)) return `To recover, ${REPAIR_FIX}.`;
   switch ((err as { code?: string }).code) {
     case 'SQLITE_FULL':
     case 'ENOSPC':
       return 'The disk is full: free some space, or set CODEX_ASYNC_HOME to a directory on another disk.';
-    case 'SQLITE_NOTADB':
-    case 'SQLITE_CORRUPT':
-      return 'The file is damaged: move it aside (its jobs are then forgotten; their directories stay) and restart.';
     default:
       return "Check the file's owner and permissions, or move it aside to start with an empty job list.";
   }
 }
 
-export function openDb(file: string): Db {
-  let db: Db;
+/**
+ * A database that is missing or empty while job directories exist has lost its jobs, not never had
+ * any: opening it as a new store would orphan them without a word. Null when that is not the case.
+ */
+export function lostDatabase(file: string, jobsDir: string): string | null {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    size = -1;
+  }
+  if (size > 0) return null;
+  const dirs = jobDirectories(jobsDir).length;
+  if (dirs === 0) return null;
+  return `is ${size < 0 ? 'missing' : 'empty (0 bytes)'}, but ${dirs} job director${dirs === 1 ? 'y' : 'ies'} in ${jobsDir} hold jobs`;
+}
+
+/**
+ * Opens (creating and migrating if need be) the job database. Given `jobsDir`, a database that lost
+ * its jobs (see lostDatabase) is refused, not made anew; only a repair, which rebuilds one, omits it.
+ */
+export function openDb(file: string, jobsDir?: string): Db {
+  const lost = jobsDir === undefined ? null : lostDatabase(file, jobsDir);
+  if (lost) throw damagedError(file, lost);
+  let db: Db | undefined;
   try {
     // Created private before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     if (!fs.existsSync(file)) createPrivate(file);
@@ -87,10 +122,20 @@ export function openDb(file: string): Db {
     db.pragma('wal_autocheckpoint = 0');
     db.pragma('foreign_keys = ON');
   } catch (err) {
+    db?.close();
+    if (isDamage(err)) throw damagedError(file, `is not a database SQLite can read (${(err as Error).message})`);
     throw new ToolError('storage', `cannot open the job database ${file}: ${(err as Error).message}. ${fixFor(err)}`);
   }
   try {
+    // A valid but blank SQLite file (schema version 0) beside job directories lost its jobs too.
+    // The directory is listed only then: every start would otherwise pay for it.
+    const dirs = jobsDir !== undefined && (db.pragma('user_version', { simple: true }) as number) === 0 ? jobDirectories(jobsDir).length : 0;
+    if (dirs > 0) throw damagedError(file, `holds no jobs table, but ${dirs} job directories in ${jobsDir} hold jobs`);
     migrate(db, file);
+    // The version says the table was made; a file that lost it (or its schema page) must not pass.
+    if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get()) {
+      throw damagedError(file, 'has lost its jobs table');
+    }
   } catch (err) {
     db.close();
     if (err instanceof ToolError) throw err;
@@ -119,3 +164,24 @@ function migrate(db: Db, file: string): void {
   apply.immediate();
 }
 
+
+/**
+ * `target` with every method's SQLite damage error turned into one that names the file and the
+ * repair: damage in a page is found only when a query reaches it, long after the open succeeded.
+ */
+export function guardDamage<T extends object>(target: T, file: string): T {
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value = Reflect.get(t, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(t, args);
+        } catch (err) {
+          if (isDamage(err)) throw damagedError(file, `is damaged (${(err as Error).message})`);
+          throw err;
+        }
+      };
+    },
+  });
+}

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
 import { isWithin } from '../paths.js';
+import { isJobId } from './ids.js';
 
 /** Where one job's files live. The directory name is a validated job id, never user text. */
 export interface JobFiles {
@@ -18,6 +19,8 @@ export interface JobFiles {
   pid: string;
   /** What the wrapper's callbacks into the bin (`__supervise`) printed. */
   supervisorLog: string;
+  /** The job's settings as created, so a lost database row can be rebuilt (doctor --repair). */
+  settings: string;
 }
 
 export interface HomeLayout {
@@ -49,7 +52,20 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     exit: path.join(dir, 'exit'),
     pid: path.join(dir, 'pid'),
     supervisorLog: path.join(dir, 'supervisor.log'),
+    settings: path.join(dir, 'job.json'),
   };
+}
+
+/** The ids of the job directories under `jobsDir` (none if it does not exist). */
+export function jobDirectories(jobsDir: string): string[] {
+  try {
+    return fs
+      .readdirSync(jobsDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && isJobId(e.name))
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
 }
 
 /**

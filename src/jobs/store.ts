@@ -88,9 +88,10 @@ export interface ListFilter {
   limit: number;
 }
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
-function toJob(row: Row): Job {
+/** A stored row as a Job; throws on a row whose JSON columns do not parse. */
+export function toJob(row: Row): Job {
   const errorKind = row.error_kind as ErrorKind | null;
   return {
     ...(row as unknown as Job),
@@ -166,6 +167,17 @@ export class JobStore {
          WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason AND launch_token = @seen_token
            AND launched_at IS @seen_launched_at`,
       ),
+      restore: db.prepare(
+        `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
+           reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
+           resume_thread_id, thread_id, created_at, started_at, finished_at, deadline_at, pid, pid_start, stop_reason,
+           stop_requested_at, exit_code, error_kind, error_message, progress, events_offset, final_message, launch_token, launched_at)
+         VALUES (@id, @status, @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
+           @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
+           @resume_thread_id, @thread_id, @created_at, @started_at, @finished_at, @deadline_at, @pid, @pid_start, @stop_reason,
+           @stop_requested_at, @exit_code, @error_kind, @error_message, @progress, @events_offset, @final_message, @launch_token,
+           @launched_at)`,
+      ),
       cancelQueued: db.prepare(
         `UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
          WHERE id = @id AND status = 'queued'`,
@@ -181,6 +193,25 @@ export class JobStore {
       images: JSON.stringify(job.images),
       add_dirs: JSON.stringify(job.add_dirs),
     });
+  }
+
+  /** Writes back a whole job, every column as given, in one transaction: what a repair rebuilt. */
+  restore(jobs: Job[]): void {
+    this.db.transaction(() => {
+      for (const job of jobs) {
+        const { seq: _seq, error, ...rest } = job;
+        this.s.restore.run({
+          ...rest,
+          bypass: job.bypass ? 1 : 0,
+          has_output_schema: job.has_output_schema ? 1 : 0,
+          images: JSON.stringify(job.images),
+          add_dirs: JSON.stringify(job.add_dirs),
+          error_kind: error?.kind ?? null,
+          error_message: error?.message ?? null,
+          progress: job.progress ? JSON.stringify(job.progress) : null,
+        });
+      }
+    })();
   }
 
   /** Inserts a job continuing `threadId` unless a job on that thread is queued or running. */

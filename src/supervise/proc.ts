@@ -102,3 +102,23 @@ export function identityAlive(identity: string | null): boolean {
   const n = Number(pid);
   return Number.isInteger(n) && n > 0 && isAlive(n, startTime ?? null);
 }
+
+/** The processes that hold any of `files` open, by their /proc/<pid>/fd links. */
+export function processesWithOpen(files: string[]): number[] {
+  const wanted = new Set(files);
+  return allPids().filter((pid) => {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      return false;
+    }
+    return fds.some((fd) => {
+      try {
+        return wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+  });
+}

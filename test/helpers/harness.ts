@@ -113,6 +113,26 @@ export async function connectServer(env: Record<string, string>, options?: Clien
   };
 }
 
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command line as a script would: no terminal, so no colours and no live display. */
+export function cliIn(env: Record<string, string>, args: string[], input?: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
 /** Waits (via codex_wait, repeatedly) until the job is final and returns its snapshot. */
 export async function waitFinal(conn: Connection, jobId: string, maxSeconds = 120): Promise<any> {
   const until = Date.now() + maxSeconds * 1000;

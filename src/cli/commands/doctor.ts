@@ -1,25 +1,56 @@
 import type { Command } from 'commander';
-import { checkHealth, type Level } from '../../engine/health.js';
-import { EXIT } from '../exit.js';
+import { loadConfig } from '../../config.js';
+import { checkHealth, type Check, type Level } from '../../engine/health.js';
+import { repairStore, type Repaired } from '../../engine/repair.js';
+import { ToolError } from '../../errors.js';
+import { CliError, EXIT } from '../exit.js';
 import { outFor } from '../render.js';
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check codex, its login, the state directory, the database, stuck jobs and free disk')
+    .description('check codex, its model provider and login, the state directory, the database, stuck jobs and free disk')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nEach line is OK, WARN or FAIL with what to do; the exit code is 1 if anything FAILs.\n\nExample:\n  codex-async-mcp doctor\n')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .option('--repair', 'rebuild a damaged job database from the job directories (the damaged file is kept aside)')
+    .addHelpText(
+      'after',
+      '\nEach line is OK, WARN or FAIL with what to do; the exit code is 1 if anything FAILs.\n\n' +
+        'With --repair, a damaged database (missing or empty beside job directories, not a database, damaged pages) is\n' +
+        'moved aside as jobs.db.damaged-<time> (with its -wal and -shm), then rebuilt: every row SQLite can still read,\n' +
+        'and every other job from its directory (prompt, settings, event stream, exit status, final message).\n' +
+        'Close the MCP clients using the state directory first; the repair refuses while a process has the database open.\n\n' +
+        'Examples:\n  codex-async-mcp doctor\n  codex-async-mcp doctor --repair\n',
+    )
+    .action(async (opts: { json?: boolean; repair?: boolean }, cmd: Command) => {
       const out = outFor(cmd, opts);
+      let repaired: Repaired | null = null;
+      if (opts.repair && (await checkHealth()).some((c) => c.repairable)) {
+        try {
+          repaired = repairStore(loadConfig());
+        } catch (err) {
+          if (err instanceof ToolError) throw new CliError(`cannot repair: ${err.message}`, EXIT.unhealthy);
+          throw err;
+        }
+      }
       const checks = await checkHealth();
       const failed = checks.some((c) => c.level === 'fail');
       process.exitCode = failed ? EXIT.unhealthy : EXIT.ok;
-      if (out.json) return out.data({ ok: !failed, checks });
-      const label: Record<Level, string> = { ok: out.c.green('OK  '), warn: out.c.yellow('WARN'), fail: out.c.red('FAIL') };
-      const width = Math.max(...checks.map((c) => c.name.length));
-      for (const c of checks) {
-        out.line(`${label[c.level]}  ${c.name.padEnd(width)}  ${c.detail}`);
-        if (c.fix && c.level !== 'ok') out.line(`      ${' '.repeat(width)}  ${out.c.dim(`→ ${c.fix}`)}`);
-      }
+      if (out.json) return out.data({ ok: !failed, checks, ...(opts.repair ? { repaired } : {}) });
+      if (opts.repair) out.line(repaired ? describeRepair(repaired) : 'nothing to repair: the job database is not damaged');
+      printChecks(out, checks);
     });
+}
+
+function describeRepair(r: Repaired): string {
+  const kept = r.keptAt ? `kept the damaged database as ${r.keptAt}; ` : '';
+  return `${kept}rebuilt the job list: ${r.fromRows} jobs from the rows still readable, ${r.fromDirectories} from their directories`;
+}
+
+function printChecks(out: ReturnType<typeof outFor>, checks: Check[]): void {
+  const label: Record<Level, string> = { ok: out.c.green('OK  '), warn: out.c.yellow('WARN'), fail: out.c.red('FAIL') };
+  const width = Math.max(...checks.map((c) => c.name.length));
+  for (const c of checks) {
+    out.line(`${label[c.level]}  ${c.name.padEnd(width)}  ${c.detail}`);
+    if (c.fix && c.level !== 'ok') out.line(`      ${' '.repeat(width)}  ${out.c.dim(`→ ${c.fix}`)}`);
+  }
 }

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+
+/**
+ * Which model provider codex will use and what credentials it needs, read from codex's own
+ * config.toml the way codex reads it: `model_provider` from the selected profile, else the top
+ * level, else "openai"; a built-in provider wins over a `[model_providers.X]` table of the same
+ * name (codex merges user providers with `or_insert`).
+ */
+export interface CodexProvider {
+  id: string;
+  name: string;
+  /** Where requests go; null: OpenAI's default endpoint. */
+  baseUrl: string | null;
+  /** Needs `codex login` (ChatGPT or a stored API key), or OPENAI_API_KEY / CODEX_API_KEY. */
+  requiresOpenaiAuth: boolean;
+  /** The environment variable codex sends as the bearer token, if the provider names one. */
+  envKey: string | null;
+  /** A token written into config.toml itself (`experimental_bearer_token`): no variable needed. */
+  tokenInConfig: boolean;
+  /** The config file read, and the profile selected in it. */
+  file: string;
+  profile: string | null;
+}
+
+export type ProviderReading = { ok: true; provider: CodexProvider } | { ok: false; file: string; problem: string; fix: string };
+
+/** $CODEX_HOME, else ~/.codex: where codex keeps config.toml and its login. */
+export function codexHome(env: NodeJS.ProcessEnv): string {
+  return env.CODEX_HOME || path.join(env.HOME || os.homedir(), '.codex');
+}
+
+function builtIn(id: string, env: NodeJS.ProcessEnv, top: Record<string, unknown>): Omit<CodexProvider, 'file' | 'profile'> | null {
+  const oss = (port: number) => env.CODEX_OSS_BASE_URL || `http://localhost:${env.CODEX_OSS_PORT || port}/v1`;
+  switch (id) {
+    case 'openai': {
+      const baseUrl = env.OPENAI_BASE_URL?.trim() || (typeof top.openai_base_url === 'string' ? top.openai_base_url : null);
+      return { id, name: 'OpenAI', baseUrl, requiresOpenaiAuth: true, envKey: null, tokenInConfig: false };
+    }
+    case 'ollama':
+      return { id, name: 'Ollama', baseUrl: oss(11434), requiresOpenaiAuth: false, envKey: null, tokenInConfig: false };
+    case 'lmstudio':
+      return { id, name: 'LM Studio', baseUrl: oss(1234), requiresOpenaiAuth: false, envKey: null, tokenInConfig: false };
+    default:
+      return null;
+  }
+}
+
+const table = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+export function readCodexProvider(env: NodeJS.ProcessEnv): ProviderReading {
+  const file = path.join(codexHome(env), 'config.toml');
+  let top: Record<string, unknown> = {};
+  let raw: string | null = null;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch {
+    // No config file: codex runs on its defaults, the OpenAI provider.
+  }
+  if (raw !== null) {
+    try {
+      top = parse(raw) as Record<string, unknown>;
+    } catch (err) {
+      const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : '';
+      return { ok: false, file, problem: `${file} is not valid TOML${where}`, fix: 'fix it: codex cannot load it either, so every job fails' };
+    }
+  }
+  const profile = text(top.profile);
+  const selected = profile ? table(table(top.profiles)?.[profile]) : null;
+  if (profile && !selected) {
+    return { ok: false, file, problem: `${file} selects profile "${profile}", which has no [profiles.${profile}] table`, fix: 'add the table or remove `profile`' };
+  }
+  const id = text(selected?.model_provider) ?? text(top.model_provider) ?? 'openai';
+  const known = builtIn(id, env, top);
+  if (known) return { ok: true, provider: { ...known, file, profile } };
+  const entry = table(table(top.model_providers)?.[id]);
+  if (!entry) {
+    return { ok: false, file, problem: `${file} selects model_provider "${id}", which has no [model_providers.${id}] table`, fix: `define [model_providers.${id}] with its base_url, or choose another provider` };
+  }
+  return {
+    ok: true,
+    provider: {
+      id,
+      name: text(entry.name) ?? id,
+      baseUrl: text(entry.base_url),
+      requiresOpenaiAuth: entry.requires_openai_auth === true,
+      envKey: text(entry.env_key),
+      tokenInConfig: text(entry.experimental_bearer_token) !== null,
+      file,
+      profile,
+    },
+  };
+}
