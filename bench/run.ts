@@ -127,8 +127,8 @@ async function pollLatency(h: Harness): Promise<void> {
 
 /**
  * The first codex_start a fresh server answers, as a client sees it: connect (initialize), then
- * start at once. The second start on the same server is the steady state to compare with. The
- * servers share one state home, as a user's servers do.
+ * start at once. The second start on the same server, once the first job is done, is the steady
+ * state to compare with. The servers share one state home, as a user's servers do.
  */
 async function firstStart(h: Harness): Promise<void> {
   const cwd = h.workdir();
@@ -137,10 +137,10 @@ async function firstStart(h: Harness): Promise<void> {
   for (let i = 0; i < 12; i++) {
     const conn = await h.connect();
     const [t1, a] = await timed(() => conn.call('codex_start', { prompt: `first ${i}`, cwd }));
+    await waitFinal(conn, a.job_id);
     const [t2, b] = await timed(() => conn.call('codex_start', { prompt: `second ${i}`, cwd }));
     first.push(t1);
     second.push(t2);
-    await waitFinal(conn, a.job_id);
     await waitFinal(conn, b.job_id);
     await conn.close();
   }
