@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_RESERVE_KB: z.coerce.number().int().min(0).default(1024),
   CODEX_ASYNC_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   CODEX_ASYNC_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  CODEX_ASYNC_JOB_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 
 export interface Config {
@@ -53,6 +54,11 @@ export interface Config {
   httpToken: string | undefined;
   /** Finished jobs older than this are deleted automatically; null keeps them forever. */
   retentionMs: number | null;
+  /**
+   * Niceness jobs run at: codex's start-up and output compete with the server for the CPU, and on
+   * a small machine they made tool calls wait (codex_poll p99 ~85 ms beside 2 jobs, ~45 ms niced).
+   */
+  jobNice: number;
 }
 
 export class ConfigError extends Error {
@@ -106,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     completionGraceSeconds: e.CODEX_ASYNC_COMPLETION_GRACE,
     sweepIntervalMs: e.CODEX_ASYNC_SWEEP_MS,
     searchPath: env.PATH ?? '',
+    jobNice: e.CODEX_ASYNC_JOB_NICE,
   };
 }
