@@ -125,6 +125,64 @@ async function pollLatency(h: Harness): Promise<void> {
   await conn.close();
 }
 
+/**
+ * The first codex_start a fresh server answers, as a client sees it: connect (initialize), then
+ * start at once. The second start on the same server, once the first job is done, is the steady
+ * state to compare with. The servers share one state home, as a user's servers do.
+ */
+async function firstStart(h: Harness): Promise<void> {
+  const cwd = h.workdir();
+  const first: number[] = [];
+  const second: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const conn = await h.connect();
+    const [t1, a] = await timed(() => conn.call('codex_start', { prompt: `first ${i}`, cwd }));
+    await waitFinal(conn, a.job_id);
+    const [t2, b] = await timed(() => conn.call('codex_start', { prompt: `second ${i}`, cwd }));
+    first.push(t1);
+    second.push(t2);
+    await waitFinal(conn, b.job_id);
+    await conn.close();
+  }
+  record('first codex_start after server start (12 fresh servers)', first, 10);
+  record('second codex_start on the same servers', second, 10);
+}
+
+/**
+ * codex_poll on a running job and the MCP ping, interleaved, while two real codex jobs run back to
+ * back (each one a codex start-up, a shell command printing for about a second, and a follow-up
+ * turn), so both see the same load: what a client polling during real work gets.
+ */
+async function pollUnderLoad(h: Harness): Promise<void> {
+  const conn = await h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '2' });
+  const cwd = h.workdir();
+  let stop = false;
+  let latest = '';
+  const stream = '[[shell:i=0; while [ $i -lt 20 ]; do echo line $i; i=$((i+1)); sleep 0.05; done]]';
+  const feeder = async (lane: number) => {
+    for (let n = 0; !stop; n++) {
+      const { job_id } = await conn.call('codex_start', { prompt: `${stream} load ${lane}.${n}`, cwd });
+      latest = job_id;
+      await waitFinal(conn, job_id);
+    }
+  };
+  const lanes = [feeder(0), feeder(1)];
+  while (!latest) await sleep(10);
+  await sleep(1000);
+  const polls: number[] = [];
+  const pings: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    pings.push((await timed(() => conn.client.ping()))[0]);
+    polls.push((await timed(() => conn.call('codex_poll', { job_id: latest })))[0]);
+    await sleep(10);
+  }
+  stop = true;
+  await Promise.all(lanes);
+  await conn.close();
+  record('MCP ping round trip, 2 real codex jobs running', pings);
+  record('codex_poll of a running job, 2 real codex jobs running', polls);
+}
+
 async function completionVisibility(h: Harness): Promise<void> {
   const conn = await h.connect();
   const cwd = h.workdir();
@@ -194,6 +252,25 @@ async function memoryAndIdleCpu(h: Harness): Promise<string[]> {
     `| server RSS, 50 jobs running | ${serverRss50.toFixed(1)} MB | < 60 MB ${serverRss50 < 60 ? '✓' : '✗'} |`,
     `| server CPU with 20 jobs running, no calls, over ${window} s | ${cpuPct.toFixed(2)} % | ~0 % |`,
     `| server wake-ups (voluntary context switches) with 20 running | ${wakeups.toFixed(1)} per second | no busy polling |`,
+  ];
+}
+
+/** Resident memory of fresh idle servers (connected, tools listed, nothing started), 1 s after start. */
+async function idleRss(h: Harness): Promise<string[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const conn = await h.connect();
+    await conn.client.listTools();
+    await sleep(1000);
+    samples.push(rssMb(conn.pid));
+    await conn.close();
+  }
+  const s = stats(samples);
+  log(`idle RSS of ${s.n} fresh servers: p50 ${s.p50.toFixed(1)} MB, min ${Math.min(...samples).toFixed(1)}, max ${s.max.toFixed(1)}`);
+  return [
+    '| measure | value | target |',
+    '|---|---|---|',
+    `| server RSS, idle (${s.n} fresh servers, 1 s after start) | p50 ${s.p50.toFixed(1)} MB, min ${Math.min(...samples).toFixed(1)}, max ${s.max.toFixed(1)} | < 60 MB ${s.max < 60 ? '✓' : '✗'} |`,
   ];
 }
 
@@ -298,16 +375,64 @@ async function peers(h: Harness, direct: number[]): Promise<string[]> {
   return rows;
 }
 
+/** `--only cold,first`: run just those benches and print their figures; BENCHMARKS.md is left alone. */
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'throughput', 'peers'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+function selected(): Set<BenchName> | null {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return null;
+  const names = (process.argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length) {
+    process.stderr.write(`--only takes a comma-separated list of: ${BENCHES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`);
+    process.exit(2);
+  }
+  return new Set(names as BenchName[]);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const only = selected();
   const h = await startHarness();
   try {
+    if (only) {
+      const sections: string[][] = [];
+      let direct: number[] = [];
+      const steps: Record<BenchName, () => Promise<unknown>> = {
+        cold: () => coldStart(h),
+        start: () => startLatency(h),
+        first: () => firstStart(h),
+        poll: () => pollLatency(h),
+        pollload: () => pollUnderLoad(h),
+        visible: () => completionVisibility(h),
+        e2e: async () => (direct = (await endToEnd(h)).direct),
+        scale: async () => sections.push(await storeScaling(h)),
+        rss: async () => sections.push(await idleRss(h)),
+        memory: async () => sections.push(await memoryAndIdleCpu(h)),
+        throughput: async () => sections.push(await throughput(h)),
+        peers: async () => sections.push(await peers(h, direct.length ? direct : (await endToEnd(h)).direct)),
+      };
+      for (const name of BENCHES) {
+        if (!only.has(name)) continue;
+        log(`${name}…`);
+        await steps[name]();
+      }
+      log('');
+      if (figures.length) log(figureTable(figures).join('\n'));
+      for (const rows of sections) log(`\n${rows.join('\n')}`);
+      return;
+    }
     log('cold start…');
     await coldStart(h);
     log('codex_start latency…');
     await startLatency(h);
+    log('first codex_start…');
+    await firstStart(h);
     log('codex_poll latency…');
     await pollLatency(h);
+    log('codex_poll under load…');
+    await pollUnderLoad(h);
     log('completion visibility…');
     await completionVisibility(h);
     log('end to end…');
@@ -315,7 +440,7 @@ async function main(): Promise<void> {
     log('store scaling…');
     const scaling = await storeScaling(h);
     log('memory and idle CPU…');
-    const memory = await memoryAndIdleCpu(h);
+    const memory = [...(await memoryAndIdleCpu(h)), ...(await idleRss(h)).slice(2)];
     log('throughput…');
     const through = await throughput(h);
     log('peers…');

@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   // Fault injection for the test suite only: the server stops itself (SIGSTOP) holding a claim.
   CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn']).optional(),
+  CODEX_ASYNC_JOB_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 
 export interface Config {
@@ -62,6 +63,11 @@ export interface Config {
   callbackSettings: Record<string, string>;
   /** Tests only: where the server SIGSTOPs itself while holding a claim. */
   testPause: 'after-claim' | 'before-spawn' | undefined;
+  /**
+   * Niceness jobs run at: codex's start-up and output compete with the server for the CPU, and on
+   * a small machine they made tool calls wait (codex_poll p99 ~85 ms beside 2 jobs, ~45 ms niced).
+   */
+  jobNice: number;
 }
 
 export class ConfigError extends Error {
@@ -123,5 +129,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: e.CODEX_ASYNC_SWEEP_MS,
     testPause: e.CODEX_ASYNC_TEST_PAUSE,
     searchPath: env.PATH ?? '',
+    jobNice: e.CODEX_ASYNC_JOB_NICE,
   };
 }

@@ -37,9 +37,45 @@ export function findExecutable(name: string, searchPath: string): string | null 
   return null;
 }
 
+/** What identifies one installed codex: a reinstall or an upgrade changes at least one of these. */
+function stampOf(file: string): { real: string; stamp: string } | null {
+  try {
+    const real = fs.realpathSync(file);
+    const st = fs.statSync(real);
+    return { real, stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` };
+  } catch {
+    return null;
+  }
+}
+
+type VersionCache = Record<string, { stamp: string; version: string }>;
+
+function readVersionCache(file: string): VersionCache {
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return parsed && typeof parsed === 'object' ? (parsed as VersionCache) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Best effort: a cache that cannot be written costs the next process one `codex --version`. */
+function writeVersionCache(file: string, cache: VersionCache): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(cache), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /**
  * Finds codex once and remembers it. A failure is not remembered, so installing codex while the
- * server runs fixes the next call without a restart.
+ * server runs fixes the next call without a restart. With `versionCache` (a file in the state
+ * directory), the version of a codex already seen — same file, size and mtime — is read from there:
+ * `codex --version` starts a whole Node process (~200 ms of CPU), which every server start would
+ * otherwise pay, and which a codex_start arriving right after start-up would wait for.
  */
 export class CodexLocator {
   private found: Promise<CodexBinary> | null = null;
@@ -47,6 +83,7 @@ export class CodexLocator {
   constructor(
     private readonly configured: string | undefined,
     private readonly searchPath: string,
+    private readonly versionCache?: string,
   ) {}
 
   locate(): Promise<CodexBinary> {
@@ -64,9 +101,14 @@ export class CodexLocator {
     if (!isExecutableFile(file)) {
       throw new ToolError('codex_unavailable', `CODEX_BIN "${file}" is not an executable file. ${HOW_TO_FIX}`);
     }
+    const id = this.versionCache ? stampOf(file) : null;
+    const cached = id && readVersionCache(this.versionCache!)[id.real];
+    if (cached && cached.stamp === id.stamp) return { path: file, version: cached.version };
     try {
       const { stdout } = await run(file, ['--version'], { timeout: 15_000 });
-      return { path: file, version: stdout.trim().replace(/^codex-cli\s+/, '') };
+      const version = stdout.trim().replace(/^codex-cli\s+/, '');
+      if (id) writeVersionCache(this.versionCache!, { ...readVersionCache(this.versionCache!), [id.real]: { stamp: id.stamp, version } });
+      return { path: file, version };
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
       throw new ToolError('codex_unavailable', `"${file} --version" failed (${reason}). ${HOW_TO_FIX}`);

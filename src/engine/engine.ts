@@ -107,7 +107,7 @@ export class Engine {
     this.layout = homeLayout(config.home);
     this.store = guardDamage(new JobStore(db), this.layout.db);
     this.bus = new Bus(this.layout.notifyDir);
-    this.codex = new CodexLocator(config.codexBin, config.searchPath);
+    this.codex = new CodexLocator(config.codexBin, config.searchPath, this.layout.codexVersions);
     const reserve = new Reserve(config.home, config.reserveBytes);
     reserve.ensure();
     this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters, reserve);

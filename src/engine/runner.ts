@@ -175,6 +175,7 @@ export class Runner {
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
         env: jobEnvironment(process.env),
         settings: this.config.callbackSettings,
+        nice: this.config.jobNice,
       });
     } catch (err) {
       this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);

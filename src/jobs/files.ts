@@ -29,6 +29,8 @@ export interface HomeLayout {
   jobsDir: string;
   /** One empty file per job, touched on every change: every server watches this one directory. */
   notifyDir: string;
+  /** codex versions already read, by binary: see CodexLocator. */
+  codexVersions: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -37,6 +39,7 @@ export function homeLayout(home: string): HomeLayout {
     db: path.join(home, 'jobs.db'),
     jobsDir: path.join(home, 'jobs'),
     notifyDir: path.join(home, 'notify'),
+    codexVersions: path.join(home, 'codex-versions.json'),
   };
 }
 

@@ -27,14 +27,15 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * when codex exits the bin is called back (`__supervise exited`) to record the outcome, end what
  * the job left running and start the next queued job. Both callbacks run in sessions of their own
  * (`setsid -f`), outside the group that stopping the job signals. Only codex carries the launch
- * marker: the wrapper, its timer and the callbacks are not the job's work.
+ * marker: the wrapper, its timer and the callbacks are not the job's work. Codex runs at a lower
+ * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
  *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
  * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
  * The final touch of the notify file wakes every server watching the home directory.
  */
-const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; shift 7
+const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; shift 8
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -45,6 +46,7 @@ callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < 
   sleep "$deadline" & sleeper=$!
   wait $sleeper && callback deadline ) &
 timer=$!
+[ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
 ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
 echo $? > "$dir/exit"
 kill $timer 2>/dev/null
@@ -74,6 +76,8 @@ export async function launchJob(opts: {
   deadlineSeconds: number;
   /** The environment codex runs in. */
   env: NodeJS.ProcessEnv;
+  /** Niceness codex runs at, so that a job's start-up and output do not delay the server's answers. */
+  nice: number;
   /** The settings the callbacks need to act as this server would (CODEX_ASYNC_HOME, limits…). */
   settings: Record<string, string>;
 }): Promise<Launched> {
@@ -96,6 +100,7 @@ export async function launchJob(opts: {
         process.execPath,
         MAIN,
         JSON.stringify(opts.settings),
+        String(opts.nice),
         opts.codexPath,
         ...opts.args,
       ],
