@@ -17,6 +17,12 @@ const COMMAND_FOR_TOOL: Record<string, string> = {
 export const forPeople = (message: string) =>
   message.replace(/\bcodex_(start|poll|wait|result|list|cancel|reply)\b/g, (tool) => `\`codex-async-mcp ${COMMAND_FOR_TOOL[tool]}\``);
 
+/** Why the engine cannot open, for a person: a bad environment is a usage error (2), unusable state a failure (1). */
+export function openFailure(err: ConfigError | ToolError): CliError {
+  if (err instanceof ConfigError || err.kind === 'config') return new CliError(err.message, EXIT.usage);
+  return new CliError(`${err.message} (run \`codex-async-mcp doctor\` for a full check)`, EXIT.failed);
+}
+
 /**
  * The engine for one command: the same one the MCP server runs, so a command both reads jobs and
  * does a server's duties while it runs (starting queued jobs, recording outcomes). Only warnings
@@ -35,8 +41,7 @@ export async function withEngine<T>(work: (engine: Engine, config: Config) => Pr
       { forCommand: true },
     );
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
-    if (err instanceof ToolError) throw new CliError(`${err.message} (run \`codex-async-mcp doctor\` for a full check)`, EXIT.failed);
+    if (err instanceof ConfigError || err instanceof ToolError) throw openFailure(err);
     throw err;
   }
   try {

@@ -14,6 +14,8 @@ export const EXIT = {
   timeout: 124,
   /** The job was cancelled, or Ctrl-C stopped the waiting (as for any interrupted command). */
   cancelled: 130,
+  /** Whoever read the output stopped reading (`ls | head -1`): 128 + SIGPIPE, as a shell reports for ls or git. */
+  brokenPipe: 141,
 } as const;
 
 /** The exit code for a finished job's status and error kind. */

@@ -2,7 +2,23 @@
 import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { stderrLogger } from '../log.js';
-import { CliError } from './exit.js';
+import { CliError, EXIT } from './exit.js';
+
+/**
+ * A command whose reader went away (`ls | head -1`) ends at once and quietly, as ls and git do when
+ * SIGPIPE kills them: Node ignores SIGPIPE, so the write fails with EPIPE instead, which would
+ * otherwise surface as an unhandled 'error' and a stack trace. The status is the one a shell
+ * reports for a command killed by SIGPIPE (141), so `set -o pipefail` treats us as it treats them.
+ * When something else listens on the stream (the MCP stdio transport owns stdout while serving),
+ * the broken pipe is its to handle.
+ */
+function endQuietlyWhenReaderLeaves(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (stream.listenerCount('error') > 1) return;
+    if (err.code === 'EPIPE') process.exit(EXIT.brokenPipe);
+    throw err;
+  });
+}
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -15,6 +31,8 @@ async function main(argv: string[]): Promise<void> {
   // command like `ls` never loads the MCP SDK (memory for the one, start-up time for the other).
   if (argv.length === 0) return (await import('./serve.js')).serveOnStdio(VERSION);
   if (argv[0] === '__supervise') return (await import('./callback.js')).callback(argv.slice(1));
+  endQuietlyWhenReaderLeaves(process.stdout);
+  endQuietlyWhenReaderLeaves(process.stderr);
   const { buildProgram } = await import('./program.js');
   await buildProgram(VERSION).parseAsync(argv, { from: 'user' });
 }

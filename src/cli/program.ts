@@ -30,6 +30,9 @@ Examples:
   codex-async-mcp logs -f 3f9c0a1b2c3d          follow a job's activity
   codex-async-mcp top                          watch running jobs live
 
+A job id may be shortened to any prefix of 4 or more characters that only one job's id starts with.
+Output ends quietly, with exit status 141, when its reader goes away (\`ls | head -1\`).
+
 Environment: CODEX_ASYNC_HOME, CODEX_BIN, CODEX_ASYNC_MAX_CONCURRENT and more (see the README).`,
     );
 

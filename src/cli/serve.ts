@@ -7,31 +7,34 @@ import { stderrLogger } from '../log.js';
 import { pushJobChanges } from '../mcp/resources.js';
 import { createMcpServer } from '../mcp/server.js';
 import { limitedStdioTransport } from './stdio-limit.js';
+import { openFailure } from './engine.js';
 
-/**
- * A server that cannot open its state still serves, answering every tool call with the reason and
- * the fix: clients restart a server that exits, which would only repeat the failure.
- */
-function openEngine(): { config: Config | null; engine: Engine | null; get: () => Engine } {
-  let config: Config | null = null;
-  let engine: Engine | null = null;
-  let unavailable: ToolError | null = null;
+/** The engine, or why it cannot open: a bad environment (ConfigError) or unusable state (ToolError). */
+function openEngine(): { config: Config; engine: Engine; unavailable: null } | { config: null; engine: null; unavailable: ToolError } {
   try {
-    config = loadConfig();
-    engine = Engine.open(config, stderrLogger);
+    const config = loadConfig();
+    return { config, engine: Engine.open(config, stderrLogger), unavailable: null };
   } catch (err) {
     if (!(err instanceof ConfigError || err instanceof ToolError)) throw err;
-    unavailable = err instanceof ToolError ? err : new ToolError('config', err.message);
-    stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
+    return { config: null, engine: null, unavailable: err instanceof ToolError ? err : new ToolError('config', err.message) };
   }
-  return {
-    config,
-    engine,
-    get: () => {
-      if (engine) return engine;
-      throw unavailable!;
-    },
+}
+
+/** MCP on stdin/stdout: what clients launch. */
+export function serveOnStdio(version: string): void {
+  const { engine, unavailable } = openEngine();
+  // A server that cannot open its state still serves, answering every tool call with the reason
+  // and the fix: clients restart a server that exits, which would only repeat the failure.
+  if (unavailable) stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
+  const get = () => {
+    if (engine) return engine;
+    throw unavailable!;
   };
+  const handle = serveStdio(({ era }) => createMcpServer(get, stderrLogger, version, { pushChanges: era === 'modern' }), {
+    transport: limitedStdioTransport(stderrLogger),
+    onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
+  });
+  onShutdown(() => handle.close(), engine, true);
 }
 
 /** Stops serving on end of input or a signal. Jobs run on; only the watching stops. */
@@ -58,24 +61,17 @@ function onShutdown(close: () => Promise<unknown>, engine: Engine | null, stdinE
   process.on('SIGINT', shutdown);
 }
 
-/** MCP on stdin/stdout: what clients launch. */
-export function serveOnStdio(version: string): void {
-  const { engine, get } = openEngine();
-  const handle = serveStdio(({ era }) => createMcpServer(get, stderrLogger, version, { pushChanges: era === 'modern' }), {
-    transport: limitedStdioTransport(stderrLogger),
-    onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
-  });
-  onShutdown(() => handle.close(), engine, true);
-}
-
 /** MCP over Streamable HTTP at /mcp. Returns an error message for the caller to print, or null. */
 export async function serveOverHttp(listen: { host: string; port: number }, version: string): Promise<string | null> {
   const { isLoopback, serveHttp } = await import('./http.js');
-  const { config, engine, get } = openEngine();
-  let token = config?.httpToken;
+  const opened = openEngine();
+  // A person started this in a terminal and is there to read why: stop, rather than serve errors.
+  if (opened.unavailable) throw openFailure(opened.unavailable);
+  const { config, engine } = opened;
+  let token = config.httpToken;
   if (!token) {
     if (!isLoopback(listen.host)) {
-      await engine?.close();
+      await engine.close();
       return `refusing to serve ${listen.host} (not loopback) without CODEX_ASYNC_TOKEN: set a long random token first`;
     }
     token = randomBytes(24).toString('base64url');
@@ -84,8 +80,8 @@ export async function serveOverHttp(listen: { host: string; port: number }, vers
   const serving = await serveHttp({
     ...listen,
     token,
-    factory: () => createMcpServer(get, stderrLogger, version),
-    pushChanges: engine ? (updated) => pushJobChanges(engine, updated) : undefined,
+    factory: () => createMcpServer(() => engine, stderrLogger, version),
+    pushChanges: (updated) => pushJobChanges(engine, updated),
     log: stderrLogger,
   });
   onShutdown(() => serving.close(), engine, false);

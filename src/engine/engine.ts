@@ -8,7 +8,7 @@ import { Bus } from '../jobs/bus.js';
 import { damagedError, guardDamage, isDamage, openDb } from '../jobs/db.js';
 import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js';
 import { fileSize, homeLayout, jobFiles, prepareHome, underTempDir, type HomeLayout } from '../jobs/files.js';
-import { newJobId } from '../jobs/ids.js';
+import { isJobId, newJobId } from '../jobs/ids.js';
 import { isDiskFull, Reserve } from '../jobs/reserve.js';
 import { isFinal, type JobStatus } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
@@ -130,7 +130,8 @@ export class Engine {
       throw err;
     }
     if (opts.callback) return engine;
-    if (underTempDir(config.home)) {
+    // Said once, where it helps: when a server starts (and by `doctor`), not before every command's output.
+    if (!opts.forCommand && underTempDir(config.home)) {
       log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
     }
     engine.runner.start(!opts.forCommand);
@@ -200,7 +201,7 @@ export class Engine {
       for (const key of ['cwd', 'sandbox', 'approval_policy'] as const) {
         if (input[key] !== undefined) throw invalid(`${key} comes from the parent job when replying by job_id; leave it out`);
       }
-      const parent = this.get(checkJobId(input.job_id));
+      const parent = this.get(input.job_id);
       if (!parent.thread_id) {
         throw new ToolError(
           isFinal(parent.status) ? 'conflict' : 'not_finished',
@@ -325,9 +326,27 @@ export class Engine {
 
   // ── reading jobs ─────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * The whole id for what a caller typed: the id itself, or a prefix only one job's id starts with
+   * (as git and docker take them). Callers that look a job up repeatedly resolve once, so a job
+   * created meanwhile cannot make their prefix ambiguous halfway through.
+   */
+  resolve(idOrPrefix: string): string {
+    const id = checkJobId(idOrPrefix);
+    if (isJobId(id)) return id;
+    const matches = this.store.idsStartingWith(id);
+    if (matches.length === 0) throw notFound(id);
+    if (matches.length > 1) {
+      const shown = matches.slice(0, 10).join(', ');
+      throw invalid(`job id prefix "${id}" is ambiguous: ${matches.length} jobs start with it (${shown}${matches.length > 10 ? ', …' : ''}); give more characters`);
+    }
+    return matches[0]!;
+  }
+
   private get(id: string): Job {
-    const job = this.store.get(checkJobId(id));
-    if (!job) throw notFound(id);
+    const whole = this.resolve(id);
+    const job = this.store.get(whole);
+    if (!job) throw notFound(whole);
     return job;
   }
 
@@ -357,7 +376,7 @@ export class Engine {
     if (!isFinal(job.status)) {
       throw new ToolError(
         'not_finished',
-        `job ${id} is still ${job.status}: call codex_wait with job_ids ["${id}"] to block until it finishes, or codex_poll to see its progress`,
+        `job ${job.id} is still ${job.status}: call codex_wait with job_ids ["${job.id}"] to block until it finishes, or codex_poll to see its progress`,
       );
     }
     return toResult(job);
@@ -407,7 +426,8 @@ export class Engine {
    * written, until the job is final and its log read to the end (or `signal` aborts). Event-log
    * writes do not wake anyone, so a running job's log is re-checked every `everyMs`.
    */
-  async follow(id: string, offset: number, onLine: (line: string) => void, opts: { signal?: AbortSignal; everyMs?: number } = {}): Promise<Snapshot> {
+  async follow(idOrPrefix: string, offset: number, onLine: (line: string) => void, opts: { signal?: AbortSignal; everyMs?: number } = {}): Promise<Snapshot> {
+    const id = this.resolve(idOrPrefix);
     const file = jobFiles(this.layout, this.get(id).id).events;
     for (;;) {
       const job = this.runner.refresh(this.get(id));
@@ -445,7 +465,7 @@ export class Engine {
     opts: { signal?: AbortSignal; tickMs?: number; onTick?: (pending: Snapshot, elapsedMs: number) => void } = {},
   ): Promise<WaitOutcome> {
     if (ids.length === 0) throw invalid('give at least one job id to wait for');
-    const unique = [...new Set(ids.map(checkJobId))];
+    const unique = [...new Set(ids.map((id) => this.resolve(id)))];
     for (const id of unique) this.get(id);
     const begun = Date.now();
     const deadline = begun + timeoutMs;
@@ -485,7 +505,8 @@ export class Engine {
   }
 
   /** Stops a job and everything it started; returns only when they are gone. */
-  async cancel(id: string): Promise<Snapshot> {
+  async cancel(idOrPrefix: string): Promise<Snapshot> {
+    const id = this.resolve(idOrPrefix);
     let job = this.get(id);
     // A job moves queued → running (claim) and, rarely, back (release): retry until one step holds.
     for (let attempt = 0; ; attempt++) {

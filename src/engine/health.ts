@@ -105,7 +105,9 @@ function checkHome(layout: HomeLayout): Check {
   try {
     st = fs.lstatSync(layout.home);
   } catch {
-    return { name, level: 'ok', detail: `${layout.home} does not exist yet; it is created (mode 700) by the first job` };
+    const yet = `${layout.home} does not exist yet; it is created (mode 700) by the first job`;
+    if (underTempDir(layout.home)) return { name, level: 'warn', detail: `${yet}, under a temporary directory, which codex's workspace-write sandbox can write to`, fix: 'set CODEX_ASYNC_HOME elsewhere' };
+    return { name, level: 'ok', detail: yet };
   }
   const mode = (st.mode & 0o777).toString(8);
   // The rules the server applies when it opens the directory, reported instead of refused.

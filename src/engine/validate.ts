@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
 import type { Access } from '../codex/sandbox.js';
-import { isJobId } from '../jobs/ids.js';
+import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { isWithin } from '../paths.js';
 
 export const LIMITS = {
@@ -16,9 +16,12 @@ export const LIMITS = {
   listLimit: 200,
 } as const;
 
+/** A whole job id or a prefix of one (at least MIN_ID_PREFIX characters); the engine resolves it. */
 export function checkJobId(id: string): string {
-  if (!isJobId(id)) {
-    throw invalid(`"${id.slice(0, 80)}" is not a job id: job ids are 12 hex characters as returned by codex_start (see codex_list)`);
+  if (!JOB_ID_PREFIX_PATTERN.test(id)) {
+    throw invalid(
+      `"${id.slice(0, 80)}" is not a job id: job ids are 12 hex characters as returned by codex_start (see codex_list), or their first ${MIN_ID_PREFIX} or more`,
+    );
   }
   return id;
 }

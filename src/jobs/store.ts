@@ -123,6 +123,7 @@ export class JobStore {
            @resume_thread_id, @resume_thread_id, @created_at)`,
       ),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+      idsFrom: db.prepare(`SELECT id FROM jobs WHERE id >= @low AND id < @high ORDER BY id`),
       queuePosition: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq <= ?`),
       countRunning: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'`),
       anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1`),
@@ -228,6 +229,12 @@ export class JobStore {
   get(id: string): Job | null {
     const row = this.s.get.get(id) as Row | undefined;
     return row ? toJob(row) : null;
+  }
+
+  /** The ids that begin with `prefix`, in order: a range over the id index, not a scan. */
+  idsStartingWith(prefix: string): string[] {
+    const high = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return (this.s.idsFrom.all({ low: prefix, high }) as Array<{ id: string }>).map((row) => row.id);
   }
 
   queuePosition(job: Job): number {

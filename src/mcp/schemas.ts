@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOXES } from '../codex/sandbox.js';
 import { REASONING_EFFORTS } from '../engine/validate.js';
-import { JOB_ID_PATTERN } from '../jobs/ids.js';
+import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
 
 /**
@@ -12,8 +12,8 @@ import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
 
 const jobId = z
   .string()
-  .regex(JOB_ID_PATTERN, 'job ids are 12 hex characters as returned by codex_start; see codex_list')
-  .describe('Job id returned by codex_start or codex_reply');
+  .regex(JOB_ID_PREFIX_PATTERN, `job ids are 12 hex characters as returned by codex_start (or their first ${MIN_ID_PREFIX} or more); see codex_list`)
+  .describe(`Job id returned by codex_start or codex_reply; a unique prefix of ${MIN_ID_PREFIX} or more characters also works`);
 
 const effort = z.string().describe(`Reasoning effort for the model: ${REASONING_EFFORTS.join(' | ')}`);
 

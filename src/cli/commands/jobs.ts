@@ -279,9 +279,10 @@ export function registerJobCommands(program: Command): void {
       .option('--raw', "codex's raw JSONL events instead")
       .option('-n, --tail <lines>', 'start with the last N lines (default: all, up to 2,000)', wholeNumber('--tail', 0)),
     '  codex-async-mcp logs 3f9c0a1b2c3d\n  codex-async-mcp logs -f 3f9c0a1b2c3d\n  codex-async-mcp logs --raw 3f9c0a1b2c3d | jq .type',
-  ).action(async (jobId: string, opts: { follow?: boolean; raw?: boolean; tail?: number }, cmd: Command) => {
+  ).action(async (typed: string, opts: { follow?: boolean; raw?: boolean; tail?: number }, cmd: Command) => {
     const out = outFor(cmd, {});
     await withEngine(async (engine) => {
+      const jobId = engine.resolve(typed);
       const offset = engine.eventLogSize(jobId);
       const lines = opts.raw ? engine.rawEvents(jobId).split('\n').filter(Boolean) : engine.activity(jobId).split('\n').filter(Boolean);
       for (const line of opts.tail === undefined ? lines : lines.slice(lines.length - opts.tail)) out.line(opts.raw ? line : paintActivity(out, line));
@@ -353,11 +354,11 @@ export function registerJobCommands(program: Command): void {
     const out = outFor(cmd, opts);
     await withEngine((engine) => {
       const snap = engine.poll(jobId, 0);
-      if (!isFinal(snap.status)) throw new CliError(`job ${jobId} is still ${snap.status}: wait for it with \`codex-async-mcp wait ${jobId}\``);
-      const result = engine.result(jobId);
+      if (!isFinal(snap.status)) throw new CliError(`job ${snap.job_id} is still ${snap.status}: wait for it with \`codex-async-mcp wait ${snap.job_id}\``);
+      const result = engine.result(snap.job_id);
       if (out.json) out.data(result);
       else if (result.final_message) out.line(result.final_message.trimEnd());
-      else process.stderr.write(`codex-async-mcp: job ${jobId} ${result.status} without a final message${result.error ? ` (${result.error.kind}: ${result.error.message})` : ''}\n`);
+      else process.stderr.write(`codex-async-mcp: job ${snap.job_id} ${result.status} without a final message${result.error ? ` (${result.error.kind}: ${result.error.message})` : ''}\n`);
       process.exitCode = exitCodeFor(result);
     });
   });
