@@ -93,7 +93,7 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
     }
   });
   insertAll();
-  for (const job of store.claimQueued(count, now)) {
+  for (const job of store.claimQueued(count, now, 'bench')) {
     store.finish(
       job.id,
       {
@@ -106,7 +106,7 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
         events_offset: 0,
         finished_at: now,
       },
-      null,
+      job,
     );
   }
   db.close();
