@@ -11,26 +11,8 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { ROOT, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
+import { ROOT, runProcess, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: Record<string, string>, opts: { cwd?: string; input?: string } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 /**
  * `codex-async-mcp ARGS | READER` in bash; resolves with the command's own exit status (PIPESTATUS)
@@ -47,13 +29,13 @@ async function piped(env: Record<string, string>, args: string[], reader: 'head 
       : `"$NODE" "$MAIN" "$@"`;
   const right = reader === 'gone' ? `{ exec 0<&-; touch "$CLOSED"; }` : 'head -1 >/dev/null';
   const script = `${left} 2>"$ERR" | ${right}; exit "\${PIPESTATUS[0]}"`;
-  const r = await run('bash', ['-c', script, 'piped', ...args], { ...env, NODE: process.execPath, MAIN: SERVER_MAIN, ERR: err, CLOSED: closed });
+  const r = await runProcess('bash', ['-c', script, 'piped', ...args], { ...env, NODE: process.execPath, MAIN: SERVER_MAIN, ERR: err, CLOSED: closed });
   return { code: r.code!, stderr: fs.readFileSync(err, 'utf8') };
 }
 
 describe('the first hour of a new user', () => {
   const s = useHarness();
-  const cli = (args: string[], extra: Record<string, string> = {}, input?: string) => run(process.execPath, [SERVER_MAIN, ...args], s.h.env(extra), { input });
+  const cli = (args: string[], extra: Record<string, string> = {}, input?: string) => runProcess(process.execPath, [SERVER_MAIN, ...args], s.h.env(extra), { input });
   const startJob = async (prompt: string) => {
     const r = await cli(['run', prompt, '--cwd', s.h.workdir()]);
     assert.equal(r.code, 0, r.stderr);
@@ -108,7 +90,7 @@ describe('the first hour of a new user', () => {
     };
     for (const [command, args] of forms) {
       const env = s.h.env({ npm_config_update_notifier: 'false' });
-      const r = await run(command, args, env, { cwd: ROOT, input: `${JSON.stringify(initialize)}\n` });
+      const r = await runProcess(command, args, env, { cwd: ROOT, input: `${JSON.stringify(initialize)}\n` });
       const form = [command, ...args].join(' ');
       assert.equal(r.stdout[0], '{', `${form} wrote ${JSON.stringify(r.stdout.slice(0, 80))} first; stderr: ${r.stderr}`);
       assert.equal(JSON.parse(r.stdout.split('\n')[0]!).id, 1, form);

@@ -32,7 +32,7 @@ function jobsWithLiveCodex(home: string): Set<string> {
       const stat = statOf(pid);
       if (!stat || stat.state === 'Z') continue;
       const env = fs.readFileSync(`/proc/${pid}/environ`);
-      const job = /(?:^|\0)CODEX_ASYNC_JOB_ID=([^\0]+)/.exec(env.toString('latin1'))?.[1];
+      const job = /(?:^|\0)CODEX_ASYNC_JOB_ID=([0-9a-f]{12})(?:\.\d+)?\0/.exec(env.toString('latin1'))?.[1];
       if (job && ofHome.has(job) && isCodex(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))) found.set(pid, { job, startTime: stat.startTime });
     } catch {
       // Gone while we looked.

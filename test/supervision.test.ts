@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { type Harness, jobProcessesOnMachine, SERVER_MAIN, until, useHarness, waitFinal } from './helpers/harness.ts';
+import { cliIn, type Harness, jobProcessesOnMachine, SERVER_MAIN, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 /** Reads the store directly: a command would itself start queued jobs and record outcomes. */
 function rows(h: Harness): any[] {
@@ -29,17 +29,7 @@ function finishedFiles(h: Harness): Map<string, string> {
   return out;
 }
 
-function cli(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (env: Record<string, string>, args: string[]) => cliIn(env, args);
 
 /** Living processes whose command line contains `args` (NUL-separated). */
 function processesRunning(args: string): number[] {

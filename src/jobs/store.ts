@@ -104,6 +104,17 @@ export function toJob(row: Row): Job {
   };
 }
 
+/** A job's settings as columns: booleans as 0/1, lists as JSON. */
+function settingsRow<T extends Pick<Job, 'bypass' | 'has_output_schema' | 'images' | 'add_dirs'>>(job: T): Row {
+  return {
+    ...job,
+    bypass: job.bypass ? 1 : 0,
+    has_output_schema: job.has_output_schema ? 1 : 0,
+    images: JSON.stringify(job.images),
+    add_dirs: JSON.stringify(job.add_dirs),
+  };
+}
+
 /**
  * Every SQL statement of the job store. Transitions are single guarded UPDATEs (see states.ts);
  * the queue claim runs in an IMMEDIATE transaction so the concurrency limit holds across every
@@ -187,13 +198,7 @@ export class JobStore {
   }
 
   insert(job: NewJob): void {
-    this.s.insert.run({
-      ...job,
-      bypass: job.bypass ? 1 : 0,
-      has_output_schema: job.has_output_schema ? 1 : 0,
-      images: JSON.stringify(job.images),
-      add_dirs: JSON.stringify(job.add_dirs),
-    });
+    this.s.insert.run(settingsRow(job));
   }
 
   /** Writes back a whole job, every column as given, in one transaction: what a repair rebuilt. */
@@ -202,11 +207,7 @@ export class JobStore {
       for (const job of jobs) {
         const { seq: _seq, error, ...rest } = job;
         this.s.restore.run({
-          ...rest,
-          bypass: job.bypass ? 1 : 0,
-          has_output_schema: job.has_output_schema ? 1 : 0,
-          images: JSON.stringify(job.images),
-          add_dirs: JSON.stringify(job.add_dirs),
+          ...settingsRow(rest),
           error_kind: error?.kind ?? null,
           error_message: error?.message ?? null,
           progress: job.progress ? JSON.stringify(job.progress) : null,

@@ -119,19 +119,23 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs the command line as a script would: no terminal, so no colours and no live display. */
-export function cliIn(env: Record<string, string>, args: string[], input?: string): Promise<Ran> {
+/** Runs a program to its end with `input` on stdin, collecting what it prints. */
+export function runProcess(command: string, args: string[], env: Record<string, string>, opts: { cwd?: string; input?: string } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.stdin.end(opts.input ?? '');
   });
 }
+
+/** Runs the command line as a script would: no terminal, so no colours and no live display. */
+export const cliIn = (env: Record<string, string>, args: string[], input?: string): Promise<Ran> =>
+  runProcess(process.execPath, [SERVER_MAIN, ...args], env, { input });
 
 /** Waits (via codex_wait, repeatedly) until the job is final and returns its snapshot. */
 export async function waitFinal(conn: Connection, jobId: string, maxSeconds = 120): Promise<any> {
