@@ -51,6 +51,20 @@ export function cpuAndWakeups(pid: number): { cpuSeconds: number; wakeups: numbe
   return { cpuSeconds: ticks / 100, wakeups: Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) };
 }
 
+/**
+ * What a process costs while nobody calls it: CPU as a percentage of one core, and wake-ups
+ * (voluntary context switches of its main thread, the event loop) per second, over `seconds`.
+ */
+export async function quietCost(pid: number, seconds: number): Promise<{ cpuPct: number; wakeupsPerSecond: number }> {
+  const before = cpuAndWakeups(pid);
+  await sleep(seconds * 1000);
+  const after = cpuAndWakeups(pid);
+  return {
+    cpuPct: ((after.cpuSeconds - before.cpuSeconds) / seconds) * 100,
+    wakeupsPerSecond: (after.wakeups - before.wakeups) / seconds,
+  };
+}
+
 export function childrenOf(pid: number): number[] {
   try {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -93,7 +107,8 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
     }
   });
   insertAll();
-  for (const job of store.claimQueued(count, now, 'bench')) {
+  // Claimed by a process that never lived ("0 0"), then finished against that claim.
+  for (const job of store.claimQueued(count, now, '0 0')) {
     store.finish(
       job.id,
       {

@@ -16,7 +16,8 @@ import { makeCodexHome } from './codexHome.ts';
 import { startMockResponses, type MockServer } from './mockResponses.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SERVER_MAIN = path.join(ROOT, 'dist/cli/main.js');
+/** BENCH_SERVER_MAIN: the bench can measure another build (e.g. a base commit's dist) with today's bench. */
+export const SERVER_MAIN = process.env.BENCH_SERVER_MAIN ?? path.join(ROOT, 'dist/cli/main.js');
 export const CODEX_BIN = path.join(ROOT, 'node_modules/.bin/codex');
 
 export function tempDir(prefix: string): string {
