@@ -70,6 +70,9 @@ export interface Config {
   jobNice: number;
 }
 
+/** The server's own settings: every CODEX_ASYNC_* variable (CODEX_ASYNC_TOKEN is the HTTP credential). */
+export const isServerSetting = (name: string) => name.startsWith('CODEX_ASYNC_');
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -109,7 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const callbackSettings: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE') continue;
-    if (key.startsWith('CODEX_ASYNC_') || key === 'CODEX_BIN') callbackSettings[key] = value;
+    if (isServerSetting(key) || key === 'CODEX_BIN') callbackSettings[key] = value;
   }
   callbackSettings.CODEX_ASYNC_HOME = home;
   return {

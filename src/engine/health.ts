@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { CodexLocator } from '../codex/binary.js';
 import { readCodexProvider } from '../codex/provider.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
+import { hasJobsTable, isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 
@@ -138,7 +138,7 @@ function checkDatabase(layout: HomeLayout): Check[] {
     const integrity = db.pragma('integrity_check', { simple: true }) as string;
     const version = db.pragma('user_version', { simple: true }) as number;
     const dirs = jobDirectories(layout.jobsDir).length;
-    const hasTable = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get() !== undefined;
+    const hasTable = hasJobsTable(db);
     const checks: Check[] = [];
     if (integrity !== 'ok') {
       return [damaged(`${layout.db} is damaged: ${integrity.split('\n')[0]}`)];

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { ToolError } from '../errors.js';
 import { openDb } from '../jobs/db.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
-import { fileSize, homeLayout, jobDirectories, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, fileSize, homeLayout, jobDirectories, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
 import { JobStore, toJob, type Job, type NewJob, type Row } from '../jobs/store.js';
 import { processesWithOpen } from '../supervise/proc.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
@@ -139,14 +139,6 @@ function salvageRows(file: string | null): Map<string, Job> {
   return found;
 }
 
-function mtime(file: string): number | null {
-  try {
-    return Math.round(fs.statSync(file).mtimeMs);
-  } catch {
-    return null;
-  }
-}
-
 /** The settings the job was created with (job.json), or what can stand in for them. */
 function settingsOf(file: string): Partial<NewJob> {
   try {
@@ -168,7 +160,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
   const files = jobFiles(layout, id);
   const set = settingsOf(files.settings);
   const prompt = readSmall(files.prompt, 8192) ?? '';
-  const created = set.created_at ?? mtime(files.prompt) ?? mtime(files.dir) ?? Date.now();
+  const created = set.created_at ?? fileMtime(files.prompt) ?? fileMtime(files.dir) ?? Date.now();
   const job: Job = {
     seq: 0,
     id,
@@ -215,7 +207,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
       error: { kind: 'cancelled', message: 'never started, and its record was lost with a damaged database (doctor --repair): start it again if it is still wanted' },
     };
   }
-  const startedAt = mtime(files.pid) ?? created;
+  const startedAt = fileMtime(files.pid) ?? created;
   const exitCode = readExitStatus(files);
   if (exitCode === null && !jobGone(proc)) {
     // Still at work: the sweep of any server follows it from here, as it would have.
@@ -229,7 +221,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     ...job,
     ...verdict,
     started_at: startedAt,
-    finished_at: (exitCode !== null ? mtime(files.exit) : mtime(files.events)) ?? startedAt,
+    finished_at: (exitCode !== null ? fileMtime(files.exit) : fileMtime(files.events)) ?? startedAt,
     pid: proc.pgid,
     pid_start: proc.startTime,
     exit_code: exitCode,

@@ -6,14 +6,14 @@ import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
-import { fileSize, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, fileSize, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { identityAlive, selfIdentity } from '../supervise/proc.js';
-import { endLeftovers, interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
@@ -205,9 +205,10 @@ export class Runner {
    */
   async afterExit(id: string, launch: number): Promise<void> {
     const job = this.store.get(id);
-    if (job && job.launch_token === launch) {
-      if (job.status === 'running') this.finalize(id);
-      await endLeftovers(this.processOf(job), this.config.killGraceSeconds * 1000);
+    // Recording the outcome ends what the job left running (settle); if a server recorded it first,
+    // the callback still sees to it, since that server may exit before the grace period is over.
+    if (job && job.launch_token === launch && !this.finalize(id)) {
+      await stopJob(this.processOf(job), this.config.killGraceSeconds * 1000, 'SIGTERM');
     }
     await this.dispatch();
   }
@@ -315,7 +316,7 @@ export class Runner {
     const files = jobFiles(this.layout, job.id);
     const written = readSmall(files.lastMessage)?.trim();
     // When codex exited, not when someone next looked: the wrapper wrote `exit` at that moment.
-    const finishedAt = Math.round(exitCode !== null ? mtime(files.exit) || Date.now() : Date.now());
+    const finishedAt = (exitCode !== null ? fileMtime(files.exit) : null) ?? Date.now();
     const done = this.store.finish(
       job.id,
       {
@@ -337,7 +338,7 @@ export class Runner {
     // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
     // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
     if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
-    else void endLeftovers(this.processOf(job), this.config.killGraceSeconds * 1000);
+    else void stopJob(this.processOf(job), this.config.killGraceSeconds * 1000, 'SIGTERM');
     this.bus.announce(job.id);
     this.waiters.wake(job.id);
     void this.dispatch();
@@ -428,7 +429,7 @@ export class Runner {
       this.finalize(job.id);
       return;
     }
-    const silentFor = now - Math.max(mtime(files.events), job.started_at ?? now);
+    const silentFor = now - Math.max(fileMtime(files.events) ?? 0, job.started_at ?? now);
     if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
       if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
     } else if (job.stop_reason === null && job.stall_seconds !== null && silentFor >= job.stall_seconds * 1000) {
@@ -446,11 +447,3 @@ export class Runner {
   }
 }
 
-
-function mtime(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}

@@ -62,6 +62,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export const REPAIR_FIX =
   'run `codex-async-mcp doctor --repair`: it moves the damaged file aside (kept, not deleted) and rebuilds the job list from the job directories';
 
+/** Whether the file holds the jobs table (a damaged schema page can lose it whatever the version says). */
+export const hasJobsTable = (db: Db) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get() !== undefined;
+
 /** SQLite's own word that the file is not (or no longer) a database it can read. */
 export function isDamage(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -133,7 +136,7 @@ export function openDb(file: string, jobsDir?: string): Db {
     if (dirs > 0) throw damagedError(file, `holds no jobs table, but ${dirs} job directories in ${jobsDir} hold jobs`);
     migrate(db, file);
     // The version says the table was made; a file that lost it (or its schema page) must not pass.
-    if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get()) {
+    if (!hasJobsTable(db)) {
       throw damagedError(file, 'has lost its jobs table');
     }
   } catch (err) {

@@ -160,6 +160,15 @@ export function fileSize(file: string): number {
   }
 }
 
+/** When a job file was last written (whole milliseconds), or null if it does not exist. */
+export function fileMtime(file: string): number | null {
+  try {
+    return Math.round(fs.statSync(file).mtimeMs);
+  } catch {
+    return null;
+  }
+}
+
 /** The last `maxBytes` of a job file; `cut` when the file is longer, so `text` may start mid-line. */
 export function readTail(file: string, maxBytes: number): { text: string; cut: boolean } {
   const fd = openForReading(file);

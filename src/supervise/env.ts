@@ -1,5 +1,4 @@
-/** Settings of this server: a job must not see them (CODEX_ASYNC_TOKEN is the HTTP credential). */
-const SERVER_ONLY = /^CODEX_ASYNC_/;
+import { isServerSetting } from '../config.js';
 
 /**
  * The environment a job's codex, and so every command it runs, starts with: the server's own,
@@ -12,7 +11,7 @@ const SERVER_ONLY = /^CODEX_ASYNC_/;
 export function jobEnvironment(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(base)) {
-    if (value !== undefined && !SERVER_ONLY.test(name)) env[name] = value;
+    if (value !== undefined && !isServerSetting(name)) env[name] = value;
   }
   return env;
 }

@@ -85,24 +85,16 @@ async function waitGone(p: JobProcess, ms: number): Promise<boolean> {
   }
 }
 
-/** SIGINT (codex ends its turn cleanly and stays resumable), then SIGKILL after the grace period. */
-export async function stopJob(p: JobProcess, graceMs: number): Promise<{ escalated: boolean; gone: boolean }> {
-  signalJob(p, 'SIGINT');
+/**
+ * SIGINT (codex ends its turn cleanly and stays resumable), then SIGKILL after the grace period.
+ * `first: 'SIGTERM'` ends what a job that finished on its own left behind (a backgrounded server, a
+ * sleeper), as systemd ends a unit's remaining processes.
+ */
+export async function stopJob(p: JobProcess, graceMs: number, first: 'SIGINT' | 'SIGTERM' = 'SIGINT'): Promise<{ escalated: boolean; gone: boolean }> {
+  signalJob(p, first);
   if (await waitGone(p, graceMs)) return { escalated: false, gone: true };
   signalJob(p, 'SIGKILL');
   return { escalated: true, gone: await waitGone(p, 5_000) };
-}
-
-/**
- * What a job that ended on its own left behind (a backgrounded server, a sleeper) goes with it, as
- * systemd ends a unit's remaining processes: SIGTERM, then SIGKILL after the grace period.
- */
-export async function endLeftovers(p: JobProcess, graceMs: number): Promise<void> {
-  if (livingProcesses(p).length === 0) return;
-  signalJob(p, 'SIGTERM');
-  if (await waitGone(p, graceMs)) return;
-  signalJob(p, 'SIGKILL');
-  await waitGone(p, 5_000);
 }
 
 /** The SIGINT half of stopJob, for a stop that another tick escalates. */
