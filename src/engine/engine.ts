@@ -17,9 +17,13 @@ import { livingProcesses, stopJob } from '../supervise/terminate.js';
 import { collectGarbage } from './retention.js';
 import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
+import { MAX_ATTEMPTS, toGroupView, type GroupView } from './groups.js';
+import { ISOLATIONS, UNSEEN_CHECKOUT, Workspaces, type ApplyResult, type DiffResult, type DiscardResult } from './workspaces.js';
+import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
 import {
   checkAllowedRoots,
+  checkCheckCommand,
   checkCwd,
   checkJobId,
   checkModelOptions,
@@ -45,6 +49,9 @@ export interface StartInput {
   images?: string[] | undefined;
   add_dirs?: string[] | undefined;
   label?: string | undefined;
+  isolation?: string | undefined;
+  attempts?: number | undefined;
+  check_command?: string | undefined;
 }
 
 export interface ReplyInput {
@@ -66,12 +73,18 @@ export interface Started {
   status: JobStatus;
   created_at: string;
   queue_position: number | null;
+  isolation: Isolation;
+  /** With attempts > 1: the group, and every attempt's job id (job_id is the first). */
+  group_id: string | null;
+  job_ids: string[];
 }
 
 export interface WaitOutcome {
   finished: Snapshot[];
   pending: string[];
   timed_out: boolean;
+  /** Waiting on a group: its attempts ranked, and the best one. */
+  group?: GroupView;
 }
 
 export interface ListInput {
@@ -97,6 +110,7 @@ export class Engine {
   private readonly codex: CodexLocator;
   private readonly waiters = new Waiters();
   private readonly runner: Runner;
+  private readonly workspaces: Workspaces;
   private closed = false;
 
   private constructor(
@@ -110,7 +124,8 @@ export class Engine {
     this.codex = new CodexLocator(config.codexBin, config.searchPath, this.layout.codexVersions);
     const reserve = new Reserve(config.home, config.reserveBytes);
     reserve.ensure();
-    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters, reserve);
+    this.workspaces = new Workspaces(this.store, this.layout, log);
+    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters, reserve, this.workspaces);
   }
 
   /**
@@ -176,16 +191,43 @@ export class Engine {
     const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
     const images = checkPaths('images', input.images, cwd);
     this.checkPlaces(access, cwd, addDirs, images);
-    const job = this.newJob(prompt, cwd, access, input, {
-      images,
-      add_dirs: addDirs,
-      has_output_schema: schema !== null,
-      parent_job_id: null,
-      resume_thread_id: null,
-    });
+    const attempts = input.attempts ?? 1;
+    if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
+      throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
+    }
+    const isolation = this.checkIsolation(input.isolation, attempts > 1 ? 'worktree' : this.config.defaultIsolation);
+    if (attempts > 1 && isolation !== 'worktree') {
+      throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
+    }
+    const check = checkCheckCommand(input.check_command);
+    const first = newJobId();
+    const planned = await this.workspaces.plan(first, cwd, isolation);
+    const groupId = attempts > 1 ? newJobId() : null;
     await this.codex.locate();
-    this.create(job, prompt, schema, null);
-    return this.started(job.id);
+    const ids: string[] = [];
+    for (let i = 0; i < attempts; i++) {
+      const id = i === 0 ? first : newJobId();
+      const job = this.newJob(id, prompt, cwd, access, input, {
+        images,
+        add_dirs: addDirs,
+        has_output_schema: schema !== null,
+        parent_job_id: null,
+        resume_thread_id: null,
+        isolation,
+        workspace: Workspaces.forJob(planned, id, this.layout),
+        group_id: groupId,
+        check_command: check,
+      });
+      this.create(job, prompt, schema, null);
+      ids.push(id);
+    }
+    return this.started(ids, groupId);
+  }
+
+  private checkIsolation(value: string | undefined, fallback: Isolation): Isolation {
+    if (value === undefined) return fallback;
+    if (!(ISOLATIONS as readonly string[]).includes(value)) throw invalid(`isolation must be one of ${ISOLATIONS.join(', ')}, got "${value.slice(0, 40)}"`);
+    return value as Isolation;
   }
 
   async reply(input: ReplyInput): Promise<Started> {
@@ -196,6 +238,7 @@ export class Engine {
     let addDirs: string[] = [];
     let parentId: string | null = null;
     let approvalPolicy = input.approval_policy;
+    let workspace: JobWorkspace = UNSEEN_CHECKOUT;
     if (input.job_id !== undefined) {
       if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
       for (const key of ['cwd', 'sandbox', 'approval_policy'] as const) {
@@ -219,6 +262,7 @@ export class Engine {
       access = resolveAccess({ sandbox: parent.sandbox, approval_policy: approvalPolicy }, this.config.allowDangerous);
       addDirs = parent.add_dirs;
       parentId = parent.id;
+      workspace = this.continuedWorkspace(parent);
     } else if (input.thread_id !== undefined) {
       if (!THREAD_ID_PATTERN.test(input.thread_id)) {
         throw invalid(`"${input.thread_id.slice(0, 80)}" is not a Codex thread id (a session id such as the one codex prints at start)`);
@@ -227,20 +271,41 @@ export class Engine {
       threadId = input.thread_id;
       cwd = checkCwd(input.cwd);
       access = resolveAccess(input, this.config.allowDangerous);
+      workspace = await this.workspaces.plan(newJobId(), cwd, this.config.defaultIsolation);
     } else {
       throw invalid('give job_id (a job started by codex_start) or thread_id (any Codex session id) with cwd');
     }
     this.checkPlaces(access, cwd, addDirs, []);
-    const job = this.newJob(prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
+    const id = newJobId();
+    const job = this.newJob(id, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
       has_output_schema: false,
       parent_job_id: parentId,
       resume_thread_id: threadId,
+      isolation: workspace.kind,
+      workspace: Workspaces.forJob(workspace, id, this.layout),
+      group_id: null,
+      check_command: null,
     });
     await this.codex.locate();
     this.create(job, prompt, null, threadId);
-    return this.started(job.id);
+    return this.started([job.id], null);
+  }
+
+  /** A reply continues in its parent's worktree, which must still be there. */
+  private continuedWorkspace(parent: Job): JobWorkspace {
+    const ws = parent.workspace;
+    if (ws.kind === 'none') return UNSEEN_CHECKOUT;
+    if (ws.state !== 'ready') {
+      throw new ToolError(
+        'conflict',
+        ws.state === 'discarded'
+          ? `job ${parent.id}'s worktree was discarded, so its thread cannot continue there: start a new job with codex_start`
+          : `job ${parent.id}'s worktree ${ws.state === 'failed' ? 'could not be made' : 'is not ready'}: start a new job with codex_start`,
+      );
+    }
+    return ws;
   }
 
   /** Where codex may look and write: inside the allowed roots, never over the state directory. */
@@ -257,18 +322,22 @@ export class Engine {
   }
 
   private newJob(
+    id: string,
     prompt: string,
     cwd: string,
     access: Access,
     input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'stall_seconds' | 'label'>,
-    rest: Pick<NewJob, 'images' | 'add_dirs' | 'has_output_schema' | 'parent_job_id' | 'resume_thread_id'>,
+    rest: Pick<
+      NewJob,
+      'images' | 'add_dirs' | 'has_output_schema' | 'parent_job_id' | 'resume_thread_id' | 'isolation' | 'workspace' | 'group_id' | 'check_command'
+    >,
   ): NewJob {
     checkModelOptions(input);
     if (input.label !== undefined && input.label.length > LIMITS.labelChars) {
       throw invalid(`label is longer than ${LIMITS.labelChars} characters`);
     }
     return {
-      id: newJobId(),
+      id,
       prompt_head: prompt.slice(0, 2000),
       prompt_bytes: Buffer.byteLength(prompt),
       cwd,
@@ -294,6 +363,7 @@ export class Engine {
       // The settings the directory would otherwise lack: a repair rebuilds the row from them.
       fs.writeFileSync(files.settings, JSON.stringify(job), { mode: 0o600, flag: 'wx' });
       if (schema !== null) fs.writeFileSync(files.outputSchema, schema, { mode: 0o600, flag: 'wx' });
+      if (job.check_command !== null) fs.writeFileSync(files.check, `${job.check_command}\n`, { mode: 0o600, flag: 'wx' });
       if (threadId === null) this.store.insert(job);
       else {
         const busy = this.store.insertOnThread(job, threadId);
@@ -313,14 +383,17 @@ export class Engine {
     this.bus.announce(job.id);
   }
 
-  private async started(id: string): Promise<Started> {
+  private async started(ids: string[], groupId: string | null): Promise<Started> {
     await this.runner.dispatch();
-    const job = this.get(id);
+    const job = this.get(ids[0]!);
     return {
       job_id: job.id,
       status: job.status,
       created_at: new Date(job.created_at).toISOString(),
       queue_position: job.status === 'queued' ? this.store.queuePosition(job) : null,
+      isolation: job.isolation,
+      group_id: groupId,
+      job_ids: ids,
     };
   }
 
@@ -353,7 +426,7 @@ export class Engine {
   private snapshotOf(job: Job, tailLines = 100): Snapshot {
     const fresh = this.runner.refresh(job);
     const output = readActivityTail(jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
-    return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null);
+    return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null, this.runner.phase(fresh));
   }
 
   poll(id: string, tailLines = 100): Snapshot {
@@ -414,10 +487,10 @@ export class Engine {
    * Deletes finished jobs that finished more than `olderThanMs` ago, keeping the `keep` most
    * recent finished ones; never a queued or running job. With `dryRun`, only reports.
    */
-  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): { jobs: JobSummary[]; bytes: number } {
+  async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }> {
     if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
     if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
-    const { jobs, bytes } = collectGarbage(this.store, this.layout, opts);
+    const { jobs, bytes } = await collectGarbage(this.store, this.layout, this.workspaces, opts);
     return { jobs: jobs.map(toSummary), bytes };
   }
 
@@ -451,6 +524,72 @@ export class Engine {
   /** Calls `onChange` with the job id whenever any job changes, in any server process. */
   watchAll(onChange: (id: string) => void): () => void {
     return this.waiters.watchAll(onChange);
+  }
+
+  // ── reviewing changes ────────────────────────────────────────────────────────────────────────
+
+  /** The job's changes against the commit it started from (see Workspaces.diff). */
+  diff(id: string, opts: { statOnly?: boolean; paths?: string[]; maxBytes?: number } = {}): Promise<DiffResult> {
+    return this.workspaces.diff(this.get(id), { statOnly: opts.statOnly ?? false, paths: opts.paths, maxBytes: opts.maxBytes });
+  }
+
+  /** Brings a finished job's changes into the checkout it was started from (see Workspaces.apply). */
+  apply(id: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+    return this.workspaces.apply(this.get(id), opts.dryRun ?? false);
+  }
+
+  /** Removes a finished job's worktree and branch; the job's record and logs stay. */
+  discard(id: string): Promise<DiscardResult> {
+    return this.workspaces.discard(this.get(id));
+  }
+
+  // ── groups of attempts ───────────────────────────────────────────────────────────────────────
+
+  /** The whole group id for what a caller typed (a prefix works as for jobs). */
+  resolveGroup(idOrPrefix: string): string {
+    const id = checkJobId(idOrPrefix);
+    const matches = this.store.groupIdsStartingWith(id);
+    if (matches.length === 0) throw new ToolError('not_found', `no group of attempts with id "${id}": group ids are returned by codex_start with attempts`);
+    if (matches.length > 1) throw invalid(`group id prefix "${id}" is ambiguous: give more characters`);
+    return matches[0]!;
+  }
+
+  /** A group's attempts ranked, best first; changes of finished attempts are measured if need be. */
+  async group(idOrPrefix: string): Promise<GroupView> {
+    const groupId = this.resolveGroup(idOrPrefix);
+    let jobs = this.store.group(groupId);
+    const unmeasured = jobs.filter((job) => isFinal(job.status) && job.changes === null && job.workspace.state === 'ready');
+    if (unmeasured.length) {
+      await Promise.all(unmeasured.map((job) => this.workspaces.summarize(job)));
+      jobs = this.store.group(groupId);
+    }
+    return toGroupView(groupId, jobs);
+  }
+
+  /** Waits until every attempt of the group is final (or the timeout), then ranks them. */
+  async waitGroup(idOrPrefix: string, timeoutMs: number, opts: Parameters<Engine['wait']>[2] = {}): Promise<WaitOutcome> {
+    const groupId = this.resolveGroup(idOrPrefix);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pending = this.store.group(groupId).filter((job) => !isFinal(job.status)).map((job) => job.id);
+      if (pending.length === 0 || Date.now() >= deadline || opts.signal?.aborted || this.closed) break;
+      await this.wait(pending, deadline - Date.now(), opts);
+    }
+    const group = await this.group(groupId);
+    const jobs = this.store.group(groupId);
+    return {
+      finished: jobs.filter((job) => isFinal(job.status)).map((job) => this.snapshotOf(job, 0)),
+      pending: jobs.filter((job) => !isFinal(job.status)).map((job) => job.id),
+      timed_out: group.finished < group.total,
+      group,
+    };
+  }
+
+  /** Cancels every attempt of a group still queued or running. */
+  async cancelGroup(idOrPrefix: string): Promise<GroupView> {
+    const groupId = this.resolveGroup(idOrPrefix);
+    await Promise.all(this.store.group(groupId).filter((job) => !isFinal(job.status)).map((job) => this.cancel(job.id)));
+    return this.group(groupId);
   }
 
   // ── waiting and cancelling ───────────────────────────────────────────────────────────────────
@@ -511,6 +650,8 @@ export class Engine {
     // A job moves queued → running (claim) and, rarely, back (release): retry until one step holds.
     for (let attempt = 0; ; attempt++) {
       if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
+        // A launch cut short by a crash may have left part of a worktree: nothing half-made stays.
+        await this.workspaces.abandon(job);
         this.bus.announce(job.id);
         this.waiters.wake(job.id);
         return this.snapshotOf(this.get(id));

@@ -198,6 +198,15 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     launch_token: 0,
     claim_owner: null,
     launched_at: null,
+    isolation: set.isolation ?? 'none',
+    // A worktree outlives its row: it is kept for review if it is still there.
+    workspace: set.workspace
+      ? { ...set.workspace, state: set.workspace.path && fs.existsSync(set.workspace.path) ? 'ready' : null }
+      : { kind: 'none', repo: null, subdir: '', path: null, branch: null, base_commit: null, state: null, applied_tree: null, applied_at: null },
+    group_id: set.group_id ?? null,
+    check_command: set.check_command ?? null,
+    check: null,
+    changes: null,
   };
   const proc = jobProcess({ id, pid: null, pid_start: null, launch_token: 0 }, files.pid);
   if (proc.pgid === null) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { jobFiles, type HomeLayout } from '../jobs/files.js';
 import type { Job, JobStore } from '../jobs/store.js';
+import type { Workspaces } from './workspaces.js';
 
 export interface Collected {
   jobs: Job[];
@@ -23,11 +24,17 @@ function dirBytes(dir: string): number {
 }
 
 /**
- * Deletes finished jobs — rows, files and notify entries — that finished before `olderThanMs` ago,
- * keeping the `keep` most recent finished jobs whatever their age. A queued or running job is never
- * touched: the DELETE itself re-checks the status, so a job that another server is handling stays.
+ * Deletes finished jobs — rows, files, notify entries and the worktrees no remaining job uses — that
+ * finished before `olderThanMs` ago, keeping the `keep` most recent finished jobs whatever their
+ * age. A queued or running job is never touched: the DELETE itself re-checks the status, so a job
+ * that another server is handling stays.
  */
-export function collectGarbage(store: JobStore, layout: HomeLayout, opts: { olderThanMs: number; keep: number; dryRun: boolean; now?: number }): Collected {
+export async function collectGarbage(
+  store: JobStore,
+  layout: HomeLayout,
+  workspaces: Workspaces,
+  opts: { olderThanMs: number; keep: number; dryRun: boolean; now?: number },
+): Promise<Collected> {
   const candidates = store.collectable((opts.now ?? Date.now()) - opts.olderThanMs, opts.keep);
   const bytes = (jobs: Job[]) => jobs.reduce((sum, job) => sum + dirBytes(jobFiles(layout, job.id).dir), 0);
   if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates) };
@@ -38,5 +45,6 @@ export function collectGarbage(store: JobStore, layout: HomeLayout, opts: { olde
     fs.rmSync(jobFiles(layout, job.id).dir, { recursive: true, force: true });
     fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
   }
+  await workspaces.removeUnused(jobs);
   return { jobs, bytes: freed };
 }

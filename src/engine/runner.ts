@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
-import { fileMtime, fileSize, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, fileSize, jobFiles, readCheck, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
@@ -17,6 +17,7 @@ import { interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, t
 import { decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
+import type { Workspaces } from './workspaces.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 
 /**
@@ -49,6 +50,8 @@ export class Runner {
   private capWarned = false;
   private reserveReleased = false;
   private lastCheckpoint = 0;
+  /** Work begun for a job that must finish before this process may exit (a worktree being made, changes measured). */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     private readonly config: Config,
@@ -59,6 +62,7 @@ export class Runner {
     private readonly codex: CodexLocator,
     private readonly waiters: Waiters,
     private readonly reserve: Reserve,
+    private readonly workspaces: Workspaces,
   ) {}
 
   /** `warm`: find codex now, so the first codex_start does not pay for `codex --version`. */
@@ -107,6 +111,14 @@ export class Runner {
     if (this.collectTimer) clearInterval(this.collectTimer);
     this.bus.close();
     await this.dispatchChain.catch(() => undefined);
+    while (this.background.size) await Promise.all(this.background);
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((err: unknown) => this.log('error', `background work failed: ${(err as Error).message}`))
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
   }
 
   /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
@@ -131,7 +143,7 @@ export class Runner {
    * Fault injection for the tests (CODEX_ASYNC_TEST_PAUSE): the process stops itself with SIGSTOP,
    * as a laptop's sleep would, at a point where it holds a claim.
    */
-  private pauseFor(point: 'after-claim' | 'before-spawn', claims: number): void {
+  private pauseFor(point: Config['testPause'], claims: number): void {
     if (claims > 0 && this.config.testPause === point) process.kill(process.pid, 'SIGSTOP');
   }
 
@@ -150,18 +162,45 @@ export class Runner {
     }
     job = { ...job, launched_at: begun };
     this.pauseFor('before-spawn', 1);
+    // Making a worktree takes a while: the launch goes on in the background, so that codex_start
+    // answers at once (the job shows as running, "preparing its worktree").
+    if (this.workspaces.needsPreparing(job)) this.track(this.prepareThenSpawn(job, codexPath));
+    else await this.spawn(job, codexPath);
+  }
+
+  private async prepareThenSpawn(job: Job, codexPath: string): Promise<void> {
+    try {
+      const workspace = await this.workspaces.prepare(job);
+      this.pauseFor('worktree-made', 1);
+      if (!this.store.setWorkspace(job.id, workspace, job.launch_token)) return;
+      job = { ...job, workspace };
+    } catch (err) {
+      const message = `cannot prepare the job's worktree: ${(err as Error).message.split('\n').slice(0, 4).join(' ')}`;
+      this.settle(job, { status: 'failed', error: { kind: 'workspace', message } }, null);
+      return;
+    }
+    const now = this.store.get(job.id);
+    if (now?.stop_reason) {
+      // Stopped while its worktree was made: nobody else may finish a launch in flight, so we do.
+      this.settle(now, decide(now, null, emptyProgress(), ''), null);
+      return;
+    }
+    await this.spawn(job, codexPath);
+  }
+
+  private async spawn(job: Job, codexPath: string): Promise<void> {
     const files = jobFiles(this.layout, job.id);
     let launched: Launched;
     try {
       const args = buildExecArgs({
-        cwd: job.cwd,
+        cwd: this.workspaces.runDir(job),
         access: { sandbox: job.sandbox, bypass: job.bypass },
         lastMessageFile: files.lastMessage,
         model: job.model,
         reasoningEffort: job.reasoning_effort,
         outputSchemaFile: job.has_output_schema ? files.outputSchema : null,
         images: job.images,
-        addDirs: job.add_dirs,
+        addDirs: this.workspaces.runDirs(job),
         resumeThreadId: job.resume_thread_id,
       });
       launched = await launchJob({
@@ -169,13 +208,14 @@ export class Runner {
         launch: job.launch_token,
         files,
         notifyFile: this.bus.fileFor(job.id),
-        cwd: job.cwd,
+        cwd: this.workspaces.runDir(job),
         codexPath,
         args,
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
         env: jobEnvironment(process.env),
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
+        check: job.check_command === null ? null : job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox,
       });
     } catch (err) {
       this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
@@ -232,6 +272,16 @@ export class Runner {
       this.log('error', `handling a change to job ${id} failed: ${(err as Error).message}`);
     }
     this.waiters.wake(id);
+  }
+
+  /** What a running job is doing when codex is not at work: its worktree being made, or its check. */
+  phase(job: Job): string | null {
+    if (job.status !== 'running') return null;
+    if (job.workspace.state === 'preparing') return 'preparing its worktree';
+    if (job.check_command === null) return null;
+    const files = jobFiles(this.layout, job.id);
+    if (fileMtime(files.checkStarted) === null || readExitStatus(files) !== null) return null;
+    return `running its check: ${job.check_command.length > 80 ? `${job.check_command.slice(0, 79)}…` : job.check_command}`;
   }
 
   /** Folds events written since the last look into the job's progress. */
@@ -327,10 +377,12 @@ export class Runner {
         progress,
         events_offset: job.events_offset,
         finished_at: finishedAt,
+        check: readCheck(files, job.check_command),
       },
       job,
     );
     if (!done) return false;
+    this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
     // Everything is read now: the finished logs keep their tail within the cap too.
     const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0 };
     this.punched.delete(job.id);
@@ -393,13 +445,16 @@ export class Runner {
 
   /** Automatic retention (CODEX_ASYNC_RETENTION_DAYS): at start, then hourly. */
   private collect(): void {
-    if (this.closed || this.config.retentionMs === null) return;
-    try {
-      const { jobs, bytes } = collectGarbage(this.store, this.layout, { olderThanMs: this.config.retentionMs, keep: 0, dryRun: false });
-      if (jobs.length) this.log('info', `deleted ${jobs.length} jobs finished over ${Math.round(this.config.retentionMs / 86_400_000)} days ago (${Math.round(bytes / 1024)} KiB)`);
-    } catch (err) {
-      this.log('error', `deleting old jobs failed: ${(err as Error).message}`);
-    }
+    const retentionMs = this.config.retentionMs;
+    if (this.closed || retentionMs === null) return;
+    this.track(
+      collectGarbage(this.store, this.layout, this.workspaces, { olderThanMs: retentionMs, keep: 0, dryRun: false }).then(
+        ({ jobs, bytes }) => {
+          if (jobs.length) this.log('info', `deleted ${jobs.length} jobs finished over ${Math.round(retentionMs / 86_400_000)} days ago (${Math.round(bytes / 1024)} KiB)`);
+        },
+        (err: unknown) => this.log('error', `deleting old jobs failed: ${(err as Error).message}`),
+      ),
+    );
   }
 
   private check(stale: Job): void {
@@ -429,13 +484,17 @@ export class Runner {
       this.finalize(job.id);
       return;
     }
-    const silentFor = now - Math.max(fileMtime(files.events) ?? 0, job.started_at ?? now);
+    // While the check runs, codex is gone: its log is silent, the check's is not.
+    const checking = fileMtime(files.checkStarted) !== null;
+    const lastSign = Math.max(fileMtime(files.events) ?? 0, checking ? (fileMtime(files.checkLog) ?? 0) : 0, job.started_at ?? now);
+    const silentFor = now - lastSign;
     if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
       if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);
     } else if (job.stop_reason === null && job.stall_seconds !== null && silentFor >= job.stall_seconds * 1000) {
       if (this.store.requestStop(job.id, 'stalled', now)) interruptJob(proc);
     } else if (
       job.stop_reason === null &&
+      !checking &&
       job.progress?.turn === 'completed' &&
       silentFor >= this.config.completionGraceSeconds * 1000
     ) {

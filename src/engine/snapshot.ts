@@ -2,6 +2,7 @@ import type { Usage } from '../codex/events.js';
 import { describeProgress, emptyProgress, type Progress } from '../codex/progress.js';
 import type { JobError, JobStatus } from '../jobs/states.js';
 import type { Job } from '../jobs/store.js';
+import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';
 
 /** One shaper per view of a job, shared by every tool and the command line. */
 
@@ -9,7 +10,48 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 const PROMPT_PREVIEW = 2000;
 
-export interface Snapshot {
+/** Where a job works, as every view shows it. */
+export interface WorkspaceView {
+  kind: Isolation;
+  /** The worktree (kind worktree) or the checkout the job ran in; null until known. */
+  path: string | null;
+  branch: string | null;
+  base_commit: string | null;
+  /** The checkout the job was started from, which codex_apply brings the changes to. */
+  repo: string | null;
+  state: JobWorkspace['state'];
+  applied_at: string | null;
+}
+
+function workspaceView(job: Job): WorkspaceView {
+  const ws = job.workspace;
+  return {
+    kind: ws.kind,
+    path: ws.path,
+    branch: ws.branch,
+    base_commit: ws.base_commit,
+    repo: ws.repo,
+    state: ws.state,
+    applied_at: iso(ws.applied_at),
+  };
+}
+
+/** What is known about a job's review: its workspace, group, check and changes. */
+interface ReviewFields {
+  workspace: WorkspaceView;
+  group_id: string | null;
+  check: CheckResult | null;
+  changes: ChangeSummary | null;
+}
+
+const reviewFields = (job: Job): ReviewFields => ({
+  workspace: workspaceView(job),
+  group_id: job.group_id,
+  check: job.check,
+  changes: job.changes,
+});
+
+export interface Snapshot extends ReviewFields {
   job_id: string;
   status: JobStatus;
   exit_code: number | null;
@@ -51,7 +93,11 @@ export function describeActivity(s: Pick<Snapshot, 'status'> & Partial<Pick<Snap
   return s.progress ? describeProgress(s.progress) : s.status;
 }
 
-export function toSnapshot(job: Job, output: string, queuePosition: number | null): Snapshot {
+/**
+ * `phase`: what a running job is doing when codex is not the one at work — its worktree being made,
+ * or its check running — which the progress then reports as its current activity.
+ */
+export function toSnapshot(job: Job, output: string, queuePosition: number | null, phase: string | null = null): Snapshot {
   const p = job.progress ?? emptyProgress();
   return {
     job_id: job.id,
@@ -71,7 +117,7 @@ export function toSnapshot(job: Job, output: string, queuePosition: number | nul
     thread_id: job.thread_id ?? p.thread_id,
     queue_position: queuePosition,
     progress: {
-      current: job.status === 'running' ? p.current : null,
+      current: job.status === 'running' ? (phase ?? p.current) : null,
       commands_run: p.commands_run,
       files_changed: p.files_changed,
       todo: p.todo,
@@ -79,10 +125,11 @@ export function toSnapshot(job: Job, output: string, queuePosition: number | nul
     },
     last_message: job.final_message ?? p.last_agent_message,
     output,
+    ...reviewFields(job),
   };
 }
 
-export interface JobSummary {
+export interface JobSummary extends ReviewFields {
   job_id: string;
   status: JobStatus;
   created_at: string;
@@ -111,10 +158,11 @@ export function toSummary(job: Job): JobSummary {
     error: job.error,
     thread_id: job.thread_id,
     parent_job_id: job.parent_job_id,
+    ...reviewFields(job),
   };
 }
 
-export interface JobResult {
+export interface JobResult extends ReviewFields {
   job_id: string;
   status: JobStatus;
   exit_code: number | null;
@@ -148,6 +196,7 @@ export function toResult(job: Job): JobResult {
     usage: p.usage,
     thread_id: job.thread_id,
     duration_ms: job.started_at !== null && job.finished_at !== null ? job.finished_at - job.started_at : null,
+    ...reviewFields(job),
   };
 }
 

@@ -14,6 +14,7 @@ export const LIMITS = {
   outputSchemaBytes: 256 * 1024,
   timeoutSeconds: 7 * 24 * 3600,
   listLimit: 200,
+  checkCommandChars: 4096,
 } as const;
 
 /** A whole job id or a prefix of one (at least MIN_ID_PREFIX characters); the engine resolves it. */
@@ -24,6 +25,15 @@ export function checkJobId(id: string): string {
     );
   }
   return id;
+}
+
+/** The shell command a job's check runs (see supervise/launch.ts); null when none was given. */
+export function checkCheckCommand(command: string | undefined): string | null {
+  if (command === undefined) return null;
+  if (command.trim() === '') throw invalid('check_command is empty: give a shell command such as "npm test", or leave it out');
+  if (command.length > LIMITS.checkCommandChars) throw invalid(`check_command is longer than ${LIMITS.checkCommandChars} characters: put it in a script in the repository and run that`);
+  if (command.includes('\0')) throw invalid('check_command contains a NUL character');
+  return command;
 }
 
 export function checkPrompt(prompt: string): string {

@@ -54,6 +54,23 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE jobs ADD COLUMN launch_token INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE jobs ADD COLUMN claim_owner TEXT;
    ALTER TABLE jobs ADD COLUMN launched_at INTEGER;`,
+  // Where a job works (ws_*: its checkout or worktree, see workspace/), the group of attempts it
+  // belongs to, the check run after it, and a summary of its changes.
+  `ALTER TABLE jobs ADD COLUMN isolation TEXT NOT NULL DEFAULT 'none';
+   ALTER TABLE jobs ADD COLUMN ws_repo TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_subdir TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_path TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_branch TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_base TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_state TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_applied_tree TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_applied_at INTEGER;
+   ALTER TABLE jobs ADD COLUMN changes TEXT;
+   ALTER TABLE jobs ADD COLUMN group_id TEXT;
+   ALTER TABLE jobs ADD COLUMN check_command TEXT;
+   ALTER TABLE jobs ADD COLUMN check_result TEXT;
+   CREATE INDEX jobs_by_group ON jobs (group_id);
+   CREATE INDEX jobs_by_ws_path ON jobs (ws_path);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
 import { isWithin } from '../paths.js';
+import type { CheckResult } from '../workspace/types.js';
 import { isJobId } from './ids.js';
 
 /** Where one job's files live. The directory name is a validated job id, never user text. */
@@ -21,6 +22,14 @@ export interface JobFiles {
   supervisorLog: string;
   /** The job's settings as created, so a lost database row can be rebuilt (doctor --repair). */
   settings: string;
+  /** The check_command, as a shell script the wrapper runs after codex completes. */
+  check: string;
+  /** Made by the wrapper when the check begins; its mtime is the check's start. */
+  checkStarted: string;
+  /** The check's exit status, written like `exit`. */
+  checkExit: string;
+  /** The check's stdout and stderr. */
+  checkLog: string;
 }
 
 export interface HomeLayout {
@@ -31,6 +40,8 @@ export interface HomeLayout {
   notifyDir: string;
   /** codex versions already read, by binary: see CodexLocator. */
   codexVersions: string;
+  /** One git worktree per job run with isolation "worktree", named by job id. */
+  worktreesDir: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -40,6 +51,7 @@ export function homeLayout(home: string): HomeLayout {
     jobsDir: path.join(home, 'jobs'),
     notifyDir: path.join(home, 'notify'),
     codexVersions: path.join(home, 'codex-versions.json'),
+    worktreesDir: path.join(home, 'worktrees'),
   };
 }
 
@@ -56,6 +68,10 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     pid: path.join(dir, 'pid'),
     supervisorLog: path.join(dir, 'supervisor.log'),
     settings: path.join(dir, 'job.json'),
+    check: path.join(dir, 'check.sh'),
+    checkStarted: path.join(dir, 'check.started'),
+    checkExit: path.join(dir, 'check.exit'),
+    checkLog: path.join(dir, 'check.log'),
   };
 }
 
@@ -110,6 +126,7 @@ export function prepareHome(layout: HomeLayout): void {
     ensurePrivateDir(layout.home);
     ensurePrivateDir(layout.jobsDir);
     ensurePrivateDir(layout.notifyDir);
+    ensurePrivateDir(layout.worktreesDir);
   } catch (err) {
     if (err instanceof ToolError) throw err;
     throw new ToolError(
@@ -198,7 +215,32 @@ export function touch(file: string): void {
  * the launch on, and may be half-written: only "<digits>\n" counts.
  */
 export function readExitStatus(files: JobFiles): number | null {
-  const text = readSmall(files.exit, 64);
+  return readStatusFile(files.exit);
+}
+
+function readStatusFile(file: string): number | null {
+  const text = readSmall(file, 64);
   if (text === null || !/^\d+\n$/.test(text)) return null;
   return Number(text);
+}
+
+const CHECK_TAIL_BYTES = 4096;
+
+/**
+ * How the job's check_command went, from the files the wrapper wrote: null when the job has no
+ * check. A check that never began (codex did not complete) or never ended (stopped) did not pass.
+ */
+export function readCheck(files: JobFiles, command: string | null): CheckResult | null {
+  if (command === null) return null;
+  const started = fileMtime(files.checkStarted);
+  const exitCode = readStatusFile(files.checkExit);
+  const ended = exitCode === null ? null : fileMtime(files.checkExit);
+  const tail = readTail(files.checkLog, CHECK_TAIL_BYTES);
+  return {
+    command,
+    exit_code: exitCode,
+    passed: exitCode === 0,
+    duration_ms: started !== null && ended !== null ? Math.max(0, ended - started) : null,
+    output_tail: started === null ? 'not run: codex did not complete its task' : `${tail.cut ? '…' : ''}${tail.text}`,
+  };
 }

@@ -15,7 +15,8 @@ export type JobStatus = (typeof STATUSES)[number];
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 export const isFinal = (status: JobStatus) => FINAL_STATUSES.has(status);
 
-export const ERROR_KINDS = ['exit_code', 'turn_failed', 'timeout', 'spawn_error', 'lost', 'cancelled'] as const;
+/** `workspace`: the job's worktree could not be made (see workspace/). */
+export const ERROR_KINDS = ['exit_code', 'turn_failed', 'timeout', 'spawn_error', 'lost', 'cancelled', 'workspace'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 export interface JobError {
   kind: ErrorKind;

@@ -1,5 +1,6 @@
 import type { Progress } from '../codex/progress.js';
 import type { Sandbox } from '../codex/sandbox.js';
+import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Db } from './db.js';
 import type { ErrorKind, JobError, JobStatus, StopReason } from './states.js';
 
@@ -44,6 +45,14 @@ export interface Job {
   progress: Progress | null;
   events_offset: number;
   final_message: string | null;
+  isolation: Isolation;
+  workspace: JobWorkspace;
+  /** The best-of-N group this job is an attempt of. */
+  group_id: string | null;
+  check_command: string | null;
+  check: CheckResult | null;
+  /** Recorded once the job finished, for a job whose workspace is a git checkout. */
+  changes: ChangeSummary | null;
 }
 
 export type NewJob = Pick<
@@ -66,6 +75,10 @@ export type NewJob = Pick<
   | 'parent_job_id'
   | 'resume_thread_id'
   | 'created_at'
+  | 'isolation'
+  | 'workspace'
+  | 'group_id'
+  | 'check_command'
 >;
 
 export interface Outcome {
@@ -77,6 +90,7 @@ export interface Outcome {
   progress: Progress;
   events_offset: number;
   finished_at: number;
+  check: CheckResult | null;
 }
 
 export interface ListFilter {
@@ -101,13 +115,47 @@ export function toJob(row: Row): Job {
     add_dirs: JSON.parse(row.add_dirs as string) as string[],
     error: errorKind ? { kind: errorKind, message: (row.error_message as string | null) ?? '' } : null,
     progress: row.progress ? (JSON.parse(row.progress as string) as Progress) : null,
+    workspace: {
+      kind: row.isolation as Isolation,
+      repo: row.ws_repo as string | null,
+      subdir: (row.ws_subdir as string | null) ?? '',
+      path: row.ws_path as string | null,
+      branch: row.ws_branch as string | null,
+      base_commit: row.ws_base as string | null,
+      state: row.ws_state as JobWorkspace['state'],
+      applied_tree: row.ws_applied_tree as string | null,
+      applied_at: row.ws_applied_at as number | null,
+    },
+    check: row.check_result ? (JSON.parse(row.check_result as string) as CheckResult) : null,
+    changes: row.changes ? (JSON.parse(row.changes as string) as ChangeSummary) : null,
+  };
+}
+
+/** The range of an index holding exactly the values that begin with `prefix`. */
+function prefixRange(prefix: string): { low: string; high: string } {
+  return { low: prefix, high: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) };
+}
+
+/** A workspace as its columns. */
+function workspaceRow(ws: JobWorkspace): Row {
+  return {
+    ws_repo: ws.repo,
+    ws_subdir: ws.subdir,
+    ws_path: ws.path,
+    ws_branch: ws.branch,
+    ws_base: ws.base_commit,
+    ws_state: ws.state,
+    ws_applied_tree: ws.applied_tree,
+    ws_applied_at: ws.applied_at,
   };
 }
 
 /** A job's settings as columns: booleans as 0/1, lists as JSON. */
-function settingsRow<T extends Pick<Job, 'bypass' | 'has_output_schema' | 'images' | 'add_dirs'>>(job: T): Row {
+function settingsRow<T extends Pick<Job, 'bypass' | 'has_output_schema' | 'images' | 'add_dirs' | 'workspace'>>(job: T): Row {
+  const { workspace, ...rest } = job;
   return {
-    ...job,
+    ...rest,
+    ...workspaceRow(workspace),
     bypass: job.bypass ? 1 : 0,
     has_output_schema: job.has_output_schema ? 1 : 0,
     images: JSON.stringify(job.images),
@@ -128,10 +176,12 @@ export class JobStore {
       insert: db.prepare(
         `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
            reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
-           resume_thread_id, thread_id, created_at)
+           resume_thread_id, thread_id, created_at, isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state,
+           ws_applied_tree, ws_applied_at, group_id, check_command)
          VALUES (@id, 'queued', @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
            @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
-           @resume_thread_id, @resume_thread_id, @created_at)`,
+           @resume_thread_id, @resume_thread_id, @created_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base,
+           @ws_state, @ws_applied_tree, @ws_applied_at, @group_id, @check_command)`,
       ),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
       idsFrom: db.prepare(`SELECT id FROM jobs WHERE id >= @low AND id < @high ORDER BY id`),
@@ -175,7 +225,7 @@ export class JobStore {
       finish: db.prepare(
         `UPDATE jobs SET status = @status, exit_code = @exit_code, error_kind = @error_kind, error_message = @error_message,
            final_message = @final_message, thread_id = COALESCE(@thread_id, thread_id), progress = @progress,
-           events_offset = @events_offset, finished_at = @finished_at
+           events_offset = @events_offset, finished_at = @finished_at, check_result = @check_result
          WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason AND launch_token = @seen_token
            AND launched_at IS @seen_launched_at`,
       ),
@@ -183,13 +233,26 @@ export class JobStore {
         `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
            reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
            resume_thread_id, thread_id, created_at, started_at, finished_at, deadline_at, pid, pid_start, stop_reason,
-           stop_requested_at, exit_code, error_kind, error_message, progress, events_offset, final_message, launch_token, launched_at)
+           stop_requested_at, exit_code, error_kind, error_message, progress, events_offset, final_message, launch_token, launched_at,
+           isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state, ws_applied_tree, ws_applied_at, group_id,
+           check_command, check_result, changes)
          VALUES (@id, @status, @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
            @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
            @resume_thread_id, @thread_id, @created_at, @started_at, @finished_at, @deadline_at, @pid, @pid_start, @stop_reason,
            @stop_requested_at, @exit_code, @error_kind, @error_message, @progress, @events_offset, @final_message, @launch_token,
-           @launched_at)`,
+           @launched_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base, @ws_state, @ws_applied_tree,
+           @ws_applied_at, @group_id, @check_command, @check_result, @changes)`,
       ),
+      setWorkspace: db.prepare(
+        `UPDATE jobs SET ws_repo = @ws_repo, ws_subdir = @ws_subdir, ws_path = @ws_path, ws_base = @ws_base, ws_state = @ws_state
+         WHERE id = @id AND status = 'running' AND launch_token = @token`,
+      ),
+      worktreeState: db.prepare(`UPDATE jobs SET ws_state = @state WHERE ws_path = @path AND isolation = 'worktree'`),
+      applied: db.prepare(`UPDATE jobs SET ws_applied_tree = @tree, ws_applied_at = @at WHERE ws_path = @path AND isolation = 'worktree'`),
+      onWorktree: db.prepare(`SELECT * FROM jobs WHERE ws_path = ? AND isolation = 'worktree' ORDER BY seq`),
+      setChanges: db.prepare(`UPDATE jobs SET changes = @changes WHERE id = @id`),
+      group: db.prepare(`SELECT * FROM jobs WHERE group_id = ? ORDER BY seq`),
+      groupsFrom: db.prepare(`SELECT DISTINCT group_id FROM jobs WHERE group_id >= @low AND group_id < @high ORDER BY group_id`),
       cancelQueued: db.prepare(
         `UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
          WHERE id = @id AND status = 'queued'`,
@@ -205,12 +268,14 @@ export class JobStore {
   restore(jobs: Job[]): void {
     this.db.transaction(() => {
       for (const job of jobs) {
-        const { seq: _seq, error, ...rest } = job;
+        const { seq: _seq, error, check, changes, ...rest } = job;
         this.s.restore.run({
           ...settingsRow(rest),
           error_kind: error?.kind ?? null,
           error_message: error?.message ?? null,
           progress: job.progress ? JSON.stringify(job.progress) : null,
+          check_result: check ? JSON.stringify(check) : null,
+          changes: changes ? JSON.stringify(changes) : null,
         });
       }
     })();
@@ -234,8 +299,7 @@ export class JobStore {
 
   /** The ids that begin with `prefix`, in order: a range over the id index, not a scan. */
   idsStartingWith(prefix: string): string[] {
-    const high = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    return (this.s.idsFrom.all({ low: prefix, high }) as Array<{ id: string }>).map((row) => row.id);
+    return (this.s.idsFrom.all(prefixRange(prefix)) as Array<{ id: string }>).map((row) => row.id);
   }
 
   queuePosition(job: Job): number {
@@ -327,12 +391,51 @@ export class JobStore {
         progress: JSON.stringify(o.progress),
         events_offset: o.events_offset,
         finished_at: o.finished_at,
+        check_result: o.check ? JSON.stringify(o.check) : null,
       }).changes === 1
     );
   }
 
   cancelQueued(id: string, now: number): boolean {
     return this.s.cancelQueued.run({ id, now, message: 'cancelled before it started' }).changes === 1;
+  }
+
+  /**
+   * Records where a launch's job works (found, or prepared, before codex starts); false if the claim
+   * under `token` is no longer the job's.
+   */
+  setWorkspace(id: string, ws: JobWorkspace, token: number): boolean {
+    const { ws_repo, ws_subdir, ws_path, ws_base, ws_state } = workspaceRow(ws);
+    return this.s.setWorkspace.run({ id, token, ws_repo, ws_subdir, ws_path, ws_base, ws_state }).changes === 1;
+  }
+
+  /** Every job working in the worktree at `path` (a job and the replies that continued it). */
+  onWorktree(path: string): Job[] {
+    return (this.s.onWorktree.all(path) as Row[]).map(toJob);
+  }
+
+  /** Sets the state of the worktree at `path` on every job sharing it. */
+  setWorktreeState(path: string, state: JobWorkspace['state']): void {
+    this.s.worktreeState.run({ path, state });
+  }
+
+  /** Records that the worktree at `path` was applied as `tree`, on every job sharing it. */
+  setApplied(path: string, tree: string, at: number): void {
+    this.s.applied.run({ path, tree, at });
+  }
+
+  setChanges(id: string, changes: ChangeSummary): void {
+    this.s.setChanges.run({ id, changes: JSON.stringify(changes) });
+  }
+
+  /** The attempts of a best-of-N group, oldest first. */
+  group(groupId: string): Job[] {
+    return (this.s.group.all(groupId) as Row[]).map(toJob);
+  }
+
+  /** The group ids that begin with `prefix`. */
+  groupIdsStartingWith(prefix: string): string[] {
+    return (this.s.groupsFrom.all(prefixRange(prefix)) as Array<{ group_id: string }>).map((row) => row.group_id);
   }
 
   /**

@@ -4,8 +4,9 @@ import { onSessionClose } from './session.js';
 
 /**
  * Each job as resources, for clients that read or attach resources rather than call tools:
- * `codex-job://{job_id}` (the snapshot, JSON), `…/output` (the readable activity log) and
- * `…/events` (codex's raw JSONL, its last MiB). Listing shows the 50 most recent jobs.
+ * `codex-job://{job_id}` (the snapshot, JSON), `…/output` (the readable activity log),
+ * `…/events` (codex's raw JSONL, its last MiB) and `…/diff` (its changes as a unified diff).
+ * Listing shows the 50 most recent jobs.
  */
 export function registerResources(server: McpServer, engine: () => Engine, pushChanges: boolean): void {
   registerSubscriptions(server, engine, pushChanges);
@@ -41,12 +42,22 @@ export function registerResources(server: McpServer, engine: () => Engine, pushC
     { title: 'Codex job events', description: "codex exec --json's raw event stream (the last MiB)", mimeType: 'application/x-ndjson' },
     (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'application/x-ndjson', text: engine().rawEvents(idOf(vars.job_id)) }] }),
   );
+  server.registerResource(
+    'codex-job-diff',
+    new ResourceTemplate('codex-job://{job_id}/diff', { list: undefined }),
+    { title: 'Codex job changes', description: "The job's changes against the commit it started from, as a unified diff (codex_diff's patch)", mimeType: 'text/x-diff' },
+    async (uri, vars) => {
+      const d = await engine().diff(idOf(vars.job_id));
+      const cut = d.truncated ? `\n# … cut at ${d.patch?.length ?? 0} bytes: codex_diff with paths shows the rest\n` : '';
+      return { contents: [{ uri: uri.href, mimeType: 'text/x-diff', text: `${d.patch ?? ''}${cut}` }] };
+    },
+  );
 }
 
-const JOB_URI = /^codex-job:\/\/([0-9a-f]{12})(\/output|\/events)?$/;
+const JOB_URI = /^codex-job:\/\/([0-9a-f]{12})(\/output|\/events|\/diff)?$/;
 
 /** The resources of one job: each changes whenever the job does. */
-export const jobUris = (id: string) => [`codex-job://${id}`, `codex-job://${id}/output`, `codex-job://${id}/events`];
+export const jobUris = (id: string) => [`codex-job://${id}`, `codex-job://${id}/output`, `codex-job://${id}/events`, `codex-job://${id}/diff`];
 
 /**
  * For 2026-07-28 (`subscriptions/listen`): announces every change to every job's resources. The
@@ -81,7 +92,7 @@ function registerSubscriptions(server: McpServer, engine: () => Engine, pushChan
   low.setRequestHandler('resources/subscribe', (request) => {
     const uri = request.params.uri;
     const match = JOB_URI.exec(uri);
-    if (!match) throw new Error(`cannot subscribe to "${uri}": only codex-job://{job_id}[/output|/events] resources change`);
+    if (!match) throw new Error(`cannot subscribe to "${uri}": only codex-job://{job_id}[/output|/events|/diff] resources change`);
     if (!watches.has(uri)) {
       watches.set(uri, engine().watch(match[1]!, () => void server.server.sendResourceUpdated({ uri }).catch(() => undefined)));
     }

@@ -3,6 +3,7 @@ import { APPROVAL_POLICIES, SANDBOXES } from '../codex/sandbox.js';
 import { REASONING_EFFORTS } from '../engine/validate.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
+import { MAX_ATTEMPTS } from '../engine/groups.js';
 
 /**
  * Tool input and output schemas. Inputs check shape only; the engine checks meaning (paths exist,
@@ -44,6 +45,20 @@ export const startInput = z.object({
   images: z.array(z.string()).optional().describe('Image files to attach (absolute, or relative to cwd)'),
   add_dirs: z.array(z.string()).optional().describe('Extra directories codex may write to besides cwd'),
   label: z.string().optional().describe('Free text to find the job again with codex_list'),
+  isolation: z
+    .string()
+    .optional()
+    .describe(
+      'none | worktree. worktree: the job works in a git worktree of its own (branch codex/<job_id>, made from HEAD plus your uncommitted changes), so parallel jobs never touch your checkout or each other; review with codex_diff, bring in with codex_apply. Default none, or CODEX_ASYNC_ISOLATION',
+    ),
+  attempts: z
+    .number()
+    .optional()
+    .describe(`Best-of-N: run the same task this many times (1 to ${MAX_ATTEMPTS}), each in its own worktree, as one group; codex_wait with group_id ranks them`),
+  check_command: z
+    .string()
+    .optional()
+    .describe('Shell command run in the job\'s workspace after codex completes (e.g. "npm test"), under the job\'s sandbox; its outcome is recorded as check and ranks attempts'),
 });
 
 export const pollInput = z.object({
@@ -51,9 +66,12 @@ export const pollInput = z.object({
   tail_lines: z.number().optional().describe('How many lines of recent activity to include in output (default 100)'),
 });
 
+const groupId = z.string().describe('Group id returned by codex_start with attempts');
+
 export const waitInput = z.object({
   job_ids: z.array(z.string()).optional().describe('Jobs to wait for; returns when any one of them finishes'),
   job_id: z.string().optional().describe('A single job to wait for (same as job_ids with one entry)'),
+  group_id: groupId.optional().describe('Or a group of attempts: returns when all of them have finished, ranked, with best_job_id'),
   timeout_seconds: z
     .number()
     .optional()
@@ -61,7 +79,23 @@ export const waitInput = z.object({
 });
 
 export const resultInput = z.object({ job_id: jobId });
-export const cancelInput = z.object({ job_id: jobId });
+export const cancelInput = z.object({
+  job_id: jobId.optional(),
+  group_id: groupId.optional().describe('Or cancel every attempt of a group'),
+});
+
+export const diffInput = z.object({
+  job_id: jobId,
+  stat_only: z.boolean().optional().describe('Only the list of files with their line counts, no patch'),
+  paths: z.array(z.string()).optional().describe("Only these files or directories (relative to the job's cwd)"),
+});
+
+export const applyInput = z.object({
+  job_id: jobId,
+  dry_run: z.boolean().optional().describe('Only check: report the files and any conflicts, change nothing'),
+});
+
+export const discardInput = z.object({ job_id: jobId });
 
 export const listInput = z.object({
   status: z.enum(STATUSES).optional().describe('Only jobs in this status'),
@@ -99,11 +133,49 @@ const usage = z
   .nullable();
 const filesChanged = z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']) }));
 
+const workspace = z.object({
+  kind: z.enum(['none', 'worktree']),
+  path: z.string().nullable(),
+  branch: z.string().nullable(),
+  base_commit: z.string().nullable(),
+  repo: z.string().nullable(),
+  state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
+  applied_at: z.string().nullable(),
+});
+const check = z
+  .object({
+    command: z.string(),
+    exit_code: z.number().nullable(),
+    passed: z.boolean(),
+    duration_ms: z.number().nullable(),
+    output_tail: z.string(),
+  })
+  .nullable();
+const changes = z.object({ files: z.number(), additions: z.number(), deletions: z.number() }).nullable();
+/** Every view of a job carries these. */
+const review = {
+  workspace,
+  group_id: z.string().nullable(),
+  check,
+  changes,
+};
+const fileChange = z.object({
+  path: z.string(),
+  old_path: z.string().nullable(),
+  status: z.enum(['added', 'modified', 'deleted', 'renamed']),
+  additions: z.number(),
+  deletions: z.number(),
+  binary: z.boolean(),
+});
+
 export const startedOutput = z.object({
   job_id: z.string(),
   status,
   created_at: z.string(),
   queue_position: z.number().nullable(),
+  isolation: z.enum(['none', 'worktree']),
+  group_id: z.string().nullable(),
+  job_ids: z.array(z.string()),
 });
 
 export const snapshotOutput = z.object({
@@ -132,12 +204,26 @@ export const snapshotOutput = z.object({
   }),
   last_message: z.string().nullable(),
   output: z.string(),
+  ...review,
 });
+
+export const groupOutput = z.object({
+  group_id: z.string(),
+  attempts: z.array(
+    z.object({ job_id: z.string(), status, check, changes, finished_at: z.string().nullable() }),
+  ),
+  best_job_id: z.string().nullable(),
+  finished: z.number(),
+  total: z.number(),
+});
+
+export const cancelOutput = snapshotOutput.extend({ group: groupOutput.optional() });
 
 export const waitOutput = z.object({
   finished: z.array(snapshotOutput),
   pending: z.array(z.string()),
   timed_out: z.boolean(),
+  group: groupOutput.optional(),
 });
 
 export const resultOutput = z.object({
@@ -151,6 +237,7 @@ export const resultOutput = z.object({
   usage,
   thread_id: z.string().nullable(),
   duration_ms: z.number().nullable(),
+  ...review,
 });
 
 export const listOutput = z.object({
@@ -168,7 +255,38 @@ export const listOutput = z.object({
       error,
       thread_id: z.string().nullable(),
       parent_job_id: z.string().nullable(),
+      ...review,
     }),
   ),
   next_cursor: z.string().nullable(),
+});
+
+export const diffOutput = z.object({
+  job_id: z.string(),
+  isolation: z.enum(['none', 'worktree']),
+  base_commit: z.string(),
+  files: z.array(fileChange),
+  additions: z.number(),
+  deletions: z.number(),
+  patch: z.string().nullable(),
+  truncated: z.boolean(),
+  note: z.string().nullable(),
+});
+
+export const applyOutput = z.object({
+  job_id: z.string(),
+  dry_run: z.boolean(),
+  applied: z.boolean(),
+  target: z.string(),
+  files: z.array(fileChange),
+  conflicts: z.array(z.object({ path: z.string(), reason: z.string() })),
+  message: z.string(),
+});
+
+export const discardOutput = z.object({
+  job_id: z.string(),
+  discarded: z.boolean(),
+  path: z.string(),
+  branch: z.string(),
+  message: z.string(),
 });

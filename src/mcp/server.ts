@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { TASK_CAPABILITIES, TaskGateway } from './tasks.js';
+import { registerReviewTools } from './review.js';
 import { registerTools } from './tools.js';
 
 export const SERVER_NAME = 'codex-async-mcp';
@@ -34,6 +35,7 @@ class CodexMcpServer extends McpServer {
 export function createMcpServer(engine: () => Engine, log: Logger, version: string, opts: { pushChanges?: boolean } = {}): McpServer {
   const server = new CodexMcpServer(engine, { name: SERVER_NAME, version }, { instructions: INSTRUCTIONS, capabilities: { logging: {}, ...TASK_CAPABILITIES } });
   registerTools(server, engine, log);
+  registerReviewTools(server, engine, log);
   registerResources(server, engine, opts.pushChanges ?? false);
   registerPrompts(server);
   return server;

@@ -99,6 +99,10 @@ function argumentsOf(params: Record<string, any>) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
     throw new TaskError(INVALID_PARAMS, `invalid arguments for ${RUN_TOOL}: ${detail}`);
   }
+  // A task is one job: best-of-N groups are codex_start's.
+  if (parsed.data.attempts !== undefined && parsed.data.attempts !== 1) {
+    throw new TaskError(INVALID_PARAMS, `${RUN_TOOL} runs one job as one task: for several attempts use codex_start with attempts, then codex_wait with group_id`);
+  }
   return parsed.data;
 }
 

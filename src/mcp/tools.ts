@@ -1,41 +1,26 @@
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { describeProgress } from '../codex/progress.js';
 import type { Engine, Started } from '../engine/engine.js';
+import { describeGroup } from '../engine/groups.js';
 import type { JobResult } from '../engine/snapshot.js';
 import { isFinal } from '../jobs/states.js';
 import { ToolError } from '../errors.js';
+import { call, type ToolResult } from './call.js';
 import type { Logger } from '../log.js';
 import * as s from './schemas.js';
 import { onSessionClose } from './session.js';
-
-type ToolResult = {
-  content: Array<{ type: 'text'; text: string }>;
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-};
-
-/**
- * Runs one tool call: engine errors become tool results with `isError: true` and a message that
- * says what to do; the server itself never fails a call.
- */
-async function call<T extends object>(log: Logger, work: () => T | Promise<T>, summary: (r: T) => string): Promise<ToolResult> {
-  try {
-    const result = await work();
-    return { content: [{ type: 'text', text: summary(result) }], structuredContent: result as Record<string, unknown> };
-  } catch (err) {
-    if (err instanceof ToolError) return { isError: true, content: [{ type: 'text', text: `${err.kind}: ${err.message}` }] };
-    log('error', `unexpected failure: ${(err as Error).stack ?? String(err)}`);
-    return { isError: true, content: [{ type: 'text', text: `internal error: ${(err as Error).message}` }] };
-  }
-}
 
 const WAIT_DEFAULT_SECONDS = 50;
 const WAIT_MAX_SECONDS = 3600;
 const PROGRESS_EVERY_MS = 5000;
 
-function startedLine(r: { job_id: string; status: string; queue_position: number | null }, what: string): string {
+function startedLine(r: Started, what: string): string {
+  if (r.group_id !== null) {
+    return `Started ${r.job_ids.length} attempts (${r.job_ids.join(', ')}) as group ${r.group_id}, each in its own worktree. Call codex_wait with group_id "${r.group_id}" to get them ranked with the best one named, then codex_diff and codex_apply it.`;
+  }
   const where = r.queue_position ? `, position ${r.queue_position} in the queue` : '';
-  return `Started codex job ${r.job_id}${what} (${r.status}${where}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.`;
+  const review = r.isolation === 'worktree' ? ' It works in a worktree of its own: review with codex_diff, bring in with codex_apply.' : '';
+  return `Started codex job ${r.job_id}${what} (${r.status}${where}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.${review}`;
 }
 
 /** Starting a job reaches outside this server (codex, the model provider); it changes files only if asked. */
@@ -97,7 +82,7 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
   });
   const announced = async (starting: Promise<Started>): Promise<Started> => {
     const started = await starting;
-    announceWhenDone(server, engine(), started.job_id, watches);
+    for (const id of started.job_ids) announceWhenDone(server, engine(), id, watches);
     return started;
   };
 
@@ -109,7 +94,9 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
         'Start an OpenAI Codex CLI task as a background job and return its job_id at once, without waiting. ' +
         'Use it for coding work that takes minutes: codex runs in cwd (read-only sandbox unless sandbox="workspace-write"). ' +
         'Then call codex_wait to block until the job finishes (better than polling), codex_poll for progress, codex_result for the answer. ' +
-        'Example: {"prompt": "Add unit tests for src/parse.ts and run them", "cwd": "/home/me/project", "sandbox": "workspace-write"}',
+        'With isolation "worktree" the job edits a git worktree of its own instead of cwd: review with codex_diff, bring in with codex_apply. ' +
+        'With attempts N (best-of-N) and check_command, N attempts run and codex_wait with group_id names the best. ' +
+        'Example: {"prompt": "Add unit tests for src/parse.ts and run them", "cwd": "/home/me/project", "sandbox": "workspace-write", "isolation": "worktree"}',
       inputSchema: s.startInput,
       outputSchema: s.startedOutput,
       annotations: STARTS_A_JOB,
@@ -141,6 +128,7 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       title: 'Wait for Codex jobs to finish',
       description:
         'Block until one of the given background Codex jobs finishes, or until timeout_seconds (default 50) passes; returns finished job snapshots and the ids still pending. ' +
+        'With group_id: until every attempt of the group has finished, then returns them ranked (group.best_job_id). ' +
         'Call it again while timed_out is true. Sends progress notifications while waiting. Cancelling this call stops the wait, not the job. ' +
         'Example: {"job_ids": ["3f9c0a1b2c3d"], "timeout_seconds": 50}',
       inputSchema: s.waitInput,
@@ -157,7 +145,9 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
             throw new ToolError('invalid_input', `timeout_seconds must be from 0 to ${WAIT_MAX_SECONDS}, got ${seconds}`);
           }
           const token = ctx.mcpReq._meta?.progressToken;
-          return engine().wait(ids, seconds * 1000, {
+          if (args.group_id !== undefined && ids.length) throw new ToolError('invalid_input', 'give job_ids or group_id, not both');
+          const waitFor = args.group_id === undefined ? engine().wait.bind(engine(), ids) : engine().waitGroup.bind(engine(), args.group_id);
+          return waitFor(seconds * 1000, {
             signal: ctx.mcpReq.signal,
             tickMs: token === undefined ? undefined : PROGRESS_EVERY_MS,
             onTick: (pending, elapsedMs) => {
@@ -177,9 +167,11 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
           });
         },
         (r) =>
-          r.finished.length
-            ? r.finished.map((f) => `${jobLine(f)}${f.last_message ? `\n${f.last_message}` : ''}`).join('\n\n')
-            : `No job finished yet (still running: ${r.pending.join(', ')}). Call codex_wait again.`,
+          r.group
+            ? `${describeGroup(r.group)}${r.timed_out ? '. Call codex_wait again.' : ''}`
+            : r.finished.length
+              ? r.finished.map((f) => `${jobLine(f)}${f.last_message ? `\n${f.last_message}` : ''}`).join('\n\n')
+              : `No job finished yet (still running: ${r.pending.join(', ')}). Call codex_wait again.`,
       ),
   );
 
@@ -220,12 +212,23 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
       title: 'Cancel a Codex job',
       description:
         'Cancel a background Codex job: stops codex and every process it started, and returns the final snapshot once they are gone. ' +
-        'A queued job is cancelled without starting; a finished job is returned unchanged. Example: {"job_id": "3f9c0a1b2c3d"}',
+        'A queued job is cancelled without starting; a finished job is returned unchanged. A worktree is kept for inspection (codex_discard removes it). ' +
+        'With group_id, cancels every attempt of the group. Example: {"job_id": "3f9c0a1b2c3d"}',
       inputSchema: s.cancelInput,
-      outputSchema: s.snapshotOutput,
+      outputSchema: s.cancelOutput,
       annotations: { destructiveHint: true, readOnlyHint: false, idempotentHint: true, openWorldHint: false },
     },
-    (args) => call(log, () => engine().cancel(args.job_id), jobLine),
+    (args) =>
+      call(
+        log,
+        async () => {
+          if ((args.job_id === undefined) === (args.group_id === undefined)) throw new ToolError('invalid_input', 'give job_id, or group_id to cancel every attempt of a group');
+          if (args.job_id !== undefined) return engine().cancel(args.job_id);
+          const group = await engine().cancelGroup(args.group_id!);
+          return { ...engine().poll(group.attempts.at(-1)!.job_id, 0), group };
+        },
+        (r) => ('group' in r && r.group ? describeGroup(r.group) : jobLine(r)),
+      ),
   );
 
   server.registerTool(

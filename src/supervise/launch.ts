@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createPrivate, type JobFiles } from '../jobs/files.js';
 import { startTimeOf } from './proc.js';
@@ -30,12 +31,17 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * marker: the wrapper, its timer and the callbacks are not the job's work. Codex runs at a lower
  * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
  *
+ * A job with a check_command runs it once codex has completed, before the exit status is written,
+ * so the check is part of the job: under its deadline, stopped with it, and run under codex's own
+ * sandbox (`codex sandbox`) with the job's sandbox mode — never with more access than the job had.
+ *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
  * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
  * The final touch of the notify file wakes every server watching the home directory.
  */
-const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; shift 8
+const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9; shift 9
+codex=$1
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -48,7 +54,16 @@ callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < 
 timer=$!
 [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
 ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
-echo $? > "$dir/exit"
+code=$?
+if [ "$code" = 0 ] && [ -n "$check" ]; then
+  : > "$dir/check.started"
+  if [ "$check" = none ]; then set -- /bin/sh "$dir/check.sh"
+  else set -- "$codex" sandbox -c "sandbox_mode=$check" -- /bin/sh "$dir/check.sh"; fi
+  [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
+  ${JOB_ENV_MARKER}="$launch" "$@" < /dev/null > "$dir/check.log" 2>&1
+  echo $? > "$dir/check.exit"
+fi
+echo $code > "$dir/exit"
 kill $timer 2>/dev/null
 : > "$notify"
 callback exited
@@ -80,11 +95,14 @@ export async function launchJob(opts: {
   nice: number;
   /** The settings the callbacks need to act as this server would (CODEX_ASYNC_HOME, limits…). */
   settings: Record<string, string>;
+  /** The sandbox mode the check (files.check) runs under, `none` for no sandbox; null: no check. */
+  check: 'read-only' | 'workspace-write' | 'none' | null;
 }): Promise<Launched> {
   const f = opts.files;
   // Created here, private, so the shell's redirections reuse them instead of creating them with the
   // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
-  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog]) createPrivate(file);
+  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog, f.checkExit, f.checkLog]) createPrivate(file);
+  fs.rmSync(f.checkStarted, { force: true });
   const deadline = Math.max(0, opts.deadlineSeconds).toFixed(3);
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -101,6 +119,7 @@ export async function launchJob(opts: {
         MAIN,
         JSON.stringify(opts.settings),
         String(opts.nice),
+        opts.check ?? '',
         opts.codexPath,
         ...opts.args,
       ],

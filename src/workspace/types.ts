@@ -43,3 +43,39 @@ export interface ApplyOutcome {
   /** Why nothing was tried (e.g. uncommitted changes to the same files); null when it was. */
   refused: string | null;
 }
+
+/** Where a job works, as recorded on it. */
+export interface JobWorkspace {
+  kind: Isolation;
+  /** The root of the user's checkout the job was started from; null when cwd is not in a git repository. */
+  repo: string | null;
+  /** cwd relative to `repo` ('' at its top). */
+  subdir: string;
+  /** The worktree (kind worktree), or the user's checkout; null while unknown. */
+  path: string | null;
+  branch: string | null;
+  /** The commit the job started from: HEAD plus the uncommitted changes it saw. Null until recorded. */
+  base_commit: string | null;
+  /** preparing → ready (or failed); discarded once the worktree is removed. Null for an unrecorded checkout. */
+  state: 'preparing' | 'ready' | 'failed' | 'discarded' | null;
+  /** The worktree's tree as last applied to the checkout, so the next apply brings only what is newer. */
+  applied_tree: string | null;
+  applied_at: number | null;
+}
+
+/** The size of a finished job's changes, recorded when it finishes. */
+export interface ChangeSummary {
+  files: number;
+  additions: number;
+  deletions: number;
+}
+
+/** The outcome of a job's check_command, run in its workspace after codex finished. */
+export interface CheckResult {
+  command: string;
+  /** Null when the check did not run (codex did not complete) or was stopped. */
+  exit_code: number | null;
+  passed: boolean;
+  duration_ms: number | null;
+  output_tail: string;
+}

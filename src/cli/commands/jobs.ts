@@ -378,8 +378,8 @@ Finished jobs are also deleted automatically CODEX_ASYNC_RETENTION_DAYS (default
 they finish, by any running server or command; 0 keeps them forever.`,
   ).action(async (opts: Common & { olderThan?: number; keep?: number; dryRun?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
-    await withEngine((engine) => {
-      const { jobs, bytes } = engine.gc({ olderThanMs: opts.olderThan ?? 30 * 86_400_000, keep: opts.keep ?? 0, dryRun: opts.dryRun === true });
+    await withEngine(async (engine) => {
+      const { jobs, bytes } = await engine.gc({ olderThanMs: opts.olderThan ?? 30 * 86_400_000, keep: opts.keep ?? 0, dryRun: opts.dryRun === true });
       if (out.json) return out.data({ dry_run: opts.dryRun === true, deleted: jobs.map((j) => j.job_id), bytes });
       const verb = opts.dryRun ? 'would delete' : 'deleted';
       for (const job of jobs) out.line(`${verb} ${job.job_id}  ${job.status.padEnd(9)} ${job.finished_at ? age(job.finished_at) : ''}`);

@@ -1,0 +1,307 @@
+import path from 'node:path';
+import { invalid, ToolError } from '../errors.js';
+import type { HomeLayout } from '../jobs/files.js';
+import { isFinal } from '../jobs/states.js';
+import type { Job, JobStore } from '../jobs/store.js';
+import type { Logger } from '../log.js';
+import { isWithin } from '../paths.js';
+import { applyChanges, changesOf } from '../workspace/changes.js';
+import { GitError } from '../workspace/git.js';
+import { findRepo, unsupportedReason } from '../workspace/repo.js';
+import { snapshotCommit } from '../workspace/snapshot.js';
+import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
+import type { ApplyConflict, FileChange, Isolation, JobWorkspace } from '../workspace/types.js';
+
+export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
+
+/** A job whose checkout has not been looked at yet (isolation none, before its launch). */
+export const UNSEEN_CHECKOUT: JobWorkspace = {
+  kind: 'none',
+  repo: null,
+  subdir: '',
+  path: null,
+  branch: null,
+  base_commit: null,
+  state: null,
+  applied_tree: null,
+  applied_at: null,
+};
+
+/** The longest unified diff codex_diff returns; past it the diff is cut and says so. */
+export const DIFF_MAX_BYTES = 512 * 1024;
+
+export interface DiffResult {
+  job_id: string;
+  isolation: Isolation;
+  base_commit: string;
+  files: FileChange[];
+  additions: number;
+  deletions: number;
+  patch: string | null;
+  truncated: boolean;
+  /** What the diff means when that is not simply "what the job changed". */
+  note: string | null;
+}
+
+export interface ApplyResult {
+  job_id: string;
+  dry_run: boolean;
+  applied: boolean;
+  /** The checkout the changes go to. */
+  target: string;
+  files: FileChange[];
+  conflicts: ApplyConflict[];
+  message: string;
+}
+
+export interface DiscardResult {
+  job_id: string;
+  discarded: boolean;
+  path: string;
+  branch: string;
+  message: string;
+}
+
+const spec = (ws: JobWorkspace): WorktreeSpec => ({ repo: ws.repo!, path: ws.path!, branch: ws.branch! });
+
+/** Git's own words, as a tool error a caller can act on. */
+function gitFailure(what: string, err: unknown): never {
+  if (err instanceof ToolError) throw err;
+  const detail = err instanceof GitError ? err.stderr.trim() || err.message : (err as Error).message;
+  throw new ToolError('conflict', `${what}: ${detail.split('\n').slice(0, 6).join(' ')}`);
+}
+
+/**
+ * Where jobs work: the user's checkout, or a git worktree per job under the state directory (see
+ * workspace/ for the git side). A worktree is planned when the job is created, made when it
+ * launches (never on the path of codex_start's answer), reviewed with diff, brought into the
+ * checkout with apply, and removed by discard or when its last job is deleted.
+ */
+export class Workspaces {
+  constructor(
+    private readonly store: JobStore,
+    private readonly layout: HomeLayout,
+    private readonly log: Logger,
+  ) {}
+
+  /** At creation: where a job with this isolation will work. A worktree needs a git checkout that can have one. */
+  async plan(id: string, cwd: string, isolation: Isolation): Promise<JobWorkspace> {
+    if (isolation === 'none') return UNSEEN_CHECKOUT;
+    const repo = await findRepo(cwd).catch((err: unknown) => gitFailure(`cannot read the git repository at ${cwd}`, err));
+    if (!repo) {
+      throw invalid(
+        `cwd ${cwd} is not inside a git repository, and isolation "worktree" runs the job in a git worktree of one: use isolation "none", or \`git init\` and commit first`,
+      );
+    }
+    const why = await unsupportedReason(repo.root);
+    if (why) throw invalid(why);
+    return {
+      ...UNSEEN_CHECKOUT,
+      kind: 'worktree',
+      repo: repo.root,
+      subdir: repo.subdir,
+      path: path.join(this.layout.worktreesDir, id),
+      branch: `codex/${id}`,
+      state: 'preparing',
+    };
+  }
+
+  /** A planned workspace for one job: a new worktree gets the job's own place and branch; a continued one is shared. */
+  static forJob(planned: JobWorkspace, id: string, layout: HomeLayout): JobWorkspace {
+    if (planned.kind !== 'worktree' || planned.state !== 'preparing') return planned;
+    return { ...planned, path: path.join(layout.worktreesDir, id), branch: `codex/${id}` };
+  }
+
+  /** Whether a launch has to prepare the workspace before codex starts. */
+  needsPreparing(job: Job): boolean {
+    return job.workspace.state === 'preparing' || (job.workspace.kind === 'none' && job.workspace.path === null);
+  }
+
+  /**
+   * At launch, before codex starts. A worktree is made from HEAD plus the user's uncommitted
+   * changes (the attempts of one group share one such base); without isolation, the checkout's
+   * state is recorded so that codex_diff can later tell what changed since.
+   */
+  async prepare(job: Job): Promise<JobWorkspace> {
+    const ws = job.workspace;
+    if (ws.kind === 'none') {
+      const repo = await findRepo(job.cwd).catch(() => null);
+      if (!repo) return { ...ws, path: job.cwd };
+      const base = await snapshotCommit(repo.root, `codex-async-mcp: checkout as job ${job.id} started`).catch(() => null);
+      return { ...ws, repo: repo.root, subdir: repo.subdir, path: repo.root, base_commit: base, state: base ? 'ready' : null };
+    }
+    const base = this.groupBase(job) ?? (await snapshotCommit(ws.repo!, `codex-async-mcp: base of job ${job.id}`));
+    await createWorktree(spec(ws), base);
+    return { ...ws, base_commit: base, state: 'ready' };
+  }
+
+  /** The base an earlier attempt of the same group started from, so every attempt starts alike. */
+  private groupBase(job: Job): string | null {
+    if (job.group_id === null) return null;
+    return this.store.group(job.group_id).find((j) => j.id !== job.id && j.workspace.base_commit)?.workspace.base_commit ?? null;
+  }
+
+  /** Where codex runs: cwd's place in the worktree, or cwd. */
+  runDir(job: Job): string {
+    const ws = job.workspace;
+    return ws.kind === 'worktree' ? path.join(ws.path!, ws.subdir) : job.cwd;
+  }
+
+  /** add_dirs inside the repository point into the worktree instead: a worktree job never writes the user's checkout. */
+  runDirs(job: Job): string[] {
+    const ws = job.workspace;
+    if (ws.kind !== 'worktree') return job.add_dirs;
+    return job.add_dirs.map((dir) => (isWithin(dir, ws.repo!) ? path.join(ws.path!, path.relative(ws.repo!, dir)) : dir));
+  }
+
+  /** A worktree whose making was cut short (a crash, a cancel) goes: nothing half-made is left. */
+  async abandon(job: Job): Promise<void> {
+    if (job.workspace.kind !== 'worktree' || job.workspace.state !== 'preparing') return;
+    await removeWorktree(spec(job.workspace));
+    this.store.setWorktreeState(job.workspace.path!, 'failed');
+  }
+
+  /** Once a job has finished: the size of its changes, for ls, top and the ranking of attempts. */
+  async summarize(job: Job): Promise<void> {
+    const ws = job.workspace;
+    if (ws.state !== 'ready' || !ws.base_commit || !ws.path) return;
+    try {
+      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, ...this.scope(job) });
+      this.store.setChanges(job.id, { files: c.files.length, additions: c.additions, deletions: c.deletions });
+    } catch (err) {
+      this.log('warn', `job ${job.id}: cannot measure its changes (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+
+  /** Without isolation, only cwd's part of the checkout is the job's to show. */
+  private scope(job: Job): { paths?: string[] } {
+    return job.workspace.kind === 'none' && job.workspace.subdir ? { paths: [job.workspace.subdir] } : {};
+  }
+
+  async diff(job: Job, opts: { statOnly: boolean; paths: string[] | undefined; maxBytes?: number }): Promise<DiffResult> {
+    const ws = job.workspace;
+    this.checkAvailable(job, 'diff');
+    const scoped = this.scope(job).paths;
+    const paths = opts.paths?.map((p) => this.repoPath(job, p)) ?? scoped;
+    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES }).catch((err: unknown) =>
+      gitFailure(`cannot compute the changes of job ${job.id}`, err),
+    );
+    return {
+      job_id: job.id,
+      isolation: ws.kind,
+      base_commit: ws.base_commit!,
+      files: c.files,
+      additions: c.additions,
+      deletions: c.deletions,
+      patch: c.patch,
+      truncated: c.truncated,
+      note:
+        ws.kind === 'none'
+          ? `job ${job.id} ran in your checkout (isolation "none"): this is every change under ${job.cwd} since it started, including any made meanwhile by you or other jobs`
+          : isFinal(job.status)
+            ? null
+            : `job ${job.id} is still ${job.status}: its changes so far`,
+    };
+  }
+
+  /** A path the caller gave, relative to cwd, as git sees it from the top of the checkout. */
+  private repoPath(job: Job, p: string): string {
+    const rel = path.posix.normalize(path.posix.join(job.workspace.subdir, p.replaceAll('\\', '/')));
+    if (path.isAbsolute(p) || rel === '..' || rel.startsWith('../')) throw invalid(`paths are relative to the job's cwd and stay inside it: "${p}"`);
+    return rel;
+  }
+
+  private checkAvailable(job: Job, what: 'diff' | 'apply' | 'discard'): void {
+    const ws = job.workspace;
+    if (ws.kind === 'none') {
+      if (what !== 'diff') {
+        throw new ToolError('conflict', `job ${job.id} ran without isolation, so its changes are already in ${job.cwd}: there is nothing to ${what}`);
+      }
+      if (!ws.base_commit) {
+        throw new ToolError(
+          'conflict',
+          ws.path === null
+            ? `job ${job.id} has not started yet, so there is nothing to compare: wait for it with codex_wait`
+            : `job ${job.id} ran in ${job.cwd} without isolation, and that is not a git checkout with a commit, so what it changed cannot be told apart: start jobs with isolation "worktree" in a git repository to review their changes`,
+        );
+      }
+      return;
+    }
+    if (ws.state === 'discarded') throw new ToolError('conflict', `job ${job.id}'s worktree was discarded; its changes are gone (its record and logs remain)`);
+    if (ws.state !== 'ready' || !ws.base_commit) {
+      throw new ToolError(
+        'not_finished',
+        ws.state === 'failed'
+          ? `job ${job.id}'s worktree could not be made (${job.error?.message ?? 'see codex_poll'}), so there are no changes`
+          : `job ${job.id}'s worktree is still being prepared: wait for the job with codex_wait`,
+      );
+    }
+  }
+
+  /**
+   * Brings the job's changes into the checkout it was started from, as uncommitted changes. All or
+   * nothing: conflicts and overlapping uncommitted changes are found before anything is written.
+   * Applying again brings only what changed in the worktree since (a reply may have continued it);
+   * when nothing did, it is refused.
+   */
+  async apply(job: Job, dryRun: boolean): Promise<ApplyResult> {
+    this.checkAvailable(job, 'apply');
+    const ws = job.workspace;
+    const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
+    if (busy) throw new ToolError('not_finished', `job ${busy.id} is still ${busy.status} in this worktree: wait for it with codex_wait, then apply`);
+    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0 }).catch((err: unknown) =>
+      gitFailure(`cannot read job ${job.id}'s worktree`, err),
+    );
+    if (ws.applied_tree === current.tree || (ws.applied_tree === null && current.files.length === 0)) {
+      throw new ToolError(
+        'conflict',
+        ws.applied_tree === null
+          ? `job ${job.id} changed nothing: there is nothing to apply`
+          : `job ${job.id}'s changes were already applied to ${ws.repo} (${new Date(ws.applied_at ?? 0).toISOString()}) and its worktree has not changed since`,
+      );
+    }
+    const o = await applyChanges({ target: ws.repo!, base: ws.base_commit!, tree: current.tree, since: ws.applied_tree, dryRun }).catch((err: unknown) =>
+      gitFailure(`cannot apply job ${job.id}'s changes to ${ws.repo}`, err),
+    );
+    const result: ApplyResult = {
+      job_id: job.id,
+      dry_run: dryRun,
+      applied: o.applied,
+      target: ws.repo!,
+      files: o.files,
+      conflicts: o.conflicts,
+      message: '',
+    };
+    const list = o.conflicts.map((c) => `${c.path} (${c.reason})`).join(', ');
+    if (o.refused) result.message = `${o.refused}. Nothing was changed.`;
+    else if (o.conflicts.length) result.message = `${o.conflicts.length} file(s) conflict with ${ws.repo}: ${list}. Nothing was changed.`;
+    else if (dryRun) result.message = `would apply ${o.files.length} file(s) to ${ws.repo} cleanly; nothing was changed`;
+    else result.message = `applied ${o.files.length} file(s) to ${ws.repo} as uncommitted changes: review them with git diff`;
+    if (!dryRun && (o.refused || o.conflicts.length)) throw new ToolError('conflict', `job ${job.id}: ${result.message}`);
+    if (o.applied) this.store.setApplied(ws.path!, current.tree, Date.now());
+    return result;
+  }
+
+  /** Removes the job's worktree and branch; its record and logs stay. */
+  async discard(job: Job): Promise<DiscardResult> {
+    const ws = job.workspace;
+    if (ws.kind === 'none') this.checkAvailable(job, 'discard');
+    const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
+    if (busy) throw new ToolError('not_finished', `job ${busy.id} is still ${busy.status} in this worktree: cancel it (codex_cancel) or wait for it first`);
+    const done = { job_id: job.id, path: ws.path!, branch: ws.branch! };
+    if (ws.state === 'discarded') return { ...done, discarded: false, message: `job ${job.id}'s worktree was already discarded` };
+    await removeWorktree(spec(ws)).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));
+    this.store.setWorktreeState(ws.path!, 'discarded');
+    return { ...done, discarded: true, message: `removed worktree ${ws.path} and branch ${ws.branch}` };
+  }
+
+  /** After jobs were deleted: their worktrees go with the last job that used them. */
+  async removeUnused(deleted: Job[]): Promise<void> {
+    const paths = new Set(deleted.filter((j) => j.workspace.kind === 'worktree' && j.workspace.path).map((j) => j.workspace.path!));
+    for (const p of paths) {
+      if (this.store.onWorktree(p).length > 0) continue;
+      const job = deleted.find((j) => j.workspace.path === p)!;
+      await removeWorktree(spec(job.workspace)).catch((err: unknown) => this.log('warn', `cannot remove worktree ${p}: ${(err as Error).message}`));
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { McpServer } from '@modelcontextprotocol/server';
+import type { Engine } from '../engine/engine.js';
+import type { DiffResult } from '../engine/workspaces.js';
+import type { Logger } from '../log.js';
+import { call } from './call.js';
+import * as s from './schemas.js';
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function diffText(r: DiffResult): string {
+  const head = `job ${r.job_id}: ${plural(r.files.length, 'file')} changed, +${r.additions} -${r.deletions} against ${r.base_commit.slice(0, 12)}`;
+  const files = r.files.map((f) => `  ${f.status.padEnd(8)} ${f.old_path ? `${f.old_path} → ` : ''}${f.path}${f.binary ? ' (binary)' : ` +${f.additions} -${f.deletions}`}`);
+  const cut = r.truncated ? ['(the diff was cut at its size limit: ask for fewer paths to see the rest)'] : [];
+  return [head, ...(r.note ? [r.note] : []), ...files, ...(r.patch ? ['', r.patch] : []), ...cut].join('\n');
+}
+
+/**
+ * Reviewing what a job changed and bringing it into the user's checkout: codex_diff, codex_apply,
+ * codex_discard. They serve jobs run with isolation "worktree" (diff also serves others where it can).
+ */
+export function registerReviewTools(server: McpServer, engine: () => Engine, log: Logger): void {
+  server.registerTool(
+    'codex_diff',
+    {
+      title: "Show a Codex job's changes",
+      description:
+        "Show what a Codex job changed, against the commit it started from: per file (path, added|modified|deleted|renamed, lines added and deleted, binary) and a unified diff (cut with truncated: true when very long). " +
+        'For jobs run with isolation "worktree" this is exactly the job\'s work; for others, the changes under cwd since it started, when cwd is a git checkout. ' +
+        'Example: {"job_id": "3f9c0a1b2c3d", "stat_only": true}',
+      inputSchema: s.diffInput,
+      outputSchema: s.diffOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args) => call(log, () => engine().diff(args.job_id, { statOnly: args.stat_only, paths: args.paths }), diffText),
+  );
+
+  server.registerTool(
+    'codex_apply',
+    {
+      title: "Apply a Codex job's changes",
+      description:
+        "Bring a finished worktree job's changes into the checkout it was started from, as uncommitted changes to review in the editor (3-way where both sides changed a file). " +
+        'All or nothing: conflicts, or uncommitted changes of yours to the same files, are reported per file and nothing is changed. Applying the same changes twice is refused. ' +
+        'Use dry_run to check first. Example: {"job_id": "3f9c0a1b2c3d", "dry_run": true}',
+      inputSchema: s.applyInput,
+      outputSchema: s.applyOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args) =>
+      call(log, () => engine().apply(args.job_id, { dryRun: args.dry_run }), (r) =>
+        [`job ${r.job_id}: ${r.message}`, ...r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`)].join('\n'),
+      ),
+  );
+
+  server.registerTool(
+    'codex_discard',
+    {
+      title: "Discard a Codex job's worktree",
+      description:
+        "Remove a finished worktree job's worktree and its branch (codex/<job_id>); the job's record and logs stay. Example: {\"job_id\": \"3f9c0a1b2c3d\"}",
+      inputSchema: s.discardInput,
+      outputSchema: s.discardOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) => call(log, () => engine().discard(args.job_id), (r) => `job ${r.job_id}: ${r.message}`),
+  );
+}
