@@ -7,6 +7,7 @@ import { openDb } from '../src/jobs/db.ts';
 import { homeLayout, prepareHome } from '../src/jobs/files.ts';
 import { newJobId } from '../src/jobs/ids.ts';
 import { JobStore } from '../src/jobs/store.ts';
+import { UNSEEN_CHECKOUT } from '../src/engine/workspaces.ts';
 
 export interface Stat {
   n: number;
@@ -102,6 +103,10 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
         parent_job_id: null,
         resume_thread_id: null,
         created_at: now + i * 1000,
+        isolation: 'none',
+        workspace: UNSEEN_CHECKOUT,
+        group_id: null,
+        check_command: null,
       });
       fs.mkdirSync(path.join(layout.jobsDir, id), { mode: 0o700 });
     }
@@ -117,6 +122,7 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
         error: null,
         final_message: 'done',
         thread_id: null,
+        check: null,
         progress: emptyProgress(),
         events_offset: 0,
         finished_at: now,

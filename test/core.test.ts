@@ -6,10 +6,21 @@ import { useServer, waitFinal } from './helpers/harness.ts';
 describe('a job from codex_start to its result, with the real codex binary', () => {
   const s = useServer();
 
-  it('lists the seven tools with output schemas', async () => {
+  it('lists the ten tools with output schemas', async () => {
     const { tools } = await s.conn.client.listTools();
     const names = tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ['codex_cancel', 'codex_list', 'codex_poll', 'codex_reply', 'codex_result', 'codex_start', 'codex_wait']);
+    assert.deepEqual(names, [
+      'codex_apply',
+      'codex_cancel',
+      'codex_diff',
+      'codex_discard',
+      'codex_list',
+      'codex_poll',
+      'codex_reply',
+      'codex_result',
+      'codex_start',
+      'codex_wait',
+    ]);
     for (const tool of tools) assert.ok(tool.outputSchema, `${tool.name} declares an outputSchema`);
   });
 

@@ -28,9 +28,10 @@ describe('the MCP Inspector CLI as the client', () => {
   for (const era of ['legacy', 'modern'] as const) {
     it(`lists the tools, runs a job, reads it as a resource and gets the prompt (${era === 'legacy' ? '2025-era initialize' : '2026-07-28 server/discover'})`, async () => {
       const tools = await inspect(['--method', 'tools/list'], era);
-      const names = ['codex_cancel', 'codex_list', 'codex_poll', 'codex_reply', 'codex_result', 'codex_start', 'codex_wait'];
+      const names = ['codex_apply', 'codex_cancel', 'codex_diff', 'codex_discard', 'codex_list', 'codex_poll', 'codex_reply', 'codex_result', 'codex_start', 'codex_wait'];
       // The Inspector declares the tasks extension at 2026-07-28, so it is offered codex_run there.
-      assert.deepEqual(tools.tools.map((t: { name: string }) => t.name).sort(), era === 'modern' ? [...names.slice(0, 5), 'codex_run', ...names.slice(5)] : names);
+      const modern = [...names, 'codex_run'].sort();
+      assert.deepEqual(tools.tools.map((t: { name: string }) => t.name).sort(), era === 'modern' ? modern : names);
       const started = await inspect(
         ['--method', 'tools/call', '--tool-name', 'codex_start', '--tool-args-json', JSON.stringify({ prompt: `inspected ${era}`, cwd: s.h.workdir() })],
         era,

@@ -11,6 +11,11 @@ export interface ExecOptions {
   addDirs?: readonly string[];
   /** Continue this Codex thread instead of starting a new one. */
   resumeThreadId?: string | null;
+  /**
+   * Keep /tmp read-only in the workspace-write sandbox (commands get $TMPDIR instead): a job in a
+   * worktree can then write nothing but its worktree, its own temp directory and add_dirs.
+   */
+  privateTmp?: boolean;
 }
 
 /**
@@ -26,6 +31,7 @@ export function buildExecArgs(o: ExecOptions): string[] {
   if (o.outputSchemaFile) args.push('--output-schema', o.outputSchemaFile);
   for (const image of o.images ?? []) args.push('-i', image);
   for (const dir of o.addDirs ?? []) args.push('--add-dir', dir);
+  if (o.privateTmp) args.push('-c', 'sandbox_workspace_write.exclude_slash_tmp=true');
   args.push('-o', o.lastMessageFile);
   if (o.resumeThreadId) args.push('resume', o.resumeThreadId);
   args.push('-');

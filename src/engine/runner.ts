@@ -190,6 +190,7 @@ export class Runner {
 
   private async spawn(job: Job, codexPath: string): Promise<void> {
     const files = jobFiles(this.layout, job.id);
+    const isolated = job.workspace.kind === 'worktree';
     let launched: Launched;
     try {
       const args = buildExecArgs({
@@ -202,6 +203,7 @@ export class Runner {
         images: job.images,
         addDirs: this.workspaces.runDirs(job),
         resumeThreadId: job.resume_thread_id,
+        privateTmp: isolated,
       });
       launched = await launchJob({
         jobId: job.id,
@@ -212,10 +214,13 @@ export class Runner {
         codexPath,
         args,
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
-        env: jobEnvironment(process.env),
+        env: { ...jobEnvironment(process.env), ...this.workspaces.runEnv(job) },
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
-        check: job.check_command === null ? null : job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox,
+        check:
+          job.check_command === null
+            ? null
+            : { mode: job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox, privateTmp: isolated },
       });
     } catch (err) {
       this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);

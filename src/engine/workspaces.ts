@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
 import type { HomeLayout } from '../jobs/files.js';
@@ -132,6 +133,7 @@ export class Workspaces {
     }
     const base = this.groupBase(job) ?? (await snapshotCommit(ws.repo!, `codex-async-mcp: base of job ${job.id}`));
     await createWorktree(spec(ws), base);
+    fs.mkdirSync(Workspaces.tmpOf(ws), { recursive: true, mode: 0o700 });
     return { ...ws, base_commit: base, state: 'ready' };
   }
 
@@ -154,10 +156,26 @@ export class Workspaces {
     return job.add_dirs.map((dir) => (isWithin(dir, ws.repo!) ? path.join(ws.path!, path.relative(ws.repo!, dir)) : dir));
   }
 
+  /** A worktree job's own temp directory, its $TMPDIR: the sandbox keeps /tmp read-only for it. */
+  private static tmpOf(ws: JobWorkspace): string {
+    return `${ws.path!}.tmp`;
+  }
+
+  /** What a job's environment gains: its own $TMPDIR in a worktree. */
+  runEnv(job: Job): Record<string, string> {
+    return job.workspace.kind === 'worktree' ? { TMPDIR: Workspaces.tmpOf(job.workspace) } : {};
+  }
+
+  /** The worktree, its branch and its temp directory go. */
+  private async remove(ws: JobWorkspace): Promise<void> {
+    await removeWorktree(spec(ws));
+    fs.rmSync(Workspaces.tmpOf(ws), { recursive: true, force: true });
+  }
+
   /** A worktree whose making was cut short (a crash, a cancel) goes: nothing half-made is left. */
   async abandon(job: Job): Promise<void> {
     if (job.workspace.kind !== 'worktree' || job.workspace.state !== 'preparing') return;
-    await removeWorktree(spec(job.workspace));
+    await this.remove(job.workspace);
     this.store.setWorktreeState(job.workspace.path!, 'failed');
   }
 
@@ -290,7 +308,7 @@ export class Workspaces {
     if (busy) throw new ToolError('not_finished', `job ${busy.id} is still ${busy.status} in this worktree: cancel it (codex_cancel) or wait for it first`);
     const done = { job_id: job.id, path: ws.path!, branch: ws.branch! };
     if (ws.state === 'discarded') return { ...done, discarded: false, message: `job ${job.id}'s worktree was already discarded` };
-    await removeWorktree(spec(ws)).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));
+    await this.remove(ws).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));
     this.store.setWorktreeState(ws.path!, 'discarded');
     return { ...done, discarded: true, message: `removed worktree ${ws.path} and branch ${ws.branch}` };
   }
@@ -301,7 +319,7 @@ export class Workspaces {
     for (const p of paths) {
       if (this.store.onWorktree(p).length > 0) continue;
       const job = deleted.find((j) => j.workspace.path === p)!;
-      await removeWorktree(spec(job.workspace)).catch((err: unknown) => this.log('warn', `cannot remove worktree ${p}: ${(err as Error).message}`));
+      await this.remove(job.workspace).catch((err: unknown) => this.log('warn', `cannot remove worktree ${p}: ${(err as Error).message}`));
     }
   }
 }

@@ -57,8 +57,9 @@ ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$
 code=$?
 if [ "$code" = 0 ] && [ -n "$check" ]; then
   : > "$dir/check.started"
-  if [ "$check" = none ]; then set -- /bin/sh "$dir/check.sh"
-  else set -- "$codex" sandbox -c "sandbox_mode=$check" -- /bin/sh "$dir/check.sh"; fi
+  mode=\${check%%:*}
+  if [ "$mode" = none ]; then set -- /bin/sh "$dir/check.sh"
+  else set -- "$codex" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" -- /bin/sh "$dir/check.sh"; fi
   [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
   ${JOB_ENV_MARKER}="$launch" "$@" < /dev/null > "$dir/check.log" 2>&1
   echo $? > "$dir/check.exit"
@@ -95,8 +96,11 @@ export async function launchJob(opts: {
   nice: number;
   /** The settings the callbacks need to act as this server would (CODEX_ASYNC_HOME, limits…). */
   settings: Record<string, string>;
-  /** The sandbox mode the check (files.check) runs under, `none` for no sandbox; null: no check. */
-  check: 'read-only' | 'workspace-write' | 'none' | null;
+  /**
+   * How the check (files.check) runs: under codex's sandbox in this mode (`none`: no sandbox), with
+   * /tmp kept read-only when `privateTmp`, as for the job itself. Null: the job has no check.
+   */
+  check: { mode: 'read-only' | 'workspace-write' | 'none'; privateTmp: boolean } | null;
 }): Promise<Launched> {
   const f = opts.files;
   // Created here, private, so the shell's redirections reuse them instead of creating them with the
@@ -119,7 +123,7 @@ export async function launchJob(opts: {
         MAIN,
         JSON.stringify(opts.settings),
         String(opts.nice),
-        opts.check ?? '',
+        opts.check ? `${opts.check.mode}:${opts.check.privateTmp}` : '',
         opts.codexPath,
         ...opts.args,
       ],
