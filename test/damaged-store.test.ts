@@ -90,7 +90,7 @@ describe('a damaged job database', () => {
         assert.match(r.content[0].text, saying);
         assert.match(r.content[0].text, fix);
       }
-      assert.equal((await conn.client.listTools()).tools.length, 7, 'the server still serves');
+      assert.equal((await conn.client.listTools()).tools.length, 10, 'the server still serves');
 
       const show = await cliIn(store.env, ['show', store.jobs[2]!.id]);
       assert.equal(show.code, 1);

@@ -50,7 +50,7 @@ describe('Streamable HTTP', () => {
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
       const a = await httpClient(url);
       const b = await httpClient(url);
-      assert.equal((await a.client.listTools()).tools.length, 7);
+      assert.equal((await a.client.listTools()).tools.length, 10);
       const { job_id } = await a.call('codex_start', { prompt: 'over http', cwd: s.h.workdir() });
       const done = await waitFinal(b, job_id);
       assert.equal(done.status, 'completed');

@@ -73,7 +73,7 @@ describe('bad input gets a clear tool error', () => {
   it('wrote nothing outside the state directory and still serves', async () => {
     assert.deepEqual(fs.readdirSync(cwd).sort(), ['file.txt']);
     const { tools } = await s.conn.client.listTools();
-    assert.equal(tools.length, 7);
+    assert.equal(tools.length, 10);
     const list = await s.conn.call('codex_list', {});
     assert.equal(list.jobs.length, 1, 'only the one valid start created a job');
   });

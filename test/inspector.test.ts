@@ -66,7 +66,7 @@ describe('the MCP Inspector CLI as the client', () => {
       const run = (extra: string[]) =>
         promisify(execFile)(INSPECTOR, ['--cli', '--format', 'json', '-q', '--server-url', url, ...extra, '--method', 'tools/list'], { timeout: 60_000 });
       const { stdout } = await run(['--header', `Authorization: Bearer ${TOKEN}`]);
-      assert.equal(JSON.parse(stdout).result.tools.length, 7);
+      assert.equal(JSON.parse(stdout).result.tools.length, 10);
       await assert.rejects(run(['--stored-auth-only']), /auth/i);
     } finally {
       child.kill('SIGTERM');

@@ -43,7 +43,7 @@ describe('protocol versions', () => {
     assert.equal(init.result.serverInfo.name, 'codex-async-mcp');
     client.notify('notifications/initialized');
     const tools = await client.request('tools/list', {});
-    assert.equal(tools.result.tools.length, 7);
+    assert.equal(tools.result.tools.length, 10);
     const started = await client.request('tools/call', { name: 'codex_start', arguments: { prompt: 'raw client job', cwd: s.h.workdir() } });
     const jobId = started.result.structuredContent.job_id;
     const waited = await client.request('tools/call', { name: 'codex_wait', arguments: { job_ids: [jobId], timeout_seconds: 30 } });

@@ -48,7 +48,7 @@ describe('stdio message size limit', () => {
       },
     );
     const tools = await s.conn.client.listTools();
-    assert.equal(tools.tools.length, 7);
+    assert.equal(tools.tools.length, 10);
     const { job_id } = await s.conn.call('codex_start', { prompt: 'after the oversized one', cwd });
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed');
@@ -73,7 +73,7 @@ describe('stdio message size limit', () => {
     await until('the notification log line', () => client.stderr().includes('discarded a notification of'));
 
     const tools = await client.request('tools/list', {});
-    assert.equal(tools.result.tools.length, 7);
+    assert.equal(tools.result.tools.length, 10);
     assert.equal(client.received.length, before + 1, 'nothing but the tools/list answer since the notification');
     assert.equal(await client.close(), 0);
     assert.doesNotMatch(client.stderr(), /forced exit/, 'nothing left open once stdin closed');

@@ -19,7 +19,7 @@ describe('storage faults', () => {
       assert.equal(result.isError, true, `${tool} reports the broken state`);
       assert.match(result.content[0].text, pattern);
     }
-    assert.equal((await conn.client.listTools()).tools.length, 7, 'the server still serves');
+    assert.equal((await conn.client.listTools()).tools.length, 10, 'the server still serves');
     await conn.close();
   }
 
