@@ -43,9 +43,21 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
   if (from === to) return outcome({});
 
   const [user, head] = await Promise.all([snapshotTree(cwd), headTree(cwd)]);
+
+  // merge-tree needs commits; these three are unreferenced and git's gc removes them in time.
+  const fromCommit = await commitTree(cwd, from, [], "codex-async-mcp: the job's base");
+  const [jobCommit, userCommit] = await Promise.all([
+    commitTree(cwd, to, [fromCommit], "codex-async-mcp: the job's change"),
+    commitTree(cwd, user, [fromCommit], 'codex-async-mcp: your checkout'),
+  ]);
+  const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', jobCommit, userCommit], { cwd, okCodes: [1] });
+  const merged = parseMergeTree(merge.stdout.toString('utf8'), { [jobCommit]: "the job's change", [userCommit]: 'your checkout' });
+  // Conflicts first: they say more than a refusal (e.g. a second attempt on the lines the first one changed).
+  if (merge.code === 1) return outcome({ conflicts: merged.conflicts });
+
   // Files the user changed since the job's base AND has not committed: the job's version would be
   // mixed into work in progress. A file whose uncommitted state is the base's (the job started
-  // from it) is no obstacle, nor is one the user committed (the 3-way merge takes care of it).
+  // from it) is no obstacle, nor is one the user committed (the 3-way merge took care of it).
   const [jobChanged, userChanged, uncommitted] = await Promise.all([changedPaths(cwd, from, to), changedPaths(cwd, from, user), changedPaths(cwd, head, user)]);
   const dirty = [...jobChanged].filter((p) => userChanged.has(p) && uncommitted.has(p)).sort();
   if (dirty.length) {
@@ -53,16 +65,6 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
       refused: `your checkout has uncommitted changes to ${dirty.length === 1 ? 'a file' : 'files'} the job also changed: ${listPaths(dirty, 10)}; commit or stash your changes to these files, then apply again`,
     });
   }
-
-  // merge-tree needs commits; these three are unreferenced and git's gc removes them in time.
-  const fromCommit = await commitTree(cwd, from, [], 'codex-async-mcp: the job\'s base');
-  const [jobCommit, userCommit] = await Promise.all([
-    commitTree(cwd, to, [fromCommit], 'codex-async-mcp: the job\'s change'),
-    commitTree(cwd, user, [fromCommit], 'codex-async-mcp: your checkout'),
-  ]);
-  const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', jobCommit, userCommit], { cwd, okCodes: [1] });
-  const merged = parseMergeTree(merge.stdout.toString('utf8'), { [jobCommit]: "the job's change", [userCommit]: 'your checkout' });
-  if (merge.code === 1) return outcome({ conflicts: merged.conflicts });
 
   const files = await fileChanges(cwd, user, merged.tree);
   if (o.dryRun || files.length === 0) return outcome({ files });
@@ -72,7 +74,8 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
   // since the snapshot above makes it fail with nothing written.
   const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd, input: patch, okCodes: [1, 128] });
   if (applied.code !== 0) {
-    return outcome({ files, refused: `your checkout changed while the job's changes were being applied, so nothing was applied; apply again (git apply: ${applied.stderr})` });
+    // Either a file changed since the snapshot, or an ignored file (which snapshots leave out) is where the job adds one.
+    return outcome({ files, refused: `nothing was applied: git could not write the changes into your checkout (${applied.stderr}); if you changed these files meanwhile, apply again; if an ignored file is in the way, move it and apply again` });
   }
   return outcome({ applied: true, files });
 }
