@@ -137,11 +137,17 @@ describe('snapshotTree: the checkout as the user sees it, the checkout untouched
   it('sees a change made in the same instant the index was written (racily clean entries are checked)', async () => {
     const root = repo({ 'f.txt': 'aaaa\n' });
     const file = path.join(root, 'f.txt');
-    // Same size, and an mtime equal to the index's own: only the content tells them apart.
+    const index = path.join(root, '.git/index');
+    // The index records f.txt at instant T and was itself written at T; then f.txt changes within
+    // T, keeping its size: only its content tells. git checks such entries because their mtime is
+    // not older than the index's, which a copy of the index must keep.
+    const t = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    fs.utimesSync(file, t, t);
     git(root, 'update-index', '--refresh');
-    const indexTime = fs.statSync(path.join(root, '.git/index')).mtime;
+    fs.utimesSync(index, t, t);
     fs.writeFileSync(file, 'bbbb\n');
-    fs.utimesSync(file, indexTime, indexTime);
+    fs.utimesSync(file, t, t);
+    assert.match(git(root, '--no-optional-locks', 'status', '--porcelain'), /M f\.txt/, 'git itself sees the change');
     const tree = await snapshotTree(root);
     assert.equal(git(root, 'cat-file', 'blob', `${tree}:f.txt`), 'bbbb\n');
   });
