@@ -423,13 +423,9 @@ async function worktrees(): Promise<string[]> {
   // Warm the page cache and the user's index (a user's `git status` would have) before timing.
   git('status', '--porcelain');
 
+  // Interleaved, so both see the same load on a shared machine.
   const plainAdd: number[] = [];
   const plainRemove: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const wt = at(i).path;
-    plainAdd.push((await timed(async () => git('worktree', 'add', '--quiet', '--detach', wt, 'HEAD')))[0]);
-    plainRemove.push((await timed(async () => git('worktree', 'remove', '--force', wt)))[0]);
-  }
   const ours: number[] = [];
   const snapshot: number[] = [];
   const create: number[] = [];
@@ -438,6 +434,8 @@ async function worktrees(): Promise<string[]> {
   let gitGrowthKb = 0;
   for (let i = 0; i < runs; i++) {
     const spec = at(i);
+    plainAdd.push((await timed(async () => git('worktree', 'add', '--quiet', '--detach', spec.path, 'HEAD')))[0]);
+    plainRemove.push((await timed(async () => git('worktree', 'remove', '--force', spec.path)))[0]);
     const gitBefore = duKb(gitDir);
     const [tSnap, base] = await timed(() => snapshotCommit(root, 'bench base'));
     const [tCreate] = await timed(() => createWorktree(spec, base));
