@@ -15,6 +15,7 @@ describe('jobs as MCP resources, and the delegate_to_codex prompt', () => {
     const { resourceTemplates } = await s.conn.client.listResourceTemplates();
     assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate).sort(), [
       'codex-job://{job_id}',
+      'codex-job://{job_id}/diff',
       'codex-job://{job_id}/events',
       'codex-job://{job_id}/output',
     ]);
