@@ -1,15 +1,87 @@
-// STUB — implemented by the git-layer work; signatures are the contract.
+/** Which git checkout a directory belongs to, and whether a job's worktree can be made of it. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { GitError, listPaths, runGit, runGitBuffer, splitZ } from './git.js';
+
 export interface Repo {
   /** The top of the checkout (work tree) that holds cwd. */
   root: string;
   /** cwd relative to root, '' at the top, with '/' separators. */
   subdir: string;
 }
-/** The checkout holding `cwd`, or null when cwd is not inside a git work tree. */
-export async function findRepo(_cwd: string): Promise<Repo | null> {
-  throw new Error('not yet');
+
+/**
+ * The checkout holding `cwd`, or null when cwd is not inside a git work tree (no repository, a bare
+ * repository, or the .git directory itself).
+ */
+export async function findRepo(cwd: string): Promise<Repo | null> {
+  if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) return null;
+  let out: string;
+  try {
+    // --show-toplevel last, so a top-level path holding a newline still parses.
+    out = await runGit(['rev-parse', '--is-inside-work-tree', '--show-toplevel'], { cwd });
+  } catch (e) {
+    if (e instanceof GitError && e.code !== null) return null; // not a repository, or no work tree here
+    throw e;
+  }
+  if (!out.startsWith('true\n')) return null;
+  const root = out.slice('true\n'.length).replace(/\n$/, '');
+  const subdir = path.relative(root, fs.realpathSync(cwd));
+  return { root, subdir: subdir.split(path.sep).join('/') };
 }
+
+const ISOLATE_NONE = 'use isolation "none" to run the job in the checkout itself';
+
 /** Why a worktree cannot be made of this checkout (no commit yet, submodules, LFS), or null. */
-export async function unsupportedReason(_root: string): Promise<string | null> {
-  throw new Error('not yet');
+export async function unsupportedReason(root: string): Promise<string | null> {
+  try {
+    await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root });
+  } catch {
+    return `the repository at ${root} has no commit yet, and a worktree starts from one: make a first commit, or ${ISOLATE_NONE}`;
+  }
+  const submodules = await submodulePaths(root);
+  if (submodules.length) {
+    return `the repository at ${root} has submodules (${listPaths(submodules, 3)}), which a job's worktree would not check out: ${ISOLATE_NONE}`;
+  }
+  const lfs = await lfsAttributeFiles(root);
+  if (lfs.length) {
+    return `the repository at ${root} stores files with Git LFS (filter=lfs in ${listPaths(lfs, 3)}), which a job's worktree would not reproduce faithfully: ${ISOLATE_NONE}`;
+  }
+  return null;
+}
+
+/** Submodules declared in .gitmodules or recorded in the index as gitlinks (mode 160000). */
+async function submodulePaths(root: string): Promise<string[]> {
+  const found = new Set<string>();
+  if (fs.existsSync(path.join(root, '.gitmodules'))) {
+    try {
+      const out = await runGit(['config', '-z', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], { cwd: root });
+      // Each entry is "key\nvalue".
+      for (const entry of splitZ(out)) found.add(entry.slice(entry.indexOf('\n') + 1));
+    } catch (e) {
+      // Exit 1: no matching key, an empty .gitmodules.
+      if (!(e instanceof GitError && e.code === 1)) throw e;
+    }
+  }
+  const staged = (await runGitBuffer(['ls-files', '--stage', '-z'], { cwd: root })).toString('utf8');
+  for (const entry of splitZ(staged)) if (entry.startsWith('160000 ')) found.add(entry.slice(entry.indexOf('\t') + 1));
+  return [...found];
+}
+
+/** The tracked .gitattributes files (and the repository's info/attributes) that route files through LFS. */
+async function lfsAttributeFiles(root: string): Promise<string[]> {
+  const tracked = splitZ(await runGit(['ls-files', '-z', '--', '.gitattributes', ':(glob)**/.gitattributes'], { cwd: root }));
+  const info = (await runGit(['rev-parse', '--git-path', 'info/attributes'], { cwd: root })).trim();
+  const candidates = [...tracked.map((p) => path.join(root, p)), path.resolve(root, info)];
+  return candidates
+    .filter((file) => /\bfilter=lfs\b/.test(readIfThere(file)))
+    .map((file) => path.relative(root, file));
+}
+
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return ''; // info/attributes rarely exists; a tracked .gitattributes may be deleted in the checkout
+  }
 }
