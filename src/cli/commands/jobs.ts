@@ -207,7 +207,8 @@ function printSnapshot(out: Out, s: Snapshot): void {
     field('worktree', `${ws.path ? tildify(ws.path) : ''}${state}`);
     field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
   }
-  field('changes', s.changes && `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
+  const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
+  field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
   if (s.check) {
     const took = s.check.duration_ms === null ? '' : ` in ${duration(s.check.duration_ms)}`;
     const outcome = s.check.passed ? c.green('passed') : c.red(s.check.exit_code === null ? 'did not run' : `failed (exit ${s.check.exit_code})`);
