@@ -1,4 +1,5 @@
 /** Measuring helpers for bench/run.ts: statistics, /proc readings, seeding a store, the report. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -173,4 +174,37 @@ ${bars.join('\n')}
 <text x="10" y="${height - 12}" fill="#555">dark bar: p50 · light bar: p99 · red mark: p99 target · log scale, milliseconds</text>
 </svg>
 `;
+}
+
+/**
+ * A repository of `files` small text files three folders deep, committed, then worked on the way
+ * a user's checkout is: 50 tracked files modified, 10 deleted, 50 untracked added, and an ignored
+ * folder of 1,000 files. Returns the paths of files left untouched (for a job to change).
+ */
+export function seedWorkedOnRepo(root: string, files = 10_000): { untouched: string[] } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.name', 'Bench');
+  git('config', 'user.email', 'bench@localhost');
+  const all: string[] = [];
+  for (let i = 0; i < files; i++) {
+    const rel = `pkg${i % 10}/mod${Math.floor(i / 10) % 10}/part${Math.floor(i / 100) % 10}/file${i}.txt`;
+    fs.mkdirSync(path.join(root, path.dirname(rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), `file ${i}\n${'some text on a line\n'.repeat(10)}`);
+    all.push(rel);
+  }
+  fs.writeFileSync(path.join(root, '.gitignore'), 'build/\n');
+  git('add', '-A');
+  git('commit', '-qm', 'bench: 10,000 files');
+  for (const rel of all.slice(0, 50)) fs.appendFileSync(path.join(root, rel), 'changed by the user\n');
+  for (const rel of all.slice(50, 60)) fs.rmSync(path.join(root, rel));
+  for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(root, `pkg${i % 10}/new${i}.txt`), `untracked ${i}\n`);
+  fs.mkdirSync(path.join(root, 'build'));
+  for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(root, `build/out${i}.o`), `ignored ${i}\n`);
+  return { untouched: all.slice(60) };
+}
+
+/** Disk used by a directory, in KiB, as `du -sk` counts it. */
+export function duKb(dir: string): number {
+  return Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]);
 }

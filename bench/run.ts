@@ -12,14 +12,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CODEX_BIN, ROOT, SERVER_MAIN, startHarness, tempDir, waitFinal, type Harness } from '../test/helpers/harness.ts';
+import { applyChanges, changesOf } from '../src/workspace/changes.ts';
+import { snapshotCommit } from '../src/workspace/snapshot.ts';
+import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
 import {
   barChart,
   childrenOf,
+  duKb,
   figureTable,
   quietCost,
   rssMb,
   sample,
   seedFinishedJobs,
+  seedWorkedOnRepo,
   sleep,
   stats,
   timed,
@@ -401,8 +406,87 @@ async function peers(h: Harness, direct: number[]): Promise<string[]> {
   return rows;
 }
 
+/**
+ * A job's worktree on a repository of 10,000 files with uncommitted work (issue 12): our snapshot
+ * of the user's changes plus `git worktree add`, beside a plain `git worktree add` of HEAD on the
+ * same repository; removal; disk per worktree; and applying a job's 20 changed files back.
+ */
+async function worktrees(): Promise<string[]> {
+  const runs = 5;
+  const dir = tempDir('worktree');
+  const root = path.join(dir, 'repo');
+  fs.mkdirSync(root);
+  const { untouched } = seedWorkedOnRepo(root);
+  const gitDir = path.join(root, '.git');
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'ignore' });
+  const at = (i: number) => ({ repo: root, path: path.join(dir, 'worktrees', `w${i}`), branch: `codex/bench${i}` });
+  // Warm the page cache and the user's index (a user's `git status` would have) before timing.
+  git('status', '--porcelain');
+
+  // Interleaved, so both see the same load on a shared machine.
+  const plainAdd: number[] = [];
+  const plainRemove: number[] = [];
+  const ours: number[] = [];
+  const snapshot: number[] = [];
+  const create: number[] = [];
+  const remove: number[] = [];
+  let worktreeKb = 0;
+  let gitGrowthKb = 0;
+  for (let i = 0; i < runs; i++) {
+    const spec = at(i);
+    plainAdd.push((await timed(async () => git('worktree', 'add', '--quiet', '--detach', spec.path, 'HEAD')))[0]);
+    plainRemove.push((await timed(async () => git('worktree', 'remove', '--force', spec.path)))[0]);
+    const gitBefore = duKb(gitDir);
+    const [tSnap, base] = await timed(() => snapshotCommit(root, 'bench base'));
+    const [tCreate] = await timed(() => createWorktree(spec, base));
+    snapshot.push(tSnap);
+    create.push(tCreate);
+    ours.push(tSnap + tCreate);
+    worktreeKb = duKb(spec.path);
+    gitGrowthKb = duKb(gitDir) - gitBefore;
+    remove.push((await timed(() => removeWorktree(spec)))[0]);
+  }
+
+  // A job that changed 20 files the user did not touch, applied (and put back) five times.
+  const spec = at(99);
+  const base = await snapshotCommit(root, 'bench base');
+  await createWorktree(spec, base);
+  const changed = untouched.slice(0, 20);
+  for (const rel of changed) fs.appendFileSync(path.join(spec.path, rel), 'changed by the job\n');
+  const [tDiff, changes] = await timed(() => changesOf(spec.path, base, { maxPatchBytes: 1 << 20 }));
+  const dry: number[] = [];
+  const apply: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const originals = changed.map((rel) => fs.readFileSync(path.join(root, rel)));
+    dry.push((await timed(() => applyChanges({ target: root, base, tree: changes.tree, dryRun: true })))[0]);
+    const [t, outcome] = await timed(() => applyChanges({ target: root, base, tree: changes.tree, dryRun: false }));
+    if (!outcome.applied || outcome.files.length !== 20) throw new Error(`worktree bench: apply did not apply 20 files: ${JSON.stringify(outcome).slice(0, 300)}`);
+    apply.push(t);
+    changed.forEach((rel, k) => fs.writeFileSync(path.join(root, rel), originals[k]!));
+  }
+  await removeWorktree(spec);
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const p50 = (xs: number[]) => stats(xs).p50;
+  const ratio = p50(ours) / p50(plainAdd);
+  log(`worktree: plain add p50 ${p50(plainAdd).toFixed(0)} ms, ours p50 ${p50(ours).toFixed(0)} ms (snapshot ${p50(snapshot).toFixed(0)} + create ${p50(create).toFixed(0)}), ratio ${ratio.toFixed(2)}`);
+  log(`worktree: remove plain ${p50(plainRemove).toFixed(0)} ms, ours ${p50(remove).toFixed(0)} ms; disk ${worktreeKb} KiB + .git ${gitGrowthKb} KiB`);
+  log(`worktree: changesOf ${tDiff.toFixed(0)} ms; apply 20 files: dry run ${p50(dry).toFixed(0)} ms, apply ${p50(apply).toFixed(0)} ms`);
+  const ms = (xs: number[]) => `${p50(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+  return [
+    `| measure (10,000 files; 50 modified, 10 deleted, 50 untracked, 1,000 ignored; ${runs} runs, p50 (min–max)) | value | target |`,
+    '|---|---|---|',
+    `| plain \`git worktree add --detach <path> HEAD\` | ${ms(plainAdd)} | |`,
+    `| a job's worktree: snapshot of HEAD + uncommitted changes, then \`createWorktree\` | ${ms(ours)} = snapshot ${p50(snapshot).toFixed(0)} + create ${p50(create).toFixed(0)} | ≤ 1.2× plain: ${ratio.toFixed(2)}× ${ratio <= 1.2 ? '✓' : '✗'} |`,
+    `| remove: plain \`git worktree remove --force\` / \`removeWorktree\` (worktree, registration, branch) | ${ms(plainRemove)} / ${ms(remove)} | |`,
+    `| disk per worktree: its files / growth of .git | ${(worktreeKb / 1024).toFixed(1)} MiB / ${gitGrowthKb} KiB | |`,
+    `| \`changesOf\` a job that changed 20 files (snapshot of the worktree, stat, patch) | ${tDiff.toFixed(0)} ms | |`,
+    `| \`applyChanges\` of those 20 files: dry run / applied | ${ms(dry)} / ${ms(apply)} | |`,
+  ];
+}
+
 /** `--only cold,first`: run just those benches and print their figures; BENCHMARKS.md is left alone. */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers'] as const;
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function selected(): Set<BenchName> | null {
@@ -439,6 +523,7 @@ async function main(): Promise<void> {
         idle: async () => sections.push(await idleCost(h)),
         throughput: async () => sections.push(await throughput(h)),
         peers: async () => sections.push(await peers(h, direct.length ? direct : (await endToEnd(h)).direct)),
+        worktree: async () => sections.push(await worktrees()),
       };
       for (const name of BENCHES) {
         if (!only.has(name)) continue;
@@ -472,6 +557,8 @@ async function main(): Promise<void> {
     const through = await throughput(h);
     log('peers…');
     const peerRows = await peers(h, e2e.direct);
+    log('worktrees…');
+    const worktreeRows = await worktrees();
     const ours = stats(e2e.server);
     const floor = stats(e2e.direct);
     const ourStart = figures.find((f) => f.name === 'codex_start, idle (stand-in codex)')!.stat;
@@ -520,6 +607,10 @@ async function main(): Promise<void> {
       'Not measured: the Python codex-async-mcp this project started from (its dependencies come from PyPI,',
       'which this machine cannot reach), and other background-job wrappers of codex (none is published on npm',
       'that we could find). `codex mcp-server`, which older codex versions offered, is not in codex-cli 0.169.',
+      '',
+      "## A job's worktree (isolation: \"worktree\")",
+      '',
+      ...worktreeRows,
       '',
     );
     const notes = path.join(ROOT, 'bench/NOTES.md');
