@@ -11,11 +11,14 @@ const COMMAND_FOR_TOOL: Record<string, string> = {
   codex_list: 'ls',
   codex_cancel: 'cancel',
   codex_reply: 'reply',
+  codex_diff: 'diff',
+  codex_apply: 'apply',
+  codex_discard: 'discard',
 };
 
 /** Engine messages name the MCP tools to call next; a person at the shell is told the command. */
 export const forPeople = (message: string) =>
-  message.replace(/\bcodex_(start|poll|wait|result|list|cancel|reply)\b/g, (tool) => `\`codex-async-mcp ${COMMAND_FOR_TOOL[tool]}\``);
+  message.replace(/\bcodex_(start|poll|wait|result|list|cancel|reply|diff|apply|discard)\b/g, (tool) => `\`codex-async-mcp ${COMMAND_FOR_TOOL[tool]}\``);
 
 /** Why the engine cannot open, for a person: a bad environment is a usage error (2), unusable state a failure (1). */
 export function openFailure(err: ConfigError | ToolError): CliError {

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInstall } from './commands/install.js';
 import { registerJobCommands } from './commands/jobs.js';
+import { registerReviewCommands } from './commands/review.js';
 import { registerTop } from './commands/top.js';
 import { EXIT } from './exit.js';
 
@@ -28,6 +29,8 @@ Examples:
   codex-async-mcp run "Add tests for src/parse.ts" --cwd ~/app --sandbox workspace-write --wait
   codex-async-mcp ls                           recent jobs
   codex-async-mcp logs -f 3f9c0a1b2c3d          follow a job's activity
+  codex-async-mcp run "Fix the bug" --isolation worktree --sandbox workspace-write --wait
+  codex-async-mcp diff 3f9c0a1b2c3d             review what it changed, then: apply 3f9c0a1b2c3d
   codex-async-mcp top                          watch running jobs live
 
 A job id may be shortened to any prefix of 4 or more characters that only one job's id starts with.
@@ -53,6 +56,7 @@ Environment: CODEX_ASYNC_HOME, CODEX_BIN, CODEX_ASYNC_MAX_CONCURRENT and more (s
   registerInstall(program);
   registerDoctor(program);
   registerJobCommands(program);
+  registerReviewCommands(program);
   registerTop(program);
   return program;
 }

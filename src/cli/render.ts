@@ -133,3 +133,85 @@ export function tokens(usage: { input_tokens: number; output_tokens: number } | 
   const n = usage.input_tokens + usage.output_tokens;
   return n >= 1000 ? `${Math.round(n / 1000)}k` : String(n);
 }
+
+/** One file of a job's changes, as `diff --stat` lists it. */
+export interface StatFile {
+  path: string;
+  old_path: string | null;
+  additions: number;
+  deletions: number;
+  binary: boolean;
+}
+
+/** "+12 -3": the size of a change, coloured as a diff colours its lines. */
+export function plusMinus(out: Out, additions: number, deletions: number): string {
+  return `${out.c.green(`+${additions}`)} ${out.c.red(`-${deletions}`)}`;
+}
+
+/**
+ * A job's changes as `git diff --stat` prints them: one line per file with its count and a bar of
+ * + and - scaled to the terminal's width, then the totals.
+ */
+export function diffStat(out: Out, files: StatFile[]): string[] {
+  const names = files.map((f) => (f.old_path && f.old_path !== f.path ? `${f.old_path} => ${f.path}` : f.path));
+  const counts = files.map((f) => (f.binary ? 'Bin' : String(f.additions + f.deletions)));
+  const nameWidth = Math.max(0, ...names.map((n) => stringWidth(n)));
+  const countWidth = Math.max(0, ...counts.map((n) => n.length));
+  const most = Math.max(1, ...files.map((f) => f.additions + f.deletions));
+  const room = Math.max(10, out.width - nameWidth - countWidth - 6);
+  const lines = files.map((f, i) => {
+    const scale = most > room ? room / most : 1;
+    // As git does: a change of at least one line gets at least one mark.
+    const plus = f.additions ? Math.max(1, Math.round(f.additions * scale)) : 0;
+    const minus = f.deletions ? Math.max(1, Math.round(f.deletions * scale)) : 0;
+    const bar = f.binary ? '' : ` ${out.c.green('+'.repeat(plus))}${out.c.red('-'.repeat(minus))}`;
+    return ` ${pad(names[i]!, nameWidth)} | ${counts[i]!.padStart(countWidth)}${bar}`;
+  });
+  const additions = files.reduce((n, f) => n + f.additions, 0);
+  const deletions = files.reduce((n, f) => n + f.deletions, 0);
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  lines.push(
+    ` ${plural(files.length, 'file changed', 'files changed')}, ${plural(additions, 'insertion(+)', 'insertions(+)')}, ${plural(deletions, 'deletion(-)', 'deletions(-)')}`,
+  );
+  return lines;
+}
+
+/** A unified diff coloured as git colours one: file headers bold, hunk headers cyan, added lines green, removed red. */
+export function paintDiff(out: Out, patch: string): string {
+  const c = out.c;
+  let inHeader = false;
+  return patch
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('diff --git ')) inHeader = true;
+      else if (line.startsWith('@@')) inHeader = false;
+      if (inHeader) return c.bold(line);
+      if (line.startsWith('@@')) return c.cyan(line);
+      if (line.startsWith('+')) return c.green(line);
+      if (line.startsWith('-')) return c.red(line);
+      return line;
+    })
+    .join('\n');
+}
+
+/**
+ * What a job left to review, in a word for ls and top: "+12 -3" while its worktree holds changes not
+ * yet applied, "applied" once they were, "discarded" once the worktree is gone, "—" otherwise.
+ */
+export function changesCell(job: {
+  workspace: { kind: string; state: string | null; applied_at: string | null };
+  changes: { files: number; additions: number; deletions: number } | null;
+}): string {
+  const ws = job.workspace;
+  if (ws.kind !== 'worktree') return '—';
+  if (ws.state === 'discarded') return 'discarded';
+  if (ws.applied_at) return 'applied';
+  if (ws.state === 'ready' && job.changes && job.changes.files > 0) return `+${job.changes.additions} -${job.changes.deletions}`;
+  return '—';
+}
+
+/** changesCell's word, coloured: the size as a diff colours it, anything else dim. */
+export function paintChanges(out: Out, cell: string): string {
+  const m = /^\+(\d+) -(\d+)$/.exec(cell);
+  return m ? plusMinus(out, Number(m[1]), Number(m[2])) : out.c.dim(cell);
+}

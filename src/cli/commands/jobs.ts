@@ -4,13 +4,15 @@ import { Command, Option } from 'commander';
 import { renderLiveEvent } from '../../codex/activity.js';
 import { parseEventLine } from '../../codex/events.js';
 import { describeProgress } from '../../codex/progress.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine, Started } from '../../engine/engine.js';
+import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
+import { ISOLATIONS } from '../../engine/workspaces.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
 import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
 import { forPeople, withEngine } from '../engine.js';
 import { CliError, EXIT, exitCodeFor } from '../exit.js';
 import { waitLive } from '../live.js';
-import { age, outFor, runTime, statusColour, table, tildify, type Out } from '../render.js';
+import { age, changesCell, duration, outFor, paintChanges, plusMinus, runTime, statusColour, table, tildify, type Out } from '../render.js';
 
 const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
 const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
@@ -55,7 +57,7 @@ export function parseAge(value: string): number {
   return Number(m[1]) * unit * 1000;
 }
 
-function withExamples(cmd: Command, examples: string): Command {
+export function withExamples(cmd: Command, examples: string): Command {
   return cmd.addHelpText('after', `\nExamples:\n${examples}\n`);
 }
 
@@ -90,7 +92,9 @@ const settingsOf = (opts: JobOpts) => ({
 });
 
 /** After starting a job: wait for it, or say how to follow it. */
-async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): Promise<void> {
+async function started(engine: Engine, out: Out, s: Started, opts: JobOpts): Promise<void> {
+  if (s.group_id !== null) return startedGroup(engine, out, s, s.group_id, opts);
+  const jobId = s.job_id;
   if (opts.wait) return finish(engine, out, [jobId], undefined, true);
   const snap = engine.poll(jobId, 0);
   if (out.json) return out.data({ job_id: jobId, status: snap.status, queue_position: snap.queue_position });
@@ -98,6 +102,55 @@ async function started(engine: Engine, out: Out, jobId: string, opts: JobOpts): 
   const where = snap.queue_position ? ` (queued, position ${snap.queue_position})` : ` (${snap.status})`;
   out.line(`Started job ${out.c.bold(jobId)}${where}.`);
   out.line(out.c.dim(`Follow it: codex-async-mcp logs -f ${jobId}    wait for it: codex-async-mcp wait ${jobId}`));
+}
+
+/** After starting attempts: wait for the group and rank them, or say how to. */
+async function startedGroup(engine: Engine, out: Out, s: Started, groupId: string, opts: JobOpts): Promise<void> {
+  if (opts.wait) return finishGroup(engine, out, groupId);
+  if (out.json) return out.data({ group_id: groupId, job_ids: s.job_ids });
+  // Piped: the group id first, then one attempt's id a line, for `read` and `tail -n +2`.
+  if (!out.tty) return out.line([groupId, ...s.job_ids].join('\n'));
+  out.line(`Started ${s.job_ids.length} attempts as group ${out.c.bold(groupId)}: ${s.job_ids.join(', ')}.`);
+  out.line(out.c.dim(`Wait for them, ranked: codex-async-mcp wait --group ${groupId}`));
+}
+
+/**
+ * Waits for every attempt of a group (live, as for jobs), then prints them ranked, best first. The
+ * exit code says whether there is an attempt to recommend: 0 when the group names a best one.
+ */
+async function finishGroup(engine: Engine, out: Out, groupId: string, timeoutMs?: number): Promise<void> {
+  const ids = (await engine.group(groupId)).attempts.map((a) => a.job_id);
+  const { snapshots, interrupted } = await waitLive(engine, out, ids, timeoutMs);
+  const group = await engine.group(groupId);
+  if (out.json) out.data(group);
+  else printGroup(out, group);
+  if (snapshots.some((r) => !isFinal(r.status))) {
+    process.exitCode = interrupted ? EXIT.cancelled : EXIT.timeout;
+    if (!out.json) process.stderr.write(`codex-async-mcp: ${group.total - group.finished} attempt(s) of group ${group.group_id} still going; they go on in the background\n`);
+    return;
+  }
+  process.exitCode = group.best_job_id ? EXIT.ok : EXIT.failed;
+}
+
+/** A group's attempts ranked: one line for the group, then a table, the best marked. */
+function printGroup(out: Out, g: GroupView): void {
+  out.line(describeGroup(g));
+  const rows = g.attempts.map((a, i) => [
+    a.job_id === g.best_job_id ? '★' : String(i + 1),
+    a.job_id,
+    a.status,
+    a.check ? (a.check.passed ? 'passed' : a.check.exit_code === null ? 'not run' : `failed (exit ${a.check.exit_code})`) : '—',
+    a.changes ? `+${a.changes.additions} -${a.changes.deletions}` : '—',
+    a.changes ? String(a.changes.files) : '',
+  ]);
+  const lines = table(out, ['#', 'ID', 'STATUS', 'CHECK', 'CHANGES', 'FILES'], rows, (col, cell, padded) => {
+    if (col === 2) return padded.replace(cell, statusColour(out, cell));
+    if (col === 3) return padded.replace(cell, cell === 'passed' ? out.c.green(cell) : cell === '—' ? out.c.dim(cell) : out.c.red(cell));
+    if (col === 4) return padded.replace(cell, paintChanges(out, cell));
+    return col === 0 && cell === '★' ? out.c.yellow(padded) : padded;
+  });
+  for (const line of lines) out.line(line);
+  if (g.best_job_id) out.line(out.c.dim(`Review the best: codex-async-mcp diff ${g.best_job_id}    bring it in: codex-async-mcp apply ${g.best_job_id}`));
 }
 
 /**
@@ -130,7 +183,7 @@ function printOutcome(out: Out, snap: Snapshot): void {
 }
 
 function listRow(job: JobSummary, now: number): string[] {
-  return [job.job_id, job.status, age(job.created_at, now), runTime(job, now), tildify(job.cwd), job.label ?? '', job.prompt];
+  return [job.job_id, job.status, age(job.created_at, now), runTime(job, now), changesCell(job), tildify(job.cwd), job.label ?? '', job.prompt];
 }
 
 function printSnapshot(out: Out, s: Snapshot): void {
@@ -146,6 +199,22 @@ function printSnapshot(out: Out, s: Snapshot): void {
   field('sandbox', `${s.sandbox}${s.model ? `, model ${s.model}` : ''}`);
   field('label', s.label);
   field('parent', s.parent_job_id);
+  field('group', s.group_id);
+  const ws = s.workspace;
+  if (ws.kind === 'worktree') {
+    const base = ws.base_commit ? `, base ${ws.base_commit.slice(0, 12)}` : '';
+    const state = ws.state === 'ready' ? '' : ` (${ws.state})`;
+    field('worktree', `${ws.path ? tildify(ws.path) : ''}${state}`);
+    field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
+  }
+  const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
+  field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
+  if (s.check) {
+    const took = s.check.duration_ms === null ? '' : ` in ${duration(s.check.duration_ms)}`;
+    const outcome = s.check.passed ? c.green('passed') : c.red(s.check.exit_code === null ? 'did not run' : `failed (exit ${s.check.exit_code})`);
+    field('check', `${outcome}${took}: ${s.check.command}`);
+    if (!s.check.passed && s.check.output_tail) out.line(s.check.output_tail.trimEnd().split('\n').slice(-10).map((l) => `  ${c.dim(l)}`).join('\n'));
+  }
   field('thread', s.thread_id);
   field('queue', s.queue_position ? `position ${s.queue_position}` : null);
   field('exit', s.exit_code === null ? null : String(s.exit_code));
@@ -176,6 +245,13 @@ export function paintActivity(out: Out, line: string): string {
   return c.dim(line);
 }
 
+/** `wait` and `cancel` take job ids or one --group, not both. */
+function onJobsOrGroup(ids: string[], group: string | undefined): 'jobs' | 'group' {
+  if (group !== undefined && ids.length) throw new CliError('give job ids or --group, not both');
+  if (group === undefined && !ids.length) throw new CliError('give at least one job id, or --group with a group id');
+  return group === undefined ? 'jobs' : 'group';
+}
+
 export function registerJobCommands(program: Command): void {
   withExamples(
     jobOptions(
@@ -184,12 +260,17 @@ export function registerJobCommands(program: Command): void {
         .description('start a Codex job in the background (the prompt as an argument, with --file, or on stdin)')
         .argument('[prompt]', 'the task for codex; "-" reads it from stdin')
         .option('-C, --cwd <dir>', 'the directory codex works in (default: this one)')
-        .option('-f, --file <path>', 'read the prompt from a file'),
+        .option('-f, --file <path>', 'read the prompt from a file')
+        .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
+        .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
+        .option('--check <command>', 'after codex finishes, run this in the worktree (e.g. "npm test"); attempts that pass rank first'),
     ),
     `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
+  codex-async-mcp run "Fix the flaky test" --isolation worktree --sandbox workspace-write --wait && codex-async-mcp diff <job_id>
+  codex-async-mcp run "Make parse() faster" --attempts 3 --check "npm test" --sandbox workspace-write --wait
   { echo "Review this diff:"; git diff; } | codex-async-mcp run - --label review
   codex-async-mcp run --file task.md --cwd ~/app --json`,
-  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string }, cmd: Command) => {
+  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; isolation?: string; attempts?: number; check?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
     const text = readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
@@ -197,8 +278,11 @@ export function registerJobCommands(program: Command): void {
         prompt: text,
         cwd: path.resolve(opts.cwd ?? process.cwd()),
         ...settingsOf(opts),
+        isolation: opts.isolation,
+        attempts: opts.attempts,
+        check_command: opts.check,
       });
-      await started(engine, out, job.job_id, opts);
+      await started(engine, out, job, opts);
     });
   });
 
@@ -221,7 +305,7 @@ export function registerJobCommands(program: Command): void {
         prompt: text,
         ...settingsOf(opts),
       });
-      await started(engine, out, job.job_id, opts);
+      await started(engine, out, job, opts);
     });
   });
 
@@ -251,8 +335,8 @@ export function registerJobCommands(program: Command): void {
       if (out.json) return out.data(jobs);
       if (jobs.length === 0) return out.line(out.c.dim('No jobs. Start one with: codex-async-mcp run "<task>"'));
       const now = Date.now();
-      const rows = table(out, ['ID', 'STATUS', 'AGE', 'RAN', 'CWD', 'LABEL', 'PROMPT'], jobs.map((j) => listRow(j, now)), (col, cell, padded) =>
-        col === 1 ? padded.replace(cell, statusColour(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
+      const rows = table(out, ['ID', 'STATUS', 'AGE', 'RAN', 'CHANGES', 'CWD', 'LABEL', 'PROMPT'], jobs.map((j) => listRow(j, now)), (col, cell, padded) =>
+        col === 1 ? padded.replace(cell, statusColour(out, cell)) : col === 4 ? padded.replace(cell, paintChanges(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
       );
       for (const row of rows) out.line(row);
     });
@@ -312,20 +396,35 @@ export function registerJobCommands(program: Command): void {
     program
       .command('wait')
       .description('wait for jobs to finish, with live progress; the exit code mirrors their outcome')
-      .argument('<job_id...>')
+      .argument('[job_id...]')
+      .option('--group <group_id>', 'every attempt of a group (run --attempts), then rank them; exit 0 when one is best')
       .option('--timeout <seconds>', 'give up waiting after this long (exit 124; the jobs go on)', seconds('--timeout'))
       .option('--json', 'print JSON'),
-    '  codex-async-mcp wait 3f9c0a1b2c3d\n  codex-async-mcp wait 3f9c0a1b2c3d 9a8b7c6d5e4f --timeout 600',
-  ).action(async (ids: string[], opts: Common & { timeout?: number }, cmd: Command) => {
+    '  codex-async-mcp wait 3f9c0a1b2c3d\n  codex-async-mcp wait 3f9c0a1b2c3d 9a8b7c6d5e4f --timeout 600\n  codex-async-mcp wait --group 7e6d5c4b3a29',
+  ).action(async (ids: string[], opts: Common & { timeout?: number; group?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
-    await withEngine((engine) => finish(engine, out, ids, opts.timeout === undefined ? undefined : opts.timeout * 1000));
+    const timeoutMs = opts.timeout === undefined ? undefined : opts.timeout * 1000;
+    if (onJobsOrGroup(ids, opts.group) === 'group') return withEngine((engine) => finishGroup(engine, out, opts.group!, timeoutMs));
+    await withEngine((engine) => finish(engine, out, ids, timeoutMs));
   });
 
   withExamples(
-    program.command('cancel').description('stop jobs: codex and everything it started').argument('<job_id...>').option('--json', 'print JSON'),
-    '  codex-async-mcp cancel 3f9c0a1b2c3d',
-  ).action(async (ids: string[], opts: Common, cmd: Command) => {
+    program
+      .command('cancel')
+      .description('stop jobs: codex and everything it started')
+      .argument('[job_id...]')
+      .option('--group <group_id>', 'every attempt of a group still queued or running')
+      .option('--json', 'print JSON'),
+    '  codex-async-mcp cancel 3f9c0a1b2c3d\n  codex-async-mcp cancel --group 7e6d5c4b3a29',
+  ).action(async (ids: string[], opts: Common & { group?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
+    if (onJobsOrGroup(ids, opts.group) === 'group') {
+      return withEngine(async (engine) => {
+        const group = await engine.cancelGroup(opts.group!);
+        if (out.json) out.data(group);
+        else printGroup(out, group);
+      });
+    }
     await withEngine(async (engine) => {
       // Every id gets its cancel: one unknown id must not leave the others running.
       const results: Snapshot[] = [];

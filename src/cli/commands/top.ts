@@ -5,7 +5,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { Snapshot } from '../../engine/snapshot.js';
 import { isFinal } from '../../jobs/states.js';
 import { withEngine } from '../engine.js';
-import { age, fit, outFor, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
+import { age, changesCell, fit, outFor, paintChanges, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
 import { paintActivity } from './jobs.js';
 
 const REFRESH_MS = 1000;
@@ -32,8 +32,10 @@ const activityOf = (s: Snapshot) =>
 
 function jobTable(out: Out, jobs: Snapshot[], selected: number | null): string[] {
   const now = Date.now();
-  const rows = jobs.map((s) => [s.job_id, s.status, runTime(s, now) || age(s.created_at, now), String(s.progress.files_changed.length), tokens(s.progress.usage), tildify(s.cwd), activityOf(s)]);
-  const lines = table(out, ['ID', 'STATUS', 'TIME', 'FILES', 'TOKENS', 'CWD', 'ACTIVITY'], rows, (col, cell, padded) => (col === 1 ? padded.replace(cell, statusColour(out, cell)) : padded));
+  const rows = jobs.map((s) => [s.job_id, s.status, runTime(s, now) || age(s.created_at, now), String(s.progress.files_changed.length), tokens(s.progress.usage), changesCell(s), tildify(s.cwd), activityOf(s)]);
+  const lines = table(out, ['ID', 'STATUS', 'TIME', 'FILES', 'TOKENS', 'CHANGES', 'CWD', 'ACTIVITY'], rows, (col, cell, padded) =>
+    col === 1 ? padded.replace(cell, statusColour(out, cell)) : col === 5 ? padded.replace(cell, paintChanges(out, cell)) : padded,
+  );
   return lines.map((line, i) => (selected !== null && i - 1 === selected ? out.c.inverse(line) : line));
 }
 
