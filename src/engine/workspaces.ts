@@ -52,6 +52,8 @@ export interface ApplyResult {
   target: string;
   files: FileChange[];
   conflicts: ApplyConflict[];
+  /** Why nothing was tried: uncommitted changes of the user's to the same files, or a checkout that moved. */
+  refused: string | null;
   message: string;
 }
 
@@ -258,7 +260,8 @@ export class Workspaces {
 
   /**
    * Brings the job's changes into the checkout it was started from, as uncommitted changes. All or
-   * nothing: conflicts and overlapping uncommitted changes are found before anything is written.
+   * nothing: conflicts and overlapping uncommitted changes are found before anything is written, and
+   * reported in the result (applied: false) with the checkout left as it was.
    * Applying again brings only what changed in the worktree since (a reply may have continued it);
    * when nothing did, it is refused.
    */
@@ -288,6 +291,7 @@ export class Workspaces {
       target: ws.repo!,
       files: o.files,
       conflicts: o.conflicts,
+      refused: o.refused,
       message: '',
     };
     const list = o.conflicts.map((c) => `${c.path} (${c.reason})`).join(', ');
@@ -295,7 +299,6 @@ export class Workspaces {
     else if (o.conflicts.length) result.message = `${o.conflicts.length} file(s) conflict with ${ws.repo}: ${list}. Nothing was changed.`;
     else if (dryRun) result.message = `would apply ${o.files.length} file(s) to ${ws.repo} cleanly; nothing was changed`;
     else result.message = `applied ${o.files.length} file(s) to ${ws.repo} as uncommitted changes: review them with git diff`;
-    if (!dryRun && (o.refused || o.conflicts.length)) throw new ToolError('conflict', `job ${job.id}: ${result.message}`);
     if (o.applied) this.store.setApplied(ws.path!, current.tree, Date.now());
     return result;
   }

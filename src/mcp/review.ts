@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import type { Engine } from '../engine/engine.js';
 import type { DiffResult } from '../engine/workspaces.js';
 import type { Logger } from '../log.js';
+import { ToolError } from '../errors.js';
 import { call } from './call.js';
 import * as s from './schemas.js';
 
@@ -47,9 +48,12 @@ export function registerReviewTools(server: McpServer, engine: () => Engine, log
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     (args) =>
-      call(log, () => engine().apply(args.job_id, { dryRun: args.dry_run }), (r) =>
-        [`job ${r.job_id}: ${r.message}`, ...r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`)].join('\n'),
-      ),
+      call(log, async () => {
+        const r = await engine().apply(args.job_id, { dryRun: args.dry_run });
+        // Not applied when it was meant to be: an error the assistant cannot miss, saying which files.
+        if (!r.dry_run && !r.applied) throw new ToolError('conflict', `job ${r.job_id}: ${r.message}`);
+        return r;
+      }, (r) => [`job ${r.job_id}: ${r.message}`, ...r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`)].join('\n')),
   );
 
   server.registerTool(

@@ -280,6 +280,7 @@ export const applyOutput = z.object({
   target: z.string(),
   files: z.array(fileChange),
   conflicts: z.array(z.object({ path: z.string(), reason: z.string() })),
+  refused: z.string().nullable(),
   message: z.string(),
 });
 

@@ -16,11 +16,8 @@ function fileLine(out: Out, f: FileChange): string {
   return `  ${colour(f.status.padEnd(8))} ${name}  ${f.binary ? out.c.dim('binary') : plusMinus(out, f.additions, f.deletions)}`;
 }
 
-/**
- * Whether the apply went through (or, dry, would). A refusal (uncommitted changes of the user's to
- * the same files) carries neither conflicts nor a flag of its own: it is the dry run with no files.
- */
-const wentThrough = (r: ApplyResult) => r.conflicts.length === 0 && (r.dry_run ? r.files.length > 0 : r.applied);
+/** Whether the apply went through (or, dry, would). */
+const wentThrough = (r: ApplyResult) => r.conflicts.length === 0 && r.refused === null;
 
 function printApply(out: Out, r: ApplyResult): void {
   out.line(r.message);
@@ -77,7 +74,6 @@ exit 1 with the files listed.`,
   ).action(async (jobId: string, opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {
-      // A real apply that conflicts is refused by the engine as a conflict (exit 1); a dry run reports it.
       const r = await engine.apply(jobId, { dryRun: opts.dryRun === true });
       if (out.json) out.data(r);
       else printApply(out, r);
