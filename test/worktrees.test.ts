@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { checkoutState, codexBranches, git, gitRepo, worktreePaths } from './helpers/git.ts';
-import { killQuietly, tempDir, until, useHarness, useServer, waitFinal, type Connection } from './helpers/harness.ts';
+import { cliIn, killQuietly, tempDir, until, useHarness, useServer, waitFinal, type Connection } from './helpers/harness.ts';
 
 /** A prompt that makes the real codex run `cmd` (see the mock's [[shell:…]] marker). */
 const shell = (cmd: string, what = '') => `[[shell:${cmd}]] ${what}`;
@@ -214,8 +214,9 @@ describe('best-of-N attempts ranked by a check', () => {
   });
 });
 
-describe('a worktree cut short by a crash', () => {
+describe('a worktree cut short by a crash, and gc', () => {
   const s = useHarness();
+  let crashed: { repo: string; id: string } | undefined;
 
   it('a server killed while making a worktree leaves nothing half-made once the next server starts', async () => {
     const repo = gitRepo({ 'README.md': 'r\n' });
@@ -231,5 +232,16 @@ describe('a worktree cut short by a crash', () => {
     assert.deepEqual(codexBranches(repo), [`codex/${job.job_id}`]);
     assert.deepEqual(fs.readdirSync(path.join(s.h.home, 'worktrees')).sort(), [job.job_id, `${job.job_id}.tmp`]);
     assert.deepEqual((await conn.call('codex_diff', { job_id: job.job_id })).files.map((f: any) => f.path), ['c.txt']);
+    crashed = { repo, id: job.job_id };
+  });
+
+  it('gc deletes a finished job together with its worktree and branch', async () => {
+    assert.ok(crashed, 'runs after the crash test, on its job');
+    const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, new RegExp(`deleted ${crashed.id}`));
+    assert.deepEqual(worktreePaths(crashed.repo), [crashed.repo]);
+    assert.deepEqual(codexBranches(crashed.repo), []);
+    assert.deepEqual(fs.readdirSync(path.join(s.h.home, 'worktrees')), []);
   });
 });
