@@ -411,7 +411,7 @@ async function peers(h: Harness, direct: number[]): Promise<string[]> {
  * of the user's changes plus `git worktree add`, beside a plain `git worktree add` of HEAD on the
  * same repository; removal; disk per worktree; and applying a job's 20 changed files back.
  */
-async function worktrees(): Promise<string[]> {
+async function worktrees(h: Harness): Promise<string[]> {
   const runs = 5;
   const dir = tempDir('worktree');
   const root = path.join(dir, 'repo');
@@ -425,6 +425,7 @@ async function worktrees(): Promise<string[]> {
 
   // Interleaved, so both see the same load on a shared machine.
   const plainAdd: number[] = [];
+  const plainAddWorkers: number[] = [];
   const plainRemove: number[] = [];
   const ours: number[] = [];
   const snapshot: number[] = [];
@@ -436,6 +437,9 @@ async function worktrees(): Promise<string[]> {
     const spec = at(i);
     plainAdd.push((await timed(async () => git('worktree', 'add', '--quiet', '--detach', spec.path, 'HEAD')))[0]);
     plainRemove.push((await timed(async () => git('worktree', 'remove', '--force', spec.path)))[0]);
+    // The same parallel checkout createWorktree uses, so the ratio below is not only that.
+    plainAddWorkers.push((await timed(async () => git('-c', 'checkout.workers=4', 'worktree', 'add', '--quiet', '--detach', spec.path, 'HEAD')))[0]);
+    git('worktree', 'remove', '--force', spec.path);
     const gitBefore = duKb(gitDir);
     const [tSnap, base] = await timed(() => snapshotCommit(root, 'bench base'));
     const [tCreate] = await timed(() => createWorktree(spec, base));
@@ -465,13 +469,40 @@ async function worktrees(): Promise<string[]> {
     changed.forEach((rel, k) => fs.writeFileSync(path.join(root, rel), originals[k]!));
   }
   await removeWorktree(spec);
+
+  // Through the server (stand-in codex): codex_start's answer with isolation "worktree" beside
+  // "none" on the same repository, and how long after it the job's worktree is ready.
+  const conn = await h.connect({ CODEX_BIN: SLEEPY, CODEX_ASYNC_MAX_CONCURRENT: '1' });
+  const answer: Record<'none' | 'worktree', number[]> = { none: [], worktree: [] };
+  const ready: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const isolation of ['none', 'worktree'] as const) {
+      const [t, r] = await timed(() => conn.call('codex_start', { prompt: `worktree bench ${i}`, cwd: root, isolation }));
+      answer[isolation].push(t);
+      if (isolation === 'worktree') {
+        const begun = performance.now();
+        for (;;) {
+          const snap = await conn.call('codex_poll', { job_id: r.job_id, tail_lines: 0 });
+          if (snap.workspace.state !== 'preparing') break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        ready.push(performance.now() - begun + t);
+      }
+      await waitFinal(conn, r.job_id);
+      if (isolation === 'worktree') await conn.call('codex_discard', { job_id: r.job_id });
+    }
+  }
+  await conn.close();
   fs.rmSync(dir, { recursive: true, force: true });
 
   const p50 = (xs: number[]) => stats(xs).p50;
   const ratio = p50(ours) / p50(plainAdd);
+  const ratioWorkers = p50(ours) / p50(plainAddWorkers);
   log(`worktree: plain add p50 ${p50(plainAdd).toFixed(0)} ms, ours p50 ${p50(ours).toFixed(0)} ms (snapshot ${p50(snapshot).toFixed(0)} + create ${p50(create).toFixed(0)}), ratio ${ratio.toFixed(2)}`);
   log(`worktree: remove plain ${p50(plainRemove).toFixed(0)} ms, ours ${p50(remove).toFixed(0)} ms; disk ${worktreeKb} KiB + .git ${gitGrowthKb} KiB`);
   log(`worktree: changesOf ${tDiff.toFixed(0)} ms; apply 20 files: dry run ${p50(dry).toFixed(0)} ms, apply ${p50(apply).toFixed(0)} ms`);
+  log(`worktree: plain add with 4 checkout workers p50 ${p50(plainAddWorkers).toFixed(0)} ms, ratio ${ratioWorkers.toFixed(2)}`);
+  log(`worktree: codex_start answered in ${p50(answer.none).toFixed(0)} ms (none) / ${p50(answer.worktree).toFixed(0)} ms (worktree); worktree ready after ${p50(ready).toFixed(0)} ms`);
   const ms = (xs: number[]) => `${p50(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
   return [
     `| measure (10,000 files; 50 modified, 10 deleted, 50 untracked, 1,000 ignored; ${runs} runs, p50 (min–max)) | value | target |`,
@@ -482,6 +513,9 @@ async function worktrees(): Promise<string[]> {
     `| disk per worktree: its files / growth of .git | ${(worktreeKb / 1024).toFixed(1)} MiB / ${gitGrowthKb} KiB | |`,
     `| \`changesOf\` a job that changed 20 files (snapshot of the worktree, stat, patch) | ${tDiff.toFixed(0)} ms | |`,
     `| \`applyChanges\` of those 20 files: dry run / applied | ${ms(dry)} / ${ms(apply)} | |`,
+    `| plain \`git worktree add\` with the same 4 checkout workers | ${ms(plainAddWorkers)} | ours: ${ratioWorkers.toFixed(2)}× |`,
+    `| codex_start answered, through the server: isolation none / worktree | ${ms(answer.none)} / ${ms(answer.worktree)} | worktree not on the answer's path |`,
+    `| from codex_start to the job's worktree ready (it shows "preparing its worktree" meanwhile) | ${ms(ready)} | |`,
   ];
 }
 
@@ -523,7 +557,7 @@ async function main(): Promise<void> {
         idle: async () => sections.push(await idleCost(h)),
         throughput: async () => sections.push(await throughput(h)),
         peers: async () => sections.push(await peers(h, direct.length ? direct : (await endToEnd(h)).direct)),
-        worktree: async () => sections.push(await worktrees()),
+        worktree: async () => sections.push(await worktrees(h)),
       };
       for (const name of BENCHES) {
         if (!only.has(name)) continue;
@@ -558,7 +592,7 @@ async function main(): Promise<void> {
     log('peers…');
     const peerRows = await peers(h, e2e.direct);
     log('worktrees…');
-    const worktreeRows = await worktrees();
+    const worktreeRows = await worktrees(h);
     const ours = stats(e2e.server);
     const floor = stats(e2e.direct);
     const ourStart = figures.find((f) => f.name === 'codex_start, idle (stand-in codex)')!.stat;

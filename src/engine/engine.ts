@@ -18,7 +18,7 @@ import { collectGarbage } from './retention.js';
 import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
 import { MAX_ATTEMPTS, toGroupView, type GroupView } from './groups.js';
-import { ISOLATIONS, UNSEEN_CHECKOUT, Workspaces, type ApplyResult, type DiffResult, type DiscardResult } from './workspaces.js';
+import { ISOLATIONS, Workspaces, type ApplyResult, type DiffResult, type DiscardResult } from './workspaces.js';
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
 import {
@@ -96,6 +96,8 @@ export interface ListInput {
 }
 
 const OUTPUT_MAX_CHARS = 8000;
+/** How long cancel waits, in 50 ms ticks, for a worktree being made before it gives up waiting. */
+const PREPARING_WAIT_TICKS = 1200;
 const THREAD_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{7,79}$/;
 
 /**
@@ -238,7 +240,7 @@ export class Engine {
     let addDirs: string[] = [];
     let parentId: string | null = null;
     let approvalPolicy = input.approval_policy;
-    let workspace: JobWorkspace = UNSEEN_CHECKOUT;
+    let workspace: JobWorkspace | null = null;
     if (input.job_id !== undefined) {
       if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
       for (const key of ['cwd', 'sandbox', 'approval_policy'] as const) {
@@ -277,6 +279,7 @@ export class Engine {
     }
     this.checkPlaces(access, cwd, addDirs, []);
     const id = newJobId();
+    workspace ??= await this.workspaces.plan(id, cwd, 'none');
     const job = this.newJob(id, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
@@ -293,10 +296,10 @@ export class Engine {
     return this.started([job.id], null);
   }
 
-  /** A reply continues in its parent's worktree, which must still be there. */
-  private continuedWorkspace(parent: Job): JobWorkspace {
+  /** A reply continues in its parent's worktree, which must still be there; null: the parent had none. */
+  private continuedWorkspace(parent: Job): JobWorkspace | null {
     const ws = parent.workspace;
-    if (ws.kind === 'none') return UNSEEN_CHECKOUT;
+    if (ws.kind === 'none') return null;
     if (ws.state !== 'ready') {
       throw new ToolError(
         'conflict',
@@ -603,7 +606,7 @@ export class Engine {
     timeoutMs: number,
     opts: { signal?: AbortSignal; tickMs?: number; onTick?: (pending: Snapshot, elapsedMs: number) => void } = {},
   ): Promise<WaitOutcome> {
-    if (ids.length === 0) throw invalid('give at least one job id to wait for');
+    if (ids.length === 0) throw invalid('give at least one job id to wait for, or a group_id');
     const unique = [...new Set(ids.map((id) => this.resolve(id)))];
     for (const id of unique) this.get(id);
     const begun = Date.now();
@@ -663,8 +666,9 @@ export class Engine {
       job = this.get(id);
     }
     let proc = this.runner.processOf(job);
-    // Claimed by a server that is spawning it right now: give it a moment to record the pid.
-    for (let i = 0; proc.pgid === null && i < 40; i++) {
+    // Claimed by a server that is spawning it right now: give it a moment to record the pid. One
+    // making the job's worktree finishes that first, then sees the stop and ends the job itself.
+    for (let i = 0; proc.pgid === null && (i < 40 || (job.workspace.state === 'preparing' && i < PREPARING_WAIT_TICKS)); i++) {
       await sleep(50);
       job = this.get(id);
       if (isFinal(job.status)) return this.snapshotOf(job);

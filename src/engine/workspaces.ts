@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { isWithin } from '../paths.js';
 import { applyChanges, changesOf } from '../workspace/changes.js';
 import { GitError } from '../workspace/git.js';
-import { findRepo, unsupportedReason } from '../workspace/repo.js';
+import { findRepo, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
 import type { ApplyConflict, FileChange, Isolation, JobWorkspace } from '../workspace/types.js';
@@ -89,7 +89,8 @@ export class Workspaces {
 
   /** At creation: where a job with this isolation will work. A worktree needs a git checkout that can have one. */
   async plan(id: string, cwd: string, isolation: Isolation): Promise<JobWorkspace> {
-    if (isolation === 'none') return UNSEEN_CHECKOUT;
+    // Outside any checkout there is nothing to snapshot: such a job launches at once, as before.
+    if (isolation === 'none') return mayBeInRepo(cwd) ? UNSEEN_CHECKOUT : { ...UNSEEN_CHECKOUT, path: cwd };
     const repo = await findRepo(cwd).catch((err: unknown) => gitFailure(`cannot read the git repository at ${cwd}`, err));
     if (!repo) {
       throw invalid(

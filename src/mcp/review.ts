@@ -25,8 +25,8 @@ export function registerReviewTools(server: McpServer, engine: () => Engine, log
     {
       title: "Show a Codex job's changes",
       description:
-        "Show what a Codex job changed, against the commit it started from: per file (path, added|modified|deleted|renamed, lines added and deleted, binary) and a unified diff (cut with truncated: true when very long). " +
-        'For jobs run with isolation "worktree" this is exactly the job\'s work; for others, the changes under cwd since it started, when cwd is a git checkout. ' +
+        "Show what a Codex job changed, against its base commit: per file (path, added|modified|deleted|renamed, lines added and deleted, binary) and a unified diff (cut with truncated: true when very long). " +
+        'For jobs run with isolation "worktree" this is exactly the job\'s work; for others, the changes under cwd since it began, when cwd is a git checkout. ' +
         'Example: {"job_id": "3f9c0a1b2c3d", "stat_only": true}',
       inputSchema: s.diffInput,
       outputSchema: s.diffOutput,
@@ -40,7 +40,7 @@ export function registerReviewTools(server: McpServer, engine: () => Engine, log
     {
       title: "Apply a Codex job's changes",
       description:
-        "Bring a finished worktree job's changes into the checkout it was started from, as uncommitted changes to review in the editor (3-way where both sides changed a file). " +
+        "Bring a finished worktree job's changes into the checkout it came from, as uncommitted changes to review in the editor (3-way where both sides changed a file). " +
         'All or nothing: conflicts, or uncommitted changes of yours to the same files, are reported per file and nothing is changed. Applying the same changes twice is refused. ' +
         'Use dry_run to check first. Example: {"job_id": "3f9c0a1b2c3d", "dry_run": true}',
       inputSchema: s.applyInput,
@@ -61,7 +61,7 @@ export function registerReviewTools(server: McpServer, engine: () => Engine, log
     {
       title: "Discard a Codex job's worktree",
       description:
-        "Remove a finished worktree job's worktree and its branch (codex/<job_id>); the job's record and logs stay. Example: {\"job_id\": \"3f9c0a1b2c3d\"}",
+        "Remove a finished worktree and its branch (codex/<id>); the record and logs stay. Example: {\"job_id\": \"3f9c0a1b2c3d\"}",
       inputSchema: s.discardInput,
       outputSchema: s.discardOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

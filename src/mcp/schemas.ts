@@ -45,20 +45,9 @@ export const startInput = z.object({
   images: z.array(z.string()).optional().describe('Image files to attach (absolute, or relative to cwd)'),
   add_dirs: z.array(z.string()).optional().describe('Extra directories codex may write to besides cwd'),
   label: z.string().optional().describe('Free text to find the job again with codex_list'),
-  isolation: z
-    .string()
-    .optional()
-    .describe(
-      'none | worktree. worktree: the job works in a git worktree of its own (branch codex/<job_id>, made from HEAD plus your uncommitted changes), so parallel jobs never touch your checkout or each other; review with codex_diff, bring in with codex_apply. Default none, or CODEX_ASYNC_ISOLATION',
-    ),
-  attempts: z
-    .number()
-    .optional()
-    .describe(`Best-of-N: run the same task this many times (1 to ${MAX_ATTEMPTS}), each in its own worktree, as one group; codex_wait with group_id ranks them`),
-  check_command: z
-    .string()
-    .optional()
-    .describe('Shell command run in the job\'s workspace after codex completes (e.g. "npm test"), under the job\'s sandbox; its outcome is recorded as check and ranks attempts'),
+  isolation: z.string().optional().describe('none | worktree: a git worktree of its own (default none, or CODEX_ASYNC_ISOLATION)'),
+  attempts: z.number().optional().describe(`Best-of-N: 1 to ${MAX_ATTEMPTS} attempts, each in a worktree`),
+  check_command: z.string().optional().describe('Shell command run after codex, e.g. "npm test"; ranks attempts'),
 });
 
 export const pollInput = z.object({

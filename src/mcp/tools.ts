@@ -94,8 +94,7 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
         'Start an OpenAI Codex CLI task as a background job and return its job_id at once, without waiting. ' +
         'Use it for coding work that takes minutes: codex runs in cwd (read-only sandbox unless sandbox="workspace-write"). ' +
         'Then call codex_wait to block until the job finishes (better than polling), codex_poll for progress, codex_result for the answer. ' +
-        'With isolation "worktree" the job edits a git worktree of its own instead of cwd: review with codex_diff, bring in with codex_apply. ' +
-        'With attempts N (best-of-N) and check_command, N attempts run and codex_wait with group_id names the best. ' +
+        'Options: isolation "worktree" (its own git worktree, see codex_diff), attempts with check_command (best-of-N). ' +
         'Example: {"prompt": "Add unit tests for src/parse.ts and run them", "cwd": "/home/me/project", "sandbox": "workspace-write", "isolation": "worktree"}',
       inputSchema: s.startInput,
       outputSchema: s.startedOutput,

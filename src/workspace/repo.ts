@@ -30,6 +30,19 @@ export async function findRepo(cwd: string): Promise<Repo | null> {
   return { root, subdir: subdir.split(path.sep).join('/') };
 }
 
+/**
+ * Whether `cwd` may be inside a git checkout: a `.git` in it or above it. A quick look at the file
+ * system, no git process: false means it is not (what git itself would find, short of GIT_DIR).
+ */
+export function mayBeInRepo(cwd: string): boolean {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    // A .git file (a worktree's or submodule's link) or a .git directory with a HEAD, as git checks.
+    const dotGit = fs.statSync(path.join(dir, '.git'), { throwIfNoEntry: false });
+    if (dotGit?.isFile() || (dotGit?.isDirectory() && fs.existsSync(path.join(dir, '.git', 'HEAD')))) return true;
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
 const ISOLATE_NONE = 'use isolation "none" to run the job in the checkout itself';
 
 /** Why a worktree cannot be made of this checkout (no commit yet, submodules, LFS), or null. */
