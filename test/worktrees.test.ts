@@ -235,8 +235,12 @@ describe('a worktree cut short by a crash, and gc', () => {
     crashed = { repo, id: job.job_id };
   });
 
-  it('gc deletes a finished job together with its worktree and branch', async () => {
+  it('gc deletes a finished job together with its worktree and branch, and worktrees no job knows of', async () => {
     assert.ok(crashed, 'runs after the crash test, on its job');
+    // A worktree whose job row is gone (a repair without it), with its registration already pruned.
+    const orphan = path.join(s.h.home, 'worktrees', '0123456789ab');
+    git(crashed.repo, 'worktree', 'add', '-q', '-b', 'codex/0123456789ab', orphan);
+    fs.rmSync(path.join(crashed.repo, '.git', 'worktrees', '0123456789ab'), { recursive: true });
     const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0']);
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stdout, new RegExp(`deleted ${crashed.id}`));

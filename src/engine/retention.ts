@@ -46,5 +46,6 @@ export async function collectGarbage(
     fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
   }
   await workspaces.removeUnused(jobs);
+  await workspaces.removeOrphans();
   return { jobs, bytes: freed };
 }

@@ -8,7 +8,8 @@ import type { Logger } from '../log.js';
 import { isWithin } from '../paths.js';
 import { applyChanges, changesOf } from '../workspace/changes.js';
 import { GitError } from '../workspace/git.js';
-import { findRepo, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
+import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
+import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
 import type { ApplyConflict, FileChange, Isolation, JobWorkspace } from '../workspace/types.js';
@@ -315,6 +316,34 @@ export class Workspaces {
     await this.remove(ws).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));
     this.store.setWorktreeState(ws.path!, 'discarded');
     return { ...done, discarded: true, message: `removed worktree ${ws.path} and branch ${ws.branch}` };
+  }
+
+  /**
+   * Worktree directories no job knows of (its row lost, e.g. rebuilt by a repair without it): their
+   * registration and branch go too, found through the worktree's own link to its repository.
+   */
+  async removeOrphans(): Promise<string[]> {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.layout.worktreesDir);
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const id = name.endsWith('.tmp') ? name.slice(0, -'.tmp'.length) : name;
+      if (!isJobId(id) || this.store.get(id)) continue;
+      const where = path.join(this.layout.worktreesDir, name);
+      const repo = name === id ? findRepoOfWorktree(where) : null;
+      try {
+        if (repo) await removeWorktree({ repo, path: where, branch: `codex/${id}` });
+        fs.rmSync(where, { recursive: true, force: true });
+        removed.push(where);
+      } catch (err) {
+        this.log('warn', `cannot remove orphaned worktree ${where}: ${(err as Error).message}`);
+      }
+    }
+    return removed;
   }
 
   /** After jobs were deleted: their worktrees go with the last job that used them. */

@@ -224,7 +224,8 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
           if ((args.job_id === undefined) === (args.group_id === undefined)) throw new ToolError('invalid_input', 'give job_id, or group_id to cancel every attempt of a group');
           if (args.job_id !== undefined) return engine().cancel(args.job_id);
           const group = await engine().cancelGroup(args.group_id!);
-          return { ...engine().poll(group.attempts.at(-1)!.job_id, 0), group };
+          // The schema is a job's snapshot: the first-ranked attempt's, with the whole group beside it.
+          return { ...engine().poll(group.attempts[0]!.job_id, 0), group };
         },
         (r) => ('group' in r && r.group ? describeGroup(r.group) : jobLine(r)),
       ),

@@ -43,6 +43,25 @@ export function mayBeInRepo(cwd: string): boolean {
   }
 }
 
+/**
+ * The main checkout a linked worktree belongs to, read from its `.git` file ("gitdir:
+ * <repo>/.git/worktrees/<name>"), so it is found even when git no longer has the registration.
+ * Null when `dir` is not a linked worktree or its repository is gone.
+ */
+export function findRepoOfWorktree(dir: string): string | null {
+  let link: string;
+  try {
+    link = fs.readFileSync(path.join(dir, '.git'), 'utf8');
+  } catch {
+    return null;
+  }
+  const gitdir = /^gitdir: (.+)$/m.exec(link)?.[1];
+  if (!gitdir) return null;
+  const common = path.dirname(path.dirname(path.resolve(dir, gitdir)));
+  const root = path.dirname(common);
+  return path.basename(common) === '.git' && fs.existsSync(path.join(common, 'HEAD')) ? root : null;
+}
+
 const ISOLATE_NONE = 'use isolation "none" to run the job in the checkout itself';
 
 /** Why a worktree cannot be made of this checkout (no commit yet, submodules, LFS), or null. */
