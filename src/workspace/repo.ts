@@ -66,48 +66,46 @@ const ISOLATE_NONE = 'use isolation "none" to run the job in the checkout itself
 
 /** Why a worktree cannot be made of this checkout (no commit yet, submodules, LFS), or null. */
 export async function unsupportedReason(root: string): Promise<string | null> {
-  try {
-    await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root });
-  } catch {
+  // One read of the index serves both questions (gitlinks, .gitattributes files); all at once.
+  const [head, index, gitmodules, infoAttributes] = await Promise.all([
+    runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: root }).then(
+      () => true,
+      () => false,
+    ),
+    runGitBuffer(['ls-files', '--stage', '-z'], { cwd: root }).then((out) => splitZ(out.toString('utf8'))),
+    declaredSubmodules(root),
+    runGit(['rev-parse', '--git-path', 'info/attributes'], { cwd: root }).then((out) => path.resolve(root, out.trim())),
+  ]);
+  if (!head) {
     return `the repository at ${root} has no commit yet, and a worktree starts from one: make a first commit, or ${ISOLATE_NONE}`;
   }
-  const submodules = await submodulePaths(root);
+  const pathOf = (entry: string) => entry.slice(entry.indexOf('\t') + 1);
+  const submodules = [...new Set([...gitmodules, ...index.filter((e) => e.startsWith('160000 ')).map(pathOf)])];
   if (submodules.length) {
     return `the repository at ${root} has submodules (${listPaths(submodules, 3)}), which a job's worktree would not check out: ${ISOLATE_NONE}`;
   }
-  const lfs = await lfsAttributeFiles(root);
+  const attributeFiles = index.map(pathOf).filter((p) => p === '.gitattributes' || p.endsWith('/.gitattributes'));
+  const lfs = [...attributeFiles.map((p) => path.join(root, p)), infoAttributes]
+    .filter((file) => /\bfilter=lfs\b/.test(readIfThere(file)))
+    .map((file) => path.relative(root, file));
   if (lfs.length) {
     return `the repository at ${root} stores files with Git LFS (filter=lfs in ${listPaths(lfs, 3)}), which a job's worktree would not reproduce faithfully: ${ISOLATE_NONE}`;
   }
   return null;
 }
 
-/** Submodules declared in .gitmodules or recorded in the index as gitlinks (mode 160000). */
-async function submodulePaths(root: string): Promise<string[]> {
-  const found = new Set<string>();
-  if (fs.existsSync(path.join(root, '.gitmodules'))) {
-    try {
-      const out = await runGit(['config', '-z', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], { cwd: root });
-      // Each entry is "key\nvalue".
-      for (const entry of splitZ(out)) found.add(entry.slice(entry.indexOf('\n') + 1));
-    } catch (e) {
-      // Exit 1: no matching key, an empty .gitmodules.
-      if (!(e instanceof GitError && e.code === 1)) throw e;
-    }
+/** The paths .gitmodules declares. */
+async function declaredSubmodules(root: string): Promise<string[]> {
+  if (!fs.existsSync(path.join(root, '.gitmodules'))) return [];
+  try {
+    const out = await runGit(['config', '-z', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'], { cwd: root });
+    // Each entry is "key\nvalue".
+    return splitZ(out).map((entry) => entry.slice(entry.indexOf('\n') + 1));
+  } catch (e) {
+    // Exit 1: no matching key, an empty .gitmodules.
+    if (!(e instanceof GitError && e.code === 1)) throw e;
+    return [];
   }
-  const staged = (await runGitBuffer(['ls-files', '--stage', '-z'], { cwd: root })).toString('utf8');
-  for (const entry of splitZ(staged)) if (entry.startsWith('160000 ')) found.add(entry.slice(entry.indexOf('\t') + 1));
-  return [...found];
-}
-
-/** The tracked .gitattributes files (and the repository's info/attributes) that route files through LFS. */
-async function lfsAttributeFiles(root: string): Promise<string[]> {
-  const tracked = splitZ(await runGit(['ls-files', '-z', '--', '.gitattributes', ':(glob)**/.gitattributes'], { cwd: root }));
-  const info = (await runGit(['rev-parse', '--git-path', 'info/attributes'], { cwd: root })).trim();
-  const candidates = [...tracked.map((p) => path.join(root, p)), path.resolve(root, info)];
-  return candidates
-    .filter((file) => /\bfilter=lfs\b/.test(readIfThere(file)))
-    .map((file) => path.relative(root, file));
 }
 
 function readIfThere(file: string): string {
