@@ -198,6 +198,7 @@ describe('the command line', () => {
     const r = await cli(['doctor']);
     assert.match(r.stdout, /^OK\s+node\s+Node\.js/m);
     assert.match(r.stdout, /^OK\s+codex\s+codex 0\.169\.0 at /m);
+    assert.match(r.stdout, /^OK\s+git\s+git 2\.\d+/m);
     assert.match(r.stdout, new RegExp(`^OK\\s+provider\\s+provider mock \\(${s.h.mock.url}\\), no key needed$`, 'm'));
     assert.doesNotMatch(r.stdout, /login/, 'a provider that takes no OpenAI credentials needs no login');
     assert.match(r.stdout, /^OK\s+database\s+/m);

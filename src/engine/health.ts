@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { CodexLocator } from '../codex/binary.js';
 import { readCodexProvider } from '../codex/provider.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { runGit } from '../workspace/git.js';
 import { hasJobsTable, isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
@@ -46,6 +47,7 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
     return checks;
   }
   checks.push(...(await checkCodex(config, env)));
+  checks.push(await checkGit(config.defaultIsolation));
   const layout = homeLayout(config.home);
   checks.push(checkHome(layout));
   checks.push(...checkDatabase(layout));
@@ -80,6 +82,22 @@ async function checkCodex(config: Config, env: NodeJS.ProcessEnv): Promise<Check
   // Only providers that take OpenAI's credentials care whether codex is logged in.
   if (p.requiresOpenaiAuth) checks.push(await checkLogin(codex.path, env));
   return checks;
+}
+
+/** git runs worktree isolation and the review tools; `merge-tree --write-tree` came with 2.38. */
+async function checkGit(isolation: 'none' | 'worktree'): Promise<Check> {
+  const needed = isolation === 'worktree' ? 'fail' : 'warn';
+  let version: string;
+  try {
+    version = (await runGit(['--version'], { cwd: '/' })).trim().replace(/^git version /, '');
+  } catch {
+    return { name: 'git', level: needed, detail: 'git not found', fix: 'install git 2.38 or newer: isolation "worktree", codex_diff and codex_apply need it' };
+  }
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major < 2 || (major === 2 && minor < 38)) {
+    return { name: 'git', level: needed, detail: `git ${version}`, fix: 'install git 2.38 or newer: codex_apply needs `git merge-tree --write-tree`' };
+  }
+  return { name: 'git', level: 'ok', detail: `git ${version}` };
 }
 
 async function checkLogin(codexPath: string, env: NodeJS.ProcessEnv): Promise<Check> {
