@@ -13,7 +13,7 @@ const sleeping = (arg: string) =>
 
 /** Faults the real codex cannot be made to show, with a fake codex script (test/fixtures/fake-codex.mjs). */
 describe('faults of codex itself', () => {
-  const s = useServer({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_KILL_GRACE: '1', CODEX_ASYNC_COMPLETION_GRACE: '1' });
+  const s = useServer({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_KILL_GRACE: '1', CODEX_ASYNC_COMPLETION_GRACE: '1', CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
 
   it('cancel escalates to SIGKILL when codex ignores SIGINT', async () => {
     const { job_id } = await s.conn.call('codex_start', { prompt: 'ignore-sigint', cwd: s.h.workdir() });
@@ -48,6 +48,21 @@ describe('faults of codex itself', () => {
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed');
     assert.equal(done.last_message, 'done, but still here');
+    assert.deepEqual(jobProcessesOnMachine(job_id), []);
+  });
+
+  it("a lingering codex ended by SIGINT still gets its check run, and the job completes with it", async () => {
+    // No sandbox for the check: the fake codex cannot be `codex sandbox`.
+    const { job_id } = await s.conn.call('codex_start', {
+      prompt: 'linger interruptible',
+      cwd: s.h.workdir(),
+      sandbox: 'danger-full-access',
+      check_command: 'echo checked after the linger',
+    });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.check.passed, true, JSON.stringify(done.check));
+    assert.match(done.check.output_tail, /checked after the linger/);
     assert.deepEqual(jobProcessesOnMachine(job_id), []);
   });
 

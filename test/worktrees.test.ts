@@ -135,6 +135,9 @@ describe('a git worktree per job: review, apply, discard', () => {
     const lfs = gitRepo({ '.gitattributes': '*.bin filter=lfs diff=lfs merge=lfs -text\n' });
     assert.match(await refusal(s.conn, 'codex_start', { prompt: 'x', cwd: lfs, isolation: 'worktree' }), /LFS/);
     assert.match(await refusal(s.conn, 'codex_start', { prompt: 'x', cwd: plain, isolation: 'elsewhere' }), /isolation must be one of none, worktree/);
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const around = { prompt: 'x', cwd: repo, isolation: 'worktree', sandbox: 'workspace-write', add_dirs: [repo] };
+    assert.match(await refusal(s.conn, 'codex_start', around), /holds the repository/, 'an add_dirs entry would hand the checkout back');
     assert.match(await refusal(s.conn, 'codex_start', { prompt: 'x', cwd: plain, attempts: 9 }), /attempts must be a whole number from 1 to 8/);
   });
 
@@ -147,9 +150,12 @@ describe('a git worktree per job: review, apply, discard', () => {
     assert.deepEqual(diff.files.map((f: any) => f.path), ['n.txt']);
     assert.match(diff.note, /isolation "none"/);
     assert.match(await refusal(s.conn, 'codex_apply', { job_id: job.job_id }), /already in/);
-    const plain = await s.conn.call('codex_start', { prompt: 'no git here', cwd: s.h.workdir() });
+    const plain = await s.conn.call('codex_start', { prompt: 'no git here', cwd: s.h.workdir(), sandbox: 'workspace-write' });
     await finished(s.conn, plain.job_id);
     assert.match(await refusal(s.conn, 'codex_diff', { job_id: plain.job_id }), /not a git checkout/);
+    const reader = await s.conn.call('codex_start', { prompt: 'only reads', cwd: repo });
+    await finished(s.conn, reader.job_id);
+    assert.match(await refusal(s.conn, 'codex_diff', { job_id: reader.job_id }), /read-only sandbox, so it changed no file/);
   });
 });
 
@@ -188,6 +194,21 @@ describe('best-of-N attempts ranked by a check', () => {
     assert.equal(other.check.exit_code, 1);
     assert.match((await s.conn.call('codex_diff', { job_id: group.best_job_id })).patch, /\+good/);
     assert.match((await s.conn.call('codex_diff', { job_id: other.job_id })).patch, /\+bad/);
+  });
+
+  it('cancelling the group while the attempts run their checks ends them cancelled, not completed', async () => {
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const started = await s.conn.call('codex_start', { prompt: 'checked slowly', cwd: repo, attempts: 2, check_command: 'sleep 300' });
+    for (const id of started.job_ids) {
+      await until(`attempt ${id} to run its check`, async () => /running its check/.test((await s.conn.call('codex_poll', { job_id: id })).progress.current ?? ''), 60_000);
+    }
+    const cancelled = await s.conn.call('codex_cancel', { group_id: started.group_id });
+    assert.deepEqual(cancelled.group.attempts.map((a: any) => a.status), ['cancelled', 'cancelled']);
+    for (const id of started.job_ids) {
+      const job = await s.conn.call('codex_poll', { job_id: id });
+      assert.match(job.error.message, /during its check/);
+      assert.equal(job.check.passed, false);
+    }
   });
 
   it('cancelling the group cancels every attempt', async () => {
@@ -241,10 +262,14 @@ describe('a worktree cut short by a crash, and gc', () => {
     const orphan = path.join(s.h.home, 'worktrees', '0123456789ab');
     git(crashed.repo, 'worktree', 'add', '-q', '-b', 'codex/0123456789ab', orphan);
     fs.rmSync(path.join(crashed.repo, '.git', 'worktrees', '0123456789ab'), { recursive: true });
+    // And one of the user's own worktrees, its directory missing for now (an unmounted disk): not ours to prune.
+    const mine = path.join(tempDir('mine'), 'wt');
+    git(crashed.repo, 'worktree', 'add', '-q', '--detach', mine);
+    fs.rmSync(mine, { recursive: true });
     const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0']);
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stdout, new RegExp(`deleted ${crashed.id}`));
-    assert.deepEqual(worktreePaths(crashed.repo), [crashed.repo]);
+    assert.deepEqual(worktreePaths(crashed.repo), [crashed.repo, mine], "only the user's own worktree is still registered");
     assert.deepEqual(codexBranches(crashed.repo), []);
     assert.deepEqual(fs.readdirSync(path.join(s.h.home, 'worktrees')), []);
   });

@@ -96,7 +96,7 @@ export interface ListInput {
 }
 
 const OUTPUT_MAX_CHARS = 8000;
-/** How long cancel waits, in 50 ms ticks, for a worktree being made before it gives up waiting. */
+/** How long cancel waits, in 50 ms ticks, for a launch in flight (a worktree being made) to record its process or end. */
 const PREPARING_WAIT_TICKS = 1200;
 const THREAD_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{7,79}$/;
 
@@ -203,25 +203,32 @@ export class Engine {
     }
     const check = checkCheckCommand(input.check_command);
     const first = newJobId();
-    const planned = await this.workspaces.plan(first, cwd, isolation);
+    const planned = await this.workspaces.plan(first, cwd, isolation, access);
+    Workspaces.checkAddDirs(planned, addDirs);
     const groupId = attempts > 1 ? newJobId() : null;
     await this.codex.locate();
     const ids: string[] = [];
-    for (let i = 0; i < attempts; i++) {
-      const id = i === 0 ? first : newJobId();
-      const job = this.newJob(id, prompt, cwd, access, input, {
-        images,
-        add_dirs: addDirs,
-        has_output_schema: schema !== null,
-        parent_job_id: null,
-        resume_thread_id: null,
-        isolation,
-        workspace: Workspaces.forJob(planned, id, this.layout),
-        group_id: groupId,
-        check_command: check,
-      });
-      this.create(job, prompt, schema, null);
-      ids.push(id);
+    try {
+      for (let i = 0; i < attempts; i++) {
+        const id = i === 0 ? first : newJobId();
+        const job = this.newJob(id, prompt, cwd, access, input, {
+          images,
+          add_dirs: addDirs,
+          has_output_schema: schema !== null,
+          parent_job_id: null,
+          resume_thread_id: null,
+          isolation,
+          workspace: Workspaces.forJob(planned, id, this.layout),
+          group_id: groupId,
+          check_command: check,
+        });
+        this.create(job, prompt, schema, null);
+        ids.push(id);
+      }
+    } catch (err) {
+      // A group is all its attempts or none: those already recorded are cancelled before they start.
+      for (const id of ids) this.store.cancelQueued(id, Date.now());
+      throw err;
     }
     return this.started(ids, groupId);
   }
@@ -241,6 +248,7 @@ export class Engine {
     let parentId: string | null = null;
     let approvalPolicy = input.approval_policy;
     let workspace: JobWorkspace | null = null;
+    let isolation: Isolation = 'none';
     if (input.job_id !== undefined) {
       if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
       for (const key of ['cwd', 'sandbox', 'approval_policy'] as const) {
@@ -273,13 +281,13 @@ export class Engine {
       threadId = input.thread_id;
       cwd = checkCwd(input.cwd);
       access = resolveAccess(input, this.config.allowDangerous);
-      workspace = await this.workspaces.plan(newJobId(), cwd, this.config.defaultIsolation);
+      isolation = this.config.defaultIsolation;
     } else {
       throw invalid('give job_id (a job started by codex_start) or thread_id (any Codex session id) with cwd');
     }
     this.checkPlaces(access, cwd, addDirs, []);
     const id = newJobId();
-    workspace ??= await this.workspaces.plan(id, cwd, 'none');
+    workspace ??= await this.workspaces.plan(id, cwd, isolation, access);
     const job = this.newJob(id, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
@@ -668,7 +676,7 @@ export class Engine {
     let proc = this.runner.processOf(job);
     // Claimed by a server that is spawning it right now: give it a moment to record the pid. One
     // making the job's worktree finishes that first, then sees the stop and ends the job itself.
-    for (let i = 0; proc.pgid === null && (i < 40 || (job.workspace.state === 'preparing' && i < PREPARING_WAIT_TICKS)); i++) {
+    for (let i = 0; proc.pgid === null && (i < 40 || (this.runner.launchInFlight(job) && i < PREPARING_WAIT_TICKS)); i++) {
       await sleep(50);
       job = this.get(id);
       if (isFinal(job.status)) return this.snapshotOf(job);

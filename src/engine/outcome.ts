@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Progress } from '../codex/progress.js';
 import { oneLine } from '../codex/progress.js';
 import type { JobError } from '../jobs/states.js';
+import { fileMtime, readCheck, type JobFiles } from '../jobs/files.js';
 import type { Job } from '../jobs/store.js';
 
 export interface Verdict {
@@ -21,20 +22,37 @@ function signalName(exitCode: number): string | null {
  * stream outranks the exit status: a turn that completed is a result, even when codex had to be
  * ended afterwards because it lingered (openai/codex#7622).
  */
+/**
+ * Whether the job was stopped (cancel, timeout, stall — not a lingering codex) while its check ran:
+ * the check began and did not end on its own.
+ */
+export function checkStopped(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_requested_at' | 'check_command'>): boolean {
+  if (job.check_command === null || job.stop_reason === null || job.stop_reason === 'lingering') return false;
+  const started = fileMtime(files.checkStarted);
+  if (started === null) return false;
+  // `check.exit` exists (empty) from the launch on: only a written status is the check's end.
+  const ended = readCheck(files, job.check_command)?.exit_code === null ? null : fileMtime(files.checkExit);
+  const stoppedAt = job.stop_requested_at ?? 0;
+  return stoppedAt >= started && (ended === null || stoppedAt <= ended);
+}
+
 export function decide(
   job: Pick<Job, 'stop_reason' | 'timeout_seconds' | 'stall_seconds'>,
   exitCode: number | null,
   progress: Progress,
   stderrTail: string,
+  stoppedInCheck = false,
 ): Verdict {
-  if (progress.turn === 'completed') return { status: 'completed', error: null };
+  // A job stopped while its check ran did not get to its result: the stop is the outcome.
+  if (progress.turn === 'completed' && !stoppedInCheck) return { status: 'completed', error: null };
+  const during = stoppedInCheck ? ' during its check' : '';
   if (job.stop_reason === 'cancelled') {
-    return { status: 'cancelled', error: { kind: 'cancelled', message: 'cancelled by request' } };
+    return { status: 'cancelled', error: { kind: 'cancelled', message: `cancelled by request${during}` } };
   }
   if (job.stop_reason === 'timeout') {
     return {
       status: 'failed',
-      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); codex was stopped` },
+      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); ${stoppedInCheck ? 'its check' : 'codex'} was stopped` },
     };
   }
   if (job.stop_reason === 'stalled') {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { JobStore, toJob, type Job, type NewJob, type Row } from '../jobs/store.
 import { processesWithOpen } from '../supervise/proc.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 import { decide } from './outcome.js';
+import type { JobWorkspace } from '../workspace/types.js';
+import { UNSEEN_CHECKOUT } from './workspaces.js';
 
 export interface Repaired {
   /** Where the damaged database (and its -wal/-shm) now is; null if there was no file to keep. */
@@ -139,6 +142,21 @@ function salvageRows(file: string | null): Map<string, Job> {
   return found;
 }
 
+/**
+ * A worktree outlives its row: kept for review if it is still there, with its base read from its
+ * branch (codex cannot commit from its sandbox, so the branch stays where the job began). Without
+ * the branch there is no base, and nothing to review.
+ */
+function rebuiltWorkspace(ws: JobWorkspace): JobWorkspace {
+  if (ws.kind !== 'worktree' || !ws.path || !ws.repo || !ws.branch || !fs.existsSync(ws.path)) return { ...ws, state: null };
+  try {
+    const base = execFileSync('git', ['rev-parse', '--verify', '--quiet', `refs/heads/${ws.branch}^{commit}`], { cwd: ws.repo, encoding: 'utf8' }).trim();
+    return { ...ws, base_commit: base, state: 'ready' };
+  } catch {
+    return { ...ws, state: null };
+  }
+}
+
 /** The settings the job was created with (job.json), or what can stand in for them. */
 function settingsOf(file: string): Partial<NewJob> {
   try {
@@ -199,10 +217,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     claim_owner: null,
     launched_at: null,
     isolation: set.isolation ?? 'none',
-    // A worktree outlives its row: it is kept for review if it is still there.
-    workspace: set.workspace
-      ? { ...set.workspace, state: set.workspace.path && fs.existsSync(set.workspace.path) ? 'ready' : null }
-      : { kind: 'none', repo: null, subdir: '', path: null, branch: null, base_commit: null, state: null, applied_tree: null, applied_at: null },
+    workspace: set.workspace ? rebuiltWorkspace(set.workspace) : UNSEEN_CHECKOUT,
     group_id: set.group_id ?? null,
     check_command: set.check_command ?? null,
     check: null,

@@ -14,7 +14,7 @@ import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { identityAlive, selfIdentity } from '../supervise/proc.js';
 import { interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
-import { decide, type Verdict } from './outcome.js';
+import { checkStopped, decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
 import type { Workspaces } from './workspaces.js';
@@ -28,6 +28,13 @@ import { isDiskFull, type Reserve } from '../jobs/reserve.js';
  */
 const CLAIM_LEASE_MS = 30_000;
 const CHECKPOINT_EVERY_MS = 5_000;
+
+/** Per job, how much of the start of each log is already a hole (see capLogs). */
+interface Punched {
+  events: number;
+  stderr: number;
+  check: number;
+}
 /** Automatic retention (CODEX_ASYNC_RETENTION_DAYS) runs at start and then hourly. */
 const COLLECT_EVERY_MS = 3_600_000;
 
@@ -46,7 +53,7 @@ export class Runner {
   private dispatchChain: Promise<void> = Promise.resolve();
   private closed = false;
   /** Per job, how much of the start of events.jsonl / stderr.log is already a hole. */
-  private readonly punched = new Map<string, { events: number; stderr: number }>();
+  private readonly punched = new Map<string, Punched>();
   private capWarned = false;
   private reserveReleased = false;
   private lastCheckpoint = 0;
@@ -305,13 +312,15 @@ export class Runner {
   }
 
   /** Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. */
-  private async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0 }): Promise<void> {
+  private async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0 }): Promise<void> {
     const files = jobFiles(this.layout, job.id);
     const over = (file: string, punched: number) => fileSize(file) - punched > this.config.maxLogBytes;
-    if (!over(files.events, done.events) && !over(files.stderr, done.stderr)) return;
+    if (!over(files.events, done.events) && !over(files.stderr, done.stderr) && !over(files.checkLog, done.check)) return;
     try {
       done.events = await capLog(files.events, this.config.maxLogBytes, job.events_offset, done.events);
+      // stderr and the check's output are only ever read from their tail.
       done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr);
+      done.check = await capLog(files.checkLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.check);
       // Remembered only while the job runs, so finished jobs leave no entry behind.
       if (this.store.get(job.id)?.status === 'running') this.punched.set(job.id, done);
     } catch (err) {
@@ -335,7 +344,7 @@ export class Runner {
       const exitCode = readExitStatus(files);
       const progress = job.progress ?? emptyProgress();
       const offset = foldNewEvents(files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
-      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text);
+      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, checkStopped(files, job));
       if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
         verdict.error.message += '; the disk holding the state directory was full, so codex could not write its output or exit status';
       }
@@ -352,7 +361,7 @@ export class Runner {
   }
 
   /** Begun but with no process recorded anywhere, by an owner still alive. */
-  private launchInFlight(job: Job): boolean {
+  launchInFlight(job: Job): boolean {
     return job.launched_at !== null && this.processOf(job).pgid === null && identityAlive(job.claim_owner);
   }
 
@@ -389,7 +398,7 @@ export class Runner {
     if (!done) return false;
     this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
     // Everything is read now: the finished logs keep their tail within the cap too.
-    const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0 };
+    const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0 };
     this.punched.delete(job.id);
     void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
     // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
@@ -505,7 +514,12 @@ export class Runner {
     ) {
       this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
       if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
-    } else if (job.stop_reason !== null && now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000) {
+    } else if (
+      job.stop_reason !== null &&
+      // A lingering codex is over once the check it was holding up runs; the check is not lingering.
+      !(job.stop_reason === 'lingering' && checking) &&
+      now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000
+    ) {
       killJob(proc);
     }
   }

@@ -13,6 +13,7 @@ import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
 import type { ApplyConflict, FileChange, Isolation, JobWorkspace } from '../workspace/types.js';
+import type { Access } from '../codex/sandbox.js';
 
 export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
 
@@ -82,6 +83,8 @@ function gitFailure(what: string, err: unknown): never {
  * checkout with apply, and removed by discard or when its last job is deleted.
  */
 export class Workspaces {
+  private readonly groupSnapshots = new Map<string, Promise<string>>();
+
   constructor(
     private readonly store: JobStore,
     private readonly layout: HomeLayout,
@@ -89,9 +92,10 @@ export class Workspaces {
   ) {}
 
   /** At creation: where a job with this isolation will work. A worktree needs a git checkout that can have one. */
-  async plan(id: string, cwd: string, isolation: Isolation): Promise<JobWorkspace> {
-    // Outside any checkout there is nothing to snapshot: such a job launches at once, as before.
-    if (isolation === 'none') return mayBeInRepo(cwd) ? UNSEEN_CHECKOUT : { ...UNSEEN_CHECKOUT, path: cwd };
+  async plan(id: string, cwd: string, isolation: Isolation, access: Access): Promise<JobWorkspace> {
+    // Outside any checkout, or read-only, there is nothing to snapshot for codex_diff: such a job
+    // launches at once, as before.
+    if (isolation === 'none') return mayBeInRepo(cwd) && access.sandbox !== 'read-only' ? UNSEEN_CHECKOUT : { ...UNSEEN_CHECKOUT, path: cwd };
     const repo = await findRepo(cwd).catch((err: unknown) => gitFailure(`cannot read the git repository at ${cwd}`, err));
     if (!repo) {
       throw invalid(
@@ -117,6 +121,20 @@ export class Workspaces {
     return { ...planned, path: path.join(layout.worktreesDir, id), branch: `codex/${id}` };
   }
 
+  /**
+   * A worktree job writes its worktree, never the user's checkout: an add_dirs entry holding the
+   * whole repository (or above it) would hand the checkout back to it.
+   */
+  static checkAddDirs(ws: JobWorkspace, addDirs: string[]): void {
+    if (ws.kind !== 'worktree') return;
+    const over = addDirs.find((dir) => isWithin(ws.repo!, dir));
+    if (over) {
+      throw invalid(
+        `add_dirs entry ${over} holds the repository ${ws.repo}, so a job isolated in a worktree could write your checkout through it: give directories inside the repository (they are mapped into the worktree) or outside it`,
+      );
+    }
+  }
+
   /** Whether a launch has to prepare the workspace before codex starts. */
   needsPreparing(job: Job): boolean {
     return job.workspace.state === 'preparing' || (job.workspace.kind === 'none' && job.workspace.path === null);
@@ -135,10 +153,28 @@ export class Workspaces {
       const base = await snapshotCommit(repo.root, `codex-async-mcp: checkout as job ${job.id} started`).catch(() => null);
       return { ...ws, repo: repo.root, subdir: repo.subdir, path: repo.root, base_commit: base, state: base ? 'ready' : null };
     }
-    const base = this.groupBase(job) ?? (await snapshotCommit(ws.repo!, `codex-async-mcp: base of job ${job.id}`));
+    const base = this.groupBase(job) ?? (await this.snapshotFor(job));
     await createWorktree(spec(ws), base);
     fs.mkdirSync(Workspaces.tmpOf(ws), { recursive: true, mode: 0o700 });
     return { ...ws, base_commit: base, state: 'ready' };
+  }
+
+  /**
+   * One snapshot per group in this process: its attempts are prepared at the same time, and must
+   * not each take their own while the user keeps editing.
+   */
+  private snapshotFor(job: Job): Promise<string> {
+    const take = () => snapshotCommit(job.workspace.repo!, `codex-async-mcp: base of job ${job.id}`);
+    if (job.group_id === null) return take();
+    let shared = this.groupSnapshots.get(job.group_id);
+    if (!shared) {
+      shared = take();
+      this.groupSnapshots.set(job.group_id, shared);
+      // Kept only while it is being taken; later attempts find the base recorded on a sibling.
+      const forget = () => void setTimeout(() => this.groupSnapshots.delete(job.group_id!), 60_000).unref();
+      shared.then(forget, () => this.groupSnapshots.delete(job.group_id!));
+    }
+    return shared;
   }
 
   /** The base an earlier attempt of the same group started from, so every attempt starts alike. */
@@ -170,10 +206,14 @@ export class Workspaces {
     return job.workspace.kind === 'worktree' ? { TMPDIR: Workspaces.tmpOf(job.workspace) } : {};
   }
 
-  /** The worktree, its branch and its temp directory go. */
-  private async remove(ws: JobWorkspace): Promise<void> {
-    await removeWorktree(spec(ws));
+  /**
+   * The worktree, its branch and its temp directory go. `keepCommits`: a branch someone committed
+   * on stays (gc and retention are not asked by a person; discard is).
+   */
+  private async remove(ws: JobWorkspace, keepCommits = false): Promise<void> {
+    const branchGone = await removeWorktree(spec(ws), keepCommits && ws.base_commit ? { keepBranchUnlessAt: ws.base_commit } : {});
     fs.rmSync(Workspaces.tmpOf(ws), { recursive: true, force: true });
+    if (!branchGone) this.log('warn', `kept branch ${ws.branch} in ${ws.repo}: it has commits made after the job; delete it with git branch -D when done`);
   }
 
   /** A worktree whose making was cut short (a crash, a cancel) goes: nothing half-made is left. */
@@ -228,8 +268,10 @@ export class Workspaces {
 
   /** A path the caller gave, relative to cwd, as git sees it from the top of the checkout. */
   private repoPath(job: Job, p: string): string {
-    const rel = path.posix.normalize(path.posix.join(job.workspace.subdir, p.replaceAll('\\', '/')));
-    if (path.isAbsolute(p) || rel === '..' || rel.startsWith('../')) throw invalid(`paths are relative to the job's cwd and stay inside it: "${p}"`);
+    const sub = job.workspace.subdir;
+    const rel = path.posix.normalize(path.posix.join(sub, p.replaceAll('\\', '/')));
+    const inside = sub === '' ? rel !== '..' && !rel.startsWith('../') : rel === sub || rel.startsWith(`${sub}/`);
+    if (path.isAbsolute(p) || !inside) throw invalid(`paths are relative to the job's cwd and stay inside it: "${p}"`);
     return rel;
   }
 
@@ -242,7 +284,9 @@ export class Workspaces {
       if (!ws.base_commit) {
         throw new ToolError(
           'conflict',
-          ws.path === null
+          job.sandbox === 'read-only' && !job.bypass
+            ? `job ${job.id} ran in the read-only sandbox, so it changed no file`
+            : ws.path === null
             ? `job ${job.id} has not started yet, so there is nothing to compare: wait for it with codex_wait`
             : `job ${job.id} ran in ${job.cwd} without isolation, and that is not a git checkout with a commit, so what it changed cannot be told apart: start jobs with isolation "worktree" in a git repository to review their changes`,
         );
@@ -299,9 +343,11 @@ export class Workspaces {
     const list = o.conflicts.map((c) => `${c.path} (${c.reason})`).join(', ');
     if (o.refused) result.message = `${o.refused}. Nothing was changed.`;
     else if (o.conflicts.length) result.message = `${o.conflicts.length} file(s) conflict with ${ws.repo}: ${list}. Nothing was changed.`;
+    else if (o.files.length === 0) result.message = `${ws.repo} already has these changes: nothing to apply`;
     else if (dryRun) result.message = `would apply ${o.files.length} file(s) to ${ws.repo} cleanly; nothing was changed`;
     else result.message = `applied ${o.files.length} file(s) to ${ws.repo} as uncommitted changes: review them with git diff`;
-    if (o.applied) this.store.setApplied(ws.path!, current.tree, Date.now());
+    const done = o.applied || (o.files.length === 0 && !o.refused && !o.conflicts.length);
+    if (done && !dryRun) this.store.setApplied(ws.path!, current.tree, Date.now());
     return result;
   }
 
@@ -352,7 +398,7 @@ export class Workspaces {
     for (const p of paths) {
       if (this.store.onWorktree(p).length > 0) continue;
       const job = deleted.find((j) => j.workspace.path === p)!;
-      await this.remove(job.workspace).catch((err: unknown) => this.log('warn', `cannot remove worktree ${p}: ${(err as Error).message}`));
+      await this.remove(job.workspace, true).catch((err: unknown) => this.log('warn', `cannot remove worktree ${p}: ${(err as Error).message}`));
     }
   }
 }

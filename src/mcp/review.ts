@@ -50,8 +50,8 @@ export function registerReviewTools(server: McpServer, engine: () => Engine, log
     (args) =>
       call(log, async () => {
         const r = await engine().apply(args.job_id, { dryRun: args.dry_run });
-        // Not applied when it was meant to be: an error the assistant cannot miss, saying which files.
-        if (!r.dry_run && !r.applied) throw new ToolError('conflict', `job ${r.job_id}: ${r.message}`);
+        // Refused or in conflict: an error the assistant cannot miss, saying which files.
+        if (!r.dry_run && (r.refused !== null || r.conflicts.length > 0)) throw new ToolError('conflict', `job ${r.job_id}: ${r.message}`);
         return r;
       }, (r) => [`job ${r.job_id}: ${r.message}`, ...r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`)].join('\n')),
   );

@@ -31,9 +31,12 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * marker: the wrapper, its timer and the callbacks are not the job's work. Codex runs at a lower
  * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
  *
- * A job with a check_command runs it once codex has completed, before the exit status is written,
- * so the check is part of the job: under its deadline, stopped with it, and run under codex's own
- * sandbox (`codex sandbox`) with the job's sandbox mode — never with more access than the job had.
+ * A job with a check_command runs it once codex has completed its turn (exit 0, or ended after a
+ * completed turn because it lingered: openai/codex#7622), before the exit status is written, so the
+ * check is part of the job: under its deadline, stopped with it, and run under codex's own sandbox
+ * (`codex sandbox`) with the job's sandbox mode — never with more access than the job had: the
+ * writable roots and network a job could have written into its worktree's .codex/config.toml are
+ * pinned off.
  *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
@@ -55,11 +58,12 @@ timer=$!
 [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
 ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
 code=$?
-if [ "$code" = 0 ] && [ -n "$check" ]; then
+if [ -n "$check" ] && { [ "$code" = 0 ] || tail -c 65536 "$dir/events.jsonl" | grep -q '"type":"turn.completed"'; }; then
   : > "$dir/check.started"
   mode=\${check%%:*}
   if [ "$mode" = none ]; then set -- /bin/sh "$dir/check.sh"
-  else set -- "$codex" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" -- /bin/sh "$dir/check.sh"; fi
+  else set -- "$codex" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" \
+    -c 'sandbox_workspace_write.writable_roots=[]' -c sandbox_workspace_write.network_access=false -- /bin/sh "$dir/check.sh"; fi
   [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
   ${JOB_ENV_MARKER}="$launch" "$@" < /dev/null > "$dir/check.log" 2>&1
   echo $? > "$dir/check.exit"

@@ -73,7 +73,7 @@ export interface ChangeSummary {
 /** The outcome of a job's check_command, run in its workspace after codex finished. */
 export interface CheckResult {
   command: string;
-  /** Null when the check did not run (codex did not complete) or was stopped. */
+  /** Null when the check did not run (codex did not complete); a stopped check has the signal's status (130, 143). */
   exit_code: number | null;
   passed: boolean;
   duration_ms: number | null;

@@ -42,29 +42,63 @@ export async function createWorktree(spec: WorktreeSpec, base: string): Promise<
  * Removes the worktree, its registration and its branch; whatever part is already gone is fine
  * (including the user's repository). Throws only when something is still there afterwards.
  */
-export async function removeWorktree(spec: WorktreeSpec): Promise<void> {
+/**
+ * `keepBranchUnlessAt`: keep the branch if it no longer points at this commit — someone committed
+ * on it (a person reviewing in the worktree), and what they committed is not ours to delete.
+ * Returns whether the branch is gone.
+ */
+export async function removeWorktree(spec: WorktreeSpec, opts: { keepBranchUnlessAt?: string } = {}): Promise<boolean> {
   const repoThere = fs.existsSync(spec.repo);
   if (repoThere && fs.existsSync(spec.path)) {
     // Twice --force: also a locked worktree, and one with changes (it is ours; the job's record keeps what it did).
     await quietly(runGit(['worktree', 'remove', '--force', '--force', spec.path], { cwd: spec.repo }));
   }
   fs.rmSync(spec.path, { recursive: true, force: true });
-  if (!repoThere) return;
+  if (!repoThere) return true;
   // A registration whose directory is gone (deleted above, or by a crash) blocks the branch's deletion.
-  await quietly(runGit(['worktree', 'prune'], { cwd: spec.repo }));
-  if (await refExists(spec.repo, `refs/heads/${spec.branch}`)) {
-    // -D: the branch is ours, whether it was merged is of no concern.
-    await runGit(['branch', '-D', spec.branch], { cwd: spec.repo });
+  await quietly(removeRegistration(spec));
+  const at = await branchCommit(spec.repo, spec.branch);
+  if (at === null) return true;
+  if (opts.keepBranchUnlessAt !== undefined && at !== opts.keepBranchUnlessAt) return false;
+  // -D: the branch is ours, whether it was merged is of no concern.
+  await runGit(['branch', '-D', spec.branch], { cwd: spec.repo });
+  return true;
+}
+
+/** The commit a branch points at, or null when there is no such branch. */
+async function branchCommit(cwd: string, branch: string): Promise<string | null> {
+  try {
+    return (await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd })).trim();
+  } catch (e) {
+    if (e instanceof GitError && e.code !== null) return null;
+    throw e;
   }
 }
 
-async function refExists(cwd: string, ref: string): Promise<boolean> {
+/**
+ * Removes git's record of the worktree at `spec.path`, and only that one: `git worktree prune` would
+ * also drop the user's own worktrees whose directories are missing for now (an unmounted disk).
+ */
+async function removeRegistration(spec: WorktreeSpec): Promise<void> {
+  const common = (await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: spec.repo })).trim();
+  const admin = path.join(common, 'worktrees');
+  // As given and with symlinks resolved: git records the real path.
+  const place = path.resolve(spec.path);
+  let real = place;
   try {
-    await runGit(['rev-parse', '--verify', '--quiet', ref], { cwd });
-    return true;
-  } catch (e) {
-    if (e instanceof GitError && e.code !== null) return false;
-    throw e;
+    real = path.join(fs.realpathSync(path.dirname(place)), path.basename(place));
+  } catch {
+    // The parent is gone too: the path as given is all there is.
+  }
+  const ours = new Set([path.join(place, '.git'), path.join(real, '.git')]);
+  for (const name of fs.existsSync(admin) ? fs.readdirSync(admin) : []) {
+    let gitdir: string;
+    try {
+      gitdir = fs.readFileSync(path.join(admin, name, 'gitdir'), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (ours.has(path.resolve(admin, name, gitdir))) fs.rmSync(path.join(admin, name), { recursive: true, force: true });
   }
 }
 

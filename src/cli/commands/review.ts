@@ -45,7 +45,8 @@ The pager is GIT_PAGER, else PAGER, else less -FRX; set it to cat (or "") for no
   ).action(async (jobId: string, paths: string[], opts: { stat?: boolean; json?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {
-      const d = await engine.diff(jobId, { statOnly: opts.stat === true, paths: paths.length ? paths : undefined });
+      // Whole, unlike the tool's answer: a person's pager and `| git apply` need every line.
+      const d = await engine.diff(jobId, { statOnly: opts.stat === true, paths: paths.length ? paths : undefined, maxBytes: Number.MAX_SAFE_INTEGER });
       if (out.json) return out.data(d);
       if (d.note) aside(out, d.note);
       if (d.files.length === 0) return aside(out, `job ${d.job_id} changed nothing${paths.length ? ' in those paths' : ''}`);
