@@ -368,8 +368,10 @@ export class Runner {
   private diskWasFull(): boolean {
     if (this.reserveReleased) return true;
     try {
+      // Another process (a server, the job's callback) may have just released the reserve to record
+      // something: then the free space is about the reserve's size, still a full disk.
       const st = fs.statfsSync(this.config.home);
-      return st.bavail * st.bsize < 1024 * 1024;
+      return st.bavail * st.bsize < 1024 * 1024 + 2 * this.config.reserveBytes;
     } catch {
       return false;
     }
