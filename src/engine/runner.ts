@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { identityAlive, selfIdentity } from '../supervise/proc.js';
-import { interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { interruptCodex, interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { checkStopped, decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
@@ -515,7 +515,7 @@ export class Runner {
       silentFor >= this.config.completionGraceSeconds * 1000
     ) {
       this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
-      if (this.store.requestStop(job.id, 'lingering', now)) interruptJob(proc);
+      if (this.store.requestStop(job.id, 'lingering', now)) interruptCodex(proc);
     } else if (
       job.stop_reason !== null &&
       // A lingering codex is over once the check it was holding up runs; the check is not lingering.

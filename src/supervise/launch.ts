@@ -13,6 +13,11 @@ export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
  */
 export const launchId = (jobId: string, launch: number) => (launch > 0 ? `${jobId}.${launch}` : jobId);
 export const launchMarker = (jobId: string, launch: number) => `${JOB_ENV_MARKER}=${launchId(jobId, launch)}`;
+/**
+ * What the launch's check carries instead: stopping the job reaches both, but ending a codex that
+ * lingers after its turn (openai/codex#7622) must not reach the check it was holding up.
+ */
+export const checkMarker = (jobId: string, launch: number) => `${launchMarker(jobId, launch)}.check`;
 
 /** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or codex exits. */
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -65,7 +70,7 @@ if [ -n "$check" ] && { [ "$code" = 0 ] || tail -c 65536 "$dir/events.jsonl" | g
   else set -- "$codex" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" \
     -c 'sandbox_workspace_write.writable_roots=[]' -c sandbox_workspace_write.network_access=false -- /bin/sh "$dir/check.sh"; fi
   [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
-  ${JOB_ENV_MARKER}="$launch" "$@" < /dev/null > "$dir/check.log" 2>&1
+  ${JOB_ENV_MARKER}="$launch.check" "$@" < /dev/null > "$dir/check.log" 2>&1
   echo $? > "$dir/check.exit"
 fi
 echo $code > "$dir/exit"

@@ -66,8 +66,8 @@ export interface ProcessQuery {
   /** The job's process group; members count when `trustGroup`, or when they carry the marker. */
   pgid: number | null;
   trustGroup: boolean;
-  /** NAME=value every process of the job inherits. */
-  marker: string;
+  /** NAME=value entries the job's processes inherit: carrying any of them counts. */
+  markers: string[];
   /** Also count marker carriers outside the group (codex runs shell commands in their own session). */
   anySession: boolean;
 }
@@ -80,7 +80,7 @@ export function findProcesses(q: ProcessQuery): number[] {
     const stat = readStat(pid);
     if (!living(stat)) continue;
     const inGroup = q.pgid !== null && stat.pgrp === q.pgid;
-    if ((inGroup && q.trustGroup) || ((inGroup || q.anySession) && hasEnvMarker(pid, q.marker))) found.push(pid);
+    if ((inGroup && q.trustGroup) || ((inGroup || q.anySession) && q.markers.some((m) => hasEnvMarker(pid, m)))) found.push(pid);
   }
   return found;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSmall } from '../jobs/files.js';
-import { launchMarker } from './launch.js';
+import { checkMarker, launchMarker } from './launch.js';
 import { findProcesses, isAlive, ownsGroup } from './proc.js';
 
 export interface JobProcess {
@@ -37,12 +37,13 @@ function send(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
-const marker = (p: JobProcess) => launchMarker(p.jobId, p.launch);
+/** Codex and its commands carry the launch marker; the check and its commands carry the check's. */
+const markers = (p: JobProcess) => [launchMarker(p.jobId, p.launch), checkMarker(p.jobId, p.launch)];
 const groupIsOurs = (p: JobProcess) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
 
 /** Every living process of the job, in its group or not. */
 export function livingProcesses(p: JobProcess): number[] {
-  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), marker: marker(p), anySession: true });
+  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: true });
 }
 
 /**
@@ -50,7 +51,7 @@ export function livingProcesses(p: JobProcess): number[] {
  * While any remain, codex is still at work, with or without its wrapper.
  */
 export function groupProcesses(p: JobProcess): number[] {
-  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), marker: marker(p), anySession: false });
+  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: false });
 }
 
 /**
@@ -73,7 +74,16 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
   }
   // Everything else that carries the job's marker: codex's shell commands in sessions of their
   // own, and the group's members once its leader is gone and the group id proves nothing.
-  send(findProcesses({ pgid: null, trustGroup: false, marker: marker(p), anySession: true }), signal);
+  send(findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true }), signal);
+}
+
+/**
+ * SIGINT to codex and its commands only (not the group, which holds the wrapper and, once codex is
+ * gone, the check): for a codex that lingers after its turn completed. If codex exits on its own
+ * just as this is sent, the check it starts is not hit.
+ */
+export function interruptCodex(p: JobProcess): void {
+  send(findProcesses({ pgid: null, trustGroup: false, markers: [launchMarker(p.jobId, p.launch)], anySession: true }), 'SIGINT');
 }
 
 async function waitGone(p: JobProcess, ms: number): Promise<boolean> {

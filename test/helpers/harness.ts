@@ -168,7 +168,7 @@ export function jobIdsOfHome(home: string): string[] {
 
 /** Processes carrying the marker of any launch of the job (`CODEX_ASYNC_JOB_ID=<id>.<launch>`): what cancel must end. */
 export function jobProcessesOnMachine(jobId: string): number[] {
-  const marker = new RegExp(`(^|\0)CODEX_ASYNC_JOB_ID=${jobId}(\\.\\d+)?\0`);
+  const marker = new RegExp(`(^|\0)CODEX_ASYNC_JOB_ID=${jobId}(\\.\\d+)?(\\.check)?\0`);
   const found: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
