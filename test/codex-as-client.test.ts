@@ -31,7 +31,9 @@ describe('codex as the MCP client', () => {
         '',
       ].join('\n'),
     );
-    const run = await codexExec(env, s.h.workdir(), `[[mcp:jobs|${inner}]] hand this to the job server`);
+    // codex searches the MCP tools it has when the model asks: the mock answers after 3 s, as a real
+    // model would take a while, so that our server (started by codex, on a loaded machine) is up.
+    const run = await codexExec(env, s.h.workdir(), `[[slow:3000]] [[mcp:jobs|${inner}]] hand this to the job server`);
     assert.equal(run.status, 0);
 
     const search = s.h.mock.requests
