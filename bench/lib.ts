@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { emptyProgress } from '../src/codex/progress.ts';
+import { emptyProgress } from '../src/agents/progress.ts';
 import { openDb } from '../src/jobs/db.ts';
 import { homeLayout, prepareHome } from '../src/jobs/files.ts';
 import { newJobId } from '../src/jobs/ids.ts';

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { buildExecArgs } from '../src/codex/argv.ts';
-import { parseEventLine } from '../src/codex/events.ts';
-import { emptyProgress } from '../src/codex/progress.ts';
+import { buildExecArgs } from '../src/agents/codex/argv.ts';
+import { parseEventLine } from '../src/agents/codex/events.ts';
+import { emptyProgress } from '../src/agents/progress.ts';
+import { codexStream } from '../src/agents/codex/stream.ts';
 import { foldNewEvents, readActivityTail, readNewLines } from '../src/jobs/eventlog.ts';
 
 const line = (event: object) => `${JSON.stringify(event)}\n`;
@@ -28,13 +29,13 @@ describe('reading the codex event stream', () => {
     const msg = line({ type: 'item.completed', item: { id: 'a', type: 'agent_message', text: 'hi' } });
     fs.writeFileSync(file, line({ type: 'thread.started', thread_id: 't-1' }) + msg + '{"type":"turn.completed","usage":{"output_tokens":4}}');
     const progress = emptyProgress();
-    const offset = foldNewEvents(file, 0, progress, false);
+    const offset = foldNewEvents(codexStream, file, 0, progress, false);
     assert.equal(offset, Buffer.byteLength(line({ type: 'thread.started', thread_id: 't-1' }) + msg));
     assert.equal(progress.thread_id, 't-1');
     assert.equal(progress.last_agent_message, 'hi');
     assert.equal(progress.turn, null, 'the torn last line is not read yet');
-    assert.equal(foldNewEvents(file, offset, progress, false), offset, 'nothing new, nothing read');
-    const end = foldNewEvents(file, offset, progress, true);
+    assert.equal(foldNewEvents(codexStream, file, offset, progress, false), offset, 'nothing new, nothing read');
+    const end = foldNewEvents(codexStream, file, offset, progress, true);
     assert.equal(end, fs.statSync(file).size);
     assert.equal(progress.turn, 'completed');
     assert.equal(progress.usage?.output_tokens, 4);
@@ -45,10 +46,10 @@ describe('reading the codex event stream', () => {
     const huge = line({ type: 'item.completed', item: { id: 'h', type: 'command_execution', aggregated_output: 'x'.repeat(10 << 20) } });
     fs.writeFileSync(file, huge + line({ type: 'turn.completed', usage: {} }));
     const progress = emptyProgress();
-    foldNewEvents(file, 0, progress, true);
+    foldNewEvents(codexStream, file, 0, progress, true);
     assert.equal(progress.turn, 'completed');
     assert.equal(progress.commands_run, 0, 'the oversized line was skipped');
-    assert.match(readActivityTail(file, 10, 8000), /turn completed/);
+    assert.match(readActivityTail(codexStream, file, 10, 8000), /turn completed/);
   });
 });
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CodexLocator } from '../codex/binary.js';
-import { resolveAccess, type Access } from '../codex/sandbox.js';
+import { CodexLocator } from '../agents/codex/binary.js';
+import { resolveAccess, type Access } from '../agents/access.js';
+import { codexStream } from '../agents/codex/stream.js';
 import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
@@ -436,7 +437,7 @@ export class Engine {
 
   private snapshotOf(job: Job, tailLines = 100): Snapshot {
     const fresh = this.runner.refresh(job);
-    const output = readActivityTail(jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
+    const output = readActivityTail(codexStream, jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
     return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null, this.runner.phase(fresh));
   }
 
@@ -447,7 +448,7 @@ export class Engine {
 
   /** The readable activity log, longer than poll's: for the `codex-job://{id}/output` resource. */
   activity(id: string): string {
-    return readActivityTail(jobFiles(this.layout, this.get(id).id).events, 2000, 256 * 1024);
+    return readActivityTail(codexStream, jobFiles(this.layout, this.get(id).id).events, 2000, 256 * 1024);
   }
 
   /** The raw JSONL event stream's last `maxBytes`, cut at a line start: for `codex-job://{id}/events`. */

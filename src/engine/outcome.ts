@@ -1,6 +1,6 @@
 import os from 'node:os';
-import type { Progress } from '../codex/progress.js';
-import { oneLine } from '../codex/progress.js';
+import type { Progress } from '../agents/progress.js';
+import { oneLine } from '../agents/progress.js';
 import type { JobError } from '../jobs/states.js';
 import { fileMtime, readCheck, type JobFiles } from '../jobs/files.js';
 import type { Job } from '../jobs/store.js';

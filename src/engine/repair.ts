@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { emptyProgress } from '../codex/progress.js';
+import { emptyProgress } from '../agents/progress.js';
+import { codexStream } from '../agents/codex/stream.js';
 import type { Config } from '../config.js';
 import { ToolError } from '../errors.js';
 import { openDb } from '../jobs/db.js';
@@ -239,7 +240,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     return { ...job, status: 'running', launch_token: launch, launched_at: launch ? startedAt : null, started_at: startedAt, deadline_at: startedAt + job.timeout_seconds * 1000, pid: proc.pgid, pid_start: proc.startTime };
   }
   const progress = emptyProgress();
-  const offset = foldNewEvents(files.events, 0, progress, true, config.maxLogBytes / 2);
+  const offset = foldNewEvents(codexStream, files.events, 0, progress, true, config.maxLogBytes / 2);
   const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text);
   return {
     ...job,

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { buildExecArgs } from '../codex/argv.js';
-import type { CodexLocator } from '../codex/binary.js';
-import { emptyProgress, type Progress } from '../codex/progress.js';
+import { buildExecArgs } from '../agents/codex/argv.js';
+import type { CodexLocator } from '../agents/codex/binary.js';
+import { emptyProgress, type Progress } from '../agents/progress.js';
+import { codexStream } from '../agents/codex/stream.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
@@ -300,7 +301,7 @@ export class Runner {
   refresh(job: Job): Job {
     if (job.status !== 'running') return job;
     const progress = job.progress ?? emptyProgress();
-    const offset = foldNewEvents(jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
+    const offset = foldNewEvents(codexStream, jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
     if (offset === job.events_offset) return job;
     try {
       this.store.saveProgress(job.id, progress, offset);
@@ -343,7 +344,7 @@ export class Runner {
       const files = jobFiles(this.layout, id);
       const exitCode = readExitStatus(files);
       const progress = job.progress ?? emptyProgress();
-      const offset = foldNewEvents(files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
+      const offset = foldNewEvents(codexStream, files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
       const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, checkStopped(files, job));
       if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
         verdict.error.message += '; the disk holding the state directory was full, so codex could not write its output or exit status';

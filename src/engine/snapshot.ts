@@ -1,5 +1,5 @@
-import type { Usage } from '../codex/events.js';
-import { describeProgress, emptyProgress, type Progress } from '../codex/progress.js';
+import type { Usage } from '../agents/progress.js';
+import { describeProgress, emptyProgress, type Progress } from '../agents/progress.js';
 import type { JobError, JobStatus } from '../jobs/states.js';
 import type { Job } from '../jobs/store.js';
 import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
-import type { Access } from '../codex/sandbox.js';
+import type { Access } from '../agents/access.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { isWithin } from '../paths.js';
 

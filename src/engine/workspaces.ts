@@ -13,7 +13,7 @@ import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
 import type { ApplyConflict, FileChange, Isolation, JobWorkspace } from '../workspace/types.js';
-import type { Access } from '../codex/sandbox.js';
+import type { Access } from '../agents/access.js';
 
 export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
 

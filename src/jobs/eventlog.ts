@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { renderEvent } from '../codex/activity.js';
-import { parseEventLine } from '../codex/events.js';
-import { applyEvent, type Progress } from '../codex/progress.js';
+import type { EventStream } from '../agents/agent.js';
+import type { Progress } from '../agents/progress.js';
 import { fileSize, openForReading, readTail } from './files.js';
 
 const CHUNK = 1 << 20;
@@ -16,7 +15,7 @@ const MAX_LINE = 4 << 20;
  * a job that floods its log has the older part of the backlog skipped (its progress counts then
  * miss what was in it) rather than stalling the server for seconds.
  */
-export function foldNewEvents(file: string, offset: number, progress: Progress, toEnd: boolean, maxBacklog = Infinity): number {
+export function foldNewEvents(stream: EventStream, file: string, offset: number, progress: Progress, toEnd: boolean, maxBacklog = Infinity): number {
   const size = fileSize(file);
   if (size <= offset) return offset;
   const fd = openForReading(file);
@@ -24,7 +23,7 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
   try {
     const skipTo = size - offset > maxBacklog ? size - maxBacklog : offset;
     // The thread id comes first and is needed to reply: never skip it.
-    if (skipTo !== offset && progress.thread_id === null) foldFirstLine(fd, offset, progress);
+    if (skipTo !== offset && progress.thread_id === null) foldFirstLine(stream, fd, offset, progress);
     let pos = skipTo;
     let carry = Buffer.alloc(0);
     // After a skip we are inside a line: drop it up to its newline.
@@ -36,10 +35,7 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
       let data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
       let start = 0;
       for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-        if (!skipping && nl - start <= MAX_LINE) {
-          const event = parseEventLine(data.toString('utf8', start, nl));
-          if (event) applyEvent(progress, event);
-        }
+        if (!skipping && nl - start <= MAX_LINE) stream.fold(data.toString('utf8', start, nl), progress);
         skipping = false;
         start = nl + 1;
       }
@@ -53,8 +49,7 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
       data = Buffer.alloc(0);
     }
     if (toEnd && carry.length && !skipping) {
-      const event = parseEventLine(carry.toString('utf8'));
-      if (event) applyEvent(progress, event);
+      stream.fold(carry.toString('utf8'), progress);
       pos += carry.length;
     }
     return pos;
@@ -63,12 +58,11 @@ export function foldNewEvents(file: string, offset: number, progress: Progress, 
   }
 }
 
-function foldFirstLine(fd: number, offset: number, progress: Progress): void {
+function foldFirstLine(stream: EventStream, fd: number, offset: number, progress: Progress): void {
   const buf = Buffer.alloc(64 << 10);
   const n = fs.readSync(fd, buf, 0, buf.length, offset);
   const nl = buf.subarray(0, n).indexOf(10);
-  const event = nl === -1 ? null : parseEventLine(buf.toString('utf8', 0, nl));
-  if (event) applyEvent(progress, event);
+  if (nl !== -1) stream.fold(buf.toString('utf8', 0, nl), progress);
 }
 
 /** How far back from the end `output` looks: it starts small and widens only while it needs more. */
@@ -80,7 +74,7 @@ const TAIL_MAX = 1 << 20;
  * rendered from the end of the event log only — 16 KiB, widened up to 1 MiB while that is not
  * enough — so reading it costs the same for a 1 KB log and a 1 GB one.
  */
-export function readActivityTail(file: string, maxLines: number, maxChars: number): string {
+export function readActivityTail(stream: EventStream, file: string, maxLines: number, maxChars: number): string {
   if (maxLines === 0) return '';
   const size = fileSize(file);
   if (size === 0) return '';
@@ -91,7 +85,7 @@ export function readActivityTail(file: string, maxLines: number, maxChars: numbe
       const start = Math.max(0, size - window);
       const buf = Buffer.alloc(size - start);
       const n = fs.readSync(fd, buf, 0, buf.length, start);
-      const out = renderTail(buf.toString('utf8', 0, n), start > 0, maxLines, maxChars);
+      const out = renderTail(stream, buf.toString('utf8', 0, n), start > 0, maxLines, maxChars);
       if (start === 0 || window >= TAIL_MAX || out.lines >= maxLines || out.text.length >= maxChars) return out.text;
     }
   } finally {
@@ -99,23 +93,23 @@ export function readActivityTail(file: string, maxLines: number, maxChars: numbe
   }
 }
 
-function renderTail(text: string, partialFirstLine: boolean, maxLines: number, maxChars: number): { text: string; lines: number } {
+function renderTail(stream: EventStream, text: string, partialFirstLine: boolean, maxLines: number, maxChars: number): { text: string; lines: number } {
   const lines = text.split('\n');
   if (partialFirstLine) lines.shift();
   // A finished command replaces its "started" line, so each command reads once, with its result.
   const entries: Array<{ itemId: string | null; text: string }> = [];
   const startedAt = new Map<string, number>();
   for (const line of lines) {
-    const event = parseEventLine(line);
-    const text = event && renderEvent(event);
-    if (!event || !text) continue;
-    const itemId = 'item' in event ? event.item.id : null;
-    if (itemId && event.type === 'item.completed' && startedAt.has(itemId)) {
-      entries[startedAt.get(itemId)!] = { itemId, text };
-      startedAt.delete(itemId);
+    const shown = stream.render(line);
+    if (!shown) continue;
+    const { text, item } = shown;
+    const itemId = item?.id ?? null;
+    if (item?.done && startedAt.has(item.id)) {
+      entries[startedAt.get(item.id)!] = { itemId, text };
+      startedAt.delete(item.id);
       continue;
     }
-    if (itemId && event.type === 'item.started') startedAt.set(itemId, entries.length);
+    if (item && !item.done) startedAt.set(item.id, entries.length);
     entries.push({ itemId, text });
   }
   const rendered = entries.flatMap((e) => e.text.split('\n'));

@@ -1,5 +1,5 @@
-import type { Progress } from '../codex/progress.js';
-import type { Sandbox } from '../codex/sandbox.js';
+import type { Progress } from '../agents/progress.js';
+import type { Sandbox } from '../agents/access.js';
 import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Db } from './db.js';
 import type { ErrorKind, JobError, JobStatus, StopReason } from './states.js';

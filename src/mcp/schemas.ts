@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { APPROVAL_POLICIES, SANDBOXES } from '../codex/sandbox.js';
+import { APPROVAL_POLICIES, SANDBOXES } from '../agents/access.js';
 import { REASONING_EFFORTS } from '../engine/validate.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';

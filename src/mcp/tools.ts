@@ -1,5 +1,5 @@
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
-import { describeProgress } from '../codex/progress.js';
+import { describeProgress } from '../agents/progress.js';
 import type { Engine, Started } from '../engine/engine.js';
 import { describeGroup } from '../engine/groups.js';
 import type { JobResult } from '../engine/snapshot.js';

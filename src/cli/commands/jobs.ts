@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { renderLiveEvent } from '../../codex/activity.js';
-import { parseEventLine } from '../../codex/events.js';
-import { describeProgress } from '../../codex/progress.js';
+import { renderLiveEvent } from '../../agents/codex/activity.js';
+import { parseEventLine } from '../../agents/codex/events.js';
+import { describeProgress } from '../../agents/progress.js';
 import type { Engine, Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
 import { ISOLATIONS } from '../../engine/workspaces.js';

@@ -5,14 +5,9 @@
  * an `unknown` event or item instead of an error, so a newer codex can never break a job.
  */
 
-export interface Usage {
-  input_tokens: number;
-  cached_input_tokens: number;
-  output_tokens: number;
-  reasoning_output_tokens: number;
-}
+import type { FileChangeKind, Usage } from '../progress.js';
 
-export type FileChangeKind = 'add' | 'delete' | 'update';
+export type { FileChangeKind, Usage };
 
 export type ThreadItem =
   | { type: 'agent_message'; id: string; text: string }

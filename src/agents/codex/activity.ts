@@ -1,5 +1,5 @@
 import type { ThreadEvent } from './events.js';
-import { clip, oneLine } from './progress.js';
+import { clip, oneLine } from '../progress.js';
 
 /**
  * Renders events as the lines a person reads in a job's `output`: what codex said, which commands

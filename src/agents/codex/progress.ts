@@ -1,40 +1,5 @@
-import type { FileChangeKind, ThreadEvent, Usage } from './events.js';
-
-/**
- * What a job has done so far, folded from its event stream. It is plain JSON so the job store can
- * keep it next to the byte offset it was read up to: a poll then only reads what is new.
- */
-export interface Progress {
-  thread_id: string | null;
-  /** What codex is doing right now, in a few words. */
-  current: string | null;
-  commands_run: number;
-  files_changed: Array<{ path: string; kind: FileChangeKind }>;
-  todo: Array<{ text: string; completed: boolean }>;
-  usage: Usage | null;
-  /** How the turn ended according to the stream, if it has. */
-  turn: 'completed' | 'failed' | null;
-  turn_error: string | null;
-  /** The last non-fatal `error` event; kept because it explains a later failure. */
-  last_error: string | null;
-  last_agent_message: string | null;
-}
-
-export const emptyProgress = (): Progress => ({
-  thread_id: null,
-  current: null,
-  commands_run: 0,
-  files_changed: [],
-  todo: [],
-  usage: null,
-  turn: null,
-  turn_error: null,
-  last_error: null,
-  last_agent_message: null,
-});
-
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-const oneLine = (text: string, max = 120) => clip(text.replace(/\s+/g, ' ').trim(), max);
+import type { ThreadEvent } from './events.js';
+import { oneLine, type Progress } from '../progress.js';
 
 /** Folds one event into the progress, in place. */
 export function applyEvent(p: Progress, event: ThreadEvent): void {
@@ -107,17 +72,3 @@ export function applyEvent(p: Progress, event: ThreadEvent): void {
     }
   }
 }
-
-/** "running `npm test` — 4 commands, 2 files changed, 12k tokens": for progress notifications. */
-export function describeProgress(p: Pick<Progress, 'current' | 'commands_run' | 'files_changed' | 'usage'>): string {
-  const parts: string[] = [];
-  parts.push(`${p.commands_run} command${p.commands_run === 1 ? '' : 's'}`);
-  parts.push(`${p.files_changed.length} file${p.files_changed.length === 1 ? '' : 's'} changed`);
-  if (p.usage) {
-    const tokens = p.usage.input_tokens + p.usage.output_tokens;
-    parts.push(tokens >= 1000 ? `${Math.round(tokens / 1000)}k tokens` : `${tokens} tokens`);
-  }
-  return p.current ? `${p.current} — ${parts.join(', ')}` : parts.join(', ');
-}
-
-export { oneLine, clip };

@@ -1,4 +1,4 @@
-import type { Access } from './sandbox.js';
+import type { Access } from '../access.js';
 
 export interface ExecOptions {
   cwd: string;
