@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Progress } from '../agents/progress.js';
 import { oneLine } from '../agents/progress.js';
 import type { JobError } from '../jobs/states.js';
-import { fileMtime, readCheck, type JobFiles } from '../jobs/files.js';
+import { checkSpan, type JobFiles } from '../jobs/files.js';
 import type { Job } from '../jobs/store.js';
 
 export interface Verdict {
@@ -18,24 +18,23 @@ function signalName(exitCode: number): string | null {
 }
 
 /**
+ * Whether the job was stopped (cancel, timeout, stall — not a lingering codex) while its check ran:
+ * the stop came after the check began, and the check did not end on its own (no status, or ended
+ * by a signal). Not by comparing the stop with the check's end: file times come from the kernel's
+ * coarse clock and can read a few milliseconds earlier than the stop that caused the end.
+ */
+export function checkStopped(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_requested_at' | 'check_command'>): boolean {
+  if (job.check_command === null || job.stop_reason === null || job.stop_reason === 'lingering') return false;
+  const { started, exitCode } = checkSpan(files);
+  if (started === null || (job.stop_requested_at ?? 0) < started) return false;
+  return exitCode === null || exitCode > 128;
+}
+
+/**
  * Decides how a job ended from everything there is to know once its processes are gone. The event
  * stream outranks the exit status: a turn that completed is a result, even when codex had to be
  * ended afterwards because it lingered (openai/codex#7622).
  */
-/**
- * Whether the job was stopped (cancel, timeout, stall — not a lingering codex) while its check ran:
- * the check began and did not end on its own.
- */
-export function checkStopped(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_requested_at' | 'check_command'>): boolean {
-  if (job.check_command === null || job.stop_reason === null || job.stop_reason === 'lingering') return false;
-  const started = fileMtime(files.checkStarted);
-  if (started === null) return false;
-  // `check.exit` exists (empty) from the launch on: only a written status is the check's end.
-  const ended = readCheck(files, job.check_command)?.exit_code === null ? null : fileMtime(files.checkExit);
-  const stoppedAt = job.stop_requested_at ?? 0;
-  return stoppedAt >= started && (ended === null || stoppedAt <= ended);
-}
-
 export function decide(
   job: Pick<Job, 'stop_reason' | 'timeout_seconds' | 'stall_seconds'>,
   exitCode: number | null,

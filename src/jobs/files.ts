@@ -227,14 +227,21 @@ function readStatusFile(file: string): number | null {
 const CHECK_TAIL_BYTES = 4096;
 
 /**
+ * When the check began and ended (file mtimes) and its exit status. `check.exit` exists, empty,
+ * from the launch on: only a written status is the check's end.
+ */
+export function checkSpan(files: JobFiles): { started: number | null; ended: number | null; exitCode: number | null } {
+  const exitCode = readStatusFile(files.checkExit);
+  return { started: fileMtime(files.checkStarted), ended: exitCode === null ? null : fileMtime(files.checkExit), exitCode };
+}
+
+/**
  * How the job's check_command went, from the files the wrapper wrote: null when the job has no
  * check. A check that never began (codex did not complete) or never ended (stopped) did not pass.
  */
 export function readCheck(files: JobFiles, command: string | null): CheckResult | null {
   if (command === null) return null;
-  const started = fileMtime(files.checkStarted);
-  const exitCode = readStatusFile(files.checkExit);
-  const ended = exitCode === null ? null : fileMtime(files.checkExit);
+  const { started, ended, exitCode } = checkSpan(files);
   const tail = readTail(files.checkLog, CHECK_TAIL_BYTES);
   return {
     command,
