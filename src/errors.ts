@@ -13,14 +13,29 @@ export type ToolErrorKind =
   | 'storage'
   | 'config';
 
+/** What an error may tell the caller to do next; each surface names them its own way. */
+export type Operation = 'start' | 'poll' | 'wait' | 'result' | 'list' | 'cancel' | 'reply' | 'diff' | 'apply' | 'discard';
+export type Namer = (operation: Operation) => string;
+
+/** How the MCP tools are named: the default wording of every message. */
+export const toolName: Namer = (operation) => `codex_${operation}`;
+
+/** A message that names the next step through `name`: `codex_wait` for a client, `codex-async-mcp wait` for a person. */
+export type Phrase = (name: Namer) => string;
+
 export class ToolError extends Error {
   override name = 'ToolError';
   constructor(
     readonly kind: ToolErrorKind,
-    message: string,
+    private readonly phrase: string | Phrase,
   ) {
-    super(message);
+    super(typeof phrase === 'string' ? phrase : phrase(toolName));
+  }
+
+  /** The message, with the operations it points to named by `name`. */
+  say(name: Namer): string {
+    return typeof this.phrase === 'string' ? this.phrase : this.phrase(name);
   }
 }
 
-export const invalid = (message: string) => new ToolError('invalid_input', message);
+export const invalid = (message: string | Phrase) => new ToolError('invalid_input', message);

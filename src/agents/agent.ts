@@ -1,5 +1,5 @@
 import type { Access } from './access.js';
-import type { Progress } from './progress.js';
+import type { Progress, Usage } from './progress.js';
 
 /** The agents a job can run, by the name clients pass as `agent`. */
 export const AGENT_NAMES = ['codex', 'claude', 'copilot', 'gemini'] as const;
@@ -85,6 +85,11 @@ export interface Agent {
    * still runs when the agent had to be ended after its turn because it lingered. Null: never.
    */
   readonly turnCompletedMark: string | null;
+  /**
+   * Tokens used, read from a report the CLI writes in the job's directory when it ends, for a CLI
+   * whose stream has no token counts (Copilot CLI). Asked only when the stream gave none.
+   */
+  usageAtEnd?(jobDir: string): Usage | null;
   /** Whether the model provider and credentials look configured: for doctor, never a network call. */
   provider(env: NodeJS.ProcessEnv): ProviderReading;
 }

@@ -1,24 +1,26 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { Engine } from '../engine/engine.js';
-import { ToolError } from '../errors.js';
+import { ToolError, type Namer, type Operation } from '../errors.js';
 import { CliError, EXIT } from './exit.js';
 
-const COMMAND_FOR_TOOL: Record<string, string> = {
-  codex_start: 'run',
-  codex_poll: 'show',
-  codex_wait: 'wait',
-  codex_result: 'result',
-  codex_list: 'ls',
-  codex_cancel: 'cancel',
-  codex_reply: 'reply',
-  codex_diff: 'diff',
-  codex_apply: 'apply',
-  codex_discard: 'discard',
+const COMMAND_FOR: Record<Operation, string> = {
+  start: 'run',
+  poll: 'show',
+  wait: 'wait',
+  result: 'result',
+  list: 'ls',
+  cancel: 'cancel',
+  reply: 'reply',
+  diff: 'diff',
+  apply: 'apply',
+  discard: 'discard',
 };
 
-/** Engine messages name the MCP tools to call next; a person at the shell is told the command. */
-export const forPeople = (message: string) =>
-  message.replace(/\bcodex_(start|poll|wait|result|list|cancel|reply|diff|apply|discard)\b/g, (tool) => `\`codex-async-mcp ${COMMAND_FOR_TOOL[tool]}\``);
+/** Engine errors point to the next step; a person at the shell is told the command. */
+export const commandName: Namer = (operation) => `\`codex-async-mcp ${COMMAND_FOR[operation]}\``;
+
+/** An error's message for a person: the next step it points to named as a command. */
+export const forPeople = (err: unknown) => (err instanceof ToolError ? err.say(commandName) : (err as Error).message);
 
 /** Why the engine cannot open, for a person: a bad environment is a usage error (2), unusable state a failure (1). */
 export function openFailure(err: ConfigError | ToolError): CliError {
@@ -48,11 +50,11 @@ export async function withEngine<T>(work: (engine: Engine, config: Config) => Pr
     throw err;
   }
   try {
-    await engine.settle();
+    await engine.catchUp();
     return await work(engine, config);
   } catch (err) {
     // Engine errors are written for whoever called: here they are a person's usage error.
-    if (err instanceof ToolError) throw new CliError(forPeople(err.message), ['storage', 'codex_unavailable', 'agent_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
+    if (err instanceof ToolError) throw new CliError(forPeople(err), ['storage', 'codex_unavailable', 'agent_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
     throw err;
   } finally {
     await engine.close();

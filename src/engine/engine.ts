@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type * as shapes from './shapes.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_NAMES, type Agent, type AgentName } from '../agents/agent.js';
@@ -12,7 +14,7 @@ import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js
 import { fileSize, homeLayout, jobFiles, prepareHome, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { isJobId, newJobId } from '../jobs/ids.js';
 import { isDiskFull, Reserve } from '../jobs/reserve.js';
-import { isFinal, type JobStatus } from '../jobs/states.js';
+import { isFinal } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { livingProcesses, stopJob } from '../supervise/terminate.js';
@@ -38,67 +40,12 @@ import {
   notFound,
 } from './validate.js';
 
-export interface StartInput {
-  prompt: string;
-  cwd: string;
-  agent?: string | undefined;
-  approval_policy?: string | undefined;
-  sandbox?: string | undefined;
-  model?: string | undefined;
-  reasoning_effort?: string | undefined;
-  timeout_seconds?: number | undefined;
-  stall_seconds?: number | undefined;
-  output_schema?: Record<string, unknown> | undefined;
-  images?: string[] | undefined;
-  add_dirs?: string[] | undefined;
-  label?: string | undefined;
-  isolation?: string | undefined;
-  attempts?: number | undefined;
-  check_command?: string | undefined;
-}
-
-export interface ReplyInput {
-  job_id?: string | undefined;
-  thread_id?: string | undefined;
-  /** With thread_id: whose session it is (a reply by job_id continues with the job's own agent). */
-  agent?: string | undefined;
-  cwd?: string | undefined;
-  prompt: string;
-  sandbox?: string | undefined;
-  approval_policy?: string | undefined;
-  timeout_seconds?: number | undefined;
-  stall_seconds?: number | undefined;
-  model?: string | undefined;
-  reasoning_effort?: string | undefined;
-  label?: string | undefined;
-}
-
-export interface Started {
-  job_id: string;
-  status: JobStatus;
-  created_at: string;
-  queue_position: number | null;
-  isolation: Isolation;
-  /** With attempts > 1: the group, and every attempt's job id (job_id is the first). */
-  group_id: string | null;
-  job_ids: string[];
-}
-
-export interface WaitOutcome {
-  finished: Snapshot[];
-  pending: string[];
-  timed_out: boolean;
-  /** Waiting on a group: its attempts ranked, and the best one. */
-  group?: GroupView;
-}
-
-export interface ListInput {
-  status?: JobStatus | undefined;
-  cwd?: string | undefined;
-  label?: string | undefined;
-  limit?: number | undefined;
-  cursor?: string | undefined;
-}
+/** The engine's inputs and outputs are the tools' schemas (shapes.ts): one definition each. */
+export type StartInput = z.input<typeof shapes.startInput>;
+export type ReplyInput = z.input<typeof shapes.replyInput>;
+export type ListInput = z.input<typeof shapes.listInput>;
+export type Started = z.infer<typeof shapes.startedOutput>;
+export type WaitOutcome = z.infer<typeof shapes.waitOutput>;
 
 const OUTPUT_MAX_CHARS = 8000;
 /** How long cancel waits, in 50 ms ticks, for a launch in flight (a worktree being made) to record its process or end. */
@@ -137,7 +84,7 @@ export class Engine {
 
   /**
    * `forCommand`: a short-lived command line process — codex is looked up only when a job needs
-   * it, and the caller runs `settle()` so what it shows is current.
+   * it, and the caller runs `catchUp()` so what it shows is current.
    */
   static open(config: Config, log: Logger, opts: { forCommand?: boolean; callback?: boolean } = {}): Engine {
     const layout = homeLayout(config.home);
@@ -171,7 +118,7 @@ export class Engine {
    * watched, and starts queued jobs if there is room. A server does this on its own every second;
    * a command calls it first so that what it lists is true.
    */
-  settle(): Promise<void> {
+  catchUp(): Promise<void> {
     return this.runner.sweep();
   }
 
@@ -291,8 +238,8 @@ export class Engine {
         throw new ToolError(
           isFinal(parent.status) ? 'conflict' : 'not_finished',
           isFinal(parent.status)
-            ? `job ${parent.id} never started a ${agent.title} session (${describeJob(parent)}), so there is nothing to continue: start a new job with codex_start`
-            : `job ${parent.id} is ${parent.status} and has no ${agent.title} session yet: wait for it with codex_wait, then reply`,
+            ? (t) => `job ${parent.id} never started a ${agent.title} session (${describeJob(parent)}), so there is nothing to continue: start a new job with ${t('start')}`
+            : (t) => `job ${parent.id} is ${parent.status} and has no ${agent.title} session yet: wait for it with ${t('wait')}, then reply`,
         );
       }
       if (!parent.cwd) {
@@ -316,7 +263,7 @@ export class Engine {
       access = resolveAccess(input, this.config.allowDangerous);
       isolation = this.config.defaultIsolation;
     } else {
-      throw invalid('give job_id (a job started by codex_start) or thread_id (any Codex session id) with cwd');
+      throw invalid((t) => `give job_id (a job started by ${t('start')}) or thread_id (any agent's session id) with cwd`);
     }
     this.checkPlaces(access, cwd, addDirs, []);
     const id = newJobId();
@@ -345,8 +292,8 @@ export class Engine {
       throw new ToolError(
         'conflict',
         ws.state === 'discarded'
-          ? `job ${parent.id}'s worktree was discarded, so its thread cannot continue there: start a new job with codex_start`
-          : `job ${parent.id}'s worktree ${ws.state === 'failed' ? 'could not be made' : 'is not ready'}: start a new job with codex_start`,
+          ? (t) => `job ${parent.id}'s worktree was discarded, so its thread cannot continue there: start a new job with ${t('start')}`
+          : (t) => `job ${parent.id}'s worktree ${ws.state === 'failed' ? 'could not be made' : 'is not ready'}: start a new job with ${t('start')}`,
       );
     }
     return ws;
@@ -416,7 +363,7 @@ export class Engine {
         if (busy) {
           throw new ToolError(
             'conflict',
-            `job ${busy} is still working on thread ${threadId}: wait for it (codex_wait) or cancel it (codex_cancel), then reply`,
+            (t) => `job ${busy} is still working on thread ${threadId}: wait for it (${t('wait')}) or cancel it (${t('cancel')}), then reply`,
           );
         }
       }
@@ -426,7 +373,7 @@ export class Engine {
       const hint = isDiskFull(err) ? ': the disk is full; free some space and try again' : `: ${(err as Error).message}`;
       throw new ToolError('storage', `cannot record the job in ${this.config.home}${hint}`);
     }
-    this.bus.announce(job.id);
+    this.bus.publish(job.id);
   }
 
   private async started(ids: string[], groupId: string | null): Promise<Started> {
@@ -496,7 +443,7 @@ export class Engine {
     if (!isFinal(job.status)) {
       throw new ToolError(
         'not_finished',
-        `job ${job.id} is still ${job.status}: call codex_wait with job_ids ["${job.id}"] to block until it finishes, or codex_poll to see its progress`,
+        (t) => `job ${job.id} is still ${job.status}: call ${t('wait')} with job_ids ["${job.id}"] to block until it finishes, or ${t('poll')} to see its progress`,
       );
     }
     return toResult(job);
@@ -510,7 +457,7 @@ export class Engine {
     let beforeSeq: number | undefined;
     if (input.cursor !== undefined) {
       const decoded = Number(Buffer.from(input.cursor, 'base64url').toString('utf8'));
-      if (!Number.isInteger(decoded) || decoded < 1) throw invalid('cursor is not one codex_list returned: pass next_cursor as given');
+      if (!Number.isInteger(decoded) || decoded < 1) throw invalid((t) => `cursor is not one ${t('list')} returned: pass next_cursor as given`);
       beforeSeq = decoded;
     }
     const rows = this.store.list({ status: input.status, cwd: input.cwd, label: input.label, beforeSeq, limit: limit + 1 });
@@ -596,7 +543,7 @@ export class Engine {
   resolveGroup(idOrPrefix: string): string {
     const id = checkJobId(idOrPrefix);
     const matches = this.store.groupIdsStartingWith(id);
-    if (matches.length === 0) throw new ToolError('not_found', `no group of attempts with id "${id}": group ids are returned by codex_start with attempts`);
+    if (matches.length === 0) throw new ToolError('not_found', (t) => `no group of attempts with id "${id}": group ids are returned by ${t('start')} with attempts`);
     if (matches.length > 1) throw invalid(`group id prefix "${id}" is ambiguous: give more characters`);
     return matches[0]!;
   }
@@ -699,14 +646,14 @@ export class Engine {
       if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
         // A launch cut short by a crash may have left part of a worktree: nothing half-made stays.
         await this.workspaces.abandon(job);
-        this.bus.announce(job.id);
+        this.bus.publish(job.id);
         this.waiters.wake(job.id);
         return this.snapshotOf(this.get(id));
       }
       job = this.get(id);
       if (isFinal(job.status)) return this.snapshotOf(job);
       if (job.status === 'running' && (this.store.requestStop(job.id, 'cancelled', Date.now()) || job.stop_reason !== null)) break;
-      if (attempt === 5) throw new ToolError('conflict', `job ${id} kept changing state; try codex_cancel again`);
+      if (attempt === 5) throw new ToolError('conflict', (t) => `job ${id} kept changing state; try ${t('cancel')} again`);
       job = this.get(id);
     }
     let proc = this.runner.processOf(job);
@@ -719,7 +666,7 @@ export class Engine {
       proc = this.runner.processOf(job);
     }
     const stopped = await stopJob(proc, this.config.killGraceSeconds * 1000);
-    this.runner.finalize(id);
+    this.runner.conclude(id);
     if (!stopped.gone) {
       throw new ToolError(
         'conflict',

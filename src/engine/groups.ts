@@ -1,27 +1,13 @@
-import { isFinal, type JobStatus } from '../jobs/states.js';
+import type { z } from 'zod';
+import type { groupOutput } from './shapes.js';
+import { isFinal } from '../jobs/states.js';
 import type { Job } from '../jobs/store.js';
-import type { ChangeSummary, CheckResult } from '../workspace/types.js';
 
 /** The most attempts one codex_start may ask for: each is a codex process and a worktree. */
 export const MAX_ATTEMPTS = 8;
 
-export interface AttemptView {
-  job_id: string;
-  status: JobStatus;
-  check: CheckResult | null;
-  changes: ChangeSummary | null;
-  finished_at: string | null;
-}
-
-export interface GroupView {
-  group_id: string;
-  /** Best first: completed, check passed, some change, smaller change, earlier finish. */
-  attempts: AttemptView[];
-  /** The best attempt that completed (and passed its check, if there is one); null while none has. */
-  best_job_id: string | null;
-  finished: number;
-  total: number;
-}
+export type GroupView = z.infer<typeof groupOutput>;
+export type AttemptView = GroupView['attempts'][number];
 
 const size = (job: Job) => (job.changes ? job.changes.additions + job.changes.deletions : Number.MAX_SAFE_INTEGER);
 

@@ -1,9 +1,7 @@
-import type { AgentName } from '../agents/agent.js';
-import type { Usage } from '../agents/progress.js';
-import { describeProgress, emptyProgress, type Progress } from '../agents/progress.js';
-import type { JobError, JobStatus } from '../jobs/states.js';
+import type { z } from 'zod';
+import { describeProgress, emptyProgress } from '../agents/progress.js';
 import type { Job } from '../jobs/store.js';
-import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';
+import type * as shapes from './shapes.js';
 
 /** One shaper per view of a job, shared by every tool and the command line. */
 
@@ -12,17 +10,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 const PROMPT_PREVIEW = 2000;
 
 /** Where a job works, as every view shows it. */
-export interface WorkspaceView {
-  kind: Isolation;
-  /** The worktree (kind worktree) or the checkout the job ran in; null until known. */
-  path: string | null;
-  branch: string | null;
-  base_commit: string | null;
-  /** The checkout the job was started from, which codex_apply brings the changes to. */
-  repo: string | null;
-  state: JobWorkspace['state'];
-  applied_at: string | null;
-}
+export type WorkspaceView = Snapshot['workspace'];
 
 function workspaceView(job: Job): WorkspaceView {
   const ws = job.workspace;
@@ -38,12 +26,7 @@ function workspaceView(job: Job): WorkspaceView {
 }
 
 /** What is known about a job's review: its workspace, group, check and changes. */
-interface ReviewFields {
-  workspace: WorkspaceView;
-  group_id: string | null;
-  check: CheckResult | null;
-  changes: ChangeSummary | null;
-}
+type ReviewFields = Pick<Snapshot, 'workspace' | 'group_id' | 'check' | 'changes'>;
 
 const reviewFields = (job: Job): ReviewFields => ({
   workspace: workspaceView(job),
@@ -52,34 +35,7 @@ const reviewFields = (job: Job): ReviewFields => ({
   changes: job.changes,
 });
 
-export interface Snapshot extends ReviewFields {
-  job_id: string;
-  agent: AgentName;
-  status: JobStatus;
-  exit_code: number | null;
-  error: JobError | null;
-  prompt: string;
-  cwd: string;
-  sandbox: string;
-  approval_policy: string | null;
-  model: string | null;
-  label: string | null;
-  parent_job_id: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  thread_id: string | null;
-  queue_position: number | null;
-  progress: {
-    current: string | null;
-    commands_run: number;
-    files_changed: Progress['files_changed'];
-    todo: Progress['todo'];
-    usage: Usage | null;
-  };
-  last_message: string | null;
-  output: string;
-}
+export type Snapshot = z.infer<typeof shapes.snapshotOutput>;
 
 function promptPreview(job: Job): string {
   if (job.prompt_bytes <= Buffer.byteLength(job.prompt_head)) return job.prompt_head;
@@ -132,21 +88,7 @@ export function toSnapshot(job: Job, output: string, queuePosition: number | nul
   };
 }
 
-export interface JobSummary extends ReviewFields {
-  job_id: string;
-  agent: AgentName;
-  status: JobStatus;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  cwd: string;
-  label: string | null;
-  prompt: string;
-  exit_code: number | null;
-  error: JobError | null;
-  thread_id: string | null;
-  parent_job_id: string | null;
-}
+export type JobSummary = z.infer<typeof shapes.listOutput>['jobs'][number];
 
 export function toSummary(job: Job): JobSummary {
   return {
@@ -167,19 +109,7 @@ export function toSummary(job: Job): JobSummary {
   };
 }
 
-export interface JobResult extends ReviewFields {
-  job_id: string;
-  agent: AgentName;
-  status: JobStatus;
-  exit_code: number | null;
-  error: JobError | null;
-  final_message: string | null;
-  structured_output: unknown;
-  files_changed: Progress['files_changed'];
-  usage: Usage | null;
-  thread_id: string | null;
-  duration_ms: number | null;
-}
+export type JobResult = z.infer<typeof shapes.resultOutput>;
 
 export function toResult(job: Job): JobResult {
   const p = job.progress ?? emptyProgress();

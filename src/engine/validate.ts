@@ -21,7 +21,7 @@ export const LIMITS = {
 export function checkJobId(id: string): string {
   if (!JOB_ID_PREFIX_PATTERN.test(id)) {
     throw invalid(
-      `"${id.slice(0, 80)}" is not a job id: job ids are 12 hex characters as returned by codex_start (see codex_list), or their first ${MIN_ID_PREFIX} or more`,
+      (t) => `"${id.slice(0, 80)}" is not a job id: job ids are 12 hex characters as returned by ${t('start')} (see ${t('list')}), or their first ${MIN_ID_PREFIX} or more`,
     );
   }
   return id;
@@ -109,7 +109,7 @@ export function checkOutputSchema(schema: Record<string, unknown> | undefined): 
 }
 
 export function notFound(id: string): ToolError {
-  return new ToolError('not_found', `no job "${id}": check the id with codex_list`);
+  return new ToolError('not_found', (t) => `no job "${id}": check the id with ${t('list')}`);
 }
 
 const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { applyOutput, diffOutput, discardOutput } from './shapes.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
@@ -12,7 +14,7 @@ import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '..
 import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
-import type { ApplyConflict, FileChange, Isolation, JobWorkspace } from '../workspace/types.js';
+import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Access } from '../agents/access.js';
 
 export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
@@ -33,39 +35,9 @@ export const UNSEEN_CHECKOUT: JobWorkspace = {
 /** The longest unified diff codex_diff returns; past it the diff is cut and says so. */
 export const DIFF_MAX_BYTES = 512 * 1024;
 
-export interface DiffResult {
-  job_id: string;
-  isolation: Isolation;
-  base_commit: string;
-  files: FileChange[];
-  additions: number;
-  deletions: number;
-  patch: string | null;
-  truncated: boolean;
-  /** What the diff means when that is not simply "what the job changed". */
-  note: string | null;
-}
-
-export interface ApplyResult {
-  job_id: string;
-  dry_run: boolean;
-  applied: boolean;
-  /** The checkout the changes go to. */
-  target: string;
-  files: FileChange[];
-  conflicts: ApplyConflict[];
-  /** Why nothing was tried: uncommitted changes of the user's to the same files, or a checkout that moved. */
-  refused: string | null;
-  message: string;
-}
-
-export interface DiscardResult {
-  job_id: string;
-  discarded: boolean;
-  path: string;
-  branch: string;
-  message: string;
-}
+export type DiffResult = z.infer<typeof diffOutput>;
+export type ApplyResult = z.infer<typeof applyOutput>;
+export type DiscardResult = z.infer<typeof discardOutput>;
 
 const spec = (ws: JobWorkspace): WorktreeSpec => ({ repo: ws.repo!, path: ws.path!, branch: ws.branch! });
 
@@ -282,12 +254,11 @@ export class Workspaces {
         throw new ToolError('conflict', `job ${job.id} ran without isolation, so its changes are already in ${job.cwd}: there is nothing to ${what}`);
       }
       if (!ws.base_commit) {
-        throw new ToolError(
-          'conflict',
+        throw new ToolError('conflict', (t) =>
           job.sandbox === 'read-only' && !job.bypass
             ? `job ${job.id} ran in the read-only sandbox, so it changed no file`
             : ws.path === null
-            ? `job ${job.id} has not started yet, so there is nothing to compare: wait for it with codex_wait`
+            ? `job ${job.id} has not started yet, so there is nothing to compare: wait for it with ${t('wait')}`
             : `job ${job.id} ran in ${job.cwd} without isolation, and that is not a git checkout with a commit, so what it changed cannot be told apart: start jobs with isolation "worktree" in a git repository to review their changes`,
         );
       }
@@ -295,11 +266,10 @@ export class Workspaces {
     }
     if (ws.state === 'discarded') throw new ToolError('conflict', `job ${job.id}'s worktree was discarded; its changes are gone (its record and logs remain)`);
     if (ws.state !== 'ready' || !ws.base_commit) {
-      throw new ToolError(
-        'not_finished',
+      throw new ToolError('not_finished', (t) =>
         ws.state === 'failed'
-          ? `job ${job.id}'s worktree could not be made (${job.error?.message ?? 'see codex_poll'}), so there are no changes`
-          : `job ${job.id}'s worktree is still being prepared: wait for the job with codex_wait`,
+          ? `job ${job.id}'s worktree could not be made (${job.error?.message ?? `see ${t('poll')}`}), so there are no changes`
+          : `job ${job.id}'s worktree is still being prepared: wait for the job with ${t('wait')}`,
       );
     }
   }
@@ -315,7 +285,7 @@ export class Workspaces {
     this.checkAvailable(job, 'apply');
     const ws = job.workspace;
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
-    if (busy) throw new ToolError('not_finished', `job ${busy.id} is still ${busy.status} in this worktree: wait for it with codex_wait, then apply`);
+    if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: wait for it with ${t('wait')}, then apply`);
     const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0 }).catch((err: unknown) =>
       gitFailure(`cannot read job ${job.id}'s worktree`, err),
     );
@@ -356,7 +326,7 @@ export class Workspaces {
     const ws = job.workspace;
     if (ws.kind === 'none') this.checkAvailable(job, 'discard');
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
-    if (busy) throw new ToolError('not_finished', `job ${busy.id} is still ${busy.status} in this worktree: cancel it (codex_cancel) or wait for it first`);
+    if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: cancel it (${t('cancel')}) or wait for it first`);
     const done = { job_id: job.id, path: ws.path!, branch: ws.branch! };
     if (ws.state === 'discarded') return { ...done, discarded: false, message: `job ${job.id}'s worktree was already discarded` };
     await this.remove(ws).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));

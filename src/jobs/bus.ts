@@ -17,7 +17,8 @@ export class Bus {
     return path.join(this.dir, id);
   }
 
-  announce(id: string): void {
+  /** Tells every process watching the home directory that job `id` changed. */
+  publish(id: string): void {
     touch(this.fileFor(id));
   }
 

@@ -4,7 +4,7 @@ import type { DiffResult } from '../engine/workspaces.js';
 import type { Logger } from '../log.js';
 import { ToolError } from '../errors.js';
 import { call } from './call.js';
-import * as s from './schemas.js';
+import * as s from '../engine/shapes.js';
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 

@@ -10,7 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { describeActivity, type Snapshot } from '../engine/snapshot.js';
 import { ToolError } from '../errors.js';
 import { isFinal } from '../jobs/states.js';
-import * as s from './schemas.js';
+import * as s from '../engine/shapes.js';
 import { resultToolResult } from './tools.js';
 
 /**

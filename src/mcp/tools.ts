@@ -7,7 +7,7 @@ import { isFinal } from '../jobs/states.js';
 import { ToolError } from '../errors.js';
 import { call, type ToolResult } from './call.js';
 import type { Logger } from '../log.js';
-import * as s from './schemas.js';
+import * as s from '../engine/shapes.js';
 import { onSessionClose } from './session.js';
 
 const WAIT_DEFAULT_SECONDS = 50;

@@ -95,7 +95,7 @@ const settingsOf = (opts: JobOpts) => ({
 async function started(engine: Engine, out: Out, s: Started, opts: JobOpts): Promise<void> {
   if (s.group_id !== null) return startedGroup(engine, out, s, s.group_id, opts);
   const jobId = s.job_id;
-  if (opts.wait) return finish(engine, out, [jobId], undefined, true);
+  if (opts.wait) return waitAndReport(engine, out, [jobId], undefined, true);
   const snap = engine.poll(jobId, 0);
   if (out.json) return out.data({ job_id: jobId, status: snap.status, queue_position: snap.queue_position });
   if (!out.tty) return out.line(jobId);
@@ -157,7 +157,7 @@ function printGroup(out: Out, g: GroupView): void {
  * Waits for every job, then prints each result; the exit code is the first unsuccessful job's.
  * `--json` prints an array (`wait`), or the one job's object when `single` (`run`, `reply`).
  */
-async function finish(engine: Engine, out: Out, ids: string[], timeoutMs?: number, single = false): Promise<void> {
+async function waitAndReport(engine: Engine, out: Out, ids: string[], timeoutMs?: number, single = false): Promise<void> {
   const { snapshots: results, interrupted } = await waitLive(engine, out, ids, timeoutMs);
   const shown = results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r));
   if (out.json) out.data(single ? shown[0] : shown);
@@ -409,7 +409,7 @@ export function registerJobCommands(program: Command): void {
     const out = outFor(cmd, opts);
     const timeoutMs = opts.timeout === undefined ? undefined : opts.timeout * 1000;
     if (onJobsOrGroup(ids, opts.group) === 'group') return withEngine((engine) => finishGroup(engine, out, opts.group!, timeoutMs));
-    await withEngine((engine) => finish(engine, out, ids, timeoutMs));
+    await withEngine((engine) => waitAndReport(engine, out, ids, timeoutMs));
   });
 
   withExamples(
@@ -437,7 +437,7 @@ export function registerJobCommands(program: Command): void {
         try {
           results.push(await engine.cancel(id));
         } catch (err) {
-          failures.push(`${id}: ${forPeople((err as Error).message)}`);
+          failures.push(`${id}: ${forPeople(err)}`);
         }
       }
       if (out.json) out.data(results);

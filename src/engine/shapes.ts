@@ -1,15 +1,17 @@
 import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOXES } from '../agents/access.js';
 import { AGENT_NAMES } from '../agents/agent.js';
-import { REASONING_EFFORTS } from '../engine/validate.js';
+import { REASONING_EFFORTS } from './validate.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
-import { MAX_ATTEMPTS } from '../engine/groups.js';
+import { MAX_ATTEMPTS } from './groups.js';
 
 /**
- * Tool input and output schemas. Inputs check shape only; the engine checks meaning (paths exist,
- * modes allowed), so the command line gets the same checks. Enumerated strings are plain strings
- * here so that a wrong value gets the engine's message listing the valid ones.
+ * The engine's inputs and outputs, each defined once: the MCP tools declare these schemas, and the
+ * engine's types are inferred from them (StartInput, Snapshot, …). Inputs check shape only; the
+ * engine checks meaning (paths exist, modes allowed), so the command line gets the same checks.
+ * Enumerated strings are plain strings here so that a wrong value gets the engine's message
+ * listing the valid ones.
  */
 
 const jobId = z
@@ -132,7 +134,7 @@ const workspace = z.object({
   path: z.string().nullable(),
   branch: z.string().nullable(),
   base_commit: z.string().nullable(),
-  repo: z.string().nullable(),
+  repo: z.string().nullable().describe('The checkout the job was started from, which codex_apply brings the changes to'),
   state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
   applied_at: z.string().nullable(),
 });
@@ -168,7 +170,7 @@ export const startedOutput = z.object({
   created_at: z.string(),
   queue_position: z.number().nullable(),
   isolation: z.enum(['none', 'worktree']),
-  group_id: z.string().nullable(),
+  group_id: z.string().nullable().describe("With attempts > 1: the group; job_ids holds every attempt's job id, job_id the first"),
   job_ids: z.array(z.string()),
 });
 
@@ -209,7 +211,7 @@ export const groupOutput = z.object({
   attempts: z.array(
     z.object({ job_id: z.string(), status, check, changes, finished_at: z.string().nullable() }),
   ),
-  best_job_id: z.string().nullable(),
+  best_job_id: z.string().nullable().describe('The best attempt that completed (and passed its check, if there is one); null while none has. attempts are ranked best first: completed, check passed, some change, smaller change, earlier finish'),
   finished: z.number(),
   total: z.number(),
 });
@@ -269,17 +271,17 @@ export const diffOutput = z.object({
   deletions: z.number(),
   patch: z.string().nullable(),
   truncated: z.boolean(),
-  note: z.string().nullable(),
+  note: z.string().nullable().describe('What the diff means when that is not simply "what the job changed"'),
 });
 
 export const applyOutput = z.object({
   job_id: z.string(),
   dry_run: z.boolean(),
   applied: z.boolean(),
-  target: z.string(),
+  target: z.string().describe('The checkout the changes go to'),
   files: z.array(fileChange),
   conflicts: z.array(z.object({ path: z.string(), reason: z.string() })),
-  refused: z.string().nullable(),
+  refused: z.string().nullable().describe("Why nothing was tried: uncommitted changes of the user's to the same files, or a checkout that moved"),
   message: z.string(),
 });
 

@@ -1,0 +1,181 @@
+import type { AgentLocators } from '../agents/binary.js';
+import { emptyProgress } from '../agents/progress.js';
+import { agentOf, isAgentName } from '../agents/registry.js';
+import type { Config } from '../config.js';
+import type { Bus } from '../jobs/bus.js';
+import { jobFiles, type HomeLayout } from '../jobs/files.js';
+import type { Job, JobStore } from '../jobs/store.js';
+import type { Logger } from '../log.js';
+import { jobEnvironment } from '../supervise/env.js';
+import { launchJob, type Launched } from '../supervise/launch.js';
+import { selfIdentity } from '../supervise/proc.js';
+import { interruptJob, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { decide } from './outcome.js';
+import type { Recorder } from './recorder.js';
+import type { Workspaces } from './workspaces.js';
+
+/**
+ * Starts queued jobs: claims them while slots are free, makes their worktrees, and spawns each
+ * job's agent under its wrapper. What goes wrong on the way is recorded as the job's outcome.
+ */
+export class Launcher {
+  private readonly identity = selfIdentity();
+  private dispatchChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: JobStore,
+    private readonly bus: Bus,
+    private readonly layout: HomeLayout,
+    private readonly locators: AgentLocators,
+    private readonly workspaces: Workspaces,
+    private readonly recorder: Recorder,
+    /** Keeps work begun for a job alive until the process may exit (see Runner.close). */
+    private readonly track: (work: Promise<void>) => void,
+    private readonly log: Logger,
+  ) {}
+
+  /** Launches nothing more; a launch under way is finished first so no claim is left half done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.dispatchChain.catch(() => undefined);
+  }
+
+  /** Starts queued jobs while slots are free. Rounds run one after another within a process. */
+  dispatch(): Promise<void> {
+    this.dispatchChain = this.dispatchChain.then(async () => {
+      if (this.closed || !this.store.anyQueued()) return;
+      // Find the agents before claiming: a claim is a promise to launch at once. A job whose agent
+      // this server lacks stays queued for a server that has it (codex_start already refused new ones).
+      const found = new Map<string, string>();
+      for (const name of this.store.queuedAgents()) {
+        const binary = isAgentName(name) ? await this.locators.of(name).locate().catch(() => null) : null;
+        if (binary) found.set(name, binary.path);
+      }
+      if (found.size === 0 || this.closed) return;
+      const claimed = this.store.claimQueued(this.config.maxConcurrent, Date.now(), this.identity, [...found.keys()]);
+      this.pauseFor('after-claim', claimed.length);
+      for (const job of claimed) await this.launch(job, found.get(job.agent)!);
+    });
+    return this.dispatchChain.catch((err: unknown) => {
+      this.log('error', `dispatch failed: ${(err as Error).message}`);
+      this.dispatchChain = Promise.resolve();
+    });
+  }
+
+  /**
+   * Fault injection for the tests (CODEX_ASYNC_TEST_PAUSE): the process stops itself with SIGSTOP,
+   * as a laptop's sleep would, at a point where it holds a claim.
+   */
+  private pauseFor(point: Config['testPause'], claims: number): void {
+    if (claims > 0 && this.config.testPause === point) process.kill(process.pid, 'SIGSTOP');
+  }
+
+  /**
+   * Launches a claimed job. Nothing with a side effect happens (emptying the job's files, spawning
+   * codex, signalling) unless `beginLaunch` finds the claim still this launch's: a process that was
+   * paused past its lease wakes to a stale token and leaves the job to whoever holds it now.
+   */
+  private async launch(job: Job, agentPath: string): Promise<void> {
+    const begun = Date.now();
+    if (!this.store.beginLaunch(job.id, job.launch_token, begun)) {
+      // Cancelled before the launch began: finish it here; released and taken over: not ours.
+      const now = this.store.get(job.id);
+      if (now?.status === 'running' && now.launch_token === job.launch_token && now.stop_reason !== null) this.recorder.conclude(job.id);
+      return;
+    }
+    job = { ...job, launched_at: begun };
+    this.pauseFor('before-spawn', 1);
+    // Making a worktree takes a while: the launch goes on in the background, so that codex_start
+    // answers at once (the job shows as running, "preparing its worktree").
+    if (this.workspaces.needsPreparing(job)) this.track(this.prepareThenSpawn(job, agentPath));
+    else await this.spawn(job, agentPath);
+  }
+
+  private async prepareThenSpawn(job: Job, agentPath: string): Promise<void> {
+    try {
+      const workspace = await this.workspaces.prepare(job);
+      this.pauseFor('worktree-made', 1);
+      if (!this.store.setWorkspace(job.id, workspace, job.launch_token)) return;
+      job = { ...job, workspace };
+    } catch (err) {
+      const message = `cannot prepare the job's worktree: ${(err as Error).message.split('\n').slice(0, 4).join(' ')}`;
+      this.recorder.record(job, { status: 'failed', error: { kind: 'workspace', message } }, null);
+      return;
+    }
+    const now = this.store.get(job.id);
+    if (now?.stop_reason) {
+      // Stopped while its worktree was made: nobody else may finish a launch in flight, so we do.
+      this.recorder.record(now, decide(now, null, emptyProgress(), ''), null);
+      return;
+    }
+    await this.spawn(job, agentPath);
+  }
+
+  private async spawn(job: Job, agentPath: string): Promise<void> {
+    const files = jobFiles(this.layout, job.id);
+    const isolated = job.workspace.kind === 'worktree';
+    const agent = agentOf(job.agent);
+    let launched: Launched;
+    try {
+      const spec = {
+        jobId: job.id,
+        cwd: this.workspaces.runDir(job),
+        access: { sandbox: job.sandbox, bypass: job.bypass },
+        lastMessageFile: files.lastMessage,
+        jobDir: files.dir,
+        model: job.model,
+        reasoningEffort: job.reasoning_effort,
+        outputSchemaFile: job.has_output_schema ? files.outputSchema : null,
+        images: job.images,
+        addDirs: this.workspaces.runDirs(job),
+        resume: job.resume_thread_id,
+        privateTmp: isolated,
+      };
+      launched = await launchJob({
+        jobId: job.id,
+        launch: job.launch_token,
+        files,
+        notifyFile: this.bus.fileFor(job.id),
+        cwd: spec.cwd,
+        agentPath,
+        args: agent.argv(spec),
+        zeroIsDone: !agent.exitZeroNeedsTurn,
+        doneMark: agent.turnCompletedMark,
+        deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
+        env: { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job) },
+        settings: this.config.callbackSettings,
+        nice: this.config.jobNice,
+        check: job.check_command === null ? null : await this.checkRun(job, isolated),
+      });
+    } catch (err) {
+      this.recorder.record(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
+      return;
+    }
+    const proc: JobProcess = { jobId: job.id, launch: job.launch_token, pgid: launched.pid, startTime: launched.startTime };
+    let recorded = false;
+    try {
+      recorded = this.store.setProcess(job.id, launched.pid, launched.startTime, job.launch_token);
+    } catch (err) {
+      this.log('error', `job ${job.id}: cannot record its process (${(err as Error).message}); stopping it`);
+    }
+    if (!recorded) {
+      // Nobody else knows this process; the marker is this launch's, so no other launch is touched.
+      await stopJob(proc, this.config.killGraceSeconds * 1000);
+      this.recorder.conclude(job.id);
+    } else if (this.store.get(job.id)?.stop_reason) {
+      // Cancelled while it was being spawned: the canceller could not signal it yet.
+      interruptJob(proc);
+    }
+    this.bus.publish(job.id);
+  }
+
+  /** How the job's check runs: sandboxed by codex (codex_start made sure it is installed) in the job's mode. */
+  private async checkRun(job: Job, privateTmp: boolean): Promise<NonNullable<Parameters<typeof launchJob>[0]['check']>> {
+    const mode = job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox;
+    const sandboxPath = mode === 'none' ? '' : (await this.locators.of('codex').locate()).path;
+    return { mode, privateTmp, sandboxPath };
+  }
+
+}
