@@ -32,7 +32,8 @@
  *                           disconnects or close() is called
  *   [[usage:IN,OUT]]     -> usage input_tokens=IN, output_tokens=OUT,
  *                           cache_read_input_tokens=floor(IN/5); default DEFAULT_USAGE
- *   [[json]]             -> text `{"ok":true}`
+ *   [[json]]             -> text `{"ok":true}`; when the request offers a `StructuredOutput`
+ *                           tool (Claude Code's --json-schema), a call of it with {"ok":true} first
  *   [[recall]]           -> text "recall: " + JSON array of the texts of all real user
  *                           messages (system reminders and tool results skipped)
  *
@@ -370,7 +371,9 @@ export async function startMockAnthropic(): Promise<MockServer> {
         return;
       }
       case "json":
-        finish(text(JSON.stringify({ ok: true })));
+        // Claude Code's --json-schema offers a StructuredOutput tool and insists on a call to it.
+        if (!followUp && offeredTools(body).has("StructuredOutput")) finish(toolUse({ name: "StructuredOutput", input: { ok: true } }));
+        else finish(text(JSON.stringify({ ok: true })));
         return;
       case "recall":
         finish(text("recall: " + JSON.stringify(userTexts(body))));
