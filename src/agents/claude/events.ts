@@ -37,6 +37,8 @@ export type ClaudeEvent =
       completed: boolean;
       subtype: string;
       text: string | null;
+      /** What went wrong when there is no result text (`errors`, often internal diagnostics). */
+      errors: string;
       usage: Usage;
       session_id: string;
       denials: number;
@@ -131,12 +133,12 @@ function parseToolResults(raw: Json): ClaudeEvent {
 function parseResult(raw: Json): ClaudeEvent {
   const subtype = str(raw.subtype, 'missing');
   const errors = Array.isArray(raw.errors) ? raw.errors.filter((e) => typeof e === 'string').join('; ') : '';
-  const text = typeof raw.result === 'string' ? raw.result : errors || null;
   return {
     type: 'result',
     completed: subtype === 'success' && raw.is_error === false,
     subtype,
-    text,
+    text: typeof raw.result === 'string' ? raw.result : null,
+    errors,
     usage: parseUsage(raw.usage),
     session_id: str(raw.session_id),
     denials: Array.isArray(raw.permission_denials) ? raw.permission_denials.length : 0,

@@ -9,7 +9,6 @@ export const claude: Agent = {
   name: 'claude',
   title: 'Claude Code',
   command: 'claude',
-  binEnv: 'CLAUDE_BIN',
   install: 'npm install -g @anthropic-ai/claude-code',
   parseVersion: (stdout) => stdout.trim().replace(/\s*\(Claude Code\)\s*$/, ''),
   stream: claudeStream,

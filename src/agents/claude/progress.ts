@@ -52,7 +52,8 @@ export function applyEvent(p: Progress, event: ClaudeEvent): void {
         if (event.text !== null) p.last_agent_message = event.text;
       } else {
         p.turn = 'failed';
-        p.turn_error = event.text || `${event.subtype}${event.terminal_reason ? ` (${event.terminal_reason})` : ''}`;
+        const why = `${event.subtype}${event.terminal_reason ? ` (${event.terminal_reason})` : ''}${event.errors ? `: ${event.errors}` : ''}`;
+        p.turn_error = event.text || why;
       }
       return;
     case 'unknown':
