@@ -1,10 +1,11 @@
 import { AGENT_NAMES, type Agent, type AgentName } from './agent.js';
+import { claude } from './claude/index.js';
 import { codex } from './codex/index.js';
 
 /** Every agent a job can run. Adding one: its folder under agents/, and a line here. */
 const AGENTS: Record<AgentName, Agent | undefined> = {
   codex,
-  claude: undefined,
+  claude,
   copilot: undefined,
   gemini: undefined,
 };

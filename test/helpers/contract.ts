@@ -102,7 +102,7 @@ export function agentContract(a: AgentUnderTest): void {
     });
 
     it('cancel ends every process the agent started, its tools\' process groups included', async () => {
-      // Not a bare `sleep 307`: Claude Code refuses a command that is only a long sleep.
+      // Not a bare `sleep 307`: Claude Code refuses a command that starts with a sleep of 25 s or more.
       const { job_id } = await start('[[shell:true && sleep 307]]', { sandbox: shellAccess });
       await until('the shell command to run', () => jobProcessesOnMachine(job_id).some((pid) => /\bsleep 307\b/.test(commandLine(pid))), 60_000);
       const cancelled = await conn.call('codex_cancel', { job_id });
