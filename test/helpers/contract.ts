@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Sandbox } from '../../src/agents/access.ts';
-import { jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './harness.ts';
+import { cliIn, jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './harness.ts';
 
 export interface AgentMock {
   url: string;
@@ -69,6 +69,12 @@ export function agentContract(a: AgentUnderTest): void {
       assert.ok(done.thread_id, 'the session id is recorded');
       const result = await conn.call('codex_result', { job_id: started.job_id });
       assert.match(result.final_message, /mock answer: say hello to the contract/);
+    });
+
+    it('runs from the command line: run --agent … --wait prints the answer and exits 0', async () => {
+      const r = await cliIn(s.h.env(env), ['run', '--agent', a.agent, 'hello from the shell', '--cwd', s.h.workdir(), '--wait']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /✔ job [0-9a-f]{12} completed in \d+s[^\n]*\nmock answer: hello from the shell\n/);
     });
 
     it('shows the commands it ran and the tokens it used', async () => {
