@@ -10,6 +10,8 @@ import { parseCopilotLine } from '../src/agents/copilot/events.ts';
 import { usageFromReport } from '../src/agents/copilot/usage.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { readActivityTail } from '../src/jobs/eventlog.ts';
+import { agentContract } from './helpers/contract.ts';
+import { startMockAnthropic } from './helpers/mockAnthropic.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const fixture = (name: string) => path.join(root, 'test', 'fixtures', name);
@@ -24,6 +26,22 @@ function fold(input: string[]): Progress {
 
 /** Copilot unpacks ~235 MB into its cache directory on a first run: the tests share one cache. */
 const copilotCache = path.join(os.tmpdir(), 'cam-copilot-cache');
+
+agentContract({
+  agent: 'copilot',
+  startMock: startMockAnthropic,
+  env: (mock) => ({
+    // The npm launcher, as `npm i -g @github/copilot` puts it on PATH: the server runs the native binary behind it.
+    COPILOT_BIN: path.join(root, 'node_modules', '.bin', 'copilot'),
+    XDG_CACHE_HOME: copilotCache,
+    COPILOT_OFFLINE: 'true',
+    COPILOT_PROVIDER_TYPE: 'anthropic',
+    COPILOT_PROVIDER_BASE_URL: mock.url,
+    // Copilot masks the key's value wherever it appears in its output: it must be no word a test looks for.
+    COPILOT_PROVIDER_API_KEY: 'k-0f3a9c',
+    COPILOT_MODEL: 'claude-sonnet-4.5',
+  }),
+});
 
 const sessionOf = (name: string) => JSON.parse(lines(name).filter(Boolean).at(-1)!).sessionId as string;
 
@@ -180,7 +198,7 @@ describe('finding the Copilot CLI', () => {
     const nested = path.join(pkg, 'node_modules', '@github', 'copilot-linux-x64', 'copilot');
     fs.mkdirSync(path.dirname(nested), { recursive: true });
     fs.writeFileSync(path.join(pkg, 'npm-loader.js'), '');
-    fs.writeFileSync(nested, '');
+    fs.writeFileSync(nested, '', { mode: 0o755 });
     fs.mkdirSync(path.join(prefix, 'bin'));
     fs.symlinkSync(path.join(pkg, 'npm-loader.js'), path.join(prefix, 'bin', 'copilot'));
     assert.equal(nativeCopilot(path.join(prefix, 'bin', 'copilot'), 'linux', 'x64'), fs.realpathSync(nested));

@@ -1,11 +1,12 @@
 import { AGENT_NAMES, type Agent, type AgentName } from './agent.js';
 import { codex } from './codex/index.js';
+import { copilot } from './copilot/index.js';
 
 /** Every agent a job can run. Adding one: its folder under agents/, and a line here. */
 const AGENTS: Record<AgentName, Agent | undefined> = {
   codex,
   claude: undefined,
-  copilot: undefined,
+  copilot,
   gemini: undefined,
 };
 

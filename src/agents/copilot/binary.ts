@@ -32,6 +32,7 @@ export function nativeCopilot(file: string, platform: NodeJS.Platform = process.
   for (const name of platformPackages(platform, arch)) {
     for (const candidate of [path.join(pkgDir, 'node_modules', '@github', name, exe), path.join(pkgDir, '..', name, exe)]) {
       try {
+        fs.accessSync(candidate, fs.constants.X_OK);
         if (fs.statSync(candidate).isFile()) return candidate;
       } catch {
         // Not installed there: try the next place.

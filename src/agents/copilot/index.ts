@@ -1,5 +1,6 @@
 import type { Agent } from '../agent.js';
 import { buildCopilotArgs } from './argv.js';
+import { nativeCopilot } from './binary.js';
 import { readCopilotProvider } from './provider.js';
 import { copilotStream } from './stream.js';
 
@@ -11,7 +12,7 @@ export const copilot: Agent = {
   name: 'copilot',
   title: 'GitHub Copilot CLI',
   command: 'copilot',
-  binEnv: 'COPILOT_BIN',
+  binaryBehind: (found) => nativeCopilot(found),
   install: 'npm install -g @github/copilot',
   parseVersion: (stdout) => /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?/.exec(stdout)?.[0] ?? stdout.trim(),
   stream: copilotStream,
