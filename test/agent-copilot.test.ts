@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { RunSpec } from '../src/agents/agent.ts';
 import { copilot, nativeCopilot } from '../src/agents/copilot/index.ts';
 import { parseCopilotLine } from '../src/agents/copilot/events.ts';
@@ -11,9 +11,17 @@ import { usageFromReport } from '../src/agents/copilot/usage.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { readActivityTail } from '../src/jobs/eventlog.ts';
 import { agentContract } from './helpers/contract.ts';
+import { jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 import { startMockAnthropic } from './helpers/mockAnthropic.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
+const commandLine = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+};
 const fixture = (name: string) => path.join(root, 'test', 'fixtures', name);
 const lines = (name: string) => fs.readFileSync(fixture(name), 'utf8').split('\n');
 
@@ -27,20 +35,45 @@ function fold(input: string[]): Progress {
 /** Copilot unpacks ~235 MB into its cache directory on a first run: the tests share one cache. */
 const copilotCache = path.join(os.tmpdir(), 'cam-copilot-cache');
 
-agentContract({
-  agent: 'copilot',
-  startMock: startMockAnthropic,
-  env: (mock) => ({
-    // The npm launcher, as `npm i -g @github/copilot` puts it on PATH: the server runs the native binary behind it.
-    COPILOT_BIN: path.join(root, 'node_modules', '.bin', 'copilot'),
-    XDG_CACHE_HOME: copilotCache,
-    COPILOT_OFFLINE: 'true',
-    COPILOT_PROVIDER_TYPE: 'anthropic',
-    COPILOT_PROVIDER_BASE_URL: mock.url,
-    // Copilot masks the key's value wherever it appears in its output: it must be no word a test looks for.
-    COPILOT_PROVIDER_API_KEY: 'k-0f3a9c',
-    COPILOT_MODEL: 'claude-sonnet-4.5',
-  }),
+/** Copilot CLI's environment for the tests: offline, its model the Anthropic mock. */
+const copilotEnv = (mock: { url: string }): Record<string, string> => ({
+  // The npm launcher, as `npm i -g @github/copilot` puts it on PATH: the server runs the native binary behind it.
+  COPILOT_BIN: path.join(root, 'node_modules', '.bin', 'copilot'),
+  XDG_CACHE_HOME: copilotCache,
+  COPILOT_OFFLINE: 'true',
+  COPILOT_PROVIDER_TYPE: 'anthropic',
+  COPILOT_PROVIDER_BASE_URL: mock.url,
+  // Copilot masks the key's value wherever it appears in its output: it must be no word a test looks for.
+  COPILOT_PROVIDER_API_KEY: 'k-0f3a9c',
+  COPILOT_MODEL: 'claude-sonnet-4.5',
+});
+
+agentContract({ agent: 'copilot', startMock: startMockAnthropic, env: copilotEnv });
+
+describe('Copilot CLI jobs', () => {
+  const s = useHarness();
+  let mock: Awaited<ReturnType<typeof startMockAnthropic>>;
+  let conn: Connection;
+  before(async () => {
+    mock = await startMockAnthropic();
+    conn = await s.h.connect(copilotEnv(mock));
+  });
+  after(() => mock?.close());
+
+  it("run the native binary behind npm's launcher, which a cancel ends with Copilot's own exit status (0, after its abort)", async () => {
+    const launcher = path.join(root, 'node_modules', '.bin', 'copilot');
+    const native = fs.realpathSync(nativeCopilot(launcher));
+    const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] wait here', cwd: s.h.workdir(), agent: 'copilot' });
+    const lines = () => jobProcessesOnMachine(job_id).map(commandLine);
+    await until('Copilot to run', () => lines().some((l) => l.startsWith(native)), 60_000);
+    assert.ok(!lines().some((l) => l.includes('npm-loader.js') || l.includes(launcher)), lines().join('\n'));
+    // Interrupted while it starts, before its handler is in place, Copilot dies of the signal (130).
+    await until('Copilot to ask the model', () => mock.requests.some((r) => r.prompt.includes('wait here')), 60_000);
+    await conn.call('codex_cancel', { job_id });
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'cancelled', JSON.stringify(done.error));
+    assert.equal(done.exit_code, 0, 'the launcher would have died of the SIGINT (130) and orphaned Copilot');
+  });
 });
 
 const sessionOf = (name: string) => JSON.parse(lines(name).filter(Boolean).at(-1)!).sessionId as string;
