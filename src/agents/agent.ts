@@ -64,6 +64,11 @@ export interface Agent {
   readonly title: string;
   /** The command looked up on PATH (the environment variable binEnvOf(name) names the binary instead). */
   readonly command: string;
+  /**
+   * The program to run for the executable found (on PATH or in its <NAME>_BIN), when an install
+   * puts a launcher there that would only start it. Without it, the executable found runs.
+   */
+  binaryBehind?(found: string): string;
   /** How to install it, for error messages and doctor. */
   readonly install: string;
   /** The version from `<binary> --version`'s output. */

@@ -100,11 +100,12 @@ export class AgentLocator {
     const kind = agent.name === 'codex' ? 'codex_unavailable' : 'agent_unavailable';
     const howToFix = `Install ${agent.title} (\`${agent.install}\`) or set ${binEnvOf(agent.name)} to the full path of its executable in the MCP server configuration.`;
     const name = this.configured ?? agent.command;
-    const file = path.isAbsolute(name) ? name : findExecutable(name, this.searchPath);
-    if (!file) throw new ToolError(kind, `"${name}" was not found on PATH. ${howToFix}`);
-    if (!isExecutableFile(file)) {
-      throw new ToolError(kind, `${binEnvOf(agent.name)} "${file}" is not an executable file. ${howToFix}`);
+    const found = path.isAbsolute(name) ? name : findExecutable(name, this.searchPath);
+    if (!found) throw new ToolError(kind, `"${name}" was not found on PATH. ${howToFix}`);
+    if (!isExecutableFile(found)) {
+      throw new ToolError(kind, `${binEnvOf(agent.name)} "${found}" is not an executable file. ${howToFix}`);
     }
+    const file = agent.binaryBehind?.(found) ?? found;
     const id = this.versionCache ? stampOf(file) : null;
     const cached = id && readVersionCache(this.versionCache!)[id.real];
     if (cached && cached.stamp === id.stamp) return { path: file, version: cached.version };

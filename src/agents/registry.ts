@@ -1,12 +1,13 @@
 import { AGENT_NAMES, type Agent, type AgentName } from './agent.js';
 import { claude } from './claude/index.js';
 import { codex } from './codex/index.js';
+import { copilot } from './copilot/index.js';
 
 /** Every agent a job can run. Adding one: its folder under agents/, and a line here. */
 const AGENTS: Record<AgentName, Agent | undefined> = {
   codex,
   claude,
-  copilot: undefined,
+  copilot,
   gemini: undefined,
 };
 

@@ -110,6 +110,8 @@ export const WRITE_TOOLS: ToolShape[] = [
 ];
 
 const REMINDER = /^\s*<(system-reminder|environment_context|user_instructions)\b/;
+/** Context a client puts in front of the user's own text in the same block (Copilot CLI: the date). */
+const INJECTED_PREFIX = /^\s*<current_datetime>[^<]*<\/current_datetime>\s*/;
 
 function blocks(content: unknown): any[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
@@ -120,7 +122,7 @@ function blocks(content: unknown): any[] {
 function ownText(message: any): string {
   return blocks(message?.content)
     .filter((b) => b?.type === "text" && typeof b.text === "string" && !REMINDER.test(b.text))
-    .map((b) => b.text as string)
+    .map((b) => (b.text as string).replace(INJECTED_PREFIX, ""))
     .join("");
 }
 

@@ -1,0 +1,30 @@
+import type { Agent } from '../agent.js';
+import { buildCopilotArgs } from './argv.js';
+import { nativeCopilot } from './binary.js';
+import { readCopilotProvider } from './provider.js';
+import { copilotStream } from './stream.js';
+import { readCopilotUsage } from './usage.js';
+
+/** GitHub Copilot CLI (`copilot`), run in prompt mode with its JSONL output. */
+export const copilot: Agent = {
+  name: 'copilot',
+  title: 'GitHub Copilot CLI',
+  command: 'copilot',
+  binaryBehind: (found) => nativeCopilot(found),
+  install: 'npm install -g @github/copilot',
+  parseVersion: (stdout) => /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?/.exec(stdout)?.[0] ?? stdout.trim(),
+  stream: copilotStream,
+  argv: buildCopilotArgs,
+  // COPILOT_ALLOW_ALL=true in the server's environment would approve every tool in every mode:
+  // the access flags alone decide.
+  env: () => ({ COPILOT_ALLOW_ALL: 'false' }),
+  // Copilot has no structured-output option.
+  unsupported: ['output_schema'],
+  // Interrupted, Copilot exits 0 (after an `abort` event).
+  exitZeroNeedsTurn: true,
+  // No single line proves completion: `result` with exit code 0 can follow an `abort`.
+  turnCompletedMark: null,
+  // Its stream has no token counts; --usage-output-file writes them as it ends.
+  usageAtEnd: readCopilotUsage,
+  provider: readCopilotProvider,
+};
