@@ -87,6 +87,7 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
       const id = newJobId();
       store.insert({
         id,
+        agent: 'codex',
         prompt_head: `seeded job ${i}`,
         prompt_bytes: 12,
         cwd,
@@ -114,7 +115,7 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
   });
   insertAll();
   // Claimed by a process that never lived ("0 0"), then finished against that claim.
-  for (const job of store.claimQueued(count, now, '0 0')) {
+  for (const job of store.claimQueued(count, now, '0 0', ['codex'])) {
     store.finish(
       job.id,
       {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { AGENT_NAMES, binEnvOf, type AgentName } from './agents/agent.js';
 
 const flag = z
   .enum(['', '0', '1', 'true', 'false', 'yes', 'no'])
@@ -34,8 +35,8 @@ const EnvSchema = z.object({
 export interface Config {
   /** State directory: jobs.db plus one directory per job. */
   home: string;
-  /** Explicit codex executable; when absent codex is looked up on PATH. */
-  codexBin: string | undefined;
+  /** Each agent's explicit executable (CODEX_BIN, CLAUDE_BIN, …); an agent without one is looked up on PATH. */
+  bins: Record<AgentName, string | undefined>;
   maxConcurrent: number;
   defaultTimeoutSeconds: number;
   allowDangerous: boolean;
@@ -59,7 +60,7 @@ export interface Config {
   retentionMs: number | null;
   /**
    * The settings a job's wrapper hands back to the bin when it calls back (supervise/launch.ts):
-   * this configuration's CODEX_ASYNC_* variables and CODEX_BIN, never the token or test faults.
+   * this configuration's CODEX_ASYNC_* variables and the agents' *_BIN, never the token or test faults.
    */
   callbackSettings: Record<string, string>;
   /** Tests only: where the server SIGSTOPs itself while holding a claim. */
@@ -94,10 +95,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!path.isAbsolute(home)) {
     throw new ConfigError(`CODEX_ASYNC_HOME must be an absolute path, got "${home}"`);
   }
-  const codexBin = e.CODEX_BIN;
-  // A relative path would be resolved against each job's cwd, letting a repository pick the binary.
-  if (codexBin !== undefined && codexBin.includes('/') && !path.isAbsolute(codexBin)) {
-    throw new ConfigError(`CODEX_BIN must be an absolute path or a command name found on PATH, got "${codexBin}"`);
+  const bins = Object.fromEntries(AGENT_NAMES.map((name) => [name, env[binEnvOf(name)] || undefined])) as Config['bins'];
+  for (const name of AGENT_NAMES) {
+    const bin = bins[name];
+    // A relative path would be resolved against each job's cwd, letting a repository pick the binary.
+    if (bin !== undefined && bin.includes('/') && !path.isAbsolute(bin)) {
+      throw new ConfigError(`${binEnvOf(name)} must be an absolute path or a command name found on PATH, got "${bin}"`);
+    }
   }
   let allowedRoots: string[] | null = null;
   if (e.CODEX_ASYNC_ALLOWED_ROOTS !== undefined && e.CODEX_ASYNC_ALLOWED_ROOTS.trim() !== '') {
@@ -115,12 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const callbackSettings: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE') continue;
-    if (isServerSetting(key) || key === 'CODEX_BIN') callbackSettings[key] = value;
+    if (isServerSetting(key) || AGENT_NAMES.some((name) => binEnvOf(name) === key)) callbackSettings[key] = value;
   }
   callbackSettings.CODEX_ASYNC_HOME = home;
   return {
     home,
-    codexBin,
+    bins,
     callbackSettings,
     allowedRoots,
     maxLogBytes: Math.round(e.CODEX_ASYNC_MAX_LOG_MB * 1024 * 1024),

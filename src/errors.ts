@@ -9,6 +9,7 @@ export type ToolErrorKind =
   | 'conflict'
   | 'dangerous_disabled'
   | 'codex_unavailable'
+  | 'agent_unavailable'
   | 'storage'
   | 'config';
 

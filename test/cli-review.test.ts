@@ -49,8 +49,8 @@ describe('the command line reviews a job\'s worktree', () => {
     git(clone, 'apply', '--check', path.join(clone, '..', 'job.patch'));
 
     const listed = (await cli(['ls'])).stdout.split('\n');
-    assert.match(listed[0]!, /^ID\s+STATUS\s+AGE\s+RAN\s+CHANGES\s+CWD\s+LABEL\s+PROMPT$/);
-    assert.match(listed.find((l) => l.startsWith(id))!, new RegExp(`^${id}\\s+completed\\s+.*\\+1 -1\\s`));
+    assert.match(listed[0]!, /^ID\s+AGENT\s+STATUS\s+AGE\s+RAN\s+CHANGES\s+CWD\s+LABEL\s+PROMPT$/);
+    assert.match(listed.find((l) => l.startsWith(id))!, new RegExp(`^${id}\\s+codex\\s+completed\\s+.*\\+1 -1\\s`));
 
     const shown = (await cli(['show', id])).stdout;
     assert.match(shown, new RegExp(`^worktree\\s+\\S+${id}$`, 'm'));
@@ -77,7 +77,7 @@ describe('the command line reviews a job\'s worktree', () => {
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /applied 1 file\(s\)/);
     assert.equal(fs.readFileSync(path.join(repo, 'a.txt'), 'utf8'), 'hello\n');
-    assert.match((await cli(['ls'])).stdout, new RegExp(`^${id}\\s+completed\\s+.*\\sapplied\\s`, 'm'));
+    assert.match((await cli(['ls'])).stdout, new RegExp(`^${id}\\s+codex\\s+completed\\s+.*\\sapplied\\s`, 'm'));
 
     const again = await cli(['apply', id]);
     assert.equal(again.code, 1);
@@ -88,7 +88,7 @@ describe('the command line reviews a job\'s worktree', () => {
     assert.match(discarded.stdout, new RegExp(`removed worktree .* and branch codex/${id}`));
     assert.equal(git(repo, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1, 'only the main worktree is left');
     assert.equal(git(repo, 'branch', '--list', 'codex/*'), '');
-    assert.match((await cli(['ls'])).stdout, new RegExp(`^${id}\\s+completed\\s+.*\\sdiscarded\\s`, 'm'));
+    assert.match((await cli(['ls'])).stdout, new RegExp(`^${id}\\s+codex\\s+completed\\s+.*\\sdiscarded\\s`, 'm'));
     const gone = await cli(['diff', id]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /was discarded/);

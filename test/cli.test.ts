@@ -49,8 +49,8 @@ describe('the command line', () => {
     const id = (await cli(['run', 'listed job with a rather long prompt that the table has to cut short somewhere', '--cwd', cwd, '--label', 'tbl'])).stdout.trim();
     await cli(['wait', id]);
     const table = (await cli(['ls', '--label', 'tbl'])).stdout.split('\n');
-    assert.match(table[0]!, /^ID\s+STATUS\s+AGE\s+RAN\s+CHANGES\s+CWD\s+LABEL\s+PROMPT$/);
-    assert.match(table[1]!, new RegExp(`^${id}\\s+completed\\s+\\d+s ago\\s+\\d+s\\s+—\\s+\\S+\\s+tbl\\s+listed job`));
+    assert.match(table[0]!, /^ID\s+AGENT\s+STATUS\s+AGE\s+RAN\s+CHANGES\s+CWD\s+LABEL\s+PROMPT$/);
+    assert.match(table[1]!, new RegExp(`^${id}\\s+codex\\s+completed\\s+\\d+s ago\\s+\\d+s\\s+—\\s+\\S+\\s+tbl\\s+listed job`));
     assert.match((await cli(['ls', '--status', 'running'])).stdout, /^(ID|No jobs)/);
     assert.doesNotMatch((await cli(['ls', '--status', 'running'])).stdout, new RegExp(id));
     const shown = (await cli(['show', id])).stdout;
@@ -176,8 +176,8 @@ describe('the command line', () => {
     await until('it runs', async () => /running/.test((await cli(['show', id])).stdout));
     const top = await cli(['top']);
     assert.equal(top.code, 0, top.stderr);
-    assert.match(top.stdout, /^ID\s+STATUS\s+TIME\s+FILES\s+TOKENS\s+CHANGES\s+CWD\s+ACTIVITY/);
-    assert.match(top.stdout, new RegExp(`${id}\\s+running`));
+    assert.match(top.stdout, /^ID\s+AGENT\s+STATUS\s+TIME\s+FILES\s+TOKENS\s+CHANGES\s+CWD\s+ACTIVITY/);
+    assert.match(top.stdout, new RegExp(`${id}\\s+codex\\s+running`));
     assert.equal(JSON.parse((await cli(['top', '--json'])).stdout).some((j: { job_id: string }) => j.job_id === id), true);
     await cli(['cancel', id]);
   });

@@ -92,7 +92,7 @@ describe('faults of codex itself', () => {
     assert.match(done.error.message, /exited with code 1: .*config profile "nope" not found/);
     const reply = await s.conn.raw('codex_reply', { job_id, prompt: 'continue' });
     assert.equal(reply.isError, true);
-    assert.match(reply.content[0].text, /never started a Codex thread/);
+    assert.match(reply.content[0].text, /never started a Codex CLI session/);
   });
 
   it('a missing codex is a clear tool error and the server keeps serving', async () => {

@@ -39,6 +39,12 @@ describe('bad input gets a clear tool error', () => {
     await rejects('codex_start', { prompt: 'x', cwd, sandbox: 'danger-full-access' }, /dangerous_disabled/);
   });
 
+  it('rejects an unknown agent, and options the agent cannot take', async () => {
+    await rejects('codex_start', { prompt: 'x', cwd, agent: 'cursor' }, /agent must be one of codex.*got "cursor"/);
+    await rejects('codex_start', { prompt: 'x', cwd, agent: 'Codex' }, /agent must be one of/);
+    await rejects('codex_reply', { thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53', cwd, prompt: 'x', agent: 'nope' }, /agent must be one of/);
+  });
+
   it('rejects bad timeouts, tail_lines, paths and job ids', async () => {
     await rejects('codex_start', { prompt: 'x', cwd, model: '--config=x y' }, /not a model name/);
     await rejects('codex_start', { prompt: 'x', cwd, reasoning_effort: 'max' }, /unknown reasoning_effort "max".*minimal/);
@@ -59,7 +65,7 @@ describe('bad input gets a clear tool error', () => {
     await rejects('codex_list', { limit: 0 }, /limit must be/);
     await rejects('codex_list', { cursor: '!!!' }, /cursor/);
     await rejects('codex_reply', { prompt: 'x' }, /give job_id .* or thread_id/);
-    await rejects('codex_reply', { prompt: 'x', thread_id: 'not a thread' }, /not a Codex thread id/);
+    await rejects('codex_reply', { prompt: 'x', thread_id: 'not a thread' }, /not a Codex CLI session id/);
     await rejects('codex_reply', { prompt: 'x', job_id: 'abcdefabcdef', sandbox: 'workspace-write' }, /sandbox comes from the parent job/);
   });
 

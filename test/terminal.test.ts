@@ -106,9 +106,9 @@ describe('what a person sees in a terminal', { skip: HAVE_TMUX ? false : 'tmux i
     const id = cli(['run', '[[shell:sleep 300]] watched in top', '--cwd', s.h.workdir()]).trim();
     const term = new Terminal(s.h.env(), ['top']);
     try {
-      const screen = await term.shows(new RegExp(`${id}\\s+running\\s+\\d+s\\s+0\\s+\\d*\\s+\\S+\\s+.*sleep 300`));
+      const screen = await term.shows(new RegExp(`${id}\\s+codex\\s+running\\s+\\d+s\\s+0\\s+\\d*\\s+\\S+\\s+.*sleep 300`));
       assert.match(screen, /codex-async-mcp top\s+1 running, 0 queued/);
-      assert.match(screen, /^ID\s+STATUS\s+TIME\s+FILES\s+TOKENS\s+CHANGES\s+CWD\s+ACTIVITY/m);
+      assert.match(screen, /^ID\s+AGENT\s+STATUS\s+TIME\s+FILES\s+TOKENS\s+CHANGES\s+CWD\s+ACTIVITY/m);
       assert.match(screen, /↑\/↓ select · enter log · c cancel · q quit/);
       term.keys('Enter');
       await term.shows(new RegExp(`log of ${id}\\s+running`));

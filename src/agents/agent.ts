@@ -5,6 +5,9 @@ import type { Progress } from './progress.js';
 export const AGENT_NAMES = ['codex', 'claude', 'copilot', 'gemini'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
+/** CODEX_BIN, CLAUDE_BIN, …: the full path (or command name) of an agent's binary, for the operator to set. */
+export const binEnvOf = (name: AgentName) => `${name.toUpperCase()}_BIN`;
+
 /**
  * How the job store reads an agent's output: one event per line, folded into the agent-neutral
  * progress and rendered for people. Each agent's adapter (agents/<name>/) provides one; a line it
@@ -15,6 +18,11 @@ export interface EventStream {
   fold(line: string, progress: Progress): void;
   /** The readable activity for one line of output, or null when it shows nothing. */
   render(line: string): ActivityLine | null;
+  /**
+   * For a log followed live, where an item was shown when it started: its end may read as just its
+   * result. Without it, a live log prints render(line).
+   */
+  renderLive?(line: string): string | null;
 }
 
 export interface ActivityLine {
@@ -54,9 +62,8 @@ export interface Agent {
   readonly name: AgentName;
   /** For people: "Claude Code". */
   readonly title: string;
-  /** The command looked up on PATH, and the environment variable that names the binary instead. */
+  /** The command looked up on PATH (the environment variable binEnvOf(name) names the binary instead). */
   readonly command: string;
-  readonly binEnv: string;
   /** How to install it, for error messages and doctor. */
   readonly install: string;
   /** The version from `<binary> --version`'s output. */

@@ -52,7 +52,7 @@ export async function withEngine<T>(work: (engine: Engine, config: Config) => Pr
     return await work(engine, config);
   } catch (err) {
     // Engine errors are written for whoever called: here they are a person's usage error.
-    if (err instanceof ToolError) throw new CliError(forPeople(err.message), ['storage', 'codex_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
+    if (err instanceof ToolError) throw new CliError(forPeople(err.message), ['storage', 'codex_unavailable', 'agent_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
     throw err;
   } finally {
     await engine.close();

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CodexLocator } from '../agents/codex/binary.js';
+import { AGENT_NAMES, type Agent, type AgentName } from '../agents/agent.js';
+import { AgentLocators } from '../agents/binary.js';
 import { resolveAccess, type Access } from '../agents/access.js';
-import { codexStream } from '../agents/codex/stream.js';
+import { agentOf, agents, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
@@ -40,6 +41,7 @@ import {
 export interface StartInput {
   prompt: string;
   cwd: string;
+  agent?: string | undefined;
   approval_policy?: string | undefined;
   sandbox?: string | undefined;
   model?: string | undefined;
@@ -58,6 +60,8 @@ export interface StartInput {
 export interface ReplyInput {
   job_id?: string | undefined;
   thread_id?: string | undefined;
+  /** With thread_id: whose session it is (a reply by job_id continues with the job's own agent). */
+  agent?: string | undefined;
   cwd?: string | undefined;
   prompt: string;
   sandbox?: string | undefined;
@@ -110,7 +114,7 @@ export class Engine {
   private readonly layout: HomeLayout;
   private readonly store: JobStore;
   private readonly bus: Bus;
-  private readonly codex: CodexLocator;
+  private readonly locators: AgentLocators;
   private readonly waiters = new Waiters();
   private readonly runner: Runner;
   private readonly workspaces: Workspaces;
@@ -124,11 +128,11 @@ export class Engine {
     this.layout = homeLayout(config.home);
     this.store = guardDamage(new JobStore(db), this.layout.db);
     this.bus = new Bus(this.layout.notifyDir);
-    this.codex = new CodexLocator(config.codexBin, config.searchPath, this.layout.codexVersions);
+    this.locators = new AgentLocators(config.bins, config.searchPath, this.layout.codexVersions);
     const reserve = new Reserve(config.home, config.reserveBytes);
     reserve.ensure();
     this.workspaces = new Workspaces(this.store, this.layout, log);
-    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.codex, this.waiters, reserve, this.workspaces);
+    this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.locators, this.waiters, reserve, this.workspaces);
   }
 
   /**
@@ -188,6 +192,7 @@ export class Engine {
 
   async start(input: StartInput): Promise<Started> {
     const prompt = checkPrompt(input.prompt);
+    const agent = this.checkAgent(input.agent, input);
     const cwd = checkCwd(input.cwd);
     const access = resolveAccess(input, this.config.allowDangerous);
     const schema = checkOutputSchema(input.output_schema);
@@ -207,12 +212,18 @@ export class Engine {
     const planned = await this.workspaces.plan(first, cwd, isolation, access);
     Workspaces.checkAddDirs(planned, addDirs);
     const groupId = attempts > 1 ? newJobId() : null;
-    await this.codex.locate();
+    await this.locators.of(agent.name).locate();
+    // The check runs under codex's sandbox whichever agent did the work.
+    if (check !== null && agent.name !== 'codex' && access.sandbox !== 'danger-full-access') {
+      await this.locators.of('codex').locate().catch((err: Error) => {
+        throw new ToolError('codex_unavailable', `check_command runs under codex's sandbox, so codex must be installed too: ${err.message}`);
+      });
+    }
     const ids: string[] = [];
     try {
       for (let i = 0; i < attempts; i++) {
         const id = i === 0 ? first : newJobId();
-        const job = this.newJob(id, prompt, cwd, access, input, {
+        const job = this.newJob(id, agent.name, prompt, cwd, access, input, {
           images,
           add_dirs: addDirs,
           has_output_schema: schema !== null,
@@ -234,6 +245,24 @@ export class Engine {
     return this.started(ids, groupId);
   }
 
+  /** The agent named (codex when none is), refusing the options it cannot honour. */
+  private checkAgent(name: string | undefined, input: Partial<Record<Agent['unsupported'][number], unknown>>): Agent {
+    if (name === undefined) return agentOf('codex');
+    if (!isAgentName(name)) {
+      const known = agents().map((a) => a.name);
+      const later = AGENT_NAMES.filter((n) => !known.includes(n));
+      throw invalid(`agent must be one of ${known.join(', ')}, got "${name.slice(0, 40)}"${later.length ? ` (${later.join(', ')}: not in this build)` : ''}`);
+    }
+    const agent = agentOf(name);
+    for (const feature of agent.unsupported) {
+      const value = input[feature];
+      if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
+        throw invalid(`${agent.title} cannot take ${feature}: leave it out, or use agent "codex"`);
+      }
+    }
+    return agent;
+  }
+
   private checkIsolation(value: string | undefined, fallback: Isolation): Isolation {
     if (value === undefined) return fallback;
     if (!(ISOLATIONS as readonly string[]).includes(value)) throw invalid(`isolation must be one of ${ISOLATIONS.join(', ')}, got "${value.slice(0, 40)}"`);
@@ -243,6 +272,7 @@ export class Engine {
   async reply(input: ReplyInput): Promise<Started> {
     const prompt = checkPrompt(input.prompt);
     let threadId: string;
+    let agent: Agent;
     let cwd: string;
     let access: Access;
     let addDirs: string[] = [];
@@ -252,16 +282,17 @@ export class Engine {
     let isolation: Isolation = 'none';
     if (input.job_id !== undefined) {
       if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
-      for (const key of ['cwd', 'sandbox', 'approval_policy'] as const) {
+      for (const key of ['cwd', 'sandbox', 'approval_policy', 'agent'] as const) {
         if (input[key] !== undefined) throw invalid(`${key} comes from the parent job when replying by job_id; leave it out`);
       }
       const parent = this.get(input.job_id);
+      agent = agentOf(parent.agent);
       if (!parent.thread_id) {
         throw new ToolError(
           isFinal(parent.status) ? 'conflict' : 'not_finished',
           isFinal(parent.status)
-            ? `job ${parent.id} never started a Codex thread (${describeJob(parent)}), so there is nothing to continue: start a new job with codex_start`
-            : `job ${parent.id} is ${parent.status} and has no Codex thread yet: wait for it with codex_wait, then reply`,
+            ? `job ${parent.id} never started a ${agent.title} session (${describeJob(parent)}), so there is nothing to continue: start a new job with codex_start`
+            : `job ${parent.id} is ${parent.status} and has no ${agent.title} session yet: wait for it with codex_wait, then reply`,
         );
       }
       if (!parent.cwd) {
@@ -275,8 +306,9 @@ export class Engine {
       parentId = parent.id;
       workspace = this.continuedWorkspace(parent);
     } else if (input.thread_id !== undefined) {
+      agent = this.checkAgent(input.agent, {});
       if (!THREAD_ID_PATTERN.test(input.thread_id)) {
-        throw invalid(`"${input.thread_id.slice(0, 80)}" is not a Codex thread id (a session id such as the one codex prints at start)`);
+        throw invalid(`"${input.thread_id.slice(0, 80)}" is not a ${agent.title} session id (such as the one ${agent.command} prints at start)`);
       }
       if (input.cwd === undefined) throw invalid('cwd is required with thread_id: the directory the thread works in');
       threadId = input.thread_id;
@@ -289,7 +321,7 @@ export class Engine {
     this.checkPlaces(access, cwd, addDirs, []);
     const id = newJobId();
     workspace ??= await this.workspaces.plan(id, cwd, isolation, access);
-    const job = this.newJob(id, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
+    const job = this.newJob(id, agent.name, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
       has_output_schema: false,
@@ -300,7 +332,7 @@ export class Engine {
       group_id: null,
       check_command: null,
     });
-    await this.codex.locate();
+    await this.locators.of(agent.name).locate();
     this.create(job, prompt, null, threadId);
     return this.started([job.id], null);
   }
@@ -335,6 +367,7 @@ export class Engine {
 
   private newJob(
     id: string,
+    agent: AgentName,
     prompt: string,
     cwd: string,
     access: Access,
@@ -350,6 +383,7 @@ export class Engine {
     }
     return {
       id,
+      agent,
       prompt_head: prompt.slice(0, 2000),
       prompt_bytes: Buffer.byteLength(prompt),
       cwd,
@@ -437,7 +471,7 @@ export class Engine {
 
   private snapshotOf(job: Job, tailLines = 100): Snapshot {
     const fresh = this.runner.refresh(job);
-    const output = readActivityTail(codexStream, jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
+    const output = readActivityTail(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
     return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null, this.runner.phase(fresh));
   }
 
@@ -448,7 +482,8 @@ export class Engine {
 
   /** The readable activity log, longer than poll's: for the `codex-job://{id}/output` resource. */
   activity(id: string): string {
-    return readActivityTail(codexStream, jobFiles(this.layout, this.get(id).id).events, 2000, 256 * 1024);
+    const job = this.get(id);
+    return readActivityTail(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, 2000, 256 * 1024);
   }
 
   /** The raw JSONL event stream's last `maxBytes`, cut at a line start: for `codex-job://{id}/events`. */

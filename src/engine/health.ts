@@ -3,15 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { CodexLocator } from '../agents/codex/binary.js';
+import type { Agent } from '../agents/agent.js';
+import { AgentLocator } from '../agents/binary.js';
 import { readCodexProvider } from '../agents/codex/provider.js';
+import { agents } from '../agents/registry.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { runGit } from '../workspace/git.js';
 import { hasJobsTable, isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 
-export type Level = 'ok' | 'warn' | 'fail';
+/** `info`: worth knowing, nothing to fix (an optional agent not installed). */
+export type Level = 'ok' | 'info' | 'warn' | 'fail';
 
 /** One line of `doctor`: what was checked, what was found, and what to do if it is not ok. */
 export interface Check {
@@ -46,7 +49,7 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
     checks.push({ name: 'config', level: 'fail', detail: err.message, fix: 'correct the environment variable (see the README, Configuration)' });
     return checks;
   }
-  checks.push(...(await checkCodex(config, env)));
+  for (const agent of agents()) checks.push(...(await checkAgent(agent, config, env)));
   checks.push(await checkGit(config.defaultIsolation));
   const layout = homeLayout(config.home);
   checks.push(checkHome(layout));
@@ -55,32 +58,28 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
   return checks;
 }
 
-async function checkCodex(config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
-  let codex;
+/**
+ * An agent: found, its version, its provider and credentials. Codex is the default agent, so its
+ * absence fails; any other is optional until a job asks for it.
+ */
+async function checkAgent(agent: Agent, config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  let found;
   try {
-    codex = await new CodexLocator(config.codexBin, config.searchPath).locate();
+    found = await new AgentLocator(agent, config.bins[agent.name], config.searchPath).locate();
   } catch (err) {
-    return [{ name: 'codex', level: 'fail', detail: (err as Error).message.split('. ')[0]!, fix: 'npm install -g @openai/codex, or set CODEX_BIN' }];
+    const detail = (err as Error).message.split('. ')[0]!;
+    if (agent.name !== 'codex') return [{ name: agent.name, level: 'info', detail: `not installed (${detail}): jobs with agent "${agent.name}" cannot run`, fix: agent.install }];
+    return [{ name: agent.name, level: 'fail', detail, fix: `${agent.install}, or set CODEX_BIN` }];
   }
-  const found: Check = { name: 'codex', level: 'ok', detail: `codex ${codex.version} at ${codex.path}` };
-  const reading = readCodexProvider(env);
-  if (!reading.ok) return [found, { name: 'provider', level: 'fail', detail: reading.problem, fix: reading.fix }];
-  const p = reading.provider;
-  const checks: Check[] = [found];
-  const where = `${p.id} (${p.baseUrl ?? "OpenAI's API"})${p.profile ? `, profile ${p.profile}` : ''}`;
-  if (p.envKey && !env[p.envKey]) {
-    checks.push({
-      name: 'provider',
-      level: 'fail',
-      detail: `provider ${where} needs ${p.envKey}, not set`,
-      fix: `set ${p.envKey} where the server is started (the MCP client's server entry, or this shell)`,
-    });
-  } else {
-    const key = p.envKey ? `key from ${p.envKey}` : p.tokenInConfig ? 'token from config.toml' : p.requiresOpenaiAuth ? 'needs an OpenAI login' : 'no key needed';
-    checks.push({ name: 'provider', level: 'ok', detail: `provider ${where}, ${key}` });
-  }
+  const checks: Check[] = [{ name: agent.name, level: 'ok', detail: `${agent.command} ${found.version} at ${found.path}` }];
+  const reading = agent.provider(env);
+  const name = agent.name === 'codex' ? 'provider' : `${agent.name} provider`;
+  checks.push(reading.ok ? { name, level: 'ok', detail: reading.detail } : { name, level: 'fail', detail: reading.detail, fix: reading.fix });
   // Only providers that take OpenAI's credentials care whether codex is logged in.
-  if (p.requiresOpenaiAuth) checks.push(await checkLogin(codex.path, env));
+  if (agent.name === 'codex' && reading.ok) {
+    const provider = readCodexProvider(env);
+    if (provider.ok && provider.provider.requiresOpenaiAuth) checks.push(await checkLogin(found.path, env));
+  }
   return checks;
 }
 

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Progress } from '../agents/progress.js';
 import { oneLine } from '../agents/progress.js';
+import { agentOf } from '../agents/registry.js';
 import type { JobError } from '../jobs/states.js';
 import { checkSpan, type JobFiles } from '../jobs/files.js';
 import type { Job } from '../jobs/store.js';
@@ -32,11 +33,11 @@ export function checkStopped(files: JobFiles, job: Pick<Job, 'stop_reason' | 'st
 
 /**
  * Decides how a job ended from everything there is to know once its processes are gone. The event
- * stream outranks the exit status: a turn that completed is a result, even when codex had to be
+ * stream outranks the exit status: a turn that completed is a result, even when the agent had to be
  * ended afterwards because it lingered (openai/codex#7622).
  */
 export function decide(
-  job: Pick<Job, 'stop_reason' | 'timeout_seconds' | 'stall_seconds'>,
+  job: Pick<Job, 'agent' | 'stop_reason' | 'timeout_seconds' | 'stall_seconds'>,
   exitCode: number | null,
   progress: Progress,
   stderrTail: string,
@@ -44,6 +45,8 @@ export function decide(
 ): Verdict {
   // A job stopped while its check ran did not get to its result: the stop is the outcome.
   if (progress.turn === 'completed' && !stoppedInCheck) return { status: 'completed', error: null };
+  const agent = agentOf(job.agent);
+  const name = agent.command;
   const during = stoppedInCheck ? ' during its check' : '';
   if (job.stop_reason === 'cancelled') {
     return { status: 'cancelled', error: { kind: 'cancelled', message: `cancelled by request${during}` } };
@@ -51,13 +54,13 @@ export function decide(
   if (job.stop_reason === 'timeout') {
     return {
       status: 'failed',
-      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); ${stoppedInCheck ? 'its check' : 'codex'} was stopped` },
+      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); ${stoppedInCheck ? 'its check' : name} was stopped` },
     };
   }
   if (job.stop_reason === 'stalled') {
     return {
       status: 'failed',
-      error: { kind: 'timeout', message: `codex printed nothing for stall_seconds (${job.stall_seconds}); it was stopped` },
+      error: { kind: 'timeout', message: `${name} printed nothing for stall_seconds (${job.stall_seconds}); it was stopped` },
     };
   }
   if (progress.turn === 'failed') {
@@ -73,12 +76,18 @@ export function decide(
       },
     };
   }
-  if (exitCode === 0) return { status: 'completed', error: null };
+  if (exitCode === 0) {
+    if (!agent.exitZeroNeedsTurn) return { status: 'completed', error: null };
+    return {
+      status: 'failed',
+      error: { kind: 'exit_code', message: `${name} exited without finishing its turn (exit 0, no result in its output)${progress.last_error ? `: ${oneLine(progress.last_error, 600)}` : ''}` },
+    };
+  }
   const detail = oneLine(progress.last_error ?? stderrTail, 600);
   if (exitCode === 126 || exitCode === 127) {
-    return { status: 'failed', error: { kind: 'spawn_error', message: `codex could not be started (exit ${exitCode}): ${detail}` } };
+    return { status: 'failed', error: { kind: 'spawn_error', message: `${name} could not be started (exit ${exitCode}): ${detail}` } };
   }
   const signal = signalName(exitCode);
-  const how = signal ? `codex was killed by ${signal} (exit ${exitCode})` : `codex exited with code ${exitCode}`;
+  const how = signal ? `${name} was killed by ${signal} (exit ${exitCode})` : `${name} exited with code ${exitCode}`;
   return { status: 'failed', error: { kind: 'exit_code', message: detail ? `${how}: ${detail}` : how } };
 }

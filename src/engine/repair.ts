@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { emptyProgress } from '../agents/progress.js';
-import { codexStream } from '../agents/codex/stream.js';
+import { agentOf, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import { ToolError } from '../errors.js';
 import { openDb } from '../jobs/db.js';
@@ -184,6 +184,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     seq: 0,
     id,
     status: 'cancelled',
+    agent: typeof set.agent === 'string' && isAgentName(set.agent) ? set.agent : 'codex',
     prompt_head: prompt.slice(0, 2000),
     prompt_bytes: fileSize(files.prompt),
     cwd: set.cwd ?? '',
@@ -240,7 +241,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     return { ...job, status: 'running', launch_token: launch, launched_at: launch ? startedAt : null, started_at: startedAt, deadline_at: startedAt + job.timeout_seconds * 1000, pid: proc.pgid, pid_start: proc.startTime };
   }
   const progress = emptyProgress();
-  const offset = foldNewEvents(codexStream, files.events, 0, progress, true, config.maxLogBytes / 2);
+  const offset = foldNewEvents(agentOf(job.agent).stream, files.events, 0, progress, true, config.maxLogBytes / 2);
   const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text);
   return {
     ...job,

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import { buildExecArgs } from '../agents/codex/argv.js';
-import type { CodexLocator } from '../agents/codex/binary.js';
+import type { AgentLocators } from '../agents/binary.js';
 import { emptyProgress, type Progress } from '../agents/progress.js';
-import { codexStream } from '../agents/codex/stream.js';
+import { agentOf, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
@@ -14,7 +13,7 @@ import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { identityAlive, selfIdentity } from '../supervise/proc.js';
-import { interruptCodex, interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { interruptAgent, interruptJob, jobGone, jobProcess, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { checkStopped, decide, type Verdict } from './outcome.js';
 import { collectGarbage } from './retention.js';
 import type { Waiters } from './waiters.js';
@@ -67,7 +66,7 @@ export class Runner {
     private readonly store: JobStore,
     private readonly bus: Bus,
     private readonly layout: HomeLayout,
-    private readonly codex: CodexLocator,
+    private readonly locators: AgentLocators,
     private readonly waiters: Waiters,
     private readonly reserve: Reserve,
     private readonly workspaces: Workspaces,
@@ -85,7 +84,7 @@ export class Runner {
       },
     );
     if (warm) {
-      this.codex.locate().then(
+      this.locators.of('codex').locate().then(
         (codex) => this.log('info', `using codex ${codex.version} at ${codex.path}`),
         (err: Error) => this.log('warn', err.message),
       );
@@ -133,13 +132,17 @@ export class Runner {
   dispatch(): Promise<void> {
     this.dispatchChain = this.dispatchChain.then(async () => {
       if (this.closed || !this.store.anyQueued()) return;
-      // Find codex before claiming: a claim is a promise to launch at once. Without codex, jobs
-      // stay queued for a server that has it (codex_start already refused new ones).
-      const codex = await this.codex.locate().catch(() => null);
-      if (!codex || this.closed) return;
-      const claimed = this.store.claimQueued(this.config.maxConcurrent, Date.now(), this.identity);
+      // Find the agents before claiming: a claim is a promise to launch at once. A job whose agent
+      // this server lacks stays queued for a server that has it (codex_start already refused new ones).
+      const found = new Map<string, string>();
+      for (const name of this.store.queuedAgents()) {
+        const binary = isAgentName(name) ? await this.locators.of(name).locate().catch(() => null) : null;
+        if (binary) found.set(name, binary.path);
+      }
+      if (found.size === 0 || this.closed) return;
+      const claimed = this.store.claimQueued(this.config.maxConcurrent, Date.now(), this.identity, [...found.keys()]);
       this.pauseFor('after-claim', claimed.length);
-      for (const job of claimed) await this.launch(job, codex.path);
+      for (const job of claimed) await this.launch(job, found.get(job.agent)!);
     });
     return this.dispatchChain.catch((err: unknown) => {
       this.log('error', `dispatch failed: ${(err as Error).message}`);
@@ -160,7 +163,7 @@ export class Runner {
    * codex, signalling) unless `beginLaunch` finds the claim still this launch's: a process that was
    * paused past its lease wakes to a stale token and leaves the job to whoever holds it now.
    */
-  private async launch(job: Job, codexPath: string): Promise<void> {
+  private async launch(job: Job, agentPath: string): Promise<void> {
     const begun = Date.now();
     if (!this.store.beginLaunch(job.id, job.launch_token, begun)) {
       // Cancelled before the launch began: finish it here; released and taken over: not ours.
@@ -172,11 +175,11 @@ export class Runner {
     this.pauseFor('before-spawn', 1);
     // Making a worktree takes a while: the launch goes on in the background, so that codex_start
     // answers at once (the job shows as running, "preparing its worktree").
-    if (this.workspaces.needsPreparing(job)) this.track(this.prepareThenSpawn(job, codexPath));
-    else await this.spawn(job, codexPath);
+    if (this.workspaces.needsPreparing(job)) this.track(this.prepareThenSpawn(job, agentPath));
+    else await this.spawn(job, agentPath);
   }
 
-  private async prepareThenSpawn(job: Job, codexPath: string): Promise<void> {
+  private async prepareThenSpawn(job: Job, agentPath: string): Promise<void> {
     try {
       const workspace = await this.workspaces.prepare(job);
       this.pauseFor('worktree-made', 1);
@@ -193,42 +196,44 @@ export class Runner {
       this.settle(now, decide(now, null, emptyProgress(), ''), null);
       return;
     }
-    await this.spawn(job, codexPath);
+    await this.spawn(job, agentPath);
   }
 
-  private async spawn(job: Job, codexPath: string): Promise<void> {
+  private async spawn(job: Job, agentPath: string): Promise<void> {
     const files = jobFiles(this.layout, job.id);
     const isolated = job.workspace.kind === 'worktree';
+    const agent = agentOf(job.agent);
     let launched: Launched;
     try {
-      const args = buildExecArgs({
+      const spec = {
+        jobId: job.id,
         cwd: this.workspaces.runDir(job),
         access: { sandbox: job.sandbox, bypass: job.bypass },
         lastMessageFile: files.lastMessage,
+        jobDir: files.dir,
         model: job.model,
         reasoningEffort: job.reasoning_effort,
         outputSchemaFile: job.has_output_schema ? files.outputSchema : null,
         images: job.images,
         addDirs: this.workspaces.runDirs(job),
-        resumeThreadId: job.resume_thread_id,
+        resume: job.resume_thread_id,
         privateTmp: isolated,
-      });
+      };
       launched = await launchJob({
         jobId: job.id,
         launch: job.launch_token,
         files,
         notifyFile: this.bus.fileFor(job.id),
-        cwd: this.workspaces.runDir(job),
-        codexPath,
-        args,
+        cwd: spec.cwd,
+        agentPath,
+        args: agent.argv(spec),
+        zeroIsDone: !agent.exitZeroNeedsTurn,
+        doneMark: agent.turnCompletedMark,
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
-        env: { ...jobEnvironment(process.env), ...this.workspaces.runEnv(job) },
+        env: { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job) },
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
-        check:
-          job.check_command === null
-            ? null
-            : { mode: job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox, privateTmp: isolated },
+        check: job.check_command === null ? null : await this.checkRun(job, isolated),
       });
     } catch (err) {
       this.settle(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
@@ -250,6 +255,13 @@ export class Runner {
       interruptJob(proc);
     }
     this.bus.announce(job.id);
+  }
+
+  /** How the job's check runs: sandboxed by codex (codex_start made sure it is installed) in the job's mode. */
+  private async checkRun(job: Job, privateTmp: boolean): Promise<NonNullable<Parameters<typeof launchJob>[0]['check']>> {
+    const mode = job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox;
+    const sandboxPath = mode === 'none' ? '' : (await this.locators.of('codex').locate()).path;
+    return { mode, privateTmp, sandboxPath };
   }
 
   /**
@@ -301,7 +313,7 @@ export class Runner {
   refresh(job: Job): Job {
     if (job.status !== 'running') return job;
     const progress = job.progress ?? emptyProgress();
-    const offset = foldNewEvents(codexStream, jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
+    const offset = foldNewEvents(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
     if (offset === job.events_offset) return job;
     try {
       this.store.saveProgress(job.id, progress, offset);
@@ -344,10 +356,10 @@ export class Runner {
       const files = jobFiles(this.layout, id);
       const exitCode = readExitStatus(files);
       const progress = job.progress ?? emptyProgress();
-      const offset = foldNewEvents(codexStream, files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
+      const offset = foldNewEvents(agentOf(job.agent).stream, files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
       const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, checkStopped(files, job));
       if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
-        verdict.error.message += '; the disk holding the state directory was full, so codex could not write its output or exit status';
+        verdict.error.message += '; the disk holding the state directory was full, so the agent could not write its output or exit status';
       }
       try {
         if (this.settle({ ...job, progress, events_offset: offset }, verdict, exitCode)) return true;
@@ -515,8 +527,8 @@ export class Runner {
       job.progress?.turn === 'completed' &&
       silentFor >= this.config.completionGraceSeconds * 1000
     ) {
-      this.log('warn', `job ${job.id}: codex did not exit after its turn completed (openai/codex#7622); ending it`);
-      if (this.store.requestStop(job.id, 'lingering', now)) interruptCodex(proc);
+      this.log('warn', `job ${job.id}: ${agentOf(job.agent).command} did not exit after its turn completed (as in openai/codex#7622); ending it`);
+      if (this.store.requestStop(job.id, 'lingering', now)) interruptAgent(proc);
     } else if (
       job.stop_reason !== null &&
       // A lingering codex is over once the check it was holding up runs; the check is not lingering.

@@ -1,3 +1,4 @@
+import type { AgentName } from '../agents/agent.js';
 import type { Usage } from '../agents/progress.js';
 import { describeProgress, emptyProgress, type Progress } from '../agents/progress.js';
 import type { JobError, JobStatus } from '../jobs/states.js';
@@ -53,6 +54,7 @@ const reviewFields = (job: Job): ReviewFields => ({
 
 export interface Snapshot extends ReviewFields {
   job_id: string;
+  agent: AgentName;
   status: JobStatus;
   exit_code: number | null;
   error: JobError | null;
@@ -101,6 +103,7 @@ export function toSnapshot(job: Job, output: string, queuePosition: number | nul
   const p = job.progress ?? emptyProgress();
   return {
     job_id: job.id,
+    agent: job.agent,
     status: job.status,
     exit_code: job.exit_code,
     error: job.error,
@@ -131,6 +134,7 @@ export function toSnapshot(job: Job, output: string, queuePosition: number | nul
 
 export interface JobSummary extends ReviewFields {
   job_id: string;
+  agent: AgentName;
   status: JobStatus;
   created_at: string;
   started_at: string | null;
@@ -147,6 +151,7 @@ export interface JobSummary extends ReviewFields {
 export function toSummary(job: Job): JobSummary {
   return {
     job_id: job.id,
+    agent: job.agent,
     status: job.status,
     created_at: iso(job.created_at)!,
     started_at: iso(job.started_at),
@@ -164,6 +169,7 @@ export function toSummary(job: Job): JobSummary {
 
 export interface JobResult extends ReviewFields {
   job_id: string;
+  agent: AgentName;
   status: JobStatus;
   exit_code: number | null;
   error: JobError | null;
@@ -187,6 +193,7 @@ export function toResult(job: Job): JobResult {
   }
   return {
     job_id: job.id,
+    agent: job.agent,
     status: job.status,
     exit_code: job.exit_code,
     error: job.error,

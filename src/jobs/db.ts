@@ -71,6 +71,8 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE jobs ADD COLUMN check_result TEXT;
    CREATE INDEX jobs_by_group ON jobs (group_id);
    CREATE INDEX jobs_by_ws_path ON jobs (ws_path);`,
+  // Which agent runs the job (agents/registry.ts); every job before there was a choice ran codex.
+  `ALTER TABLE jobs ADD COLUMN agent TEXT NOT NULL DEFAULT 'codex';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,3 +1,4 @@
+import type { AgentName } from '../agents/agent.js';
 import type { Progress } from '../agents/progress.js';
 import type { Sandbox } from '../agents/access.js';
 import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';
@@ -9,6 +10,8 @@ export interface Job {
   seq: number;
   id: string;
   status: JobStatus;
+  /** Which CLI runs it: see agents/registry.ts. */
+  agent: AgentName;
   prompt_head: string;
   prompt_bytes: number;
   cwd: string;
@@ -58,6 +61,7 @@ export interface Job {
 export type NewJob = Pick<
   Job,
   | 'id'
+  | 'agent'
   | 'prompt_head'
   | 'prompt_bytes'
   | 'cwd'
@@ -177,18 +181,21 @@ export class JobStore {
         `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
            reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
            resume_thread_id, thread_id, created_at, isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state,
-           ws_applied_tree, ws_applied_at, group_id, check_command)
+           ws_applied_tree, ws_applied_at, group_id, check_command, agent)
          VALUES (@id, 'queued', @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
            @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
            @resume_thread_id, @resume_thread_id, @created_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base,
-           @ws_state, @ws_applied_tree, @ws_applied_at, @group_id, @check_command)`,
+           @ws_state, @ws_applied_tree, @ws_applied_at, @group_id, @check_command, @agent)`,
       ),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
       idsFrom: db.prepare(`SELECT id FROM jobs WHERE id >= @low AND id < @high ORDER BY id`),
       queuePosition: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq <= ?`),
       countRunning: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'`),
       anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1`),
-      oldestQueued: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT ?`),
+      oldestQueued: db.prepare(
+        `SELECT * FROM jobs WHERE status = 'queued' AND agent IN (SELECT value FROM json_each(@agents)) ORDER BY seq LIMIT @n`,
+      ),
+      queuedAgents: db.prepare(`SELECT DISTINCT agent FROM jobs WHERE status = 'queued'`),
       claim: db.prepare(
         `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER),
            launch_token = launch_token + 1, claim_owner = @owner, launched_at = NULL
@@ -235,13 +242,13 @@ export class JobStore {
            resume_thread_id, thread_id, created_at, started_at, finished_at, deadline_at, pid, pid_start, stop_reason,
            stop_requested_at, exit_code, error_kind, error_message, progress, events_offset, final_message, launch_token, launched_at,
            isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state, ws_applied_tree, ws_applied_at, group_id,
-           check_command, check_result, changes)
+           check_command, check_result, changes, agent)
          VALUES (@id, @status, @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
            @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
            @resume_thread_id, @thread_id, @created_at, @started_at, @finished_at, @deadline_at, @pid, @pid_start, @stop_reason,
            @stop_requested_at, @exit_code, @error_kind, @error_message, @progress, @events_offset, @final_message, @launch_token,
            @launched_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base, @ws_state, @ws_applied_tree,
-           @ws_applied_at, @group_id, @check_command, @check_result, @changes)`,
+           @ws_applied_at, @group_id, @check_command, @check_result, @changes, @agent)`,
       ),
       setWorkspace: db.prepare(
         `UPDATE jobs SET ws_repo = @ws_repo, ws_subdir = @ws_subdir, ws_path = @ws_path, ws_base = @ws_base, ws_state = @ws_state
@@ -315,17 +322,23 @@ export class JobStore {
     return this.s.anyQueued.get() !== undefined;
   }
 
+  /** The agents queued jobs wait for. */
+  queuedAgents(): string[] {
+    return (this.s.queuedAgents.all() as Array<{ agent: string }>).map((row) => row.agent);
+  }
+
   /**
-   * Moves the oldest queued jobs to running while fewer than `max` run, machine-wide. Each claim is
-   * a lease held by `owner` ("pid starttime") under a new launch token.
+   * Moves the oldest queued jobs of `agents` (those this process can run) to running while fewer
+   * than `max` run, machine-wide. Each claim is a lease held by `owner` ("pid starttime") under a
+   * new launch token.
    */
-  claimQueued(max: number, now: number, owner: string): Job[] {
-    if (!this.anyQueued()) return [];
+  claimQueued(max: number, now: number, owner: string, agents: readonly string[]): Job[] {
+    if (!this.anyQueued() || agents.length === 0) return [];
     const tx = this.db.transaction(() => {
       const running = (this.s.countRunning.get() as { n: number }).n;
       const free = max - running;
       if (free <= 0) return [];
-      const picked = (this.s.oldestQueued.all(free) as Row[]).map(toJob);
+      const picked = (this.s.oldestQueued.all({ n: free, agents: JSON.stringify(agents) }) as Row[]).map(toJob);
       for (const job of picked) this.s.claim.run({ id: job.id, now, owner });
       return picked.map((job) => this.get(job.id)!);
     });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOXES } from '../agents/access.js';
+import { AGENT_NAMES } from '../agents/agent.js';
 import { REASONING_EFFORTS } from '../engine/validate.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
@@ -23,9 +24,12 @@ const model = z.string().describe('Model to use, e.g. "gpt-5.5"; default: codex\
 const timeout = z.number().describe('Stop the job after this many seconds (default 3600, or CODEX_ASYNC_DEFAULT_TIMEOUT)');
 const stall = z.number().describe('Stop the job if codex prints nothing for this many seconds (default: no limit)');
 
+const agent = z.string().describe(`Which coding agent runs the job: ${AGENT_NAMES.join(' | ')} (default codex)`);
+
 export const startInput = z.object({
   prompt: z.string().describe('The task for codex, in plain words. Passed on stdin; up to 1,048,576 characters, the most codex accepts.'),
   cwd: z.string().describe('Absolute path of the directory codex works in'),
+  agent: agent.optional(),
   approval_policy: z
     .string()
     .optional()
@@ -98,6 +102,7 @@ export const replyInput = z.object({
   job_id: z.string().optional().describe('Continue the Codex thread of this job (same cwd and sandbox)'),
   thread_id: z.string().optional().describe('Or continue any Codex session by its id (e.g. one started in the Codex TUI); needs cwd'),
   cwd: z.string().optional().describe('With thread_id: absolute path of the directory to work in'),
+  agent: agent.optional().describe(`With thread_id: whose session it is, ${AGENT_NAMES.join(' | ')} (default codex); a reply by job_id continues with the job's agent`),
   prompt: z.string().describe('The follow-up message for codex'),
   sandbox: z.string().optional().describe('With thread_id: codex sandbox (default read-only)'),
   approval_policy: z.string().optional().describe('With thread_id: seed-compatible access level'),
@@ -167,8 +172,11 @@ export const startedOutput = z.object({
   job_ids: z.array(z.string()),
 });
 
+const agentName = z.enum(AGENT_NAMES);
+
 export const snapshotOutput = z.object({
   job_id: z.string(),
+  agent: agentName,
   status,
   exit_code: z.number().nullable(),
   error,
@@ -217,6 +225,7 @@ export const waitOutput = z.object({
 
 export const resultOutput = z.object({
   job_id: z.string(),
+  agent: agentName,
   status,
   exit_code: z.number().nullable(),
   error,
@@ -233,6 +242,7 @@ export const listOutput = z.object({
   jobs: z.array(
     z.object({
       job_id: z.string(),
+      agent: agentName,
       status,
       created_at: z.string(),
       started_at: z.string().nullable(),

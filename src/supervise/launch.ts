@@ -19,37 +19,38 @@ export const launchMarker = (jobId: string, launch: number) => `${JOB_ENV_MARKER
  */
 export const checkMarker = (jobId: string, launch: number) => `${launchMarker(jobId, launch)}.check`;
 
-/** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or codex exits. */
+/** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or its agent exits. */
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /**
- * The wrapper that runs codex for one job. It exists so a job does not depend on the server that
- * started it: codex reads the prompt from a file and writes to files (no pipes to a server that may
- * die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell, outlives any
- * server to record codex's exit status. `trap :` makes the shell survive the SIGINT we send the
- * process group while codex (which gets default signal handling back on exec) ends its turn.
+ * The wrapper that runs a job's agent (codex, claude, …). It exists so a job does not depend on the
+ * server that started it: the agent reads the prompt from a file and writes to files (no pipes to a
+ * server that may die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell,
+ * outlives any server to record the agent's exit status. `trap :` makes the shell survive the
+ * SIGINT we send the process group while the agent (which gets default signal handling back on
+ * exec) ends its turn.
  *
  * It also makes the job independent of any server being alive: a timer enforces the deadline, and
- * when codex exits the bin is called back (`__supervise exited`) to record the outcome, end what
+ * when the agent exits the bin is called back (`__supervise exited`) to record the outcome, end what
  * the job left running and start the next queued job. Both callbacks run in sessions of their own
- * (`setsid -f`), outside the group that stopping the job signals. Only codex carries the launch
- * marker: the wrapper, its timer and the callbacks are not the job's work. Codex runs at a lower
+ * (`setsid -f`), outside the group that stopping the job signals. Only the agent carries the launch
+ * marker: the wrapper, its timer and the callbacks are not the job's work. The agent runs at a lower
  * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
  *
- * A job with a check_command runs it once codex has completed its turn (exit 0, or ended after a
- * completed turn because it lingered: openai/codex#7622), before the exit status is written, so the
- * check is part of the job: under its deadline, stopped with it, and run under codex's own sandbox
- * (`codex sandbox`) with the job's sandbox mode — never with more access than the job had: the
- * writable roots and network a job could have written into its worktree's .codex/config.toml are
- * pinned off.
+ * A job with a check_command runs it once the agent has completed its turn (exit 0 where that means
+ * so, or its output saying so: an agent ended after a completed turn because it lingered,
+ * openai/codex#7622), before the exit status is written, so the check is part of the job: under its
+ * deadline, stopped with it, and run under codex's own sandbox (`codex sandbox`) with the job's
+ * sandbox mode — never with more access than the job had: the writable roots and network a job
+ * could have written into its worktree's .codex/config.toml are pinned off.
  *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
  * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
  * The final touch of the notify file wakes every server watching the home directory.
  */
-const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9; shift 9
-codex=$1
+const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
+sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; shift 12
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -63,11 +64,11 @@ timer=$!
 [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
 ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
 code=$?
-if [ -n "$check" ] && { [ "$code" = 0 ] || tail -c 65536 "$dir/events.jsonl" | grep -q '"type":"turn.completed"'; }; then
+if [ -n "$check" ] && { { [ "$code" = 0 ] && [ "$zero_done" = 1 ]; } || { [ -n "$done_mark" ] && tail -c 65536 "$dir/events.jsonl" | grep -qF "$done_mark"; }; }; then
   : > "$dir/check.started"
   mode=\${check%%:*}
   if [ "$mode" = none ]; then set -- /bin/sh "$dir/check.sh"
-  else set -- "$codex" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" \
+  else set -- "$sandbox" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" \
     -c 'sandbox_workspace_write.writable_roots=[]' -c sandbox_workspace_write.network_access=false -- /bin/sh "$dir/check.sh"; fi
   [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
   ${JOB_ENV_MARKER}="$launch.check" "$@" < /dev/null > "$dir/check.log" 2>&1
@@ -88,28 +89,36 @@ export class LaunchError extends Error {
   override name = 'LaunchError';
 }
 
-/** Starts codex for a job in a new session (its own process group) and returns at once. */
+/** Starts a job's agent in a new session (its own process group) and returns at once. */
 export async function launchJob(opts: {
   jobId: string;
   launch: number;
   files: JobFiles;
   notifyFile: string;
   cwd: string;
-  codexPath: string;
+  /** The agent's binary and its argv (agents/<name>). */
+  agentPath: string;
   args: string[];
+  /**
+   * How the wrapper tells that the agent completed its turn, so the check runs: exit 0 counts
+   * unless `zeroIsDone` is false; `doneMark` in the tail of its output counts too.
+   */
+  zeroIsDone: boolean;
+  doneMark: string | null;
   /** Seconds until the job's deadline. */
   deadlineSeconds: number;
-  /** The environment codex runs in. */
+  /** The environment the agent runs in. */
   env: NodeJS.ProcessEnv;
-  /** Niceness codex runs at, so that a job's start-up and output do not delay the server's answers. */
+  /** Niceness the agent runs at, so that a job's start-up and output do not delay the server's answers. */
   nice: number;
   /** The settings the callbacks need to act as this server would (CODEX_ASYNC_HOME, limits…). */
   settings: Record<string, string>;
   /**
-   * How the check (files.check) runs: under codex's sandbox in this mode (`none`: no sandbox), with
-   * /tmp kept read-only when `privateTmp`, as for the job itself. Null: the job has no check.
+   * How the check (files.check) runs: under codex's sandbox (`codex sandbox`, codex being
+   * `sandboxPath` whatever the job's agent) in this mode (`none`: no sandbox), with /tmp kept
+   * read-only when `privateTmp`, as for the job itself. Null: the job has no check.
    */
-  check: { mode: 'read-only' | 'workspace-write' | 'none'; privateTmp: boolean } | null;
+  check: { mode: 'read-only' | 'workspace-write' | 'none'; privateTmp: boolean; sandboxPath: string } | null;
 }): Promise<Launched> {
   const f = opts.files;
   // Created here, private, so the shell's redirections reuse them instead of creating them with the
@@ -133,12 +142,15 @@ export async function launchJob(opts: {
         JSON.stringify(opts.settings),
         String(opts.nice),
         opts.check ? `${opts.check.mode}:${opts.check.privateTmp}` : '',
-        opts.codexPath,
+        opts.check?.sandboxPath ?? '',
+        opts.zeroIsDone ? '1' : '0',
+        opts.doneMark ?? '',
+        opts.agentPath,
         ...opts.args,
       ],
       { cwd: opts.cwd, detached: true, stdio: 'ignore', env: opts.env },
     );
-    child.once('error', (err) => reject(new LaunchError(`cannot start codex: ${err.message}`)));
+    child.once('error', (err) => reject(new LaunchError(`cannot start the job's wrapper: ${err.message}`)));
     child.once('spawn', () => {
       const pid = child.pid!;
       child.unref();

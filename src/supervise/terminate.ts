@@ -78,11 +78,11 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
 }
 
 /**
- * SIGINT to codex and its commands only (not the group, which holds the wrapper and, once codex is
- * gone, the check): for a codex that lingers after its turn completed. If codex exits on its own
- * just as this is sent, the check it starts is not hit.
+ * SIGINT to the agent and its commands only (not the group, which holds the wrapper and, once the
+ * agent is gone, the check): for an agent that lingers after its turn completed. If it exits on its
+ * own just as this is sent, the check it starts is not hit.
  */
-export function interruptCodex(p: JobProcess): void {
+export function interruptAgent(p: JobProcess): void {
   send(findProcesses({ pgid: null, trustGroup: false, markers: [launchMarker(p.jobId, p.launch)], anySession: true }), 'SIGINT');
 }
 

@@ -1,5 +1,5 @@
 import type { EventStream } from '../agent.js';
-import { renderEvent } from './activity.js';
+import { renderEvent, renderLiveEvent } from './activity.js';
 import { parseEventLine } from './events.js';
 import { applyEvent } from './progress.js';
 
@@ -15,5 +15,9 @@ export const codexStream: EventStream = {
     if (!event || !text) return null;
     const item = 'item' in event && (event.type === 'item.started' || event.type === 'item.completed') ? { id: event.item.id, done: event.type === 'item.completed' } : null;
     return { text, item };
+  },
+  renderLive(line) {
+    const event = parseEventLine(line);
+    return event && renderLiveEvent(event);
   },
 };

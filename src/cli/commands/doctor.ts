@@ -9,7 +9,7 @@ import { outFor } from '../render.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check codex, its model provider and login, the state directory, the database, stuck jobs and free disk')
+    .description('check codex (and the other agents), their model providers and login, the state directory, the database, stuck jobs and free disk')
     .option('--json', 'print JSON')
     .option('--repair', 'rebuild a damaged job database from the job directories (the damaged file is kept aside)')
     .addHelpText(
@@ -47,7 +47,7 @@ function describeRepair(r: Repaired): string {
 }
 
 function printChecks(out: ReturnType<typeof outFor>, checks: Check[]): void {
-  const label: Record<Level, string> = { ok: out.c.green('OK  '), warn: out.c.yellow('WARN'), fail: out.c.red('FAIL') };
+  const label: Record<Level, string> = { ok: out.c.green('OK  '), info: out.c.dim('INFO'), warn: out.c.yellow('WARN'), fail: out.c.red('FAIL') };
   const width = Math.max(...checks.map((c) => c.name.length));
   for (const c of checks) {
     out.line(`${label[c.level]}  ${c.name.padEnd(width)}  ${c.detail}`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
-import { findExecutable } from '../../agents/codex/binary.js';
+import { findExecutable } from '../../agents/binary.js';
 import {
   CLIENT_NAMES,
   clientNamed,

@@ -1,8 +1,8 @@
+import { AGENT_NAMES } from '../../agents/agent.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { renderLiveEvent } from '../../agents/codex/activity.js';
-import { parseEventLine } from '../../agents/codex/events.js';
+import { agentOf } from '../../agents/registry.js';
 import { describeProgress } from '../../agents/progress.js';
 import type { Engine, Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
@@ -183,7 +183,7 @@ function printOutcome(out: Out, snap: Snapshot): void {
 }
 
 function listRow(job: JobSummary, now: number): string[] {
-  return [job.job_id, job.status, age(job.created_at, now), runTime(job, now), changesCell(job), tildify(job.cwd), job.label ?? '', job.prompt];
+  return [job.job_id, job.agent, job.status, age(job.created_at, now), runTime(job, now), changesCell(job), tildify(job.cwd), job.label ?? '', job.prompt];
 }
 
 function printSnapshot(out: Out, s: Snapshot): void {
@@ -196,6 +196,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
   out.line(`${c.bold(`job ${s.job_id}`)}  ${statusColour(out, s.status)}  ${c.dim(`(${when}${took})`)}`);
   field('prompt', s.prompt.split('\n')[0]);
   field('cwd', tildify(s.cwd));
+  field('agent', s.agent);
   field('sandbox', `${s.sandbox}${s.model ? `, model ${s.model}` : ''}`);
   field('label', s.label);
   field('parent', s.parent_job_id);
@@ -257,8 +258,9 @@ export function registerJobCommands(program: Command): void {
     jobOptions(
       program
         .command('run')
-        .description('start a Codex job in the background (the prompt as an argument, with --file, or on stdin)')
+        .description('start a Codex job (or Claude Code, Copilot, Gemini with --agent) in the background (the prompt as an argument, with --file, or on stdin)')
         .argument('[prompt]', 'the task for codex; "-" reads it from stdin')
+        .addOption(new Option('--agent <name>', 'the coding agent that runs it (default codex)').choices([...AGENT_NAMES]))
         .option('-C, --cwd <dir>', 'the directory codex works in (default: this one)')
         .option('-f, --file <path>', 'read the prompt from a file')
         .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
@@ -268,15 +270,17 @@ export function registerJobCommands(program: Command): void {
     `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
   codex-async-mcp run "Fix the flaky test" --isolation worktree --sandbox workspace-write --wait && codex-async-mcp diff <job_id>
   codex-async-mcp run "Make parse() faster" --attempts 3 --check "npm test" --sandbox workspace-write --wait
+  codex-async-mcp run --agent claude "Review src/parse.ts for bugs" --wait
   { echo "Review this diff:"; git diff; } | codex-async-mcp run - --label review
   codex-async-mcp run --file task.md --cwd ~/app --json`,
-  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; isolation?: string; attempts?: number; check?: string }, cmd: Command) => {
+  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; isolation?: string; attempts?: number; check?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
     const text = readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
       const job = await engine.start({
         prompt: text,
         cwd: path.resolve(opts.cwd ?? process.cwd()),
+        agent: opts.agent,
         ...settingsOf(opts),
         isolation: opts.isolation,
         attempts: opts.attempts,
@@ -335,8 +339,8 @@ export function registerJobCommands(program: Command): void {
       if (out.json) return out.data(jobs);
       if (jobs.length === 0) return out.line(out.c.dim('No jobs. Start one with: codex-async-mcp run "<task>"'));
       const now = Date.now();
-      const rows = table(out, ['ID', 'STATUS', 'AGE', 'RAN', 'CHANGES', 'CWD', 'LABEL', 'PROMPT'], jobs.map((j) => listRow(j, now)), (col, cell, padded) =>
-        col === 1 ? padded.replace(cell, statusColour(out, cell)) : col === 4 ? padded.replace(cell, paintChanges(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
+      const rows = table(out, ['ID', 'AGENT', 'STATUS', 'AGE', 'RAN', 'CHANGES', 'CWD', 'LABEL', 'PROMPT'], jobs.map((j) => listRow(j, now)), (col, cell, padded) =>
+        col === 2 ? padded.replace(cell, statusColour(out, cell)) : col === 5 ? padded.replace(cell, paintChanges(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
       );
       for (const row of rows) out.line(row);
     });
@@ -367,6 +371,7 @@ export function registerJobCommands(program: Command): void {
     const out = outFor(cmd, {});
     await withEngine(async (engine) => {
       const jobId = engine.resolve(typed);
+      const { stream } = agentOf(engine.poll(jobId, 0).agent);
       const offset = engine.eventLogSize(jobId);
       const lines = opts.raw ? engine.rawEvents(jobId).split('\n').filter(Boolean) : engine.activity(jobId).split('\n').filter(Boolean);
       for (const line of opts.tail === undefined ? lines : lines.slice(lines.length - opts.tail)) out.line(opts.raw ? line : paintActivity(out, line));
@@ -379,8 +384,7 @@ export function registerJobCommands(program: Command): void {
         offset,
         (line) => {
           if (opts.raw) return out.line(line);
-          const event = parseEventLine(line);
-          const text = event && renderLiveEvent(event);
+          const text = stream.renderLive ? stream.renderLive(line) : stream.render(line)?.text;
           if (text) for (const l of text.split('\n')) out.line(paintActivity(out, l));
         },
         { signal: stop.signal },

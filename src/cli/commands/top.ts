@@ -32,9 +32,9 @@ const activityOf = (s: Snapshot) =>
 
 function jobTable(out: Out, jobs: Snapshot[], selected: number | null): string[] {
   const now = Date.now();
-  const rows = jobs.map((s) => [s.job_id, s.status, runTime(s, now) || age(s.created_at, now), String(s.progress.files_changed.length), tokens(s.progress.usage), changesCell(s), tildify(s.cwd), activityOf(s)]);
-  const lines = table(out, ['ID', 'STATUS', 'TIME', 'FILES', 'TOKENS', 'CHANGES', 'CWD', 'ACTIVITY'], rows, (col, cell, padded) =>
-    col === 1 ? padded.replace(cell, statusColour(out, cell)) : col === 5 ? padded.replace(cell, paintChanges(out, cell)) : padded,
+  const rows = jobs.map((s) => [s.job_id, s.agent, s.status, runTime(s, now) || age(s.created_at, now), String(s.progress.files_changed.length), tokens(s.progress.usage), changesCell(s), tildify(s.cwd), activityOf(s)]);
+  const lines = table(out, ['ID', 'AGENT', 'STATUS', 'TIME', 'FILES', 'TOKENS', 'CHANGES', 'CWD', 'ACTIVITY'], rows, (col, cell, padded) =>
+    col === 2 ? padded.replace(cell, statusColour(out, cell)) : col === 6 ? padded.replace(cell, paintChanges(out, cell)) : padded,
   );
   return lines.map((line, i) => (selected !== null && i - 1 === selected ? out.c.inverse(line) : line));
 }

@@ -2,17 +2,16 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ToolError } from '../../errors.js';
+import { ToolError } from '../errors.js';
+import { binEnvOf, type Agent, type AgentName } from './agent.js';
+import { agentOf } from './registry.js';
 
 const run = promisify(execFile);
 
-export interface CodexBinary {
+export interface AgentBinary {
   path: string;
   version: string;
 }
-
-const HOW_TO_FIX =
-  'Install the Codex CLI (`npm install -g @openai/codex`) or set CODEX_BIN to the full path of the codex executable in the MCP server configuration.';
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -37,7 +36,7 @@ export function findExecutable(name: string, searchPath: string): string | null 
   return null;
 }
 
-/** What identifies one installed codex: a reinstall or an upgrade changes at least one of these. */
+/** What identifies one installed binary: a reinstall or an upgrade changes at least one of these. */
 function stampOf(file: string): { real: string; stamp: string } | null {
   try {
     const real = fs.realpathSync(file);
@@ -71,22 +70,23 @@ function writeVersionCache(file: string, cache: VersionCache): void {
 }
 
 /**
- * Finds codex once and remembers it. A failure is not remembered, so installing codex while the
- * server runs fixes the next call without a restart. With `versionCache` (a file in the state
- * directory), the version of a codex already seen — same file, size and mtime — is read from there:
- * `codex --version` starts a whole Node process (~200 ms of CPU), which every server start would
- * otherwise pay, and which a codex_start arriving right after start-up would wait for.
+ * Finds an agent's binary once and remembers it. A failure is not remembered, so installing the
+ * agent while the server runs fixes the next call without a restart. With `versionCache` (a file in
+ * the state directory), the version of a binary already seen — same file, size and mtime — is read
+ * from there: `codex --version` starts a whole Node process (~200 ms of CPU), which every server
+ * start would otherwise pay, and which a codex_start arriving right after start-up would wait for.
  */
-export class CodexLocator {
-  private found: Promise<CodexBinary> | null = null;
+export class AgentLocator {
+  private found: Promise<AgentBinary> | null = null;
 
   constructor(
+    private readonly agent: Agent,
     private readonly configured: string | undefined,
     private readonly searchPath: string,
     private readonly versionCache?: string,
   ) {}
 
-  locate(): Promise<CodexBinary> {
+  locate(): Promise<AgentBinary> {
     this.found ??= this.probe().catch((err: unknown) => {
       this.found = null;
       throw err;
@@ -94,24 +94,48 @@ export class CodexLocator {
     return this.found;
   }
 
-  private async probe(): Promise<CodexBinary> {
-    const name = this.configured ?? 'codex';
+  private async probe(): Promise<AgentBinary> {
+    const { agent } = this;
+    // Clients switch on codex_unavailable since before there were other agents.
+    const kind = agent.name === 'codex' ? 'codex_unavailable' : 'agent_unavailable';
+    const howToFix = `Install ${agent.title} (\`${agent.install}\`) or set ${binEnvOf(agent.name)} to the full path of its executable in the MCP server configuration.`;
+    const name = this.configured ?? agent.command;
     const file = path.isAbsolute(name) ? name : findExecutable(name, this.searchPath);
-    if (!file) throw new ToolError('codex_unavailable', `"${name}" was not found on PATH. ${HOW_TO_FIX}`);
+    if (!file) throw new ToolError(kind, `"${name}" was not found on PATH. ${howToFix}`);
     if (!isExecutableFile(file)) {
-      throw new ToolError('codex_unavailable', `CODEX_BIN "${file}" is not an executable file. ${HOW_TO_FIX}`);
+      throw new ToolError(kind, `${binEnvOf(agent.name)} "${file}" is not an executable file. ${howToFix}`);
     }
     const id = this.versionCache ? stampOf(file) : null;
     const cached = id && readVersionCache(this.versionCache!)[id.real];
     if (cached && cached.stamp === id.stamp) return { path: file, version: cached.version };
     try {
       const { stdout } = await run(file, ['--version'], { timeout: 15_000 });
-      const version = stdout.trim().replace(/^codex-cli\s+/, '');
+      const version = agent.parseVersion(stdout);
       if (id) writeVersionCache(this.versionCache!, { ...readVersionCache(this.versionCache!), [id.real]: { stamp: id.stamp, version } });
       return { path: file, version };
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      throw new ToolError('codex_unavailable', `"${file} --version" failed (${reason}). ${HOW_TO_FIX}`);
+      throw new ToolError(kind, `"${file} --version" failed (${reason}). ${howToFix}`);
     }
+  }
+}
+
+/** One locator per agent, made when first asked for: a server finds only the agents its jobs use. */
+export class AgentLocators {
+  private readonly made = new Map<AgentName, AgentLocator>();
+
+  constructor(
+    private readonly bins: Record<AgentName, string | undefined>,
+    private readonly searchPath: string,
+    private readonly versionCache?: string,
+  ) {}
+
+  of(name: AgentName): AgentLocator {
+    let locator = this.made.get(name);
+    if (!locator) {
+      locator = new AgentLocator(agentOf(name), this.bins[name], this.searchPath, this.versionCache);
+      this.made.set(name, locator);
+    }
+    return locator;
   }
 }

@@ -1,0 +1,144 @@
+/**
+ * The contract every agent keeps, run the same way for each: the real CLI, started by our server
+ * for an MCP client, against a loopback mock of that agent's model API. An agent's test file calls
+ * agentContract() with its mock and the environment that points the CLI at it, and adds what is
+ * special to that agent.
+ *
+ * The mocks share their markers (see mockResponses.ts): a prompt with [[shell:CMD]] makes the model
+ * run CMD with the CLI's shell tool, [[patch:FILE]] write FILE with its file tool, [[fail:MSG]] fail
+ * with MSG, [[hang]] never answer, [[slow:MS]] answer late, [[recall]] answer with every user
+ * message of the conversation so far.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Sandbox } from '../../src/agents/access.ts';
+import { jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './harness.ts';
+
+export interface AgentMock {
+  url: string;
+  requests: Array<{ prompt: string; body: any }>;
+  otherRequests: unknown[];
+  close(): Promise<void>;
+}
+
+export interface AgentUnderTest {
+  agent: 'codex' | 'claude' | 'copilot' | 'gemini';
+  startMock(): Promise<AgentMock>;
+  /** Environment for the server (so for the agent) to reach the mock offline. userHome is the tests' private HOME. */
+  env(mock: AgentMock, userHome: string): Record<string, string>;
+  /** The least access under which the agent may run a shell command (default workspace-write). */
+  shellAccess?: Sandbox;
+}
+
+const commandLine = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+};
+
+export function agentContract(a: AgentUnderTest): void {
+  describe(`${a.agent} contract`, () => {
+    const s = useHarness();
+    let mock: AgentMock;
+    let env: Record<string, string>;
+    let conn: Connection;
+    const shellAccess = a.shellAccess ?? 'workspace-write';
+
+    before(async () => {
+      mock = await a.startMock();
+      env = { CODEX_ASYNC_ALLOW_DANGEROUS: '1', ...a.env(mock, s.h.env().HOME!) };
+      conn = await s.h.connect(env);
+    });
+    after(() => mock?.close());
+
+    const start = (prompt: string, extra: Record<string, unknown> = {}) =>
+      conn.call('codex_start', { prompt, cwd: s.h.workdir(), agent: a.agent, ...extra });
+
+    it('starts at once and completes with the model\'s answer and a session to continue', async () => {
+      const started = await start('say hello to the contract');
+      assert.match(started.job_id, /^[0-9a-f]{12}$/);
+      assert.ok(['queued', 'running'].includes(started.status), started.status);
+      const done = await waitFinal(conn, started.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(done.agent, a.agent);
+      assert.match(done.last_message, /mock answer: say hello to the contract/);
+      assert.ok(done.thread_id, 'the session id is recorded');
+      const result = await conn.call('codex_result', { job_id: started.job_id });
+      assert.match(result.final_message, /mock answer: say hello to the contract/);
+    });
+
+    it('shows the commands it ran and the tokens it used', async () => {
+      const { job_id } = await start('[[shell:echo contract-$((40+2))]] [[usage:1234,56]]', { sandbox: shellAccess });
+      const done = await waitFinal(conn, job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.match(done.last_message, /shell output: [\s\S]*contract-42/);
+      assert.ok(done.progress.commands_run >= 1, JSON.stringify(done.progress));
+      assert.ok(done.progress.usage, 'usage recorded');
+      assert.ok(done.progress.usage.input_tokens >= 1234, JSON.stringify(done.progress.usage));
+      assert.ok(done.progress.usage.output_tokens >= 56, JSON.stringify(done.progress.usage));
+    });
+
+    it('writes a file under workspace-write and is refused under read-only', async () => {
+      const writable = s.h.workdir();
+      const wrote = await waitFinal(conn, (await start('[[patch:made.txt]]', { cwd: writable, sandbox: 'workspace-write' })).job_id);
+      assert.equal(wrote.status, 'completed', JSON.stringify(wrote.error));
+      assert.equal(fs.readFileSync(path.join(writable, 'made.txt'), 'utf8').trim(), 'x');
+      assert.ok(wrote.progress.files_changed.some((f: { path: string }) => f.path.endsWith('made.txt')), JSON.stringify(wrote.progress));
+
+      const readOnly = s.h.workdir();
+      const refused = await waitFinal(conn, (await start('[[patch:refused.txt]]', { cwd: readOnly, sandbox: 'read-only' })).job_id);
+      assert.notEqual(refused.status, 'running');
+      assert.equal(fs.existsSync(path.join(readOnly, 'refused.txt')), false, 'nothing written under read-only');
+    });
+
+    it('ends failed with the model\'s reason when the model fails', async () => {
+      const done = await waitFinal(conn, (await start('[[fail:contract-boom]]')).job_id);
+      assert.equal(done.status, 'failed');
+      assert.match(done.error.message, /contract-boom/);
+    });
+
+    it('cancel ends every process the agent started, its tools\' process groups included', async () => {
+      const { job_id } = await start('[[shell:sleep 307]]', { sandbox: shellAccess });
+      await until('the shell command to run', () => jobProcessesOnMachine(job_id).some((pid) => /\bsleep 307\b/.test(commandLine(pid))), 60_000);
+      const cancelled = await conn.call('codex_cancel', { job_id });
+      assert.ok(['cancelled', 'running'].includes(cancelled.status), cancelled.status);
+      const done = await waitFinal(conn, job_id);
+      assert.equal(done.status, 'cancelled', JSON.stringify(done.error));
+      await until('every process of the job to end', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
+    });
+
+    it('stops at its timeout', async () => {
+      const { job_id } = await start('[[hang]]', { timeout_seconds: 5 });
+      const done = await waitFinal(conn, job_id);
+      assert.equal(done.status, 'failed');
+      assert.equal(done.error.kind, 'timeout');
+      await until('every process of the job to end', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
+    });
+
+    it('a reply continues the same session: the model sees the earlier turn', async () => {
+      const first = await waitFinal(conn, (await start('remember the word kumquat')).job_id);
+      assert.equal(first.status, 'completed', JSON.stringify(first.error));
+      const reply = await conn.call('codex_reply', { job_id: first.job_id, prompt: '[[recall]]' });
+      const done = await waitFinal(conn, reply.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(done.agent, a.agent);
+      assert.match(done.last_message, /recall: .*remember the word kumquat/);
+      assert.equal(done.thread_id, first.thread_id);
+    });
+
+    it('survives the server being killed', async () => {
+      const { job_id } = await start('[[slow:3000]] outlive the server');
+      await until('the agent to start', () => jobProcessesOnMachine(job_id).length > 0, 60_000);
+      process.kill(conn.pid, 'SIGKILL');
+      await conn.close().catch(() => undefined);
+      conn = await s.h.connect(env);
+      const done = await waitFinal(conn, job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.match(done.last_message, /mock answer: .*outlive the server/);
+    });
+  });
+}
