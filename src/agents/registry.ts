@@ -1,12 +1,13 @@
 import { AGENT_NAMES, type Agent, type AgentName } from './agent.js';
 import { codex } from './codex/index.js';
+import { gemini } from './gemini/index.js';
 
 /** Every agent a job can run. Adding one: its folder under agents/, and a line here. */
 const AGENTS: Record<AgentName, Agent | undefined> = {
   codex,
   claude: undefined,
   copilot: undefined,
-  gemini: undefined,
+  gemini,
 };
 
 /** The agents this build ships, in the order they are listed to people. */

@@ -3,11 +3,11 @@ import { buildGeminiArgs } from './argv.js';
 import { readGeminiProvider } from './provider.js';
 import { geminiStream } from './stream.js';
 
+/** Google's Gemini CLI: `gemini -p "" -o stream-json`, the prompt on stdin, no OS sandbox. */
 export const gemini: Agent = {
   name: 'gemini',
   title: 'Gemini CLI',
   command: 'gemini',
-  binEnv: 'GEMINI_BIN',
   install: 'npm install -g @google/gemini-cli',
   parseVersion: (stdout) => stdout.trim().split('\n').pop()!.trim(),
   stream: geminiStream,

@@ -3,6 +3,11 @@ import { classifyTool, isEditTool, isShellTool, toolOfCallId } from './tools.js'
 import { oneLine, type Progress } from '../progress.js';
 
 const WRITING = 'writing a reply';
+/**
+ * Gemini's shell tool refuses, in every mode, a command with $(...), backticks, <(...) or >(...),
+ * and reports that as a successful result with this output: the command never ran.
+ */
+const SUBSTITUTION_BLOCKED = 'Blocked: command substitution detected';
 /** The edit in progress, with its full path: its result names neither tool nor file. */
 const EDITING = /^editing `([\s\S]*)`$/;
 
@@ -42,6 +47,10 @@ export function applyEvent(p: Progress, event: GeminiEvent): void {
       p.current = 'thinking';
       if (event.status !== 'success') {
         if (event.error) p.last_error = event.error;
+        return;
+      }
+      if (isShellTool(tool) && event.output.startsWith(SUBSTITUTION_BLOCKED)) {
+        p.last_error = event.output;
         return;
       }
       if (isShellTool(tool)) p.commands_run += 1;
