@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunSpec } from '../src/agents/agent.ts';
 import { parseEventLine } from '../src/agents/gemini/events.ts';
@@ -10,8 +10,8 @@ import { gemini } from '../src/agents/gemini/index.ts';
 import { readGeminiProvider } from '../src/agents/gemini/provider.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { agentContract } from './helpers/contract.ts';
-import { ROOT } from './helpers/harness.ts';
-import { startGeminiMock } from './helpers/mockGemini.ts';
+import { ROOT, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { startGeminiMock, type GeminiMock } from './helpers/mockGemini.ts';
 
 export const GEMINI_BIN = path.join(ROOT, 'node_modules/.bin/gemini');
 
@@ -74,6 +74,30 @@ const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
   resume: null,
   privateTmp: false,
   ...over,
+});
+
+describe('gemini under workspace-write', () => {
+  const s = useHarness();
+  let mock: GeminiMock;
+  let conn: Connection;
+  before(async () => {
+    mock = await startGeminiMock();
+    conn = await s.h.connect(geminiEnv(mock.url, s.h.env().HOME!));
+  });
+  after(() => mock?.close());
+
+  it('has no shell: a command the model asks for does not run, and the job says why', async () => {
+    const cwd = s.h.workdir();
+    const { job_id } = await conn.call('codex_start', { prompt: '[[shell:touch ran.txt]]', cwd, agent: 'gemini', sandbox: 'workspace-write' });
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(fs.existsSync(path.join(cwd, 'ran.txt')), false, 'the command did not run');
+    assert.equal(done.progress.commands_run, 0);
+    assert.match(done.output, /\$ touch ran.txt\n  ↳ error: Tool "run_shell_command" not found/);
+    const asked = mock.requests.find((r) => r.prompt.includes('touch ran.txt') && !r.followUp)!;
+    const offered = asked.body.tools.flatMap((t: any) => t.functionDeclarations ?? []).map((f: any) => f.name);
+    assert.ok(offered.includes('write_file') && !offered.includes('run_shell_command'), offered.join(', '));
+  });
 });
 
 describe('reading the gemini event stream', () => {
