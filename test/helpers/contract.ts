@@ -79,7 +79,8 @@ export function agentContract(a: AgentUnderTest): void {
     });
 
     it('shows the commands it ran and the tokens it used', async () => {
-      const { job_id } = await start('[[shell:echo contract-$((40+2))]] [[usage:1234,56]]', { sandbox: shellAccess });
+      // No $(...) or backticks: Gemini CLI's shell tool refuses any command substitution, in every mode.
+      const { job_id } = await start('[[shell:expr 40 + 2 | sed s/^/contract-/]] [[usage:1234,56]]', { sandbox: shellAccess });
       const done = await waitFinal(conn, job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.match(done.last_message, /shell output: [\s\S]*contract-42/);
