@@ -269,3 +269,32 @@ describe('best-of-N across agents', () => {
     assert.match(refused.content[0].text, /give agent .* or agents .*, not both/);
   });
 });
+
+describe('servers with and without Claude Code sharing one queue', () => {
+  const s = useHarness();
+  let mock: AgentMock;
+  before(async () => {
+    mock = await startMockAnthropic();
+  });
+  after(() => mock?.close());
+
+  it('a server without Claude Code leaves a queued Claude job to one that has it, and runs the jobs queued after it', async () => {
+    const one = { CODEX_ASYNC_MAX_CONCURRENT: '1' };
+    const without = await s.h.connect({ ...one, CLAUDE_BIN: '/nonexistent/claude' });
+    const hang = await without.call('codex_start', { prompt: '[[hang]] hold the only slot', cwd: s.h.workdir() });
+    const withClaude = await s.h.connect({ ...one, ...claudeEnv(mock) });
+    const queuedClaude = await withClaude.call('codex_start', { prompt: 'waits for a server with claude', cwd: s.h.workdir(), agent: 'claude' });
+    assert.equal(queuedClaude.status, 'queued');
+    await withClaude.close();
+    const codexAfter = await without.call('codex_start', { prompt: 'queued behind the claude job', cwd: s.h.workdir() });
+    assert.equal(codexAfter.queue_position, 2);
+    await without.call('codex_cancel', { job_id: hang.job_id });
+    const done = await waitFinal(without, codexAfter.job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal((await without.call('codex_poll', { job_id: queuedClaude.job_id })).status, 'queued', 'no server with claude has looked yet');
+    const again = await s.h.connect({ ...one, ...claudeEnv(mock) });
+    const claudeDone = await waitFinal(again, queuedClaude.job_id);
+    assert.equal(claudeDone.status, 'completed', JSON.stringify(claudeDone.error));
+    assert.match(claudeDone.last_message, /mock answer: waits for a server with claude/);
+  });
+});

@@ -8,6 +8,7 @@ import type { RunSpec } from '../src/agents/agent.ts';
 import { copilot } from '../src/agents/copilot/index.ts';
 import { nativeCopilot } from '../src/agents/copilot/binary.ts';
 import { parseCopilotLine } from '../src/agents/copilot/events.ts';
+import { readCopilotProvider } from '../src/agents/copilot/provider.ts';
 import { usageFromReport } from '../src/agents/copilot/usage.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { readActivityTail } from '../src/jobs/eventlog.ts';
@@ -240,17 +241,17 @@ describe('finding the Copilot CLI', () => {
 describe('whether Copilot CLI has a model provider', () => {
   const empty = () => ({ HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'cam-copilot-prov-')) });
   it('accepts a custom provider with a model, a token or a login, and says what to do otherwise', () => {
-    const byok = copilot.provider({ ...empty(), COPILOT_PROVIDER_BASE_URL: 'http://127.0.0.1:9/', COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_MODEL: 'claude-sonnet-4.5' });
+    const byok = readCopilotProvider({ ...empty(), COPILOT_PROVIDER_BASE_URL: 'http://127.0.0.1:9/', COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_MODEL: 'claude-sonnet-4.5' });
     assert.deepEqual(byok, { ok: true, detail: 'custom provider (anthropic) at http://127.0.0.1:9/, model claude-sonnet-4.5' });
-    const noModel = copilot.provider({ ...empty(), COPILOT_PROVIDER_BASE_URL: 'http://127.0.0.1:9/' });
+    const noModel = readCopilotProvider({ ...empty(), COPILOT_PROVIDER_BASE_URL: 'http://127.0.0.1:9/' });
     assert.equal(noModel.ok, false);
-    assert.equal(copilot.provider({ ...empty(), COPILOT_OFFLINE: 'true' }).ok, false);
-    assert.deepEqual(copilot.provider({ ...empty(), GH_TOKEN: 't' }), { ok: true, detail: 'GitHub token in GH_TOKEN' });
+    assert.equal(readCopilotProvider({ ...empty(), COPILOT_OFFLINE: 'true' }).ok, false);
+    assert.deepEqual(readCopilotProvider({ ...empty(), GH_TOKEN: 't' }), { ok: true, detail: 'GitHub token in GH_TOKEN' });
     const home = empty();
     fs.mkdirSync(path.join(home.HOME, '.copilot'));
     fs.writeFileSync(path.join(home.HOME, '.copilot', 'config.json'), '// managed\n{ "last_logged_in_user": { "host": "https://github.com", "login": "octo" } }\n');
-    assert.equal(copilot.provider(home).ok, true);
-    const none = copilot.provider(empty());
+    assert.equal(readCopilotProvider(home).ok, true);
+    const none = readCopilotProvider(empty());
     assert.equal(none.ok, false);
     assert.match(none.ok ? '' : none.fix, /copilot login/);
   });

@@ -429,7 +429,7 @@ describe('install codex', () => {
 
       const inner = s.h.workdir();
       // Codex names the tools' namespace after the server with "-" made "_".
-      // The mock answers after 3 s, so our server, which codex starts, is up when codex looks for its tools.
+      // The mock answers after 3 s and searches again while it finds nothing, so our server, which codex starts, is up when codex looks for its tools.
       const run = await codexExec(env, s.h.workdir(), `[[slow:3000]] [[mcp:codex_async|${inner}]] hand this to the job server`);
       assert.equal(run.status, 0);
       await delegatedJob(s.h, run.events, 'codex-async', inner);

@@ -137,8 +137,11 @@ export interface Agent {
    * whose stream has no token counts (Copilot CLI). Asked only when the stream gave none.
    */
   usageAtEnd?(jobDir: string): Usage | null;
-  /** Whether the model provider and credentials look configured: for doctor, never a network call. */
-  provider(env: NodeJS.ProcessEnv): ProviderReading;
+  /**
+   * Whether the model provider and credentials look configured: for doctor, never a network call.
+   * Loaded when asked, so that a server does not load config parsers at start.
+   */
+  provider(env: NodeJS.ProcessEnv): Promise<ProviderReading>;
 }
 
 export type ProviderReading = { ok: true; detail: string } | { ok: false; detail: string; fix: string };

@@ -72,7 +72,7 @@ async function checkAgent(agent: Agent, config: Config, layout: HomeLayout, env:
     return [{ name: agent.name, level: 'fail', detail, fix: `${agent.install}, or set CODEX_BIN` }];
   }
   const checks: Check[] = [{ name: agent.name, level: 'ok', detail: `${agent.command} ${found.version} at ${found.path}` }];
-  const reading = agent.provider(env);
+  const reading = await agent.provider(env);
   const name = agent.name === 'codex' ? 'provider' : `${agent.name} provider`;
   // An optional agent that cannot sign in fails only the jobs that ask for it.
   const level = agent.name === 'codex' ? 'fail' : 'warn';

@@ -277,17 +277,18 @@ export async function killJobProcesses(home: string, jobId: string): Promise<voi
 }
 
 /** Runs `codex exec` with a prompt on stdin, as a person or script would; resolves with its JSONL events. */
-export function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[] }> {
+export function codexExec(env: Record<string, string>, cwd: string, prompt: string): Promise<{ status: number | null; events: any[]; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(CODEX_BIN, ['exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'read-only', '-'], { env });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(prompt);
     const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.on('exit', (status) => {
       clearTimeout(timer);
-      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) });
+      resolve({ status, events: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)), stderr });
     });
   });
 }

@@ -48,9 +48,11 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
+import { listenLoopback, marker, pickScenario, readBody, usageMarker, type OtherRequest } from "./mockCommon.ts";
+
+/** The scenario markers this mock serves, first match wins. */
+const SCENARIOS = ['fail', 'hang', 'shell', 'patch', 'json', 'recall'];
 
 export interface MockRequest {
   /** Parsed JSON body of a POST /v1/messages request. */
@@ -64,12 +66,8 @@ export interface MockRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export interface OtherRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+
+export type { OtherRequest };
 
 export interface MockServer {
   /** Base URL without `/v1`, e.g. http://127.0.0.1:PORT (what ANTHROPIC_BASE_URL takes). */
@@ -170,24 +168,6 @@ function resultText(block: any): string {
   return JSON.stringify(c ?? "");
 }
 
-function marker(prompt: string, name: string): string | undefined {
-  const re = new RegExp(`\\[\\[${name}(?::([\\s\\S]*?))?\\]\\]`);
-  const m = re.exec(prompt);
-  if (!m) return undefined;
-  return m[1] ?? "";
-}
-
-function pickScenario(prompt: string): string {
-  if (marker(prompt, "fail") !== undefined) return "fail";
-  if (marker(prompt, "hang") !== undefined) return "hang";
-  if (marker(prompt, "shell") !== undefined) return "shell";
-  if (marker(prompt, "patch") !== undefined) return "patch";
-  if (marker(prompt, "json") !== undefined) return "json";
-  if (marker(prompt, "recall") !== undefined) return "recall";
-  if (prompt.includes("echo-prompt")) return "echo-prompt";
-  return "answer";
-}
-
 /** The request's tools by name, with the required properties of their input schema. */
 function offeredTools(body: any): Map<string, { required: string[]; properties: Json }> {
   const m = new Map<string, { required: string[]; properties: Json }>();
@@ -222,39 +202,14 @@ function newId(prefix: string): string {
 }
 
 function usageOf(prompt: string): { input_tokens: number; output_tokens: number; cache_read_input_tokens: number } {
-  const u = marker(prompt, "usage");
-  let inp: number = DEFAULT_USAGE.input_tokens;
-  let out: number = DEFAULT_USAGE.output_tokens;
-  let cached: number = DEFAULT_USAGE.cache_read_input_tokens;
-  if (u) {
-    const [a, b] = u.split(",").map((s) => Number.parseInt(s.trim(), 10));
-    if (Number.isFinite(a)) inp = a!;
-    if (Number.isFinite(b)) out = b!;
-    cached = Math.floor(inp / 5);
-  }
-  return { input_tokens: inp, output_tokens: out, cache_read_input_tokens: cached };
+  const t = usageMarker(prompt, { input: DEFAULT_USAGE.input_tokens, cached: DEFAULT_USAGE.cache_read_input_tokens, output: DEFAULT_USAGE.output_tokens, reasoning: 0 });
+  return { input_tokens: t.input, output_tokens: t.output, cache_read_input_tokens: t.cached };
 }
 
 type Block = { type: "text"; text: string } | { type: "tool_use"; id: string; name: string; input: Json };
 
 function sse(type: string, data: Json): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  let buf = Buffer.concat(chunks);
-  const enc = String(req.headers["content-encoding"] ?? "").toLowerCase();
-  if (enc === "gzip") buf = zlib.gunzipSync(buf);
-  else if (enc === "deflate") buf = zlib.inflateSync(buf);
-  else if (enc === "br") buf = zlib.brotliDecompressSync(buf);
-  else if (enc === "zstd") {
-    const z = (zlib as any).zstdDecompressSync;
-    if (typeof z !== "function") throw new Error("zstd request body not supported by this Node version");
-    buf = z(buf);
-  }
-  return buf;
 }
 
 function apiError(res: ServerResponse, status: number, type: string, message: string): void {
@@ -265,7 +220,6 @@ function apiError(res: ServerResponse, status: number, type: string, message: st
 export async function startMockAnthropic(): Promise<MockServer> {
   const requests: MockRequest[] = [];
   const otherRequests: OtherRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
@@ -280,7 +234,7 @@ export async function startMockAnthropic(): Promise<MockServer> {
     const prompt = promptOf(body);
     const results = toolResultsAfterLastUser(body);
     const followUp = results.length > 0;
-    const scenario = pickScenario(prompt);
+    const scenario = pickScenario(prompt, SCENARIOS);
     requests.push({ body, prompt, followUp, scenario, headers: req.headers });
 
     if (scenario === "fail") {
@@ -416,30 +370,10 @@ export async function startMockAnthropic(): Promise<MockServer> {
     otherRequests.push({ method: `UPGRADE ${req.method}`, path: req.url ?? "", headers: req.headers, body: "" });
     socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
+  const { port, close } = await listenLoopback(server, () => {
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    otherRequests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  return { url: `http://127.0.0.1:${port}`, port, requests, otherRequests, close };
 }

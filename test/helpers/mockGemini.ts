@@ -33,8 +33,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import * as zlib from 'node:zlib';
+import { listenLoopback, marker, pickScenario, readBody, usageMarker, type OtherRequest } from './mockCommon.ts';
+
+/** The scenario markers this mock serves, first match wins. */
+const SCENARIOS = ['fail', 'hang', 'shell', 'patch', 'recall'];
 
 export interface GeminiRequest {
   /** Parsed JSON body of a streamGenerateContent request. */
@@ -50,12 +52,8 @@ export interface GeminiRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export interface OtherRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+
+export type { OtherRequest };
 
 export interface GeminiMock {
   /** The base URL for GOOGLE_GEMINI_BASE_URL, e.g. http://127.0.0.1:PORT */
@@ -125,35 +123,14 @@ function shellOutput(response: any): string {
   return (m ? m[1]! : inner).trim();
 }
 
-function marker(prompt: string, name: string): string | undefined {
-  const m = new RegExp(`\\[\\[${name}(?::([\\s\\S]*?))?\\]\\]`).exec(prompt);
-  return m ? (m[1] ?? '') : undefined;
-}
-
-function pickScenario(prompt: string): string {
-  for (const name of ['fail', 'hang', 'shell', 'patch', 'recall']) if (marker(prompt, name) !== undefined) return name;
-  return 'answer';
-}
-
 function usageOf(prompt: string): Json {
-  const u = marker(prompt, 'usage');
-  let inp: number = DEFAULT_USAGE.input_tokens;
-  let out: number = DEFAULT_USAGE.output_tokens;
-  let cached: number = DEFAULT_USAGE.cached_tokens;
-  let thoughts: number = DEFAULT_USAGE.thoughts_tokens;
-  if (u) {
-    const [a, b] = u.split(',').map((s) => Number.parseInt(s.trim(), 10));
-    if (Number.isFinite(a)) inp = a!;
-    if (Number.isFinite(b)) out = b!;
-    cached = Math.floor(inp / 5);
-    thoughts = Math.floor(out / 2);
-  }
+  const t = usageMarker(prompt, { input: DEFAULT_USAGE.input_tokens, cached: DEFAULT_USAGE.cached_tokens, output: DEFAULT_USAGE.output_tokens, reasoning: DEFAULT_USAGE.thoughts_tokens });
   return {
-    promptTokenCount: inp,
-    candidatesTokenCount: out,
-    cachedContentTokenCount: cached,
-    thoughtsTokenCount: thoughts,
-    totalTokenCount: inp + out + thoughts,
+    promptTokenCount: t.input,
+    candidatesTokenCount: t.output,
+    cachedContentTokenCount: t.cached,
+    thoughtsTokenCount: t.reasoning,
+    totalTokenCount: t.input + t.output + t.reasoning,
   };
 }
 
@@ -164,21 +141,9 @@ function errorBody(code: number, status: string, message: string): string {
   return JSON.stringify({ error: { code, message, status } });
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const buf = Buffer.concat(chunks);
-  const enc = String(req.headers['content-encoding'] ?? '').toLowerCase();
-  if (enc === 'gzip') return zlib.gunzipSync(buf);
-  if (enc === 'deflate') return zlib.inflateSync(buf);
-  if (enc === 'br') return zlib.brotliDecompressSync(buf);
-  return buf;
-}
-
 export async function startGeminiMock(): Promise<GeminiMock> {
   const requests: GeminiRequest[] = [];
   const otherRequests: OtherRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
@@ -194,7 +159,7 @@ export async function startGeminiMock(): Promise<GeminiMock> {
     const prompt = promptOf(body);
     const responses = toolResponsesAfterPrompt(body);
     const followUp = responses.length > 0;
-    const scenario = pickScenario(prompt);
+    const scenario = pickScenario(prompt, SCENARIOS);
     requests.push({ body, model, prompt, followUp, scenario, headers: req.headers });
 
     if (scenario === 'fail') {
@@ -277,28 +242,10 @@ export async function startGeminiMock(): Promise<GeminiMock> {
         json(404, JSON.parse(errorBody(404, 'NOT_FOUND', `mock: no route ${req.method} ${req.url}`)));
       });
   });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+  const { port, close } = await listenLoopback(server, () => {
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    otherRequests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  return { url: `http://127.0.0.1:${port}`, port, requests, otherRequests, close };
 }

@@ -29,8 +29,10 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import * as zlib from "node:zlib";
+import { listenLoopback, marker, pickScenario, readBody, usageMarker, type OtherRequest } from "./mockCommon.ts";
+
+/** The scenario markers this mock serves, first match wins. */
+const SCENARIOS = ['fail', 'hang', 'shell', 'patch', 'json', 'recall', 'mcp'];
 
 export interface MockRequest {
   /** Parsed JSON body of a POST /v1/responses request. */
@@ -44,12 +46,8 @@ export interface MockRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export interface OtherRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+
+export type { OtherRequest };
 
 export interface MockServer {
   /** Base URL including `/v1`, e.g. http://127.0.0.1:PORT/v1 */
@@ -128,25 +126,6 @@ function toolNames(body: any): Map<string, string> {
   return m;
 }
 
-function marker(prompt: string, name: string): string | undefined {
-  const re = new RegExp(`\\[\\[${name}(?::([\\s\\S]*?))?\\]\\]`);
-  const m = re.exec(prompt);
-  if (!m) return undefined;
-  return m[1] ?? "";
-}
-
-function pickScenario(prompt: string): string {
-  if (marker(prompt, "fail") !== undefined) return "fail";
-  if (marker(prompt, "hang") !== undefined) return "hang";
-  if (marker(prompt, "shell") !== undefined) return "shell";
-  if (marker(prompt, "patch") !== undefined) return "patch";
-  if (marker(prompt, "json") !== undefined) return "json";
-  if (marker(prompt, "recall") !== undefined) return "recall";
-  if (marker(prompt, "mcp") !== undefined) return "mcp";
-  if (prompt.includes("echo-prompt")) return "echo-prompt";
-  return "answer";
-}
-
 /** Items after the last user message: what codex sent back in this turn so far. */
 function itemsAfterLastUser(body: any): any[] {
   const input: any[] = Array.isArray(body?.input) ? body.input : [];
@@ -203,24 +182,13 @@ function patchCallItem(body: any, file: string): Json {
 }
 
 function usageOf(prompt: string): Json {
-  const u = marker(prompt, "usage");
-  let inp: number = DEFAULT_USAGE.input_tokens;
-  let out: number = DEFAULT_USAGE.output_tokens;
-  let cached: number = DEFAULT_USAGE.cached_tokens;
-  let reasoning: number = DEFAULT_USAGE.reasoning_tokens;
-  if (u) {
-    const [a, b] = u.split(",").map((s) => Number.parseInt(s.trim(), 10));
-    if (Number.isFinite(a)) inp = a!;
-    if (Number.isFinite(b)) out = b!;
-    cached = Math.floor(inp / 5);
-    reasoning = Math.floor(out / 2);
-  }
+  const t = usageMarker(prompt, { input: DEFAULT_USAGE.input_tokens, cached: DEFAULT_USAGE.cached_tokens, output: DEFAULT_USAGE.output_tokens, reasoning: DEFAULT_USAGE.reasoning_tokens });
   return {
-    input_tokens: inp,
-    input_tokens_details: { cached_tokens: cached },
-    output_tokens: out,
-    output_tokens_details: { reasoning_tokens: reasoning },
-    total_tokens: inp + out,
+    input_tokens: t.input,
+    input_tokens_details: { cached_tokens: t.cached },
+    output_tokens: t.output,
+    output_tokens_details: { reasoning_tokens: t.reasoning },
+    total_tokens: t.input + t.output,
   };
 }
 
@@ -228,26 +196,9 @@ function sse(type: string, data: Json): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  let buf = Buffer.concat(chunks);
-  const enc = String(req.headers["content-encoding"] ?? "").toLowerCase();
-  if (enc === "gzip") buf = zlib.gunzipSync(buf);
-  else if (enc === "deflate") buf = zlib.inflateSync(buf);
-  else if (enc === "br") buf = zlib.brotliDecompressSync(buf);
-  else if (enc === "zstd") {
-    const z = (zlib as any).zstdDecompressSync;
-    if (typeof z !== "function") throw new Error("zstd request body not supported by this Node version");
-    buf = z(buf);
-  }
-  return buf;
-}
-
 export async function startMockResponses(): Promise<MockServer> {
   const requests: MockRequest[] = [];
   const otherRequests: OtherRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
@@ -263,7 +214,7 @@ export async function startMockResponses(): Promise<MockServer> {
     const prompt = promptOf(body);
     const outputs = toolOutputsAfterLastUser(body);
     const followUp = outputs.length > 0;
-    const scenario = pickScenario(prompt);
+    const scenario = pickScenario(prompt, SCENARIOS);
     requests.push({ body, prompt, followUp, scenario, headers: req.headers });
 
     const responseId = newId("resp");
@@ -357,10 +308,26 @@ export async function startMockResponses(): Promise<MockServer> {
         // codex_start in the namespace codex gives the server, then report what came back.
         const [server, cwd] = (marker(prompt, "mcp") ?? "").split("|");
         const after = itemsAfterLastUser(body);
-        const searched = after.find((it) => it?.type === "tool_search_output");
+        const searches = after.filter((it) => it?.type === "tool_search_output");
+        const searched = searches.at(-1);
         const called = after.find((it) => it?.type === "function_call_output");
         if (called) {
           finish([messageItem("mcp said: " + outputText(called))]);
+        } else if (searched && (searched.tools?.length ?? 0) === 0 && searches.length < 10) {
+          // Nothing found yet: codex lists an MCP server's tools once the server is up, which on a
+          // loaded machine can be after the model first asks. Search again in a while, as a model would.
+          await wait(2000);
+          if (gone || closed) return;
+          finish([
+            {
+              type: "tool_search_call",
+              id: newId("ts"),
+              call_id: newId("call"),
+              execution: "client",
+              status: "completed",
+              arguments: { query: "start a codex background job", limit: 5 },
+            },
+          ]);
         } else if (searched) {
           finish([
             {
@@ -417,30 +384,10 @@ export async function startMockResponses(): Promise<MockServer> {
     otherRequests.push({ method: `UPGRADE ${req.method}`, path: req.url ?? "", headers: req.headers, body: "" });
     socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
+  const { port, close } = await listenLoopback(server, () => {
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    port,
-    requests,
-    otherRequests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  return { url: `http://127.0.0.1:${port}/v1`, port, requests, otherRequests, close };
 }

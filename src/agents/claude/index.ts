@@ -1,7 +1,6 @@
 import type { Agent } from '../agent.js';
 import { buildClaudeArgs } from './argv.js';
 import { COMPLETED_MARK } from './events.js';
-import { readClaudeProvider } from './provider.js';
 import { claudeStream } from './stream.js';
 
 /** Claude Code (`claude -p`), Anthropic's coding agent CLI. */
@@ -26,5 +25,5 @@ export const claude: Agent = {
   // SIGINT ends Claude Code with exit 0 and an error result; SIGTERM to a tool alone lets it go on.
   exitZeroNeedsTurn: true,
   turnCompletedMark: COMPLETED_MARK,
-  provider: readClaudeProvider,
+  provider: async (env) => (await import('./provider.js')).readClaudeProvider(env),
 };

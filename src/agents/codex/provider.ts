@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
+import type { ProviderReading as AgentProviderReading } from '../agent.js';
 
 /**
  * Which model provider codex will use and what credentials it needs, read from codex's own
@@ -93,4 +94,21 @@ export function readCodexProvider(env: NodeJS.ProcessEnv): ProviderReading {
       profile,
     },
   };
+}
+
+/** What doctor says of codex's provider and its key. */
+export function codexProviderReading(env: NodeJS.ProcessEnv): AgentProviderReading {
+  const reading = readCodexProvider(env);
+  if (!reading.ok) return { ok: false, detail: reading.problem, fix: reading.fix };
+  const p = reading.provider;
+  const where = `${p.id} (${p.baseUrl ?? "OpenAI's API"})${p.profile ? `, profile ${p.profile}` : ''}`;
+  if (p.envKey && !env[p.envKey]) {
+    return {
+      ok: false,
+      detail: `provider ${where} needs ${p.envKey}, not set`,
+      fix: `set ${p.envKey} where the server is started (the MCP client's server entry, or this shell)`,
+    };
+  }
+  const key = p.envKey ? `key from ${p.envKey}` : p.tokenInConfig ? 'token from config.toml' : p.requiresOpenaiAuth ? 'needs an OpenAI login' : 'no key needed';
+  return { ok: true, detail: `provider ${where}, ${key}` };
 }

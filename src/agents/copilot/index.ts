@@ -1,7 +1,6 @@
 import type { Agent } from '../agent.js';
 import { buildCopilotArgs } from './argv.js';
 import { installedCopilotVersion, nativeCopilot } from './binary.js';
-import { readCopilotProvider } from './provider.js';
 import { copilotStream } from './stream.js';
 import { readCopilotUsage } from './usage.js';
 
@@ -28,5 +27,5 @@ export const copilot: Agent = {
   interruptedMark: '"type":"abort"',
   // Its stream has no token counts; --usage-output-file writes them as it ends.
   usageAtEnd: readCopilotUsage,
-  provider: readCopilotProvider,
+  provider: async (env) => (await import('./provider.js')).readCopilotProvider(env),
 };

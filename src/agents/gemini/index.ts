@@ -1,6 +1,5 @@
 import type { Agent } from '../agent.js';
 import { buildGeminiArgs } from './argv.js';
-import { readGeminiProvider } from './provider.js';
 import { geminiStream } from './stream.js';
 
 /** Google's Gemini CLI: `gemini -p "" -o stream-json`, the prompt on stdin, no OS sandbox. */
@@ -27,5 +26,5 @@ export const gemini: Agent = {
   exitZeroNeedsTurn: true,
   // Only the successful `result` line has these two keys together (a tool's result has no stats).
   turnCompletedMark: '"status":"success","stats":',
-  provider: readGeminiProvider,
+  provider: async (env) => (await import('./provider.js')).readGeminiProvider(env),
 };
