@@ -560,7 +560,7 @@ function runAsWrapper(bin: string, args: string[], env: NodeJS.ProcessEnv, cwd: 
 async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
   const loadAtStart = os.loadavg();
   const rows = [
-    '| agent | runs | directly p50 / p95 ms | through the server p50 / p95 ms | overhead at p50 | of it: codex_start → wrapper running / agent exit → codex_wait returns, p50 ms | load average (1 min) during |',
+    '| agent | runs | directly p50 / p95 ms | through the server p50 / p95 ms | overhead at p50 | server steps p50 ms: codex_start → wrapper running / agent exit → codex_wait returns | load average (1 min) during |',
     '|---|---|---|---|---|---|---|',
   ];
   let nice = 0;
