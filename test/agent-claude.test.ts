@@ -18,7 +18,8 @@ import { readClaudeProvider } from '../src/agents/claude/provider.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
 import { agentContract, type AgentMock } from './helpers/contract.ts';
-import { ROOT, tempDir, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { gitRepo } from './helpers/git.ts';
+import { ROOT, tempDir, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 
 const claudeMock = mockedAgent('claude');
 
@@ -220,5 +221,46 @@ describe('Claude Code permission modes, for real', () => {
     const done = await run(`[[shell:touch ${outside}]]`, 'danger-full-access');
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal(fs.existsSync(outside), true, JSON.stringify(done.progress));
+  });
+});
+
+describe('best-of-N across agents', () => {
+  const s = useHarness();
+  let mock: AgentMock;
+  let conn: Connection;
+
+  before(async () => {
+    mock = await claudeMock.startMock();
+    conn = await s.h.connect(claudeMock.env(mock, s.h.env().HOME!));
+  });
+  after(() => mock?.close());
+
+  it('codex and Claude Code attempt one task as a group, each in a worktree, ranked by one check', async () => {
+    const repo = gitRepo({ 'README.md': 'hello\n' });
+    const started = await conn.call('codex_start', {
+      prompt: '[[patch:answer.txt]]',
+      cwd: repo,
+      sandbox: 'workspace-write',
+      agents: ['codex', 'claude'],
+      check_command: 'test -f answer.txt',
+    });
+    assert.equal(started.job_ids.length, 2);
+    assert.ok(started.group_id);
+    const waited = await until('both attempts to finish', async () => {
+      const r = await conn.call('codex_wait', { group_id: started.group_id, timeout_seconds: 30 });
+      return r.pending.length === 0 ? r : null;
+    }, 180_000);
+    const byId = new Map<string, any>(waited.finished.map((j: any) => [j.job_id, j]));
+    assert.deepEqual(started.job_ids.map((id: string) => byId.get(id)?.agent), ['codex', 'claude']);
+    for (const id of started.job_ids) {
+      const job = byId.get(id);
+      assert.equal(job.status, 'completed', JSON.stringify(job.error));
+      assert.equal(job.check.passed, true, JSON.stringify(job.check));
+      assert.equal(job.workspace.kind, 'worktree');
+    }
+    assert.ok(started.job_ids.includes(waited.group.best_job_id));
+    const refused = await conn.raw('codex_start', { prompt: 'x', cwd: repo, agent: 'claude', agents: ['codex'] });
+    assert.equal(refused.isError, true);
+    assert.match(refused.content[0].text, /give agent .* or agents .*, not both/);
   });
 });

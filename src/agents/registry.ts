@@ -2,23 +2,18 @@ import { AGENT_NAMES, type Agent, type AgentName } from './agent.js';
 import { claude } from './claude/index.js';
 import { codex } from './codex/index.js';
 import { copilot } from './copilot/index.js';
+import { gemini } from './gemini/index.js';
 
-/** Every agent a job can run. Adding one: its folder under agents/, and a line here. */
-const AGENTS: Record<AgentName, Agent | undefined> = {
-  codex,
-  claude,
-  copilot,
-  gemini: undefined,
-};
+/** Every agent a job can run. Adding one: its folder under agents/, its name in AGENT_NAMES, and a line here. */
+const AGENTS: Record<AgentName, Agent> = { codex, claude, copilot, gemini };
 
-/** The agents this build ships, in the order they are listed to people. */
-export const agents = (): Agent[] => AGENT_NAMES.flatMap((name) => AGENTS[name] ?? []);
+/** Every agent, in the order they are listed to people. */
+export const agents = (): Agent[] => AGENT_NAMES.map((name) => AGENTS[name]);
 
-/** A job's agent. Jobs recorded before there were agents (or by a newer build) read as codex's or fail loudly. */
+export const isAgentName = (name: string): name is AgentName => Object.hasOwn(AGENTS, name);
+
+/** A job's agent, by the name recorded with it. */
 export function agentOf(name: string): Agent {
-  const agent = AGENTS[name as AgentName];
-  if (!agent) throw new Error(`unknown agent "${name}"`);
-  return agent;
+  if (!isAgentName(name)) throw new Error(`unknown agent "${name}"`);
+  return AGENTS[name];
 }
-
-export const isAgentName = (name: string): name is AgentName => AGENTS[name as AgentName] !== undefined;

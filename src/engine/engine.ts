@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_NAMES, type Agent, type AgentName } from '../agents/agent.js';
 import { AgentLocators } from '../agents/binary.js';
 import { resolveAccess, type Access } from '../agents/access.js';
-import { agentOf, agents, isAgentName } from '../agents/registry.js';
+import { agentOf, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
@@ -139,17 +139,14 @@ export class Engine {
 
   async start(input: StartInput): Promise<Started> {
     const prompt = checkPrompt(input.prompt);
-    const agent = this.checkAgent(input.agent, input);
+    const lineup = this.checkLineup(input);
+    const attempts = lineup.length;
     const cwd = checkCwd(input.cwd);
     const access = resolveAccess(input, this.config.allowDangerous);
     const schema = checkOutputSchema(input.output_schema);
     const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
     const images = checkPaths('images', input.images, cwd);
     this.checkPlaces(access, cwd, addDirs, images);
-    const attempts = input.attempts ?? 1;
-    if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
-      throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
-    }
     const isolation = this.checkIsolation(input.isolation, attempts > 1 ? 'worktree' : this.config.defaultIsolation);
     if (attempts > 1 && isolation !== 'worktree') {
       throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
@@ -159,9 +156,9 @@ export class Engine {
     const planned = await this.workspaces.plan(first, cwd, isolation, access);
     Workspaces.checkAddDirs(planned, addDirs);
     const groupId = attempts > 1 ? newJobId() : null;
-    await this.locators.of(agent.name).locate();
+    for (const name of new Set(lineup.map((agent) => agent.name))) await this.locators.of(name).locate();
     // The check runs under codex's sandbox whichever agent did the work.
-    if (check !== null && agent.name !== 'codex' && access.sandbox !== 'danger-full-access') {
+    if (check !== null && lineup.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
       await this.locators.of('codex').locate().catch((err: Error) => {
         throw new ToolError('codex_unavailable', `check_command runs under codex's sandbox, so codex must be installed too: ${err.message}`);
       });
@@ -170,7 +167,7 @@ export class Engine {
     try {
       for (let i = 0; i < attempts; i++) {
         const id = i === 0 ? first : newJobId();
-        const job = this.newJob(id, agent.name, prompt, cwd, access, input, {
+        const job = this.newJob(id, lineup[i]!.name, prompt, cwd, access, input, {
           images,
           add_dirs: addDirs,
           has_output_schema: schema !== null,
@@ -192,14 +189,32 @@ export class Engine {
     return this.started(ids, groupId);
   }
 
+  /**
+   * The agent of each attempt: one attempt per entry of `agents` (best-of-N across agents), else
+   * `attempts` of `agent` (codex when none is named).
+   */
+  private checkLineup(input: StartInput): Agent[] {
+    if (input.agents === undefined) {
+      const attempts = input.attempts ?? 1;
+      if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
+        throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
+      }
+      return new Array<Agent>(attempts).fill(this.checkAgent(input.agent, input));
+    }
+    if (input.agent !== undefined) throw invalid('give agent (for every attempt) or agents (one attempt each), not both');
+    if (input.agents.length < 1 || input.agents.length > MAX_ATTEMPTS) {
+      throw invalid(`agents must name 1 to ${MAX_ATTEMPTS} agents, one attempt each, e.g. ["codex", "claude"]`);
+    }
+    if (input.attempts !== undefined && input.attempts !== input.agents.length) {
+      throw invalid(`agents names ${input.agents.length} attempts, but attempts is ${input.attempts}: leave attempts out`);
+    }
+    return input.agents.map((name) => this.checkAgent(name, input));
+  }
+
   /** The agent named (codex when none is), refusing the options it cannot honour. */
   private checkAgent(name: string | undefined, input: Partial<Record<Agent['unsupported'][number], unknown>>): Agent {
     if (name === undefined) return agentOf('codex');
-    if (!isAgentName(name)) {
-      const known = agents().map((a) => a.name);
-      const later = AGENT_NAMES.filter((n) => !known.includes(n));
-      throw invalid(`agent must be one of ${known.join(', ')}, got "${name.slice(0, 40)}"${later.length ? ` (${later.join(', ')}: not in this build)` : ''}`);
-    }
+    if (!isAgentName(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
     const agent = agentOf(name);
     for (const feature of agent.unsupported) {
       const value = input[feature];

@@ -53,6 +53,7 @@ export const startInput = z.object({
   label: z.string().optional().describe('Free text to find the job again with codex_list'),
   isolation: z.string().optional().describe('none | worktree: a git worktree of its own (default none, or CODEX_ASYNC_ISOLATION)'),
   attempts: z.number().optional().describe(`Best-of-N: 1 to ${MAX_ATTEMPTS} attempts, each in a worktree`),
+  agents: z.array(z.string()).optional().describe('Best-of-N across agents: one attempt per entry, e.g. ["codex", "claude"] (instead of agent and attempts)'),
   check_command: z.string().optional().describe('Shell command run after codex, e.g. "npm test"; ranks attempts'),
 });
 

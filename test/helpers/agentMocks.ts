@@ -3,6 +3,7 @@
  * a key: one place for the agent contract tests (test/agent-<name>.test.ts) and the bench
  * (bench/run.ts, `agents`), so both run the same CLI against the same mock.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AgentName } from '../../src/agents/agent.ts';
@@ -10,6 +11,7 @@ import { makeCodexHome } from './codexHome.ts';
 import type { AgentUnderTest } from './contract.ts';
 import { ROOT } from './harness.ts';
 import { startMockAnthropic } from './mockAnthropic.ts';
+import { startGeminiMock } from './mockGemini.ts';
 import { startMockResponses } from './mockResponses.ts';
 
 export type MockedAgent = Pick<AgentUnderTest, 'startMock' | 'env'>;
@@ -48,11 +50,32 @@ const copilot: MockedAgent = {
   }),
 };
 
-/** Every agent with a mock; an agent in src/agents/registry.ts needs its line here for the bench. */
-export const MOCKED_AGENTS: Partial<Record<AgentName, MockedAgent>> = { codex, claude, copilot };
+const GEMINI_BIN = path.join(ROOT, 'node_modules/.bin/gemini');
 
-export function mockedAgent(name: AgentName): MockedAgent {
-  const mocked = MOCKED_AGENTS[name];
-  if (!mocked) throw new Error(`no mock for the agent "${name}": add it to test/helpers/agentMocks.ts`);
-  return mocked;
+/**
+ * Points gemini at the mock. A base URL alone selects an auth type headless gemini 0.61 refuses,
+ * so the private HOME's settings select the API key, as `gemini`'s first-run dialog would; they
+ * also keep gemini from reporting usage statistics and looking for updates.
+ */
+export function geminiEnv(mockUrl: string, userHome: string): Record<string, string> {
+  fs.mkdirSync(path.join(userHome, '.gemini'), { recursive: true });
+  fs.writeFileSync(
+    path.join(userHome, '.gemini/settings.json'),
+    JSON.stringify({
+      security: { auth: { selectedType: 'gemini-api-key' } },
+      privacy: { usageStatisticsEnabled: false },
+      general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
+    }),
+  );
+  return { GEMINI_BIN, GOOGLE_GEMINI_BASE_URL: mockUrl, GEMINI_API_KEY: 'test-key' };
 }
+
+const gemini: MockedAgent = {
+  startMock: startGeminiMock,
+  env: (mock, userHome) => geminiEnv(mock.url, userHome),
+};
+
+/** Every agent's mock: a new agent (AgentName) needs its line here. */
+const MOCKED_AGENTS: Record<AgentName, MockedAgent> = { codex, claude, copilot, gemini };
+
+export const mockedAgent = (name: AgentName): MockedAgent => MOCKED_AGENTS[name];

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Sandbox } from '../../src/agents/access.ts';
+import { checkoutState, gitRepo } from './git.ts';
 import { cliIn, jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './harness.ts';
 
 export interface AgentMock {
@@ -78,7 +79,8 @@ export function agentContract(a: AgentUnderTest): void {
     });
 
     it('shows the commands it ran and the tokens it used', async () => {
-      const { job_id } = await start('[[shell:echo contract-$((40+2))]] [[usage:1234,56]]', { sandbox: shellAccess });
+      // No $(...) or backticks: Gemini CLI's shell tool refuses any command substitution, in every mode.
+      const { job_id } = await start('[[shell:expr 40 + 2 | sed s/^/contract-/]] [[usage:1234,56]]', { sandbox: shellAccess });
       const done = await waitFinal(conn, job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.match(done.last_message, /shell output: [\s\S]*contract-42/);
@@ -99,6 +101,20 @@ export function agentContract(a: AgentUnderTest): void {
       const refused = await waitFinal(conn, (await start('[[patch:refused.txt]]', { cwd: readOnly, sandbox: 'read-only' })).job_id);
       assert.notEqual(refused.status, 'running');
       assert.equal(fs.existsSync(path.join(readOnly, 'refused.txt')), false, 'nothing written under read-only');
+    });
+
+    it('works in a worktree of its own: the checkout untouched until the change is applied', async () => {
+      const repo = gitRepo({ 'README.md': 'hello\n' });
+      const before = checkoutState(repo);
+      const started = await start('[[patch:from-worktree.txt]]', { cwd: repo, sandbox: 'workspace-write', isolation: 'worktree' });
+      const done = await waitFinal(conn, started.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(checkoutState(repo), before, 'the checkout is untouched');
+      const diff = await conn.call('codex_diff', { job_id: started.job_id, stat_only: true });
+      assert.deepEqual(diff.files.map((f: { path: string }) => f.path), ['from-worktree.txt']);
+      const applied = await conn.call('codex_apply', { job_id: started.job_id });
+      assert.equal(applied.applied, true, applied.message);
+      assert.equal(fs.readFileSync(path.join(repo, 'from-worktree.txt'), 'utf8').trim(), 'x');
     });
 
     it('ends failed with the model\'s reason when the model fails', async () => {

@@ -265,15 +265,17 @@ export function registerJobCommands(program: Command): void {
         .option('-f, --file <path>', 'read the prompt from a file')
         .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
         .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
+        .option('--agents <names>', 'one attempt per agent, e.g. codex,claude,gemini (best-of-N across agents)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
         .option('--check <command>', 'after codex finishes, run this in the worktree (e.g. "npm test"); attempts that pass rank first'),
     ),
     `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
   codex-async-mcp run "Fix the flaky test" --isolation worktree --sandbox workspace-write --wait && codex-async-mcp diff <job_id>
   codex-async-mcp run "Make parse() faster" --attempts 3 --check "npm test" --sandbox workspace-write --wait
   codex-async-mcp run --agent claude "Review src/parse.ts for bugs" --wait
+  codex-async-mcp run "Fix the failing test" --agents codex,claude --check "npm test" --sandbox workspace-write --wait
   { echo "Review this diff:"; git diff; } | codex-async-mcp run - --label review
   codex-async-mcp run --file task.md --cwd ~/app --json`,
-  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; isolation?: string; attempts?: number; check?: string }, cmd: Command) => {
+  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; agents?: string[]; isolation?: string; attempts?: number; check?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
     const text = readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
@@ -281,6 +283,7 @@ export function registerJobCommands(program: Command): void {
         prompt: text,
         cwd: path.resolve(opts.cwd ?? process.cwd()),
         agent: opts.agent,
+        agents: opts.agents,
         ...settingsOf(opts),
         isolation: opts.isolation,
         attempts: opts.attempts,
