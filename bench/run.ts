@@ -5,7 +5,7 @@
  * writes BENCHMARKS.md and bench/figures.svg. Not part of `npm test`: numbers are not assertions.
  */
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -568,7 +568,8 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
     const mocked = mockedAgent(agent.name);
     const mock = await mocked.startMock();
     const agentEnv = mocked.env(mock, h.env().HOME!);
-    const serverEnv = h.env(agentEnv);
+    // The environment the server runs in: the MCP client adds what it always passes on (SHELL, TERM, …).
+    const serverEnv = { ...getDefaultEnvironment(), ...h.env(agentEnv) };
     const config = loadConfig(serverEnv);
     nice = config.jobNice;
     const binary = await new AgentLocator(agent, config.bins[agent.name], config.searchPath).locate();
