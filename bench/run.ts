@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mockedAgent } from '../test/helpers/agentMocks.ts';
+import { runSpec } from '../test/helpers/contract.ts';
 import { CODEX_BIN, ROOT, SERVER_MAIN, startHarness, tempDir, waitFinal, type Harness } from '../test/helpers/harness.ts';
-import type { RunSpec } from '../src/agents/agent.ts';
 import { AgentLocator } from '../src/agents/binary.ts';
 import { agents } from '../src/agents/registry.ts';
 import { loadConfig } from '../src/config.ts';
@@ -582,7 +582,8 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
     const direct = async (label: string): Promise<number> => {
       const dir = tempDir('agent-direct');
       fs.writeFileSync(path.join(dir, 'prompt.txt'), `${label}: say hi`);
-      const spec = directSpec(cwd, dir);
+      // A read-only job with no options, as codex_start with only a prompt makes it.
+      const spec = runSpec({ jobId: newJobId(), cwd, access: { sandbox: 'read-only', bypass: false }, lastMessageFile: path.join(dir, 'last-message.txt'), jobDir: dir });
       const env = { ...jobEnvironment(serverEnv), ...agent.env(spec) };
       const [t, ran] = await timed(() => runAsWrapper(binary.path, agent.argv(spec), env, cwd, config.jobNice, dir));
       if (ran.code !== 0) throw new Error(`agents bench: ${agent.name} exited ${ran.code}: ${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-500)}`);
@@ -657,22 +658,6 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
     '',
   ];
 }
-
-/** The RunSpec of a read-only job with no options, as codex_start with only a prompt gives. */
-const directSpec = (cwd: string, dir: string): RunSpec => ({
-  jobId: newJobId(),
-  cwd,
-  access: { sandbox: 'read-only', bypass: false },
-  lastMessageFile: path.join(dir, 'last-message.txt'),
-  jobDir: dir,
-  model: null,
-  reasoningEffort: null,
-  outputSchemaFile: null,
-  images: [],
-  addDirs: [],
-  resume: null,
-  privateTmp: false,
-});
 
 /**
  * `--only cold,first`: run just those benches and print their figures; BENCHMARKS.md is left alone.

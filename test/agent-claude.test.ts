@@ -10,14 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RunSpec } from '../src/agents/agent.ts';
 import { buildClaudeArgs, sessionIdFor } from '../src/agents/claude/argv.ts';
 import { parseClaudeLine } from '../src/agents/claude/events.ts';
 import { claude } from '../src/agents/claude/index.ts';
 import { readClaudeProvider } from '../src/agents/claude/provider.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
-import { agentContract, type AgentMock } from './helpers/contract.ts';
+import { agentContract, runSpec, type AgentMock } from './helpers/contract.ts';
 import { gitRepo } from './helpers/git.ts';
 import { ROOT, tempDir, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 
@@ -110,29 +109,14 @@ describe('reading the Claude Code stream (recorded from the real CLI)', () => {
 });
 
 describe('the Claude Code command line', () => {
-  const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
-    jobId: 'abc123def456',
-    cwd: '/w',
-    access: { sandbox: 'workspace-write', bypass: false },
-    lastMessageFile: '/s/last',
-    jobDir: '/s',
-    model: null,
-    reasoningEffort: null,
-    outputSchemaFile: null,
-    images: [],
-    addDirs: [],
-    resume: null,
-    privateTmp: false,
-    ...over,
-  });
 
   it('never carries the prompt, names its session up front and continues one with --resume', () => {
-    const args = buildClaudeArgs(spec({ model: 'sonnet', reasoningEffort: 'minimal', addDirs: ['/x'] }));
+    const args = buildClaudeArgs(runSpec({ model: 'sonnet', reasoningEffort: 'minimal', addDirs: ['/x'] }));
     assert.deepEqual(args, [
-      '-p', '--output-format', 'stream-json', '--verbose', '--permission-prompts', 'none', '--permission-mode', 'acceptEdits',
+      '-p', '--output-format', 'stream-json', '--verbose', '--permission-prompts', 'none', '--permission-mode', 'acceptEdits', '--setting-sources', 'user',
       '--session-id', sessionIdFor('abc123def456'), '--model', 'sonnet', '--effort', 'low', '--add-dir', '/x',
     ]);
-    const reply = buildClaudeArgs(spec({ resume: 'f00d' }));
+    const reply = buildClaudeArgs(runSpec({ resume: 'f00d' }));
     assert.deepEqual(reply.slice(-2), ['--resume', 'f00d']);
     assert.ok(!reply.includes('--session-id'));
   });
@@ -145,9 +129,9 @@ describe('the Claude Code command line', () => {
   });
 
   it('maps each access mode to a permission mode; read-only takes the file tools away', () => {
-    const ro = buildClaudeArgs(spec({ access: { sandbox: 'read-only', bypass: false } }));
+    const ro = buildClaudeArgs(runSpec({ access: { sandbox: 'read-only', bypass: false } }));
     assert.deepEqual(ro.slice(6, 10), ['--permission-mode', 'default', '--disallowedTools', 'Write,Edit,MultiEdit,NotebookEdit']);
-    const full = buildClaudeArgs(spec({ access: { sandbox: 'danger-full-access', bypass: true } }));
+    const full = buildClaudeArgs(runSpec({ access: { sandbox: 'danger-full-access', bypass: true } }));
     assert.deepEqual(full.slice(6, 8), ['--permission-mode', 'bypassPermissions']);
     assert.ok(!full.includes('--dangerously-skip-permissions'));
   });
@@ -155,7 +139,7 @@ describe('the Claude Code command line', () => {
   it('passes an output schema\'s text, which Claude Code takes instead of a file', () => {
     const file = path.join(tempDir('schema'), 'schema.json');
     fs.writeFileSync(file, '{"type":"object"}');
-    const args = buildClaudeArgs(spec({ outputSchemaFile: file }));
+    const args = buildClaudeArgs(runSpec({ outputSchemaFile: file }));
     assert.equal(args[args.indexOf('--json-schema') + 1], '{"type":"object"}');
   });
 
@@ -214,6 +198,19 @@ describe('Claude Code permission modes, for real', () => {
     const out = await run(`[[shell:touch ${outside}]]`, 'workspace-write');
     assert.equal(out.status, 'completed', JSON.stringify(out.error));
     assert.equal(fs.existsSync(outside), false, 'workspace-write does not write outside cwd');
+  });
+
+  it('a repository\'s own settings run nothing: its SessionStart hook does not fire in a read-only or workspace-write job', async () => {
+    for (const sandbox of ['read-only', 'workspace-write']) {
+      const cwd = s.h.workdir();
+      const marker = path.join(tempDir('hook'), 'fired');
+      fs.mkdirSync(path.join(cwd, '.claude'));
+      const hook = { hooks: { SessionStart: [{ hooks: [{ type: 'command', command: `touch ${marker}` }] }] } };
+      fs.writeFileSync(path.join(cwd, '.claude', 'settings.json'), JSON.stringify(hook));
+      const done = await run('say hello', sandbox, cwd);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(fs.existsSync(marker), false, `the repository's hook ran under ${sandbox}`);
+    }
   });
 
   it('danger-full-access writes outside cwd, also for a root server', async () => {

@@ -12,7 +12,7 @@ import { usageFromReport } from '../src/agents/copilot/usage.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { readActivityTail } from '../src/jobs/eventlog.ts';
 import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
-import { agentContract, type AgentMock } from './helpers/contract.ts';
+import { agentContract, runSpec, type AgentMock } from './helpers/contract.ts';
 import { jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -163,32 +163,18 @@ describe('the Copilot CLI usage report', () => {
   });
 });
 
-const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
-  jobId: 'j1',
-  cwd: '/w',
-  access: { sandbox: 'read-only', bypass: false },
-  lastMessageFile: '/jobs/j1/last.txt',
-  jobDir: '/jobs/j1',
-  model: null,
-  reasoningEffort: null,
-  outputSchemaFile: null,
-  images: [],
-  addDirs: [],
-  resume: null,
-  privateTmp: false,
-  ...over,
-});
+
 
 describe('the Copilot CLI command line', () => {
   it('never carries the prompt (stdin has it), writes JSONL, and resumes a session by id', () => {
-    const args = copilot.argv(spec({ resume: '3b25190b-6e9f-4458-9583-633f85b62572', model: 'claude-sonnet-4.5', reasoningEffort: 'high' }));
+    const args = copilot.argv(runSpec({ resume: '3b25190b-6e9f-4458-9583-633f85b62572', model: 'claude-sonnet-4.5', reasoningEffort: 'high' }));
     assert.ok(!args.includes('-p') && !args.includes('--prompt'));
     assert.deepEqual(args.slice(0, 4), ['--output-format', 'json', '-C', '/w']);
     assert.ok(args.includes('--resume=3b25190b-6e9f-4458-9583-633f85b62572'));
     assert.deepEqual(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2), ['--model', 'claude-sonnet-4.5']);
     assert.deepEqual(args.slice(args.indexOf('--reasoning-effort'), args.indexOf('--reasoning-effort') + 2), ['--reasoning-effort', 'high']);
-    assert.deepEqual(args.slice(args.indexOf('--usage-output-file'), args.indexOf('--usage-output-file') + 2), ['--usage-output-file', '/jobs/j1/copilot-usage.json']);
-    const more = copilot.argv(spec({ images: ['/i/a.png'], addDirs: ['/extra'] }));
+    assert.deepEqual(args.slice(args.indexOf('--usage-output-file'), args.indexOf('--usage-output-file') + 2), ['--usage-output-file', '/jobs/abc123def456/copilot-usage.json']);
+    const more = copilot.argv(runSpec({ images: ['/i/a.png'], addDirs: ['/extra'] }));
     assert.deepEqual(more.slice(more.indexOf('--attachment'), more.indexOf('--attachment') + 2), ['--attachment', '/i/a.png']);
     assert.deepEqual(more.slice(more.indexOf('--add-dir'), more.indexOf('--add-dir') + 2), ['--add-dir', '/extra']);
     assert.deepEqual(copilot.unsupported, ['output_schema']);
@@ -196,13 +182,13 @@ describe('the Copilot CLI command line', () => {
 
   it('maps each access mode to its permission flags, and switches COPILOT_ALLOW_ALL off', () => {
     const flags = (sandbox: RunSpec['access']['sandbox'], extra: Partial<RunSpec> = {}) =>
-      copilot.argv(spec({ access: { sandbox, bypass: false }, ...extra })).filter((a) => /^--(allow|deny|disallow)/.test(a));
+      copilot.argv(runSpec({ access: { sandbox, bypass: false }, ...extra })).filter((a) => /^--(allow|deny|disallow)/.test(a));
     assert.deepEqual(flags('read-only'), ['--deny-tool=write']);
     assert.deepEqual(flags('workspace-write'), ['--allow-all-tools']);
     assert.deepEqual(flags('workspace-write', { privateTmp: true }), ['--allow-all-tools', '--disallow-temp-dir']);
     assert.deepEqual(flags('danger-full-access'), ['--allow-all']);
-    assert.deepEqual(copilot.argv(spec({ access: { sandbox: 'workspace-write', bypass: true } })).filter((a) => a.startsWith('--allow')), ['--allow-all']);
-    assert.deepEqual(copilot.env(spec()), { COPILOT_ALLOW_ALL: 'false' });
+    assert.deepEqual(copilot.argv(runSpec({ access: { sandbox: 'workspace-write', bypass: true } })).filter((a) => a.startsWith('--allow')), ['--allow-all']);
+    assert.deepEqual(copilot.env(runSpec()), { COPILOT_ALLOW_ALL: 'false' });
   });
 });
 

@@ -10,7 +10,7 @@ import { gemini } from '../src/agents/gemini/index.ts';
 import { readGeminiProvider } from '../src/agents/gemini/provider.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { geminiEnv, mockedAgent } from './helpers/agentMocks.ts';
-import { agentContract } from './helpers/contract.ts';
+import { agentContract, runSpec } from './helpers/contract.ts';
 import { useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 import { startGeminiMock, type GeminiMock } from './helpers/mockGemini.ts';
 
@@ -41,21 +41,7 @@ function fold(lines: string[]): Progress {
   return progress;
 }
 
-const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
-  jobId: 'j',
-  cwd: '/w',
-  access: { sandbox: 'workspace-write', bypass: false },
-  lastMessageFile: '/s/last',
-  jobDir: '/s',
-  model: null,
-  reasoningEffort: null,
-  outputSchemaFile: null,
-  images: [],
-  addDirs: [],
-  resume: null,
-  privateTmp: false,
-  ...over,
-});
+
 
 describe('gemini under workspace-write', () => {
   const s = useHarness();
@@ -169,18 +155,18 @@ describe('reading the gemini event stream', () => {
 
 describe('the gemini command line', () => {
   it('never carries the prompt: -p "" makes the run headless and the prompt comes on stdin', () => {
-    const args = gemini.argv(spec({ model: 'gemini-2.5-flash', addDirs: ['/x'], resume: 'sess-1' }));
+    const args = gemini.argv(runSpec({ model: 'gemini-2.5-flash', addDirs: ['/x'], resume: 'sess-1' }));
     assert.deepEqual(args, [
       '-p', '', '--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'auto_edit',
       '--model', 'gemini-2.5-flash', '--include-directories', '/x', '--resume', 'sess-1',
     ]);
-    assert.ok(!gemini.argv(spec()).includes('--model'), 'no model: gemini chooses its own');
-    assert.deepEqual(gemini.env(spec()), { GEMINI_CLI_NO_RELAUNCH: 'true' });
+    assert.ok(!gemini.argv(runSpec()).includes('--model'), 'no model: gemini chooses its own');
+    assert.deepEqual(gemini.env(runSpec()), { GEMINI_CLI_NO_RELAUNCH: 'true', GEMINI_CLI_TRUST_WORKSPACE: 'false' });
   });
 
   it('maps access modes to approval modes: only danger-full-access has a shell', () => {
     const mode = (access: RunSpec['access']) => {
-      const args = gemini.argv(spec({ access }));
+      const args = gemini.argv(runSpec({ access }));
       return args[args.indexOf('--approval-mode') + 1];
     };
     assert.equal(mode({ sandbox: 'read-only', bypass: false }), 'default');

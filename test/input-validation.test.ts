@@ -43,6 +43,25 @@ describe('bad input gets a clear tool error', () => {
     await rejects('codex_start', { prompt: 'x', cwd, agent: 'cursor' }, /agent must be one of codex.*got "cursor"/);
     await rejects('codex_start', { prompt: 'x', cwd, agent: 'Codex' }, /agent must be one of/);
     await rejects('codex_reply', { thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53', cwd, prompt: 'x', agent: 'nope' }, /agent must be one of/);
+    await rejects('codex_start', { prompt: 'x', cwd, agent: 'gemini', output_schema: { type: 'object' } }, /Gemini CLI cannot take output_schema: leave it out, or use agent "codex"/);
+    await rejects('codex_start', { prompt: 'x', cwd, agent: 'copilot', output_schema: { type: 'object' } }, /GitHub Copilot CLI cannot take output_schema/);
+    await rejects('codex_start', { prompt: 'x', cwd, agent: 'claude', images: ['a.png'] }, /Claude Code cannot take images/);
+    await rejects('codex_reply', { thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53', cwd, prompt: 'x', agent: 'gemini', reasoning_effort: 'high' }, /Gemini CLI cannot take reasoning_effort/);
+    const comma = path.join(s.h.workdir(), 'a,b');
+    fs.mkdirSync(comma);
+    await rejects('codex_start', { prompt: 'x', cwd, agent: 'gemini', add_dirs: [comma] }, /add_dirs: Gemini CLI splits directory lists at commas/);
+    await rejects('codex_start', { prompt: 'x', cwd, agents: ['codex', 'cursor'] }, /agent must be one of .*got "cursor"/);
+    await rejects('codex_start', { prompt: 'x', cwd, agents: [] }, /agents must name 1 to 8 agents/);
+    await rejects('codex_start', { prompt: 'x', cwd, agents: ['codex', 'claude'], attempts: 3 }, /agents names 2 attempts, but attempts is 3/);
+  });
+
+  it('says how to install an agent that is not there, and keeps serving', async () => {
+    const conn = await s.h.connect({ CLAUDE_BIN: '/nonexistent/claude' });
+    const result = await conn.raw('codex_start', { prompt: 'x', cwd, agent: 'claude' });
+    assert.equal(result.isError, true);
+    assert.match(result.content[0].text, /^agent_unavailable: .*not an executable file\. Install Claude Code \(`npm install -g @anthropic-ai\/claude-code`\) or set CLAUDE_BIN/);
+    assert.ok((await conn.call('codex_list', {})).jobs, 'the server keeps serving');
+    await conn.close();
   });
 
   it('rejects bad timeouts, tail_lines, paths and job ids', async () => {

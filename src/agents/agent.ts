@@ -25,6 +25,39 @@ export interface EventStream {
   renderLive?(line: string): string | null;
 }
 
+/** How one agent's events are read: the pieces an EventStream is made of (see eventStream). */
+export interface StreamReader<E> {
+  /** One line as an event; null for a line that is not one (blank, not JSON). */
+  parse(line: string): E | null;
+  apply(progress: Progress, event: E): void;
+  render(event: E): string | null;
+  /** The item (command, edit) an event starts or ends, so the end's line can replace the start's. */
+  item?(event: E): ActivityLine['item'];
+  renderLive?(event: E): string | null;
+}
+
+/** An EventStream from an agent's parser, folder and renderer: each line parsed once per use. */
+export function eventStream<E>(reader: StreamReader<E>): EventStream {
+  const { parse, apply, render, item, renderLive } = reader;
+  return {
+    fold(line, progress) {
+      const event = parse(line);
+      if (event) apply(progress, event);
+    },
+    render(line) {
+      const event = parse(line);
+      const text = event && render(event);
+      return event && text ? { text, item: item?.(event) ?? null } : null;
+    },
+    ...(renderLive && {
+      renderLive(line: string) {
+        const event = parse(line);
+        return event && renderLive(event);
+      },
+    }),
+  };
+}
+
 export interface ActivityLine {
   text: string;
   /** The item (a command, an edit) it is about: a finished item's line replaces its "started" one. */
@@ -73,12 +106,18 @@ export interface Agent {
   readonly install: string;
   /** The version from `<binary> --version`'s output. */
   parseVersion(stdout: string): string;
+  /** The version read from the install beside the binary, without running it; null: run --version. */
+  installedVersion?(binary: string): string | null;
   readonly stream: EventStream;
   /** The argv after the binary. Never the prompt: it goes on stdin. */
   argv(spec: RunSpec): string[];
   /** Environment the CLI needs on top of the job's (its own switches, never secrets). */
   env(spec: RunSpec): Record<string, string>;
   readonly unsupported: readonly Feature[];
+  /** Why this CLI cannot be given a directory (cwd, an add_dirs entry), if it cannot: codex_start says so. */
+  pathProblem?(dir: string): string | null;
+  /** Whether it resumes a session only from the directory it began in: a reply then never gets a worktree of its own. */
+  readonly resumesInPlaceOnly?: boolean;
   /**
    * Whether an exit status of 0 is a success only with a completed turn in the stream: some CLIs
    * exit 0 when interrupted (Gemini CLI, Copilot CLI) or after a signal ended only their tool
@@ -86,10 +125,13 @@ export interface Agent {
    */
   readonly exitZeroNeedsTurn: boolean;
   /**
-   * A fixed string whose presence in the tail of the stream means the turn completed: the check
-   * still runs when the agent had to be ended after its turn because it lingered. Null: never.
+   * A fixed string whose presence in the last lines of the stream means the turn completed: what
+   * the wrapper runs the check on when exit 0 does not say so (exitZeroNeedsTurn), and after an
+   * agent ended because it lingered past its completed turn. Null: exit 0 alone says so.
    */
   readonly turnCompletedMark: string | null;
+  /** A fixed string whose presence in the last lines means the turn was interrupted, whatever else they say. */
+  readonly interruptedMark?: string;
   /**
    * Tokens used, read from a report the CLI writes in the job's directory when it ends, for a CLI
    * whose stream has no token counts (Copilot CLI). Asked only when the stream gave none.

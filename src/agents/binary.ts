@@ -76,8 +76,12 @@ function writeVersionCache(file: string, cache: VersionCache): void {
  * from there: `codex --version` starts a whole Node process (~200 ms of CPU), which every server
  * start would otherwise pay, and which a codex_start arriving right after start-up would wait for.
  */
+/** How long a failed lookup is believed by available(). */
+const RETRY_FAILED_MS = 30_000;
+
 export class AgentLocator {
   private found: Promise<AgentBinary> | null = null;
+  private failedAt: number | null = null;
 
   constructor(
     private readonly agent: Agent,
@@ -87,11 +91,30 @@ export class AgentLocator {
   ) {}
 
   locate(): Promise<AgentBinary> {
-    this.found ??= this.probe().catch((err: unknown) => {
-      this.found = null;
-      throw err;
-    });
+    this.found ??= this.probe().then(
+      (found) => {
+        this.failedAt = null;
+        return found;
+      },
+      (err: unknown) => {
+        this.found = null;
+        this.failedAt = Date.now();
+        throw err;
+      },
+    );
     return this.found;
+  }
+
+  /**
+   * The binary's path, or null when it cannot be found; a failure is believed for a while, so
+   * that every dispatch round does not look again (a broken install's `--version` may take 15 s).
+   */
+  async available(): Promise<string | null> {
+    if (this.failedAt !== null && Date.now() - this.failedAt < RETRY_FAILED_MS) return null;
+    return this.locate().then(
+      (found) => found.path,
+      () => null,
+    );
   }
 
   private async probe(): Promise<AgentBinary> {
@@ -109,6 +132,8 @@ export class AgentLocator {
     const id = this.versionCache ? stampOf(file) : null;
     const cached = id && readVersionCache(this.versionCache!)[id.real];
     if (cached && cached.stamp === id.stamp) return { path: file, version: cached.version };
+    const installed = agent.installedVersion?.(file);
+    if (installed) return { path: file, version: installed };
     try {
       const { stdout } = await run(file, ['--version'], { timeout: 15_000 });
       const version = agent.parseVersion(stdout);

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type * as shapes from './shapes.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AGENT_NAMES, type Agent, type AgentName } from '../agents/agent.js';
+import { AGENT_NAMES, type Agent, type AgentName, type Feature } from '../agents/agent.js';
 import { AgentLocators } from '../agents/binary.js';
 import { resolveAccess, type Access } from '../agents/access.js';
 import { agentOf, isAgentName } from '../agents/registry.js';
@@ -40,6 +40,9 @@ import {
   notFound,
 } from './validate.js';
 
+/** The job options an agent may not take (Agent.unsupported), as a start or a reply gives them. */
+type Options = Partial<Record<Feature, unknown>>;
+
 /** The engine's inputs and outputs are the tools' schemas (shapes.ts): one definition each. */
 export type StartInput = z.input<typeof shapes.startInput>;
 export type ReplyInput = z.input<typeof shapes.replyInput>;
@@ -75,7 +78,7 @@ export class Engine {
     this.layout = homeLayout(config.home);
     this.store = guardDamage(new JobStore(db), this.layout.db);
     this.bus = new Bus(this.layout.notifyDir);
-    this.locators = new AgentLocators(config.bins, config.searchPath, this.layout.codexVersions);
+    this.locators = new AgentLocators(config.bins, config.searchPath, this.layout.agentVersions);
     const reserve = new Reserve(config.home, config.reserveBytes);
     reserve.ensure();
     this.workspaces = new Workspaces(this.store, this.layout, log);
@@ -147,6 +150,12 @@ export class Engine {
     const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
     const images = checkPaths('images', input.images, cwd);
     this.checkPlaces(access, cwd, addDirs, images);
+    for (const agent of new Set(lineup)) {
+      for (const dir of addDirs) {
+        const problem = agent.pathProblem?.(dir);
+        if (problem) throw invalid(`add_dirs: ${problem}; leave it out, or use another agent`);
+      }
+    }
     const isolation = this.checkIsolation(input.isolation, attempts > 1 ? 'worktree' : this.config.defaultIsolation);
     if (attempts > 1 && isolation !== 'worktree') {
       throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
@@ -212,17 +221,20 @@ export class Engine {
   }
 
   /** The agent named (codex when none is), refusing the options it cannot honour. */
-  private checkAgent(name: string | undefined, input: Partial<Record<Agent['unsupported'][number], unknown>>): Agent {
-    if (name === undefined) return agentOf('codex');
-    if (!isAgentName(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
-    const agent = agentOf(name);
+  private checkAgent(name: string | undefined, input: Options): Agent {
+    if (name !== undefined && !isAgentName(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
+    const agent = agentOf(name ?? 'codex');
+    this.refuseUnsupported(agent, input);
+    return agent;
+  }
+
+  private refuseUnsupported(agent: Agent, input: Options): void {
     for (const feature of agent.unsupported) {
       const value = input[feature];
       if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
         throw invalid(`${agent.title} cannot take ${feature}: leave it out, or use agent "codex"`);
       }
     }
-    return agent;
   }
 
   private checkIsolation(value: string | undefined, fallback: Isolation): Isolation {
@@ -249,6 +261,7 @@ export class Engine {
       }
       const parent = this.get(input.job_id);
       agent = agentOf(parent.agent);
+      this.refuseUnsupported(agent, input);
       if (!parent.thread_id) {
         throw new ToolError(
           isFinal(parent.status) ? 'conflict' : 'not_finished',
@@ -268,7 +281,7 @@ export class Engine {
       parentId = parent.id;
       workspace = this.continuedWorkspace(parent);
     } else if (input.thread_id !== undefined) {
-      agent = this.checkAgent(input.agent, {});
+      agent = this.checkAgent(input.agent, input);
       if (!THREAD_ID_PATTERN.test(input.thread_id)) {
         throw invalid(`"${input.thread_id.slice(0, 80)}" is not a ${agent.title} session id (such as the one ${agent.command} prints at start)`);
       }
@@ -276,7 +289,7 @@ export class Engine {
       threadId = input.thread_id;
       cwd = checkCwd(input.cwd);
       access = resolveAccess(input, this.config.allowDangerous);
-      isolation = this.config.defaultIsolation;
+      isolation = agent.resumesInPlaceOnly ? 'none' : this.config.defaultIsolation;
     } else {
       throw invalid((t) => `give job_id (a job started by ${t('start')}) or thread_id (any agent's session id) with cwd`);
     }

@@ -49,9 +49,9 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
     checks.push({ name: 'config', level: 'fail', detail: err.message, fix: 'correct the environment variable (see the README, Configuration)' });
     return checks;
   }
-  for (const agent of agents()) checks.push(...(await checkAgent(agent, config, env)));
-  checks.push(await checkGit(config.defaultIsolation));
   const layout = homeLayout(config.home);
+  for (const found of await Promise.all(agents().map((agent) => checkAgent(agent, config, layout, env)))) checks.push(...found);
+  checks.push(await checkGit(config.defaultIsolation));
   checks.push(checkHome(layout));
   checks.push(...checkDatabase(layout));
   checks.push(checkDisk(config));
@@ -62,10 +62,10 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
  * An agent: found, its version, its provider and credentials. Codex is the default agent, so its
  * absence fails; any other is optional until a job asks for it.
  */
-async function checkAgent(agent: Agent, config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
+async function checkAgent(agent: Agent, config: Config, layout: HomeLayout, env: NodeJS.ProcessEnv): Promise<Check[]> {
   let found;
   try {
-    found = await new AgentLocator(agent, config.bins[agent.name], config.searchPath).locate();
+    found = await new AgentLocator(agent, config.bins[agent.name], config.searchPath, layout.agentVersions).locate();
   } catch (err) {
     const detail = (err as Error).message.split('. ')[0]!;
     if (agent.name !== 'codex') return [{ name: agent.name, level: 'info', detail: `not installed (${detail}): jobs with agent "${agent.name}" cannot run`, fix: agent.install }];
@@ -74,7 +74,9 @@ async function checkAgent(agent: Agent, config: Config, env: NodeJS.ProcessEnv):
   const checks: Check[] = [{ name: agent.name, level: 'ok', detail: `${agent.command} ${found.version} at ${found.path}` }];
   const reading = agent.provider(env);
   const name = agent.name === 'codex' ? 'provider' : `${agent.name} provider`;
-  checks.push(reading.ok ? { name, level: 'ok', detail: reading.detail } : { name, level: 'fail', detail: reading.detail, fix: reading.fix });
+  // An optional agent that cannot sign in fails only the jobs that ask for it.
+  const level = agent.name === 'codex' ? 'fail' : 'warn';
+  checks.push(reading.ok ? { name, level: 'ok', detail: reading.detail } : { name, level, detail: reading.detail, fix: reading.fix });
   // Only providers that take OpenAI's credentials care whether codex is logged in.
   if (agent.name === 'codex' && reading.ok) {
     const provider = readCodexProvider(env);

@@ -49,10 +49,12 @@ export class Launcher {
       // Find the agents before claiming: a claim is a promise to launch at once. A job whose agent
       // this server lacks stays queued for a server that has it (codex_start already refused new ones).
       const found = new Map<string, string>();
-      for (const name of this.store.queuedAgents()) {
-        const binary = isAgentName(name) ? await this.locators.of(name).locate().catch(() => null) : null;
-        if (binary) found.set(name, binary.path);
-      }
+      await Promise.all(
+        this.store.queuedAgents().map(async (name) => {
+          const path = isAgentName(name) ? await this.locators.of(name).available() : null;
+          if (path) found.set(name, path);
+        }),
+      );
       if (found.size === 0 || this.closed) return;
       const claimed = this.store.claimQueued(this.config.maxConcurrent, Date.now(), this.identity, [...found.keys()]);
       this.pauseFor('after-claim', claimed.length);
@@ -143,6 +145,7 @@ export class Launcher {
         args: agent.argv(spec),
         zeroIsDone: !agent.exitZeroNeedsTurn,
         doneMark: agent.turnCompletedMark,
+        stopMark: agent.interruptedMark ?? null,
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
         env: { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job) },
         settings: this.config.callbackSettings,

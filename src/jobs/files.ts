@@ -38,8 +38,8 @@ export interface HomeLayout {
   jobsDir: string;
   /** One empty file per job, touched on every change: every server watches this one directory. */
   notifyDir: string;
-  /** codex versions already read, by binary: see CodexLocator. */
-  codexVersions: string;
+  /** Agent versions already read, by installed binary: see agents/binary.ts. */
+  agentVersions: string;
   /** One git worktree per job run with isolation "worktree", named by job id. */
   worktreesDir: string;
 }
@@ -50,7 +50,7 @@ export function homeLayout(home: string): HomeLayout {
     db: path.join(home, 'jobs.db'),
     jobsDir: path.join(home, 'jobs'),
     notifyDir: path.join(home, 'notify'),
-    codexVersions: path.join(home, 'codex-versions.json'),
+    agentVersions: path.join(home, 'agent-versions.json'),
     worktreesDir: path.join(home, 'worktrees'),
   };
 }
@@ -248,6 +248,6 @@ export function readCheck(files: JobFiles, command: string | null): CheckResult 
     exit_code: exitCode,
     passed: exitCode === 0,
     duration_ms: started !== null && ended !== null ? Math.max(0, ended - started) : null,
-    output_tail: started === null ? 'not run: codex did not complete its task' : `${tail.cut ? '…' : ''}${tail.text}`,
+    output_tail: started === null ? 'not run: the agent did not complete its task' : `${tail.cut ? '…' : ''}${tail.text}`,
   };
 }

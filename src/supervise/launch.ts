@@ -50,7 +50,7 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * The final touch of the notify file wakes every server watching the home directory.
  */
 const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
-sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; shift 12
+sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; shift 13
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -64,7 +64,11 @@ timer=$!
 [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
 ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
 code=$?
-if [ -n "$check" ] && { { [ "$code" = 0 ] && [ "$zero_done" = 1 ]; } || { [ -n "$done_mark" ] && tail -c 65536 "$dir/events.jsonl" | grep -qF "$done_mark"; }; }; then
+done=0
+[ "$code" = 0 ] && [ "$zero_done" = 1 ] && done=1
+[ -n "$done_mark" ] && tail -n 5 "$dir/events.jsonl" | grep -qF -e "$done_mark" && done=1
+[ -n "$stop_mark" ] && tail -n 20 "$dir/events.jsonl" | grep -qF -e "$stop_mark" && done=0
+if [ -n "$check" ] && [ "$done" = 1 ]; then
   : > "$dir/check.started"
   mode=\${check%%:*}
   if [ "$mode" = none ]; then set -- /bin/sh "$dir/check.sh"
@@ -101,10 +105,12 @@ export async function launchJob(opts: {
   args: string[];
   /**
    * How the wrapper tells that the agent completed its turn, so the check runs: exit 0 counts
-   * unless `zeroIsDone` is false; `doneMark` in the tail of its output counts too.
+   * unless `zeroIsDone` is false; `doneMark` in its last lines counts too; `stopMark` in its last
+   * lines means it was interrupted, whatever else they say.
    */
   zeroIsDone: boolean;
   doneMark: string | null;
+  stopMark: string | null;
   /** Seconds until the job's deadline. */
   deadlineSeconds: number;
   /** The environment the agent runs in. */
@@ -145,6 +151,7 @@ export async function launchJob(opts: {
         opts.check?.sandboxPath ?? '',
         opts.zeroIsDone ? '1' : '0',
         opts.doneMark ?? '',
+        opts.stopMark ?? '',
         opts.agentPath,
         ...opts.args,
       ],

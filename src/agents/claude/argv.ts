@@ -18,6 +18,14 @@ export function sessionIdFor(jobId: string): string {
 }
 
 /**
+ * `claude -p` skips the workspace-trust prompt, so a repository's own .claude/settings.json and
+ * .mcp.json would be honoured: its hooks and MCP servers would run commands in a read-only job, and
+ * a workspace-write job could write such a hook for the next one. Only the user's settings count.
+ * (The user's own allow rules still apply: a `Bash(touch:*)` there lets touch run in any mode.)
+ */
+const USER_SETTINGS_ONLY = ['--setting-sources', 'user'];
+
+/**
  * Claude Code has no OS sandbox (its optional bubblewrap sandbox is a user setting we leave
  * alone): each access mode is a permission mode, enforced by Claude Code itself on its tools.
  * - read-only: `default` mode, in which nobody answers a permission prompt (-p), so only what
@@ -28,8 +36,8 @@ export function sessionIdFor(jobId: string): string {
  * - danger-full-access: `bypassPermissions`: every tool, anywhere, as the user.
  */
 const PERMISSIONS: Record<Sandbox, string[]> = {
-  'read-only': ['--permission-mode', 'default', '--disallowedTools', 'Write,Edit,MultiEdit,NotebookEdit'],
-  'workspace-write': ['--permission-mode', 'acceptEdits'],
+  'read-only': ['--permission-mode', 'default', '--disallowedTools', 'Write,Edit,MultiEdit,NotebookEdit', ...USER_SETTINGS_ONLY],
+  'workspace-write': ['--permission-mode', 'acceptEdits', ...USER_SETTINGS_ONLY],
   'danger-full-access': ['--permission-mode', 'bypassPermissions'],
 };
 

@@ -9,6 +9,7 @@
  */
 
 import type { FileChangeKind, Usage } from '../progress.js';
+import { isObject, str, num, parseJsonLine, type Json } from '../json.js';
 
 export type AssistantBlock =
   | { kind: 'text'; text: string }
@@ -51,12 +52,6 @@ export type ClaudeEvent =
  * on the result line alone, and a quote inside any text would be escaped.
  */
 export const COMPLETED_MARK = '"terminal_reason":"completed"';
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 const SHELL_TOOLS = new Set(['Bash', 'PowerShell']);
 const WRITE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
@@ -148,15 +143,8 @@ function parseResult(raw: Json): ClaudeEvent {
 
 /** Parses one stdout line. Returns null for blank or non-JSON lines. */
 export function parseClaudeLine(line: string): ClaudeEvent | null {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(trimmed);
-  } catch {
-    return null;
-  }
-  if (!isObject(raw)) return null;
+  const raw = parseJsonLine(line);
+  if (!raw) return null;
   switch (raw.type) {
     case 'system':
       switch (raw.subtype) {

@@ -6,6 +6,7 @@
  */
 
 import type { FileChangeKind, Usage } from '../progress.js';
+import { isObject, str, num, parseJsonLine } from '../json.js';
 
 export type { FileChangeKind, Usage };
 
@@ -35,12 +36,6 @@ export type ThreadEvent =
   | { type: 'error'; message: string }
   | { type: 'item.started' | 'item.updated' | 'item.completed'; item: ThreadItem }
   | { type: 'unknown'; originalType: string };
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 export function parseUsage(v: unknown): Usage {
   const u = isObject(v) ? v : {};
@@ -102,15 +97,8 @@ function errorMessage(v: unknown): string {
 
 /** Parses one stdout line. Returns null for blank or non-JSON lines (codex may print those). */
 export function parseEventLine(line: string): ThreadEvent | null {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(trimmed);
-  } catch {
-    return null;
-  }
-  if (!isObject(raw)) return null;
+  const raw = parseJsonLine(line);
+  if (!raw) return null;
   switch (raw.type) {
     case 'thread.started':
       return { type: 'thread.started', thread_id: str(raw.thread_id) };

@@ -41,3 +41,17 @@ export function nativeCopilot(file: string, platform: NodeJS.Platform = process.
   }
   return file;
 }
+
+/**
+ * The version of the platform package holding the native binary, from its package.json: the
+ * binary's own --version first unpacks 235 MB into the user's cache (seconds, on its first run).
+ */
+export function installedCopilotVersion(binary: string): string | null {
+  try {
+    const pkg: unknown = JSON.parse(fs.readFileSync(path.join(path.dirname(fs.realpathSync(binary)), 'package.json'), 'utf8'));
+    const { name, version } = (pkg ?? {}) as { name?: unknown; version?: unknown };
+    return typeof name === 'string' && name.startsWith('@github/copilot-') && typeof version === 'string' ? version : null;
+  } catch {
+    return null;
+  }
+}

@@ -9,6 +9,7 @@
  */
 
 import type { FileChangeKind } from '../progress.js';
+import { isObject, str, parseJsonLine, type Json } from '../json.js';
 
 export interface ToolRequest {
   id: string;
@@ -38,10 +39,6 @@ export type CopilotEvent =
   | { type: 'result'; sessionId: string; exitCode: number | null }
   | { type: 'unknown'; originalType: string };
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 const int = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null);
 
 /** Copilot's edit kinds ("create", "edit", "delete", ...) in ours. */
@@ -79,15 +76,8 @@ function parseComplete(data: Json): CopilotEvent {
 
 /** Parses one stdout line. Returns null for blank or non-JSON lines. */
 export function parseCopilotLine(line: string): CopilotEvent | null {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(trimmed);
-  } catch {
-    return null;
-  }
-  if (!isObject(raw)) return null;
+  const raw = parseJsonLine(line);
+  if (!raw) return null;
   const data = isObject(raw.data) ? raw.data : {};
   switch (raw.type) {
     case 'assistant.turn_start':

@@ -1,6 +1,6 @@
 import type { Agent } from '../agent.js';
 import { buildCopilotArgs } from './argv.js';
-import { nativeCopilot } from './binary.js';
+import { installedCopilotVersion, nativeCopilot } from './binary.js';
 import { readCopilotProvider } from './provider.js';
 import { copilotStream } from './stream.js';
 import { readCopilotUsage } from './usage.js';
@@ -12,6 +12,7 @@ export const copilot: Agent = {
   command: 'copilot',
   binaryBehind: (found) => nativeCopilot(found),
   install: 'npm install -g @github/copilot',
+  installedVersion: installedCopilotVersion,
   parseVersion: (stdout) => /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?/.exec(stdout)?.[0] ?? stdout.trim(),
   stream: copilotStream,
   argv: buildCopilotArgs,
@@ -22,8 +23,9 @@ export const copilot: Agent = {
   unsupported: ['output_schema'],
   // Interrupted, Copilot exits 0 (after an `abort` event).
   exitZeroNeedsTurn: true,
-  // No single line proves completion: `result` with exit code 0 can follow an `abort`.
-  turnCompletedMark: null,
+  // Its result line says exit code 0 after a completed turn, but also after an `abort`.
+  turnCompletedMark: '"exitCode":0,',
+  interruptedMark: '"type":"abort"',
   // Its stream has no token counts; --usage-output-file writes them as it ends.
   usageAtEnd: readCopilotUsage,
   provider: readCopilotProvider,

@@ -2,10 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Usage } from '../progress.js';
 import { USAGE_FILE } from './argv.js';
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+import { isObject, num } from '../json.js';
 
 /**
  * The tokens a run used, from the report `--usage-output-file` writes when Copilot ends (its

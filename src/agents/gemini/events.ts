@@ -9,6 +9,7 @@
  */
 
 import type { Usage } from '../progress.js';
+import { isObject, str, num, parseJsonLine } from '../json.js';
 
 export type GeminiEvent =
   | { type: 'init'; session_id: string; model: string }
@@ -18,12 +19,6 @@ export type GeminiEvent =
   | { type: 'error'; severity: string; message: string }
   | { type: 'result'; status: string; error: string | null; usage: Usage | null }
   | { type: 'unknown'; originalType: string };
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
  * The run's tokens from `result.stats`. `input_tokens` counts cached ones too (`cached` of them);
@@ -69,15 +64,8 @@ function errorText(v: unknown): string | null {
 
 /** Parses one stdout line. Returns null for blank or non-JSON lines. */
 export function parseEventLine(line: string): GeminiEvent | null {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(trimmed);
-  } catch {
-    return null;
-  }
-  if (!isObject(raw)) return null;
+  const raw = parseJsonLine(line);
+  if (!raw) return null;
   switch (raw.type) {
     case 'init':
       return { type: 'init', session_id: str(raw.session_id), model: str(raw.model) };

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parse, type ParseError } from 'jsonc-parser';
 import type { ProviderReading } from '../agent.js';
+import { isObject, type Json } from '../json.js';
 
 /**
  * How a headless gemini run will authenticate, read the way gemini 0.61 decides it
@@ -9,9 +11,6 @@ import type { ProviderReading } from '../agent.js';
  * wins over the user's), else one guessed from the environment; then what that type needs.
  * Never a network call; a key gemini keeps in the system keychain cannot be seen from here.
  */
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** $GEMINI_CLI_HOME, else the home directory: gemini keeps .gemini/ there. */
 export function geminiHome(env: NodeJS.ProcessEnv): string {
@@ -25,10 +24,6 @@ function systemSettingsPath(env: NodeJS.ProcessEnv): string {
   return '/etc/gemini-cli/settings.json';
 }
 
-/** Gemini's settings are JSON with comments: drops them, leaving strings alone. */
-function stripComments(text: string): string {
-  return text.replace(/("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_m, quoted: string | undefined) => quoted ?? '');
-}
 
 type Settings = { file: string; auth: Json } | { file: string; broken: true };
 
@@ -39,13 +34,12 @@ function readAuthSettings(file: string): Settings | null {
   } catch {
     return null;
   }
-  try {
-    const parsed: unknown = JSON.parse(stripComments(text));
-    const security = isObject(parsed) && isObject(parsed.security) ? parsed.security : {};
-    return { file, auth: isObject(security.auth) ? security.auth : {} };
-  } catch {
-    return { file, broken: true };
-  }
+  // Gemini's settings are JSON with comments.
+  const errors: ParseError[] = [];
+  const parsed: unknown = parse(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) return { file, broken: true };
+  const security = isObject(parsed) && isObject(parsed.security) ? parsed.security : {};
+  return { file, auth: isObject(security.auth) ? security.auth : {} };
 }
 
 /** The variables gemini also reads from ~/.gemini/.env (or ~/.env) when they are not set. */
