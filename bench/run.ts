@@ -5,13 +5,20 @@
  * writes BENCHMARKS.md and bench/figures.svg. Not part of `npm test`: numbers are not assertions.
  */
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { mockedAgent } from '../test/helpers/agentMocks.ts';
+import { runSpec } from '../test/helpers/contract.ts';
 import { CODEX_BIN, ROOT, SERVER_MAIN, startHarness, tempDir, waitFinal, type Harness } from '../test/helpers/harness.ts';
+import { AgentLocator } from '../src/agents/binary.ts';
+import { agents } from '../src/agents/registry.ts';
+import { loadConfig } from '../src/config.ts';
+import { newJobId } from '../src/jobs/ids.ts';
+import { jobEnvironment } from '../src/supervise/env.ts';
 import { applyChanges, changesOf } from '../src/workspace/changes.ts';
 import { snapshotCommit } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
@@ -519,9 +526,168 @@ async function worktrees(h: Harness): Promise<string[]> {
   ];
 }
 
-/** `--only cold,first`: run just those benches and print their figures; BENCHMARKS.md is left alone. */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree'] as const;
+const AGENTS_HEADING = 'Agents: one short job each, directly and through the server';
+
+/**
+ * One run of an agent's CLI as the job wrapper runs it (src/supervise/launch.ts): in the job's cwd,
+ * at the job niceness, the prompt on stdin from a file, stdout and stderr to files. Returns the
+ * exit status and what the CLI wrote on stdout.
+ */
+function runAsWrapper(bin: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, nice: number, dir: string): Promise<{ code: number | null; stdout: string }> {
+  const files = ['prompt.txt', 'events.jsonl', 'stderr.log'].map((name) => path.join(dir, name));
+  const [stdin, stdout, stderr] = [fs.openSync(files[0]!, 'r'), fs.openSync(files[1]!, 'w'), fs.openSync(files[2]!, 'w')];
+  const command = nice > 0 ? ['nice', '-n', String(nice), bin, ...args] : [bin, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: [stdin, stdout, stderr] });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      for (const fd of [stdin, stdout, stderr]) fs.closeSync(fd);
+      resolve({ code, stdout: fs.readFileSync(files[1]!, 'utf8') });
+    });
+  });
+}
+
+/**
+ * Issue 13: what a job through the server costs on top of running the agent's CLI directly, for
+ * every agent in the registry, each against the loopback mock of its model API. Directly is the
+ * command the server would run — the binary the server locates, the adapter's argv(spec) and
+ * env(spec) on the job's environment — as the wrapper runs it; through the server is codex_start
+ * with the agent to codex_wait returning the final snapshot. The two alternate run by run (and
+ * which goes first alternates too), so load from other work on the machine falls on both.
+ */
+async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
+  const loadAtStart = os.loadavg();
+  const rows = [
+    '| agent | directly p50 / p95 ms | through the server p50 / p95 ms | overhead: p50 − p50 (median of the pairs) | server steps p50 ms: codex_start → wrapper running / agent exit → codex_wait returns | load average (1 min) during |',
+    '|---|---|---|---|---|---|',
+  ];
+  let nice = 0;
+  for (const agent of agents()) {
+    const mocked = mockedAgent(agent.name);
+    const mock = await mocked.startMock();
+    const agentEnv = mocked.env(mock, h.env().HOME!);
+    // The environment the server runs in: the MCP client adds what it always passes on (SHELL, TERM, …).
+    const serverEnv = { ...getDefaultEnvironment(), ...h.env(agentEnv) };
+    const config = loadConfig(serverEnv);
+    nice = config.jobNice;
+    const binary = await new AgentLocator(agent, config.bins[agent.name], config.searchPath).locate();
+    const cwd = h.workdir();
+    // The sweep at its default (the harness shortens it for tests): a user's server, not a test's.
+    const conn = await h.connect({ ...agentEnv, CODEX_ASYNC_SWEEP_MS: '1000' });
+    const answered = (text: string, what: string) => {
+      if (!text.includes('mock answer: ')) throw new Error(`agents bench: ${agent.name} ${what} did not answer: ${text.slice(-500)}`);
+    };
+    const direct = async (label: string): Promise<number> => {
+      const dir = tempDir('agent-direct');
+      fs.writeFileSync(path.join(dir, 'prompt.txt'), `${label}: say hi`);
+      // A read-only job with no options, as codex_start with only a prompt makes it.
+      const spec = runSpec({ jobId: newJobId(), cwd, access: { sandbox: 'read-only', bypass: false }, lastMessageFile: path.join(dir, 'last-message.txt'), jobDir: dir });
+      const env = { ...jobEnvironment(serverEnv), ...agent.env(spec) };
+      const [t, ran] = await timed(() => runAsWrapper(binary.path, agent.argv(spec), env, cwd, config.jobNice, dir));
+      if (ran.code !== 0) throw new Error(`agents bench: ${agent.name} exited ${ran.code}: ${fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8').slice(-500)}`);
+      answered(ran.stdout, 'run directly');
+      fs.rmSync(dir, { recursive: true, force: true });
+      return t;
+    };
+    // Where the server's time goes: from codex_start to the wrapper running (its pid file), and
+    // from the agent's exit (the wrapper's exit file) to codex_wait returning.
+    const toWrapper: number[] = [];
+    const fromExit: number[] = [];
+    const viaServer = async (label: string): Promise<number> => {
+      const began = Date.now();
+      const [t, done] = await timed(async () => {
+        const { job_id } = await conn.call('codex_start', { prompt: `${label}: say hi`, cwd, agent: agent.name });
+        return waitFinal(conn, job_id);
+      });
+      const ended = Date.now();
+      if (done.status !== 'completed') throw new Error(`agents bench: ${agent.name} job ${done.job_id} ${done.status}: ${JSON.stringify(done.error)}`);
+      answered(done.last_message ?? '', 'through the server');
+      const mtime = (name: string) => fs.statSync(path.join(h.home, 'jobs', done.job_id, name)).mtimeMs;
+      toWrapper.push(mtime('pid') - began);
+      fromExit.push(ended - mtime('exit'));
+      return t;
+    };
+    log(`agents: ${agent.name} ${binary.version} (${binary.path})`);
+    // The warm-up fills caches on both paths: the binary's pages, Copilot's unpacked cache, the server's version probe.
+    await direct('warm-up direct');
+    await viaServer('warm-up server');
+    const load = [os.loadavg()[0]!];
+    const directly: number[] = [];
+    const pairs: number[] = [];
+    const served: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const pair = [() => direct(`direct ${i}`).then((t) => directly.push(t)), () => viaServer(`server ${i}`).then((t) => served.push(t))];
+      if (i % 2) pair.reverse();
+      for (const run of pair) await run();
+      pairs.push(served.at(-1)! - directly.at(-1)!);
+      load.push(os.loadavg()[0]!);
+    }
+    await conn.close();
+    await mock.close();
+    const [d, s] = [stats(directly), stats(served)];
+    const overhead = s.p50 - d.p50;
+    const [w, x] = [stats(toWrapper), stats(fromExit)];
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b).map((v) => v.toFixed(0)).join(' ');
+    log(`agents: ${agent.name} directly p50 ${d.p50.toFixed(0)} ms [${sorted(directly)}], through the server p50 ${s.p50.toFixed(0)} ms [${sorted(served)}], overhead ${overhead.toFixed(0)} ms, pairs [${sorted(pairs)}]; load ${range(load)}`);
+    rows.push(
+      `| ${agent.title} (\`${agent.name}\` ${binary.version}) | ${d.p50.toFixed(0)} / ${d.p95.toFixed(0)} | ${s.p50.toFixed(0)} / ${s.p95.toFixed(0)} | ${overhead.toFixed(0)} ms, ${((overhead / d.p50) * 100).toFixed(0)} % (${stats(pairs).p50.toFixed(0)} ms) | ${w.p50.toFixed(0)} / ${x.p50.toFixed(0)} | ${range(load)} |`,
+    );
+  }
+  const loadAtEnd = os.loadavg();
+  const avg = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  const command = process.argv.includes('--only') ? `npm run bench -- ${process.argv.slice(process.argv.indexOf('--only')).join(' ')}` : 'npm run bench';
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\` on ${os.cpus().length} cores shared with other work:`,
+    `load average (1 / 5 / 15 min) ${avg(loadAtStart)} at the start, ${avg(loadAtEnd)} at the end. Each agent's real CLI`,
+    `answers a one-line prompt (no tool call) from the loopback mock of its model API (test/helpers/agentMocks.ts).`,
+    `**Directly**: the command the server runs for the job — the same binary, the adapter's \`argv(spec)\` and`,
+    `\`env(spec)\` on the job's environment, read-only — as the job wrapper runs it: at the job niceness (nice ${nice}),`,
+    `the prompt on stdin from a file, stdout and stderr to files; spawn to exit. **Through the server**: \`codex_start\``,
+    `with \`agent\` to \`codex_wait\` returning the final snapshot, at the MCP client, from a server with default settings.`,
+    `${runs} runs of each after one warm-up, a direct and a server run back to back, which goes first alternating, so`,
+    `both see the same load; the median of the pairs is the median of server − direct over those ${runs} pairs. The server`,
+    `steps are read from the job's files: its wrapper's \`pid\` (written as the wrapper starts) and \`exit\` (as the agent ends).`,
+    `Under load, single runs spread by more than the overhead (compare p50 and p95), so the p50 difference can come out`,
+    `negative; the server steps are its own share measured directly (on a quiet machine codex_start takes ~5 ms and a`,
+    `finished job is visible ~6 ms after the agent's exit: see Latency).`,
+    '',
+    ...rows,
+    '',
+  ];
+}
+
+/**
+ * `--only cold,first`: run just those benches and print their figures; BENCHMARKS.md is left alone.
+ * `--only agents --write` also puts the agents section into BENCHMARKS.md, leaving the rest as it is;
+ * `--runs N` sets its number of runs per agent (default 8).
+ */
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'agents'] as const;
 type BenchName = (typeof BENCHES)[number];
+
+/**
+ * Puts `## heading` and its text into BENCHMARKS.md in place of the section of that name, or, when
+ * there is none, before the notes kept by hand (bench/NOTES.md), where a whole run writes it.
+ */
+function writeSection(heading: string, body: string[]): void {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const section = [`## ${heading}`, '', ...body];
+  const start = lines.indexOf(`## ${heading}`);
+  if (start >= 0) {
+    const next = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+    lines.splice(start, (next < 0 ? lines.length : next) - start, ...section);
+  } else {
+    const notes = path.join(ROOT, 'bench/NOTES.md');
+    const notesHeading = fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8').split('\n').find((line) => line.startsWith('## ')) : undefined;
+    const at = notesHeading ? lines.indexOf(notesHeading) : -1;
+    lines.splice(at < 0 ? lines.length : at, 0, ...section);
+  }
+  fs.writeFileSync(file, lines.join('\n'));
+  log(`wrote the section "${heading}" of BENCHMARKS.md`);
+}
 
 function selected(): Set<BenchName> | null {
   const at = process.argv.indexOf('--only');
@@ -558,6 +724,13 @@ async function main(): Promise<void> {
         throughput: async () => sections.push(await throughput(h)),
         peers: async () => sections.push(await peers(h, direct.length ? direct : (await endToEnd(h)).direct)),
         worktree: async () => sections.push(await worktrees(h)),
+        agents: async () => {
+          const runs = process.argv.includes('--runs') ? Number(process.argv[process.argv.indexOf('--runs') + 1]) : undefined;
+          if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new Error('--runs takes a positive whole number');
+          const rows = await agentsOverhead(h, runs);
+          sections.push(rows);
+          if (process.argv.includes('--write')) writeSection(AGENTS_HEADING, rows);
+        },
       };
       for (const name of BENCHES) {
         if (!only.has(name)) continue;
@@ -593,6 +766,8 @@ async function main(): Promise<void> {
     const peerRows = await peers(h, e2e.direct);
     log('worktrees…');
     const worktreeRows = await worktrees(h);
+    log('agents…');
+    const agentRows = await agentsOverhead(h);
     const ours = stats(e2e.server);
     const floor = stats(e2e.direct);
     const ourStart = figures.find((f) => f.name === 'codex_start, idle (stand-in codex)')!.stat;
@@ -646,6 +821,9 @@ async function main(): Promise<void> {
       '',
       ...worktreeRows,
       '',
+      `## ${AGENTS_HEADING}`,
+      '',
+      ...agentRows,
     );
     const notes = path.join(ROOT, 'bench/NOTES.md');
     if (fs.existsSync(notes)) report.push(fs.readFileSync(notes, 'utf8'));

@@ -15,22 +15,14 @@ import { parseClaudeLine } from '../src/agents/claude/events.ts';
 import { claude } from '../src/agents/claude/index.ts';
 import { readClaudeProvider } from '../src/agents/claude/provider.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
+import { mockedAgent } from './helpers/agentMocks.ts';
 import { agentContract, runSpec, type AgentMock } from './helpers/contract.ts';
 import { gitRepo } from './helpers/git.ts';
 import { ROOT, tempDir, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
-import { startMockAnthropic } from './helpers/mockAnthropic.ts';
 
-const CLAUDE_BIN = path.join(ROOT, 'node_modules/.bin/claude');
+const claudeMock = mockedAgent('claude');
 
-const claudeEnv = (mock: AgentMock): Record<string, string> => ({
-  CLAUDE_BIN,
-  ANTHROPIC_BASE_URL: mock.url,
-  ANTHROPIC_API_KEY: 'sk-ant-mock',
-  // Telemetry and the like: a test stays on the loopback.
-  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-});
-
-agentContract({ agent: 'claude', startMock: startMockAnthropic, env: claudeEnv });
+agentContract({ agent: 'claude', ...claudeMock });
 
 /** The recording, one run per `system/init` line. */
 function recordedRuns(): string[][] {
@@ -182,8 +174,8 @@ describe('Claude Code permission modes, for real', () => {
   let conn: Connection;
 
   before(async () => {
-    mock = await startMockAnthropic();
-    conn = await s.h.connect({ CODEX_ASYNC_ALLOW_DANGEROUS: '1', ...claudeEnv(mock) });
+    mock = await claudeMock.startMock();
+    conn = await s.h.connect({ CODEX_ASYNC_ALLOW_DANGEROUS: '1', ...claudeMock.env(mock, s.h.env().HOME!) });
   });
   after(() => mock?.close());
 
@@ -235,8 +227,8 @@ describe('best-of-N across agents', () => {
   let conn: Connection;
 
   before(async () => {
-    mock = await startMockAnthropic();
-    conn = await s.h.connect(claudeEnv(mock));
+    mock = await claudeMock.startMock();
+    conn = await s.h.connect(claudeMock.env(mock, s.h.env().HOME!));
   });
   after(() => mock?.close());
 

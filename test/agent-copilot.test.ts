@@ -12,9 +12,9 @@ import { readCopilotProvider } from '../src/agents/copilot/provider.ts';
 import { usageFromReport } from '../src/agents/copilot/usage.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { readActivityTail } from '../src/jobs/eventlog.ts';
-import { agentContract, runSpec } from './helpers/contract.ts';
+import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
+import { agentContract, runSpec, type AgentMock } from './helpers/contract.ts';
 import { jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
-import { startMockAnthropic } from './helpers/mockAnthropic.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const commandLine = (pid: number) => {
@@ -34,31 +34,17 @@ function fold(input: string[]): Progress {
   return p;
 }
 
-/** Copilot unpacks ~235 MB into its cache directory on a first run: the tests share one cache. */
-const copilotCache = path.join(os.tmpdir(), 'cam-copilot-cache');
+const copilotMock = mockedAgent('copilot');
 
-/** Copilot CLI's environment for the tests: offline, its model the Anthropic mock. */
-const copilotEnv = (mock: { url: string }): Record<string, string> => ({
-  // The npm launcher, as `npm i -g @github/copilot` puts it on PATH: the server runs the native binary behind it.
-  COPILOT_BIN: path.join(root, 'node_modules', '.bin', 'copilot'),
-  XDG_CACHE_HOME: copilotCache,
-  COPILOT_OFFLINE: 'true',
-  COPILOT_PROVIDER_TYPE: 'anthropic',
-  COPILOT_PROVIDER_BASE_URL: mock.url,
-  // Copilot masks the key's value wherever it appears in its output: it must be no word a test looks for.
-  COPILOT_PROVIDER_API_KEY: 'k-0f3a9c',
-  COPILOT_MODEL: 'claude-sonnet-4.5',
-});
-
-agentContract({ agent: 'copilot', startMock: startMockAnthropic, env: copilotEnv });
+agentContract({ agent: 'copilot', ...copilotMock });
 
 describe('Copilot CLI jobs', () => {
   const s = useHarness();
-  let mock: Awaited<ReturnType<typeof startMockAnthropic>>;
+  let mock: AgentMock;
   let conn: Connection;
   before(async () => {
-    mock = await startMockAnthropic();
-    conn = await s.h.connect(copilotEnv(mock));
+    mock = await copilotMock.startMock();
+    conn = await s.h.connect(copilotMock.env(mock, s.h.env().HOME!));
   });
   after(() => mock?.close());
 
@@ -230,7 +216,7 @@ describe('finding the Copilot CLI', () => {
   it("reads the version from the real binary's --version", () => {
     const native = nativeCopilot(path.join(root, 'node_modules', '.bin', 'copilot'));
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cam-copilot-home-'));
-    const env = { ...process.env, HOME: home, XDG_CACHE_HOME: copilotCache };
+    const env = { ...process.env, HOME: home, XDG_CACHE_HOME: COPILOT_CACHE };
     const out = execFileSync(native, ['--version'], { env, encoding: 'utf8', timeout: 120_000 });
     fs.rmSync(home, { recursive: true, force: true });
     const pinned = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@github', 'copilot', 'package.json'), 'utf8')).version;

@@ -9,33 +9,14 @@ import { parseEventLine } from '../src/agents/gemini/events.ts';
 import { gemini } from '../src/agents/gemini/index.ts';
 import { readGeminiProvider } from '../src/agents/gemini/provider.ts';
 import { emptyProgress, type Progress } from '../src/agents/progress.ts';
+import { geminiEnv, mockedAgent } from './helpers/agentMocks.ts';
 import { agentContract, runSpec } from './helpers/contract.ts';
-import { ROOT, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 import { startGeminiMock, type GeminiMock } from './helpers/mockGemini.ts';
-
-export const GEMINI_BIN = path.join(ROOT, 'node_modules/.bin/gemini');
-
-/**
- * Points gemini at the mock. A base URL alone selects an auth type headless gemini 0.61 refuses,
- * so the private HOME's settings select the API key, as `gemini`'s first-run dialog would; they
- * also keep gemini from reporting usage statistics and looking for updates.
- */
-export function geminiEnv(mockUrl: string, userHome: string): Record<string, string> {
-  fs.mkdirSync(path.join(userHome, '.gemini'), { recursive: true });
-  fs.writeFileSync(
-    path.join(userHome, '.gemini/settings.json'),
-    JSON.stringify({
-      security: { auth: { selectedType: 'gemini-api-key' } },
-      privacy: { usageStatisticsEnabled: false },
-      general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
-    }),
-  );
-  return { GEMINI_BIN, GOOGLE_GEMINI_BASE_URL: mockUrl, GEMINI_API_KEY: 'test-key' };
-}
 
 // Gemini's shell tool exists only in yolo mode (headless gemini offers no tool that would need
 // an approval), and yolo is danger-full-access: see src/agents/gemini/argv.ts.
-agentContract({ agent: 'gemini', startMock: startGeminiMock, env: (mock, home) => geminiEnv(mock.url, home), shellAccess: 'danger-full-access' });
+agentContract({ agent: 'gemini', ...mockedAgent('gemini'), shellAccess: 'danger-full-access' });
 
 /**
  * Runs of the real gemini 0.61 against test/helpers/mockGemini.ts, one after the other, each
