@@ -266,7 +266,7 @@ describe('servers with and without Claude Code sharing one queue', () => {
   const s = useHarness();
   let mock: AgentMock;
   before(async () => {
-    mock = await startMockAnthropic();
+    mock = await claudeMock.startMock();
   });
   after(() => mock?.close());
 
@@ -274,7 +274,7 @@ describe('servers with and without Claude Code sharing one queue', () => {
     const one = { CODEX_ASYNC_MAX_CONCURRENT: '1' };
     const without = await s.h.connect({ ...one, CLAUDE_BIN: '/nonexistent/claude' });
     const hang = await without.call('codex_start', { prompt: '[[hang]] hold the only slot', cwd: s.h.workdir() });
-    const withClaude = await s.h.connect({ ...one, ...claudeEnv(mock) });
+    const withClaude = await s.h.connect({ ...one, ...claudeMock.env(mock, s.h.env().HOME!) });
     const queuedClaude = await withClaude.call('codex_start', { prompt: 'waits for a server with claude', cwd: s.h.workdir(), agent: 'claude' });
     assert.equal(queuedClaude.status, 'queued');
     await withClaude.close();
@@ -284,7 +284,7 @@ describe('servers with and without Claude Code sharing one queue', () => {
     const done = await waitFinal(without, codexAfter.job_id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal((await without.call('codex_poll', { job_id: queuedClaude.job_id })).status, 'queued', 'no server with claude has looked yet');
-    const again = await s.h.connect({ ...one, ...claudeEnv(mock) });
+    const again = await s.h.connect({ ...one, ...claudeMock.env(mock, s.h.env().HOME!) });
     const claudeDone = await waitFinal(again, queuedClaude.job_id);
     assert.equal(claudeDone.status, 'completed', JSON.stringify(claudeDone.error));
     assert.match(claudeDone.last_message, /mock answer: waits for a server with claude/);
