@@ -143,6 +143,18 @@ function newId(prefix: string): string {
   return `${prefix}_${randomUUID().replace(/-/g, "")}`;
 }
 
+/** The model searching codex's tools for ours, as a model handed [[mcp:…]] would. */
+function toolSearchCall(): Json {
+  return {
+    type: "tool_search_call",
+    id: newId("ts"),
+    call_id: newId("call"),
+    execution: "client",
+    status: "completed",
+    arguments: { query: "start a codex background job", limit: 5 },
+  };
+}
+
 function messageItem(text: string): Json {
   return {
     type: "message",
@@ -318,16 +330,7 @@ export async function startMockResponses(): Promise<MockServer> {
           // loaded machine can be after the model first asks. Search again in a while, as a model would.
           await wait(2000);
           if (gone || closed) return;
-          finish([
-            {
-              type: "tool_search_call",
-              id: newId("ts"),
-              call_id: newId("call"),
-              execution: "client",
-              status: "completed",
-              arguments: { query: "start a codex background job", limit: 5 },
-            },
-          ]);
+          finish([toolSearchCall()]);
         } else if (searched) {
           finish([
             {
@@ -340,16 +343,7 @@ export async function startMockResponses(): Promise<MockServer> {
             },
           ]);
         } else {
-          finish([
-            {
-              type: "tool_search_call",
-              id: newId("ts"),
-              call_id: newId("call"),
-              execution: "client",
-              status: "completed",
-              arguments: { query: "start a codex background job", limit: 5 },
-            },
-          ]);
+          finish([toolSearchCall()]);
         }
         return;
       }
