@@ -6,7 +6,7 @@ export type Sandbox = (typeof SANDBOXES)[number];
 export type ApprovalPolicy = (typeof APPROVAL_POLICIES)[number];
 
 /**
- * How codex may touch the machine. `bypass` is codex's
+ * How the agent may touch the machine (each adapter maps it to its CLI's flags). `bypass` is codex's
  * `--dangerously-bypass-approvals-and-sandbox`, what the seed's `full-auto` meant.
  */
 export interface Access {

@@ -16,7 +16,7 @@ export type FileChangeKind = 'add' | 'delete' | 'update';
  */
 export interface Progress {
   thread_id: string | null;
-  /** What codex is doing right now, in a few words. */
+  /** What the agent is doing right now, in a few words. */
   current: string | null;
   commands_run: number;
   files_changed: Array<{ path: string; kind: FileChangeKind }>;
