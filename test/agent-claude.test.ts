@@ -14,35 +14,20 @@ import { buildClaudeArgs, sessionIdFor } from '../src/agents/claude/argv.ts';
 import { parseClaudeLine } from '../src/agents/claude/events.ts';
 import { claude } from '../src/agents/claude/index.ts';
 import { readClaudeProvider } from '../src/agents/claude/provider.ts';
-import { emptyProgress, type Progress } from '../src/agents/progress.ts';
+import { emptyProgress } from '../src/agents/progress.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
-import { agentContract, runSpec, type AgentMock } from './helpers/contract.ts';
+import { agentContract, foldLines, recordedRuns, runSpec, useAgentServer, type AgentMock } from './helpers/contract.ts';
 import { gitRepo } from './helpers/git.ts';
-import { ROOT, tempDir, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { tempDir, until, useHarness, waitFinal } from './helpers/harness.ts';
 
 const claudeMock = mockedAgent('claude');
 
 agentContract({ agent: 'claude', ...claudeMock });
 
-/** The recording, one run per `system/init` line. */
-function recordedRuns(): string[][] {
-  const lines = fs.readFileSync(path.join(ROOT, 'test/fixtures/claude-stream.jsonl'), 'utf8').split('\n').filter(Boolean);
-  const runs: string[][] = [];
-  for (const line of lines) {
-    if (line.includes('"subtype":"init"')) runs.push([]);
-    runs.at(-1)!.push(line);
-  }
-  return runs;
-}
-
-function fold(lines: string[]): Progress {
-  const p = emptyProgress();
-  for (const line of lines) claude.stream.fold(line, p);
-  return p;
-}
+const fold = (lines: string[]) => foldLines(claude.stream, lines);
 
 describe('reading the Claude Code stream (recorded from the real CLI)', () => {
-  const [shell, patch, refused, failed, interruptedNoResult, interrupted] = recordedRuns();
+  const [shell, patch, refused, failed, interruptedNoResult, interrupted] = recordedRuns('claude-stream.jsonl', (line) => line.includes('"subtype":"init"'));
 
   it('a shell command: the session, the command counted, the answer, and every request\'s tokens', () => {
     const p = fold(shell!);
@@ -169,19 +154,11 @@ describe('Claude Code credentials', () => {
 });
 
 describe('Claude Code permission modes, for real', () => {
-  const s = useHarness();
-  let mock: AgentMock;
-  let conn: Connection;
-
-  before(async () => {
-    mock = await claudeMock.startMock();
-    conn = await s.h.connect({ CODEX_ASYNC_ALLOW_DANGEROUS: '1', ...claudeMock.env(mock, s.h.env().HOME!) });
-  });
-  after(() => mock?.close());
+  const s = useAgentServer(claudeMock, { CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
 
   const run = async (prompt: string, sandbox: string, cwd = s.h.workdir()) => {
-    const { job_id } = await conn.call('codex_start', { prompt, cwd, agent: 'claude', sandbox });
-    return waitFinal(conn, job_id);
+    const { job_id } = await s.conn.call('codex_start', { prompt, cwd, agent: 'claude', sandbox });
+    return waitFinal(s.conn, job_id);
   };
 
   it('read-only refuses a file-system command, workspace-write runs it inside cwd but not outside', async () => {
@@ -222,19 +199,11 @@ describe('Claude Code permission modes, for real', () => {
 });
 
 describe('best-of-N across agents', () => {
-  const s = useHarness();
-  let mock: AgentMock;
-  let conn: Connection;
-
-  before(async () => {
-    mock = await claudeMock.startMock();
-    conn = await s.h.connect(claudeMock.env(mock, s.h.env().HOME!));
-  });
-  after(() => mock?.close());
+  const s = useAgentServer(claudeMock);
 
   it('codex and Claude Code attempt one task as a group, each in a worktree, ranked by one check', async () => {
     const repo = gitRepo({ 'README.md': 'hello\n' });
-    const started = await conn.call('codex_start', {
+    const started = await s.conn.call('codex_start', {
       prompt: '[[patch:answer.txt]]',
       cwd: repo,
       sandbox: 'workspace-write',
@@ -244,7 +213,7 @@ describe('best-of-N across agents', () => {
     assert.equal(started.job_ids.length, 2);
     assert.ok(started.group_id);
     const waited = await until('both attempts to finish', async () => {
-      const r = await conn.call('codex_wait', { group_id: started.group_id, timeout_seconds: 30 });
+      const r = await s.conn.call('codex_wait', { group_id: started.group_id, timeout_seconds: 30 });
       return r.pending.length === 0 ? r : null;
     }, 180_000);
     const byId = new Map<string, any>(waited.finished.map((j: any) => [j.job_id, j]));
@@ -256,7 +225,7 @@ describe('best-of-N across agents', () => {
       assert.equal(job.workspace.kind, 'worktree');
     }
     assert.ok(started.job_ids.includes(waited.group.best_job_id));
-    const refused = await conn.raw('codex_start', { prompt: 'x', cwd: repo, agent: 'claude', agents: ['codex'] });
+    const refused = await s.conn.raw('codex_start', { prompt: 'x', cwd: repo, agent: 'claude', agents: ['codex'] });
     assert.equal(refused.isError, true);
     assert.match(refused.content[0].text, /give agent .* or agents .*, not both/);
   });

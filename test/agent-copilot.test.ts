@@ -3,62 +3,41 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { RunSpec } from '../src/agents/agent.ts';
 import { copilot } from '../src/agents/copilot/index.ts';
 import { nativeCopilot } from '../src/agents/copilot/binary.ts';
 import { parseCopilotLine } from '../src/agents/copilot/events.ts';
 import { readCopilotProvider } from '../src/agents/copilot/provider.ts';
 import { usageFromReport } from '../src/agents/copilot/usage.ts';
-import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { readActivityTail } from '../src/jobs/eventlog.ts';
 import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
-import { agentContract, runSpec, type AgentMock } from './helpers/contract.ts';
-import { jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { agentContract, foldLines, runSpec, useAgentServer } from './helpers/contract.ts';
+import { commandLine, jobProcessesOnMachine, ROOT, until, waitFinal } from './helpers/harness.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const commandLine = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-};
-const fixture = (name: string) => path.join(root, 'test', 'fixtures', name);
+const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', name);
 const lines = (name: string) => fs.readFileSync(fixture(name), 'utf8').split('\n');
 
-/** The progress a job shows after reading these lines, as the job store folds them. */
-function fold(input: string[]): Progress {
-  const p = emptyProgress();
-  for (const line of input) copilot.stream.fold(line, p);
-  return p;
-}
+const fold = (input: string[]) => foldLines(copilot.stream, input);
 
 const copilotMock = mockedAgent('copilot');
 
 agentContract({ agent: 'copilot', ...copilotMock });
 
 describe('Copilot CLI jobs', () => {
-  const s = useHarness();
-  let mock: AgentMock;
-  let conn: Connection;
-  before(async () => {
-    mock = await copilotMock.startMock();
-    conn = await s.h.connect(copilotMock.env(mock, s.h.env().HOME!));
-  });
-  after(() => mock?.close());
+  const s = useAgentServer(copilotMock);
 
   it("run the native binary behind npm's launcher, which a cancel ends with Copilot's own exit status (0, after its abort)", async () => {
-    const launcher = path.join(root, 'node_modules', '.bin', 'copilot');
+    const launcher = path.join(ROOT, 'node_modules', '.bin', 'copilot');
     const native = fs.realpathSync(nativeCopilot(launcher));
-    const { job_id } = await conn.call('codex_start', { prompt: '[[hang]] wait here', cwd: s.h.workdir(), agent: 'copilot' });
+    const { job_id } = await s.conn.call('codex_start', { prompt: '[[hang]] wait here', cwd: s.h.workdir(), agent: 'copilot' });
     const lines = () => jobProcessesOnMachine(job_id).map(commandLine);
     await until('Copilot to run', () => lines().some((l) => l.startsWith(native)), 60_000);
     assert.ok(!lines().some((l) => l.includes('npm-loader.js') || l.includes(launcher)), lines().join('\n'));
     // Interrupted while it starts, before its handler is in place, Copilot dies of the signal (130).
-    await until('Copilot to ask the model', () => mock.requests.some((r) => r.prompt.includes('wait here')), 60_000);
-    await conn.call('codex_cancel', { job_id });
-    const done = await waitFinal(conn, job_id);
+    await until('Copilot to ask the model', () => s.mock.requests.some((r) => r.prompt.includes('wait here')), 60_000);
+    await s.conn.call('codex_cancel', { job_id });
+    const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'cancelled', JSON.stringify(done.error));
     assert.equal(done.exit_code, 0, 'the launcher would have died of the SIGINT (130) and orphaned Copilot');
   });
@@ -195,8 +174,8 @@ describe('the Copilot CLI command line', () => {
 
 describe('finding the Copilot CLI', () => {
   it('swaps the npm launcher for the native binary beside it, hoisted or nested', () => {
-    const bin = path.join(root, 'node_modules', '.bin', 'copilot');
-    const native = path.join(root, 'node_modules', '@github', `copilot-linux-${process.arch}`, 'copilot');
+    const bin = path.join(ROOT, 'node_modules', '.bin', 'copilot');
+    const native = path.join(ROOT, 'node_modules', '@github', `copilot-linux-${process.arch}`, 'copilot');
     if (process.platform === 'linux' && fs.existsSync(native)) assert.equal(nativeCopilot(bin), fs.realpathSync(native));
 
     // `npm i -g` nests the platform package under the main one.
@@ -214,12 +193,12 @@ describe('finding the Copilot CLI', () => {
   });
 
   it("reads the version from the real binary's --version", () => {
-    const native = nativeCopilot(path.join(root, 'node_modules', '.bin', 'copilot'));
+    const native = nativeCopilot(path.join(ROOT, 'node_modules', '.bin', 'copilot'));
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cam-copilot-home-'));
     const env = { ...process.env, HOME: home, XDG_CACHE_HOME: COPILOT_CACHE };
     const out = execFileSync(native, ['--version'], { env, encoding: 'utf8', timeout: 120_000 });
     fs.rmSync(home, { recursive: true, force: true });
-    const pinned = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@github', 'copilot', 'package.json'), 'utf8')).version;
+    const pinned = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', '@github', 'copilot', 'package.json'), 'utf8')).version;
     assert.equal(copilot.parseVersion(out), pinned);
   });
 });

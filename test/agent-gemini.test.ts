@@ -3,14 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RunSpec } from '../src/agents/agent.ts';
 import { parseEventLine } from '../src/agents/gemini/events.ts';
 import { gemini } from '../src/agents/gemini/index.ts';
 import { readGeminiProvider } from '../src/agents/gemini/provider.ts';
-import { emptyProgress, type Progress } from '../src/agents/progress.ts';
 import { geminiEnv, mockedAgent } from './helpers/agentMocks.ts';
-import { agentContract, runSpec } from './helpers/contract.ts';
+import { agentContract, foldLines, recordedRuns, runSpec } from './helpers/contract.ts';
 import { useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 import { startGeminiMock, type GeminiMock } from './helpers/mockGemini.ts';
 
@@ -24,24 +22,8 @@ agentContract({ agent: 'gemini', ...mockedAgent('gemini'), shellAccess: 'danger-
  * under auto_edit; [[patch:g.txt]] under default (refused); [[fail:boom]]; [[recall]] with no
  * model (gemini's router); [[shell:sleep 300]] under yolo, interrupted with SIGINT.
  */
-const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/gemini-stream.jsonl');
-
-function recordedRuns(): string[][] {
-  const runs: string[][] = [];
-  for (const line of fs.readFileSync(FIXTURE, 'utf8').split('\n').filter(Boolean)) {
-    if (line.startsWith('{"type":"init"')) runs.push([]);
-    runs.at(-1)!.push(line);
-  }
-  return runs;
-}
-
-function fold(lines: string[]): Progress {
-  const progress = emptyProgress();
-  for (const line of lines) gemini.stream.fold(line, progress);
-  return progress;
-}
-
-
+const runs = () => recordedRuns('gemini-stream.jsonl', (line) => line.startsWith('{"type":"init"'));
+const fold = (lines: string[]) => foldLines(gemini.stream, lines);
 
 describe('gemini under workspace-write', () => {
   const s = useHarness();
@@ -69,7 +51,7 @@ describe('gemini under workspace-write', () => {
 
 describe('reading the gemini event stream', () => {
   it('folds recorded runs: session, commands, edits, tokens, replies, refusals and failures', () => {
-    const [shell, patch, refused, failed, recall, cancelled] = recordedRuns().map(fold);
+    const [shell, patch, refused, failed, recall, cancelled] = runs().map(fold);
     assert.equal(shell!.thread_id, '9b9e6653-38ba-4d8e-ae80-902e7a81da35');
     assert.equal(shell!.commands_run, 1);
     assert.equal(shell!.turn, 'completed');
@@ -90,7 +72,7 @@ describe('reading the gemini event stream', () => {
 
   it('marks a completed turn only in the result line of a successful run', () => {
     const mark = gemini.turnCompletedMark!;
-    for (const run of recordedRuns()) {
+    for (const run of runs()) {
       const marked = run.filter((l) => l.includes(mark));
       const succeeded = run.filter((l) => parseEventLine(l)?.type === 'result' && fold([l]).turn === 'completed');
       assert.deepEqual(marked, succeeded);
@@ -142,7 +124,7 @@ describe('reading the gemini event stream', () => {
   });
 
   it('renders a run as lines a person reads', () => {
-    const text = recordedRuns()[0]!.map((l) => gemini.stream.render(l)?.text).filter(Boolean);
+    const text = runs()[0]!.map((l) => gemini.stream.render(l)?.text).filter(Boolean);
     assert.deepEqual(text, [
       'session 9b9e6653-38ba-4d8e-ae80-902e7a81da35 (model gemini-2.5-flash)',
       '$ echo hi',

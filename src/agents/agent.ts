@@ -144,4 +144,5 @@ export interface Agent {
   provider(env: NodeJS.ProcessEnv): Promise<ProviderReading>;
 }
 
-export type ProviderReading = { ok: true; detail: string } | { ok: false; detail: string; fix: string };
+/** `codexLogin`: the provider takes OpenAI's credentials, so whether codex is logged in matters too. */
+export type ProviderReading = { ok: true; detail: string; codexLogin?: boolean } | { ok: false; detail: string; fix: string };

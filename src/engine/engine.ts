@@ -144,13 +144,14 @@ export class Engine {
     const prompt = checkPrompt(input.prompt);
     const lineup = this.checkLineup(input);
     const attempts = lineup.length;
+    const agents = [...new Set(lineup)];
     const cwd = checkCwd(input.cwd);
     const access = resolveAccess(input, this.config.allowDangerous);
     const schema = checkOutputSchema(input.output_schema);
     const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
     const images = checkPaths('images', input.images, cwd);
     this.checkPlaces(access, cwd, addDirs, images);
-    for (const agent of new Set(lineup)) {
+    for (const agent of agents) {
       for (const dir of addDirs) {
         const problem = agent.pathProblem?.(dir);
         if (problem) throw invalid(`add_dirs: ${problem}; leave it out, or use another agent`);
@@ -165,9 +166,9 @@ export class Engine {
     const planned = await this.workspaces.plan(first, cwd, isolation, access);
     Workspaces.checkAddDirs(planned, addDirs);
     const groupId = attempts > 1 ? newJobId() : null;
-    for (const name of new Set(lineup.map((agent) => agent.name))) await this.locators.of(name).locate();
+    for (const agent of agents) await this.locators.of(agent.name).locate();
     // The check runs under codex's sandbox whichever agent did the work.
-    if (check !== null && lineup.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
+    if (check !== null && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
       await this.locators.of('codex').locate().catch((err: Error) => {
         throw new ToolError('codex_unavailable', `check_command runs under codex's sandbox, so codex must be installed too: ${err.message}`);
       });

@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { Agent } from '../agents/agent.js';
 import { AgentLocator } from '../agents/binary.js';
-import { readCodexProvider } from '../agents/codex/provider.js';
 import { agents } from '../agents/registry.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { runGit } from '../workspace/git.js';
@@ -78,10 +77,7 @@ async function checkAgent(agent: Agent, config: Config, layout: HomeLayout, env:
   const level = agent.name === 'codex' ? 'fail' : 'warn';
   checks.push(reading.ok ? { name, level: 'ok', detail: reading.detail } : { name, level, detail: reading.detail, fix: reading.fix });
   // Only providers that take OpenAI's credentials care whether codex is logged in.
-  if (agent.name === 'codex' && reading.ok) {
-    const provider = readCodexProvider(env);
-    if (provider.ok && provider.provider.requiresOpenaiAuth) checks.push(await checkLogin(found.path, env));
-  }
+  if (reading.ok && reading.codexLogin) checks.push(await checkLogin(found.path, env));
   return checks;
 }
 

@@ -14,9 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Sandbox } from '../../src/agents/access.ts';
-import type { RunSpec } from '../../src/agents/agent.ts';
+import type { EventStream, RunSpec } from '../../src/agents/agent.ts';
+import { emptyProgress, type Progress } from '../../src/agents/progress.ts';
 import { checkoutState, gitRepo } from './git.ts';
-import { cliIn, jobProcessesOnMachine, until, useHarness, waitFinal, type Connection } from './harness.ts';
+import { cliIn, commandLine, jobProcessesOnMachine, ROOT, until, useHarness, waitFinal, type Connection, type Harness } from './harness.ts';
 
 export interface AgentMock {
   url: string;
@@ -32,6 +33,23 @@ export interface AgentUnderTest {
   env(mock: AgentMock, userHome: string): Record<string, string>;
   /** The least access under which the agent may run a shell command (default workspace-write). */
   shellAccess?: Sandbox;
+}
+
+/** The progress a job shows after reading these lines, as the job store folds them. */
+export function foldLines(stream: EventStream, lines: readonly string[]): Progress {
+  const progress = emptyProgress();
+  for (const line of lines) stream.fold(line, progress);
+  return progress;
+}
+
+/** A recording of several runs of a CLI (test/fixtures/NAME), split into runs at each line `starts`. */
+export function recordedRuns(name: string, starts: (line: string) => boolean): string[][] {
+  const runs: string[][] = [];
+  for (const line of fs.readFileSync(path.join(ROOT, 'test/fixtures', name), 'utf8').split('\n').filter(Boolean)) {
+    if (starts(line)) runs.push([]);
+    runs.at(-1)!.push(line);
+  }
+  return runs;
 }
 
 /** One launch as the engine describes it to an adapter, for tests of an adapter's argv and environment. */
@@ -51,47 +69,45 @@ export const runSpec = (over: Partial<RunSpec> = {}): RunSpec => ({
   ...over,
 });
 
-const commandLine = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-};
+
+/**
+ * For the enclosing describe(): a harness, the agent's mock, and one server pointed at it (`s.h`,
+ * `s.mock`, `s.env`, `s.conn`), its settings `extra` on top.
+ */
+export function useAgentServer(a: Pick<AgentUnderTest, 'startMock' | 'env'>, extra: Record<string, string> = {}): { h: Harness; mock: AgentMock; env: Record<string, string>; conn: Connection } {
+  const s = useHarness() as { h: Harness; mock: AgentMock; env: Record<string, string>; conn: Connection };
+  before(async () => {
+    s.mock = await a.startMock();
+    s.env = { ...extra, ...a.env(s.mock, s.h.env().HOME!) };
+    s.conn = await s.h.connect(s.env);
+  });
+  after(() => s.mock?.close());
+  return s;
+}
 
 export function agentContract(a: AgentUnderTest): void {
   describe(`${a.agent} contract`, () => {
-    const s = useHarness();
-    let mock: AgentMock;
-    let env: Record<string, string>;
-    let conn: Connection;
+    const s = useAgentServer(a, { CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
     const shellAccess = a.shellAccess ?? 'workspace-write';
 
-    before(async () => {
-      mock = await a.startMock();
-      env = { CODEX_ASYNC_ALLOW_DANGEROUS: '1', ...a.env(mock, s.h.env().HOME!) };
-      conn = await s.h.connect(env);
-    });
-    after(() => mock?.close());
-
     const start = (prompt: string, extra: Record<string, unknown> = {}) =>
-      conn.call('codex_start', { prompt, cwd: s.h.workdir(), agent: a.agent, ...extra });
+      s.conn.call('codex_start', { prompt, cwd: s.h.workdir(), agent: a.agent, ...extra });
 
     it('starts at once and completes with the model\'s answer and a session to continue', async () => {
       const started = await start('say hello to the contract');
       assert.match(started.job_id, /^[0-9a-f]{12}$/);
       assert.ok(['queued', 'running'].includes(started.status), started.status);
-      const done = await waitFinal(conn, started.job_id);
+      const done = await waitFinal(s.conn, started.job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.equal(done.agent, a.agent);
       assert.match(done.last_message, /mock answer: say hello to the contract/);
       assert.ok(done.thread_id, 'the session id is recorded');
-      const result = await conn.call('codex_result', { job_id: started.job_id });
+      const result = await s.conn.call('codex_result', { job_id: started.job_id });
       assert.match(result.final_message, /mock answer: say hello to the contract/);
     });
 
     it('runs from the command line: run --agent … --wait prints the answer and exits 0', async () => {
-      const r = await cliIn(s.h.env(env), ['run', '--agent', a.agent, 'hello from the shell', '--cwd', s.h.workdir(), '--wait']);
+      const r = await cliIn(s.h.env(s.env), ['run', '--agent', a.agent, 'hello from the shell', '--cwd', s.h.workdir(), '--wait']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /✔ job [0-9a-f]{12} completed in \d+s[^\n]*\nmock answer: hello from the shell\n/);
     });
@@ -99,7 +115,7 @@ export function agentContract(a: AgentUnderTest): void {
     it('shows the commands it ran and the tokens it used', async () => {
       // No $(...) or backticks: Gemini CLI's shell tool refuses any command substitution, in every mode.
       const { job_id } = await start('[[shell:expr 40 + 2 | sed s/^/contract-/]] [[usage:1234,56]]', { sandbox: shellAccess });
-      const done = await waitFinal(conn, job_id);
+      const done = await waitFinal(s.conn, job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.match(done.last_message, /shell output: [\s\S]*contract-42/);
       assert.ok(done.progress.commands_run >= 1, JSON.stringify(done.progress));
@@ -110,13 +126,13 @@ export function agentContract(a: AgentUnderTest): void {
 
     it('writes a file under workspace-write and is refused under read-only', async () => {
       const writable = s.h.workdir();
-      const wrote = await waitFinal(conn, (await start('[[patch:made.txt]]', { cwd: writable, sandbox: 'workspace-write' })).job_id);
+      const wrote = await waitFinal(s.conn, (await start('[[patch:made.txt]]', { cwd: writable, sandbox: 'workspace-write' })).job_id);
       assert.equal(wrote.status, 'completed', JSON.stringify(wrote.error));
       assert.equal(fs.readFileSync(path.join(writable, 'made.txt'), 'utf8').trim(), 'x');
       assert.ok(wrote.progress.files_changed.some((f: { path: string }) => f.path.endsWith('made.txt')), JSON.stringify(wrote.progress));
 
       const readOnly = s.h.workdir();
-      await waitFinal(conn, (await start('[[patch:refused.txt]]', { cwd: readOnly, sandbox: 'read-only' })).job_id);
+      await waitFinal(s.conn, (await start('[[patch:refused.txt]]', { cwd: readOnly, sandbox: 'read-only' })).job_id);
       assert.equal(fs.existsSync(path.join(readOnly, 'refused.txt')), false, 'nothing written under read-only');
     });
 
@@ -129,19 +145,19 @@ export function agentContract(a: AgentUnderTest): void {
         isolation: 'worktree',
         check_command: 'test -f from-worktree.txt',
       });
-      const done = await waitFinal(conn, started.job_id);
+      const done = await waitFinal(s.conn, started.job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.equal(done.check.passed, true, `the check ran after the completed turn: ${JSON.stringify(done.check)}`);
       assert.equal(checkoutState(repo), before, 'the checkout is untouched');
-      const diff = await conn.call('codex_diff', { job_id: started.job_id, stat_only: true });
+      const diff = await s.conn.call('codex_diff', { job_id: started.job_id, stat_only: true });
       assert.deepEqual(diff.files.map((f: { path: string }) => f.path), ['from-worktree.txt']);
-      const applied = await conn.call('codex_apply', { job_id: started.job_id });
+      const applied = await s.conn.call('codex_apply', { job_id: started.job_id });
       assert.equal(applied.applied, true, applied.message);
       assert.equal(fs.readFileSync(path.join(repo, 'from-worktree.txt'), 'utf8').trim(), 'x');
     });
 
     it('ends failed with the model\'s reason when the model fails', async () => {
-      const done = await waitFinal(conn, (await start('[[fail:contract-boom]]')).job_id);
+      const done = await waitFinal(s.conn, (await start('[[fail:contract-boom]]')).job_id);
       assert.equal(done.status, 'failed');
       assert.match(done.error.message, /contract-boom/);
     });
@@ -150,26 +166,26 @@ export function agentContract(a: AgentUnderTest): void {
       // Not a bare `sleep 307`: Claude Code refuses a command that starts with a sleep of 25 s or more.
       const { job_id } = await start('[[shell:true && sleep 307]]', { sandbox: shellAccess });
       await until('the shell command to run', () => jobProcessesOnMachine(job_id).some((pid) => /\bsleep 307\b/.test(commandLine(pid))), 60_000);
-      const cancelled = await conn.call('codex_cancel', { job_id });
+      const cancelled = await s.conn.call('codex_cancel', { job_id });
       assert.ok(['cancelled', 'running'].includes(cancelled.status), cancelled.status);
-      const done = await waitFinal(conn, job_id);
+      const done = await waitFinal(s.conn, job_id);
       assert.equal(done.status, 'cancelled', JSON.stringify(done.error));
       await until('every process of the job to end', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
     });
 
     it('stops at its timeout', async () => {
       const { job_id } = await start('[[hang]]', { timeout_seconds: 5 });
-      const done = await waitFinal(conn, job_id);
+      const done = await waitFinal(s.conn, job_id);
       assert.equal(done.status, 'failed');
       assert.equal(done.error.kind, 'timeout');
       await until('every process of the job to end', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
     });
 
     it('a reply continues the same session: the model sees the earlier turn', async () => {
-      const first = await waitFinal(conn, (await start('remember the word kumquat')).job_id);
+      const first = await waitFinal(s.conn, (await start('remember the word kumquat')).job_id);
       assert.equal(first.status, 'completed', JSON.stringify(first.error));
-      const reply = await conn.call('codex_reply', { job_id: first.job_id, prompt: '[[recall]]' });
-      const done = await waitFinal(conn, reply.job_id);
+      const reply = await s.conn.call('codex_reply', { job_id: first.job_id, prompt: '[[recall]]' });
+      const done = await waitFinal(s.conn, reply.job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.equal(done.agent, a.agent);
       assert.match(done.last_message, /recall: .*remember the word kumquat/);
@@ -179,10 +195,10 @@ export function agentContract(a: AgentUnderTest): void {
     it('survives the server being killed', async () => {
       const { job_id } = await start('[[slow:3000]] outlive the server');
       await until('the agent to start', () => jobProcessesOnMachine(job_id).length > 0, 60_000);
-      process.kill(conn.pid, 'SIGKILL');
-      await conn.close().catch(() => undefined);
-      conn = await s.h.connect(env);
-      const done = await waitFinal(conn, job_id);
+      process.kill(s.conn.pid, 'SIGKILL');
+      await s.conn.close().catch(() => undefined);
+      s.conn = await s.h.connect(s.env);
+      const done = await waitFinal(s.conn, job_id);
       assert.equal(done.status, 'completed', JSON.stringify(done.error));
       assert.match(done.last_message, /mock answer: .*outlive the server/);
     });

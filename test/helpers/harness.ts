@@ -166,6 +166,15 @@ export function jobIdsOfHome(home: string): string[] {
   }
 }
 
+/** A process's command line, its arguments joined by spaces ('' once it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
 /** Processes carrying the marker of any launch of the job (`CODEX_ASYNC_JOB_ID=<id>.<launch>`): what cancel must end. */
 export function jobProcessesOnMachine(jobId: string): number[] {
   const marker = new RegExp(`(^|\0)CODEX_ASYNC_JOB_ID=${jobId}(\\.\\d+)?(\\.check)?\0`);

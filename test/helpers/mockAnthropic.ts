@@ -49,7 +49,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import * as path from "node:path";
-import { listenLoopback, marker, pickScenario, readBody, usageMarker, type OtherRequest } from "./mockCommon.ts";
+import { listenLoopback, marker, mockHandler, pickScenario, readBody, usageMarker, type OtherRequest } from "./mockCommon.ts";
 
 /** The scenario markers this mock serves, first match wins. */
 const SCENARIOS = ['fail', 'hang', 'shell', 'patch', 'json', 'recall'];
@@ -345,27 +345,21 @@ export async function startMockAnthropic(): Promise<MockServer> {
     }
   };
 
-  const server = createServer((req, res) => {
-    const url = (req.url ?? "/").split("?")[0];
-    if (req.method === "POST" && (url === "/v1/messages" || url === "/messages")) {
-      handleMessages(req, res).catch((err) => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end(String(err));
-      });
-      return;
-    }
-    void readBody(req)
-      .catch(() => Buffer.alloc(0))
-      .then((b) => {
-        otherRequests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: b.toString("utf8") });
+  const server = createServer(
+    mockHandler(
+      (req, res, url) => (req.method === "POST" && (url === "/v1/messages" || url === "/messages") ? handleMessages(req, res) : undefined),
+      otherRequests,
+      (req, res, url) => {
         if (req.method === "POST" && (url === "/v1/messages/count_tokens" || url === "/messages/count_tokens")) {
           res.writeHead(200, { "content-type": "application/json" });
           res.end(JSON.stringify({ input_tokens: DEFAULT_USAGE.input_tokens }));
           return;
         }
         apiError(res, 404, "not_found_error", `mock: no route ${req.method} ${req.url}`);
-      });
-  });
+      },
+    ),
+  );
+
   server.on("upgrade", (req, socket) => {
     otherRequests.push({ method: `UPGRADE ${req.method}`, path: req.url ?? "", headers: req.headers, body: "" });
     socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");

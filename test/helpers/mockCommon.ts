@@ -3,7 +3,7 @@
  * prompt markers that pick a scenario, request bodies in any content encoding, and a server on a
  * free loopback port whose close() also ends connections left hanging.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as zlib from 'node:zlib';
 
@@ -59,6 +59,35 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
     return z(buf);
   }
   return buf;
+}
+
+/**
+ * A mock's request handler: a request for the model API's own route is served by `serve` (which
+ * returns undefined for any other; a throw answers 500); any other request is recorded in `others`
+ * with its body, then answered by `other` (a side call the CLI makes, or a 404).
+ */
+export function mockHandler(
+  serve: (req: IncomingMessage, res: ServerResponse, url: string) => Promise<void> | undefined,
+  others: OtherRequest[],
+  other: (req: IncomingMessage, res: ServerResponse, url: string) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = (req.url ?? '/').split('?')[0]!;
+    const served = serve(req, res, url);
+    if (served) {
+      served.catch((err) => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(err));
+      });
+      return;
+    }
+    void readBody(req)
+      .catch(() => Buffer.alloc(0))
+      .then((b) => {
+        others.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: b.toString('utf8') });
+        other(req, res, url);
+      });
+  };
 }
 
 /**

@@ -33,7 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLoopback, marker, pickScenario, readBody, usageMarker, type OtherRequest } from './mockCommon.ts';
+import { listenLoopback, marker, mockHandler, pickScenario, readBody, usageMarker, type OtherRequest } from './mockCommon.ts';
 
 /** The scenario markers this mock serves, first match wins. */
 const SCENARIOS = ['fail', 'hang', 'shell', 'patch', 'recall'];
@@ -212,20 +212,14 @@ export async function startGeminiMock(): Promise<GeminiMock> {
     }
   };
 
-  const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0]!;
-    const stream = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):streamGenerateContent$/.exec(url);
-    if (req.method === 'POST' && stream) {
-      handleStream(req, res, decodeURIComponent(stream[1]!)).catch((err) => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end(String(err));
-      });
-      return;
-    }
-    void readBody(req)
-      .catch(() => Buffer.alloc(0))
-      .then((b) => {
-        otherRequests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: b.toString('utf8') });
+  const server = createServer(
+    mockHandler(
+      (req, res, url) => {
+        const stream = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):streamGenerateContent$/.exec(url);
+        return req.method === 'POST' && stream ? handleStream(req, res, decodeURIComponent(stream[1]!)) : undefined;
+      },
+      otherRequests,
+      (req, res, url) => {
         const json = (status: number, body: unknown) => {
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify(body));
@@ -240,8 +234,10 @@ export async function startGeminiMock(): Promise<GeminiMock> {
         }
         if (req.method === 'POST' && /:countTokens$/.test(url)) return json(200, { totalTokens: 1 });
         json(404, JSON.parse(errorBody(404, 'NOT_FOUND', `mock: no route ${req.method} ${req.url}`)));
-      });
-  });
+      },
+    ),
+  );
+
   const { port, close } = await listenLoopback(server, () => {
     closed = true;
     for (const t of timers) clearTimeout(t);

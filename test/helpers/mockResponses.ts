@@ -29,7 +29,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { listenLoopback, marker, pickScenario, readBody, usageMarker, type OtherRequest } from "./mockCommon.ts";
+import { listenLoopback, marker, mockHandler, pickScenario, readBody, usageMarker, type OtherRequest } from "./mockCommon.ts";
 
 /** The scenario markers this mock serves, first match wins. */
 const SCENARIOS = ['fail', 'hang', 'shell', 'patch', 'json', 'recall', 'mcp'];
@@ -352,19 +352,11 @@ export async function startMockResponses(): Promise<MockServer> {
     }
   };
 
-  const server = createServer((req, res) => {
-    const url = (req.url ?? "/").split("?")[0];
-    if (req.method === "POST" && url === "/v1/responses") {
-      handleResponses(req, res).catch((err) => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end(String(err));
-      });
-      return;
-    }
-    void readBody(req)
-      .catch(() => Buffer.alloc(0))
-      .then((b) => {
-        otherRequests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: b.toString("utf8") });
+  const server = createServer(
+    mockHandler(
+      (req, res, url) => (req.method === "POST" && url === "/v1/responses" ? handleResponses(req, res) : undefined),
+      otherRequests,
+      (req, res, url) => {
         if (req.method === "GET" && url === "/v1/models") {
           res.writeHead(200, { "content-type": "application/json" });
           res.end(JSON.stringify({ object: "list", data: [], models: [] }));
@@ -372,8 +364,10 @@ export async function startMockResponses(): Promise<MockServer> {
         }
         res.writeHead(404, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { message: `mock: no route ${req.method} ${req.url}` } }));
-      });
-  });
+      },
+    ),
+  );
+
   server.on("upgrade", (req, socket) => {
     otherRequests.push({ method: `UPGRADE ${req.method}`, path: req.url ?? "", headers: req.headers, body: "" });
     socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");

@@ -110,5 +110,5 @@ export function codexProviderReading(env: NodeJS.ProcessEnv): AgentProviderReadi
     };
   }
   const key = p.envKey ? `key from ${p.envKey}` : p.tokenInConfig ? 'token from config.toml' : p.requiresOpenaiAuth ? 'needs an OpenAI login' : 'no key needed';
-  return { ok: true, detail: `provider ${where}, ${key}` };
+  return { ok: true, detail: `provider ${where}, ${key}`, codexLogin: p.requiresOpenaiAuth };
 }
