@@ -30,6 +30,14 @@ const EnvSchema = z.object({
   CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn', 'worktree-made']).optional(),
   CODEX_ASYNC_JOB_NICE: z.coerce.number().int().min(0).max(19).default(10),
   CODEX_ASYNC_ISOLATION: z.enum(['none', 'worktree']).default('none'),
+  CODEX_ASYNC_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/./, 'a redis:// or rediss:// (TLS) URL, e.g. redis://:password@host:6379/0')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  CODEX_ASYNC_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and -, up to 32').default('cam'),
+  CODEX_ASYNC_FLEET_MAX: z.coerce.number().int().positive().optional(),
+  CODEX_ASYNC_FLEET_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
 });
 
 export interface Config {
@@ -72,6 +80,19 @@ export interface Config {
   jobNice: number;
   /** Where jobs work unless codex_start says: in the user's checkout, or a git worktree each. */
   defaultIsolation: 'none' | 'worktree';
+  /** Set (CODEX_ASYNC_REDIS_URL): front ends enqueue into the fleet and runners take the jobs (docs/SCALING.md). */
+  fleet: FleetConfig | null;
+}
+
+export interface FleetConfig {
+  /** redis:// or rediss:// with the password or ACL user in it. */
+  url: string;
+  /** Every key and channel of this fleet starts with it, so one Redis can serve several. */
+  prefix: string;
+  /** Jobs running at once across all runners (per label set); undefined leaves BullMQ's setting as it is. */
+  max: number | undefined;
+  /** How long a runner's hold on a job lasts unrenewed: a runner gone this long has its jobs looked at by others. */
+  lockMs: number;
 }
 
 /** The server's own settings: every CODEX_ASYNC_* variable (CODEX_ASYNC_TOKEN is the HTTP credential). */
@@ -118,7 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const callbackSettings: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE') continue;
+    // Secrets never go to a callback's argv, where ps shows them; a callback needs only the local engine.
+    if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE' || key === 'CODEX_ASYNC_REDIS_URL') continue;
     if (isServerSetting(key) || AGENT_NAMES.some((name) => binEnvOf(name) === key)) callbackSettings[key] = value;
   }
   callbackSettings.CODEX_ASYNC_HOME = home;
@@ -141,5 +163,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     searchPath: env.PATH ?? '',
     jobNice: e.CODEX_ASYNC_JOB_NICE,
     defaultIsolation: e.CODEX_ASYNC_ISOLATION,
+    fleet: e.CODEX_ASYNC_REDIS_URL
+      ? { url: e.CODEX_ASYNC_REDIS_URL, prefix: e.CODEX_ASYNC_REDIS_PREFIX, max: e.CODEX_ASYNC_FLEET_MAX, lockMs: e.CODEX_ASYNC_FLEET_LOCK_MS }
+      : null,
   };
 }
