@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
+import { ConfigError, loadConfig, type FleetConfig } from '../../config.js';
 import { checkHealth, type Check, type Level } from '../../engine/health.js';
+import { checkFleet } from '../../fleet/health.js';
 import { repairStore, type Repaired } from '../../engine/repair.js';
 import { ToolError } from '../../errors.js';
 import { CliError, EXIT } from '../exit.js';
@@ -9,7 +10,7 @@ import { outFor } from '../render.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check codex (and the other agents), their model providers and login, the state directory, the database, stuck jobs and free disk')
+    .description('check codex (and the other agents), their model providers and login, the state directory, the database, stuck jobs and free disk; in a fleet, Redis and the runners')
     .option('--json', 'print JSON')
     .option('--repair', 'rebuild a damaged job database from the job directories (the damaged file is kept aside)')
     .addHelpText(
@@ -19,6 +20,10 @@ export function registerDoctor(program: Command): void {
         'moved aside as jobs.db.damaged-<time> (with its -wal and -shm), then rebuilt: every row SQLite can still read,\n' +
         'and every other job from its directory (prompt, settings, event stream, exit status, final message).\n' +
         'Close the MCP clients using the state directory first; the repair refuses while a process has the database open.\n\n' +
+        'With CODEX_ASYNC_REDIS_URL set (a fleet), doctor also checks that Redis answers and takes the credentials (the\n' +
+        'password is never printed), its version (BullMQ needs 6.2 or newer), persistence (appendonly yes, or queued jobs\n' +
+        'vanish with a restart), maxmemory-policy noeviction, and every runner seen: connected (its jobs, labels, agents\n' +
+        'and last heartbeat) or gone since when. The local checks still run: this machine may be a runner too.\n\n' +
         'Examples:\n  codex-async-mcp doctor\n  codex-async-mcp doctor --repair\n',
     )
     .action(async (opts: { json?: boolean; repair?: boolean }, cmd: Command) => {
@@ -32,13 +37,25 @@ export function registerDoctor(program: Command): void {
           throw err;
         }
       }
-      const checks = await checkHealth();
+      const fleet = fleetConfig();
+      const [local, remote] = await Promise.all([checkHealth(), fleet ? checkFleet(fleet) : []]);
+      const checks = [...local, ...remote];
       const failed = checks.some((c) => c.level === 'fail');
       process.exitCode = failed ? EXIT.unhealthy : EXIT.ok;
       if (out.json) return out.data({ ok: !failed, checks, ...(opts.repair ? { repaired } : {}) });
       if (opts.repair) out.line(repaired ? describeRepair(repaired) : 'nothing to repair: the job database is not damaged');
       printChecks(out, checks);
     });
+}
+
+/** The fleet's settings, or null: none set, or a bad environment, which checkHealth reports. */
+function fleetConfig(): FleetConfig | null {
+  try {
+    return loadConfig().fleet;
+  } catch (err) {
+    if (err instanceof ConfigError) return null;
+    throw err;
+  }
 }
 
 function describeRepair(r: Repaired): string {
