@@ -1,6 +1,9 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { JobApi } from '../engine/api.js';
 import { Engine } from '../engine/engine.js';
+import { FleetClient } from '../fleet/client.js';
 import { ToolError, type Namer, type Operation } from '../errors.js';
+import type { Logger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
 
 const COMMAND_FOR: Record<Operation, string> = {
@@ -28,23 +31,22 @@ export function openFailure(err: ConfigError | ToolError): CliError {
   return new CliError(`${err.message} (run \`codex-async-mcp doctor\` for a full check)`, EXIT.failed);
 }
 
+/** Only warnings reach the terminal; a person does not need "using codex 0.169.0" before every listing. */
+const warnings: Logger = (level, message) => {
+  if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
+};
+
 /**
- * The engine for one command: the same one the MCP server runs, so a command both reads jobs and
- * does a server's duties while it runs (starting queued jobs, recording outcomes). Only warnings
- * reach the terminal; a person does not need "using codex 0.169.0" before every listing.
+ * The jobs one command works on: with a fleet (CODEX_ASYNC_REDIS_URL), the fleet's; otherwise the
+ * same engine the MCP server runs, so a command both reads jobs and does a server's duties while it
+ * runs (starting queued jobs, recording outcomes).
  */
-export async function withEngine<T>(work: (engine: Engine, config: Config) => Promise<T> | T): Promise<T> {
+export async function withEngine<T>(work: (engine: JobApi, config: Config) => Promise<T> | T): Promise<T> {
   let config: Config;
-  let engine: Engine;
+  let engine: JobApi;
   try {
     config = loadConfig();
-    engine = Engine.open(
-      config,
-      (level, message) => {
-        if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
-      },
-      { forCommand: true },
-    );
+    engine = config.fleet ? FleetClient.open(config, warnings) : Engine.open(config, warnings, { forCommand: true });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ToolError) throw openFailure(err);
     throw err;
@@ -54,7 +56,7 @@ export async function withEngine<T>(work: (engine: Engine, config: Config) => Pr
     return await work(engine, config);
   } catch (err) {
     // Engine errors are written for whoever called: here they are a person's usage error.
-    if (err instanceof ToolError) throw new CliError(forPeople(err), ['storage', 'codex_unavailable', 'agent_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
+    if (err instanceof ToolError) throw new CliError(forPeople(err), ['storage', 'codex_unavailable', 'agent_unavailable', 'runner_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
     throw err;
   } finally {
     await engine.close();

@@ -1,5 +1,5 @@
 import logUpdate from 'log-update';
-import type { Engine } from '../engine/engine.js';
+import type { JobApi } from '../engine/api.js';
 import { describeActivity, type Snapshot } from '../engine/snapshot.js';
 import { isFinal } from '../jobs/states.js';
 import { duration, fit, type Out } from './render.js';
@@ -19,7 +19,7 @@ function statusLine(snap: Snapshot, now: number): string {
  * whenever a job's activity changes, so a log file reads as a history. Ctrl-C stops the waiting,
  * never the jobs.
  */
-export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutMs = Infinity): Promise<{ snapshots: Snapshot[]; interrupted: boolean }> {
+export async function waitLive(engine: JobApi, out: Out, ids: string[], timeoutMs = Infinity): Promise<{ snapshots: Snapshot[]; interrupted: boolean }> {
   const deadline = Date.now() + timeoutMs;
   const stop = new AbortController();
   const onInt = () => stop.abort();
@@ -43,8 +43,8 @@ export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutM
         .join('\n'),
     );
   };
-  const read = () => {
-    snaps = ids.map((id) => engine.poll(id, 0));
+  const read = async () => {
+    snaps = await Promise.all(ids.map((id) => engine.poll(id, 0)));
     if (live || out.json) return draw();
     const now = Date.now();
     for (const s of snaps.filter((x) => !isFinal(x.status))) {
@@ -57,7 +57,7 @@ export async function waitLive(engine: Engine, out: Out, ids: string[], timeoutM
   const ticker = live ? setInterval(draw, TICK_MS) : null;
   try {
     for (;;) {
-      read();
+      await read();
       const pending = snaps.filter((s) => !isFinal(s.status)).map((s) => s.job_id);
       if (pending.length === 0 || stop.signal.aborted || Date.now() >= deadline) return { snapshots: snaps, interrupted: stop.signal.aborted };
       await engine.wait(pending, Math.min(1000, deadline - Date.now()), { signal: stop.signal });

@@ -3,6 +3,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerInstall } from './commands/install.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerReviewCommands } from './commands/review.js';
+import { registerRunner } from './commands/runner.js';
 import { registerTop } from './commands/top.js';
 import { EXIT } from './exit.js';
 
@@ -58,5 +59,6 @@ Environment: CODEX_ASYNC_HOME, CODEX_BIN, CODEX_ASYNC_MAX_CONCURRENT and more (s
   registerJobCommands(program);
   registerReviewCommands(program);
   registerTop(program);
+  registerRunner(program, version);
   return program;
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { JobApi } from '../engine/api.js';
 import { Engine } from '../engine/engine.js';
+import { FleetClient } from '../fleet/client.js';
 import { ToolError } from '../errors.js';
 import { stderrLogger } from '../log.js';
 import { pushJobChanges } from '../mcp/resources.js';
@@ -9,11 +11,14 @@ import { createMcpServer } from '../mcp/server.js';
 import { limitedStdioTransport } from './stdio-limit.js';
 import { openFailure } from './engine.js';
 
-/** The engine, or why it cannot open: a bad environment (ConfigError) or unusable state (ToolError). */
-function openEngine(): { config: Config; engine: Engine; unavailable: null } | { config: null; engine: null; unavailable: ToolError } {
+/**
+ * The jobs this server serves — the fleet's when CODEX_ASYNC_REDIS_URL is set, else this machine's —
+ * or why they cannot be reached: a bad environment (ConfigError) or unusable state (ToolError).
+ */
+function openEngine(): { config: Config; engine: JobApi; unavailable: null } | { config: null; engine: null; unavailable: ToolError } {
   try {
     const config = loadConfig();
-    return { config, engine: Engine.open(config, stderrLogger), unavailable: null };
+    return { config, engine: config.fleet ? FleetClient.open(config, stderrLogger) : Engine.open(config, stderrLogger), unavailable: null };
   } catch (err) {
     if (!(err instanceof ConfigError || err instanceof ToolError)) throw err;
     return { config: null, engine: null, unavailable: err instanceof ToolError ? err : new ToolError('config', err.message) };
@@ -38,7 +43,7 @@ export function serveOnStdio(version: string): void {
 }
 
 /** Stops serving on end of input or a signal. Jobs run on; only the watching stops. */
-function onShutdown(close: () => Promise<unknown>, engine: Engine | null, stdinEnds: boolean): void {
+function onShutdown(close: () => Promise<unknown>, engine: JobApi | null, stdinEnds: boolean): void {
   let closing = false;
   const shutdown = () => {
     if (closing) return;

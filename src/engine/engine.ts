@@ -18,6 +18,7 @@ import { isFinal } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { livingProcesses, stopJob } from '../supervise/terminate.js';
+import type { JobApi, WaitOptions } from './api.js';
 import { collectGarbage } from './retention.js';
 import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
@@ -60,7 +61,7 @@ const THREAD_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{7,79}$/;
  * the codex adapter and process supervision. Any number of engines in any number of processes may
  * share one home directory; they coordinate only through the database and the notify directory.
  */
-export class Engine {
+export class Engine implements JobApi {
   private readonly layout: HomeLayout;
   private readonly store: JobStore;
   private readonly bus: Bus;
@@ -140,10 +141,20 @@ export class Engine {
 
   // ── starting jobs ────────────────────────────────────────────────────────────────────────────
 
-  async start(input: StartInput): Promise<Started> {
+  /**
+   * `given`: the ids a fleet front end already handed out for this start (fleet/runner.ts), one per
+   * attempt; otherwise they are made here.
+   */
+  async start(input: StartInput, given?: { ids: string[]; groupId: string | null }): Promise<Started> {
     const prompt = checkPrompt(input.prompt);
+    if (input.runner_labels?.length && !given) {
+      throw invalid('runner_labels choose among fleet runners, and this server runs jobs itself: set CODEX_ASYNC_REDIS_URL (docs/SCALING.md), or leave runner_labels out');
+    }
     const lineup = this.checkLineup(input);
     const attempts = lineup.length;
+    if (given && (given.ids.length !== attempts || (attempts > 1) !== (given.groupId !== null))) {
+      throw invalid(`the fleet handed out ${given.ids.length} job ids for ${attempts} attempts`);
+    }
     const agents = [...new Set(lineup)];
     const cwd = checkCwd(input.cwd);
     const access = resolveAccess(input, this.config.allowDangerous);
@@ -162,10 +173,10 @@ export class Engine {
       throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
     }
     const check = checkCheckCommand(input.check_command);
-    const first = newJobId();
+    const first = given?.ids[0] ?? newJobId();
     const planned = await this.workspaces.plan(first, cwd, isolation, access);
     Workspaces.checkAddDirs(planned, addDirs);
-    const groupId = attempts > 1 ? newJobId() : null;
+    const groupId = given ? given.groupId : attempts > 1 ? newJobId() : null;
     for (const agent of agents) await this.locators.of(agent.name).locate();
     // The check runs under codex's sandbox whichever agent did the work.
     if (check !== null && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
@@ -176,7 +187,7 @@ export class Engine {
     const ids: string[] = [];
     try {
       for (let i = 0; i < attempts; i++) {
-        const id = i === 0 ? first : newJobId();
+        const id = i === 0 ? first : (given?.ids[i] ?? newJobId());
         const job = this.newJob(id, lineup[i]!.name, prompt, cwd, access, input, {
           images,
           add_dirs: addDirs,
@@ -539,6 +550,19 @@ export class Engine {
     }
   }
 
+  /** The complete lines of a job's event log from byte `offset` (a fleet runner's `follow`, one step at a time). */
+  readLog(id: string, offset: number): { lines: string[]; offset: number; final: boolean } {
+    const job = this.runner.refresh(this.get(id));
+    const final = isFinal(job.status);
+    const chunk = readNewLines(jobFiles(this.layout, job.id).events, offset, final);
+    return { lines: chunk.lines, offset: chunk.offset, final };
+  }
+
+  /** Jobs not yet final: what a fleet runner counts against its limit and takes back after a restart. */
+  unfinished(): string[] {
+    return this.store.unfinishedIds();
+  }
+
   /** Where a job's event log ends now: `follow` from here shows only what comes next. */
   eventLogSize(id: string): number {
     return fileSize(jobFiles(this.layout, this.get(id).id).events);
@@ -590,7 +614,7 @@ export class Engine {
   }
 
   /** Waits until every attempt of the group is final (or the timeout), then ranks them. */
-  async waitGroup(idOrPrefix: string, timeoutMs: number, opts: Parameters<Engine['wait']>[2] = {}): Promise<WaitOutcome> {
+  async waitGroup(idOrPrefix: string, timeoutMs: number, opts: WaitOptions = {}): Promise<WaitOutcome> {
     const groupId = this.resolveGroup(idOrPrefix);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -624,7 +648,7 @@ export class Engine {
   async wait(
     ids: string[],
     timeoutMs: number,
-    opts: { signal?: AbortSignal; tickMs?: number; onTick?: (pending: Snapshot, elapsedMs: number) => void } = {},
+    opts: WaitOptions = {},
   ): Promise<WaitOutcome> {
     if (ids.length === 0) throw invalid('give at least one job id to wait for, or a group_id');
     const unique = [...new Set(ids.map((id) => this.resolve(id)))];

@@ -55,6 +55,7 @@ export const startInput = z.object({
   attempts: z.number().optional().describe(`Best-of-N: 1 to ${MAX_ATTEMPTS} attempts, each in a worktree`),
   agents: z.array(z.string()).optional().describe('Best-of-N across agents: one attempt per entry, e.g. ["codex", "claude"] (instead of agent and attempts)'),
   check_command: z.string().optional().describe('Shell command run after codex, e.g. "npm test"; ranks attempts'),
+  runner_labels: z.array(z.string()).optional().describe('With a fleet: run only on a runner started with all these --labels (e.g. ["gpu"])'),
 });
 
 export const pollInput = z.object({
@@ -155,6 +156,7 @@ const review = {
   group_id: z.string().nullable(),
   check,
   changes,
+  runner: z.string().nullable().optional().describe('With a fleet (CODEX_ASYNC_REDIS_URL): the runner holding the job, "<id> on <host>"'),
 };
 const fileChange = z.object({
   path: z.string(),

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { FleetConfig } from '../config.js';
 import { ToolError } from '../errors.js';
 
 /**
@@ -53,6 +54,15 @@ export class Keys {
     return `${this.prefix}:reply:${clientId}`;
   }
 }
+
+/**
+ * How often a runner says it is alive: a quarter of the lock time, so a few missed beats (not one
+ * slow moment) make it gone, and within 0.25–2 s so the fleet is neither chatty nor slow to notice.
+ */
+export const beatEvery = (fleet: FleetConfig) => Math.max(250, Math.min(2000, Math.floor(fleet.lockMs / 4)));
+
+/** A runner's heartbeat lasts this long: four beats. */
+export const beatLasts = (fleet: FleetConfig) => 4 * beatEvery(fleet);
 
 /** `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS, with the password hidden. */
 export function redactUrl(url: string): string {

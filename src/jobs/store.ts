@@ -196,6 +196,7 @@ export class JobStore {
         `SELECT * FROM jobs WHERE status = 'queued' AND agent IN (SELECT value FROM json_each(@agents)) ORDER BY seq LIMIT @n`,
       ),
       queuedAgents: db.prepare(`SELECT DISTINCT agent FROM jobs WHERE status = 'queued'`),
+      unfinishedIds: db.prepare(`SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq`),
       claim: db.prepare(
         `UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER),
            launch_token = launch_token + 1, claim_owner = @owner, launched_at = NULL
@@ -323,6 +324,10 @@ export class JobStore {
   }
 
   /** The agents queued jobs wait for. */
+  unfinishedIds(): string[] {
+    return (this.s.unfinishedIds.all() as Array<{ id: string }>).map((row) => row.id);
+  }
+
   queuedAgents(): string[] {
     return (this.s.queuedAgents.all() as Array<{ agent: string }>).map((row) => row.agent);
   }

@@ -1,5 +1,5 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
-import type { Engine } from '../engine/engine.js';
+import type { JobApi } from '../engine/api.js';
 import { onSessionClose } from './session.js';
 
 /**
@@ -8,12 +8,10 @@ import { onSessionClose } from './session.js';
  * `…/events` (codex's raw JSONL, its last MiB) and `…/diff` (its changes as a unified diff).
  * Listing shows the 50 most recent jobs.
  */
-export function registerResources(server: McpServer, engine: () => Engine, pushChanges: boolean): void {
+export function registerResources(server: McpServer, engine: () => JobApi, pushChanges: boolean): void {
   registerSubscriptions(server, engine, pushChanges);
-  const recent = () => ({
-    resources: engine()
-      .list({ limit: 50 })
-      .jobs.map((job) => ({
+  const recent = async () => ({
+    resources: (await engine().list({ limit: 50 })).jobs.map((job) => ({
         uri: `codex-job://${job.job_id}`,
         name: `codex job ${job.job_id}`,
         title: `${job.status}: ${job.prompt}`,
@@ -26,21 +24,21 @@ export function registerResources(server: McpServer, engine: () => Engine, pushC
     'codex-job',
     new ResourceTemplate('codex-job://{job_id}', { list: recent }),
     { title: 'Codex job', description: 'A background Codex job: status, progress, last message (JSON, as codex_poll returns)', mimeType: 'application/json' },
-    (uri, vars) => ({
-      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(engine().poll(idOf(vars.job_id)), null, 2) }],
+    async (uri, vars) => ({
+      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await engine().poll(idOf(vars.job_id)), null, 2) }],
     }),
   );
   server.registerResource(
     'codex-job-output',
     new ResourceTemplate('codex-job://{job_id}/output', { list: undefined }),
     { title: 'Codex job activity', description: 'What the job did, readable: messages, commands with exit codes, file changes', mimeType: 'text/plain' },
-    (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: engine().activity(idOf(vars.job_id)) }] }),
+    async (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: await engine().activity(idOf(vars.job_id)) }] }),
   );
   server.registerResource(
     'codex-job-events',
     new ResourceTemplate('codex-job://{job_id}/events', { list: undefined }),
     { title: 'Codex job events', description: "codex exec --json's raw event stream (the last MiB)", mimeType: 'application/x-ndjson' },
-    (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'application/x-ndjson', text: engine().rawEvents(idOf(vars.job_id)) }] }),
+    async (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'application/x-ndjson', text: await engine().rawEvents(idOf(vars.job_id)) }] }),
   );
   server.registerResource(
     'codex-job-diff',
@@ -64,7 +62,7 @@ export const jobUris = (id: string) => [`codex-job://${id}`, `codex-job://${id}/
  * serving entry, not the server, knows which URIs each listener asked for and drops the rest, so
  * this feed is a plain fan-out and costs one in-process call per change.
  */
-export function pushJobChanges(engine: Engine, updated: (uri: string) => void): () => void {
+export function pushJobChanges(engine: JobApi, updated: (uri: string) => void): () => void {
   return engine.watchAll((id) => {
     for (const uri of jobUris(id)) updated(uri);
   });
@@ -77,7 +75,7 @@ export function pushJobChanges(engine: Engine, updated: (uri: string) => void): 
  * watch. With `pushChanges` (a 2026-07-28 stdio connection, whose entry routes updates onto the
  * client's `subscriptions/listen` streams) every job's changes are sent instead.
  */
-function registerSubscriptions(server: McpServer, engine: () => Engine, pushChanges: boolean): void {
+function registerSubscriptions(server: McpServer, engine: () => JobApi, pushChanges: boolean): void {
   const watches = new Map<string, () => void>();
   const low = server.server;
   low.registerCapabilities({ resources: { subscribe: true } });

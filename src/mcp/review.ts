@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/server';
-import type { Engine } from '../engine/engine.js';
+import type { JobApi } from '../engine/api.js';
 import type { DiffResult } from '../engine/workspaces.js';
 import type { Logger } from '../log.js';
 import { ToolError } from '../errors.js';
@@ -19,7 +19,7 @@ function diffText(r: DiffResult): string {
  * Reviewing what a job changed and bringing it into the user's checkout: codex_diff, codex_apply,
  * codex_discard. They serve jobs run with isolation "worktree" (diff also serves others where it can).
  */
-export function registerReviewTools(server: McpServer, engine: () => Engine, log: Logger): void {
+export function registerReviewTools(server: McpServer, engine: () => JobApi, log: Logger): void {
   server.registerTool(
     'codex_diff',
     {

@@ -1,5 +1,5 @@
 import { McpServer, type Transport } from '@modelcontextprotocol/server';
-import type { Engine } from '../engine/engine.js';
+import type { JobApi } from '../engine/api.js';
 import type { Logger } from '../log.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
@@ -16,7 +16,7 @@ codex_poll shows progress without waiting; codex_reply continues the same Codex 
 /** The SDK server with MCP tasks answered in front of it (see tasks.ts). */
 class CodexMcpServer extends McpServer {
   constructor(
-    private readonly engine: () => Engine,
+    private readonly engine: () => JobApi,
     ...args: ConstructorParameters<typeof McpServer>
   ) {
     super(...args);
@@ -32,7 +32,7 @@ class CodexMcpServer extends McpServer {
  * probe, or one per HTTP request). `pushChanges`: send every job's resource updates, for an entry
  * that routes them onto `subscriptions/listen` streams itself (stdio at 2026-07-28).
  */
-export function createMcpServer(engine: () => Engine, log: Logger, version: string, opts: { pushChanges?: boolean } = {}): McpServer {
+export function createMcpServer(engine: () => JobApi, log: Logger, version: string, opts: { pushChanges?: boolean } = {}): McpServer {
   const server = new CodexMcpServer(engine, { name: SERVER_NAME, version }, { instructions: INSTRUCTIONS, capabilities: { logging: {}, ...TASK_CAPABILITIES } });
   registerTools(server, engine, log);
   registerReviewTools(server, engine, log);

@@ -6,7 +6,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
-import type { Engine } from '../engine/engine.js';
+import type { JobApi } from '../engine/api.js';
 import { describeActivity, type Snapshot } from '../engine/snapshot.js';
 import { ToolError } from '../errors.js';
 import { isFinal } from '../jobs/states.js';
@@ -122,7 +122,7 @@ export class TaskGateway implements Transport {
 
   constructor(
     private readonly inner: Transport,
-    private readonly engine: () => Engine,
+    private readonly engine: () => JobApi,
   ) {
     // Whoever set up the transport may already listen (an HTTP session table removing itself on
     // close): keep their handlers and call ours after them.
@@ -210,11 +210,11 @@ export class TaskGateway implements Transport {
         if (params.name !== RUN_TOOL) return undefined;
         return async () => ({ result: await this.create(params, modern) });
       case 'tasks/get':
-        return async () => complete(this.detailed(params.taskId, modern));
+        return async () => complete(await this.detailed(params.taskId, modern));
       case 'tasks/cancel':
         return async () => {
           const id = String(params.taskId ?? '');
-          const before = this.snapshot(id);
+          const before = await this.snapshot(id);
           if (isFinal(before.status) && !modern) throw new TaskError(INVALID_PARAMS, `task ${id} is already ${taskOf(before, false, null).status} and cannot be cancelled`);
           const after = await this.engine().cancel(id);
           return complete(modern ? {} : taskOf(after, false, this.engine().retentionMs));
@@ -222,24 +222,24 @@ export class TaskGateway implements Transport {
       case 'tasks/update':
         if (!modern) return undefined;
         return async () => {
-          this.snapshot(String(params.taskId ?? ''));
+          await this.snapshot(String(params.taskId ?? ''));
           return complete({});
         };
       case 'tasks/result':
         if (modern) return undefined;
         return async (signal) => {
           const id = String(params.taskId ?? '');
-          this.snapshot(id);
+          await this.snapshot(id);
           for (;;) {
             const { finished } = await this.engine().wait([id], WAIT_SLICE_MS, { signal });
-            if (finished.length) return { result: { ...resultToolResult(this.engine(), id), _meta: { [RELATED_TASK_META_KEY]: { taskId: id } } } };
+            if (finished.length) return { result: { ...(await resultToolResult(this.engine(), id)), _meta: { [RELATED_TASK_META_KEY]: { taskId: id } } } };
             if (signal.aborted) return { result: {} };
           }
         };
       case 'tasks/list':
         if (modern) return undefined;
         return async () => {
-          const page = this.engine().list({ limit: LIST_PAGE, cursor: params.cursor });
+          const page = await this.engine().list({ limit: LIST_PAGE, cursor: params.cursor });
           return {
             result: {
               tasks: page.jobs.map((job) => taskOf(job, false, this.engine().retentionMs)),
@@ -260,7 +260,7 @@ export class TaskGateway implements Transport {
       throw new TaskError(METHOD_NOT_FOUND, `${RUN_TOOL} must be called as a task (params.task); without tasks use codex_start and codex_wait`);
     }
     const started = await this.engine().start(argumentsOf(params));
-    const task = taskOf(this.snapshot(started.job_id), modern, this.engine().retentionMs);
+    const task = taskOf(await this.snapshot(started.job_id), modern, this.engine().retentionMs);
     if (modern) return { ...task, resultType: 'task' };
     // After the answer is on its way, so the client knows the task id before any news of it.
     setImmediate(() => this.announce(started.job_id, `${task.status}|${task.statusMessage}`));
@@ -277,10 +277,11 @@ export class TaskGateway implements Transport {
       unwatch();
       this.announcing.delete(taskId);
     };
-    const unwatch = this.engine().watch(taskId, () => {
+    const unwatch = this.engine().watch(taskId, () => void tell());
+    const tell = async () => {
       let job: Snapshot;
       try {
-        job = this.engine().poll(taskId, 0);
+        job = await this.engine().poll(taskId, 0);
       } catch {
         return stop();
       }
@@ -291,21 +292,21 @@ export class TaskGateway implements Transport {
         void this.inner.send({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: task } as JSONRPCMessage).catch(() => undefined);
       }
       if (isFinal(job.status)) stop();
-    });
+    };
     this.announcing.set(taskId, stop);
   }
 
-  private detailed(taskId: unknown, modern: boolean): Record<string, unknown> {
-    const job = this.snapshot(String(taskId ?? ''));
+  private async detailed(taskId: unknown, modern: boolean): Promise<Record<string, unknown>> {
+    const job = await this.snapshot(String(taskId ?? ''));
     const task = taskOf(job, modern, this.engine().retentionMs);
     // At 2026-07-28 the inlined CallToolResult carries its own resultType, as it would on the wire.
-    if (modern && task.status === 'completed') return { ...task, result: { ...resultToolResult(this.engine(), job.job_id), resultType: 'complete' } };
+    if (modern && task.status === 'completed') return { ...task, result: { ...(await resultToolResult(this.engine(), job.job_id)), resultType: 'complete' } };
     return task;
   }
 
-  private snapshot(id: string): Snapshot {
+  private async snapshot(id: string): Promise<Snapshot> {
     try {
-      return this.engine().poll(id, 0);
+      return await this.engine().poll(id, 0);
     } catch (err) {
       if (err instanceof ToolError && (err.kind === 'not_found' || err.kind === 'invalid_input')) throw new TaskError(INVALID_PARAMS, `unknown task "${id}": ${err.message}`);
       throw err;

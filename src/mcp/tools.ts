@@ -1,6 +1,7 @@
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { describeProgress } from '../agents/progress.js';
-import type { Engine, Started } from '../engine/engine.js';
+import type { JobApi } from '../engine/api.js';
+import type { Started } from '../engine/engine.js';
 import { describeGroup } from '../engine/groups.js';
 import type { JobResult } from '../engine/snapshot.js';
 import { isFinal } from '../jobs/states.js';
@@ -32,8 +33,8 @@ function jobLine(s: { job_id: string; status: string; error?: { kind: string; me
 }
 
 /** A finished job as a tool result: what codex_result answers, and what a `codex_run` task results in. */
-export function resultToolResult(engine: Engine, jobId: string): ToolResult {
-  const r = engine.result(jobId);
+export async function resultToolResult(engine: JobApi, jobId: string): Promise<ToolResult> {
+  const r = await engine.result(jobId);
   return {
     content: [{ type: 'text', text: resultText(r) }],
     structuredContent: r as unknown as Record<string, unknown>,
@@ -48,15 +49,16 @@ const resultText = (r: JobResult) => `${jobLine(r)}\n${r.final_message ?? '(no f
  * show server logs then tell the user without anyone polling. Driven by the job's change
  * notifications, not a timer: a server with many running jobs stays idle.
  */
-function announceWhenDone(server: McpServer, engine: Engine, jobId: string, watches: Set<() => void>): void {
+function announceWhenDone(server: McpServer, engine: JobApi, jobId: string, watches: Set<() => void>): void {
   const stop = () => {
     unwatch();
     watches.delete(stop);
   };
-  const unwatch = engine.watch(jobId, () => {
+  const unwatch = engine.watch(jobId, () => void announce());
+  const announce = async () => {
     let job;
     try {
-      job = engine.poll(jobId, 0);
+      job = await engine.poll(jobId, 0);
     } catch {
       return stop();
     }
@@ -70,11 +72,11 @@ function announceWhenDone(server: McpServer, engine: Engine, jobId: string, watc
         data: { message: jobLine(job), job_id: job.job_id, status: job.status, error: job.error },
       })
       .catch(() => undefined);
-  });
+  };
   watches.add(stop);
 }
 
-export function registerTools(server: McpServer, engine: () => Engine, log: Logger): void {
+export function registerTools(server: McpServer, engine: () => JobApi, log: Logger): void {
   // Announcements still pending end with the session: nobody is left to tell.
   const watches = new Set<() => void>();
   onSessionClose(server, () => {
@@ -225,7 +227,7 @@ export function registerTools(server: McpServer, engine: () => Engine, log: Logg
           if (args.job_id !== undefined) return engine().cancel(args.job_id);
           const group = await engine().cancelGroup(args.group_id!);
           // The schema is a job's snapshot: the first-ranked attempt's, with the whole group beside it.
-          return { ...engine().poll(group.attempts[0]!.job_id, 0), group };
+          return { ...(await engine().poll(group.attempts[0]!.job_id, 0)), group };
         },
         (r) => ('group' in r && r.group ? describeGroup(r.group) : jobLine(r)),
       ),

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { agentOf } from '../../agents/registry.js';
 import { describeProgress } from '../../agents/progress.js';
-import type { Engine, Started } from '../../engine/engine.js';
+import type { JobApi } from '../../engine/api.js';
+import type { Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
 import { ISOLATIONS } from '../../engine/workspaces.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
@@ -92,11 +93,11 @@ const settingsOf = (opts: JobOpts) => ({
 });
 
 /** After starting a job: wait for it, or say how to follow it. */
-async function started(engine: Engine, out: Out, s: Started, opts: JobOpts): Promise<void> {
+async function started(engine: JobApi, out: Out, s: Started, opts: JobOpts): Promise<void> {
   if (s.group_id !== null) return startedGroup(engine, out, s, s.group_id, opts);
   const jobId = s.job_id;
   if (opts.wait) return waitAndReport(engine, out, [jobId], undefined, true);
-  const snap = engine.poll(jobId, 0);
+  const snap = await engine.poll(jobId, 0);
   if (out.json) return out.data({ job_id: jobId, status: snap.status, queue_position: snap.queue_position });
   if (!out.tty) return out.line(jobId);
   const where = snap.queue_position ? ` (queued, position ${snap.queue_position})` : ` (${snap.status})`;
@@ -105,7 +106,7 @@ async function started(engine: Engine, out: Out, s: Started, opts: JobOpts): Pro
 }
 
 /** After starting attempts: wait for the group and rank them, or say how to. */
-async function startedGroup(engine: Engine, out: Out, s: Started, groupId: string, opts: JobOpts): Promise<void> {
+async function startedGroup(engine: JobApi, out: Out, s: Started, groupId: string, opts: JobOpts): Promise<void> {
   if (opts.wait) return finishGroup(engine, out, groupId);
   if (out.json) return out.data({ group_id: groupId, job_ids: s.job_ids });
   // Piped: the group id first, then one attempt's id a line, for `read` and `tail -n +2`.
@@ -118,7 +119,7 @@ async function startedGroup(engine: Engine, out: Out, s: Started, groupId: strin
  * Waits for every attempt of a group (live, as for jobs), then prints them ranked, best first. The
  * exit code says whether there is an attempt to recommend: 0 when the group names a best one.
  */
-async function finishGroup(engine: Engine, out: Out, groupId: string, timeoutMs?: number): Promise<void> {
+async function finishGroup(engine: JobApi, out: Out, groupId: string, timeoutMs?: number): Promise<void> {
   const ids = (await engine.group(groupId)).attempts.map((a) => a.job_id);
   const { snapshots, interrupted } = await waitLive(engine, out, ids, timeoutMs);
   const group = await engine.group(groupId);
@@ -157,9 +158,9 @@ function printGroup(out: Out, g: GroupView): void {
  * Waits for every job, then prints each result; the exit code is the first unsuccessful job's.
  * `--json` prints an array (`wait`), or the one job's object when `single` (`run`, `reply`).
  */
-async function waitAndReport(engine: Engine, out: Out, ids: string[], timeoutMs?: number, single = false): Promise<void> {
+async function waitAndReport(engine: JobApi, out: Out, ids: string[], timeoutMs?: number, single = false): Promise<void> {
   const { snapshots: results, interrupted } = await waitLive(engine, out, ids, timeoutMs);
-  const shown = results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r));
+  const shown = await Promise.all(results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r)));
   if (out.json) out.data(single ? shown[0] : shown);
   else for (const snap of results) printOutcome(out, snap);
   const pending = results.find((r) => !isFinal(r.status));
@@ -330,12 +331,12 @@ export function registerJobCommands(program: Command): void {
     '  codex-async-mcp ls\n  codex-async-mcp ls --status running\n  codex-async-mcp ls --all --json | jq \'.[].job_id\'',
   ).action(async (opts: Common & { status?: JobStatus; cwd?: string; label?: string; limit?: number; all?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
-    await withEngine((engine) => {
+    await withEngine(async (engine) => {
       const wanted = opts.all ? Infinity : (opts.limit ?? 20);
       const jobs: JobSummary[] = [];
       let cursor: string | undefined;
       do {
-        const page = engine.list({ status: opts.status, cwd: opts.cwd && path.resolve(opts.cwd), label: opts.label, limit: Math.min(200, wanted - jobs.length), cursor });
+        const page = await engine.list({ status: opts.status, cwd: opts.cwd && path.resolve(opts.cwd), label: opts.label, limit: Math.min(200, wanted - jobs.length), cursor });
         jobs.push(...page.jobs);
         cursor = page.next_cursor ?? undefined;
       } while (cursor && jobs.length < wanted);
@@ -354,8 +355,8 @@ export function registerJobCommands(program: Command): void {
     '  codex-async-mcp show 3f9c0a1b2c3d',
   ).action(async (jobId: string, opts: Common, cmd: Command) => {
     const out = outFor(cmd, opts);
-    await withEngine((engine) => {
-      const snap = engine.poll(jobId, 10);
+    await withEngine(async (engine) => {
+      const snap = await engine.poll(jobId, 10);
       if (out.json) out.data(snap);
       else printSnapshot(out, snap);
     });
@@ -373,10 +374,10 @@ export function registerJobCommands(program: Command): void {
   ).action(async (typed: string, opts: { follow?: boolean; raw?: boolean; tail?: number }, cmd: Command) => {
     const out = outFor(cmd, {});
     await withEngine(async (engine) => {
-      const jobId = engine.resolve(typed);
-      const { stream } = agentOf(engine.poll(jobId, 0).agent);
-      const offset = engine.eventLogSize(jobId);
-      const lines = opts.raw ? engine.rawEvents(jobId).split('\n').filter(Boolean) : engine.activity(jobId).split('\n').filter(Boolean);
+      const jobId = await engine.resolve(typed);
+      const { stream } = agentOf((await engine.poll(jobId, 0)).agent);
+      const offset = await engine.eventLogSize(jobId);
+      const lines = (opts.raw ? await engine.rawEvents(jobId) : await engine.activity(jobId)).split('\n').filter(Boolean);
       for (const line of opts.tail === undefined ? lines : lines.slice(lines.length - opts.tail)) out.line(opts.raw ? line : paintActivity(out, line));
       if (!opts.follow) return;
       const stop = new AbortController();
@@ -458,10 +459,10 @@ export function registerJobCommands(program: Command): void {
     '  codex-async-mcp result 3f9c0a1b2c3d > answer.md',
   ).action(async (jobId: string, opts: Common, cmd: Command) => {
     const out = outFor(cmd, opts);
-    await withEngine((engine) => {
-      const snap = engine.poll(jobId, 0);
+    await withEngine(async (engine) => {
+      const snap = await engine.poll(jobId, 0);
       if (!isFinal(snap.status)) throw new CliError(`job ${snap.job_id} is still ${snap.status}: wait for it with \`codex-async-mcp wait ${snap.job_id}\``);
-      const result = engine.result(snap.job_id);
+      const result = await engine.result(snap.job_id);
       if (out.json) out.data(result);
       else if (result.final_message) out.line(result.final_message.trimEnd());
       else process.stderr.write(`codex-async-mcp: job ${snap.job_id} ${result.status} without a final message${result.error ? ` (${result.error.kind}: ${result.error.message})` : ''}\n`);

@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import ansiEscapes from 'ansi-escapes';
 import type { Command } from 'commander';
-import type { Engine } from '../../engine/engine.js';
+import type { JobApi } from '../../engine/api.js';
 import type { Snapshot } from '../../engine/snapshot.js';
 import { isFinal } from '../../jobs/states.js';
 import { withEngine } from '../engine.js';
@@ -14,17 +14,17 @@ const RECENT = 5;
 interface View {
   active: Snapshot[];
   recent: Snapshot[];
+  /** The job whose log is shown, with its activity. */
+  log: { snap: Snapshot; lines: string[] } | null;
 }
 
-function gather(engine: Engine): View {
-  const ids = (status: 'running' | 'queued') => engine.list({ status, limit: 200 }).jobs.map((j) => j.job_id);
-  const active = [...ids('running'), ...ids('queued').reverse()].map((id) => engine.poll(id, 0));
-  const recent = engine
-    .list({ limit: 20 })
-    .jobs.filter((j) => isFinal(j.status))
-    .slice(0, RECENT)
-    .map((j) => engine.poll(j.job_id, 0));
-  return { active, recent };
+async function gather(engine: JobApi, logJob: string | null = null): Promise<View> {
+  const ids = async (status: 'running' | 'queued') => (await engine.list({ status, limit: 200 })).jobs.map((j) => j.job_id);
+  const active = await Promise.all([...(await ids('running')), ...(await ids('queued')).reverse()].map((id) => engine.poll(id, 0)));
+  const finished = (await engine.list({ limit: 20 })).jobs.filter((j) => isFinal(j.status)).slice(0, RECENT);
+  const recent = await Promise.all(finished.map((j) => engine.poll(j.job_id, 0)));
+  const log = logJob ? { snap: await engine.poll(logJob, 0), lines: (await engine.activity(logJob)).split('\n').filter(Boolean) } : null;
+  return { active, recent, log };
 }
 
 const activityOf = (s: Snapshot) =>
@@ -51,7 +51,7 @@ function printOnce(out: Out, view: View): void {
  * redrawn whenever a job changes in any process and every second for the clocks. Keys: ↑/↓ or
  * j/k select, Enter or l shows the job's log, c cancels it (after y), q or Ctrl-C quits.
  */
-async function runTop(engine: Engine, out: Out): Promise<void> {
+async function runTop(engine: JobApi, out: Out): Promise<void> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   let mode: 'list' | 'log' | 'confirm' = 'list';
@@ -60,7 +60,7 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
   let logJob: string | null = null;
   let confirmJob: string | null = null;
   let notice = '';
-  let view = gather(engine);
+  let view = await gather(engine);
 
   const selectedIndex = () => Math.max(0, view.active.findIndex((s) => s.job_id === selectedId));
   const selectedJob = () => view.active[selectedIndex()] ?? null;
@@ -72,9 +72,8 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
     const c = out.c;
     const running = view.active.filter((s) => s.status === 'running').length;
     const head = `${c.bold('codex-async-mcp top')}  ${running} running, ${view.active.length - running} queued  ${c.dim(new Date().toLocaleTimeString())}`;
-    if (mode === 'log' && logJob) {
-      const snap = engine.poll(logJob, 0);
-      const lines = engine.activity(logJob).split('\n').filter(Boolean);
+    if (mode === 'log' && logJob && view.log?.snap.job_id === logJob) {
+      const { snap, lines } = view.log;
       const body = lines.slice(-(rows - 3)).map((l) => fit(l, out.width)).map((l) => paintActivity(out, l));
       const footer = confirmJob ? c.yellow(`Cancel job ${confirmJob}? It stops codex and everything it started. (y/N)`) : c.dim('esc/q back · c cancel');
       return [`${c.bold(`log of ${logJob}`)}  ${statusColour(out, snap.status)}  ${c.dim(snap.progress.current ?? '')}`, ...body, footer];
@@ -97,14 +96,29 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
       notice = out.c.red((err as Error).message);
     }
   };
+  // One gathering at a time; a change arriving meanwhile gathers once more after it.
+  let gathering = false;
+  let again = false;
   const refresh = () => {
-    try {
-      view = gather(engine);
-    } catch (err) {
-      // E.g. a job deleted by another process's gc between listing and reading it: next time.
-      notice = out.c.red((err as Error).message);
+    if (gathering) {
+      again = true;
+      return;
     }
-    draw();
+    gathering = true;
+    gather(engine, mode === 'log' ? logJob : null)
+      .then(
+        (next) => (view = next),
+        // E.g. a job deleted by another process's gc between listing and reading it: next time.
+        (err: Error) => (notice = out.c.red(err.message)),
+      )
+      .finally(() => {
+        gathering = false;
+        draw();
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
   };
 
   const restore = () => {
@@ -148,6 +162,7 @@ async function runTop(engine: Engine, out: Out): Promise<void> {
         else if ((name === 'return' || name === 'l') && selectedJob()) {
           logJob = selectedJob()!.job_id;
           mode = 'log';
+          refresh();
         } else if (name === 'c' && selectedJob()) {
           notice = '';
           confirmJob = selectedJob()!.job_id;
@@ -176,7 +191,7 @@ export function registerTop(program: Command): void {
     .action(async (opts: { once?: boolean; json?: boolean }, cmd: Command) => {
       const out = outFor(cmd, opts);
       await withEngine(async (engine) => {
-        if (opts.once || !out.tty || !process.stdin.isTTY || out.json) return printOnce(out, gather(engine));
+        if (opts.once || !out.tty || !process.stdin.isTTY || out.json) return printOnce(out, await gather(engine));
         await runTop(engine, out);
       });
     });

@@ -1,0 +1,47 @@
+import type { GroupView } from './groups.js';
+import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from './engine.js';
+import type { JobResult, JobSummary, Snapshot } from './snapshot.js';
+import type { ApplyResult, DiffResult, DiscardResult } from './workspaces.js';
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+  tickMs?: number;
+  onTick?: (pending: Snapshot, elapsedMs: number) => void;
+}
+
+/**
+ * What every front end (the MCP tools, resources and tasks; the command line) asks of jobs. The
+ * local Engine answers from this machine's store; the fleet client (fleet/client.ts) from Redis and
+ * the runner holding each job. Front ends await every answer, so either can stand behind them.
+ */
+export interface JobApi {
+  start(input: StartInput): Promise<Started>;
+  reply(input: ReplyInput): Promise<Started>;
+  resolve(idOrPrefix: string): Awaitable<string>;
+  poll(id: string, tailLines?: number): Awaitable<Snapshot>;
+  activity(id: string): Awaitable<string>;
+  rawEvents(id: string, maxBytes?: number): Awaitable<string>;
+  result(id: string): Awaitable<JobResult>;
+  list(input: ListInput): Awaitable<{ jobs: JobSummary[]; next_cursor: string | null }>;
+  wait(ids: string[], timeoutMs: number, opts?: WaitOptions): Promise<WaitOutcome>;
+  cancel(idOrPrefix: string): Promise<Snapshot>;
+  group(idOrPrefix: string): Promise<GroupView>;
+  waitGroup(idOrPrefix: string, timeoutMs: number, opts?: WaitOptions): Promise<WaitOutcome>;
+  cancelGroup(idOrPrefix: string): Promise<GroupView>;
+  diff(id: string, opts?: { statOnly?: boolean; paths?: string[]; maxBytes?: number }): Promise<DiffResult>;
+  apply(id: string, opts?: { dryRun?: boolean }): Promise<ApplyResult>;
+  discard(id: string): Promise<DiscardResult>;
+  /** Raw event-log lines from byte `offset` as they are written, until the job is final. */
+  follow(idOrPrefix: string, offset: number, onLine: (line: string) => void, opts?: { signal?: AbortSignal; everyMs?: number }): Promise<Snapshot>;
+  eventLogSize(id: string): Awaitable<number>;
+  /** `onChange` on every change of the job; the returned function stops watching. */
+  watch(id: string, onChange: () => void): () => void;
+  watchAll(onChange: (id: string) => void): () => void;
+  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }>;
+  /** Brings what happened while nobody watched up to date (local: outcomes; fleet: nothing to do). */
+  catchUp(): Promise<void>;
+  close(): Promise<void>;
+  readonly retentionMs: number | null;
+}

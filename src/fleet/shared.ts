@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { StartInput } from '../engine/engine.js';
+import { invalid } from '../errors.js';
+import type { Keys } from './redis.js';
+
+/** What a queued start carries from the front end to the runner that takes it. */
+export interface StartData {
+  /** The ids the front end handed out: one per attempt. */
+  ids: string[];
+  groupId: string | null;
+  input: Omit<StartInput, 'runner_labels'>;
+  queuedAt: number;
+}
+
+/** A runner as it announces itself (Keys.runner, with a TTL; Keys.runnersSeen, kept). */
+export interface RunnerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  labels: string[];
+  concurrency: number;
+  /** Jobs of this runner not yet final (running, or queued on its machine). */
+  running: number;
+  version: string;
+  agents: string[];
+  started_at: number;
+  beat_at: number;
+}
+
+const LABEL = /^[a-z0-9_-]{1,32}$/;
+export const MAX_RUNNER_LABELS = 4;
+
+export function checkLabels(labels: string[], max = Number.POSITIVE_INFINITY): string[] {
+  if (!Array.isArray(labels)) throw invalid('runner_labels must be a list of labels, e.g. ["gpu"]');
+  for (const label of labels) {
+    if (typeof label !== 'string' || !LABEL.test(label)) throw invalid(`runner label "${String(label).slice(0, 40)}" is not one: use lowercase letters, digits, _ and -, up to 32`);
+  }
+  const unique = [...new Set(labels)].sort();
+  if (unique.length > max) throw invalid(`a runner takes at most ${max} labels (it serves one queue per combination of them)`);
+  return unique;
+}
+
+/** BullMQ queue for jobs needing these labels: "jobs" for none, "jobs.gpu+macos" for two. */
+export const queueFor = (labels: string[]) => (labels.length === 0 ? 'jobs' : `jobs.${[...labels].sort().join('+')}`);
+
+/** Every queue a runner with these labels serves: one per subset of its labels. */
+export function queuesServed(labels: string[]): string[] {
+  const sorted = [...labels].sort();
+  const queues: string[] = [];
+  for (let mask = 0; mask < 1 << sorted.length; mask++) queues.push(queueFor(sorted.filter((_, i) => mask & (1 << i))));
+  return queues;
+}
+
+/** Runners alive now (their heartbeat key exists) and every runner ever seen, by id. */
+export async function readRunners(redis: Redis, keys: Keys): Promise<{ alive: Map<string, RunnerInfo>; seen: Map<string, RunnerInfo> }> {
+  const seenFields = await redis.hgetall(keys.runnersSeen);
+  const seen = new Map<string, RunnerInfo>();
+  for (const [id, json] of Object.entries(seenFields)) {
+    try {
+      seen.set(id, JSON.parse(json) as RunnerInfo);
+    } catch {
+      // A record we cannot read names no runner.
+    }
+  }
+  const alive = new Map<string, RunnerInfo>();
+  const ids = [...seen.keys()];
+  if (ids.length) {
+    const beats = await redis.mget(...ids.map((id) => keys.runner(id)));
+    beats.forEach((json, i) => {
+      if (!json) return;
+      try {
+        alive.set(ids[i]!, JSON.parse(json) as RunnerInfo);
+      } catch {
+        // As above.
+      }
+    });
+  }
+  return { alive, seen };
+}
+
+/** "r-3f9c0a on build-box": how messages name a runner. */
+export const runnerName = (id: string, seen: Map<string, RunnerInfo>) => {
+  const host = seen.get(id)?.host;
+  return host ? `${id} on ${host}` : id;
+};

@@ -1,0 +1,232 @@
+/**
+ * Runners on many machines through BullMQ on a real Redis (Debian's redis-server, started here on a
+ * free loopback port). Two runner processes with their own state directories stand for two
+ * machines; the front end is the MCP server (or the command line) with CODEX_ASYNC_REDIS_URL set.
+ * Every job runs the real codex against the Responses mock.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
+import { Redis } from 'ioredis';
+import { startRedis, type RedisServer } from './helpers/redis.ts';
+
+/** Short holds so a runner's death shows within seconds (the default is 30 s). */
+const LOCK_MS = '3000';
+
+interface Runner {
+  name: string;
+  home: string;
+  process: ChildProcess;
+  stderr: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+describe('fleet: runners on two machines through Redis', () => {
+  let redis: RedisServer;
+  let h: Harness;
+  const runners: Runner[] = [];
+  const homes = new Map<string, string>();
+
+  before(async () => {
+    redis = await startRedis();
+    h = await startHarness();
+  });
+  after(async () => {
+    await Promise.all(runners.map((r) => r.stop('SIGKILL')));
+    for (const home of homes.values()) for (const pid of processesOfHome(home)) killQuietly(pid);
+    await h.close();
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop('SIGKILL')));
+    const client = new Redis(redis.url);
+    await client.flushall();
+    client.disconnect();
+  });
+
+  const fleetEnv = (extra: Record<string, string> = {}) => h.env({ CODEX_ASYNC_REDIS_URL: redis.url, CODEX_ASYNC_FLEET_LOCK_MS: LOCK_MS, ...extra });
+
+  /** A runner "machine": its own state directory, kept across restarts of the same name. */
+  async function startRunner(name: string, args: string[] = [], extra: Record<string, string> = {}): Promise<Runner> {
+    if (!homes.has(name)) homes.set(name, path.join(tempDir(`runner-${name}`), 'state'));
+    const home = homes.get(name)!;
+    const child = spawn(process.execPath, [SERVER_MAIN, 'runner', ...args], { env: fleetEnv({ CODEX_ASYNC_HOME: home, ...extra }), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const runner: Runner = {
+      name,
+      home,
+      process: child,
+      stderr: () => stderr,
+      async stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        await exited;
+      },
+    };
+    runners.push(runner);
+    await until(`runner ${name} to join the fleet (stderr: ${stderr})`, () => / serving /.test(stderr) || child.exitCode !== null, 30_000);
+    assert.equal(child.exitCode, null, `runner ${name} exited: ${stderr}`);
+    return runner;
+  }
+
+  const front = (extra: Record<string, string> = {}) => h.connect({ CODEX_ASYNC_REDIS_URL: redis.url, CODEX_ASYNC_HOME: path.join(tempDir('front'), 'state'), ...extra });
+
+  const runnerIdOf = (r: Runner) => fs.readFileSync(path.join(r.home, 'runner-id'), 'utf8').trim();
+
+  const promptsSeen = (text: string) => h.mock.requests.filter((r) => !r.followUp && r.prompt.includes(text)).length;
+
+  it('runs jobs through both runners and brings every result back', async () => {
+    const a = await startRunner('a', ['--concurrency', '1']);
+    const b = await startRunner('b', ['--concurrency', '1']);
+    const conn = await front();
+    const cwd = h.workdir();
+    const tags = ['one', 'two', 'three', 'four'].map((t) => `fleet-round-${t}-${Date.now()}`);
+    const started = [];
+    for (const tag of tags) started.push(await conn.call('codex_start', { prompt: `${tag} [[slow:1500]]`, cwd }));
+    for (const s of started) assert.equal(s.status, 'queued');
+    const done = await Promise.all(started.map((s) => waitFinal(conn, s.job_id)));
+    for (const [i, d] of done.entries()) {
+      assert.equal(d.status, 'completed', JSON.stringify(d.error));
+      assert.match(d.last_message, new RegExp(`mock answer: ${tags[i]}`));
+      const r = await conn.call('codex_result', { job_id: d.job_id });
+      assert.match(r.final_message, new RegExp(tags[i]!));
+    }
+    const ranOn = new Set(done.map((d) => d.runner.split(' ')[0]));
+    assert.deepEqual([...ranOn].sort(), [runnerIdOf(a), runnerIdOf(b)].sort(), 'both runners took jobs');
+    for (const tag of tags) assert.equal(promptsSeen(tag), 1, `${tag} ran once`);
+    const listed = await conn.call('codex_list', { limit: 10 });
+    assert.deepEqual(new Set(listed.jobs.map((j: any) => j.job_id)), new Set(done.map((d) => d.job_id)));
+    // The command line is a front end too.
+    const ls = await cliIn(fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['ls', '--json']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(JSON.parse(ls.stdout).length, 4);
+    const show = await cliIn(fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['result', done[0].job_id]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, new RegExp(tags[0]!));
+    await conn.close();
+  });
+
+  it('holds the fleet-wide limit across runners', async () => {
+    await startRunner('a', ['--concurrency', '2'], { CODEX_ASYNC_FLEET_MAX: '1' });
+    await startRunner('b', ['--concurrency', '2'], { CODEX_ASYNC_FLEET_MAX: '1' });
+    const conn = await front();
+    const cwd = h.workdir();
+    const started = [];
+    for (let i = 0; i < 4; i++) started.push(await conn.call('codex_start', { prompt: `fleet-limit-${i} [[slow:800]]`, cwd }));
+    const done = await Promise.all(started.map((s) => waitFinal(conn, s.job_id)));
+    for (const d of done) assert.equal(d.status, 'completed', JSON.stringify(d.error));
+    // One at a time across both machines: no two jobs' run times overlap.
+    const spans = done.map((d) => [Date.parse(d.started_at), Date.parse(d.finished_at)] as const).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1], `job ${i} started before job ${i - 1} ended: ${JSON.stringify(spans)}`);
+    await conn.close();
+  });
+
+  it('cancels a job running on the other runner and ends its processes', async () => {
+    const a = await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const s = await conn.call('codex_start', { prompt: 'fleet-cancel [[hang]]', cwd: h.workdir() });
+    await until('the job to run on runner a', async () => (await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).status === 'running', 60_000);
+    await until('codex to reach the model', () => promptsSeen('fleet-cancel') > 0, 60_000);
+    assert.ok(jobProcessesOnMachine(s.job_id).length > 0);
+    const cancelled = await conn.call('codex_cancel', { job_id: s.job_id });
+    assert.equal(cancelled.status, 'cancelled');
+    assert.match(cancelled.runner, new RegExp(runnerIdOf(a)));
+    assert.deepEqual(jobProcessesOnMachine(s.job_id), []);
+    // A job still queued is cancelled in the queue and never runs.
+    const b = await startRunner('b', ['--concurrency', '1'], {});
+    await b.stop('SIGTERM');
+    await conn.close();
+  });
+
+  it('reports the jobs of a runner that died as lost, never runs them twice, and takes them back when it restarts', async () => {
+    const a = await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const tag = `fleet-kill-${Date.now()}`;
+    const s = await conn.call('codex_start', { prompt: `${tag} [[slow:12000]]`, cwd: h.workdir() });
+    await until('codex to reach the model', () => promptsSeen(tag) > 0, 60_000);
+    const b = await startRunner('b', ['--concurrency', '1']);
+    await a.stop('SIGKILL');
+    const lost = await until(
+      'the job to be reported lost',
+      async () => {
+        const p = await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
+        return p.status === 'failed' && p.error?.kind === 'lost' ? p : null;
+      },
+      30_000,
+      200,
+    );
+    assert.match(lost.error.message, new RegExp(`runner ${runnerIdOf(a)}`));
+    // Long enough for BullMQ to find the hold stalled and give the job to runner b, which must refuse it.
+    await new Promise((r) => setTimeout(r, 2 * Number(LOCK_MS) + 1000));
+    assert.equal(promptsSeen(tag), 1, 'the job ran once');
+    assert.equal((await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).error?.kind, 'lost');
+    await startRunner('a', ['--concurrency', '1']);
+    const done = await waitFinal(conn, s.job_id, 90);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.match(done.last_message, new RegExp(tag));
+    assert.equal(promptsSeen(tag), 1, 'taken back, not run again');
+    assert.ok(isLivePid(b.process.pid!));
+    await conn.close();
+  });
+
+  it('routes a reply to the runner that holds the session', async () => {
+    const a = await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const first = await conn.call('codex_start', { prompt: 'fleet-reply-first', cwd: h.workdir() });
+    const firstDone = await waitFinal(conn, first.job_id);
+    assert.equal(firstDone.status, 'completed');
+    const b = await startRunner('b', ['--concurrency', '1']);
+    const reply = await conn.call('codex_reply', { job_id: first.job_id, prompt: 'fleet-reply-second [[recall]]' });
+    const done = await waitFinal(conn, reply.job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.match(done.runner, new RegExp(runnerIdOf(a)));
+    assert.match(done.last_message, /fleet-reply-first/, 'the model saw the earlier turn');
+    // With that runner gone, a reply says where the session is instead of starting elsewhere.
+    await a.stop('SIGTERM');
+    const refused = await conn.raw('codex_reply', { job_id: first.job_id, prompt: 'again' });
+    assert.equal(refused.isError, true);
+    assert.match(refused.content[0].text, new RegExp(`runner_unavailable: runner ${runnerIdOf(a)}.*not connected`));
+    assert.ok(isLivePid(b.process.pid!));
+    await conn.close();
+  });
+
+  it('survives Redis restarting mid-run: the running job is recorded again, the queued one reported', async () => {
+    await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const tag = `fleet-redis-${Date.now()}`;
+    const running = await conn.call('codex_start', { prompt: `${tag} [[slow:6000]]`, cwd: h.workdir() });
+    const queued = await conn.call('codex_start', { prompt: `${tag}-queued`, cwd: h.workdir() });
+    await until('codex to reach the model', () => promptsSeen(tag) > 0, 60_000);
+    await redis.restart();
+    const done = await waitFinal(conn, running.job_id, 90);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.match(done.last_message, new RegExp(tag));
+    const gone = await conn.raw('codex_poll', { job_id: queued.job_id });
+    assert.equal(gone.isError, true);
+    assert.match(gone.content[0].text, /no longer has job .*none had begun it/);
+    await conn.close();
+  });
+
+  it('refuses a front end and a runner with the wrong password', async () => {
+    const locked = await startRedis({ password: 'right-password-123' });
+    try {
+      const wrong = locked.url.replace('right-password-123', 'wrong-password-456');
+      const conn = await front({ CODEX_ASYNC_REDIS_URL: wrong });
+      const r = await conn.raw('codex_start', { prompt: 'x', cwd: h.workdir() });
+      assert.equal(r.isError, true);
+      assert.match(r.content[0].text, /refused our credentials/);
+      assert.doesNotMatch(r.content[0].text, /wrong-password-456/);
+      await conn.close();
+      const ran = await cliIn(fleetEnv({ CODEX_ASYNC_REDIS_URL: wrong, CODEX_ASYNC_HOME: path.join(tempDir('bad'), 'state') }), ['runner']);
+      assert.notEqual(ran.code, 0);
+      assert.match(ran.stderr, /refused our credentials/);
+      assert.doesNotMatch(ran.stderr, /wrong-password-456/);
+    } finally {
+      await locked.stop();
+    }
+  });
+});
