@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
 import { Redis } from 'ioredis';
-import { startRedis, type RedisServer } from './helpers/redis.ts';
+import { freePort, startRedis, type RedisServer } from './helpers/redis.ts';
 
 /** Short holds so a runner's death shows within seconds (the default is 30 s). */
 const LOCK_MS = '3000';
@@ -173,6 +173,78 @@ describe('fleet: runners on two machines through Redis', () => {
     await conn.close();
   });
 
+  it('runs a job elsewhere when the runner that took it stopped before beginning it', async () => {
+    const a = await startRunner('a', ['--concurrency', '1'], { CODEX_ASYNC_TEST_PAUSE: 'fleet-take' });
+    const conn = await front();
+    const tag = `fleet-untaken-${Date.now()}`;
+    const s = await conn.call('codex_start', { prompt: tag, cwd: h.workdir() });
+    await until('runner a to stop holding the job', () => /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${a.process.pid}/stat`, 'utf8')), 30_000);
+    await a.stop('SIGKILL');
+    const b = await startRunner('b', ['--concurrency', '1']);
+    const done = await waitFinal(conn, s.job_id, 90);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.match(done.runner, new RegExp(runnerIdOf(b)));
+    assert.equal(promptsSeen(tag), 1);
+    await conn.close();
+  });
+
+  it('routes jobs by runner labels and waits for a runner that has the agent', async () => {
+    const plain = await startRunner('a', ['--concurrency', '2']);
+    const gpu = await startRunner('b', ['--concurrency', '2', '--labels', 'gpu,linux']);
+    const conn = await front();
+    const cwd = h.workdir();
+    const onGpu = await conn.call('codex_start', { prompt: 'fleet-label-gpu', cwd, runner_labels: ['gpu'] });
+    const onBoth = await conn.call('codex_start', { prompt: 'fleet-label-both', cwd, runner_labels: ['linux', 'gpu'] });
+    const nowhere = await conn.call('codex_start', { prompt: 'fleet-label-tpu', cwd, runner_labels: ['tpu'] });
+    for (const s of [onGpu, onBoth]) {
+      const done = await waitFinal(conn, s.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.match(done.runner, new RegExp(runnerIdOf(gpu)));
+    }
+    // No runner has "tpu": the job waits in its queue, and cancelling it there means it never runs.
+    assert.equal((await conn.call('codex_poll', { job_id: nowhere.job_id })).status, 'queued');
+    const cancelled = await conn.call('codex_cancel', { job_id: nowhere.job_id });
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(promptsSeen('fleet-label-tpu'), 0);
+    const bad = await conn.raw('codex_start', { prompt: 'x', cwd, runner_labels: ['GPU!'] });
+    assert.equal(bad.isError, true);
+    assert.match(bad.content[0].text, /lowercase letters/);
+    // Neither runner has Claude Code (no CLAUDE_BIN, not on PATH): the job waits, saying for what.
+    const claude = await conn.call('codex_start', { prompt: 'fleet-claude', cwd, agent: 'claude' });
+    const waiting = await until('the job to say what it waits for', async () => {
+      const p = await conn.call('codex_poll', { job_id: claude.job_id });
+      return p.progress.current?.includes('waiting for a runner with claude') ? p : null;
+    });
+    assert.equal(waiting.status, 'queued');
+    await conn.call('codex_cancel', { job_id: claude.job_id });
+    assert.ok(isLivePid(plain.process.pid!));
+    await conn.close();
+  });
+
+  it('shows the fleet in top and doctor, and gc deletes finished jobs on every runner and in Redis', async () => {
+    // Machines of their own: gc deletes every finished job a runner has.
+    const a = await startRunner('gc-a', ['--concurrency', '1']);
+    const b = await startRunner('gc-b', ['--concurrency', '1', '--labels', 'gpu']);
+    const conn = await front();
+    const one = await conn.call('codex_start', { prompt: 'fleet-gc-one', cwd: h.workdir() });
+    const two = await conn.call('codex_start', { prompt: 'fleet-gc-two', cwd: h.workdir(), runner_labels: ['gpu'] });
+    for (const s of [one, two]) assert.equal((await waitFinal(conn, s.job_id)).status, 'completed');
+    const cli = fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') });
+    const top = await cliIn(cli, ['top', '--once', '--json']);
+    assert.equal(top.code, 0, top.stderr);
+    assert.deepEqual(JSON.parse(top.stdout).runners.alive.map((r: any) => r.id).sort(), [runnerIdOf(a), runnerIdOf(b)].sort());
+    const topText = await cliIn(cli, ['top', '--once']);
+    assert.match(topText.stdout, new RegExp(`runner ${runnerIdOf(b)} on .* 0/1 jobs  labels gpu`));
+    assert.ok(fs.readdirSync(path.join(a.home, 'jobs')).includes(one.job_id));
+    const gc = await cliIn(cli, ['gc', '--older-than', '0s', '--json']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual(JSON.parse(gc.stdout).deleted.sort(), [one.job_id, two.job_id].sort());
+    assert.equal(fs.existsSync(path.join(a.home, 'jobs', one.job_id)), false);
+    assert.equal(fs.existsSync(path.join(b.home, 'jobs', two.job_id)), false);
+    assert.deepEqual((await conn.call('codex_list', {})).jobs, []);
+    await conn.close();
+  });
+
   it('routes a reply to the runner that holds the session', async () => {
     const a = await startRunner('a', ['--concurrency', '1']);
     const conn = await front();
@@ -190,6 +262,10 @@ describe('fleet: runners on two machines through Redis', () => {
     const refused = await conn.raw('codex_reply', { job_id: first.job_id, prompt: 'again' });
     assert.equal(refused.isError, true);
     assert.match(refused.content[0].text, new RegExp(`runner_unavailable: runner ${runnerIdOf(a)}.*not connected`));
+    // A session started outside the fleet is on one machine the fleet cannot know.
+    const byThread = await conn.raw('codex_reply', { thread_id: done.thread_id, cwd: h.workdir(), prompt: 'again' });
+    assert.equal(byThread.isError, true);
+    assert.match(byThread.content[0].text, /continue a job by its job_id/);
     assert.ok(isLivePid(b.process.pid!));
     await conn.close();
   });
@@ -211,7 +287,13 @@ describe('fleet: runners on two machines through Redis', () => {
     await conn.close();
   });
 
-  it('refuses a front end and a runner with the wrong password', async () => {
+  it('refuses a front end and a runner with the wrong password, and says when Redis cannot be reached', async () => {
+    const closed = await freePort();
+    const away = await front({ CODEX_ASYNC_REDIS_URL: `redis://127.0.0.1:${closed}` });
+    const down = await away.raw('codex_list', {});
+    assert.equal(down.isError, true);
+    assert.match(down.content[0].text, new RegExp(`cannot reach the fleet's Redis at redis://127.0.0.1:${closed}.*ECONNREFUSED`));
+    await away.close();
     const locked = await startRedis({ password: 'right-password-123' });
     try {
       const wrong = locked.url.replace('right-password-123', 'wrong-password-456');

@@ -1,7 +1,6 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { JobApi } from '../engine/api.js';
 import { Engine } from '../engine/engine.js';
-import { FleetClient } from '../fleet/client.js';
 import { ToolError, type Namer, type Operation } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
@@ -31,6 +30,16 @@ export function openFailure(err: ConfigError | ToolError): CliError {
   return new CliError(`${err.message} (run \`codex-async-mcp doctor\` for a full check)`, EXIT.failed);
 }
 
+/**
+ * The jobs a front end serves: the fleet's when CODEX_ASYNC_REDIS_URL is set, else this machine's.
+ * The fleet's client (BullMQ, ioredis) loads only then: a local server starts without it.
+ */
+export async function openJobs(config: Config, log: Logger, opts: { forCommand?: boolean } = {}): Promise<JobApi> {
+  if (!config.fleet) return Engine.open(config, log, opts);
+  const { FleetClient } = await import('../fleet/client.js');
+  return FleetClient.open(config, log);
+}
+
 /** Only warnings reach the terminal; a person does not need "using codex 0.169.0" before every listing. */
 const warnings: Logger = (level, message) => {
   if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
@@ -46,7 +55,7 @@ export async function withEngine<T>(work: (engine: JobApi, config: Config) => Pr
   let engine: JobApi;
   try {
     config = loadConfig();
-    engine = config.fleet ? FleetClient.open(config, warnings) : Engine.open(config, warnings, { forCommand: true });
+    engine = await openJobs(config, warnings, { forCommand: true });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ToolError) throw openFailure(err);
     throw err;

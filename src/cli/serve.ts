@@ -2,23 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { JobApi } from '../engine/api.js';
-import { Engine } from '../engine/engine.js';
-import { FleetClient } from '../fleet/client.js';
 import { ToolError } from '../errors.js';
 import { stderrLogger } from '../log.js';
 import { pushJobChanges } from '../mcp/resources.js';
 import { createMcpServer } from '../mcp/server.js';
 import { limitedStdioTransport } from './stdio-limit.js';
-import { openFailure } from './engine.js';
+import { openFailure, openJobs } from './engine.js';
 
 /**
  * The jobs this server serves — the fleet's when CODEX_ASYNC_REDIS_URL is set, else this machine's —
  * or why they cannot be reached: a bad environment (ConfigError) or unusable state (ToolError).
  */
-function openEngine(): { config: Config; engine: JobApi; unavailable: null } | { config: null; engine: null; unavailable: ToolError } {
+async function openEngine(): Promise<{ config: Config; engine: JobApi; unavailable: null } | { config: null; engine: null; unavailable: ToolError }> {
   try {
     const config = loadConfig();
-    return { config, engine: config.fleet ? FleetClient.open(config, stderrLogger) : Engine.open(config, stderrLogger), unavailable: null };
+    return { config, engine: await openJobs(config, stderrLogger), unavailable: null };
   } catch (err) {
     if (!(err instanceof ConfigError || err instanceof ToolError)) throw err;
     return { config: null, engine: null, unavailable: err instanceof ToolError ? err : new ToolError('config', err.message) };
@@ -26,8 +24,8 @@ function openEngine(): { config: Config; engine: JobApi; unavailable: null } | {
 }
 
 /** MCP on stdin/stdout: what clients launch. */
-export function serveOnStdio(version: string): void {
-  const { engine, unavailable } = openEngine();
+export async function serveOnStdio(version: string): Promise<void> {
+  const { engine, unavailable } = await openEngine();
   // A server that cannot open its state still serves, answering every tool call with the reason
   // and the fix: clients restart a server that exits, which would only repeat the failure.
   if (unavailable) stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
@@ -69,7 +67,7 @@ function onShutdown(close: () => Promise<unknown>, engine: JobApi | null, stdinE
 /** MCP over Streamable HTTP at /mcp. Returns an error message for the caller to print, or null. */
 export async function serveOverHttp(listen: { host: string; port: number }, version: string): Promise<string | null> {
   const { isLoopback, serveHttp } = await import('./http.js');
-  const opened = openEngine();
+  const opened = await openEngine();
   // A person started this in a terminal and is there to read why: stop, rather than serve errors.
   if (opened.unavailable) throw openFailure(opened.unavailable);
   const { config, engine } = opened;

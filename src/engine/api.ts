@@ -1,3 +1,4 @@
+import type { RunnerInfo } from '../fleet/shared.js';
 import type { GroupView } from './groups.js';
 import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from './engine.js';
 import type { JobResult, JobSummary, Snapshot } from './snapshot.js';
@@ -40,6 +41,8 @@ export interface JobApi {
   watch(id: string, onChange: () => void): () => void;
   watchAll(onChange: (id: string) => void): () => void;
   gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }>;
+  /** With a fleet: its runners, alive and gone (for `top`); a local engine has none. */
+  fleetRunners?(): Promise<{ alive: RunnerInfo[]; gone: RunnerInfo[] }>;
   /** Brings what happened while nobody watched up to date (local: outcomes; fleet: nothing to do). */
   catchUp(): Promise<void>;
   close(): Promise<void>;

@@ -558,6 +558,12 @@ export class Engine implements JobApi {
     return { lines: chunk.lines, offset: chunk.offset, final };
   }
 
+  /** The agents this machine has (a fleet runner announces them). */
+  async agentsFound(): Promise<AgentName[]> {
+    const found = await Promise.all(AGENT_NAMES.map(async (name) => ((await this.locators.of(name).available()) !== null ? name : null)));
+    return found.filter((name): name is AgentName => name !== null);
+  }
+
   /** Jobs not yet final: what a fleet runner counts against its limit and takes back after a restart. */
   unfinished(): string[] {
     return this.store.unfinishedIds();

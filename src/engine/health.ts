@@ -68,6 +68,8 @@ async function checkAgent(agent: Agent, config: Config, layout: HomeLayout, env:
   } catch (err) {
     const detail = (err as Error).message.split('. ')[0]!;
     if (agent.name !== 'codex') return [{ name: agent.name, level: 'info', detail: `not installed (${detail}): jobs with agent "${agent.name}" cannot run`, fix: agent.install }];
+    // A fleet's front end runs no jobs: only its runners need codex.
+    if (config.fleet) return [{ name: agent.name, level: 'warn', detail: `${detail}: this machine can start fleet jobs but not run them`, fix: `${agent.install} where a runner runs (codex-async-mcp runner)` }];
     return [{ name: agent.name, level: 'fail', detail, fix: `${agent.install}, or set CODEX_BIN` }];
   }
   const checks: Check[] = [{ name: agent.name, level: 'ok', detail: `${agent.command} ${found.version} at ${found.path}` }];

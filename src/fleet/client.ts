@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { endedBeforeStart, lostWithRunner, parseRecord, queuedSnapshot, resultOf, summaryOf, type JobRecord } from './records.js';
 import { beatEvery, connect, Keys, redisProblem } from './redis.js';
 import { RpcClient, runnerGone } from './rpc.js';
-import { checkLabels, queueFor, readRunners, runnerName, type RunnerInfo, type StartData } from './shared.js';
+import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, type RunnerInfo, type StartData } from './shared.js';
 
 /** How often a waiter re-reads records when no change arrives: a runner's death shows only as a key expiring. */
 const RECHECK_MS = 1000;
@@ -91,7 +91,7 @@ export class FleetClient implements JobApi {
     checkPrompt(input.prompt);
     if (typeof input.cwd !== 'string' || !input.cwd.startsWith('/')) throw invalid('cwd must be an absolute path on the runners\' machines');
     const lineup = lineupOf(input);
-    const labels = checkLabels(input.runner_labels ?? []);
+    const labels = checkLabels(input.runner_labels ?? [], MAX_RUNNER_LABELS);
     if (input.isolation !== undefined && input.isolation !== 'none' && input.isolation !== 'worktree') {
       throw invalid(`isolation must be none or worktree, got "${String(input.isolation).slice(0, 40)}"`);
     }
@@ -141,7 +141,12 @@ export class FleetClient implements JobApi {
   async resolve(idOrPrefix: string): Promise<string> {
     const id = checkJobId(idOrPrefix);
     if (isJobId(id)) return id;
-    const matches = await this.io(() => this.scanIds(this.keys.jobs, id));
+    let matches = await this.io(() => this.scanIds(this.keys.jobs, id));
+    if (matches.length > 1) {
+      // An expired record's id lingers in the index until a listing drops it: only live ones count.
+      const exists = await this.io(() => Promise.all(matches.map((m) => this.redis.exists(this.keys.job(m)))));
+      matches = matches.filter((_, i) => exists[i]);
+    }
     if (matches.length === 0) throw notFound(id);
     if (matches.length > 1) throw invalid(`job id prefix "${id}" is ambiguous: ${matches.length} jobs start with it (${matches.slice(0, 10).join(', ')}); give more characters`);
     return matches[0]!;
@@ -209,6 +214,9 @@ export class FleetClient implements JobApi {
         const ids: string[] = [];
         for (let i = 0; i < batch.length; i += 2) ids.push(batch[i]!);
         const records = await this.records(ids);
+        // Records expire (retention); their ids are dropped from the index as listing finds them.
+        const expired = ids.filter((_, i) => !records[i]);
+        if (expired.length) await this.redis.zrem(this.keys.jobs, ...expired);
         for (const rec of records) {
           if (!rec) continue;
           const s = this.view(rec, runners);
@@ -465,7 +473,8 @@ export class FleetClient implements JobApi {
   }
 
   private async endQueued(rec: JobRecord, status: 'cancelled' | 'failed', error: { kind: 'cancelled' | 'lost'; message: string }): Promise<void> {
-    const ids = rec.bull === rec.id ? await this.idsCarriedBy(rec) : [rec.id];
+    // The start removed from the queue carried every attempt of its group.
+    const ids = await this.idsCarriedBy(rec);
     const records = await this.records(ids);
     await this.io(async () => {
       const write = this.redis.multi();
@@ -577,7 +586,7 @@ export class FleetClient implements JobApi {
       return await work();
     } catch (err) {
       if (err instanceof ToolError) throw err;
-      throw redisProblem(err, this.fleet.url);
+      throw redisProblem(err, this.fleet.url, this.redis);
     }
   }
 }

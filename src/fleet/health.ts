@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { FleetConfig } from '../config.js';
 import type { Check } from '../engine/health.js';
 import { connect, Keys, redactUrl, redisProblem } from './redis.js';
+import { readRunners } from './shared.js';
 
 /** BullMQ's scripts need Redis 6.2 (GETDEL, the LMOVE family, ZRANGE … BYSCORE). */
 const MIN_VERSION = [6, 2] as const;
@@ -9,29 +10,13 @@ const MIN_VERSION = [6, 2] as const;
 const ANSWER_MS = 10_000;
 
 /** What a runner publishes about itself at every heartbeat (see docs: `<prefix>:runner:<id>`). */
-interface RunnerInfo {
-  id: string;
-  host: string;
-  labels: string[];
-  agents: string[];
-  concurrency: number;
-  running: number;
-  beat_at: number;
-}
-
 /**
  * The fleet's side of doctor, read-only: Redis answers and takes our credentials, is new enough for
  * BullMQ, keeps its data across a restart, never evicts our keys; and which runners are connected.
  */
 export async function checkFleet(config: FleetConfig, now = Date.now()): Promise<Check[]> {
   const redis = connect(config.url, { name: 'codex-async-doctor' });
-  // After its retries ioredis says only that it gave up; the connection's own error says why.
-  let lastError: unknown;
-  redis.on('error', (err) => (lastError = err));
-  const failed = (err: unknown): Check[] => {
-    const why = /max retries per request/i.test((err as Error).message ?? '') && lastError ? lastError : err;
-    return [{ name: 'redis', level: 'fail', detail: redisProblem(why, config.url).message }];
-  };
+  const failed = (err: unknown): Check[] => [{ name: 'redis', level: 'fail', detail: redisProblem(err, config.url, redis).message }];
   let timer: NodeJS.Timeout | undefined;
   const silent = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_MS / 1000} s`)), ANSWER_MS);
@@ -127,25 +112,18 @@ async function checkMemoryPolicy(redis: Redis): Promise<Check> {
 
 /** Every runner ever seen: live ones (their heartbeat key is there) with their load, gone ones since when. */
 async function checkRunners(redis: Redis, keys: Keys, url: string, now: number): Promise<Check[]> {
-  let seen: Record<string, string>;
-  let live: Array<string | null>;
-  let ids: string[];
+  let runners: Awaited<ReturnType<typeof readRunners>>;
   try {
-    seen = await redis.hgetall(keys.runnersSeen);
-    ids = Object.keys(seen).sort();
-    live = ids.length ? await redis.mget(ids.map((id) => keys.runner(id))) : [];
+    runners = await readRunners(redis, keys);
   } catch (err) {
     // An ACL without our keys: front ends and runners would be refused the same way.
-    return [{ name: 'runners', level: 'fail', detail: redisProblem(err, url).message }];
+    return [{ name: 'runners', level: 'fail', detail: redisProblem(err, url, redis).message }];
   }
   const checks: Check[] = [];
   const gone: Check[] = [];
-  ids.forEach((id, i) => {
-    const beat = live[i];
-    const info = readRunner(beat ?? seen[id]!, id);
-    if (!info) {
-      gone.push({ name: 'runner', level: 'warn', detail: `${id}: its record in ${keys.runnersSeen} is not readable`, fix: `forget it: HDEL ${keys.runnersSeen} ${id}` });
-    } else if (beat) {
+  for (const [id, seen] of runners.seen) {
+    const info = runners.alive.get(id);
+    if (info) {
       const labels = info.labels.length ? `labels ${info.labels.join(',')}` : 'no labels';
       const agents = info.agents.length ? `agents ${info.agents.join(',')}` : 'no agents found';
       checks.push({
@@ -157,11 +135,11 @@ async function checkRunners(redis: Redis, keys: Keys, url: string, now: number):
       gone.push({
         name: 'runner',
         level: 'warn',
-        detail: `${id} on ${info.host} gone since ${new Date(info.beat_at).toISOString()} (${since(now - info.beat_at)} ago): its running jobs show as lost until it comes back`,
-        fix: `start \`codex-async-mcp runner\` on ${info.host} again; if that machine is retired, forget it: HDEL ${keys.runnersSeen} ${id}`,
+        detail: `${id} on ${seen.host} gone since ${new Date(seen.beat_at).toISOString()} (${since(now - seen.beat_at)} ago): its running jobs show as lost until it comes back`,
+        fix: `start \`codex-async-mcp runner\` on ${seen.host} again; if that machine is retired, forget it: HDEL ${keys.runnersSeen} ${id}`,
       });
     }
-  });
+  }
   if (!checks.length) {
     checks.push({
       name: 'runners',
@@ -171,27 +149,6 @@ async function checkRunners(redis: Redis, keys: Keys, url: string, now: number):
     });
   }
   return [...checks, ...gone];
-}
-
-/** A runner's JSON, read tolerantly: a record from an older or newer runner still names it. */
-function readRunner(json: string, id: string): RunnerInfo | null {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (!v || typeof v !== 'object') return null;
-  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
-  return {
-    id,
-    host: typeof v.host === 'string' ? v.host : '(unknown host)',
-    labels: strings(v.labels),
-    agents: strings(v.agents),
-    concurrency: Number(v.concurrency) || 0,
-    running: Number(v.running) || 0,
-    beat_at: Number(v.beat_at) || 0,
-  };
 }
 
 /** `CONFIG GET` of one parameter; undefined when the server does not know it. */

@@ -16,10 +16,11 @@ export interface JobRecord {
   /** The BullMQ queue and job id that carry it (a group's attempts share their first attempt's). */
   queue: string;
   bull: string;
-  /** The runner that took it ('' while queued: the field is absent until a runner claims it with HSETNX). */
+  /**
+   * The runner that claimed it ('' while queued: the field is absent until a runner claims it with
+   * HSETNX, which is also the promise never to run it anywhere else).
+   */
   runner: string;
-  /** A runner began it: from here on it is never run again elsewhere. */
-  started: boolean;
   /** Someone asked to cancel it before a runner could. */
   cancel: boolean;
   /** The BullMQ lock token of the runner's hold on it, to renew the hold after that runner restarts. */
@@ -40,7 +41,6 @@ export function parseRecord(fields: Record<string, string>): JobRecord | null {
       queue: fields.queue ?? '',
       bull: fields.bull ?? fields.id,
       runner: fields.runner ?? '',
-      started: fields.started === '1',
       cancel: fields.cancel === '1',
       token: fields.token ?? '',
       status: (fields.status ?? 'queued') as JobStatus,

@@ -97,20 +97,24 @@ export function connect(url: string, opts: ConnectOptions = {}): Redis {
     lazyConnect: false,
   };
   const redis = new Redis(url, options);
-  // ioredis reports each failed reconnect as an 'error' event; without a listener Node would crash.
-  redis.on('error', () => undefined);
+  // ioredis reports each failed reconnect as an 'error' event (without a listener Node would crash);
+  // the last one says why a command then failed with only "max retries per request".
+  redis.on('error', (err) => lastErrors.set(redis, err));
   return redis;
 }
 
-/** A Redis failure as something a caller can act on. */
-export function redisProblem(err: unknown, url: string): ToolError {
-  const message = (err as Error).message ?? String(err);
+const lastErrors = new WeakMap<Redis, Error>();
+
+/** A Redis failure as something a caller can act on; `redis`: the connection it came from, whose own error says more. */
+export function redisProblem(err: unknown, url: string, redis?: Redis): ToolError {
+  const cause = redis && /max retries per request/i.test((err as Error).message ?? '') ? (lastErrors.get(redis) ?? err) : err;
+  const message = (cause as Error).message ?? String(cause);
   const where = redactUrl(url);
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) {
     return new ToolError('config', `Redis at ${where} refused our credentials (${message.split('\n')[0]}): check the user and password in CODEX_ASYNC_REDIS_URL`);
   }
   if (/NOPERM/i.test(message)) {
-    return new ToolError('config', `Redis at ${where} denied a command to this user (${message.split('\n')[0]}): the ACL user needs ~<prefix>:* keys, &<prefix>:* channels and +@all minus dangerous commands (see docs/SCALING.md)`);
+    return new ToolError('config', `Redis at ${where} denied a command to this user (${message.split('\n')[0]}): the ACL user needs ~<prefix>:* keys, &<prefix>:* channels, +@all -@dangerous and +info (see docs/SCALING.md)`);
   }
   return new ToolError('storage', `cannot reach the fleet's Redis at ${where} (${message.split('\n')[0]}): start Redis or fix CODEX_ASYNC_REDIS_URL, then try again`);
 }

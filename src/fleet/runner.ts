@@ -15,6 +15,9 @@ import { beatEvery, beatLasts, connect, Keys, redisProblem } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queuesServed, type RunnerInfo, type StartData } from './shared.js';
 
+/** How soon a job this runner lacks the agent for is offered again. */
+const AGENT_RETRY_MS = 2000;
+
 export interface RunnerOptions {
   concurrency: number;
   labels: string[];
@@ -50,6 +53,7 @@ export class FleetRunner {
   private stopWatching: () => void = () => undefined;
   private wakeUp: () => void = () => undefined;
   private epoch: string | null = null;
+  private agents: string[] = [];
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
 
@@ -92,6 +96,7 @@ export class FleetRunner {
       }
     }
     await this.engine.catchUp();
+    this.agents = await this.engine.agentsFound();
     await this.beat();
     for (const name of queuesServed(this.opts.labels)) {
       const queue = new Queue(name, { connection: this.redis, prefix: this.keys.bull });
@@ -172,6 +177,15 @@ export class FleetRunner {
   private async take(bull: BullJob<StartData>, token: string): Promise<void> {
     const { ids, groupId, input } = bull.data;
     const first = ids[0]!;
+    // Tests only: a runner stopped holding a job it has not begun (the job must then run elsewhere).
+    if (this.config.testPause === 'fleet-take') process.kill(process.pid, 'SIGSTOP');
+    const missing = (input.agents ?? [input.agent ?? 'codex']).filter((agent) => !this.agents.includes(agent));
+    if (missing.length) {
+      // Offered again shortly, to any runner: one that has the agent takes it.
+      await bull.moveToDelayed(Date.now() + AGENT_RETRY_MS, token);
+      await this.note(ids, `waiting for a runner with ${missing.join(' and ')} (runner ${this.id} on ${os.hostname()} has no ${missing.join(', ')})`);
+      return;
+    }
     const claimed = await this.redis.hsetnx(this.keys.job(first), 'runner', this.id);
     if (!claimed) {
       const owner = await this.redis.hget(this.keys.job(first), 'runner');
@@ -302,9 +316,24 @@ export class FleetRunner {
     write.hsetnx(key, 'bull', '');
     write.zadd(this.keys.jobs, created, id);
     if (final && this.config.retentionMs) write.pexpire(key, this.config.retentionMs);
+    // Written again with each attempt, so a Redis that lost its data gets its groups back too.
+    if (s.group_id) {
+      const attempts = (await this.engine.group(s.group_id)).attempts.map((a) => a.job_id);
+      write.hset(this.keys.group(s.group_id), { ids: JSON.stringify(attempts), runner: this.id });
+    }
     await write.exec();
     await this.redis.publish(this.keys.changes, id);
     if (final) for (const first of this.held.keys()) this.checkHeld(first);
+  }
+
+  /** What a queued job is waiting for, shown as its current activity. */
+  private async note(ids: string[], text: string): Promise<void> {
+    for (const id of ids) {
+      const rec = parseRecord(await this.redis.hgetall(this.keys.job(id)));
+      if (!rec || rec.runner || rec.snapshot.progress.current === text) continue;
+      await this.redis.hset(this.keys.job(id), 'snapshot', JSON.stringify({ ...rec.snapshot, progress: { ...rec.snapshot.progress, current: text } }));
+      await this.redis.publish(this.keys.changes, id);
+    }
   }
 
   private async refuse(ids: string[], status: 'cancelled' | 'failed', error: { kind: 'cancelled' | 'spawn_error'; message: string }): Promise<void> {
@@ -327,17 +356,21 @@ export class FleetRunner {
       concurrency: this.opts.concurrency,
       running: this.engine.unfinished().length,
       version: this.opts.version,
-      agents: [],
+      agents: this.agents,
       started_at: this.startedAt,
       beat_at: Date.now(),
     };
     const json = JSON.stringify(info);
     await this.redis.multi().set(this.keys.runner(this.id), json, 'PX', beatLasts(this.fleet)).hset(this.keys.runnersSeen, this.id, json).exec();
     // Redis that lost its data (restarted without persistence) lost every record: write ours again.
-    const fresh = randomBytes(8).toString('hex');
-    const epoch = (await this.redis.set(this.keys.epoch, fresh, 'NX', 'GET')) ?? fresh;
+    // (GET then SET NX rather than SET NX GET, which Redis 6.2 lacks.)
+    let epoch = await this.redis.get(this.keys.epoch);
+    if (epoch === null) {
+      await this.redis.set(this.keys.epoch, randomBytes(8).toString('hex'), 'NX');
+      epoch = await this.redis.get(this.keys.epoch);
+    }
     if (this.epoch !== null && epoch !== this.epoch) {
-      this.log('warn', 'the fleet\'s Redis lost its data: recording this runner\'s jobs again');
+      this.log('warn', "the fleet's Redis lost its data: recording this runner's jobs again");
       for (const queue of this.queues) if (this.fleet.max !== undefined) await queue.setGlobalConcurrency(this.fleet.max);
       for (const id of this.engine.unfinished()) await this.mirror(id);
     }
@@ -393,7 +426,8 @@ export class FleetRunner {
     this.stopWatching();
     await this.loop.catch(() => undefined);
     await Promise.all([...this.taking.values()].map((p) => p.catch(() => undefined)));
-    await this.redis.del(this.keys.runner(this.id)).catch(() => undefined);
+    // The heartbeat is left to expire: a runner restarted within its life (a routine restart) never
+    // shows its jobs as lost.
     await Promise.all(this.workers.map((w) => w.close(true).catch(() => undefined)));
     await Promise.all(this.queues.map((q) => q.close().catch(() => undefined)));
     this.sub.disconnect();

@@ -51,30 +51,44 @@ export function queuesServed(labels: string[]): string[] {
   return queues;
 }
 
+/** A runner's JSON, read tolerantly: a record from an older or newer runner still names it. */
+export function parseRunner(json: string, id: string): RunnerInfo | null {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (!v || typeof v !== 'object') return null;
+  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
+  return {
+    id,
+    host: typeof v.host === 'string' ? v.host : '(unknown host)',
+    pid: Number(v.pid) || 0,
+    labels: strings(v.labels),
+    concurrency: Number(v.concurrency) || 0,
+    running: Number(v.running) || 0,
+    version: typeof v.version === 'string' ? v.version : '',
+    agents: strings(v.agents),
+    started_at: Number(v.started_at) || 0,
+    beat_at: Number(v.beat_at) || 0,
+  };
+}
+
 /** Runners alive now (their heartbeat key exists) and every runner ever seen, by id. */
 export async function readRunners(redis: Redis, keys: Keys): Promise<{ alive: Map<string, RunnerInfo>; seen: Map<string, RunnerInfo> }> {
-  const seenFields = await redis.hgetall(keys.runnersSeen);
   const seen = new Map<string, RunnerInfo>();
-  for (const [id, json] of Object.entries(seenFields)) {
-    try {
-      seen.set(id, JSON.parse(json) as RunnerInfo);
-    } catch {
-      // A record we cannot read names no runner.
-    }
+  for (const [id, json] of Object.entries(await redis.hgetall(keys.runnersSeen))) {
+    const info = parseRunner(json, id);
+    if (info) seen.set(id, info);
   }
   const alive = new Map<string, RunnerInfo>();
-  const ids = [...seen.keys()];
-  if (ids.length) {
-    const beats = await redis.mget(...ids.map((id) => keys.runner(id)));
-    beats.forEach((json, i) => {
-      if (!json) return;
-      try {
-        alive.set(ids[i]!, JSON.parse(json) as RunnerInfo);
-      } catch {
-        // As above.
-      }
-    });
-  }
+  const ids = [...seen.keys()].sort();
+  const beats = ids.length ? await redis.mget(...ids.map((id) => keys.runner(id))) : [];
+  beats.forEach((json, i) => {
+    const info = json ? parseRunner(json, ids[i]!) : null;
+    if (info) alive.set(info.id, info);
+  });
   return { alive, seen };
 }
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type FleetConfig } from '../../config.js';
 import { checkHealth, type Check, type Level } from '../../engine/health.js';
-import { checkFleet } from '../../fleet/health.js';
 import { repairStore, type Repaired } from '../../engine/repair.js';
 import { ToolError } from '../../errors.js';
 import { CliError, EXIT } from '../exit.js';
@@ -38,7 +37,8 @@ export function registerDoctor(program: Command): void {
         }
       }
       const fleet = fleetConfig();
-      const [local, remote] = await Promise.all([checkHealth(), fleet ? checkFleet(fleet) : []]);
+      // Redis's client loads only for a fleet.
+      const [local, remote] = await Promise.all([checkHealth(), fleet ? import('../../fleet/health.js').then((m) => m.checkFleet(fleet)) : []]);
       const checks = [...local, ...remote];
       const failed = checks.some((c) => c.level === 'fail');
       process.exitCode = failed ? EXIT.unhealthy : EXIT.ok;

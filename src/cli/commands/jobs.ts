@@ -183,8 +183,10 @@ function printOutcome(out: Out, snap: Snapshot): void {
   if (snap.last_message) out.line(snap.last_message.trimEnd());
 }
 
-function listRow(job: JobSummary, now: number): string[] {
-  return [job.job_id, job.agent, job.status, age(job.created_at, now), runTime(job, now), changesCell(job), tildify(job.cwd), job.label ?? '', job.prompt];
+/** `fleet`: a RUNNER column before the prompt, the runner's id without its host. */
+function listRow(job: JobSummary, now: number, fleet: boolean): string[] {
+  const row = [job.job_id, job.agent, job.status, age(job.created_at, now), runTime(job, now), changesCell(job), tildify(job.cwd), job.label ?? ''];
+  return [...row, ...(fleet ? [job.runner?.split(' ')[0] ?? ''] : []), job.prompt];
 }
 
 function printSnapshot(out: Out, s: Snapshot): void {
@@ -196,6 +198,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
   };
   out.line(`${c.bold(`job ${s.job_id}`)}  ${statusColour(out, s.status)}  ${c.dim(`(${when}${took})`)}`);
   field('prompt', s.prompt.split('\n')[0]);
+  field('runner', s.runner);
   field('cwd', tildify(s.cwd));
   field('agent', s.agent);
   field('sandbox', `${s.sandbox}${s.model ? `, model ${s.model}` : ''}`);
@@ -267,7 +270,8 @@ export function registerJobCommands(program: Command): void {
         .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
         .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
         .option('--agents <names>', 'one attempt per agent, e.g. codex,claude,gemini (best-of-N across agents)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
-        .option('--check <command>', 'after codex finishes, run this in the worktree (e.g. "npm test"); attempts that pass rank first'),
+        .option('--check <command>', 'after codex finishes, run this in the worktree (e.g. "npm test"); attempts that pass rank first')
+        .option('--runner-labels <a,b>', 'with a fleet (CODEX_ASYNC_REDIS_URL): run only on a runner started with all these --labels', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean)),
     ),
     `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
   codex-async-mcp run "Fix the flaky test" --isolation worktree --sandbox workspace-write --wait && codex-async-mcp diff <job_id>
@@ -275,8 +279,9 @@ export function registerJobCommands(program: Command): void {
   codex-async-mcp run --agent claude "Review src/parse.ts for bugs" --wait
   codex-async-mcp run "Fix the failing test" --agents codex,claude --check "npm test" --sandbox workspace-write --wait
   { echo "Review this diff:"; git diff; } | codex-async-mcp run - --label review
-  codex-async-mcp run --file task.md --cwd ~/app --json`,
-  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; agents?: string[]; isolation?: string; attempts?: number; check?: string }, cmd: Command) => {
+  codex-async-mcp run --file task.md --cwd ~/app --json
+  CODEX_ASYNC_REDIS_URL=redis://:secret@queue:6379 codex-async-mcp run "Train the model" --runner-labels gpu --wait`,
+  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; agents?: string[]; isolation?: string; attempts?: number; check?: string; runnerLabels?: string[] }, cmd: Command) => {
     const out = outFor(cmd, opts);
     const text = readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
@@ -289,6 +294,7 @@ export function registerJobCommands(program: Command): void {
         isolation: opts.isolation,
         attempts: opts.attempts,
         check_command: opts.check,
+        runner_labels: opts.runnerLabels,
       });
       await started(engine, out, job, opts);
     });
@@ -343,7 +349,9 @@ export function registerJobCommands(program: Command): void {
       if (out.json) return out.data(jobs);
       if (jobs.length === 0) return out.line(out.c.dim('No jobs. Start one with: codex-async-mcp run "<task>"'));
       const now = Date.now();
-      const rows = table(out, ['ID', 'AGENT', 'STATUS', 'AGE', 'RAN', 'CHANGES', 'CWD', 'LABEL', 'PROMPT'], jobs.map((j) => listRow(j, now)), (col, cell, padded) =>
+      const fleet = jobs.some((j) => j.runner);
+      const head = ['ID', 'AGENT', 'STATUS', 'AGE', 'RAN', 'CHANGES', 'CWD', 'LABEL', ...(fleet ? ['RUNNER'] : []), 'PROMPT'];
+      const rows = table(out, head, jobs.map((j) => listRow(j, now, fleet)), (col, cell, padded) =>
         col === 2 ? padded.replace(cell, statusColour(out, cell)) : col === 5 ? padded.replace(cell, paintChanges(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
       );
       for (const row of rows) out.line(row);

@@ -3,6 +3,7 @@ import ansiEscapes from 'ansi-escapes';
 import type { Command } from 'commander';
 import type { JobApi } from '../../engine/api.js';
 import type { Snapshot } from '../../engine/snapshot.js';
+import type { RunnerInfo } from '../../fleet/shared.js';
 import { isFinal } from '../../jobs/states.js';
 import { withEngine } from '../engine.js';
 import { age, changesCell, fit, outFor, paintChanges, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
@@ -16,6 +17,8 @@ interface View {
   recent: Snapshot[];
   /** The job whose log is shown, with its activity. */
   log: { snap: Snapshot; lines: string[] } | null;
+  /** With a fleet: its runners. */
+  runners: { alive: RunnerInfo[]; gone: RunnerInfo[] } | null;
 }
 
 async function gather(engine: JobApi, logJob: string | null = null): Promise<View> {
@@ -24,7 +27,18 @@ async function gather(engine: JobApi, logJob: string | null = null): Promise<Vie
   const finished = (await engine.list({ limit: 20 })).jobs.filter((j) => isFinal(j.status)).slice(0, RECENT);
   const recent = await Promise.all(finished.map((j) => engine.poll(j.job_id, 0)));
   const log = logJob ? { snap: await engine.poll(logJob, 0), lines: (await engine.activity(logJob)).split('\n').filter(Boolean) } : null;
-  return { active, recent, log };
+  const runners = engine.fleetRunners ? await engine.fleetRunners() : null;
+  return { active, recent, log, runners };
+}
+
+/** One line per runner: its load and heartbeat, or since when it has been gone. */
+function runnerLines(out: Out, runners: NonNullable<View['runners']>, now = Date.now()): string[] {
+  const alive = runners.alive.map((r) => {
+    const labels = r.labels.length ? `  labels ${r.labels.join(',')}` : '';
+    return `runner ${out.c.bold(r.id)} on ${r.host}  ${r.running}/${r.concurrency} jobs${labels}  ${out.c.dim(`beat ${((now - r.beat_at) / 1000).toFixed(1)} s ago`)}`;
+  });
+  const gone = runners.gone.map((r) => out.c.yellow(`runner ${r.id} on ${r.host} gone since ${age(new Date(r.beat_at).toISOString(), now)}`));
+  return [...alive, ...gone, ...(runners.alive.length ? [] : [out.c.yellow('no runner connected: jobs stay queued until one starts (codex-async-mcp runner)')])];
 }
 
 const activityOf = (s: Snapshot) =>
@@ -41,7 +55,8 @@ function jobTable(out: Out, jobs: Snapshot[], selected: number | null): string[]
 
 /** The screen when stdout is not a terminal, or with --once: running and queued jobs, then exit. */
 function printOnce(out: Out, view: View): void {
-  if (out.json) return out.data(view.active);
+  if (out.json) return out.data(view.runners ? { jobs: view.active, runners: view.runners } : view.active);
+  if (view.runners) for (const line of [...runnerLines(out, view.runners), '']) out.line(line);
   if (view.active.length === 0) out.line('No running or queued jobs.');
   else for (const line of jobTable(out, view.active, null)) out.line(line);
 }
@@ -78,7 +93,7 @@ async function runTop(engine: JobApi, out: Out): Promise<void> {
       const footer = confirmJob ? c.yellow(`Cancel job ${confirmJob}? It stops codex and everything it started. (y/N)`) : c.dim('esc/q back · c cancel');
       return [`${c.bold(`log of ${logJob}`)}  ${statusColour(out, snap.status)}  ${c.dim(snap.progress.current ?? '')}`, ...body, footer];
     }
-    const lines = [head, ''];
+    const lines = [head, ...(view.runners ? runnerLines(out, view.runners) : []), ''];
     if (view.active.length === 0) lines.push(c.dim('No running or queued jobs. Start one with: codex-async-mcp run "<task>"'));
     else lines.push(...jobTable(out, view.active, selectedIndex()));
     if (view.recent.length) lines.push('', c.dim('recently finished'), ...jobTable(out, view.recent, null).slice(1).map((l) => c.dim(l)));
