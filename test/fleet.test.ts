@@ -202,7 +202,9 @@ describe('fleet: runners on two machines through Redis', () => {
       assert.match(done.runner, new RegExp(runnerIdOf(gpu)));
     }
     // No runner has "tpu": the job waits in its queue, and cancelling it there means it never runs.
-    assert.equal((await conn.call('codex_poll', { job_id: nowhere.job_id })).status, 'queued');
+    const waitingTpu = await conn.call('codex_poll', { job_id: nowhere.job_id });
+    assert.equal(waitingTpu.status, 'queued');
+    assert.match(waitingTpu.progress.current, /waiting for a runner with labels tpu: none has been seen/);
     const cancelled = await conn.call('codex_cancel', { job_id: nowhere.job_id });
     assert.equal(cancelled.status, 'cancelled');
     assert.equal(promptsSeen('fleet-label-tpu'), 0);

@@ -103,9 +103,13 @@ export class FleetClient implements JobApi {
     const { runner_labels: _labels, ...forRunner } = input;
     const data: StartData = { ids, groupId, input: forRunner, queuedAt: created };
     await this.io(async () => {
+      // Labels no runner has ever had are likely a typo: the job waits, and says for what.
+      const { seen } = await this.runners();
+      const unserved = labels.length > 0 && ![...seen.values()].some((r) => labels.every((l) => r.labels.includes(l)));
       const write = this.redis.multi();
       ids.forEach((id, i) => {
         const snapshot = queuedSnapshot(id, input, lineup[i]!, created, groupId, isolation);
+        if (unserved) snapshot.progress.current = `waiting for a runner with labels ${labels.join(',')}: none has been seen`;
         write.hset(this.keys.job(id), { id, created, queue, bull: ids[0]!, status: 'queued', snapshot: JSON.stringify(snapshot), updated: created });
         write.zadd(this.keys.jobs, created, id);
       });
