@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
 import { Redis } from 'ioredis';
+import { gitRepo } from './helpers/git.ts';
 import { freePort, startRedis, type RedisServer } from './helpers/redis.ts';
 
 /** Short holds so a runner's death shows within seconds (the default is 30 s). */
@@ -100,6 +101,10 @@ describe('fleet: runners on two machines through Redis', () => {
     for (const tag of tags) assert.equal(promptsSeen(tag), 1, `${tag} ran once`);
     const listed = await conn.call('codex_list', { limit: 10 });
     assert.deepEqual(new Set(listed.jobs.map((j: any) => j.job_id)), new Set(done.map((d) => d.job_id)));
+    const first = await conn.call('codex_list', { limit: 3 });
+    const rest = await conn.call('codex_list', { limit: 3, cursor: first.next_cursor });
+    assert.deepEqual([...first.jobs, ...rest.jobs].map((j: any) => j.job_id), listed.jobs.map((j: any) => j.job_id), 'pages follow on');
+    assert.equal(rest.next_cursor, null);
     // The command line is a front end too.
     const ls = await cliIn(fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['ls', '--json']);
     assert.equal(ls.code, 0, ls.stderr);
@@ -244,6 +249,31 @@ describe('fleet: runners on two machines through Redis', () => {
     assert.equal(fs.existsSync(path.join(a.home, 'jobs', one.job_id)), false);
     assert.equal(fs.existsSync(path.join(b.home, 'jobs', two.job_id)), false);
     assert.deepEqual((await conn.call('codex_list', {})).jobs, []);
+    await conn.close();
+  });
+
+  it('reviews a worktree job through the fleet: diff, apply where the worktree lives, logs -f and show', async () => {
+    const a = await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const repo = gitRepo({ 'README.md': '# demo\n' });
+    const s = await conn.call('codex_start', { prompt: "[[shell:printf 'from the fleet\\n' > f.txt]] write it", cwd: repo, sandbox: 'workspace-write', isolation: 'worktree' });
+    const cli = fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') });
+    // logs -f from another machine follows the job to its end through its runner.
+    const followed = await cliIn(cli, ['logs', '-f', s.job_id]);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, /\$ .*printf 'from the fleet/);
+    assert.match(followed.stdout, new RegExp(`— job ${s.job_id} completed\\n$`));
+    const done = await waitFinal(conn, s.job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.ok(done.workspace.path.startsWith(a.home), 'the worktree is on the runner');
+    const diff = await conn.call('codex_diff', { job_id: s.job_id });
+    assert.deepEqual(diff.files.map((f: any) => [f.path, f.status]), [['f.txt', 'added']]);
+    assert.match(diff.patch, /\+from the fleet/);
+    assert.equal((await conn.call('codex_apply', { job_id: s.job_id })).applied, true);
+    assert.equal(fs.readFileSync(path.join(repo, 'f.txt'), 'utf8'), 'from the fleet\n');
+    const show = await cliIn(cli, ['show', s.job_id]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, new RegExp(`runner\\s+${runnerIdOf(a)} on `));
     await conn.close();
   });
 

@@ -160,6 +160,7 @@ export class FleetClient implements JobApi {
     if (!Number.isInteger(tailLines) || tailLines < 0) throw invalid(`tail_lines must be a whole number from 0 up, got ${tailLines}`);
     const rec = await this.record(id);
     const runners = await this.runners();
+    // A running job's live progress and output are on its runner; the record has them as of its last change.
     if (!isFinal(rec.status) && rec.runner && runners.alive.has(rec.runner)) {
       try {
         return this.named(await this.ask<Snapshot>(rec, 'poll', [rec.id, tailLines]), runners);
@@ -167,7 +168,7 @@ export class FleetClient implements JobApi {
         if (!(err instanceof ToolError && err.kind === 'runner_unavailable')) throw err;
       }
     }
-    return this.view(rec, await this.runners());
+    return this.view(rec, runners);
   }
 
   async activity(id: string): Promise<string> {
@@ -201,28 +202,33 @@ export class FleetClient implements JobApi {
   async list(input: ListInput): Promise<{ jobs: JobSummary[]; next_cursor: string | null }> {
     const limit = input.limit ?? 20;
     if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.listLimit) throw invalid(`limit must be a whole number from 1 to ${LIMITS.listLimit}, got ${limit}`);
-    let before = '+inf';
+    let cursor: { created: number; id: string } | null = null;
     if (input.cursor !== undefined) {
-      const decoded = Number(Buffer.from(input.cursor, 'base64url').toString('utf8'));
-      if (!Number.isFinite(decoded) || decoded < 1) throw invalid((t) => `cursor is not one ${t('list')} returned: pass next_cursor as given`);
-      before = `(${decoded}`;
+      const [created, id] = Buffer.from(input.cursor, 'base64url').toString('utf8').split(':');
+      if (!(Number(created) > 0) || !isJobId(id ?? '')) throw invalid((t) => `cursor is not one ${t('list')} returned: pass next_cursor as given`);
+      cursor = { created: Number(created), id: id! };
     }
     return this.io(async () => {
       const runners = await this.runners();
+      // Newest first, by rank: the page after the cursor's job, or, if that one is gone, after its time.
+      let rank = 0;
+      if (cursor) {
+        const at = await this.redis.zrevrank(this.keys.jobs, cursor.id);
+        rank = at !== null ? at + 1 : await this.redis.zcount(this.keys.jobs, `(${cursor.created}`, '+inf');
+      }
       const jobs: Array<{ summary: JobSummary; created: number }> = [];
-      let max = before;
-      // Newest first, a batch at a time, until a page (and one more, to know there is a next) matches.
+      const expired: string[] = [];
+      // A batch at a time, until a page (and one more, to know there is a next) matches.
       while (jobs.length <= limit) {
-        const batch = await this.redis.zrevrangebyscore(this.keys.jobs, max, '-inf', 'WITHSCORES', 'LIMIT', 0, 200);
-        if (batch.length === 0) break;
-        const ids: string[] = [];
-        for (let i = 0; i < batch.length; i += 2) ids.push(batch[i]!);
+        const ids = await this.redis.zrevrange(this.keys.jobs, rank, rank + 199);
+        if (ids.length === 0) break;
+        rank += ids.length;
         const records = await this.records(ids);
-        // Records expire (retention); their ids are dropped from the index as listing finds them.
-        const expired = ids.filter((_, i) => !records[i]);
-        if (expired.length) await this.redis.zrem(this.keys.jobs, ...expired);
-        for (const rec of records) {
-          if (!rec) continue;
+        for (const [i, rec] of records.entries()) {
+          if (!rec) {
+            expired.push(ids[i]!);
+            continue;
+          }
           const s = this.view(rec, runners);
           if (input.status && s.status !== input.status) continue;
           if (input.cwd && s.cwd !== input.cwd) continue;
@@ -230,13 +236,14 @@ export class FleetClient implements JobApi {
           jobs.push({ summary: summaryOf(s), created: rec.created });
           if (jobs.length > limit) break;
         }
-        max = `(${batch.at(-1)}`;
-        if (batch.length < 400) break;
       }
+      // Records expire (retention); their ids leave the index as listing meets them.
+      if (expired.length) await this.redis.zrem(this.keys.jobs, ...expired);
       const page = jobs.slice(0, limit);
+      const last = page.at(-1);
       return {
         jobs: page.map((j) => j.summary),
-        next_cursor: jobs.length > limit ? Buffer.from(String(page.at(-1)!.created)).toString('base64url') : null,
+        next_cursor: jobs.length > limit && last ? Buffer.from(`${last.created}:${last.summary.job_id}`).toString('base64url') : null,
       };
     });
   }
@@ -465,9 +472,9 @@ export class FleetClient implements JobApi {
     return lostWithRunner(s, runnerName(rec.runner, runners.seen), runners.seen.get(rec.runner)?.beat_at ?? null);
   }
 
-  private named(s: Snapshot, runners: Runners, runner = s.runner ?? ''): Snapshot {
-    const id = runner?.split(' ')[0] ?? '';
-    return { ...s, runner: id ? runnerName(id, runners.seen) : null };
+  /** The snapshot with its runner (a runner writes its bare id) named as people read it: "r-… on host". */
+  private named(s: Snapshot, runners: Runners, runnerId = s.runner ?? ''): Snapshot {
+    return { ...s, runner: runnerId ? runnerName(runnerId, runners.seen) : null };
   }
 
   /** A job waited on that vanished from Redis meanwhile: reported as lost rather than waited on forever. */

@@ -147,7 +147,10 @@ export class FleetRunner {
               took = true;
               next = (next + i + 1) % this.workers.length;
               const ids = job.data.ids;
-              const taking = this.take(job, token).finally(() => this.taking.delete(ids[0]!));
+              const taking = this.take(job, token)
+                // Unforeseen: the start's lock lapses and BullMQ offers it again; the claim decides then.
+                .catch((err: Error) => this.log('error', `taking ${ids.join(', ')}: ${err.stack ?? err.message}`))
+                .finally(() => this.taking.delete(ids[0]!));
               this.taking.set(ids[0]!, taking);
             }
           }
