@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { endedBeforeStart, lostWithRunner, parseRecord, queuedSnapshot, resultOf, summaryOf, type JobRecord } from './records.js';
 import { beatEvery, connect, Keys, redisProblem } from './redis.js';
 import { RpcClient, runnerGone } from './rpc.js';
-import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, type RunnerInfo, type StartData } from './shared.js';
+import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, startIdOf, type RunnerInfo, type StartData } from './shared.js';
 
 /** How often a waiter re-reads records when no change arrives: a runner's death shows only as a key expiring. */
 const RECHECK_MS = 1000;
@@ -110,13 +110,13 @@ export class FleetClient implements JobApi {
       ids.forEach((id, i) => {
         const snapshot = queuedSnapshot(id, input, lineup[i]!, created, groupId, isolation);
         if (unserved) snapshot.progress.current = `waiting for a runner with labels ${labels.join(',')}: none has been seen`;
-        write.hset(this.keys.job(id), { id, created, queue, bull: ids[0]!, status: 'queued', snapshot: JSON.stringify(snapshot), updated: created });
+        write.hset(this.keys.job(id), { id, created, queue, bull: startIdOf(ids[0]!), status: 'queued', snapshot: JSON.stringify(snapshot), updated: created });
         write.zadd(this.keys.jobs, created, id);
       });
       if (groupId) write.hset(this.keys.group(groupId), { ids: JSON.stringify(ids) });
       await write.exec();
       try {
-        await this.queue(queue).add('start', data, { jobId: ids[0]!, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } });
+        await this.queue(queue).add('start', data, { jobId: startIdOf(ids[0]!), removeOnComplete: true, removeOnFail: { age: 24 * 3600 } });
       } catch (err) {
         await this.redis.del(...ids.map((id) => this.keys.job(id)), ...(groupId ? [this.keys.group(groupId)] : []));
         await this.redis.zrem(this.keys.jobs, ...ids);

@@ -39,7 +39,7 @@ export function parseRecord(fields: Record<string, string>): JobRecord | null {
       id: fields.id,
       created: Number(fields.created),
       queue: fields.queue ?? '',
-      bull: fields.bull ?? fields.id,
+      bull: fields.bull ?? '',
       runner: fields.runner ?? '',
       cancel: fields.cancel === '1',
       token: fields.token ?? '',

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { endedBeforeStart, parseRecord } from './records.js';
 import { beatEvery, beatLasts, connect, Keys, redisProblem } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
-import { checkLabels, MAX_RUNNER_LABELS, queuesServed, type RunnerInfo, type StartData } from './shared.js';
+import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInfo, type StartData } from './shared.js';
 
 /** How soon a job this runner lacks the agent for is offered again. */
 const AGENT_RETRY_MS = 2000;
@@ -275,7 +275,8 @@ export class FleetRunner {
     for (const id of unfinished) {
       await this.mirror(id);
       const rec = parseRecord(await this.redis.hgetall(this.keys.job(id)));
-      if (!rec?.token || rec.bull !== id || this.held.has(id)) continue;
+      // The start is renewed through its first job (the one it is named after).
+      if (!rec?.token || rec.bull !== startIdOf(id) || this.held.has(id)) continue;
       const queue = this.queues.find((q) => q.name === rec.queue);
       const bull = queue ? ((await BullJob.fromId(queue, rec.bull)) as BullJob<StartData> | undefined) : undefined;
       if (!bull) continue;

@@ -12,6 +12,12 @@ export interface StartData {
   queuedAt: number;
 }
 
+/**
+ * The BullMQ job id of the start whose first job is `jobId`. BullMQ refuses custom ids made only of
+ * digits, which 0.35 % of our hex ids are: a letter in front makes every one acceptable.
+ */
+export const startIdOf = (jobId: string) => `s${jobId}`;
+
 /** A runner as it announces itself (Keys.runner, with a TTL; Keys.runnersSeen, kept). */
 export interface RunnerInfo {
   id: string;
