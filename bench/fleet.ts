@@ -11,6 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { killQuietly, processesOfHome, SERVER_MAIN, tempDir, until, type Connection, type Harness } from '../test/helpers/harness.ts';
 import { startRedis, type RedisServer } from '../test/helpers/redis.ts';
+import type { FleetConfig } from '../src/config.ts';
+import { beatLasts } from '../src/fleet/redis.ts';
 import { newJobId } from '../src/jobs/ids.ts';
 import { cpuAndWakeups, stats, timed, type Stat } from './lib.ts';
 
@@ -21,6 +23,8 @@ const SLEEPY = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtu
 const PREFIX = 'cam';
 /** The sleep of each throughput job, and the slots of each runner. */
 const JOB_SECONDS = 2;
+/** How long a runner's heartbeat key lasts at the default CODEX_ASYNC_FLEET_LOCK_MS (30 s). */
+const HEARTBEAT_TTL_MS = beatLasts({ lockMs: 30_000 } as FleetConfig);
 const SLOTS = 8;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -86,6 +90,7 @@ export async function fleetBench(h: Harness, opts: FleetOptions = {}): Promise<s
     const rate = (t: { took: number }) => jobs / (t.took / 1000);
     const ratio = rate(through.two) / rate(through.one);
     const ideal = (slots: number) => (Math.ceil(jobs / slots) * JOB_SECONDS);
+    const gap = (run: Run) => (run.maxBeatGap === null ? 'n/a' : `${(run.maxBeatGap / 1000).toFixed(1)} s`);
     const localRatio = rate(through.local2) / rate(through.local);
     const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
     const pct = (run: Run, slots: number) => `${(((ideal(slots) * 1000) / run.took) * 100).toFixed(0)} %`;
@@ -134,6 +139,10 @@ export async function fleetBench(h: Harness, opts: FleetOptions = {}): Promise<s
       'stand-in\'s shell and `sleep`, and the wrapper\'s call back into the bin when the agent exits: one Node process per job,',
       'src/supervise/launch.ts). So the ratio here is bounded by what the local server gains from twice the slots, not by the',
       `queue. All ${jobs} \`codex_start\` calls were answered within ${(through.one.enqueued / 1000).toFixed(1)} s (one runner) and ${(through.two.enqueued / 1000).toFixed(1)} s (two).`,
+      '',
+      `Longest gap between two heartbeats of one runner: ${gap(through.one)} (one runner) / ${gap(through.two)} (two); a runner's key lasts`,
+      `${(HEARTBEAT_TTL_MS / 1000).toFixed(0)} s at the default lock time, after which readers show its started jobs as \`lost\`. Jobs that \`codex_wait\` returned`,
+      `as failed (\`lost\`) while their runner was alive, and that completed later: ${through.one.lostThenCompleted} / ${through.two.lostThenCompleted} (timed here to the completion).`,
       '',
       `**Redis memory per finished job**: one real finished job's record (the last fleet job above: \`HGETALL ${PREFIX}:job:<id>\`,`,
       `its \`${PREFIX}:jobs\` entry and its TTL of ${(mem.ttlMs / 86_400_000).toFixed(0)} days) cloned ${mem.clones.toLocaleString('en-US')} times under new ids (the id replaced`,
@@ -269,6 +278,10 @@ interface Run {
   enqueued: number;
   /** Jobs each runner ran, most first. */
   perRunner: number[];
+  /** Jobs codex_wait returned as lost (their runner's heartbeat had lapsed) that completed later. */
+  lostThenCompleted: number;
+  /** The longest gap between two heartbeats of one runner, in ms (null for a local server). */
+  maxBeatGap: number | null;
 }
 
 /**
@@ -310,17 +323,29 @@ async function waitDone(conn: Connection, jobId: string): Promise<any> {
 }
 
 /** `jobs` stand-in jobs through one client: every start sent at once, then each waited for in order. */
-async function timeJobs(conn: Connection, jobs: number, tag: string, pids: number[]): Promise<Run> {
+async function timeJobs(conn: Connection, jobs: number, tag: string, pids: number[], admin?: Redis): Promise<Run> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cam-fleet-cwd-'));
   const cpu = () => pids.reduce((sum, pid) => sum + cpuAndWakeups(pid).cpuSeconds, 0);
+  const beats = admin ? watchBeats(admin) : null;
   const cpuBefore = cpu();
   const t0 = performance.now();
   const started = await Promise.all(Array.from({ length: jobs }, (_, i) => startRetrying(conn, { prompt: `sleep:${JOB_SECONDS} ${tag} ${i}`, cwd })));
   const enqueued = performance.now() - t0;
   const done = [];
   for (const s of started) done.push(await waitDone(conn, s.job_id));
+  // A job shown lost (its runner's heartbeat lapsed) is final to codex_wait, yet its runner may
+  // be alive and finish it: look again until it completes, and count it.
+  const lost = done.filter((d) => d.status === 'failed' && d.error?.kind === 'lost');
+  for (const [i, d] of done.entries()) {
+    if (!lost.includes(d)) continue;
+    done[i] = await until(`job ${d.job_id}, shown lost, to complete`, async () => {
+      const p = await callLong(conn, 'codex_poll', { job_id: d.job_id, tail_lines: 0 });
+      return p.status === 'completed' || (p.status !== 'running' && p.error?.kind !== 'lost') ? p : null;
+    }, 180_000, 200);
+  }
   const took = performance.now() - t0;
   const cpuPerJob = ((cpu() - cpuBefore) * 1000) / jobs;
+  const maxBeatGap = beats ? beats.stop() : null;
   const failed = done.filter((d) => d.status !== 'completed');
   if (failed.length) throw new Error(`fleet bench: ${failed.length} of ${jobs} ${tag} jobs did not complete, e.g. ${failed[0].job_id} ${failed[0].status}: ${JSON.stringify(failed[0].error)}`);
   const counts = new Map<string, number>();
@@ -329,8 +354,35 @@ async function timeJobs(conn: Connection, jobs: number, tag: string, pids: numbe
     counts.set(who, (counts.get(who) ?? 0) + 1);
   }
   const perRunner = [...counts.values()].sort((a, b) => b - a);
-  log(`fleet throughput, ${tag}: ${jobs} jobs in ${(took / 1000).toFixed(1)} s (${(jobs / (took / 1000)).toFixed(2)} jobs/s), enqueued in ${(enqueued / 1000).toFixed(1)} s, per runner ${perRunner.join(' / ')}, CPU ${cpuPerJob.toFixed(1)} ms per job`);
-  return { took, cpuPerJob, enqueued, perRunner };
+  const beatNote = maxBeatGap === null ? '' : `, longest gap between a runner's heartbeats ${(maxBeatGap / 1000).toFixed(1)} s, ${lost.length} shown lost then completed`;
+  log(`fleet throughput, ${tag}: ${jobs} jobs in ${(took / 1000).toFixed(1)} s (${(jobs / (took / 1000)).toFixed(2)} jobs/s), enqueued in ${(enqueued / 1000).toFixed(1)} s, per runner ${perRunner.join(' / ')}, CPU ${cpuPerJob.toFixed(1)} ms per job${beatNote}`);
+  return { took, cpuPerJob, enqueued, perRunner, lostThenCompleted: lost.length, maxBeatGap };
+}
+
+/**
+ * Reads every runner's last heartbeat (`<prefix>:runners`) four times a second and keeps the longest
+ * gap between two beats of one runner: a runner's key lapses — and its started jobs show as lost —
+ * once a gap exceeds the heartbeat's TTL.
+ */
+function watchBeats(admin: Redis): { stop(): number } {
+  const last = new Map<string, number>();
+  let longest = 0;
+  const timer = setInterval(() => {
+    void admin.hgetall(`${PREFIX}:runners`).then((all) => {
+      for (const [id, json] of Object.entries(all)) {
+        const beat = (JSON.parse(json) as { beat_at: number }).beat_at;
+        const prev = last.get(id);
+        if (prev !== undefined && beat > prev) longest = Math.max(longest, beat - prev);
+        last.set(id, beat);
+      }
+    }, () => undefined);
+  }, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      return longest;
+    },
+  };
 }
 
 /**
@@ -350,12 +402,12 @@ async function throughput(h: Harness, jobs: number, front: Front, runner: StartR
 
   const a = await runner('one', sleepy);
   const frontOne = await front();
-  const one = await timeJobs(frontOne, jobs, 'one runner', [frontOne.pid, a.pid, redisPid]);
+  const one = await timeJobs(frontOne, jobs, 'one runner', [frontOne.pid, a.pid, redisPid], admin);
   const releasedOne = await released(admin);
   await a.stop();
   const pair = await Promise.all([runner('two-a', sleepy), runner('two-b', sleepy)]);
   const frontTwo = await front();
-  const two = await timeJobs(frontTwo, jobs, 'two runners', [frontTwo.pid, ...pair.map((r) => r.pid), redisPid]);
+  const two = await timeJobs(frontTwo, jobs, 'two runners', [frontTwo.pid, ...pair.map((r) => r.pid), redisPid], admin);
   const releasedTwo = await released(admin);
   return { local, local2, one, two, released: [releasedOne, releasedTwo], jobsRun: 2 * jobs, bull: await bullKeys(admin, 2 * jobs) };
 }
