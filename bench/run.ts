@@ -22,6 +22,7 @@ import { jobEnvironment } from '../src/supervise/env.ts';
 import { applyChanges, changesOf } from '../src/workspace/changes.ts';
 import { snapshotCommit } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
+import { fleetBench, FLEET_HEADING } from './fleet.ts';
 import {
   barChart,
   childrenOf,
@@ -662,9 +663,11 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
 /**
  * `--only cold,first`: run just those benches and print their figures; BENCHMARKS.md is left alone.
  * `--only agents --write` also puts the agents section into BENCHMARKS.md, leaving the rest as it is;
- * `--runs N` sets its number of runs per agent (default 8).
+ * `--runs N` sets its number of runs per agent (default 8). `--only fleet --write` likewise writes the fleet
+ * section; there `--runs N` sets the latency runs per mode (default 20) and `--jobs N` the jobs per
+ * throughput run (default 200).
  */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'agents'] as const;
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'agents', 'fleet'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
@@ -687,6 +690,14 @@ function writeSection(heading: string, body: string[]): void {
   }
   fs.writeFileSync(file, lines.join('\n'));
   log(`wrote the section "${heading}" of BENCHMARKS.md`);
+}
+
+/** `--runs N`-style options: a positive whole number, or undefined when not given. */
+function countOption(name: string): number | undefined {
+  if (!process.argv.includes(name)) return undefined;
+  const n = Number(process.argv[process.argv.indexOf(name) + 1]);
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`${name} takes a positive whole number`);
+  return n;
 }
 
 function selected(): Set<BenchName> | null {
@@ -725,11 +736,14 @@ async function main(): Promise<void> {
         peers: async () => sections.push(await peers(h, direct.length ? direct : (await endToEnd(h)).direct)),
         worktree: async () => sections.push(await worktrees(h)),
         agents: async () => {
-          const runs = process.argv.includes('--runs') ? Number(process.argv[process.argv.indexOf('--runs') + 1]) : undefined;
-          if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new Error('--runs takes a positive whole number');
-          const rows = await agentsOverhead(h, runs);
+          const rows = await agentsOverhead(h, countOption('--runs'));
           sections.push(rows);
           if (process.argv.includes('--write')) writeSection(AGENTS_HEADING, rows);
+        },
+        fleet: async () => {
+          const rows = await fleetBench(h, { runs: countOption('--runs'), jobs: countOption('--jobs') });
+          sections.push(rows);
+          if (process.argv.includes('--write')) writeSection(FLEET_HEADING, rows);
         },
       };
       for (const name of BENCHES) {
@@ -768,6 +782,8 @@ async function main(): Promise<void> {
     const worktreeRows = await worktrees(h);
     log('agents…');
     const agentRows = await agentsOverhead(h);
+    log('fleet…');
+    const fleetRows = await fleetBench(h);
     const ours = stats(e2e.server);
     const floor = stats(e2e.direct);
     const ourStart = figures.find((f) => f.name === 'codex_start, idle (stand-in codex)')!.stat;
@@ -824,6 +840,9 @@ async function main(): Promise<void> {
       `## ${AGENTS_HEADING}`,
       '',
       ...agentRows,
+      `## ${FLEET_HEADING}`,
+      '',
+      ...fleetRows,
     );
     const notes = path.join(ROOT, 'bench/NOTES.md');
     if (fs.existsSync(notes)) report.push(fs.readFileSync(notes, 'utf8'));
