@@ -14,8 +14,12 @@ import { Redis } from 'ioredis';
 import { gitRepo } from './helpers/git.ts';
 import { freePort, startRedis, type RedisServer } from './helpers/redis.ts';
 
-/** Short holds so a runner's death shows within seconds (the default is 30 s). */
-const LOCK_MS = '3000';
+/**
+ * Holds (and heartbeats) of 15 s: long enough that a runner stalled by a loaded machine is not taken
+ * for gone. The tests about a runner's death use 3 s, so it shows within seconds.
+ */
+const LOCK_MS = '15000';
+const SHORT_LOCK = { CODEX_ASYNC_FLEET_LOCK_MS: '3000' };
 
 interface Runner {
   name: string;
@@ -148,12 +152,12 @@ describe('fleet: runners on two machines through Redis', () => {
   });
 
   it('reports the jobs of a runner that died as lost, never runs them twice, and takes them back when it restarts', async () => {
-    const a = await startRunner('a', ['--concurrency', '1']);
+    const a = await startRunner('a', ['--concurrency', '1'], SHORT_LOCK);
     const conn = await front();
     const tag = `fleet-kill-${Date.now()}`;
     const s = await conn.call('codex_start', { prompt: `${tag} [[slow:12000]]`, cwd: h.workdir() });
     await until('codex to reach the model', () => promptsSeen(tag) > 0, 60_000);
-    const b = await startRunner('b', ['--concurrency', '1']);
+    const b = await startRunner('b', ['--concurrency', '1'], SHORT_LOCK);
     await a.stop('SIGKILL');
     const lost = await until(
       'the job to be reported lost',
@@ -166,10 +170,10 @@ describe('fleet: runners on two machines through Redis', () => {
     );
     assert.match(lost.error.message, new RegExp(`runner ${runnerIdOf(a)}`));
     // Long enough for BullMQ to find the hold stalled and give the job to runner b, which must refuse it.
-    await new Promise((r) => setTimeout(r, 2 * Number(LOCK_MS) + 1000));
+    await new Promise((r) => setTimeout(r, 2 * Number(SHORT_LOCK.CODEX_ASYNC_FLEET_LOCK_MS) + 1000));
     assert.equal(promptsSeen(tag), 1, 'the job ran once');
     assert.equal((await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).error?.kind, 'lost');
-    await startRunner('a', ['--concurrency', '1']);
+    await startRunner('a', ['--concurrency', '1'], SHORT_LOCK);
     const done = await waitFinal(conn, s.job_id, 90);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.match(done.last_message, new RegExp(tag));
@@ -179,13 +183,13 @@ describe('fleet: runners on two machines through Redis', () => {
   });
 
   it('runs a job elsewhere when the runner that took it stopped before beginning it', async () => {
-    const a = await startRunner('a', ['--concurrency', '1'], { CODEX_ASYNC_TEST_PAUSE: 'fleet-take' });
+    const a = await startRunner('a', ['--concurrency', '1'], { ...SHORT_LOCK, CODEX_ASYNC_TEST_PAUSE: 'fleet-take' });
     const conn = await front();
     const tag = `fleet-untaken-${Date.now()}`;
     const s = await conn.call('codex_start', { prompt: tag, cwd: h.workdir() });
     await until('runner a to stop holding the job', () => /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${a.process.pid}/stat`, 'utf8')), 30_000);
     await a.stop('SIGKILL');
-    const b = await startRunner('b', ['--concurrency', '1']);
+    const b = await startRunner('b', ['--concurrency', '1'], SHORT_LOCK);
     const done = await waitFinal(conn, s.job_id, 90);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.match(done.runner, new RegExp(runnerIdOf(b)));

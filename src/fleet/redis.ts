@@ -61,8 +61,12 @@ export class Keys {
  */
 export const beatEvery = (fleet: FleetConfig) => Math.max(250, Math.min(2000, Math.floor(fleet.lockMs / 4)));
 
-/** A runner's heartbeat lasts this long: four beats. */
-export const beatLasts = (fleet: FleetConfig) => 4 * beatEvery(fleet);
+/**
+ * A runner's heartbeat lasts this long: the lock time (and at least four beats). A loaded machine
+ * can stall a runner's event loop for seconds (seen: 9 s with 16 jobs ending on 2 cores), and a
+ * runner taken for gone has its jobs shown lost: only one silent as long as its holds last is gone.
+ */
+export const beatLasts = (fleet: FleetConfig) => Math.max(4 * beatEvery(fleet), fleet.lockMs);
 
 /** `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS, with the password hidden. */
 export function redactUrl(url: string): string {

@@ -1,0 +1,29 @@
+import { buildClaudeArgs } from './argv.js';
+import { COMPLETED_MARK } from './events.js';
+import { claudeStream } from './stream.js';
+/** Claude Code (`claude -p`), Anthropic's coding agent CLI. */
+export const claude = {
+    name: 'claude',
+    title: 'Claude Code',
+    command: 'claude',
+    install: 'npm install -g @anthropic-ai/claude-code',
+    parseVersion: (stdout) => stdout.trim().replace(/\s*\(Claude Code\)\s*$/, ''),
+    stream: claudeStream,
+    argv: buildClaudeArgs,
+    env(spec) {
+        // A job must not update the binary under the server (or under the jobs running beside it).
+        const env = { DISABLE_AUTOUPDATER: '1' };
+        // Claude Code refuses bypassPermissions to root unless told it runs in a sandbox. The operator
+        // opted in to danger-full-access (CODEX_ASYNC_ALLOW_DANGEROUS); a root server is their choice.
+        if (spec.access.sandbox === 'danger-full-access' && process.getuid?.() === 0)
+            env.IS_SANDBOX = '1';
+        return env;
+    },
+    // Images: the prompt arrives as plain text on stdin, which cannot carry one.
+    unsupported: ['images'],
+    // SIGINT ends Claude Code with exit 0 and an error result; SIGTERM to a tool alone lets it go on.
+    exitZeroNeedsTurn: true,
+    turnCompletedMark: COMPLETED_MARK,
+    provider: async (env) => (await import('./provider.js')).readClaudeProvider(env),
+};
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,30 @@
+import { buildCopilotArgs } from './argv.js';
+import { installedCopilotVersion, nativeCopilot } from './binary.js';
+import { copilotStream } from './stream.js';
+import { readCopilotUsage } from './usage.js';
+/** GitHub Copilot CLI (`copilot`), run in prompt mode with its JSONL output. */
+export const copilot = {
+    name: 'copilot',
+    title: 'GitHub Copilot CLI',
+    command: 'copilot',
+    binaryBehind: (found) => nativeCopilot(found),
+    install: 'npm install -g @github/copilot',
+    installedVersion: installedCopilotVersion,
+    parseVersion: (stdout) => /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?/.exec(stdout)?.[0] ?? stdout.trim(),
+    stream: copilotStream,
+    argv: buildCopilotArgs,
+    // COPILOT_ALLOW_ALL=true in the server's environment would approve every tool in every mode:
+    // the access flags alone decide.
+    env: () => ({ COPILOT_ALLOW_ALL: 'false' }),
+    // Copilot has no structured-output option.
+    unsupported: ['output_schema'],
+    // Interrupted, Copilot exits 0 (after an `abort` event).
+    exitZeroNeedsTurn: true,
+    // Its result line says exit code 0 after a completed turn, but also after an `abort`.
+    turnCompletedMark: '"exitCode":0,',
+    interruptedMark: '"type":"abort"',
+    // Its stream has no token counts; --usage-output-file writes them as it ends.
+    usageAtEnd: readCopilotUsage,
+    provider: async (env) => (await import('./provider.js')).readCopilotProvider(env),
+};
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,26 @@
+import { loadConfig } from '../config.js';
+import { Engine } from '../engine/engine.js';
+import { isJobId } from '../jobs/ids.js';
+/**
+ * `__supervise exited|deadline <job>.<launch> <settings>`: a job's wrapper calling back into the bin
+ * (supervise/launch.ts), so that a job's deadline, its outcome and the start of the next queued job
+ * need no server. Not a command for people; it prints to the job's supervisor.log.
+ */
+export async function callback(argv) {
+    const [event, launchId, settingsJson] = argv;
+    const [id, token] = (launchId ?? '').split('.');
+    const launch = Number(token ?? 0);
+    if ((event !== 'exited' && event !== 'deadline') || !id || !isJobId(id) || !Number.isInteger(launch) || settingsJson === undefined) {
+        throw new Error('usage: __supervise exited|deadline <job>.<launch> <settings>: called by a job\'s wrapper, not by people');
+    }
+    const settings = JSON.parse(settingsJson);
+    const log = (level, message) => process.stderr.write(`${new Date().toISOString()} ${event} ${level}: ${message}\n`);
+    const engine = Engine.open(loadConfig({ ...process.env, ...settings }), log, { callback: true });
+    try {
+        await engine.callback(event, id, launch);
+    }
+    finally {
+        await engine.close();
+    }
+}
+//# sourceMappingURL=callback.js.map

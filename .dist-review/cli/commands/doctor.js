@@ -1,0 +1,73 @@
+import { ConfigError, loadConfig } from '../../config.js';
+import { checkHealth } from '../../engine/health.js';
+import { repairStore } from '../../engine/repair.js';
+import { ToolError } from '../../errors.js';
+import { CliError, EXIT } from '../exit.js';
+import { outFor } from '../render.js';
+export function registerDoctor(program) {
+    program
+        .command('doctor')
+        .description('check codex (and the other agents), their model providers and login, the state directory, the database, stuck jobs and free disk; in a fleet, Redis and the runners')
+        .option('--json', 'print JSON')
+        .option('--repair', 'rebuild a damaged job database from the job directories (the damaged file is kept aside)')
+        .addHelpText('after', '\nEach line is OK, WARN or FAIL with what to do; the exit code is 1 if anything FAILs.\n\n' +
+        'With --repair, a damaged database (missing or empty beside job directories, not a database, damaged pages) is\n' +
+        'moved aside as jobs.db.damaged-<time> (with its -wal and -shm), then rebuilt: every row SQLite can still read,\n' +
+        'and every other job from its directory (prompt, settings, event stream, exit status, final message).\n' +
+        'Close the MCP clients using the state directory first; the repair refuses while a process has the database open.\n\n' +
+        'With CODEX_ASYNC_REDIS_URL set (a fleet), doctor also checks that Redis answers and takes the credentials (the\n' +
+        'password is never printed), its version (BullMQ needs 6.2 or newer), persistence (appendonly yes, or queued jobs\n' +
+        'vanish with a restart), maxmemory-policy noeviction, and every runner seen: connected (its jobs, labels, agents\n' +
+        'and last heartbeat) or gone since when. The local checks still run: this machine may be a runner too.\n\n' +
+        'Examples:\n  codex-async-mcp doctor\n  codex-async-mcp doctor --repair\n')
+        .action(async (opts, cmd) => {
+        const out = outFor(cmd, opts);
+        let repaired = null;
+        if (opts.repair && (await checkHealth()).some((c) => c.repairable)) {
+            try {
+                repaired = repairStore(loadConfig());
+            }
+            catch (err) {
+                if (err instanceof ToolError)
+                    throw new CliError(`cannot repair: ${err.message}`, EXIT.unhealthy);
+                throw err;
+            }
+        }
+        const fleet = fleetConfig();
+        // Redis's client loads only for a fleet.
+        const [local, remote] = await Promise.all([checkHealth(), fleet ? import('../../fleet/health.js').then((m) => m.checkFleet(fleet)) : []]);
+        const checks = [...local, ...remote];
+        const failed = checks.some((c) => c.level === 'fail');
+        process.exitCode = failed ? EXIT.unhealthy : EXIT.ok;
+        if (out.json)
+            return out.data({ ok: !failed, checks, ...(opts.repair ? { repaired } : {}) });
+        if (opts.repair)
+            out.line(repaired ? describeRepair(repaired) : 'nothing to repair: the job database is not damaged');
+        printChecks(out, checks);
+    });
+}
+/** The fleet's settings, or null: none set, or a bad environment, which checkHealth reports. */
+function fleetConfig() {
+    try {
+        return loadConfig().fleet;
+    }
+    catch (err) {
+        if (err instanceof ConfigError)
+            return null;
+        throw err;
+    }
+}
+function describeRepair(r) {
+    const kept = r.keptAt ? `kept the damaged database as ${r.keptAt}; ` : '';
+    return `${kept}rebuilt the job list: ${r.fromRows} jobs from the rows still readable, ${r.fromDirectories} from their directories`;
+}
+function printChecks(out, checks) {
+    const label = { ok: out.c.green('OK  '), info: out.c.dim('INFO'), warn: out.c.yellow('WARN'), fail: out.c.red('FAIL') };
+    const width = Math.max(...checks.map((c) => c.name.length));
+    for (const c of checks) {
+        out.line(`${label[c.level]}  ${c.name.padEnd(width)}  ${c.detail}`);
+        if (c.fix && c.level !== 'ok')
+            out.line(`      ${' '.repeat(width)}  ${out.c.dim(`→ ${c.fix}`)}`);
+    }
+}
+//# sourceMappingURL=doctor.js.map

@@ -1,0 +1,94 @@
+import { withEngine } from '../engine.js';
+import { EXIT } from '../exit.js';
+import { page } from '../pager.js';
+import { diffStat, outFor, paintDiff, plusMinus } from '../render.js';
+import { withExamples } from './jobs.js';
+/** What is said beside a diff goes to stderr, so stdout stays a patch `git apply` takes. */
+const aside = (out, text) => void process.stderr.write(`${out.c.dim(`codex-async-mcp: ${text}`)}\n`);
+function fileLine(out, f) {
+    const colour = f.status === 'added' ? out.c.green : f.status === 'deleted' ? out.c.red : out.c.yellow;
+    const name = f.old_path && f.old_path !== f.path ? `${f.old_path} → ${f.path}` : f.path;
+    return `  ${colour(f.status.padEnd(8))} ${name}  ${f.binary ? out.c.dim('binary') : plusMinus(out, f.additions, f.deletions)}`;
+}
+/** Whether the apply went through (or, dry, would). */
+const wentThrough = (r) => r.conflicts.length === 0 && r.refused === null;
+function printApply(out, r) {
+    out.line(r.message);
+    for (const f of r.files)
+        out.line(fileLine(out, f));
+    if (r.conflicts.length) {
+        out.line(out.c.red('conflicts:'));
+        for (const c of r.conflicts)
+            out.line(`  ${out.c.red(c.path)}  ${c.reason}`);
+    }
+}
+export function registerReviewCommands(program) {
+    withExamples(program
+        .command('diff')
+        .description("what a job changed, against the commit it started from (coloured, through your pager, on a terminal; a plain patch otherwise)")
+        .argument('<job_id>')
+        .argument('[paths...]', "only these files or directories (relative to the job's cwd)")
+        .option('--stat', 'only the files changed, with counts of lines added and removed')
+        .option('--json', 'print JSON: the files, their counts and the patch'), `  codex-async-mcp diff 3f9c0a1b2c3d
+  codex-async-mcp diff 3f9c0a1b2c3d --stat
+  codex-async-mcp diff 3f9c0a1b2c3d src/ | git apply --check
+
+The pager is GIT_PAGER, else PAGER, else less -FRX; set it to cat (or "") for none.`).action(async (jobId, paths, opts, cmd) => {
+        const out = outFor(cmd, opts);
+        await withEngine(async (engine) => {
+            // Whole, unlike the tool's answer: a person's pager and `| git apply` need every line.
+            const d = await engine.diff(jobId, { statOnly: opts.stat === true, paths: paths.length ? paths : undefined, maxBytes: Number.MAX_SAFE_INTEGER });
+            if (out.json)
+                return out.data(d);
+            if (d.note)
+                aside(out, d.note);
+            if (d.files.length === 0)
+                return aside(out, `job ${d.job_id} changed nothing${paths.length ? ' in those paths' : ''}`);
+            if (opts.stat) {
+                for (const line of diffStat(out, d.files))
+                    out.line(line);
+                return;
+            }
+            if (d.truncated)
+                aside(out, `the diff is cut short at its size limit: see the files with --stat, or narrow it to some paths`);
+            const patch = d.patch ?? '';
+            await page(out, out.tty ? paintDiff(out, patch) : patch);
+        });
+    });
+    withExamples(program
+        .command('apply')
+        .description("bring a job's changes into the checkout it was started from, as uncommitted changes (all or nothing)")
+        .argument('<job_id>')
+        .option('--dry-run', 'only check that they apply cleanly; change nothing')
+        .option('--json', 'print JSON'), `  codex-async-mcp apply 3f9c0a1b2c3d --dry-run
+  codex-async-mcp apply 3f9c0a1b2c3d && git diff
+
+Conflicts, or uncommitted changes of yours to the same files, leave your checkout untouched and
+exit 1 with the files listed.`).action(async (jobId, opts, cmd) => {
+        const out = outFor(cmd, opts);
+        await withEngine(async (engine) => {
+            const r = await engine.apply(jobId, { dryRun: opts.dryRun === true });
+            if (out.json)
+                out.data(r);
+            else
+                printApply(out, r);
+            if (!wentThrough(r))
+                process.exitCode = EXIT.failed;
+        });
+    });
+    withExamples(program
+        .command('discard')
+        .description("remove a job's worktree and its branch (its record and logs stay)")
+        .argument('<job_id>')
+        .option('--json', 'print JSON'), '  codex-async-mcp discard 3f9c0a1b2c3d').action(async (jobId, opts, cmd) => {
+        const out = outFor(cmd, opts);
+        await withEngine(async (engine) => {
+            const r = await engine.discard(jobId);
+            if (out.json)
+                out.data(r);
+            else
+                out.line(r.message);
+        });
+    });
+}
+//# sourceMappingURL=review.js.map

@@ -1,0 +1,73 @@
+import { ConfigError, loadConfig } from '../config.js';
+import { Engine } from '../engine/engine.js';
+import { ToolError } from '../errors.js';
+import { CliError, EXIT } from './exit.js';
+const COMMAND_FOR = {
+    start: 'run',
+    poll: 'show',
+    wait: 'wait',
+    result: 'result',
+    list: 'ls',
+    cancel: 'cancel',
+    reply: 'reply',
+    diff: 'diff',
+    apply: 'apply',
+    discard: 'discard',
+};
+/** Engine errors point to the next step; a person at the shell is told the command. */
+export const commandName = (operation) => `\`codex-async-mcp ${COMMAND_FOR[operation]}\``;
+/** An error's message for a person: the next step it points to named as a command. */
+export const forPeople = (err) => (err instanceof ToolError ? err.say(commandName) : err.message);
+/** Why the engine cannot open, for a person: a bad environment is a usage error (2), unusable state a failure (1). */
+export function openFailure(err) {
+    if (err instanceof ConfigError || err.kind === 'config')
+        return new CliError(err.message, EXIT.usage);
+    return new CliError(`${err.message} (run \`codex-async-mcp doctor\` for a full check)`, EXIT.failed);
+}
+/**
+ * The jobs a front end serves: the fleet's when CODEX_ASYNC_REDIS_URL is set, else this machine's.
+ * The fleet's client (BullMQ, ioredis) loads only then: a local server starts without it.
+ */
+export async function openJobs(config, log, opts = {}) {
+    if (!config.fleet)
+        return Engine.open(config, log, opts);
+    const { FleetClient } = await import('../fleet/client.js');
+    return FleetClient.open(config, log);
+}
+/** Only warnings reach the terminal; a person does not need "using codex 0.169.0" before every listing. */
+const warnings = (level, message) => {
+    if (level !== 'info')
+        process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
+};
+/**
+ * The jobs one command works on: with a fleet (CODEX_ASYNC_REDIS_URL), the fleet's; otherwise the
+ * same engine the MCP server runs, so a command both reads jobs and does a server's duties while it
+ * runs (starting queued jobs, recording outcomes).
+ */
+export async function withEngine(work) {
+    let config;
+    let engine;
+    try {
+        config = loadConfig();
+        engine = await openJobs(config, warnings, { forCommand: true });
+    }
+    catch (err) {
+        if (err instanceof ConfigError || err instanceof ToolError)
+            throw openFailure(err);
+        throw err;
+    }
+    try {
+        await engine.catchUp();
+        return await work(engine, config);
+    }
+    catch (err) {
+        // Engine errors are written for whoever called: here they are a person's usage error.
+        if (err instanceof ToolError)
+            throw new CliError(forPeople(err), ['storage', 'codex_unavailable', 'agent_unavailable', 'runner_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
+        throw err;
+    }
+    finally {
+        await engine.close();
+    }
+}
+//# sourceMappingURL=engine.js.map

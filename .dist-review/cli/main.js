@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { CommanderError } from 'commander';
+import { stderrLogger } from '../log.js';
+import { CliError, EXIT } from './exit.js';
+/**
+ * A command whose reader went away (`ls | head -1`) ends at once and quietly, as ls and git do when
+ * SIGPIPE kills them: Node ignores SIGPIPE, so the write fails with EPIPE instead, which would
+ * otherwise surface as an unhandled 'error' and a stack trace. The status is the one a shell
+ * reports for a command killed by SIGPIPE (141), so `set -o pipefail` treats us as it treats them.
+ * When something else listens on the stream (the MCP stdio transport owns stdout while serving),
+ * the broken pipe is its to handle.
+ */
+function endQuietlyWhenReaderLeaves(stream) {
+    stream.on('error', (err) => {
+        if (stream.listenerCount('error') > 1)
+            return;
+        if (err.code === 'EPIPE')
+            process.exit(EXIT.brokenPipe);
+        throw err;
+    });
+}
+const VERSION = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+/**
+ * No arguments: serve MCP on stdio, which is what MCP clients launch. Anything else is the command
+ * line for people (program.ts), over the same engine.
+ */
+async function main(argv) {
+    // Each path loads only what it needs: the server never loads the terminal libraries, and a
+    // command like `ls` never loads the MCP SDK (memory for the one, start-up time for the other).
+    if (argv.length === 0)
+        return (await import('./serve.js')).serveOnStdio(VERSION);
+    if (argv[0] === '__supervise')
+        return (await import('./callback.js')).callback(argv.slice(1));
+    endQuietlyWhenReaderLeaves(process.stdout);
+    endQuietlyWhenReaderLeaves(process.stderr);
+    const { buildProgram } = await import('./program.js');
+    await buildProgram(VERSION).parseAsync(argv, { from: 'user' });
+}
+main(process.argv.slice(2)).catch((err) => {
+    // Commander has printed its own message (usage error, --help, --version) and set the exit code.
+    if (err instanceof CommanderError)
+        return;
+    if (err instanceof CliError) {
+        process.stderr.write(`codex-async-mcp: ${err.message}\n`);
+        process.exitCode = err.exitCode;
+        return;
+    }
+    stderrLogger('error', err.message);
+    process.exitCode = 1;
+});
+//# sourceMappingURL=main.js.map

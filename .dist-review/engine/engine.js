@@ -1,0 +1,675 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AGENT_NAMES } from '../agents/agent.js';
+import { AgentLocators } from '../agents/binary.js';
+import { resolveAccess } from '../agents/access.js';
+import { agentOf, isAgentName } from '../agents/registry.js';
+import { invalid, ToolError } from '../errors.js';
+import { Bus } from '../jobs/bus.js';
+import { damagedError, guardDamage, isDamage, openDb } from '../jobs/db.js';
+import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js';
+import { fileSize, homeLayout, jobFiles, prepareHome, underTempDir } from '../jobs/files.js';
+import { isJobId, newJobId } from '../jobs/ids.js';
+import { isDiskFull, Reserve } from '../jobs/reserve.js';
+import { isFinal } from '../jobs/states.js';
+import { JobStore } from '../jobs/store.js';
+import { livingProcesses, stopJob } from '../supervise/terminate.js';
+import { collectGarbage } from './retention.js';
+import { Runner } from './runner.js';
+import { Waiters } from './waiters.js';
+import { MAX_ATTEMPTS, toGroupView } from './groups.js';
+import { ISOLATIONS, Workspaces } from './workspaces.js';
+import { describeJob, toResult, toSnapshot, toSummary } from './snapshot.js';
+import { checkAllowedRoots, checkCheckCommand, checkCwd, checkJobId, checkModelOptions, checkOutputSchema, checkPaths, checkPrompt, checkTimeout, checkWritableRoots, LIMITS, notFound, } from './validate.js';
+const OUTPUT_MAX_CHARS = 8000;
+/** How long cancel waits, in 50 ms ticks, for a launch in flight (a worktree being made) to record its process or end. */
+const PREPARING_WAIT_TICKS = 1200;
+const THREAD_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{7,79}$/;
+/**
+ * The job engine: every operation the MCP tools (and the command line) offer, over the job store,
+ * the codex adapter and process supervision. Any number of engines in any number of processes may
+ * share one home directory; they coordinate only through the database and the notify directory.
+ */
+export class Engine {
+    config;
+    log;
+    db;
+    layout;
+    store;
+    bus;
+    locators;
+    waiters = new Waiters();
+    runner;
+    workspaces;
+    closed = false;
+    constructor(config, log, db) {
+        this.config = config;
+        this.log = log;
+        this.db = db;
+        this.layout = homeLayout(config.home);
+        this.store = guardDamage(new JobStore(db), this.layout.db);
+        this.bus = new Bus(this.layout.notifyDir);
+        this.locators = new AgentLocators(config.bins, config.searchPath, this.layout.agentVersions);
+        const reserve = new Reserve(config.home, config.reserveBytes);
+        reserve.ensure();
+        this.workspaces = new Workspaces(this.store, this.layout, log);
+        this.runner = new Runner(config, log, this.store, this.bus, this.layout, this.locators, this.waiters, reserve, this.workspaces);
+    }
+    /**
+     * `forCommand`: a short-lived command line process — codex is looked up only when a job needs
+     * it, and the caller runs `catchUp()` so what it shows is current.
+     */
+    static open(config, log, opts = {}) {
+        const layout = homeLayout(config.home);
+        prepareHome(layout);
+        const db = openDb(layout.db, layout.jobsDir);
+        let engine;
+        try {
+            engine = new Engine(config, log, db);
+        }
+        catch (err) {
+            db.close();
+            if (isDamage(err))
+                throw damagedError(layout.db, `is damaged (${err.message})`);
+            throw err;
+        }
+        if (opts.callback)
+            return engine;
+        // Said once, where it helps: when a server starts (and by `doctor`), not before every command's output.
+        if (!opts.forCommand && underTempDir(config.home)) {
+            log('warn', `CODEX_ASYNC_HOME ${config.home} is under a temporary directory, which codex's workspace-write sandbox can write to: keep it elsewhere`);
+        }
+        engine.runner.start(!opts.forCommand);
+        return engine;
+    }
+    /** A job's wrapper calling back (see supervise/launch.ts): its codex exited, or its deadline passed. */
+    async callback(event, id, launch) {
+        if (event === 'exited')
+            await this.runner.afterExit(id, launch);
+        else
+            await this.runner.atDeadline(id, launch);
+    }
+    /**
+     * One sweep now: records the outcome of jobs whose codex exited or vanished while no server
+     * watched, and starts queued jobs if there is room. A server does this on its own every second;
+     * a command calls it first so that what it lists is true.
+     */
+    catchUp() {
+        return this.runner.sweep();
+    }
+    /** How long finished jobs are kept (CODEX_ASYNC_RETENTION_DAYS); null: forever. */
+    get retentionMs() {
+        return this.config.retentionMs;
+    }
+    /** Stops watching; jobs run on. */
+    async close() {
+        this.closed = true;
+        this.waiters.wakeAll();
+        await this.runner.close();
+        this.db.close();
+    }
+    // ── starting jobs ────────────────────────────────────────────────────────────────────────────
+    /**
+     * `given`: the ids a fleet front end already handed out for this start (fleet/runner.ts), one per
+     * attempt; otherwise they are made here.
+     */
+    async start(input, given) {
+        const prompt = checkPrompt(input.prompt);
+        if (input.runner_labels?.length && !given) {
+            throw invalid('runner_labels choose among fleet runners, and this server runs jobs itself: set CODEX_ASYNC_REDIS_URL (docs/SCALING.md), or leave runner_labels out');
+        }
+        const lineup = this.checkLineup(input);
+        const attempts = lineup.length;
+        if (given && (given.ids.length !== attempts || (attempts > 1) !== (given.groupId !== null))) {
+            throw invalid(`the fleet handed out ${given.ids.length} job ids for ${attempts} attempts`);
+        }
+        const agents = [...new Set(lineup)];
+        const cwd = checkCwd(input.cwd);
+        const access = resolveAccess(input, this.config.allowDangerous);
+        const schema = checkOutputSchema(input.output_schema);
+        const addDirs = checkPaths('add_dirs', input.add_dirs, cwd);
+        const images = checkPaths('images', input.images, cwd);
+        this.checkPlaces(access, cwd, addDirs, images);
+        for (const agent of agents) {
+            for (const dir of addDirs) {
+                const problem = agent.pathProblem?.(dir);
+                if (problem)
+                    throw invalid(`add_dirs: ${problem}; leave it out, or use another agent`);
+            }
+        }
+        const isolation = this.checkIsolation(input.isolation, attempts > 1 ? 'worktree' : this.config.defaultIsolation);
+        if (attempts > 1 && isolation !== 'worktree') {
+            throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
+        }
+        const check = checkCheckCommand(input.check_command);
+        const first = given?.ids[0] ?? newJobId();
+        const planned = await this.workspaces.plan(first, cwd, isolation, access);
+        Workspaces.checkAddDirs(planned, addDirs);
+        const groupId = given ? given.groupId : attempts > 1 ? newJobId() : null;
+        for (const agent of agents)
+            await this.locators.of(agent.name).locate();
+        // The check runs under codex's sandbox whichever agent did the work.
+        if (check !== null && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
+            await this.locators.of('codex').locate().catch((err) => {
+                throw new ToolError('codex_unavailable', `check_command runs under codex's sandbox, so codex must be installed too: ${err.message}`);
+            });
+        }
+        const ids = [];
+        try {
+            for (let i = 0; i < attempts; i++) {
+                const id = i === 0 ? first : (given?.ids[i] ?? newJobId());
+                const job = this.newJob(id, lineup[i].name, prompt, cwd, access, input, {
+                    images,
+                    add_dirs: addDirs,
+                    has_output_schema: schema !== null,
+                    parent_job_id: null,
+                    resume_thread_id: null,
+                    isolation,
+                    workspace: Workspaces.forJob(planned, id, this.layout),
+                    group_id: groupId,
+                    check_command: check,
+                });
+                this.create(job, prompt, schema, null);
+                ids.push(id);
+            }
+        }
+        catch (err) {
+            // A group is all its attempts or none: those already recorded are cancelled before they start.
+            for (const id of ids)
+                this.store.cancelQueued(id, Date.now());
+            throw err;
+        }
+        return this.started(ids, groupId);
+    }
+    /**
+     * The agent of each attempt: one attempt per entry of `agents` (best-of-N across agents), else
+     * `attempts` of `agent` (codex when none is named).
+     */
+    checkLineup(input) {
+        if (input.agents === undefined) {
+            const attempts = input.attempts ?? 1;
+            if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
+                throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
+            }
+            return new Array(attempts).fill(this.checkAgent(input.agent, input));
+        }
+        if (input.agent !== undefined)
+            throw invalid('give agent (for every attempt) or agents (one attempt each), not both');
+        if (input.agents.length < 1 || input.agents.length > MAX_ATTEMPTS) {
+            throw invalid(`agents must name 1 to ${MAX_ATTEMPTS} agents, one attempt each, e.g. ["codex", "claude"]`);
+        }
+        if (input.attempts !== undefined && input.attempts !== input.agents.length) {
+            throw invalid(`agents names ${input.agents.length} attempts, but attempts is ${input.attempts}: leave attempts out`);
+        }
+        return input.agents.map((name) => this.checkAgent(name, input));
+    }
+    /** The agent named (codex when none is), refusing the options it cannot honour. */
+    checkAgent(name, input) {
+        if (name !== undefined && !isAgentName(name))
+            throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
+        const agent = agentOf(name ?? 'codex');
+        this.refuseUnsupported(agent, input);
+        return agent;
+    }
+    refuseUnsupported(agent, input) {
+        for (const feature of agent.unsupported) {
+            const value = input[feature];
+            if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
+                throw invalid(`${agent.title} cannot take ${feature}: leave it out, or use agent "codex"`);
+            }
+        }
+    }
+    checkIsolation(value, fallback) {
+        if (value === undefined)
+            return fallback;
+        if (!ISOLATIONS.includes(value))
+            throw invalid(`isolation must be one of ${ISOLATIONS.join(', ')}, got "${value.slice(0, 40)}"`);
+        return value;
+    }
+    async reply(input) {
+        const prompt = checkPrompt(input.prompt);
+        let threadId;
+        let agent;
+        let cwd;
+        let access;
+        let addDirs = [];
+        let parentId = null;
+        let approvalPolicy = input.approval_policy;
+        let workspace = null;
+        let isolation = 'none';
+        if (input.job_id !== undefined) {
+            if (input.thread_id !== undefined)
+                throw invalid('give job_id or thread_id, not both');
+            for (const key of ['cwd', 'sandbox', 'approval_policy', 'agent']) {
+                if (input[key] !== undefined)
+                    throw invalid(`${key} comes from the parent job when replying by job_id; leave it out`);
+            }
+            const parent = this.get(input.job_id);
+            agent = agentOf(parent.agent);
+            this.refuseUnsupported(agent, input);
+            if (!parent.thread_id) {
+                throw new ToolError(isFinal(parent.status) ? 'conflict' : 'not_finished', isFinal(parent.status)
+                    ? (t) => `job ${parent.id} never started a ${agent.title} session (${describeJob(parent)}), so there is nothing to continue: start a new job with ${t('start')}`
+                    : (t) => `job ${parent.id} is ${parent.status} and has no ${agent.title} session yet: wait for it with ${t('wait')}, then reply`);
+            }
+            if (!parent.cwd) {
+                throw new ToolError('conflict', `job ${parent.id} was recovered by a repair without its settings, so its cwd is unknown: reply with thread_id "${parent.thread_id}" and cwd instead`);
+            }
+            threadId = parent.thread_id;
+            cwd = parent.cwd;
+            approvalPolicy = parent.approval_policy ?? undefined;
+            access = resolveAccess({ sandbox: parent.sandbox, approval_policy: approvalPolicy }, this.config.allowDangerous);
+            addDirs = parent.add_dirs;
+            parentId = parent.id;
+            workspace = this.continuedWorkspace(parent);
+        }
+        else if (input.thread_id !== undefined) {
+            agent = this.checkAgent(input.agent, input);
+            if (!THREAD_ID_PATTERN.test(input.thread_id)) {
+                throw invalid(`"${input.thread_id.slice(0, 80)}" is not a ${agent.title} session id (such as the one ${agent.command} prints at start)`);
+            }
+            if (input.cwd === undefined)
+                throw invalid('cwd is required with thread_id: the directory the thread works in');
+            threadId = input.thread_id;
+            cwd = checkCwd(input.cwd);
+            access = resolveAccess(input, this.config.allowDangerous);
+            isolation = agent.resumesInPlaceOnly ? 'none' : this.config.defaultIsolation;
+        }
+        else {
+            throw invalid((t) => `give job_id (a job started by ${t('start')}) or thread_id (any agent's session id) with cwd`);
+        }
+        this.checkPlaces(access, cwd, addDirs, []);
+        const id = newJobId();
+        workspace ??= await this.workspaces.plan(id, cwd, isolation, access);
+        const job = this.newJob(id, agent.name, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
+            images: [],
+            add_dirs: addDirs,
+            has_output_schema: false,
+            parent_job_id: parentId,
+            resume_thread_id: threadId,
+            isolation: workspace.kind,
+            workspace: Workspaces.forJob(workspace, id, this.layout),
+            group_id: null,
+            check_command: null,
+        });
+        await this.locators.of(agent.name).locate();
+        this.create(job, prompt, null, threadId);
+        return this.started([job.id], null);
+    }
+    /** A reply continues in its parent's worktree, which must still be there; null: the parent had none. */
+    continuedWorkspace(parent) {
+        const ws = parent.workspace;
+        if (ws.kind === 'none')
+            return null;
+        if (ws.state !== 'ready') {
+            throw new ToolError('conflict', ws.state === 'discarded'
+                ? (t) => `job ${parent.id}'s worktree was discarded, so its thread cannot continue there: start a new job with ${t('start')}`
+                : (t) => `job ${parent.id}'s worktree ${ws.state === 'failed' ? 'could not be made' : 'is not ready'}: start a new job with ${t('start')}`);
+        }
+        return ws;
+    }
+    /** Where codex may look and write: inside the allowed roots, never over the state directory. */
+    checkPlaces(access, cwd, addDirs, images) {
+        checkAllowedRoots([
+            { what: 'cwd', path: cwd, dir: true },
+            ...addDirs.map((p) => ({ what: 'add_dirs entry', path: p, dir: true })),
+            ...images.map((p) => ({ what: 'images entry', path: p, dir: false })),
+        ], this.config.allowedRoots);
+        checkWritableRoots(access, cwd, addDirs, this.config.home);
+    }
+    newJob(id, agent, prompt, cwd, access, input, rest) {
+        checkModelOptions(input);
+        if (input.label !== undefined && input.label.length > LIMITS.labelChars) {
+            throw invalid(`label is longer than ${LIMITS.labelChars} characters`);
+        }
+        return {
+            id,
+            agent,
+            prompt_head: prompt.slice(0, 2000),
+            prompt_bytes: Buffer.byteLength(prompt),
+            cwd,
+            sandbox: access.sandbox,
+            bypass: access.bypass,
+            approval_policy: input.approval_policy ?? null,
+            model: input.model ?? null,
+            reasoning_effort: input.reasoning_effort ?? null,
+            timeout_seconds: checkTimeout('timeout_seconds', input.timeout_seconds, this.config.defaultTimeoutSeconds),
+            stall_seconds: input.stall_seconds === undefined ? null : checkTimeout('stall_seconds', input.stall_seconds, 0),
+            label: input.label ?? null,
+            created_at: Date.now(),
+            ...rest,
+        };
+    }
+    /** Writes the job's files, then records it as queued: a job in the database is always runnable. */
+    create(job, prompt, schema, threadId) {
+        const files = jobFiles(this.layout, job.id);
+        try {
+            fs.mkdirSync(files.dir, { mode: 0o700 });
+            fs.writeFileSync(files.prompt, prompt, { mode: 0o600, flag: 'wx' });
+            // The settings the directory would otherwise lack: a repair rebuilds the row from them.
+            fs.writeFileSync(files.settings, JSON.stringify(job), { mode: 0o600, flag: 'wx' });
+            if (schema !== null)
+                fs.writeFileSync(files.outputSchema, schema, { mode: 0o600, flag: 'wx' });
+            if (job.check_command !== null)
+                fs.writeFileSync(files.check, `${job.check_command}\n`, { mode: 0o600, flag: 'wx' });
+            if (threadId === null)
+                this.store.insert(job);
+            else {
+                const busy = this.store.insertOnThread(job, threadId);
+                if (busy) {
+                    throw new ToolError('conflict', (t) => `job ${busy} is still working on thread ${threadId}: wait for it (${t('wait')}) or cancel it (${t('cancel')}), then reply`);
+                }
+            }
+        }
+        catch (err) {
+            fs.rmSync(files.dir, { recursive: true, force: true });
+            if (err instanceof ToolError)
+                throw err;
+            const hint = isDiskFull(err) ? ': the disk is full; free some space and try again' : `: ${err.message}`;
+            throw new ToolError('storage', `cannot record the job in ${this.config.home}${hint}`);
+        }
+        this.bus.publish(job.id);
+    }
+    async started(ids, groupId) {
+        await this.runner.dispatch();
+        const job = this.get(ids[0]);
+        return {
+            job_id: job.id,
+            status: job.status,
+            created_at: new Date(job.created_at).toISOString(),
+            queue_position: job.status === 'queued' ? this.store.queuePosition(job) : null,
+            isolation: job.isolation,
+            group_id: groupId,
+            job_ids: ids,
+        };
+    }
+    // ── reading jobs ─────────────────────────────────────────────────────────────────────────────
+    /**
+     * The whole id for what a caller typed: the id itself, or a prefix only one job's id starts with
+     * (as git and docker take them). Callers that look a job up repeatedly resolve once, so a job
+     * created meanwhile cannot make their prefix ambiguous halfway through.
+     */
+    resolve(idOrPrefix) {
+        const id = checkJobId(idOrPrefix);
+        if (isJobId(id))
+            return id;
+        const matches = this.store.idsStartingWith(id);
+        if (matches.length === 0)
+            throw notFound(id);
+        if (matches.length > 1) {
+            const shown = matches.slice(0, 10).join(', ');
+            throw invalid(`job id prefix "${id}" is ambiguous: ${matches.length} jobs start with it (${shown}${matches.length > 10 ? ', …' : ''}); give more characters`);
+        }
+        return matches[0];
+    }
+    get(id) {
+        const whole = this.resolve(id);
+        const job = this.store.get(whole);
+        if (!job)
+            throw notFound(whole);
+        return job;
+    }
+    snapshotOf(job, tailLines = 100) {
+        const fresh = this.runner.refresh(job);
+        const output = readActivityTail(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
+        return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null, this.runner.phase(fresh));
+    }
+    poll(id, tailLines = 100) {
+        if (!Number.isInteger(tailLines) || tailLines < 0)
+            throw invalid(`tail_lines must be a whole number from 0 up, got ${tailLines}`);
+        return this.snapshotOf(this.get(id), tailLines);
+    }
+    /** The readable activity log, longer than poll's: for the `codex-job://{id}/output` resource. */
+    activity(id) {
+        const job = this.get(id);
+        return readActivityTail(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, 2000, 256 * 1024);
+    }
+    /** The raw JSONL event stream's last `maxBytes`, cut at a line start: for `codex-job://{id}/events`. */
+    rawEvents(id, maxBytes = 1 << 20) {
+        return readRawTail(jobFiles(this.layout, this.get(id).id).events, maxBytes);
+    }
+    result(id) {
+        const job = this.get(id);
+        if (!isFinal(job.status)) {
+            throw new ToolError('not_finished', (t) => `job ${job.id} is still ${job.status}: call ${t('wait')} with job_ids ["${job.id}"] to block until it finishes, or ${t('poll')} to see its progress`);
+        }
+        return toResult(job);
+    }
+    list(input) {
+        const limit = input.limit ?? 20;
+        if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.listLimit) {
+            throw invalid(`limit must be a whole number from 1 to ${LIMITS.listLimit}, got ${limit}`);
+        }
+        let beforeSeq;
+        if (input.cursor !== undefined) {
+            const decoded = Number(Buffer.from(input.cursor, 'base64url').toString('utf8'));
+            if (!Number.isInteger(decoded) || decoded < 1)
+                throw invalid((t) => `cursor is not one ${t('list')} returned: pass next_cursor as given`);
+            beforeSeq = decoded;
+        }
+        const rows = this.store.list({ status: input.status, cwd: input.cwd, label: input.label, beforeSeq, limit: limit + 1 });
+        const page = rows.slice(0, limit);
+        const last = page.at(-1);
+        return {
+            jobs: page.map(toSummary),
+            next_cursor: rows.length > limit && last ? Buffer.from(String(last.seq)).toString('base64url') : null,
+        };
+    }
+    /**
+     * Calls `onChange` whenever the job changes (queued, started, finished — in any server process)
+     * until the returned function is called. The job must exist.
+     */
+    watch(id, onChange) {
+        return this.waiters.watch(this.get(id).id, onChange);
+    }
+    /**
+     * Deletes finished jobs that finished more than `olderThanMs` ago, keeping the `keep` most
+     * recent finished ones; never a queued or running job. With `dryRun`, only reports.
+     */
+    async gc(opts) {
+        if (!(opts.olderThanMs >= 0))
+            throw invalid('the age must be zero or more');
+        if (!Number.isInteger(opts.keep) || opts.keep < 0)
+            throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
+        const { jobs, bytes } = await collectGarbage(this.store, this.layout, this.workspaces, opts);
+        return { jobs: jobs.map(toSummary), bytes };
+    }
+    /**
+     * Follows a job's raw event log from byte `offset`: every complete line goes to `onLine` as it is
+     * written, until the job is final and its log read to the end (or `signal` aborts). Event-log
+     * writes do not wake anyone, so a running job's log is re-checked every `everyMs`.
+     */
+    async follow(idOrPrefix, offset, onLine, opts = {}) {
+        const id = this.resolve(idOrPrefix);
+        const file = jobFiles(this.layout, this.get(id).id).events;
+        for (;;) {
+            const job = this.runner.refresh(this.get(id));
+            const final = isFinal(job.status);
+            for (let before = -1; offset !== before && !opts.signal?.aborted;) {
+                before = offset;
+                const chunk = readNewLines(file, offset, final);
+                offset = chunk.offset;
+                for (const line of chunk.lines)
+                    onLine(line);
+            }
+            if (final || opts.signal?.aborted || this.closed)
+                return this.snapshotOf(job, 0);
+            await this.waiters.next([job.id], opts.everyMs ?? 250, opts.signal);
+        }
+    }
+    /** The complete lines of a job's event log from byte `offset` (a fleet runner's `follow`, one step at a time). */
+    readLog(id, offset) {
+        const job = this.runner.refresh(this.get(id));
+        const final = isFinal(job.status);
+        const chunk = readNewLines(jobFiles(this.layout, job.id).events, offset, final);
+        return { lines: chunk.lines, offset: chunk.offset, final };
+    }
+    /** The agents this machine has (a fleet runner announces them). */
+    async agentsFound() {
+        const found = await Promise.all(AGENT_NAMES.map(async (name) => ((await this.locators.of(name).available()) !== null ? name : null)));
+        return found.filter((name) => name !== null);
+    }
+    /** Jobs not yet final: what a fleet runner counts against its limit and takes back after a restart. */
+    unfinished() {
+        return this.store.unfinishedIds();
+    }
+    /** Where a job's event log ends now: `follow` from here shows only what comes next. */
+    eventLogSize(id) {
+        return fileSize(jobFiles(this.layout, this.get(id).id).events);
+    }
+    /** Calls `onChange` with the job id whenever any job changes, in any server process. */
+    watchAll(onChange) {
+        return this.waiters.watchAll(onChange);
+    }
+    // ── reviewing changes ────────────────────────────────────────────────────────────────────────
+    /** The job's changes against the commit it started from (see Workspaces.diff). */
+    diff(id, opts = {}) {
+        return this.workspaces.diff(this.get(id), { statOnly: opts.statOnly ?? false, paths: opts.paths, maxBytes: opts.maxBytes });
+    }
+    /** Brings a finished job's changes into the checkout it was started from (see Workspaces.apply). */
+    apply(id, opts = {}) {
+        return this.workspaces.apply(this.get(id), opts.dryRun ?? false);
+    }
+    /** Removes a finished job's worktree and branch; the job's record and logs stay. */
+    discard(id) {
+        return this.workspaces.discard(this.get(id));
+    }
+    // ── groups of attempts ───────────────────────────────────────────────────────────────────────
+    /** The whole group id for what a caller typed (a prefix works as for jobs). */
+    resolveGroup(idOrPrefix) {
+        const id = checkJobId(idOrPrefix);
+        const matches = this.store.groupIdsStartingWith(id);
+        if (matches.length === 0)
+            throw new ToolError('not_found', (t) => `no group of attempts with id "${id}": group ids are returned by ${t('start')} with attempts`);
+        if (matches.length > 1)
+            throw invalid(`group id prefix "${id}" is ambiguous: give more characters`);
+        return matches[0];
+    }
+    /** A group's attempts ranked, best first; changes of finished attempts are measured if need be. */
+    async group(idOrPrefix) {
+        const groupId = this.resolveGroup(idOrPrefix);
+        let jobs = this.store.group(groupId);
+        const unmeasured = jobs.filter((job) => isFinal(job.status) && job.changes === null && job.workspace.state === 'ready');
+        if (unmeasured.length) {
+            await Promise.all(unmeasured.map((job) => this.workspaces.summarize(job)));
+            jobs = this.store.group(groupId);
+        }
+        return toGroupView(groupId, jobs);
+    }
+    /** Waits until every attempt of the group is final (or the timeout), then ranks them. */
+    async waitGroup(idOrPrefix, timeoutMs, opts = {}) {
+        const groupId = this.resolveGroup(idOrPrefix);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const pending = this.store.group(groupId).filter((job) => !isFinal(job.status)).map((job) => job.id);
+            if (pending.length === 0 || Date.now() >= deadline || opts.signal?.aborted || this.closed)
+                break;
+            await this.wait(pending, deadline - Date.now(), opts);
+        }
+        const group = await this.group(groupId);
+        const jobs = this.store.group(groupId);
+        return {
+            finished: jobs.filter((job) => isFinal(job.status)).map((job) => this.snapshotOf(job, 0)),
+            pending: jobs.filter((job) => !isFinal(job.status)).map((job) => job.id),
+            timed_out: group.finished < group.total,
+            group,
+        };
+    }
+    /** Cancels every attempt of a group still queued or running. */
+    async cancelGroup(idOrPrefix) {
+        const groupId = this.resolveGroup(idOrPrefix);
+        await Promise.all(this.store.group(groupId).filter((job) => !isFinal(job.status)).map((job) => this.cancel(job.id)));
+        return this.group(groupId);
+    }
+    // ── waiting and cancelling ───────────────────────────────────────────────────────────────────
+    /**
+     * Returns as soon as one of the jobs is final, or at the timeout. `signal` aborts the wait, never
+     * the jobs. `onTick` is called every `tickMs` with the first pending job, for progress reports.
+     */
+    async wait(ids, timeoutMs, opts = {}) {
+        if (ids.length === 0)
+            throw invalid('give at least one job id to wait for, or a group_id');
+        const unique = [...new Set(ids.map((id) => this.resolve(id)))];
+        for (const id of unique)
+            this.get(id);
+        const begun = Date.now();
+        const deadline = begun + timeoutMs;
+        let ticker = null;
+        const onTick = opts.onTick;
+        if (onTick && opts.tickMs) {
+            const tick = () => {
+                try {
+                    const pending = unique.map((id) => this.store.get(id)).find((job) => job && !isFinal(job.status));
+                    if (pending)
+                        onTick(this.snapshotOf(pending, 0), Date.now() - begun);
+                }
+                catch (err) {
+                    this.log('warn', `progress report failed: ${err.message}`);
+                }
+            };
+            tick();
+            ticker = setInterval(tick, opts.tickMs);
+        }
+        try {
+            for (;;) {
+                const jobs = unique.map((id) => this.get(id));
+                const finished = jobs.filter((job) => isFinal(job.status));
+                const timedOut = Date.now() >= deadline;
+                if (finished.length > 0 || timedOut || opts.signal?.aborted || this.closed) {
+                    return {
+                        finished: finished.map((job) => this.snapshotOf(job)),
+                        pending: jobs.filter((job) => !isFinal(job.status)).map((job) => job.id),
+                        timed_out: finished.length === 0 && timedOut,
+                    };
+                }
+                // Wake-ups come through the notify directory; re-reading once per sweep interval covers a
+                // watcher that failed (inotify limits) at the cost of one query a second.
+                await this.waiters.next(unique, Math.min(deadline - Date.now(), this.config.sweepIntervalMs), opts.signal);
+            }
+        }
+        finally {
+            if (ticker)
+                clearInterval(ticker);
+        }
+    }
+    /** Stops a job and everything it started; returns only when they are gone. */
+    async cancel(idOrPrefix) {
+        const id = this.resolve(idOrPrefix);
+        let job = this.get(id);
+        // A job moves queued → running (claim) and, rarely, back (release): retry until one step holds.
+        for (let attempt = 0;; attempt++) {
+            if (job.status === 'queued' && this.store.cancelQueued(job.id, Date.now())) {
+                // A launch cut short by a crash may have left part of a worktree: nothing half-made stays.
+                await this.workspaces.abandon(job);
+                this.bus.publish(job.id);
+                this.waiters.wake(job.id);
+                return this.snapshotOf(this.get(id));
+            }
+            job = this.get(id);
+            if (isFinal(job.status))
+                return this.snapshotOf(job);
+            if (job.status === 'running' && (this.store.requestStop(job.id, 'cancelled', Date.now()) || job.stop_reason !== null))
+                break;
+            if (attempt === 5)
+                throw new ToolError('conflict', (t) => `job ${id} kept changing state; try ${t('cancel')} again`);
+            job = this.get(id);
+        }
+        let proc = this.runner.processOf(job);
+        // Claimed by a server that is spawning it right now: give it a moment to record the pid. One
+        // making the job's worktree finishes that first, then sees the stop and ends the job itself.
+        for (let i = 0; proc.pgid === null && (i < 40 || (this.runner.launchInFlight(job) && i < PREPARING_WAIT_TICKS)); i++) {
+            await sleep(50);
+            job = this.get(id);
+            if (isFinal(job.status))
+                return this.snapshotOf(job);
+            proc = this.runner.processOf(job);
+        }
+        const stopped = await stopJob(proc, this.config.killGraceSeconds * 1000);
+        this.runner.conclude(id);
+        if (!stopped.gone) {
+            throw new ToolError('conflict', `job ${id} was marked cancelled, but processes ${livingProcesses(proc).join(', ')} did not exit after SIGKILL; check them with ps`);
+        }
+        return this.snapshotOf(this.get(id));
+    }
+}
+//# sourceMappingURL=engine.js.map

@@ -1,0 +1,184 @@
+import fs from 'node:fs';
+import { emptyProgress } from '../agents/progress.js';
+import { agentOf } from '../agents/registry.js';
+import { foldNewEvents } from '../jobs/eventlog.js';
+import { capLog } from '../jobs/logcap.js';
+import { fileMtime, fileSize, jobFiles, readCheck, readExitStatus, readSmall, readTail } from '../jobs/files.js';
+import { isDiskFull } from '../jobs/reserve.js';
+import { identityAlive } from '../supervise/proc.js';
+import { jobProcess, killJob, stopJob } from '../supervise/terminate.js';
+import { checkStopped, decide } from './outcome.js';
+/**
+ * Reads what a job's agent wrote and records outcomes: folds new events into progress, decides how
+ * a job ended once its agent is gone, records the verdict (one process wins), ends what the job
+ * left running, and keeps logs within their cap.
+ */
+export class Recorder {
+    config;
+    log;
+    store;
+    bus;
+    layout;
+    waiters;
+    reserve;
+    workspaces;
+    track;
+    onFinished;
+    /** Per job, how much of the start of events.jsonl / stderr.log is already a hole. */
+    punched = new Map();
+    capWarned = false;
+    reserveReleased = false;
+    constructor(config, log, store, bus, layout, waiters, reserve, workspaces, track, 
+    /** A job finished: its slot is free for the next queued one. */
+    onFinished) {
+        this.config = config;
+        this.log = log;
+        this.store = store;
+        this.bus = bus;
+        this.layout = layout;
+        this.waiters = waiters;
+        this.reserve = reserve;
+        this.workspaces = workspaces;
+        this.track = track;
+        this.onFinished = onFinished;
+    }
+    /** Puts the reserve back once the disk has room again, after it was released to record an outcome. */
+    restoreReserve() {
+        if (!this.reserveReleased)
+            return;
+        this.reserve.ensure();
+        this.reserveReleased = !fs.existsSync(this.reserve.file);
+    }
+    /** Folds events written since the last look into the job's progress. */
+    refresh(job) {
+        if (job.status !== 'running')
+            return job;
+        const progress = job.progress ?? emptyProgress();
+        const offset = foldNewEvents(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, job.events_offset, progress, false, this.config.maxLogBytes / 2);
+        if (offset === job.events_offset)
+            return job;
+        try {
+            this.store.saveProgress(job.id, progress, offset);
+        }
+        catch (err) {
+            // Progress is rebuilt from the log later; a full disk must not break a poll.
+            if (!isDiskFull(err))
+                throw err;
+        }
+        return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
+    }
+    /** Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. */
+    async capLogs(job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0 }) {
+        const files = jobFiles(this.layout, job.id);
+        const over = (file, punched) => fileSize(file) - punched > this.config.maxLogBytes;
+        if (!over(files.events, done.events) && !over(files.stderr, done.stderr) && !over(files.checkLog, done.check))
+            return;
+        try {
+            done.events = await capLog(files.events, this.config.maxLogBytes, job.events_offset, done.events);
+            // stderr and the check's output are only ever read from their tail.
+            done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr);
+            done.check = await capLog(files.checkLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.check);
+            // Remembered only while the job runs, so finished jobs leave no entry behind.
+            if (this.store.get(job.id)?.status === 'running')
+                this.punched.set(job.id, done);
+        }
+        catch (err) {
+            if (!this.capWarned)
+                this.log('warn', `cannot cap job logs (${err.message.split('\n')[0]}); they may grow without bound`);
+            this.capWarned = true;
+        }
+    }
+    /**
+     * Decides and records the outcome of a job whose agent is gone. Reads the row afresh: the verdict
+     * depends on the stop reason, which another process may have just set; the store only accepts the
+     * verdict if the stop reason is still the one it was made with. Only one process wins.
+     */
+    conclude(id) {
+        for (let attempt = 0; attempt < 3; attempt++) {
+            const job = this.store.get(id);
+            if (!job || job.status !== 'running')
+                return false;
+            // Its owner is spawning it right now (or was paused doing so): only the owner may decide.
+            if (this.launchInFlight(job))
+                return false;
+            const files = jobFiles(this.layout, id);
+            const exitCode = readExitStatus(files);
+            const progress = job.progress ?? emptyProgress();
+            const agent = agentOf(job.agent);
+            const offset = foldNewEvents(agent.stream, files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
+            progress.usage ??= agent.usageAtEnd?.(files.dir) ?? null;
+            const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, checkStopped(files, job));
+            if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
+                verdict.error.message += '; the disk holding the state directory was full, so the agent could not write its output or exit status';
+            }
+            try {
+                if (this.record({ ...job, progress, events_offset: offset }, verdict, exitCode))
+                    return true;
+            }
+            catch (err) {
+                // The outcome must be recorded even on a full disk: that is what the reserve is for.
+                if (!isDiskFull(err) || !this.reserve.release())
+                    throw err;
+                this.reserveReleased = true;
+                this.log('warn', `the disk holding ${this.config.home} is full; released the reserve to record job ${id}'s outcome`);
+            }
+        }
+        return false;
+    }
+    /** Begun but with no process recorded anywhere, by an owner still alive. */
+    launchInFlight(job) {
+        return job.launched_at !== null && this.processOf(job).pgid === null && identityAlive(job.claim_owner);
+    }
+    diskWasFull() {
+        if (this.reserveReleased)
+            return true;
+        try {
+            // Another process (a server, the job's callback) may have just released the reserve to record
+            // something: then the free space is about the reserve's size, still a full disk.
+            const st = fs.statfsSync(this.config.home);
+            return st.bavail * st.bsize < 1024 * 1024 + 2 * this.config.reserveBytes;
+        }
+        catch {
+            return false;
+        }
+    }
+    /** Records a verdict as the job's outcome, then ends what the job left running and tells everyone. */
+    record(job, verdict, exitCode) {
+        const progress = job.progress ?? emptyProgress();
+        const files = jobFiles(this.layout, job.id);
+        const written = readSmall(files.lastMessage)?.trim();
+        // When codex exited, not when someone next looked: the wrapper wrote `exit` at that moment.
+        const finishedAt = (exitCode !== null ? fileMtime(files.exit) : null) ?? Date.now();
+        const done = this.store.finish(job.id, {
+            ...verdict,
+            exit_code: exitCode,
+            final_message: written || progress.last_agent_message,
+            thread_id: progress.thread_id,
+            progress,
+            events_offset: job.events_offset,
+            finished_at: finishedAt,
+            check: readCheck(files, job.check_command),
+        }, job);
+        if (!done)
+            return false;
+        this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
+        // Everything is read now: the finished logs keep their tail within the cap too.
+        const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0 };
+        this.punched.delete(job.id);
+        void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
+        // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
+        // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
+        if (job.stop_reason !== null || verdict.error?.kind === 'lost')
+            killJob(this.processOf(job));
+        else
+            void stopJob(this.processOf(job), this.config.killGraceSeconds * 1000, 'SIGTERM');
+        this.bus.publish(job.id);
+        this.waiters.wake(job.id);
+        this.onFinished();
+        return true;
+    }
+    processOf(job) {
+        return jobProcess(job, jobFiles(this.layout, job.id).pid);
+    }
+}
+//# sourceMappingURL=recorder.js.map

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { jobFiles } from '../jobs/files.js';
+function dirBytes(dir) {
+    let total = 0;
+    try {
+        for (const name of fs.readdirSync(dir)) {
+            const st = fs.lstatSync(path.join(dir, name));
+            if (st.isFile())
+                total += st.blocks * 512;
+        }
+    }
+    catch {
+        // Already gone.
+    }
+    return total;
+}
+/**
+ * Deletes finished jobs — rows, files, notify entries and the worktrees no remaining job uses — that
+ * finished before `olderThanMs` ago, keeping the `keep` most recent finished jobs whatever their
+ * age. A queued or running job is never touched: the DELETE itself re-checks the status, so a job
+ * that another server is handling stays.
+ */
+export async function collectGarbage(store, layout, workspaces, opts) {
+    const candidates = store.collectable((opts.now ?? Date.now()) - opts.olderThanMs, opts.keep);
+    const bytes = (jobs) => jobs.reduce((sum, job) => sum + dirBytes(jobFiles(layout, job.id).dir), 0);
+    if (opts.dryRun)
+        return { jobs: candidates, bytes: bytes(candidates) };
+    const deleted = new Set(store.deleteFinished(candidates.map((j) => j.id)));
+    const jobs = candidates.filter((j) => deleted.has(j.id));
+    const freed = bytes(jobs);
+    for (const job of jobs) {
+        fs.rmSync(jobFiles(layout, job.id).dir, { recursive: true, force: true });
+        fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
+    }
+    await workspaces.removeUnused(jobs);
+    await workspaces.removeOrphans();
+    return { jobs, bytes: freed };
+}
+//# sourceMappingURL=retention.js.map

@@ -1,0 +1,277 @@
+import { fileMtime, jobFiles, readExitStatus } from '../jobs/files.js';
+import { isFinal } from '../jobs/states.js';
+import { identityAlive } from '../supervise/proc.js';
+import { interruptAgent, interruptJob, jobGone, killJob, livingProcesses, stopJob } from '../supervise/terminate.js';
+import { agentOf } from '../agents/registry.js';
+import { Launcher } from './launcher.js';
+import { Recorder } from './recorder.js';
+import { collectGarbage } from './retention.js';
+/**
+ * How long a claim is a valid lease before its owner begins the launch. A claim whose owner is
+ * gone is released at once; one whose owner is alive but has not begun launching within this time
+ * (a paused laptop, a process stopped with SIGSTOP) is released, and its owner, on waking, finds
+ * its launch token stale and does nothing.
+ */
+const CLAIM_LEASE_MS = 30_000;
+const CHECKPOINT_EVERY_MS = 5_000;
+/** Automatic retention (CODEX_ASYNC_RETENTION_DAYS) runs at start and then hourly. */
+const COLLECT_EVERY_MS = 3_600_000;
+/**
+ * Runs jobs: the housekeeping every server process does. It notices when a job's agent exits
+ * (inotify on the notify directory, with a periodic sweep as the safety net), enforces deadlines,
+ * stalls and lingering agents, releases claims whose owner is gone, and runs retention; starting
+ * jobs is the Launcher's, recording outcomes the Recorder's. Server processes coordinate only
+ * through the database.
+ */
+export class Runner {
+    config;
+    log;
+    store;
+    bus;
+    layout;
+    locators;
+    waiters;
+    workspaces;
+    sweepTimer = null;
+    collectTimer = null;
+    /** Whether job changes reach us through the notify directory; if not, the sweep runs on a clock. */
+    watching = false;
+    sweeping = false;
+    closed = false;
+    lastCheckpoint = 0;
+    /** Work begun for a job that must finish before this process may exit (a worktree being made, changes measured). */
+    background = new Set();
+    recorder;
+    launcher;
+    constructor(config, log, store, bus, layout, locators, waiters, reserve, workspaces) {
+        this.config = config;
+        this.log = log;
+        this.store = store;
+        this.bus = bus;
+        this.layout = layout;
+        this.locators = locators;
+        this.waiters = waiters;
+        this.workspaces = workspaces;
+        const track = (work) => this.track(work);
+        this.recorder = new Recorder(config, log, store, bus, layout, waiters, reserve, workspaces, track, () => void this.launcher.dispatch());
+        this.launcher = new Launcher(config, store, bus, layout, locators, workspaces, this.recorder, track, log);
+    }
+    dispatch = () => this.launcher.dispatch();
+    conclude = (id) => this.recorder.conclude(id);
+    refresh = (job) => this.recorder.refresh(job);
+    launchInFlight = (job) => this.recorder.launchInFlight(job);
+    processOf = (job) => this.recorder.processOf(job);
+    /** `warm`: find codex now, so the first codex_start does not pay for `codex --version`. */
+    start(warm) {
+        this.watching = true;
+        this.bus.listen((id) => this.onChange(id), (err) => {
+            this.watching = false;
+            this.log('warn', `watching ${this.layout.notifyDir} failed (${err.message}); falling back to the periodic sweep`);
+            this.scheduleSweep();
+        });
+        if (warm) {
+            this.locators.of('codex').locate().then((codex) => this.log('info', `using codex ${codex.version} at ${codex.path}`), (err) => this.log('warn', err.message));
+        }
+        if (this.config.retentionMs !== null) {
+            this.collectTimer = setInterval(() => this.collect(), COLLECT_EVERY_MS);
+            this.collectTimer.unref();
+            setImmediate(() => this.collect());
+        }
+        // Adopt what happened while no server was watching: finished jobs, lost ones, queued work.
+        this.scheduleSweep(0);
+    }
+    /**
+     * The sweep runs only while there is something to watch (running or queued jobs) or changes
+     * cannot be watched: an idle server does not wake up at all. Any job change re-arms it.
+     */
+    scheduleSweep(delayMs = this.config.sweepIntervalMs) {
+        if (this.closed || this.sweepTimer)
+            return;
+        this.sweepTimer = setTimeout(() => {
+            this.sweepTimer = null;
+            void this.sweep();
+        }, delayMs);
+        this.sweepTimer.unref();
+    }
+    /** Stops watching. Jobs run on; a launch under way is finished first so no claim is left half done. */
+    async close() {
+        this.closed = true;
+        if (this.sweepTimer)
+            clearTimeout(this.sweepTimer);
+        if (this.collectTimer)
+            clearInterval(this.collectTimer);
+        this.bus.close();
+        await this.launcher.close();
+        while (this.background.size)
+            await Promise.all(this.background);
+    }
+    track(work) {
+        const tracked = work
+            .catch((err) => this.log('error', `background work failed: ${err.message}`))
+            .finally(() => this.background.delete(tracked));
+        this.background.add(tracked);
+    }
+    /**
+     * Called back by a job's wrapper (`__supervise exited`) as soon as codex exits, whether or not
+     * any server runs: records the outcome, ends what the job left running, starts queued jobs.
+     */
+    async afterExit(id, launch) {
+        const job = this.store.get(id);
+        // Recording the outcome ends what the job left running (record); if a server recorded it first,
+        // the callback still sees to it, since that server may exit before the grace period is over.
+        if (job && job.launch_token === launch && !this.recorder.conclude(id)) {
+            await stopJob(this.recorder.processOf(job), this.config.killGraceSeconds * 1000, 'SIGTERM');
+        }
+        await this.launcher.dispatch();
+    }
+    /** Called back by a job's wrapper (`__supervise deadline`) when its deadline passes. */
+    async atDeadline(id, launch) {
+        const job = this.store.get(id);
+        if (job?.status !== 'running' || job.launch_token !== launch)
+            return;
+        if (!this.store.requestStop(id, 'timeout', Date.now(), launch))
+            return;
+        this.bus.publish(id);
+        await stopJob(this.recorder.processOf(job), this.config.killGraceSeconds * 1000);
+    }
+    onChange(id) {
+        this.scheduleSweep();
+        try {
+            const job = this.store.get(id);
+            if (job?.status === 'running' && readExitStatus(jobFiles(this.layout, id)) !== null)
+                this.recorder.conclude(id);
+            if (job && isFinal(job.status))
+                void this.launcher.dispatch();
+        }
+        catch (err) {
+            this.log('error', `handling a change to job ${id} failed: ${err.message}`);
+        }
+        this.waiters.wake(id);
+    }
+    /** What a running job is doing when codex is not at work: its worktree being made, or its check. */
+    phase(job) {
+        if (job.status !== 'running')
+            return null;
+        if (job.workspace.state === 'preparing')
+            return 'preparing its worktree';
+        if (job.check_command === null)
+            return null;
+        const files = jobFiles(this.layout, job.id);
+        if (fileMtime(files.checkStarted) === null || readExitStatus(files) !== null)
+            return null;
+        return `running its check: ${job.check_command.length > 80 ? `${job.check_command.slice(0, 79)}…` : job.check_command}`;
+    }
+    /**
+     * The background duties of every server, once per sweep interval: finish jobs whose codex exited
+     * unseen, mark jobs whose processes vanished as lost, enforce deadlines, end codex processes that
+     * linger after their turn completed, escalate stops to SIGKILL, and start queued jobs.
+     */
+    async sweep() {
+        if (this.closed)
+            return;
+        if (this.sweeping) {
+            // A change arrived mid-sweep: look again after this one.
+            this.scheduleSweep();
+            return;
+        }
+        this.sweeping = true;
+        try {
+            this.recorder.restoreReserve();
+            if (Date.now() - this.lastCheckpoint >= CHECKPOINT_EVERY_MS) {
+                this.store.checkpoint();
+                this.lastCheckpoint = Date.now();
+            }
+            const running = this.store.running();
+            for (const job of running) {
+                try {
+                    this.check(job);
+                }
+                catch (err) {
+                    // One job's trouble (an unreadable file, a locked database) must not starve the others.
+                    this.log('error', `checking job ${job.id} failed: ${err.message}`);
+                }
+            }
+            await this.launcher.dispatch();
+            if (running.length > 0 || this.store.anyQueued() || !this.watching)
+                this.scheduleSweep();
+            else
+                this.store.checkpoint(); // going idle: the log goes into the database before we sleep
+        }
+        catch (err) {
+            this.log('error', `sweep failed: ${err.message}`);
+            this.scheduleSweep();
+        }
+        finally {
+            this.sweeping = false;
+        }
+    }
+    /** Automatic retention (CODEX_ASYNC_RETENTION_DAYS): at start, then hourly. */
+    collect() {
+        const retentionMs = this.config.retentionMs;
+        if (this.closed || retentionMs === null)
+            return;
+        this.track(collectGarbage(this.store, this.layout, this.workspaces, { olderThanMs: retentionMs, keep: 0, dryRun: false }).then(({ jobs, bytes }) => {
+            if (jobs.length)
+                this.log('info', `deleted ${jobs.length} jobs finished over ${Math.round(retentionMs / 86_400_000)} days ago (${Math.round(bytes / 1024)} KiB)`);
+        }, (err) => this.log('error', `deleting old jobs failed: ${err.message}`)));
+    }
+    check(stale) {
+        const files = jobFiles(this.layout, stale.id);
+        if (readExitStatus(files) !== null) {
+            this.recorder.conclude(stale.id);
+            return;
+        }
+        const job = this.recorder.refresh(stale);
+        const now = Date.now();
+        const proc = this.recorder.processOf(job);
+        if (proc.pgid === null) {
+            // Claimed, but no codex recorded. The claim is a lease: while its owner lives it is kept if
+            // the launch has begun (the owner alone may finish it), or if it is younger than the lease.
+            // Otherwise, and only if no process of this launch exists anywhere: a stopped job is
+            // finished, any other goes back to the queue under a new token.
+            const ownerAlive = identityAlive(job.claim_owner);
+            if (ownerAlive && (job.launched_at !== null || now - (job.started_at ?? now) <= CLAIM_LEASE_MS))
+                return;
+            if (livingProcesses(proc).length > 0)
+                return;
+            if (job.stop_reason !== null)
+                this.recorder.conclude(job.id);
+            else if (this.store.release(job.id, job.launch_token, job.launched_at))
+                this.bus.publish(job.id);
+            return;
+        }
+        void this.recorder.capLogs(job);
+        if (jobGone(proc)) {
+            // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
+            this.recorder.conclude(job.id);
+            return;
+        }
+        // While the check runs, codex is gone: its log is silent, the check's is not.
+        const checking = fileMtime(files.checkStarted) !== null;
+        const lastSign = Math.max(fileMtime(files.events) ?? 0, checking ? (fileMtime(files.checkLog) ?? 0) : 0, job.started_at ?? now);
+        const silentFor = now - lastSign;
+        if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
+            if (this.store.requestStop(job.id, 'timeout', now))
+                interruptJob(proc);
+        }
+        else if (job.stop_reason === null && job.stall_seconds !== null && silentFor >= job.stall_seconds * 1000) {
+            if (this.store.requestStop(job.id, 'stalled', now))
+                interruptJob(proc);
+        }
+        else if (job.stop_reason === null &&
+            !checking &&
+            job.progress?.turn === 'completed' &&
+            silentFor >= this.config.completionGraceSeconds * 1000) {
+            this.log('warn', `job ${job.id}: ${agentOf(job.agent).command} did not exit after its turn completed (as in openai/codex#7622); ending it`);
+            if (this.store.requestStop(job.id, 'lingering', now))
+                interruptAgent(proc);
+        }
+        else if (job.stop_reason !== null &&
+            // A lingering codex is over once the check it was holding up runs; the check is not lingering.
+            !(job.stop_reason === 'lingering' && checking) &&
+            now - (job.stop_requested_at ?? now) >= this.config.killGraceSeconds * 1000) {
+            killJob(proc);
+        }
+    }
+}
+//# sourceMappingURL=runner.js.map

@@ -1,0 +1,264 @@
+import { z } from 'zod';
+import { APPROVAL_POLICIES, SANDBOXES } from '../agents/access.js';
+import { AGENT_NAMES } from '../agents/agent.js';
+import { REASONING_EFFORTS } from './validate.js';
+import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
+import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
+import { MAX_ATTEMPTS } from './groups.js';
+/**
+ * The engine's inputs and outputs, each defined once: the MCP tools declare these schemas, and the
+ * engine's types are inferred from them (StartInput, Snapshot, …). Inputs check shape only; the
+ * engine checks meaning (paths exist, modes allowed), so the command line gets the same checks.
+ * Enumerated strings are plain strings here so that a wrong value gets the engine's message
+ * listing the valid ones.
+ */
+const jobId = z
+    .string()
+    .regex(JOB_ID_PREFIX_PATTERN, `job ids are 12 hex characters as returned by codex_start (or their first ${MIN_ID_PREFIX} or more); see codex_list`)
+    .describe(`Job id returned by codex_start or codex_reply; a unique prefix of ${MIN_ID_PREFIX} or more characters also works`);
+const effort = z.string().describe(`Reasoning effort for the model: ${REASONING_EFFORTS.join(' | ')}`);
+const model = z.string().describe('Model to use, e.g. "gpt-5.5"; default: codex\'s configured model');
+const timeout = z.number().describe('Stop the job after this many seconds (default 3600, or CODEX_ASYNC_DEFAULT_TIMEOUT)');
+const stall = z.number().describe('Stop the job if codex prints nothing for this many seconds (default: no limit)');
+const agent = z.string().describe(`Which coding agent runs the job: ${AGENT_NAMES.join(' | ')} (default codex)`);
+export const startInput = z.object({
+    prompt: z.string().describe('The task for codex, in plain words. Passed on stdin; up to 1,048,576 characters, the most codex accepts.'),
+    cwd: z.string().describe('Absolute path of the directory codex works in'),
+    agent: agent.optional(),
+    approval_policy: z
+        .string()
+        .optional()
+        .describe(`Seed-compatible access level: ${APPROVAL_POLICIES.join(' | ')} (suggest = read-only, auto-edit = workspace-write, full-auto = no sandbox; full-auto needs CODEX_ASYNC_ALLOW_DANGEROUS=1)`),
+    sandbox: z
+        .string()
+        .optional()
+        .describe(`Codex sandbox: ${SANDBOXES.join(' | ')}. Default read-only. Use workspace-write to let codex edit files in cwd.`),
+    model: model.optional(),
+    reasoning_effort: effort.optional(),
+    timeout_seconds: timeout.optional(),
+    stall_seconds: stall.optional(),
+    output_schema: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe('JSON Schema (type object) the final answer must match; codex_result then returns it parsed as structured_output'),
+    images: z.array(z.string()).optional().describe('Image files to attach (absolute, or relative to cwd)'),
+    add_dirs: z.array(z.string()).optional().describe('Extra directories codex may write to besides cwd'),
+    label: z.string().optional().describe('Free text to find the job again with codex_list'),
+    isolation: z.string().optional().describe('none | worktree: a git worktree of its own (default none, or CODEX_ASYNC_ISOLATION)'),
+    attempts: z.number().optional().describe(`Best-of-N: 1 to ${MAX_ATTEMPTS} attempts, each in a worktree`),
+    agents: z.array(z.string()).optional().describe('Best-of-N across agents: one attempt per entry, e.g. ["codex", "claude"] (instead of agent and attempts)'),
+    check_command: z.string().optional().describe('Shell command run after codex, e.g. "npm test"; ranks attempts'),
+    runner_labels: z.array(z.string()).optional().describe('With a fleet: run only on a runner started with all these --labels (e.g. ["gpu"])'),
+});
+export const pollInput = z.object({
+    job_id: jobId,
+    tail_lines: z.number().optional().describe('How many lines of recent activity to include in output (default 100)'),
+});
+const groupId = z.string().describe('Group id returned by codex_start with attempts');
+export const waitInput = z.object({
+    job_ids: z.array(z.string()).optional().describe('Jobs to wait for; returns when any one of them finishes'),
+    job_id: z.string().optional().describe('A single job to wait for (same as job_ids with one entry)'),
+    group_id: groupId.optional().describe('Or a group of attempts: returns when all of them have finished, ranked, with best_job_id'),
+    timeout_seconds: z
+        .number()
+        .optional()
+        .describe('Longest time to block, default 50 (below the 60 s many clients allow a tool call); call again if timed_out'),
+});
+export const resultInput = z.object({ job_id: jobId });
+export const cancelInput = z.object({
+    job_id: jobId.optional(),
+    group_id: groupId.optional().describe('Or cancel every attempt of a group'),
+});
+export const diffInput = z.object({
+    job_id: jobId,
+    stat_only: z.boolean().optional().describe('Only the list of files with their line counts, no patch'),
+    paths: z.array(z.string()).optional().describe("Only these files or directories (relative to the job's cwd)"),
+});
+export const applyInput = z.object({
+    job_id: jobId,
+    dry_run: z.boolean().optional().describe('Only check: report the files and any conflicts, change nothing'),
+});
+export const discardInput = z.object({ job_id: jobId });
+export const listInput = z.object({
+    status: z.enum(STATUSES).optional().describe('Only jobs in this status'),
+    cwd: z.string().optional().describe('Only jobs that ran in this directory'),
+    label: z.string().optional().describe('Only jobs with this label'),
+    limit: z.number().optional().describe('Jobs per page, 1 to 200 (default 20)'),
+    cursor: z.string().optional().describe('next_cursor from the previous page'),
+});
+export const replyInput = z.object({
+    job_id: z.string().optional().describe('Continue the Codex thread of this job (same cwd and sandbox)'),
+    thread_id: z.string().optional().describe('Or continue any Codex session by its id (e.g. one started in the Codex TUI); needs cwd'),
+    cwd: z.string().optional().describe('With thread_id: absolute path of the directory to work in'),
+    agent: agent.optional().describe(`With thread_id: whose session it is, ${AGENT_NAMES.join(' | ')} (default codex); a reply by job_id continues with the job's agent`),
+    prompt: z.string().describe('The follow-up message for codex'),
+    sandbox: z.string().optional().describe('With thread_id: codex sandbox (default read-only)'),
+    approval_policy: z.string().optional().describe('With thread_id: seed-compatible access level'),
+    timeout_seconds: timeout.optional(),
+    stall_seconds: stall.optional(),
+    model: model.optional(),
+    reasoning_effort: effort.optional(),
+    label: z.string().optional(),
+});
+// ── outputs ─────────────────────────────────────────────────────────────────────────────────────
+const status = z.enum(STATUSES);
+const error = z.object({ kind: z.enum(ERROR_KINDS), message: z.string() }).nullable();
+const usage = z
+    .object({
+    input_tokens: z.number(),
+    cached_input_tokens: z.number(),
+    output_tokens: z.number(),
+    reasoning_output_tokens: z.number(),
+})
+    .nullable();
+const filesChanged = z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']) }));
+const workspace = z.object({
+    kind: z.enum(['none', 'worktree']),
+    path: z.string().nullable(),
+    branch: z.string().nullable(),
+    base_commit: z.string().nullable(),
+    repo: z.string().nullable().describe('The checkout the job was started from, which codex_apply brings the changes to'),
+    state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
+    applied_at: z.string().nullable(),
+});
+const check = z
+    .object({
+    command: z.string(),
+    exit_code: z.number().nullable(),
+    passed: z.boolean(),
+    duration_ms: z.number().nullable(),
+    output_tail: z.string(),
+})
+    .nullable();
+const changes = z.object({ files: z.number(), additions: z.number(), deletions: z.number() }).nullable();
+/** Every view of a job carries these. */
+const review = {
+    workspace,
+    group_id: z.string().nullable(),
+    check,
+    changes,
+    runner: z.string().nullable().optional().describe('With a fleet (CODEX_ASYNC_REDIS_URL): the runner holding the job, "<id> on <host>"'),
+};
+const fileChange = z.object({
+    path: z.string(),
+    old_path: z.string().nullable(),
+    status: z.enum(['added', 'modified', 'deleted', 'renamed']),
+    additions: z.number(),
+    deletions: z.number(),
+    binary: z.boolean(),
+});
+export const startedOutput = z.object({
+    job_id: z.string(),
+    status,
+    created_at: z.string(),
+    queue_position: z.number().nullable(),
+    isolation: z.enum(['none', 'worktree']),
+    group_id: z.string().nullable().describe("With attempts > 1: the group; job_ids holds every attempt's job id, job_id the first"),
+    job_ids: z.array(z.string()),
+});
+const agentName = z.enum(AGENT_NAMES);
+export const snapshotOutput = z.object({
+    job_id: z.string(),
+    agent: agentName,
+    status,
+    exit_code: z.number().nullable(),
+    error,
+    prompt: z.string(),
+    cwd: z.string(),
+    sandbox: z.string(),
+    approval_policy: z.string().nullable(),
+    model: z.string().nullable(),
+    label: z.string().nullable(),
+    parent_job_id: z.string().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    thread_id: z.string().nullable(),
+    queue_position: z.number().nullable(),
+    progress: z.object({
+        current: z.string().nullable(),
+        commands_run: z.number(),
+        files_changed: filesChanged,
+        todo: z.array(z.object({ text: z.string(), completed: z.boolean() })),
+        usage,
+    }),
+    last_message: z.string().nullable(),
+    output: z.string(),
+    ...review,
+});
+export const groupOutput = z.object({
+    group_id: z.string(),
+    attempts: z.array(z.object({ job_id: z.string(), status, check, changes, finished_at: z.string().nullable() })),
+    best_job_id: z.string().nullable().describe('The best attempt that completed (and passed its check, if there is one); null while none has. attempts are ranked best first: completed, check passed, some change, smaller change, earlier finish'),
+    finished: z.number(),
+    total: z.number(),
+});
+export const cancelOutput = snapshotOutput.extend({ group: groupOutput.optional() });
+export const waitOutput = z.object({
+    finished: z.array(snapshotOutput),
+    pending: z.array(z.string()),
+    timed_out: z.boolean(),
+    group: groupOutput.optional(),
+});
+export const resultOutput = z.object({
+    job_id: z.string(),
+    agent: agentName,
+    status,
+    exit_code: z.number().nullable(),
+    error,
+    final_message: z.string().nullable(),
+    structured_output: z.unknown(),
+    files_changed: filesChanged,
+    usage,
+    thread_id: z.string().nullable(),
+    duration_ms: z.number().nullable(),
+    ...review,
+});
+export const listOutput = z.object({
+    jobs: z.array(z.object({
+        job_id: z.string(),
+        agent: agentName,
+        status,
+        created_at: z.string(),
+        started_at: z.string().nullable(),
+        finished_at: z.string().nullable(),
+        cwd: z.string(),
+        label: z.string().nullable(),
+        prompt: z.string(),
+        exit_code: z.number().nullable(),
+        error,
+        thread_id: z.string().nullable(),
+        parent_job_id: z.string().nullable(),
+        ...review,
+    })),
+    next_cursor: z.string().nullable(),
+});
+export const diffOutput = z.object({
+    job_id: z.string(),
+    isolation: z.enum(['none', 'worktree']),
+    base_commit: z.string(),
+    files: z.array(fileChange),
+    additions: z.number(),
+    deletions: z.number(),
+    patch: z.string().nullable(),
+    truncated: z.boolean(),
+    note: z.string().nullable().describe('What the diff means when that is not simply "what the job changed"'),
+});
+export const applyOutput = z.object({
+    job_id: z.string(),
+    dry_run: z.boolean(),
+    applied: z.boolean(),
+    target: z.string().describe('The checkout the changes go to'),
+    files: z.array(fileChange),
+    conflicts: z.array(z.object({ path: z.string(), reason: z.string() })),
+    refused: z.string().nullable().describe("Why nothing was tried: uncommitted changes of the user's to the same files, or a checkout that moved"),
+    message: z.string(),
+});
+export const discardOutput = z.object({
+    job_id: z.string(),
+    discarded: z.boolean(),
+    path: z.string(),
+    branch: z.string(),
+    message: z.string(),
+});
+//# sourceMappingURL=shapes.js.map

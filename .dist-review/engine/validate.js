@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { invalid, ToolError } from '../errors.js';
+import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
+import { isWithin } from '../paths.js';
+export const LIMITS = {
+    /** Codex's own limit on one input (codex-cli 0.169: "maximum length of 1048576 characters"). */
+    promptChars: 1024 * 1024,
+    labelChars: 200,
+    images: 20,
+    addDirs: 20,
+    outputSchemaBytes: 256 * 1024,
+    timeoutSeconds: 7 * 24 * 3600,
+    listLimit: 200,
+    checkCommandChars: 4096,
+};
+/** A whole job id or a prefix of one (at least MIN_ID_PREFIX characters); the engine resolves it. */
+export function checkJobId(id) {
+    if (!JOB_ID_PREFIX_PATTERN.test(id)) {
+        throw invalid((t) => `"${id.slice(0, 80)}" is not a job id: job ids are 12 hex characters as returned by ${t('start')} (see ${t('list')}), or their first ${MIN_ID_PREFIX} or more`);
+    }
+    return id;
+}
+/** The shell command a job's check runs (see supervise/launch.ts); null when none was given. */
+export function checkCheckCommand(command) {
+    if (command === undefined)
+        return null;
+    if (command.trim() === '')
+        throw invalid('check_command is empty: give a shell command such as "npm test", or leave it out');
+    if (command.length > LIMITS.checkCommandChars)
+        throw invalid(`check_command is longer than ${LIMITS.checkCommandChars} characters: put it in a script in the repository and run that`);
+    if (command.includes('\0'))
+        throw invalid('check_command contains a NUL character');
+    return command;
+}
+export function checkPrompt(prompt) {
+    if (prompt.trim() === '')
+        throw invalid('prompt is empty: say what codex should do');
+    // Characters as codex counts them (Unicode scalar values), not UTF-16 units or bytes.
+    let chars = prompt.length;
+    for (let i = 0; i < prompt.length; i++) {
+        const unit = prompt.charCodeAt(i);
+        if (unit >= 0xd800 && unit <= 0xdbff)
+            chars--;
+    }
+    if (chars > LIMITS.promptChars) {
+        throw invalid(`prompt is ${chars} characters; codex accepts at most ${LIMITS.promptChars}. Put large material in a file in cwd and refer to it.`);
+    }
+    return prompt;
+}
+function statOrNull(p) {
+    try {
+        return fs.statSync(p);
+    }
+    catch {
+        return null;
+    }
+}
+/** An absolute, existing directory; returned with symlinks resolved. */
+export function checkCwd(cwd) {
+    if (!path.isAbsolute(cwd))
+        throw invalid(`cwd must be an absolute path, got "${cwd}"`);
+    const st = statOrNull(cwd);
+    if (!st)
+        throw invalid(`cwd "${cwd}" does not exist`);
+    if (!st.isDirectory())
+        throw invalid(`cwd "${cwd}" is not a directory`);
+    return fs.realpathSync(cwd);
+}
+/** Paths that must exist; relative ones are taken relative to cwd. */
+export function checkPaths(what, paths, cwd) {
+    const list = paths ?? [];
+    const max = what === 'images' ? LIMITS.images : LIMITS.addDirs;
+    if (list.length > max)
+        throw invalid(`${what} has ${list.length} entries; at most ${max} are allowed`);
+    return list.map((p) => {
+        const full = path.resolve(cwd, p);
+        const st = statOrNull(full);
+        if (!st)
+            throw invalid(`${what} entry "${p}" does not exist (resolved to ${full})`);
+        if (what === 'images' && !st.isFile())
+            throw invalid(`images entry "${p}" is not a file`);
+        if (what === 'add_dirs' && !st.isDirectory())
+            throw invalid(`add_dirs entry "${p}" is not a directory`);
+        return fs.realpathSync(full);
+    });
+}
+export function checkTimeout(what, seconds, fallback) {
+    const value = seconds ?? fallback;
+    if (!(value > 0) || value > LIMITS.timeoutSeconds) {
+        throw invalid(`${what} must be above 0 and at most ${LIMITS.timeoutSeconds} (7 days), got ${value}`);
+    }
+    return value;
+}
+export function checkOutputSchema(schema) {
+    if (schema === undefined)
+        return null;
+    const text = JSON.stringify(schema);
+    if (Buffer.byteLength(text) > LIMITS.outputSchemaBytes) {
+        throw invalid(`output_schema is larger than ${LIMITS.outputSchemaBytes} bytes`);
+    }
+    if (schema.type !== undefined && schema.type !== 'object') {
+        throw invalid('output_schema must describe a JSON object (codex requires "type": "object" at the top level)');
+    }
+    return text;
+}
+export function notFound(id) {
+    return new ToolError('not_found', (t) => `no job "${id}": check the id with ${t('list')}`);
+}
+const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
+/** Model options reach codex as separate argv entries; a strict form keeps them from being anything else. */
+export function checkModelOptions(input) {
+    if (input.model !== undefined && !MODEL_PATTERN.test(input.model)) {
+        throw invalid(`model "${input.model.slice(0, 80)}" is not a model name such as "gpt-5.5"`);
+    }
+    if (input.reasoning_effort !== undefined && !REASONING_EFFORTS.includes(input.reasoning_effort)) {
+        throw invalid(`unknown reasoning_effort "${input.reasoning_effort}": use one of ${REASONING_EFFORTS.join(', ')}`);
+    }
+}
+/**
+ * Directories codex may write to must not hold the state directory (nor be inside it): a job could
+ * otherwise rewrite other jobs' records. Full access is the operator's explicit choice and skips this.
+ */
+export function checkWritableRoots(access, cwd, addDirs, home) {
+    if (access.sandbox !== 'workspace-write')
+        return;
+    const state = fs.existsSync(home) ? fs.realpathSync(home) : home;
+    for (const root of [cwd, ...addDirs]) {
+        if (isWithin(state, root) || isWithin(root, state)) {
+            throw invalid(`codex could write to ${root}, which ${isWithin(root, state) ? 'is inside' : 'contains'} the job state directory ${state}: choose a narrower cwd or add_dirs, or set CODEX_ASYNC_HOME elsewhere`);
+        }
+    }
+}
+/**
+ * With CODEX_ASYNC_ALLOWED_ROOTS, every path codex is pointed at must resolve (symlinks followed)
+ * inside one of the roots. Without it, directories must at least belong to this user.
+ */
+export function checkAllowedRoots(paths, roots) {
+    const uid = process.getuid?.();
+    for (const p of paths) {
+        if (roots === null) {
+            if (p.dir && uid !== undefined && fs.statSync(p.path).uid !== uid) {
+                throw invalid(`${p.what} ${p.path} belongs to another user; set CODEX_ASYNC_ALLOWED_ROOTS to allow directories you do not own`);
+            }
+            continue;
+        }
+        if (!roots.some((root) => isWithin(p.path, root))) {
+            throw invalid(`${p.what} ${p.path} is outside the allowed roots (CODEX_ASYNC_ALLOWED_ROOTS: ${roots.join(', ')})`);
+        }
+    }
+}
+//# sourceMappingURL=validate.js.map

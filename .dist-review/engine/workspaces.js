@@ -1,0 +1,350 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { invalid, ToolError } from '../errors.js';
+import { isFinal } from '../jobs/states.js';
+import { isWithin } from '../paths.js';
+import { applyChanges, changesOf } from '../workspace/changes.js';
+import { GitError } from '../workspace/git.js';
+import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
+import { isJobId } from '../jobs/ids.js';
+import { snapshotCommit } from '../workspace/snapshot.js';
+import { createWorktree, removeWorktree } from '../workspace/worktree.js';
+export const ISOLATIONS = ['none', 'worktree'];
+/** A job whose checkout has not been looked at yet (isolation none, before its launch). */
+export const UNSEEN_CHECKOUT = {
+    kind: 'none',
+    repo: null,
+    subdir: '',
+    path: null,
+    branch: null,
+    base_commit: null,
+    state: null,
+    applied_tree: null,
+    applied_at: null,
+};
+/** The longest unified diff codex_diff returns; past it the diff is cut and says so. */
+export const DIFF_MAX_BYTES = 512 * 1024;
+const spec = (ws) => ({ repo: ws.repo, path: ws.path, branch: ws.branch });
+/** Git's own words, as a tool error a caller can act on. */
+function gitFailure(what, err) {
+    if (err instanceof ToolError)
+        throw err;
+    const detail = err instanceof GitError ? err.stderr.trim() || err.message : err.message;
+    throw new ToolError('conflict', `${what}: ${detail.split('\n').slice(0, 6).join(' ')}`);
+}
+/**
+ * Where jobs work: the user's checkout, or a git worktree per job under the state directory (see
+ * workspace/ for the git side). A worktree is planned when the job is created, made when it
+ * launches (never on the path of codex_start's answer), reviewed with diff, brought into the
+ * checkout with apply, and removed by discard or when its last job is deleted.
+ */
+export class Workspaces {
+    store;
+    layout;
+    log;
+    groupSnapshots = new Map();
+    constructor(store, layout, log) {
+        this.store = store;
+        this.layout = layout;
+        this.log = log;
+    }
+    /** At creation: where a job with this isolation will work. A worktree needs a git checkout that can have one. */
+    async plan(id, cwd, isolation, access) {
+        // Outside any checkout, or read-only, there is nothing to snapshot for codex_diff: such a job
+        // launches at once, as before.
+        if (isolation === 'none')
+            return mayBeInRepo(cwd) && access.sandbox !== 'read-only' ? UNSEEN_CHECKOUT : { ...UNSEEN_CHECKOUT, path: cwd };
+        const repo = await findRepo(cwd).catch((err) => gitFailure(`cannot read the git repository at ${cwd}`, err));
+        if (!repo) {
+            throw invalid(`cwd ${cwd} is not inside a git repository, and isolation "worktree" runs the job in a git worktree of one: use isolation "none", or \`git init\` and commit first`);
+        }
+        const why = await unsupportedReason(repo.root);
+        if (why)
+            throw invalid(why);
+        return {
+            ...UNSEEN_CHECKOUT,
+            kind: 'worktree',
+            repo: repo.root,
+            subdir: repo.subdir,
+            path: path.join(this.layout.worktreesDir, id),
+            branch: `codex/${id}`,
+            state: 'preparing',
+        };
+    }
+    /** A planned workspace for one job: a new worktree gets the job's own place and branch; a continued one is shared. */
+    static forJob(planned, id, layout) {
+        if (planned.kind !== 'worktree' || planned.state !== 'preparing')
+            return planned;
+        return { ...planned, path: path.join(layout.worktreesDir, id), branch: `codex/${id}` };
+    }
+    /**
+     * A worktree job writes its worktree, never the user's checkout: an add_dirs entry holding the
+     * whole repository (or above it) would hand the checkout back to it.
+     */
+    static checkAddDirs(ws, addDirs) {
+        if (ws.kind !== 'worktree')
+            return;
+        const over = addDirs.find((dir) => isWithin(ws.repo, dir));
+        if (over) {
+            throw invalid(`add_dirs entry ${over} holds the repository ${ws.repo}, so a job isolated in a worktree could write your checkout through it: give directories inside the repository (they are mapped into the worktree) or outside it`);
+        }
+    }
+    /** Whether a launch has to prepare the workspace before codex starts. */
+    needsPreparing(job) {
+        return job.workspace.state === 'preparing' || (job.workspace.kind === 'none' && job.workspace.path === null);
+    }
+    /**
+     * At launch, before codex starts. A worktree is made from HEAD plus the user's uncommitted
+     * changes (the attempts of one group share one such base); without isolation, the checkout's
+     * state is recorded so that codex_diff can later tell what changed since.
+     */
+    async prepare(job) {
+        const ws = job.workspace;
+        if (ws.kind === 'none') {
+            const repo = await findRepo(job.cwd).catch(() => null);
+            if (!repo)
+                return { ...ws, path: job.cwd };
+            const base = await snapshotCommit(repo.root, `codex-async-mcp: checkout as job ${job.id} started`).catch(() => null);
+            return { ...ws, repo: repo.root, subdir: repo.subdir, path: repo.root, base_commit: base, state: base ? 'ready' : null };
+        }
+        const base = this.groupBase(job) ?? (await this.snapshotFor(job));
+        await createWorktree(spec(ws), base);
+        fs.mkdirSync(Workspaces.tmpOf(ws), { recursive: true, mode: 0o700 });
+        return { ...ws, base_commit: base, state: 'ready' };
+    }
+    /**
+     * One snapshot per group in this process: its attempts are prepared at the same time, and must
+     * not each take their own while the user keeps editing.
+     */
+    snapshotFor(job) {
+        const take = () => snapshotCommit(job.workspace.repo, `codex-async-mcp: base of job ${job.id}`);
+        if (job.group_id === null)
+            return take();
+        let shared = this.groupSnapshots.get(job.group_id);
+        if (!shared) {
+            shared = take();
+            this.groupSnapshots.set(job.group_id, shared);
+            // Kept only while it is being taken; later attempts find the base recorded on a sibling.
+            const forget = () => void setTimeout(() => this.groupSnapshots.delete(job.group_id), 60_000).unref();
+            shared.then(forget, () => this.groupSnapshots.delete(job.group_id));
+        }
+        return shared;
+    }
+    /** The base an earlier attempt of the same group started from, so every attempt starts alike. */
+    groupBase(job) {
+        if (job.group_id === null)
+            return null;
+        return this.store.group(job.group_id).find((j) => j.id !== job.id && j.workspace.base_commit)?.workspace.base_commit ?? null;
+    }
+    /** Where codex runs: cwd's place in the worktree, or cwd. */
+    runDir(job) {
+        const ws = job.workspace;
+        return ws.kind === 'worktree' ? path.join(ws.path, ws.subdir) : job.cwd;
+    }
+    /** add_dirs inside the repository point into the worktree instead: a worktree job never writes the user's checkout. */
+    runDirs(job) {
+        const ws = job.workspace;
+        if (ws.kind !== 'worktree')
+            return job.add_dirs;
+        return job.add_dirs.map((dir) => (isWithin(dir, ws.repo) ? path.join(ws.path, path.relative(ws.repo, dir)) : dir));
+    }
+    /** A worktree job's own temp directory, its $TMPDIR: the sandbox keeps /tmp read-only for it. */
+    static tmpOf(ws) {
+        return `${ws.path}.tmp`;
+    }
+    /** What a job's environment gains: its own $TMPDIR in a worktree. */
+    runEnv(job) {
+        return job.workspace.kind === 'worktree' ? { TMPDIR: Workspaces.tmpOf(job.workspace) } : {};
+    }
+    /**
+     * The worktree, its branch and its temp directory go. `keepCommits`: a branch someone committed
+     * on stays (gc and retention are not asked by a person; discard is).
+     */
+    async remove(ws, keepCommits = false) {
+        const branchGone = await removeWorktree(spec(ws), keepCommits && ws.base_commit ? { keepBranchUnlessAt: ws.base_commit } : {});
+        fs.rmSync(Workspaces.tmpOf(ws), { recursive: true, force: true });
+        if (!branchGone)
+            this.log('warn', `kept branch ${ws.branch} in ${ws.repo}: it has commits made after the job; delete it with git branch -D when done`);
+    }
+    /** A worktree whose making was cut short (a crash, a cancel) goes: nothing half-made is left. */
+    async abandon(job) {
+        if (job.workspace.kind !== 'worktree' || job.workspace.state !== 'preparing')
+            return;
+        await this.remove(job.workspace);
+        this.store.setWorktreeState(job.workspace.path, 'failed');
+    }
+    /** Once a job has finished: the size of its changes, for ls, top and the ranking of attempts. */
+    async summarize(job) {
+        const ws = job.workspace;
+        if (ws.state !== 'ready' || !ws.base_commit || !ws.path)
+            return;
+        try {
+            const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, ...this.scope(job) });
+            this.store.setChanges(job.id, { files: c.files.length, additions: c.additions, deletions: c.deletions });
+        }
+        catch (err) {
+            this.log('warn', `job ${job.id}: cannot measure its changes (${err.message.split('\n')[0]})`);
+        }
+    }
+    /** Without isolation, only cwd's part of the checkout is the job's to show. */
+    scope(job) {
+        return job.workspace.kind === 'none' && job.workspace.subdir ? { paths: [job.workspace.subdir] } : {};
+    }
+    async diff(job, opts) {
+        const ws = job.workspace;
+        this.checkAvailable(job, 'diff');
+        const scoped = this.scope(job).paths;
+        const paths = opts.paths?.map((p) => this.repoPath(job, p)) ?? scoped;
+        const c = await changesOf(ws.path, ws.base_commit, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES }).catch((err) => gitFailure(`cannot compute the changes of job ${job.id}`, err));
+        return {
+            job_id: job.id,
+            isolation: ws.kind,
+            base_commit: ws.base_commit,
+            files: c.files,
+            additions: c.additions,
+            deletions: c.deletions,
+            patch: c.patch,
+            truncated: c.truncated,
+            note: ws.kind === 'none'
+                ? `job ${job.id} ran in your checkout (isolation "none"): this is every change under ${job.cwd} since it started, including any made meanwhile by you or other jobs`
+                : isFinal(job.status)
+                    ? null
+                    : `job ${job.id} is still ${job.status}: its changes so far`,
+        };
+    }
+    /** A path the caller gave, relative to cwd, as git sees it from the top of the checkout. */
+    repoPath(job, p) {
+        const sub = job.workspace.subdir;
+        const rel = path.posix.normalize(path.posix.join(sub, p.replaceAll('\\', '/')));
+        const inside = sub === '' ? rel !== '..' && !rel.startsWith('../') : rel === sub || rel.startsWith(`${sub}/`);
+        if (path.isAbsolute(p) || !inside)
+            throw invalid(`paths are relative to the job's cwd and stay inside it: "${p}"`);
+        return rel;
+    }
+    checkAvailable(job, what) {
+        const ws = job.workspace;
+        if (ws.kind === 'none') {
+            if (what !== 'diff') {
+                throw new ToolError('conflict', `job ${job.id} ran without isolation, so its changes are already in ${job.cwd}: there is nothing to ${what}`);
+            }
+            if (!ws.base_commit) {
+                throw new ToolError('conflict', (t) => job.sandbox === 'read-only' && !job.bypass
+                    ? `job ${job.id} ran in the read-only sandbox, so it changed no file`
+                    : ws.path === null
+                        ? `job ${job.id} has not started yet, so there is nothing to compare: wait for it with ${t('wait')}`
+                        : `job ${job.id} ran in ${job.cwd} without isolation, and that is not a git checkout with a commit, so what it changed cannot be told apart: start jobs with isolation "worktree" in a git repository to review their changes`);
+            }
+            return;
+        }
+        if (ws.state === 'discarded')
+            throw new ToolError('conflict', `job ${job.id}'s worktree was discarded; its changes are gone (its record and logs remain)`);
+        if (ws.state !== 'ready' || !ws.base_commit) {
+            throw new ToolError('not_finished', (t) => ws.state === 'failed'
+                ? `job ${job.id}'s worktree could not be made (${job.error?.message ?? `see ${t('poll')}`}), so there are no changes`
+                : `job ${job.id}'s worktree is still being prepared: wait for the job with ${t('wait')}`);
+        }
+    }
+    /**
+     * Brings the job's changes into the checkout it was started from, as uncommitted changes. All or
+     * nothing: conflicts and overlapping uncommitted changes are found before anything is written, and
+     * reported in the result (applied: false) with the checkout left as it was.
+     * Applying again brings only what changed in the worktree since (a reply may have continued it);
+     * when nothing did, it is refused.
+     */
+    async apply(job, dryRun) {
+        this.checkAvailable(job, 'apply');
+        const ws = job.workspace;
+        const busy = this.store.onWorktree(ws.path).find((j) => !isFinal(j.status));
+        if (busy)
+            throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: wait for it with ${t('wait')}, then apply`);
+        const current = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0 }).catch((err) => gitFailure(`cannot read job ${job.id}'s worktree`, err));
+        if (ws.applied_tree === current.tree || (ws.applied_tree === null && current.files.length === 0)) {
+            throw new ToolError('conflict', ws.applied_tree === null
+                ? `job ${job.id} changed nothing: there is nothing to apply`
+                : `job ${job.id}'s changes were already applied to ${ws.repo} (${new Date(ws.applied_at ?? 0).toISOString()}) and its worktree has not changed since`);
+        }
+        const o = await applyChanges({ target: ws.repo, base: ws.base_commit, tree: current.tree, since: ws.applied_tree, dryRun }).catch((err) => gitFailure(`cannot apply job ${job.id}'s changes to ${ws.repo}`, err));
+        const result = {
+            job_id: job.id,
+            dry_run: dryRun,
+            applied: o.applied,
+            target: ws.repo,
+            files: o.files,
+            conflicts: o.conflicts,
+            refused: o.refused,
+            message: '',
+        };
+        const list = o.conflicts.map((c) => `${c.path} (${c.reason})`).join(', ');
+        if (o.refused)
+            result.message = `${o.refused}. Nothing was changed.`;
+        else if (o.conflicts.length)
+            result.message = `${o.conflicts.length} file(s) conflict with ${ws.repo}: ${list}. Nothing was changed.`;
+        else if (o.files.length === 0)
+            result.message = `${ws.repo} already has these changes: nothing to apply`;
+        else if (dryRun)
+            result.message = `would apply ${o.files.length} file(s) to ${ws.repo} cleanly; nothing was changed`;
+        else
+            result.message = `applied ${o.files.length} file(s) to ${ws.repo} as uncommitted changes: review them with git diff`;
+        const done = o.applied || (o.files.length === 0 && !o.refused && !o.conflicts.length);
+        if (done && !dryRun)
+            this.store.setApplied(ws.path, current.tree, Date.now());
+        return result;
+    }
+    /** Removes the job's worktree and branch; its record and logs stay. */
+    async discard(job) {
+        const ws = job.workspace;
+        if (ws.kind === 'none')
+            this.checkAvailable(job, 'discard');
+        const busy = this.store.onWorktree(ws.path).find((j) => !isFinal(j.status));
+        if (busy)
+            throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: cancel it (${t('cancel')}) or wait for it first`);
+        const done = { job_id: job.id, path: ws.path, branch: ws.branch };
+        if (ws.state === 'discarded')
+            return { ...done, discarded: false, message: `job ${job.id}'s worktree was already discarded` };
+        await this.remove(ws).catch((err) => gitFailure(`cannot remove ${ws.path}`, err));
+        this.store.setWorktreeState(ws.path, 'discarded');
+        return { ...done, discarded: true, message: `removed worktree ${ws.path} and branch ${ws.branch}` };
+    }
+    /**
+     * Worktree directories no job knows of (its row lost, e.g. rebuilt by a repair without it): their
+     * registration and branch go too, found through the worktree's own link to its repository.
+     */
+    async removeOrphans() {
+        const removed = [];
+        let names;
+        try {
+            names = fs.readdirSync(this.layout.worktreesDir);
+        }
+        catch {
+            return removed;
+        }
+        for (const name of names) {
+            const id = name.endsWith('.tmp') ? name.slice(0, -'.tmp'.length) : name;
+            if (!isJobId(id) || this.store.get(id))
+                continue;
+            const where = path.join(this.layout.worktreesDir, name);
+            const repo = name === id ? findRepoOfWorktree(where) : null;
+            try {
+                if (repo)
+                    await removeWorktree({ repo, path: where, branch: `codex/${id}` });
+                fs.rmSync(where, { recursive: true, force: true });
+                removed.push(where);
+            }
+            catch (err) {
+                this.log('warn', `cannot remove orphaned worktree ${where}: ${err.message}`);
+            }
+        }
+        return removed;
+    }
+    /** After jobs were deleted: their worktrees go with the last job that used them. */
+    async removeUnused(deleted) {
+        const paths = new Set(deleted.filter((j) => j.workspace.kind === 'worktree' && j.workspace.path).map((j) => j.workspace.path));
+        for (const p of paths) {
+            if (this.store.onWorktree(p).length > 0)
+                continue;
+            const job = deleted.find((j) => j.workspace.path === p);
+            await this.remove(job.workspace, true).catch((err) => this.log('warn', `cannot remove worktree ${p}: ${err.message}`));
+        }
+    }
+}
+//# sourceMappingURL=workspaces.js.map

@@ -1,0 +1,632 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { AGENT_NAMES } from '../agents/agent.js';
+import { MAX_ATTEMPTS } from '../engine/groups.js';
+import { checkJobId, checkPrompt, LIMITS, notFound } from '../engine/validate.js';
+import { invalid, ToolError } from '../errors.js';
+import { isJobId, newJobId } from '../jobs/ids.js';
+import { isFinal } from '../jobs/states.js';
+import { endedBeforeStart, lostWithRunner, parseRecord, queuedSnapshot, resultOf, summaryOf } from './records.js';
+import { beatEvery, connect, Keys, redisProblem } from './redis.js';
+import { RpcClient, runnerGone } from './rpc.js';
+import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName } from './shared.js';
+/** How often a waiter re-reads records when no change arrives: a runner's death shows only as a key expiring. */
+const RECHECK_MS = 1000;
+/**
+ * A front end of the fleet (CODEX_ASYNC_REDIS_URL set): the MCP server and the command line ask it
+ * what they would ask the local Engine. Starting enqueues into BullMQ; reading comes from the job's
+ * record in Redis, or from the runner holding the job while it runs (it has the live event log);
+ * acting on a job (cancel, diff, apply, reply) is a request to that runner (rpc.ts).
+ */
+export class FleetClient {
+    config;
+    fleet;
+    log;
+    keys;
+    redis;
+    sub;
+    rpc;
+    queues = new Map();
+    listeners = new Set();
+    /** Jobs this process enqueued: if Redis loses them, say so instead of "no such job". */
+    enqueued = new Set();
+    subscribed;
+    closed = false;
+    constructor(config, fleet, log) {
+        this.config = config;
+        this.fleet = fleet;
+        this.log = log;
+        this.keys = new Keys(fleet.prefix);
+        this.redis = connect(fleet.url, { name: 'codex-async-mcp front end' });
+        this.sub = connect(fleet.url, { name: 'codex-async-mcp front end (subscriber)' });
+        const replies = this.keys.reply(randomUUID());
+        this.rpc = new RpcClient(this.redis, this.keys, replies);
+        this.sub.on('message', (channel, message) => {
+            if (channel === replies)
+                this.rpc.answer(message);
+            else
+                for (const listener of this.listeners)
+                    listener(message);
+        });
+        this.subscribed = this.sub.subscribe(this.keys.changes, replies).catch((err) => err);
+    }
+    static open(config, log) {
+        return new FleetClient(config, config.fleet, log);
+    }
+    get retentionMs() {
+        return this.config.retentionMs;
+    }
+    async catchUp() {
+        // Nothing waits here to be recorded: each runner records its own jobs. Reaching Redis is checked
+        // now so a command says at once that the fleet is down.
+        await this.io(async () => {
+            const ready = await this.subscribed;
+            if (ready instanceof Error)
+                throw ready;
+            await this.redis.ping();
+        });
+    }
+    async close() {
+        if (this.closed)
+            return;
+        this.closed = true;
+        this.rpc.close();
+        await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+        this.sub.disconnect();
+        await this.redis.quit().catch(() => this.redis.disconnect());
+    }
+    // ── starting ─────────────────────────────────────────────────────────────────────────────────
+    async start(input) {
+        checkPrompt(input.prompt);
+        if (typeof input.cwd !== 'string' || !input.cwd.startsWith('/'))
+            throw invalid('cwd must be an absolute path on the runners\' machines');
+        const lineup = lineupOf(input);
+        const labels = checkLabels(input.runner_labels ?? [], MAX_RUNNER_LABELS);
+        if (input.isolation !== undefined && input.isolation !== 'none' && input.isolation !== 'worktree') {
+            throw invalid(`isolation must be none or worktree, got "${String(input.isolation).slice(0, 40)}"`);
+        }
+        const isolation = lineup.length > 1 ? 'worktree' : (input.isolation ?? this.config.defaultIsolation);
+        const ids = lineup.map(() => newJobId());
+        const groupId = ids.length > 1 ? newJobId() : null;
+        const queue = queueFor(labels);
+        const created = Date.now();
+        const { runner_labels: _labels, ...forRunner } = input;
+        const data = { ids, groupId, input: forRunner, queuedAt: created };
+        await this.io(async () => {
+            // Labels no runner has ever had are likely a typo: the job waits, and says for what.
+            const { seen } = await this.runners();
+            const unserved = labels.length > 0 && ![...seen.values()].some((r) => labels.every((l) => r.labels.includes(l)));
+            const write = this.redis.multi();
+            ids.forEach((id, i) => {
+                const snapshot = queuedSnapshot(id, input, lineup[i], created, groupId, isolation);
+                if (unserved)
+                    snapshot.progress.current = `waiting for a runner with labels ${labels.join(',')}: none has been seen`;
+                write.hset(this.keys.job(id), { id, created, queue, bull: ids[0], status: 'queued', snapshot: JSON.stringify(snapshot), updated: created });
+                write.zadd(this.keys.jobs, created, id);
+            });
+            if (groupId)
+                write.hset(this.keys.group(groupId), { ids: JSON.stringify(ids) });
+            await write.exec();
+            try {
+                await this.queue(queue).add('start', data, { jobId: ids[0], removeOnComplete: true, removeOnFail: { age: 24 * 3600 } });
+            }
+            catch (err) {
+                await this.redis.del(...ids.map((id) => this.keys.job(id)), ...(groupId ? [this.keys.group(groupId)] : []));
+                await this.redis.zrem(this.keys.jobs, ...ids);
+                throw err;
+            }
+            await this.redis.publish(this.keys.wake, queue);
+        });
+        for (const id of ids)
+            this.enqueued.add(id);
+        return { job_id: ids[0], status: 'queued', created_at: new Date(created).toISOString(), queue_position: null, isolation, group_id: groupId, job_ids: ids };
+    }
+    async reply(input) {
+        if (input.job_id === undefined) {
+            throw invalid((t) => `with a fleet, continue a job by its job_id: a session started outside the fleet lives on one machine, so run ${t('reply')} with thread_id on that machine without CODEX_ASYNC_REDIS_URL`);
+        }
+        const rec = await this.record(input.job_id);
+        if (!rec.runner)
+            throw new ToolError('not_finished', (t) => `job ${rec.id} has not started on any runner yet, so it has no session to continue: wait for it with ${t('wait')}`);
+        // The agent's session files are on the machine that ran the parent, so the reply runs there too.
+        const started = await this.ask(rec, 'reply', [{ ...input, job_id: rec.id }]);
+        for (const id of started.job_ids)
+            this.enqueued.add(id);
+        return started;
+    }
+    // ── reading ──────────────────────────────────────────────────────────────────────────────────
+    async resolve(idOrPrefix) {
+        const id = checkJobId(idOrPrefix);
+        if (isJobId(id))
+            return id;
+        let matches = await this.io(() => this.scanIds(this.keys.jobs, id));
+        if (matches.length > 1) {
+            // An expired record's id lingers in the index until a listing drops it: only live ones count.
+            const exists = await this.io(() => Promise.all(matches.map((m) => this.redis.exists(this.keys.job(m)))));
+            matches = matches.filter((_, i) => exists[i]);
+        }
+        if (matches.length === 0)
+            throw notFound(id);
+        if (matches.length > 1)
+            throw invalid(`job id prefix "${id}" is ambiguous: ${matches.length} jobs start with it (${matches.slice(0, 10).join(', ')}); give more characters`);
+        return matches[0];
+    }
+    async poll(id, tailLines = 100) {
+        if (!Number.isInteger(tailLines) || tailLines < 0)
+            throw invalid(`tail_lines must be a whole number from 0 up, got ${tailLines}`);
+        const rec = await this.record(id);
+        const runners = await this.runners();
+        // A running job's live progress and output are on its runner; the record has them as of its last change.
+        if (!isFinal(rec.status) && rec.runner && runners.alive.has(rec.runner)) {
+            try {
+                return this.named(await this.ask(rec, 'poll', [rec.id, tailLines]), runners);
+            }
+            catch (err) {
+                if (!(err instanceof ToolError && err.kind === 'runner_unavailable'))
+                    throw err;
+            }
+        }
+        return this.view(rec, runners);
+    }
+    async activity(id) {
+        const rec = await this.record(id);
+        if (!rec.runner)
+            return '';
+        return this.ask(rec, 'activity', [rec.id]);
+    }
+    async rawEvents(id, maxBytes = 1 << 20) {
+        const rec = await this.record(id);
+        if (!rec.runner)
+            return '';
+        return this.ask(rec, 'rawEvents', [rec.id, maxBytes]);
+    }
+    async eventLogSize(id) {
+        const rec = await this.record(id);
+        if (!rec.runner)
+            return 0;
+        return this.ask(rec, 'eventLogSize', [rec.id]);
+    }
+    async result(id) {
+        const rec = await this.record(id);
+        const s = this.view(rec, await this.runners());
+        if (!isFinal(s.status)) {
+            throw new ToolError('not_finished', (t) => `job ${rec.id} is still ${s.status}: call ${t('wait')} with job_ids ["${rec.id}"] to block until it finishes, or ${t('poll')} to see its progress`);
+        }
+        if (rec.result && isFinal(rec.status))
+            return { ...rec.result, runner: s.runner ?? null };
+        return resultOf(s);
+    }
+    async list(input) {
+        const limit = input.limit ?? 20;
+        if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.listLimit)
+            throw invalid(`limit must be a whole number from 1 to ${LIMITS.listLimit}, got ${limit}`);
+        let cursor = null;
+        if (input.cursor !== undefined) {
+            const [created, id] = Buffer.from(input.cursor, 'base64url').toString('utf8').split(':');
+            if (!(Number(created) > 0) || !isJobId(id ?? ''))
+                throw invalid((t) => `cursor is not one ${t('list')} returned: pass next_cursor as given`);
+            cursor = { created: Number(created), id: id };
+        }
+        return this.io(async () => {
+            const runners = await this.runners();
+            // Newest first, by rank: the page after the cursor's job, or, if that one is gone, after its time.
+            let rank = 0;
+            if (cursor) {
+                const at = await this.redis.zrevrank(this.keys.jobs, cursor.id);
+                rank = at !== null ? at + 1 : await this.redis.zcount(this.keys.jobs, `(${cursor.created}`, '+inf');
+            }
+            const jobs = [];
+            const expired = [];
+            // A batch at a time, until a page (and one more, to know there is a next) matches.
+            while (jobs.length <= limit) {
+                const ids = await this.redis.zrevrange(this.keys.jobs, rank, rank + 199);
+                if (ids.length === 0)
+                    break;
+                rank += ids.length;
+                const records = await this.records(ids);
+                for (const [i, rec] of records.entries()) {
+                    if (!rec) {
+                        expired.push(ids[i]);
+                        continue;
+                    }
+                    const s = this.view(rec, runners);
+                    if (input.status && s.status !== input.status)
+                        continue;
+                    if (input.cwd && s.cwd !== input.cwd)
+                        continue;
+                    if (input.label && s.label !== input.label)
+                        continue;
+                    jobs.push({ summary: summaryOf(s), created: rec.created });
+                    if (jobs.length > limit)
+                        break;
+                }
+            }
+            // Records expire (retention); their ids leave the index as listing meets them.
+            if (expired.length)
+                await this.redis.zrem(this.keys.jobs, ...expired);
+            const page = jobs.slice(0, limit);
+            const last = page.at(-1);
+            return {
+                jobs: page.map((j) => j.summary),
+                next_cursor: jobs.length > limit && last ? Buffer.from(`${last.created}:${last.summary.job_id}`).toString('base64url') : null,
+            };
+        });
+    }
+    // ── waiting and cancelling ───────────────────────────────────────────────────────────────────
+    async wait(ids, timeoutMs, opts = {}) {
+        if (ids.length === 0)
+            throw invalid('give at least one job id to wait for, or a group_id');
+        const unique = [...new Set(await Promise.all(ids.map((id) => this.resolve(id))))];
+        for (const id of unique)
+            await this.record(id);
+        const begun = Date.now();
+        const deadline = begun + timeoutMs;
+        let ticker = null;
+        if (opts.onTick && opts.tickMs) {
+            const onTick = opts.onTick;
+            const tick = async () => {
+                const pending = (await this.records(unique)).find((rec) => rec && !isFinal(rec.status));
+                if (pending)
+                    onTick(await this.poll(pending.id, 0), Date.now() - begun);
+            };
+            const safeTick = () => void tick().catch((err) => this.log('warn', `progress report failed: ${err.message}`));
+            safeTick();
+            ticker = setInterval(safeTick, opts.tickMs);
+        }
+        try {
+            for (;;) {
+                const records = await this.records(unique);
+                // Each missing one is waited for, or reported (record()).
+                for (const [i, rec] of records.entries())
+                    records[i] = rec ?? (await this.record(unique[i]));
+                const runners = await this.runners();
+                const views = records.map((rec) => this.view(rec, runners));
+                const finished = views.filter((s) => isFinal(s.status));
+                const timedOut = Date.now() >= deadline;
+                if (finished.length > 0 || timedOut || opts.signal?.aborted || this.closed) {
+                    return { finished, pending: views.filter((s) => !isFinal(s.status)).map((s) => s.job_id), timed_out: finished.length === 0 && timedOut };
+                }
+                await this.nextChange(unique, Math.min(deadline - Date.now(), RECHECK_MS), opts.signal);
+            }
+        }
+        finally {
+            if (ticker)
+                clearInterval(ticker);
+        }
+    }
+    async cancel(idOrPrefix) {
+        let rec = await this.record(idOrPrefix);
+        if (isFinal(rec.status))
+            return this.view(rec, await this.runners());
+        // The flag first, then look for a runner: a runner sets itself on the record before it reads the
+        // flag, so one of the two always sees the other.
+        await this.io(() => this.redis.hset(this.keys.job(rec.id), 'cancel', '1'));
+        if (!rec.runner) {
+            const removed = await this.io(() => this.queue(rec.queue).remove(rec.bull));
+            if (removed) {
+                await this.endQueued(rec, 'cancelled', { kind: 'cancelled', message: 'cancelled before any runner took it' });
+                return this.view(await this.record(rec.id), await this.runners());
+            }
+            // A runner holds it this instant: it is about to set itself on the record.
+            for (let i = 0; i < 100 && !rec.runner && !isFinal(rec.status); i++) {
+                await sleep(50);
+                rec = await this.record(rec.id);
+            }
+            if (isFinal(rec.status))
+                return this.view(rec, await this.runners());
+            if (!rec.runner)
+                throw new ToolError('conflict', (t) => `job ${rec.id} is being taken by a runner; it will see the cancel when it starts it: call ${t('poll')} in a moment`);
+        }
+        return this.named(await this.ask(rec, 'cancel', [rec.id]), await this.runners());
+    }
+    // ── review ───────────────────────────────────────────────────────────────────────────────────
+    async diff(id, opts = {}) {
+        return this.ask(await this.started(id), 'diff', [await this.resolve(id), opts]);
+    }
+    async apply(id, opts = {}) {
+        return this.ask(await this.started(id), 'apply', [await this.resolve(id), opts]);
+    }
+    async discard(id) {
+        return this.ask(await this.started(id), 'discard', [await this.resolve(id)]);
+    }
+    async follow(idOrPrefix, offset, onLine, opts = {}) {
+        const id = await this.resolve(idOrPrefix);
+        for (;;) {
+            const rec = await this.record(id);
+            if (rec.runner) {
+                const runners = await this.runners();
+                if (!runners.alive.has(rec.runner))
+                    return this.view(rec, runners);
+                const chunk = await this.ask(rec, 'readLog', [id, offset]);
+                offset = chunk.offset;
+                for (const line of chunk.lines)
+                    onLine(line);
+                if (chunk.final)
+                    return this.poll(id, 0);
+            }
+            else if (isFinal(rec.status))
+                return this.view(rec, await this.runners());
+            if (opts.signal?.aborted || this.closed)
+                return this.poll(id, 0);
+            await this.nextChange([id], opts.everyMs ?? 250, opts.signal);
+        }
+    }
+    // ── groups ───────────────────────────────────────────────────────────────────────────────────
+    async group(idOrPrefix) {
+        const { groupId, ids, runner } = await this.groupRecord(idOrPrefix);
+        if (runner) {
+            const runners = await this.runners();
+            if (runners.alive.has(runner))
+                return this.rpc.call({ id: runner, name: runnerName(runner, runners.seen) }, `group ${groupId}`, 'group', [groupId]);
+        }
+        const runners = await this.runners();
+        const views = (await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i])));
+        return {
+            group_id: groupId,
+            attempts: views.map((s) => ({ job_id: s.job_id, status: s.status, check: s.check, changes: s.changes, finished_at: s.finished_at })),
+            best_job_id: null,
+            finished: views.filter((s) => isFinal(s.status)).length,
+            total: views.length,
+        };
+    }
+    async waitGroup(idOrPrefix, timeoutMs, opts = {}) {
+        const { groupId, ids } = await this.groupRecord(idOrPrefix);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const pending = (await this.records(ids)).filter((rec) => rec && !isFinal(rec.status)).map((rec) => rec.id);
+            if (pending.length === 0 || Date.now() >= deadline || opts.signal?.aborted || this.closed)
+                break;
+            const outcome = await this.wait(pending, deadline - Date.now(), opts);
+            if (outcome.timed_out)
+                break;
+        }
+        const group = await this.group(groupId);
+        const runners = await this.runners();
+        const views = (await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i])));
+        return { finished: views.filter((s) => isFinal(s.status)), pending: views.filter((s) => !isFinal(s.status)).map((s) => s.job_id), timed_out: group.finished < group.total, group };
+    }
+    async cancelGroup(idOrPrefix) {
+        const { groupId, ids } = await this.groupRecord(idOrPrefix);
+        // The attempts travel as one queued start and run on one runner: cancelling one cancels the start while queued.
+        for (const id of ids) {
+            const rec = await this.record(id);
+            if (!isFinal(rec.status))
+                await this.cancel(id);
+        }
+        return this.group(groupId);
+    }
+    // ── watching and housekeeping ────────────────────────────────────────────────────────────────
+    watch(id, onChange) {
+        return this.watchAll((changed) => {
+            if (changed === id)
+                onChange();
+        });
+    }
+    watchAll(onChange) {
+        this.listeners.add(onChange);
+        return () => this.listeners.delete(onChange);
+    }
+    /**
+     * Fleet-wide: every connected runner deletes its own old jobs (with their logs and worktrees) and
+     * their records; then records of jobs that never reached a runner are deleted here.
+     */
+    async gc(opts) {
+        if (!(opts.olderThanMs >= 0))
+            throw invalid('the age must be zero or more');
+        if (!Number.isInteger(opts.keep) || opts.keep < 0)
+            throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
+        const runners = await this.runners();
+        const answers = await Promise.all([...runners.alive.keys()].map((id) => this.rpc.call({ id, name: runnerName(id, runners.seen) }, 'its jobs', 'gc', [opts]).catch((err) => {
+            this.log('warn', `gc on runner ${runnerName(id, runners.seen)}: ${err.message}`);
+            return { jobs: [], bytes: 0 };
+        })));
+        const jobs = answers.flatMap((a) => a.jobs);
+        const cutoff = Date.now() - opts.olderThanMs;
+        const ids = await this.io(() => this.redis.zrangebyscore(this.keys.jobs, '-inf', cutoff));
+        const unstarted = (await this.records(ids)).filter((rec) => rec !== null && !rec.runner && isFinal(rec.status));
+        for (const rec of unstarted)
+            jobs.push(summaryOf(rec.snapshot));
+        if (!opts.dryRun && unstarted.length) {
+            await this.io(async () => {
+                await this.redis.del(...unstarted.map((rec) => this.keys.job(rec.id)));
+                await this.redis.zrem(this.keys.jobs, ...unstarted.map((rec) => rec.id));
+            });
+        }
+        return { jobs, bytes: answers.reduce((sum, a) => sum + a.bytes, 0) };
+    }
+    /** The runners of the fleet, alive or last seen: for `top` and `doctor`. */
+    async fleetRunners() {
+        const runners = await this.runners();
+        const all = [...runners.seen.values()];
+        return { alive: all.filter((r) => runners.alive.has(r.id)).map((r) => runners.alive.get(r.id)), gone: all.filter((r) => !runners.alive.has(r.id)) };
+    }
+    // ── the records ──────────────────────────────────────────────────────────────────────────────
+    /**
+     * The record of a job. One missing that this process enqueued is waited for a few heartbeats (a
+     * Redis that restarted empty gets its running jobs' records back from their runners), then
+     * reported as lost with Redis, not denied.
+     */
+    async record(idOrPrefix) {
+        const id = await this.resolve(idOrPrefix);
+        const read = async () => parseRecord(await this.io(() => this.redis.hgetall(this.keys.job(id))));
+        let rec = await read();
+        if (rec)
+            return rec;
+        if (!this.enqueued.has(id))
+            throw notFound(id);
+        for (const end = Date.now() + 3 * beatEvery(this.fleet) + 500; !rec && Date.now() < end;) {
+            await sleep(200);
+            rec = await read();
+        }
+        if (rec)
+            return rec;
+        throw new ToolError('not_found', (t) => `the fleet's Redis no longer has job ${id} (it restarted without persistence, or was flushed) and no runner has recorded it since, so none had begun it: start it again with ${t('start')}`);
+    }
+    async records(ids) {
+        if (ids.length === 0)
+            return [];
+        return this.io(async () => {
+            const pipeline = this.redis.pipeline();
+            for (const id of ids)
+                pipeline.hgetall(this.keys.job(id));
+            const results = (await pipeline.exec()) ?? [];
+            return results.map(([err, fields]) => (err ? null : parseRecord(fields)));
+        });
+    }
+    /** A job as readers see it: its record, with the runner named, and `lost` while a started job's runner is gone. */
+    view(rec, runners) {
+        const s = this.named(rec.snapshot, runners, rec.runner);
+        if (isFinal(rec.status) || !rec.runner || runners.alive.has(rec.runner))
+            return s;
+        return lostWithRunner(s, runnerName(rec.runner, runners.seen), runners.seen.get(rec.runner)?.beat_at ?? null);
+    }
+    /** The snapshot with its runner (a runner writes its bare id) named as people read it: "r-… on host". */
+    named(s, runners, runnerId = s.runner ?? '') {
+        return { ...s, runner: runnerId ? runnerName(runnerId, runners.seen) : null };
+    }
+    /** A job waited on that vanished from Redis meanwhile: reported as lost rather than waited on forever. */
+    vanished(id) {
+        const s = queuedSnapshot(id, { prompt: '', cwd: '' }, 'codex', Date.now(), null, 'none');
+        return endedBeforeStart(s, 'failed', { kind: 'lost', message: `the fleet's Redis no longer has job ${id} (restarted without persistence, or flushed)` });
+    }
+    async endQueued(rec, status, error) {
+        // The start removed from the queue carried every attempt of its group.
+        const ids = await this.idsCarriedBy(rec);
+        const records = await this.records(ids);
+        await this.io(async () => {
+            const write = this.redis.multi();
+            for (const r of records) {
+                if (!r)
+                    continue;
+                const snapshot = endedBeforeStart(r.snapshot, status, error);
+                write.hset(this.keys.job(r.id), { status, snapshot: JSON.stringify(snapshot), updated: Date.now() });
+                if (this.config.retentionMs)
+                    write.pexpire(this.keys.job(r.id), this.config.retentionMs);
+            }
+            await write.exec();
+            for (const r of records)
+                if (r)
+                    await this.redis.publish(this.keys.changes, r.id);
+        });
+    }
+    /** Every job one queued start carries: one, or each attempt of a group. */
+    async idsCarriedBy(rec) {
+        const groupId = rec.snapshot.group_id;
+        if (!groupId)
+            return [rec.id];
+        const ids = await this.io(() => this.redis.hget(this.keys.group(groupId), 'ids'));
+        return ids ? JSON.parse(ids) : [rec.id];
+    }
+    async groupRecord(idOrPrefix) {
+        const prefix = checkJobId(idOrPrefix);
+        const groupId = isJobId(prefix) ? prefix : await this.io(async () => {
+            const matches = (await this.scanKeys(this.keys.group(`${prefix}*`))).map((key) => key.slice(this.keys.group('').length));
+            if (matches.length > 1)
+                throw invalid(`group id prefix "${prefix}" is ambiguous: give more characters`);
+            return matches[0] ?? prefix;
+        });
+        const fields = await this.io(() => this.redis.hgetall(this.keys.group(groupId)));
+        if (!fields.ids)
+            throw new ToolError('not_found', (t) => `no group of attempts with id "${prefix}": group ids are returned by ${t('start')} with attempts`);
+        return { groupId, ids: JSON.parse(fields.ids), runner: fields.runner ?? '' };
+    }
+    /** A job that a runner has: the one whose files a request reads. */
+    async started(id) {
+        const rec = await this.record(id);
+        if (!rec.runner) {
+            throw new ToolError(isFinal(rec.status) ? 'conflict' : 'not_finished', (t) => `job ${rec.id} ${isFinal(rec.status) ? 'never reached a runner' : 'has not started on a runner yet'}, so it has no changes: ${isFinal(rec.status) ? `start a new job with ${t('start')}` : `wait for it with ${t('wait')}`}`);
+        }
+        return rec;
+    }
+    /** A request to the runner holding the job. */
+    async ask(rec, op, args) {
+        const runners = await this.runners();
+        const name = runnerName(rec.runner, runners.seen);
+        if (!runners.alive.has(rec.runner))
+            throw runnerGone(name, `job ${rec.id}`);
+        return this.io(() => this.rpc.call({ id: rec.runner, name }, `job ${rec.id}`, op, args));
+    }
+    runners() {
+        return this.io(() => readRunners(this.redis, this.keys));
+    }
+    queue(name) {
+        let queue = this.queues.get(name);
+        if (!queue) {
+            queue = new Queue(name, { connection: this.redis, prefix: this.keys.bull });
+            queue.on('error', () => undefined);
+            this.queues.set(name, queue);
+        }
+        return queue;
+    }
+    async scanIds(key, prefix) {
+        const found = [];
+        let cursor = '0';
+        do {
+            const [next, items] = await this.redis.zscan(key, cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            cursor = next;
+            for (let i = 0; i < items.length; i += 2)
+                found.push(items[i]);
+        } while (cursor !== '0');
+        return found;
+    }
+    async scanKeys(pattern) {
+        const found = [];
+        let cursor = '0';
+        do {
+            const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+            cursor = next;
+            found.push(...keys);
+        } while (cursor !== '0');
+        return found;
+    }
+    /** Resolves when one of the jobs changes, after `ms`, or when aborted. */
+    nextChange(ids, ms, signal) {
+        return new Promise((resolve) => {
+            const done = () => {
+                clearTimeout(timer);
+                this.listeners.delete(listener);
+                signal?.removeEventListener('abort', done);
+                resolve();
+            };
+            const listener = (id) => {
+                if (ids.includes(id))
+                    done();
+            };
+            const timer = setTimeout(done, Math.max(ms, 0));
+            this.listeners.add(listener);
+            signal?.addEventListener('abort', done, { once: true });
+        });
+    }
+    /** Redis failures as errors a caller can act on; engine errors pass through. */
+    async io(work) {
+        try {
+            return await work();
+        }
+        catch (err) {
+            if (err instanceof ToolError)
+                throw err;
+            throw redisProblem(err, this.fleet.url, this.redis);
+        }
+    }
+}
+/** The agent of each attempt, as the local engine will read them (the runner checks them again). */
+function lineupOf(input) {
+    const known = (name) => {
+        if (!AGENT_NAMES.includes(name))
+            throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
+        return name;
+    };
+    if (input.agents !== undefined) {
+        if (input.agent !== undefined || input.attempts !== undefined)
+            throw invalid('give agents, or agent with attempts, not both');
+        if (input.agents.length < 1 || input.agents.length > MAX_ATTEMPTS)
+            throw invalid(`agents must list 1 to ${MAX_ATTEMPTS} agents`);
+        return input.agents.map(known);
+    }
+    const attempts = input.attempts ?? 1;
+    if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS)
+        throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
+    return Array.from({ length: attempts }, () => known(input.agent ?? 'codex'));
+}
+//# sourceMappingURL=client.js.map

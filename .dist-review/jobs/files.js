@@ -1,0 +1,209 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ToolError } from '../errors.js';
+import { isWithin } from '../paths.js';
+import { isJobId } from './ids.js';
+export function homeLayout(home) {
+    return {
+        home,
+        db: path.join(home, 'jobs.db'),
+        jobsDir: path.join(home, 'jobs'),
+        notifyDir: path.join(home, 'notify'),
+        agentVersions: path.join(home, 'agent-versions.json'),
+        worktreesDir: path.join(home, 'worktrees'),
+    };
+}
+export function jobFiles(layout, id) {
+    const dir = path.join(layout.jobsDir, id);
+    return {
+        dir,
+        prompt: path.join(dir, 'prompt.txt'),
+        events: path.join(dir, 'events.jsonl'),
+        stderr: path.join(dir, 'stderr.log'),
+        lastMessage: path.join(dir, 'last-message.txt'),
+        outputSchema: path.join(dir, 'output-schema.json'),
+        exit: path.join(dir, 'exit'),
+        pid: path.join(dir, 'pid'),
+        supervisorLog: path.join(dir, 'supervisor.log'),
+        settings: path.join(dir, 'job.json'),
+        check: path.join(dir, 'check.sh'),
+        checkStarted: path.join(dir, 'check.started'),
+        checkExit: path.join(dir, 'check.exit'),
+        checkLog: path.join(dir, 'check.log'),
+    };
+}
+/** The ids of the job directories under `jobsDir` (none if it does not exist). */
+export function jobDirectories(jobsDir) {
+    try {
+        return fs
+            .readdirSync(jobsDir, { withFileTypes: true })
+            .filter((e) => e.isDirectory() && isJobId(e.name))
+            .map((e) => e.name);
+    }
+    catch {
+        return [];
+    }
+}
+/**
+ * Why `dir` cannot serve as private state, and what to do about it; null if it can. Writable by
+ * others means someone else may already have planted files: refused rather than repaired. The
+ * server refuses to start on it; `doctor` reports it.
+ */
+export function privateDirProblem(dir, st) {
+    if (!st.isDirectory())
+        return { problem: `${dir} is not a directory`, fix: 'remove it or set CODEX_ASYNC_HOME elsewhere' };
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+        return { problem: `${dir} belongs to another user (uid ${st.uid})`, fix: 'set CODEX_ASYNC_HOME to a directory you own' };
+    }
+    if ((st.mode & 0o022) !== 0) {
+        return {
+            problem: `${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)})`,
+            fix: `run \`chmod 700 ${dir}\` if you trust its contents, or set CODEX_ASYNC_HOME elsewhere`,
+        };
+    }
+    return null;
+}
+/** Is `dir` in a temporary directory, which codex's workspace-write sandbox makes writable? */
+export function underTempDir(dir) {
+    return ['/tmp', os.tmpdir()].some((tmp) => isWithin(dir, tmp));
+}
+function ensurePrivateDir(dir) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    const refused = privateDirProblem(dir, st);
+    if (refused)
+        throw new ToolError('storage', `${refused.problem}; ${refused.fix}.`);
+    if ((st.mode & 0o077) !== 0)
+        fs.chmodSync(dir, 0o700);
+}
+/** Creates the state directory private to this user (0700) and refuses one owned by someone else. */
+export function prepareHome(layout) {
+    try {
+        ensurePrivateDir(layout.home);
+        ensurePrivateDir(layout.jobsDir);
+        ensurePrivateDir(layout.notifyDir);
+        ensurePrivateDir(layout.worktreesDir);
+    }
+    catch (err) {
+        if (err instanceof ToolError)
+            throw err;
+        throw new ToolError('storage', `cannot prepare the state directory ${layout.home}: ${err.message}. Set CODEX_ASYNC_HOME to a directory this user can create and write.`);
+    }
+}
+const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+/**
+ * Opens a job file for reading without following a symlink: a link planted in a job directory
+ * must not make us read (and show a client) some other file. Null if it cannot be opened.
+ */
+export function openForReading(file) {
+    try {
+        return fs.openSync(file, O_RDONLY | O_NOFOLLOW);
+    }
+    catch {
+        return null;
+    }
+}
+/** Creates or empties a private (0600) file, refusing to follow a symlink. */
+export function createPrivate(file) {
+    fs.closeSync(fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600));
+}
+/** Reads a small file, or null if it does not exist. */
+export function readSmall(file, maxBytes = 1 << 20) {
+    const fd = openForReading(file);
+    if (fd === null)
+        return null;
+    try {
+        const buf = Buffer.alloc(maxBytes);
+        const n = fs.readSync(fd, buf, 0, maxBytes, 0);
+        return buf.subarray(0, n).toString('utf8');
+    }
+    finally {
+        fs.closeSync(fd);
+    }
+}
+/** A job file's size, or 0 if it does not exist (a symlink counts as its own, small size). */
+export function fileSize(file) {
+    try {
+        return fs.lstatSync(file).size;
+    }
+    catch {
+        return 0;
+    }
+}
+/** When a job file was last written (whole milliseconds), or null if it does not exist. */
+export function fileMtime(file) {
+    try {
+        return Math.round(fs.statSync(file).mtimeMs);
+    }
+    catch {
+        return null;
+    }
+}
+/** The last `maxBytes` of a job file; `cut` when the file is longer, so `text` may start mid-line. */
+export function readTail(file, maxBytes) {
+    const fd = openForReading(file);
+    if (fd === null)
+        return { text: '', cut: false };
+    try {
+        const size = fs.fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.min(maxBytes, size));
+        const n = fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+        return { text: buf.toString('utf8', 0, n), cut: size > maxBytes };
+    }
+    catch {
+        return { text: '', cut: false };
+    }
+    finally {
+        fs.closeSync(fd);
+    }
+}
+export function touch(file) {
+    try {
+        createPrivate(file);
+    }
+    catch {
+        // A missed wake-up is covered by the periodic sweep.
+    }
+}
+/**
+ * The exit status the wrapper recorded, or null while there is none. The file exists (empty) from
+ * the launch on, and may be half-written: only "<digits>\n" counts.
+ */
+export function readExitStatus(files) {
+    return readStatusFile(files.exit);
+}
+function readStatusFile(file) {
+    const text = readSmall(file, 64);
+    if (text === null || !/^\d+\n$/.test(text))
+        return null;
+    return Number(text);
+}
+const CHECK_TAIL_BYTES = 4096;
+/**
+ * When the check began and ended (file mtimes) and its exit status. `check.exit` exists, empty,
+ * from the launch on: only a written status is the check's end.
+ */
+export function checkSpan(files) {
+    const exitCode = readStatusFile(files.checkExit);
+    return { started: fileMtime(files.checkStarted), ended: exitCode === null ? null : fileMtime(files.checkExit), exitCode };
+}
+/**
+ * How the job's check_command went, from the files the wrapper wrote: null when the job has no
+ * check. A check that never began (codex did not complete) or never ended (stopped) did not pass.
+ */
+export function readCheck(files, command) {
+    if (command === null)
+        return null;
+    const { started, ended, exitCode } = checkSpan(files);
+    const tail = readTail(files.checkLog, CHECK_TAIL_BYTES);
+    return {
+        command,
+        exit_code: exitCode,
+        passed: exitCode === 0,
+        duration_ms: started !== null && ended !== null ? Math.max(0, ended - started) : null,
+        output_tail: started === null ? 'not run: the agent did not complete its task' : `${tail.cut ? '…' : ''}${tail.text}`,
+    };
+}
+//# sourceMappingURL=files.js.map

@@ -1,0 +1,340 @@
+/** A stored row as a Job; throws on a row whose JSON columns do not parse. */
+export function toJob(row) {
+    const errorKind = row.error_kind;
+    return {
+        ...row,
+        bypass: row.bypass === 1,
+        has_output_schema: row.has_output_schema === 1,
+        images: JSON.parse(row.images),
+        add_dirs: JSON.parse(row.add_dirs),
+        error: errorKind ? { kind: errorKind, message: row.error_message ?? '' } : null,
+        progress: row.progress ? JSON.parse(row.progress) : null,
+        workspace: {
+            kind: row.isolation,
+            repo: row.ws_repo,
+            subdir: row.ws_subdir ?? '',
+            path: row.ws_path,
+            branch: row.ws_branch,
+            base_commit: row.ws_base,
+            state: row.ws_state,
+            applied_tree: row.ws_applied_tree,
+            applied_at: row.ws_applied_at,
+        },
+        check: row.check_result ? JSON.parse(row.check_result) : null,
+        changes: row.changes ? JSON.parse(row.changes) : null,
+    };
+}
+/** The range of an index holding exactly the values that begin with `prefix`. */
+function prefixRange(prefix) {
+    return { low: prefix, high: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) };
+}
+/** A workspace as its columns. */
+function workspaceRow(ws) {
+    return {
+        ws_repo: ws.repo,
+        ws_subdir: ws.subdir,
+        ws_path: ws.path,
+        ws_branch: ws.branch,
+        ws_base: ws.base_commit,
+        ws_state: ws.state,
+        ws_applied_tree: ws.applied_tree,
+        ws_applied_at: ws.applied_at,
+    };
+}
+/** A job's settings as columns: booleans as 0/1, lists as JSON. */
+function settingsRow(job) {
+    const { workspace, ...rest } = job;
+    return {
+        ...rest,
+        ...workspaceRow(workspace),
+        bypass: job.bypass ? 1 : 0,
+        has_output_schema: job.has_output_schema ? 1 : 0,
+        images: JSON.stringify(job.images),
+        add_dirs: JSON.stringify(job.add_dirs),
+    };
+}
+/**
+ * Every SQL statement of the job store. Transitions are single guarded UPDATEs (see states.ts);
+ * the queue claim runs in an IMMEDIATE transaction so the concurrency limit holds across every
+ * server process that shares the database.
+ */
+export class JobStore {
+    db;
+    s;
+    constructor(db) {
+        this.db = db;
+        this.s = {
+            insert: db.prepare(`INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
+           reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
+           resume_thread_id, thread_id, created_at, isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state,
+           ws_applied_tree, ws_applied_at, group_id, check_command, agent)
+         VALUES (@id, 'queued', @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
+           @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
+           @resume_thread_id, @resume_thread_id, @created_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base,
+           @ws_state, @ws_applied_tree, @ws_applied_at, @group_id, @check_command, @agent)`),
+            get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+            idsFrom: db.prepare(`SELECT id FROM jobs WHERE id >= @low AND id < @high ORDER BY id`),
+            queuePosition: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq <= ?`),
+            countRunning: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'`),
+            anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1`),
+            oldestQueued: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND agent IN (SELECT value FROM json_each(@agents)) ORDER BY seq LIMIT @n`),
+            queuedAgents: db.prepare(`SELECT DISTINCT agent FROM jobs WHERE status = 'queued'`),
+            unfinishedIds: db.prepare(`SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq`),
+            claim: db.prepare(`UPDATE jobs SET status = 'running', started_at = @now, deadline_at = @now + CAST(timeout_seconds * 1000 AS INTEGER),
+           launch_token = launch_token + 1, claim_owner = @owner, launched_at = NULL
+         WHERE id = @id AND status = 'queued'`),
+            beginLaunch: db.prepare(`UPDATE jobs SET launched_at = @now
+         WHERE id = @id AND status = 'running' AND launch_token = @token AND launched_at IS NULL AND pid IS NULL
+           AND stop_reason IS NULL`),
+            setProcess: db.prepare(`UPDATE jobs SET pid = @pid, pid_start = @pid_start
+         WHERE id = @id AND status = 'running' AND launch_token = @token AND pid IS NULL`),
+            release: db.prepare(`UPDATE jobs SET status = 'queued', started_at = NULL, deadline_at = NULL, progress = NULL, events_offset = 0,
+           claim_owner = NULL, launched_at = NULL
+         WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL AND launch_token = @token
+           AND launched_at IS @launched_at`),
+            running: db.prepare(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`),
+            activeOnThread: db.prepare(`SELECT id FROM jobs WHERE status IN ('queued','running') AND (thread_id = @t OR resume_thread_id = @t) LIMIT 1`),
+            saveProgress: db.prepare(`UPDATE jobs SET progress = @progress, events_offset = @events_offset, thread_id = COALESCE(@thread_id, thread_id)
+         WHERE id = @id AND status = 'running' AND events_offset < @events_offset`),
+            requestStop: db.prepare(`UPDATE jobs SET stop_reason = @reason, stop_requested_at = @now
+         WHERE id = @id AND status = 'running' AND (stop_reason IS NULL OR stop_reason = 'lingering' AND @reason != 'lingering')
+           AND (@token IS NULL OR launch_token = @token)`),
+            finish: db.prepare(`UPDATE jobs SET status = @status, exit_code = @exit_code, error_kind = @error_kind, error_message = @error_message,
+           final_message = @final_message, thread_id = COALESCE(@thread_id, thread_id), progress = @progress,
+           events_offset = @events_offset, finished_at = @finished_at, check_result = @check_result
+         WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason AND launch_token = @seen_token
+           AND launched_at IS @seen_launched_at`),
+            restore: db.prepare(`INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
+           reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
+           resume_thread_id, thread_id, created_at, started_at, finished_at, deadline_at, pid, pid_start, stop_reason,
+           stop_requested_at, exit_code, error_kind, error_message, progress, events_offset, final_message, launch_token, launched_at,
+           isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state, ws_applied_tree, ws_applied_at, group_id,
+           check_command, check_result, changes, agent)
+         VALUES (@id, @status, @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
+           @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
+           @resume_thread_id, @thread_id, @created_at, @started_at, @finished_at, @deadline_at, @pid, @pid_start, @stop_reason,
+           @stop_requested_at, @exit_code, @error_kind, @error_message, @progress, @events_offset, @final_message, @launch_token,
+           @launched_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base, @ws_state, @ws_applied_tree,
+           @ws_applied_at, @group_id, @check_command, @check_result, @changes, @agent)`),
+            setWorkspace: db.prepare(`UPDATE jobs SET ws_repo = @ws_repo, ws_subdir = @ws_subdir, ws_path = @ws_path, ws_base = @ws_base, ws_state = @ws_state
+         WHERE id = @id AND status = 'running' AND launch_token = @token`),
+            worktreeState: db.prepare(`UPDATE jobs SET ws_state = @state WHERE ws_path = @path AND isolation = 'worktree'`),
+            applied: db.prepare(`UPDATE jobs SET ws_applied_tree = @tree, ws_applied_at = @at WHERE ws_path = @path AND isolation = 'worktree'`),
+            onWorktree: db.prepare(`SELECT * FROM jobs WHERE ws_path = ? AND isolation = 'worktree' ORDER BY seq`),
+            setChanges: db.prepare(`UPDATE jobs SET changes = @changes WHERE id = @id`),
+            group: db.prepare(`SELECT * FROM jobs WHERE group_id = ? ORDER BY seq`),
+            groupsFrom: db.prepare(`SELECT DISTINCT group_id FROM jobs WHERE group_id >= @low AND group_id < @high ORDER BY group_id`),
+            cancelQueued: db.prepare(`UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
+         WHERE id = @id AND status = 'queued'`),
+        };
+    }
+    insert(job) {
+        this.s.insert.run(settingsRow(job));
+    }
+    /** Writes back a whole job, every column as given, in one transaction: what a repair rebuilt. */
+    restore(jobs) {
+        this.db.transaction(() => {
+            for (const job of jobs) {
+                const { seq: _seq, error, check, changes, ...rest } = job;
+                this.s.restore.run({
+                    ...settingsRow(rest),
+                    error_kind: error?.kind ?? null,
+                    error_message: error?.message ?? null,
+                    progress: job.progress ? JSON.stringify(job.progress) : null,
+                    check_result: check ? JSON.stringify(check) : null,
+                    changes: changes ? JSON.stringify(changes) : null,
+                });
+            }
+        })();
+    }
+    /** Inserts a job continuing `threadId` unless a job on that thread is queued or running. */
+    insertOnThread(job, threadId) {
+        const tx = this.db.transaction(() => {
+            const busy = this.s.activeOnThread.get({ t: threadId });
+            if (busy)
+                return busy.id;
+            this.insert(job);
+            return null;
+        });
+        return tx.immediate();
+    }
+    get(id) {
+        const row = this.s.get.get(id);
+        return row ? toJob(row) : null;
+    }
+    /** The ids that begin with `prefix`, in order: a range over the id index, not a scan. */
+    idsStartingWith(prefix) {
+        return this.s.idsFrom.all(prefixRange(prefix)).map((row) => row.id);
+    }
+    queuePosition(job) {
+        return this.s.queuePosition.get(job.seq).n;
+    }
+    running() {
+        return this.s.running.all().map(toJob);
+    }
+    /** A plain read: most sweeps find nothing queued and need no write lock (or codex) to know it. */
+    anyQueued() {
+        return this.s.anyQueued.get() !== undefined;
+    }
+    /** The agents queued jobs wait for. */
+    unfinishedIds() {
+        return this.s.unfinishedIds.all().map((row) => row.id);
+    }
+    queuedAgents() {
+        return this.s.queuedAgents.all().map((row) => row.agent);
+    }
+    /**
+     * Moves the oldest queued jobs of `agents` (those this process can run) to running while fewer
+     * than `max` run, machine-wide. Each claim is a lease held by `owner` ("pid starttime") under a
+     * new launch token.
+     */
+    claimQueued(max, now, owner, agents) {
+        if (!this.anyQueued() || agents.length === 0)
+            return [];
+        const tx = this.db.transaction(() => {
+            const running = this.s.countRunning.get().n;
+            const free = max - running;
+            if (free <= 0)
+                return [];
+            const picked = this.s.oldestQueued.all({ n: free, agents: JSON.stringify(agents) }).map(toJob);
+            for (const job of picked)
+                this.s.claim.run({ id: job.id, now, owner });
+            return picked.map((job) => this.get(job.id));
+        });
+        return tx.immediate();
+    }
+    /**
+     * The check before any side effect of a launch (emptying the job's files, spawning codex): true
+     * only while the claim under `token` is still this one's, not stopped, not begun. From then on no
+     * other process releases the claim while its owner lives.
+     */
+    beginLaunch(id, token, now) {
+        return this.s.beginLaunch.run({ id, token, now }).changes === 1;
+    }
+    /** Records the launched process; false if the claim under `token` is no longer the job's. */
+    setProcess(id, pid, pidStart, token) {
+        return this.s.setProcess.run({ id, pid, pid_start: pidStart, token }).changes === 1;
+    }
+    /**
+     * running → queued, for the claim under `token` that never launched codex, provided its launch
+     * state is still `launchedAt` as the caller saw it.
+     */
+    release(id, token, launchedAt) {
+        return this.s.release.run({ id, token, launched_at: launchedAt }).changes === 1;
+    }
+    saveProgress(id, progress, eventsOffset) {
+        this.s.saveProgress.run({
+            id,
+            progress: JSON.stringify(progress),
+            events_offset: eventsOffset,
+            thread_id: progress.thread_id,
+        });
+    }
+    /**
+     * Records why a running job is being stopped; false if it is not running or already stopping, or
+     * (with `token`) if it is no longer that launch.
+     */
+    requestStop(id, reason, now, token = null) {
+        return this.s.requestStop.run({ id, reason, now, token }).changes === 1;
+    }
+    /**
+     * running → final. False when another process finished the job first, or when the row changed
+     * since `seen` was read (a stop request, a new claim or launch): the verdict must then be made again.
+     */
+    finish(id, o, seen) {
+        return (this.s.finish.run({
+            id,
+            seen_stop_reason: seen.stop_reason,
+            seen_token: seen.launch_token,
+            seen_launched_at: seen.launched_at,
+            status: o.status,
+            exit_code: o.exit_code,
+            error_kind: o.error?.kind ?? null,
+            error_message: o.error?.message ?? null,
+            final_message: o.final_message,
+            thread_id: o.thread_id,
+            progress: JSON.stringify(o.progress),
+            events_offset: o.events_offset,
+            finished_at: o.finished_at,
+            check_result: o.check ? JSON.stringify(o.check) : null,
+        }).changes === 1);
+    }
+    cancelQueued(id, now) {
+        return this.s.cancelQueued.run({ id, now, message: 'cancelled before it started' }).changes === 1;
+    }
+    /**
+     * Records where a launch's job works (found, or prepared, before codex starts); false if the claim
+     * under `token` is no longer the job's.
+     */
+    setWorkspace(id, ws, token) {
+        const { ws_repo, ws_subdir, ws_path, ws_base, ws_state } = workspaceRow(ws);
+        return this.s.setWorkspace.run({ id, token, ws_repo, ws_subdir, ws_path, ws_base, ws_state }).changes === 1;
+    }
+    /** Every job working in the worktree at `path` (a job and the replies that continued it). */
+    onWorktree(path) {
+        return this.s.onWorktree.all(path).map(toJob);
+    }
+    /** Sets the state of the worktree at `path` on every job sharing it. */
+    setWorktreeState(path, state) {
+        this.s.worktreeState.run({ path, state });
+    }
+    /** Records that the worktree at `path` was applied as `tree`, on every job sharing it. */
+    setApplied(path, tree, at) {
+        this.s.applied.run({ path, tree, at });
+    }
+    setChanges(id, changes) {
+        this.s.setChanges.run({ id, changes: JSON.stringify(changes) });
+    }
+    /** The attempts of a best-of-N group, oldest first. */
+    group(groupId) {
+        return this.s.group.all(groupId).map(toJob);
+    }
+    /** The group ids that begin with `prefix`. */
+    groupIdsStartingWith(prefix) {
+        return this.s.groupsFrom.all(prefixRange(prefix)).map((row) => row.group_id);
+    }
+    /**
+     * Finished jobs that `gc` may delete: finished before `cutoff`, apart from the `keep` most recent
+     * finished jobs. Queued and running jobs are never candidates.
+     */
+    collectable(cutoff, keep) {
+        const rows = this.db
+            .prepare(`SELECT * FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < @cutoff
+           AND seq NOT IN (SELECT seq FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY seq DESC LIMIT @keep)
+         ORDER BY seq`)
+            .all({ cutoff, keep });
+        return rows.map(toJob);
+    }
+    /** Deletes the rows of these jobs if they are (still) finished; returns the ids deleted. */
+    deleteFinished(ids) {
+        const del = this.db.prepare(`DELETE FROM jobs WHERE id = ? AND status IN ('completed', 'failed', 'cancelled')`);
+        return this.db.transaction(() => ids.filter((id) => del.run(id).changes === 1))();
+    }
+    /** Copies the write-ahead log into the database without waiting for other readers or writers. */
+    checkpoint() {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+    }
+    list(f) {
+        const where = [];
+        const params = { limit: f.limit };
+        if (f.status) {
+            where.push('status = @status');
+            params.status = f.status;
+        }
+        if (f.cwd) {
+            where.push('cwd = @cwd');
+            params.cwd = f.cwd;
+        }
+        if (f.label) {
+            where.push('label = @label');
+            params.label = f.label;
+        }
+        if (f.beforeSeq !== undefined) {
+            where.push('seq < @before');
+            params.before = f.beforeSeq;
+        }
+        const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+        return this.db.prepare(sql).all(params).map(toJob);
+    }
+}
+//# sourceMappingURL=store.js.map

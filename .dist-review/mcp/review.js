@@ -1,0 +1,48 @@
+import { ToolError } from '../errors.js';
+import { call } from './call.js';
+import * as s from '../engine/shapes.js';
+const plural = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;
+function diffText(r) {
+    const head = `job ${r.job_id}: ${plural(r.files.length, 'file')} changed, +${r.additions} -${r.deletions} against ${r.base_commit.slice(0, 12)}`;
+    const files = r.files.map((f) => `  ${f.status.padEnd(8)} ${f.old_path ? `${f.old_path} → ` : ''}${f.path}${f.binary ? ' (binary)' : ` +${f.additions} -${f.deletions}`}`);
+    const cut = r.truncated ? ['(the diff was cut at its size limit: ask for fewer paths to see the rest)'] : [];
+    return [head, ...(r.note ? [r.note] : []), ...files, ...(r.patch ? ['', r.patch] : []), ...cut].join('\n');
+}
+/**
+ * Reviewing what a job changed and bringing it into the user's checkout: codex_diff, codex_apply,
+ * codex_discard. They serve jobs run with isolation "worktree" (diff also serves others where it can).
+ */
+export function registerReviewTools(server, engine, log) {
+    server.registerTool('codex_diff', {
+        title: "Show a Codex job's changes",
+        description: "Show what a Codex job changed, against its base commit: per file (path, added|modified|deleted|renamed, lines added and deleted, binary) and a unified diff (cut with truncated: true when very long). " +
+            'For jobs run with isolation "worktree" this is exactly the job\'s work; for others, the changes under cwd since it began, when cwd is a git checkout. ' +
+            'Example: {"job_id": "3f9c0a1b2c3d", "stat_only": true}',
+        inputSchema: s.diffInput,
+        outputSchema: s.diffOutput,
+        annotations: { readOnlyHint: true, openWorldHint: false },
+    }, (args) => call(log, () => engine().diff(args.job_id, { statOnly: args.stat_only, paths: args.paths }), diffText));
+    server.registerTool('codex_apply', {
+        title: "Apply a Codex job's changes",
+        description: "Bring a finished worktree job's changes into the checkout it came from, as uncommitted changes to review in the editor (3-way where both sides changed a file). " +
+            'All or nothing: conflicts, or uncommitted changes of yours to the same files, are reported per file and nothing is changed. Applying the same changes twice is refused. ' +
+            'Use dry_run to check first. Example: {"job_id": "3f9c0a1b2c3d", "dry_run": true}',
+        inputSchema: s.applyInput,
+        outputSchema: s.applyOutput,
+        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    }, (args) => call(log, async () => {
+        const r = await engine().apply(args.job_id, { dryRun: args.dry_run });
+        // Refused or in conflict: an error the assistant cannot miss, saying which files.
+        if (!r.dry_run && (r.refused !== null || r.conflicts.length > 0))
+            throw new ToolError('conflict', `job ${r.job_id}: ${r.message}`);
+        return r;
+    }, (r) => [`job ${r.job_id}: ${r.message}`, ...r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`)].join('\n')));
+    server.registerTool('codex_discard', {
+        title: "Discard a Codex job's worktree",
+        description: "Remove a finished worktree and its branch (codex/<id>); the record and logs stay. Example: {\"job_id\": \"3f9c0a1b2c3d\"}",
+        inputSchema: s.discardInput,
+        outputSchema: s.discardOutput,
+        annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    }, (args) => call(log, () => engine().discard(args.job_id), (r) => `job ${r.job_id}: ${r.message}`));
+}
+//# sourceMappingURL=review.js.map

@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startRedis } from '/work/main/test/helpers/redis.ts';
+const MAIN = '/work/main/.dist-review/cli/main.js';
+const redis = await startRedis();
+const admin = new Redis(redis.url);
+await admin.call('ACL', 'SETUSER', 'cam', 'on', '>a-long-random-password', '~cam:*', '&cam:*', '+@all', '-@dangerous', '+info');
+await admin.call('ACL', 'SETUSER', 'default', 'off');
+const url = `redis://cam:a-long-random-password@127.0.0.1:${redis.port}`;
+const base = fs.mkdtempSync('/var/tmp/rv-');
+const env = { ...process.env, CODEX_ASYNC_REDIS_URL: url, CODEX_ASYNC_HOME: path.join(base, 'runner'), CODEX_ASYNC_FLEET_LOCK_MS: '3000', CODEX_ASYNC_FLEET_MAX: '2', CODEX_BIN: '/work/main/node_modules/.bin/codex' };
+const r = spawn(process.execPath, [MAIN, 'runner'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+let err = ''; r.stderr!.on('data', (d) => (err += d));
+for (let i = 0; i < 100 && !/ serving /.test(err) && r.exitCode === null; i++) await new Promise((res) => setTimeout(res, 200));
+console.log('runner:', err.split('\n').filter((l) => !/warn: CODEX_ASYNC_HOME/.test(l)).join('\n').slice(0, 600));
+process.env.CODEX_ASYNC_REDIS_URL = url; process.env.CODEX_ASYNC_HOME = path.join(base, 'front');
+const { loadConfig } = await import('/work/main/.dist-review/config.js');
+const { FleetClient } = await import('/work/main/.dist-review/fleet/client.js');
+const fc = FleetClient.open(loadConfig(), (l: string, m: string) => console.log('log', l, m));
+try {
+  await fc.catchUp();
+  const s = await fc.start({ prompt: 'hello', cwd: base });
+  const o = await fc.wait([s.job_id], 20000);
+  const p = await fc.poll(s.job_id, 0);
+  console.log('job:', p.status, p.runner, JSON.stringify(p.error)?.slice(0, 200), p.progress.current);
+} catch (e: any) { console.log('front end error:', e.message); }
+console.log('runner stderr after:', err.split('\n').filter((l) => /warn|error/.test(l) && !/CODEX_ASYNC_HOME|not found on PATH/.test(l)).slice(0, 5).join('\n'));
+await fc.close(); r.kill('SIGKILL'); admin.disconnect(); await redis.stop();

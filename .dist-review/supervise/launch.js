@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createPrivate } from '../jobs/files.js';
+import { startTimeOf } from './proc.js';
+export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
+/**
+ * NAME=value that every process of one launch of a job inherits. Per launch, not per job: a job
+ * released and claimed again gets a new token, so stopping one launch can never reach another's.
+ * Token 0 is a job launched before launches were numbered.
+ */
+export const launchId = (jobId, launch) => (launch > 0 ? `${jobId}.${launch}` : jobId);
+export const launchMarker = (jobId, launch) => `${JOB_ENV_MARKER}=${launchId(jobId, launch)}`;
+/**
+ * What the launch's check carries instead: stopping the job reaches both, but ending a codex that
+ * lingers after its turn (openai/codex#7622) must not reach the check it was holding up.
+ */
+export const checkMarker = (jobId, launch) => `${launchMarker(jobId, launch)}.check`;
+/** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or its agent exits. */
+const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/**
+ * The wrapper that runs a job's agent (codex, claude, …). It exists so a job does not depend on the
+ * server that started it: the agent reads the prompt from a file and writes to files (no pipes to a
+ * server that may die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell,
+ * outlives any server to record the agent's exit status. `trap :` makes the shell survive the
+ * SIGINT we send the process group while the agent (which gets default signal handling back on
+ * exec) ends its turn.
+ *
+ * It also makes the job independent of any server being alive: a timer enforces the deadline, and
+ * when the agent exits the bin is called back (`__supervise exited`) to record the outcome, end what
+ * the job left running and start the next queued job. Both callbacks run in sessions of their own
+ * (`setsid -f`), outside the group that stopping the job signals. Only the agent carries the launch
+ * marker: the wrapper, its timer and the callbacks are not the job's work. The agent runs at a lower
+ * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
+ *
+ * A job with a check_command runs it once the agent has completed its turn (exit 0 where that means
+ * so, or its output saying so: an agent ended after a completed turn because it lingered,
+ * openai/codex#7622), before the exit status is written, so the check is part of the job: under its
+ * deadline, stopped with it, and run under codex's own sandbox (`codex sandbox`) with the job's
+ * sandbox mode — never with more access than the job had: the writable roots and network a job
+ * could have written into its worktree's .codex/config.toml are pinned off.
+ *
+ * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
+ * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
+ * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
+ * The final touch of the notify file wakes every server watching the home directory.
+ */
+const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
+sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; shift 13
+starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
+read -r stat < /proc/$$/stat
+starttime "\${stat##*) }"
+echo "$$ $st" > "$dir/pid"
+trap : INT TERM HUP
+callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < /dev/null > /dev/null 2>> "$dir/supervisor.log"; }
+( trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+  sleep "$deadline" & sleeper=$!
+  wait $sleeper && callback deadline ) &
+timer=$!
+[ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
+${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
+code=$?
+done=0
+[ "$code" = 0 ] && [ "$zero_done" = 1 ] && done=1
+[ -n "$done_mark" ] && tail -n 5 "$dir/events.jsonl" | grep -qF -e "$done_mark" && done=1
+[ -n "$stop_mark" ] && tail -n 20 "$dir/events.jsonl" | grep -qF -e "$stop_mark" && done=0
+if [ -n "$check" ] && [ "$done" = 1 ]; then
+  : > "$dir/check.started"
+  mode=\${check%%:*}
+  if [ "$mode" = none ]; then set -- /bin/sh "$dir/check.sh"
+  else set -- "$sandbox" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" \
+    -c 'sandbox_workspace_write.writable_roots=[]' -c sandbox_workspace_write.network_access=false -- /bin/sh "$dir/check.sh"; fi
+  [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
+  ${JOB_ENV_MARKER}="$launch.check" "$@" < /dev/null > "$dir/check.log" 2>&1
+  echo $? > "$dir/check.exit"
+fi
+echo $code > "$dir/exit"
+kill $timer 2>/dev/null
+: > "$notify"
+callback exited
+`;
+export class LaunchError extends Error {
+    name = 'LaunchError';
+}
+/** Starts a job's agent in a new session (its own process group) and returns at once. */
+export async function launchJob(opts) {
+    const f = opts.files;
+    // Created here, private, so the shell's redirections reuse them instead of creating them with the
+    // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
+    for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog, f.checkExit, f.checkLog])
+        createPrivate(file);
+    fs.rmSync(f.checkStarted, { force: true });
+    const deadline = Math.max(0, opts.deadlineSeconds).toFixed(3);
+    return new Promise((resolve, reject) => {
+        const child = spawn('/bin/sh', [
+            '-c',
+            WRAPPER,
+            'codex-async-job',
+            f.dir,
+            opts.notifyFile,
+            launchId(opts.jobId, opts.launch),
+            deadline,
+            process.execPath,
+            MAIN,
+            JSON.stringify(opts.settings),
+            String(opts.nice),
+            opts.check ? `${opts.check.mode}:${opts.check.privateTmp}` : '',
+            opts.check?.sandboxPath ?? '',
+            opts.zeroIsDone ? '1' : '0',
+            opts.doneMark ?? '',
+            opts.stopMark ?? '',
+            opts.agentPath,
+            ...opts.args,
+        ], { cwd: opts.cwd, detached: true, stdio: 'ignore', env: opts.env });
+        child.once('error', (err) => reject(new LaunchError(`cannot start the job's wrapper: ${err.message}`)));
+        child.once('spawn', () => {
+            const pid = child.pid;
+            child.unref();
+            resolve({ pid, startTime: startTimeOf(pid) ?? '' });
+        });
+    });
+}
+//# sourceMappingURL=launch.js.map

@@ -1,0 +1,96 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readSmall } from '../jobs/files.js';
+import { checkMarker, launchMarker } from './launch.js';
+import { findProcesses, isAlive, ownsGroup } from './proc.js';
+/**
+ * Who runs a job: the pid recorded in the database, or, if the launching server died before
+ * recording it, the "pid starttime" line the wrapper wrote into `pidFile`.
+ */
+export function jobProcess(job, pidFile) {
+    const launch = job.launch_token;
+    if (job.pid !== null)
+        return { jobId: job.id, launch, pgid: job.pid, startTime: job.pid_start };
+    const [pid, startTime] = (readSmall(pidFile, 64) ?? '').trim().split(' ');
+    const pgid = Number(pid);
+    return { jobId: job.id, launch, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
+}
+function send(pids, signal) {
+    for (const pid of pids) {
+        try {
+            process.kill(pid, signal);
+        }
+        catch {
+            // Already gone.
+        }
+    }
+}
+/** Codex and its commands carry the launch marker; the check and its commands carry the check's. */
+const markers = (p) => [launchMarker(p.jobId, p.launch), checkMarker(p.jobId, p.launch)];
+const groupIsOurs = (p) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
+/** Every living process of the job, in its group or not. */
+export function livingProcesses(p) {
+    return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: true });
+}
+/**
+ * The job's processes in its own process group: codex itself and what it did not move elsewhere.
+ * While any remain, codex is still at work, with or without its wrapper.
+ */
+export function groupProcesses(p) {
+    return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: false });
+}
+/**
+ * The wrapper (the group leader) and every process in its group have ended: codex is no longer
+ * at work, whether or not an exit status was recorded. False while no process was ever recorded.
+ */
+export function jobGone(p) {
+    return p.pgid !== null && !isAlive(p.pgid, p.startTime) && groupProcesses(p).length === 0;
+}
+function signalJob(p, signal) {
+    if (p.pgid !== null && groupIsOurs(p)) {
+        try {
+            // The whole group: the npm launcher is a Node script whose native codex child would
+            // otherwise be orphaned.
+            process.kill(-p.pgid, signal);
+        }
+        catch {
+            // Group already empty.
+        }
+    }
+    // Everything else that carries the job's marker: codex's shell commands in sessions of their
+    // own, and the group's members once its leader is gone and the group id proves nothing.
+    send(findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true }), signal);
+}
+/**
+ * SIGINT to the agent and its commands only (not the group, which holds the wrapper and, once the
+ * agent is gone, the check): for an agent that lingers after its turn completed. If it exits on its
+ * own just as this is sent, the check it starts is not hit.
+ */
+export function interruptAgent(p) {
+    send(findProcesses({ pgid: null, trustGroup: false, markers: [launchMarker(p.jobId, p.launch)], anySession: true }), 'SIGINT');
+}
+async function waitGone(p, ms) {
+    const until = Date.now() + ms;
+    for (;;) {
+        if (livingProcesses(p).length === 0)
+            return true;
+        if (Date.now() >= until)
+            return false;
+        await sleep(50);
+    }
+}
+/**
+ * SIGINT (codex ends its turn cleanly and stays resumable), then SIGKILL after the grace period.
+ * `first: 'SIGTERM'` ends what a job that finished on its own left behind (a backgrounded server, a
+ * sleeper), as systemd ends a unit's remaining processes.
+ */
+export async function stopJob(p, graceMs, first = 'SIGINT') {
+    signalJob(p, first);
+    if (await waitGone(p, graceMs))
+        return { escalated: false, gone: true };
+    signalJob(p, 'SIGKILL');
+    return { escalated: true, gone: await waitGone(p, 5_000) };
+}
+/** The SIGINT half of stopJob, for a stop that another tick escalates. */
+export const interruptJob = (p) => signalJob(p, 'SIGINT');
+export const killJob = (p) => signalJob(p, 'SIGKILL');
+//# sourceMappingURL=terminate.js.map

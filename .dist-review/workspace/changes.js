@@ -1,0 +1,161 @@
+/** What a job changed, and bringing it into the user's checkout: all or nothing, 3-way. */
+import { commitTree, emptyTree, listPaths, runGit, runGitBuffer, runGitResult, splitZ } from './git.js';
+import { snapshotTree } from './snapshot.js';
+/** What changed in `checkout` (files, untracked included) against commit `base`. */
+export async function changesOf(checkout, base, opts) {
+    const tree = await snapshotTree(checkout);
+    const files = await fileChanges(checkout, base, tree, opts.paths);
+    let patch = null;
+    let truncated = false;
+    if (!opts.statOnly) {
+        const full = await treePatch(checkout, base, tree, { renames: true, paths: opts.paths });
+        if (full.length > opts.maxPatchBytes) {
+            // Cut after the last whole line that fits, so no line (or UTF-8 character) is split.
+            const cut = full.lastIndexOf(0x0a, opts.maxPatchBytes - 1) + 1;
+            patch = full.subarray(0, cut).toString('utf8');
+            truncated = true;
+        }
+        else {
+            patch = full.toString('utf8');
+        }
+    }
+    return {
+        files,
+        additions: files.reduce((n, f) => n + f.additions, 0),
+        deletions: files.reduce((n, f) => n + f.deletions, 0),
+        patch,
+        truncated,
+        tree,
+    };
+}
+/**
+ * Brings `tree`'s changes against `base` into the checkout `target` as uncommitted changes, 3-way
+ * where both sides changed a file; all or nothing. `since`: a tree already applied from the same
+ * worktree, so only what changed after it is brought.
+ */
+export async function applyChanges(o) {
+    const cwd = o.target;
+    const outcome = (over) => ({ applied: false, dry_run: o.dryRun, files: [], conflicts: [], refused: null, ...over });
+    const from = await treeOf(cwd, o.since ?? o.base);
+    const to = await treeOf(cwd, o.tree);
+    if (from === to)
+        return outcome({});
+    const [user, head] = await Promise.all([snapshotTree(cwd), headTree(cwd)]);
+    // merge-tree needs commits; these three are unreferenced and git's gc removes them in time.
+    const fromCommit = await commitTree(cwd, from, [], "codex-async-mcp: the job's base");
+    const [jobCommit, userCommit] = await Promise.all([
+        commitTree(cwd, to, [fromCommit], "codex-async-mcp: the job's change"),
+        commitTree(cwd, user, [fromCommit], 'codex-async-mcp: your checkout'),
+    ]);
+    const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', jobCommit, userCommit], { cwd, okCodes: [1] });
+    const merged = parseMergeTree(merge.stdout.toString('utf8'), { [jobCommit]: "the job's change", [userCommit]: 'your checkout' });
+    // Conflicts first: they say more than a refusal (e.g. a second attempt on the lines the first one changed).
+    if (merge.code === 1)
+        return outcome({ conflicts: merged.conflicts });
+    // Files the user changed since the job's base AND has not committed: the job's version would be
+    // mixed into work in progress. A file whose uncommitted state is the base's (the job started
+    // from it) is no obstacle, nor is one the user committed (the 3-way merge took care of it).
+    const [jobChanged, userChanged, uncommitted] = await Promise.all([changedPaths(cwd, from, to), changedPaths(cwd, from, user), changedPaths(cwd, head, user)]);
+    const dirty = [...jobChanged].filter((p) => userChanged.has(p) && uncommitted.has(p)).sort();
+    if (dirty.length) {
+        return outcome({
+            refused: `your checkout has uncommitted changes to ${dirty.length === 1 ? 'a file' : 'files'} the job also changed: ${listPaths(dirty, 10)}; commit or stash your changes to these files, then apply again`,
+        });
+    }
+    const files = await fileChanges(cwd, user, merged.tree);
+    if (o.dryRun || files.length === 0)
+        return outcome({ files });
+    const patch = await treePatch(cwd, user, merged.tree, { renames: false });
+    // Not --index: the user's index (what they staged) stays as it was; the change arrives unstaged.
+    // git apply checks every hunk against the files before it writes any, so a checkout that changed
+    // since the snapshot above makes it fail with nothing written.
+    const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd, input: patch, okCodes: [1, 128] });
+    if (applied.code !== 0) {
+        // Either a file changed since the snapshot, or an ignored file (which snapshots leave out) is where the job adds one.
+        return outcome({ files, refused: `nothing was applied: git could not write the changes into your checkout (${applied.stderr}); if you changed these files meanwhile, apply again; if an ignored file is in the way, move it and apply again` });
+    }
+    return outcome({ applied: true, files });
+}
+async function treeOf(cwd, rev) {
+    return (await runGit(['rev-parse', '--verify', `${rev}^{tree}`], { cwd })).trim();
+}
+async function headTree(cwd) {
+    try {
+        return await treeOf(cwd, 'HEAD');
+    }
+    catch {
+        return emptyTree(cwd); // no commit yet
+    }
+}
+/** The paths that differ between two trees (both sides of a rename). */
+async function changedPaths(cwd, a, b) {
+    if (a === b)
+        return new Set();
+    return new Set(splitZ(await runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-only', a, b], { cwd })));
+}
+/** Literal pathspecs: a path given by a caller names a file or folder, never a pattern. */
+const literal = (paths) => (paths?.length ? ['--', ...paths.map((p) => `:(literal)${p}`)] : []);
+/**
+ * Per-file changes between two tree-ishes. Plumbing (diff-tree), so the user's diff settings
+ * (external diff tools, prefixes, colour) do not change what is parsed.
+ */
+async function fileChanges(cwd, a, b, paths) {
+    const out = splitZ(await runGit(['diff-tree', '-r', '-z', '-M', '--raw', '--numstat', a, b, ...literal(paths)], { cwd }));
+    // First the raw records (":modes ids status", then one path, or two for a rename), then the
+    // numstat records ("adds\tdels\tpath", or "adds\tdels\t" then old and new path for a rename).
+    const files = [];
+    let i = 0;
+    while (i < out.length && out[i].startsWith(':')) {
+        const letter = out[i].split(' ')[4][0];
+        const renamed = letter === 'R' || letter === 'C';
+        const status = renamed ? 'renamed' : letter === 'A' ? 'added' : letter === 'D' ? 'deleted' : 'modified';
+        files.push({ path: out[renamed ? i + 2 : i + 1], old_path: renamed ? out[i + 1] : null, status, additions: 0, deletions: 0, binary: false });
+        i += renamed ? 3 : 2;
+    }
+    for (const file of files) {
+        const [adds, dels, single] = out[i].split('\t');
+        i += single === '' ? 3 : 1;
+        file.binary = adds === '-';
+        file.additions = file.binary ? 0 : Number(adds);
+        file.deletions = file.binary ? 0 : Number(dels);
+    }
+    return files;
+}
+/** The binary-safe unified diff between two tree-ishes. */
+async function treePatch(cwd, a, b, opts) {
+    return runGitBuffer(['diff-tree', '-r', '-p', '--binary', opts.renames ? '-M' : '--no-renames', a, b, ...literal(opts.paths)], { cwd });
+}
+/**
+ * `merge-tree --write-tree -z --name-only` output: the tree, the conflicted paths, an empty field,
+ * then messages as "<count>, <paths…>, <type>, <text>". Commit ids in the texts are replaced with
+ * what they stand for.
+ */
+function parseMergeTree(out, names) {
+    const fields = out.split('\0');
+    const tree = fields[0];
+    let i = 1;
+    const conflicted = [];
+    while (i < fields.length && fields[i] !== '')
+        conflicted.push(fields[i++]);
+    i++;
+    const reasons = new Map();
+    while (i < fields.length && fields[i] !== '') {
+        const count = Number(fields[i++]);
+        const paths = fields.slice(i, i + count);
+        i += count;
+        const type = fields[i++] ?? '';
+        let text = (fields[i++] ?? '').trim();
+        if (!type.startsWith('CONFLICT'))
+            continue;
+        for (const [id, name] of Object.entries(names))
+            text = text.split(id).join(name);
+        for (const p of paths)
+            reasons.set(p, [...(reasons.get(p) ?? []), text]);
+    }
+    const conflicts = [...new Set([...conflicted, ...reasons.keys()])].sort().map((path) => ({
+        path,
+        reason: reasons.get(path)?.join('; ') ?? 'both sides changed it in ways that do not merge',
+    }));
+    return { tree, conflicts };
+}
+//# sourceMappingURL=changes.js.map
