@@ -145,9 +145,6 @@ describe('fleet: runners on two machines through Redis', () => {
     assert.equal(cancelled.status, 'cancelled');
     assert.match(cancelled.runner, new RegExp(runnerIdOf(a)));
     assert.deepEqual(jobProcessesOnMachine(s.job_id), []);
-    // A job still queued is cancelled in the queue and never runs.
-    const b = await startRunner('b', ['--concurrency', '1'], {});
-    await b.stop('SIGTERM');
     await conn.close();
   });
 
@@ -194,6 +191,26 @@ describe('fleet: runners on two machines through Redis', () => {
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.match(done.runner, new RegExp(runnerIdOf(b)));
     assert.equal(promptsSeen(tag), 1);
+    await conn.close();
+  });
+
+  it('begins a job when the runner that claimed it comes back, having stopped before it began', async () => {
+    const a = await startRunner('claimer', ['--concurrency', '1'], { ...SHORT_LOCK, CODEX_ASYNC_TEST_PAUSE: 'fleet-claimed' });
+    const conn = await front();
+    const tag = `fleet-claimed-${Date.now()}`;
+    const s = await conn.call('codex_start', { prompt: tag, cwd: h.workdir() });
+    await until('runner a to stop after its claim', () => /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${a.process.pid}/stat`, 'utf8')), 30_000);
+    await a.stop('SIGKILL');
+    // Nobody else may run it (it is claimed); the runner that claimed it, back, knows it never began it.
+    const b = await startRunner('b', ['--concurrency', '1'], SHORT_LOCK);
+    await new Promise((r) => setTimeout(r, 2 * Number(SHORT_LOCK.CODEX_ASYNC_FLEET_LOCK_MS) + 1000));
+    assert.equal(promptsSeen(tag), 0);
+    await startRunner('claimer', ['--concurrency', '1'], SHORT_LOCK);
+    const done = await waitFinal(conn, s.job_id, 90);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.match(done.runner, new RegExp(runnerIdOf(a)));
+    assert.equal(promptsSeen(tag), 1);
+    assert.ok(isLivePid(b.process.pid!));
     await conn.close();
   });
 
@@ -310,6 +327,8 @@ describe('fleet: runners on two machines through Redis', () => {
     await startRunner('a', ['--concurrency', '1']);
     const conn = await front();
     const tag = `fleet-redis-${Date.now()}`;
+    const earlier = await conn.call('codex_start', { prompt: `${tag}-earlier`, cwd: h.workdir() });
+    assert.equal((await waitFinal(conn, earlier.job_id)).status, 'completed');
     const running = await conn.call('codex_start', { prompt: `${tag} [[slow:6000]]`, cwd: h.workdir() });
     const queued = await conn.call('codex_start', { prompt: `${tag}-queued`, cwd: h.workdir() });
     await until('codex to reach the model', () => promptsSeen(tag) > 0, 60_000);
@@ -317,9 +336,12 @@ describe('fleet: runners on two machines through Redis', () => {
     const done = await waitFinal(conn, running.job_id, 90);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.match(done.last_message, new RegExp(tag));
+    // A job that finished before the loss is recorded again too: its result is still there.
+    const result = await conn.call('codex_result', { job_id: earlier.job_id });
+    assert.match(result.final_message, new RegExp(`${tag}-earlier`));
     const gone = await conn.raw('codex_poll', { job_id: queued.job_id });
     assert.equal(gone.isError, true);
-    assert.match(gone.content[0].text, /no longer has job .*none had begun it/);
+    assert.match(gone.content[0].text, /no longer has job .*none of them had begun it/);
     await conn.close();
   });
 
@@ -329,7 +351,17 @@ describe('fleet: runners on two machines through Redis', () => {
     const down = await away.raw('codex_list', {});
     assert.equal(down.isError, true);
     assert.match(down.content[0].text, new RegExp(`cannot reach the fleet's Redis at redis://127.0.0.1:${closed}.*ECONNREFUSED`));
-    await away.close();
+    // Redis comes up later: the same server hears its runners (a cancel is a request and its answer).
+    const late = await startRedis({ port: closed });
+    try {
+      await startRunner('late', ['--concurrency', '1'], { CODEX_ASYNC_REDIS_URL: late.url });
+      const s = await away.call('codex_start', { prompt: 'fleet-late [[hang]]', cwd: h.workdir() });
+      await until('the job to run', async () => (await away.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).status === 'running', 60_000);
+      assert.equal((await away.call('codex_cancel', { job_id: s.job_id })).status, 'cancelled');
+    } finally {
+      await away.close();
+      await late.stop();
+    }
     const locked = await startRedis({ password: 'right-password-123' });
     try {
       const wrong = locked.url.replace('right-password-123', 'wrong-password-456');

@@ -554,14 +554,21 @@ export class Engine implements JobApi {
   readLog(id: string, offset: number): { lines: string[]; offset: number; final: boolean } {
     const job = this.runner.refresh(this.get(id));
     const final = isFinal(job.status);
-    const chunk = readNewLines(jobFiles(this.layout, job.id).events, offset, final);
-    return { lines: chunk.lines, offset: chunk.offset, final };
+    const file = jobFiles(this.layout, job.id).events;
+    const chunk = readNewLines(file, offset, final);
+    // Final only once read to the end: one call reads at most a chunk.
+    return { lines: chunk.lines, offset: chunk.offset, final: final && chunk.offset >= fileSize(file) };
   }
 
   /** The agents this machine has (a fleet runner announces them). */
   async agentsFound(): Promise<AgentName[]> {
     const found = await Promise.all(AGENT_NAMES.map(async (name) => ((await this.locators.of(name).available()) !== null ? name : null)));
     return found.filter((name): name is AgentName => name !== null);
+  }
+
+  /** Whether this store has the job (a fleet runner's proof that it began it). */
+  knows(id: string): boolean {
+    return this.store.get(id) !== null;
   }
 
   /** Jobs not yet final: what a fleet runner counts against its limit and takes back after a restart. */

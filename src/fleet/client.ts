@@ -22,6 +22,11 @@ import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, star
 
 /** How often a waiter re-reads records when no change arrives: a runner's death shows only as a key expiring. */
 const RECHECK_MS = 1000;
+/** Requests that only read: a runner that does not answer one soon is read from its records instead. */
+const READS = new Set(['poll', 'activity', 'rawEvents', 'eventLogSize', 'readLog']);
+const READ_TIMEOUT_MS = 10_000;
+/** An action (cancel, apply, a reply, gc) may take long on a big checkout. */
+const ACTION_TIMEOUT_MS = 120_000;
 
 /**
  * A front end of the fleet (CODEX_ASYNC_REDIS_URL set): the MCP server and the command line ask it
@@ -38,7 +43,8 @@ export class FleetClient implements JobApi {
   private readonly listeners = new Set<(id: string) => void>();
   /** Jobs this process enqueued: if Redis loses them, say so instead of "no such job". */
   private readonly enqueued = new Set<string>();
-  private readonly subscribed: Promise<unknown>;
+  /** Resolves once the subscriber listens: a request sent before would have its answer missed. */
+  private readonly subscribed: Promise<boolean>;
   private closed = false;
 
   private constructor(
@@ -48,14 +54,16 @@ export class FleetClient implements JobApi {
   ) {
     this.keys = new Keys(fleet.prefix);
     this.redis = connect(fleet.url, { name: 'codex-async-mcp front end' });
-    this.sub = connect(fleet.url, { name: 'codex-async-mcp front end (subscriber)' });
+    // The subscriber waits through any outage (ioredis subscribes again on every reconnect): a
+    // server opened before Redis was up must still hear answers and changes once it is.
+    this.sub = connect(fleet.url, { blocking: true, name: 'codex-async-mcp front end (subscriber)' });
     const replies = this.keys.reply(randomUUID());
     this.rpc = new RpcClient(this.redis, this.keys, replies);
     this.sub.on('message', (channel: string, message: string) => {
       if (channel === replies) this.rpc.answer(message);
       else for (const listener of this.listeners) listener(message);
     });
-    this.subscribed = this.sub.subscribe(this.keys.changes, replies).catch((err: unknown) => err);
+    this.subscribed = this.sub.subscribe(this.keys.changes, replies).then(() => true, () => false);
   }
 
   static open(config: Config, log: Logger): FleetClient {
@@ -69,11 +77,7 @@ export class FleetClient implements JobApi {
   async catchUp(): Promise<void> {
     // Nothing waits here to be recorded: each runner records its own jobs. Reaching Redis is checked
     // now so a command says at once that the fleet is down.
-    await this.io(async () => {
-      const ready = await this.subscribed;
-      if (ready instanceof Error) throw ready;
-      await this.redis.ping();
-    });
+    await this.io(() => this.redis.ping());
   }
 
   async close(): Promise<void> {
@@ -165,7 +169,8 @@ export class FleetClient implements JobApi {
       try {
         return this.named(await this.ask<Snapshot>(rec, 'poll', [rec.id, tailLines]), runners);
       } catch (err) {
-        if (!(err instanceof ToolError && err.kind === 'runner_unavailable')) throw err;
+        // Gone, slow, or not (yet) knowing the job: the record is what there is to show.
+        if (!(err instanceof ToolError && (err.kind === 'runner_unavailable' || err.kind === 'not_found'))) throw err;
       }
     }
     return this.view(rec, runners);
@@ -298,10 +303,15 @@ export class FleetClient implements JobApi {
         await this.endQueued(rec, 'cancelled', { kind: 'cancelled', message: 'cancelled before any runner took it' });
         return this.view(await this.record(rec.id), await this.runners());
       }
-      // A runner holds it this instant: it is about to set itself on the record.
+      // A runner holds it this instant: it is about to claim it, or to offer it back (it lacks the
+      // agent), after which it can be removed from the queue.
       for (let i = 0; i < 100 && !rec.runner && !isFinal(rec.status); i++) {
         await sleep(50);
         rec = await this.record(rec.id);
+        if (!rec.runner && (await this.io(() => this.queue(rec.queue).remove(rec.bull)))) {
+          await this.endQueued(rec, 'cancelled', { kind: 'cancelled', message: 'cancelled before any runner took it' });
+          return this.view(await this.record(rec.id), await this.runners());
+        }
       }
       if (isFinal(rec.status)) return this.view(rec, await this.runners());
       if (!rec.runner) throw new ToolError('conflict', (t) => `job ${rec.id} is being taken by a runner; it will see the cancel when it starts it: call ${t('poll')} in a moment`);
@@ -331,9 +341,12 @@ export class FleetClient implements JobApi {
         const runners = await this.runners();
         if (!runners.alive.has(rec.runner)) return this.view(rec, runners);
         const chunk = await this.ask<{ lines: string[]; offset: number; final: boolean }>(rec, 'readLog', [id, offset]);
+        const stuck = chunk.offset === offset && chunk.lines.length === 0;
         offset = chunk.offset;
         for (const line of chunk.lines) onLine(line);
-        if (chunk.final) return this.poll(id, 0);
+        // A final job's log is read to its end, or to what cannot be read (a line too long to keep).
+        if (chunk.final || (stuck && isFinal(rec.status))) return this.poll(id, 0);
+        if (!stuck) continue;
       } else if (isFinal(rec.status)) return this.view(rec, await this.runners());
       if (opts.signal?.aborted || this.closed) return this.poll(id, 0);
       await this.nextChange([id], opts.everyMs ?? 250, opts.signal);
@@ -346,7 +359,10 @@ export class FleetClient implements JobApi {
     const { groupId, ids, runner } = await this.groupRecord(idOrPrefix);
     if (runner) {
       const runners = await this.runners();
-      if (runners.alive.has(runner)) return this.rpc.call<GroupView>({ id: runner, name: runnerName(runner, runners.seen) }, `group ${groupId}`, 'group', [groupId]);
+      if (runners.alive.has(runner)) {
+        await this.listening();
+        return this.io(() => this.rpc.call<GroupView>({ id: runner, name: runnerName(runner, runners.seen) }, `group ${groupId}`, 'group', [groupId]));
+      }
     }
     const runners = await this.runners();
     const views = (await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i]!)));
@@ -405,6 +421,7 @@ export class FleetClient implements JobApi {
     if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
     if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
     const runners = await this.runners();
+    await this.listening();
     const answers = await Promise.all(
       [...runners.alive.keys()].map((id) =>
         this.rpc.call<{ jobs: JobSummary[]; bytes: number }>({ id, name: runnerName(id, runners.seen) }, 'its jobs', 'gc', [opts]).catch((err: Error) => {
@@ -452,7 +469,10 @@ export class FleetClient implements JobApi {
       rec = await read();
     }
     if (rec) return rec;
-    throw new ToolError('not_found', (t) => `the fleet's Redis no longer has job ${id} (it restarted without persistence, or was flushed) and no runner has recorded it since, so none had begun it: start it again with ${t('start')}`);
+    throw new ToolError(
+      'not_found',
+      (t) => `the fleet's Redis no longer has job ${id} (it restarted without persistence, or was flushed) and no connected runner has recorded it since, so none of them had begun it; a runner that had, and is away, records it again when it is back. If it was still queued, start it again with ${t('start')}`,
+    );
   }
 
   private async records(ids: string[]): Promise<Array<JobRecord | null>> {
@@ -529,12 +549,18 @@ export class FleetClient implements JobApi {
     return rec;
   }
 
-  /** A request to the runner holding the job. */
+  /** A request to the runner holding the job; a read is given up sooner than an action. */
   private async ask<T>(rec: JobRecord, op: string, args: unknown[]): Promise<T> {
     const runners = await this.runners();
     const name = runnerName(rec.runner, runners.seen);
     if (!runners.alive.has(rec.runner)) throw runnerGone(name, `job ${rec.id}`);
-    return this.io(() => this.rpc.call<T>({ id: rec.runner, name }, `job ${rec.id}`, op, args));
+    await this.listening();
+    return this.io(() => this.rpc.call<T>({ id: rec.runner, name }, `job ${rec.id}`, op, args, READS.has(op) ? READ_TIMEOUT_MS : ACTION_TIMEOUT_MS));
+  }
+
+  private async listening(): Promise<void> {
+    const listening = await Promise.race([this.subscribed, sleep(5000).then(() => false)]);
+    if (!listening) throw redisProblem(new Error('not subscribed to the fleet\'s channels yet'), this.fleet.url, this.sub);
   }
 
   private runners(): Promise<Runners> {

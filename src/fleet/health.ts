@@ -9,7 +9,6 @@ const MIN_VERSION = [6, 2] as const;
 /** A Redis that accepts the connection but never answers (a wrong port, a proxy) must not hang doctor. */
 const ANSWER_MS = 10_000;
 
-/** What a runner publishes about itself at every heartbeat (see docs: `<prefix>:runner:<id>`). */
 /**
  * The fleet's side of doctor, read-only: Redis answers and takes our credentials, is new enough for
  * BullMQ, keeps its data across a restart, never evicts our keys; and which runners are connected.

@@ -66,12 +66,22 @@ export class RpcClient {
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
     });
-    const request: Request = { id, op, args, reply: this.replyChannel };
-    const receivers = await this.redis.publish(this.keys.rpc(runner.id), JSON.stringify(request));
-    if (receivers === 0) {
+    const forget = () => {
       const waiting = this.pending.get(id);
       this.pending.delete(id);
       if (waiting) clearTimeout(waiting.timer);
+    };
+    const request: Request = { id, op, args, reply: this.replyChannel };
+    let receivers: number;
+    try {
+      receivers = await this.redis.publish(this.keys.rpc(runner.id), JSON.stringify(request));
+    } catch (err) {
+      // Nobody will answer a request that was never sent, and nobody would catch its timeout.
+      forget();
+      throw err;
+    }
+    if (receivers === 0) {
+      forget();
       throw runnerGone(runner.name, what);
     }
     return answered;

@@ -6,14 +6,21 @@ import { Job as BullJob, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, FleetConfig } from '../config.js';
 import { Engine } from '../engine/engine.js';
-import type { Snapshot } from '../engine/snapshot.js';
 import { ToolError } from '../errors.js';
+import { isJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
 import { endedBeforeStart, parseRecord } from './records.js';
 import { beatEvery, beatLasts, connect, Keys, redisProblem } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInfo, type StartData } from './shared.js';
+
+/**
+ * The claim: the runner of a job's record is set once, and only on a record a front end made
+ * (1). 0: another runner has it; -1: no record (its front end gave up on it, or Redis lost it).
+ */
+const CLAIM = `if redis.call('HEXISTS', KEYS[1], 'id') == 0 then return -1 end
+return redis.call('HSETNX', KEYS[1], 'runner', ARGV[1])`;
 
 /** How soon a job this runner lacks the agent for is offered again. */
 const AGENT_RETRY_MS = 2000;
@@ -74,8 +81,8 @@ export class FleetRunner {
   /** Opens the local engine, checks Redis and joins the fleet; throws a ToolError a person can act on. */
   static async start(config: Config, opts: RunnerOptions, log: Logger): Promise<FleetRunner> {
     checkLabels(opts.labels, MAX_RUNNER_LABELS);
-    // The local engine must never hold back a job the runner took: the runner keeps its own limit.
-    const engine = Engine.open({ ...config, maxConcurrent: Math.max(config.maxConcurrent, opts.concurrency) }, log);
+    // The runner's limit is its machine's: attempts of a group and replies beyond it wait in the local queue.
+    const engine = Engine.open({ ...config, maxConcurrent: opts.concurrency }, log);
     const runner = new FleetRunner(config, config.fleet!, engine, opts, log);
     try {
       await runner.join();
@@ -87,6 +94,15 @@ export class FleetRunner {
   }
 
   private async join(): Promise<void> {
+    // The runner's own connections wait out an outage; joining should not: a few tries, then the reason.
+    const probe = connect(this.fleet.url, { name: `codex-async-mcp runner ${this.id} (joining)` });
+    try {
+      await probe.ping();
+    } catch (err) {
+      throw redisProblem(err, this.fleet.url, probe);
+    } finally {
+      probe.disconnect();
+    }
     await this.redis.ping();
     const other = await this.redis.get(this.keys.runner(this.id));
     if (other) {
@@ -180,6 +196,11 @@ export class FleetRunner {
   private async take(bull: BullJob<StartData>, token: string): Promise<void> {
     const { ids, groupId, input } = bull.data;
     const first = ids[0]!;
+    // Ids become paths in this machine's store: only what a front end makes is taken.
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && isJobId(id)) || (groupId !== null && !isJobId(String(groupId)))) {
+      this.log('warn', `dropping start ${bull.id}: its job ids are not ours`);
+      return this.complete({ bull, token, ids: [] }, { refused: 'malformed' });
+    }
     // Tests only: a runner stopped holding a job it has not begun (the job must then run elsewhere).
     if (this.config.testPause === 'fleet-take') process.kill(process.pid, 'SIGSTOP');
     const missing = (input.agents ?? [input.agent ?? 'codex']).filter((agent) => !this.agents.includes(agent));
@@ -189,17 +210,45 @@ export class FleetRunner {
       await this.note(ids, `waiting for a runner with ${missing.join(' and ')} (runner ${this.id} on ${os.hostname()} has no ${missing.join(', ')})`);
       return;
     }
-    const claimed = await this.redis.hsetnx(this.keys.job(first), 'runner', this.id);
-    if (!claimed) {
-      const owner = await this.redis.hget(this.keys.job(first), 'runner');
-      if (owner === this.id && this.engine.unfinished().includes(first)) {
-        this.hold({ bull, token, ids });
+    const claim = (await this.redis.eval(CLAIM, 1, this.keys.job(first), this.id)) as number;
+    if (claim !== 1) {
+      const owner = claim === 0 ? await this.redis.hget(this.keys.job(first), 'runner') : null;
+      const known = this.engine.knows(first);
+      // Ours, from before a restart: held again if it runs; started now if it never began (our
+      // store proves it: a job is in the store before anything of it runs).
+      if (owner === this.id && known) return this.hold({ bull, token, ids });
+      if (owner && owner !== this.id) {
+        // Another runner's (its hold lapsed: it was stopped, cut off, or slow). Whether it began the
+        // job only its store knows, so only it may hold or begin the start: offered again later,
+        // it takes it back; readers show the job lost while that runner is gone. Never run here.
+        await bull.moveToDelayed(Date.now() + this.fleet.lockMs, token);
         return;
       }
-      // Begun by another runner (alive but late renewing, or gone: readers then show it lost): never twice.
-      await this.complete({ bull, token, ids }, { taken_by: owner });
-      return;
+      if (owner !== this.id) {
+        // A start whose record is gone (its front end gave up on it): nothing to run.
+        await this.complete({ bull, token, ids }, { taken_by: owner });
+        return;
+      }
+      // Ours and not in our store: claimed, then stopped before it began. Begun now.
     }
+    // Tests only: a runner stopped between its claim and the job's start (it must begin it when back).
+    if (this.config.testPause === 'fleet-claimed') process.kill(process.pid, 'SIGSTOP');
+    try {
+      await this.begin(bull, token);
+    } catch (err) {
+      // Whatever failed, a claimed job this store does not have ends here, with the reason,
+      // rather than waiting for a runner that will never begin it.
+      if (ids.every((id) => this.engine.knows(id))) throw err;
+      const reason = err instanceof ToolError ? err.message : `an unexpected failure: ${(err as Error).message}`;
+      await this.refuse(ids, 'failed', { kind: 'spawn_error', message: `runner ${this.id} on ${os.hostname()} could not start it: ${reason}` });
+      await this.complete({ bull, token, ids }, { refused: reason });
+    }
+  }
+
+  /** A claimed start: recorded as this runner's, checked for a cancel, started, held. */
+  private async begin(bull: BullJob<StartData>, token: string): Promise<void> {
+    const { ids, groupId, input } = bull.data;
+    const first = ids[0]!;
     const write = this.redis.multi();
     for (const id of ids) write.hset(this.keys.job(id), { runner: this.id, token, updated: Date.now() });
     if (groupId) write.hset(this.keys.group(groupId), 'runner', this.id);
@@ -209,17 +258,11 @@ export class FleetRunner {
       await this.complete({ bull, token, ids }, { cancelled: true });
       return;
     }
-    try {
-      await this.engine.start(input, { ids, groupId });
-    } catch (err) {
-      if (!(err instanceof ToolError)) throw err;
-      await this.refuse(ids, 'failed', { kind: 'spawn_error', message: `runner ${this.id} on ${os.hostname()} could not start it: ${err.message}` });
-      await this.complete({ bull, token, ids }, { refused: err.message });
-      return;
-    }
+    await this.engine.start(input, { ids, groupId });
     await Promise.all(ids.map((id) => this.mirror(id)));
     // A cancel that came while the job was being started found no job here to stop.
-    if ((await this.redis.hget(this.keys.job(first), 'cancel')) === '1') await Promise.all(ids.map((id) => this.engine.cancel(id).catch(() => undefined)));
+    const flags = await Promise.all(ids.map((id) => this.redis.hget(this.keys.job(id), 'cancel')));
+    await Promise.all(ids.filter((_, i) => flags[i] === '1').map((id) => this.engine.cancel(id).catch(() => undefined)));
     this.hold({ bull, token, ids });
   }
 
@@ -271,9 +314,7 @@ export class FleetRunner {
    * if it has not lapsed; a lapsed one is re-queued by BullMQ and, taken by any runner, found begun.
    */
   private async takeBack(): Promise<void> {
-    const unfinished = this.engine.unfinished();
-    for (const id of unfinished) {
-      await this.mirror(id);
+    for (const id of this.engine.unfinished()) {
       const rec = parseRecord(await this.redis.hgetall(this.keys.job(id)));
       // The start is renewed through its first job (the one it is named after).
       if (!rec?.token || rec.bull !== startIdOf(id) || this.held.has(id)) continue;
@@ -282,8 +323,16 @@ export class FleetRunner {
       if (!bull) continue;
       if ((await bull.extendLock(rec.token, this.fleet.lockMs).catch(() => 0)) === 1) this.hold({ bull, token: rec.token, ids: bull.data.ids });
     }
-    // Jobs that finished while the runner was away: their records still say running.
-    for (const job of this.engine.list({ limit: 200 }).jobs as Array<{ job_id: string; status: Snapshot['status'] }>) {
+    await this.recordAgain();
+  }
+
+  /**
+   * The records of this machine's unfinished jobs and its newest 200 finished ones, where Redis has
+   * them otherwise (the runner was away when they finished, or Redis lost its data).
+   */
+  private async recordAgain(): Promise<void> {
+    for (const id of this.engine.unfinished()) await this.mirror(id);
+    for (const job of (await this.engine.list({ limit: 200 })).jobs) {
       if (!isFinal(job.status)) continue;
       const status = await this.redis.hget(this.keys.job(job.job_id), 'status');
       if (status !== job.status) await this.mirror(job.job_id);
@@ -292,20 +341,23 @@ export class FleetRunner {
 
   // ── telling the fleet ────────────────────────────────────────────────────────────────────────
 
-  /** Writes one job's record from this machine's store and tells every front end it changed. */
+  /**
+   * Writes one job's record from this machine's store and tells every front end it changed. The
+   * snapshot is read after the last await and sent in the same turn, so two mirrors of one job reach
+   * Redis in the order they read it: an older state never overwrites a newer one.
+   */
   private async mirror(id: string): Promise<void> {
-    let s: Snapshot;
-    try {
-      s = this.engine.poll(id, 0);
-    } catch {
-      return;
-    }
+    if (!this.engine.knows(id)) return;
+    const groupId = this.engine.poll(id, 0).group_id;
+    const attempts = groupId ? (await this.engine.group(groupId)).attempts.map((a) => a.job_id) : [];
+    let s = this.engine.poll(id, 0);
     const final = isFinal(s.status);
     if (final) s = this.engine.poll(id, 100);
     s = { ...s, runner: this.id };
     const key = this.keys.job(id);
     const created = Date.parse(s.created_at);
     const write = this.redis.multi();
+    this.beatInto(write);
     write.hset(key, {
       id,
       created,
@@ -321,12 +373,9 @@ export class FleetRunner {
     write.zadd(this.keys.jobs, created, id);
     if (final && this.config.retentionMs) write.pexpire(key, this.config.retentionMs);
     // Written again with each attempt, so a Redis that lost its data gets its groups back too.
-    if (s.group_id) {
-      const attempts = (await this.engine.group(s.group_id)).attempts.map((a) => a.job_id);
-      write.hset(this.keys.group(s.group_id), { ids: JSON.stringify(attempts), runner: this.id });
-    }
+    if (groupId) write.hset(this.keys.group(groupId), { ids: JSON.stringify(attempts), runner: this.id });
+    write.publish(this.keys.changes, id);
     await write.exec();
-    await this.redis.publish(this.keys.changes, id);
     if (final) for (const first of this.held.keys()) this.checkHeld(first);
   }
 
@@ -351,8 +400,14 @@ export class FleetRunner {
     }
   }
 
-  private async beat(): Promise<void> {
-    const info: RunnerInfo = {
+  /** This runner's heartbeat, as a MULTI's first commands: a record it writes never outlives its sign of life. */
+  private beatInto(write: ReturnType<Redis['multi']>): void {
+    const json = JSON.stringify(this.info());
+    write.set(this.keys.runner(this.id), json, 'PX', beatLasts(this.fleet)).hset(this.keys.runnersSeen, this.id, json);
+  }
+
+  private info(): RunnerInfo {
+    return {
       id: this.id,
       host: os.hostname(),
       pid: process.pid,
@@ -364,8 +419,12 @@ export class FleetRunner {
       started_at: this.startedAt,
       beat_at: Date.now(),
     };
-    const json = JSON.stringify(info);
-    await this.redis.multi().set(this.keys.runner(this.id), json, 'PX', beatLasts(this.fleet)).hset(this.keys.runnersSeen, this.id, json).exec();
+  }
+
+  private async beat(): Promise<void> {
+    const write = this.redis.multi();
+    this.beatInto(write);
+    await write.exec();
     // Redis that lost its data (restarted without persistence) lost every record: write ours again.
     // (GET then SET NX rather than SET NX GET, which Redis 6.2 lacks.)
     let epoch = await this.redis.get(this.keys.epoch);
@@ -376,7 +435,7 @@ export class FleetRunner {
     if (this.epoch !== null && epoch !== this.epoch) {
       this.log('warn', "the fleet's Redis lost its data: recording this runner's jobs again");
       for (const queue of this.queues) if (this.fleet.max !== undefined) await queue.setGlobalConcurrency(this.fleet.max);
-      for (const id of this.engine.unfinished()) await this.mirror(id);
+      await this.recordAgain();
     }
     this.epoch = epoch;
   }

@@ -323,11 +323,12 @@ export class JobStore {
     return this.s.anyQueued.get() !== undefined;
   }
 
-  /** The agents queued jobs wait for. */
+  /** Jobs queued or running, oldest first. */
   unfinishedIds(): string[] {
     return (this.s.unfinishedIds.all() as Array<{ id: string }>).map((row) => row.id);
   }
 
+  /** The agents queued jobs wait for. */
   queuedAgents(): string[] {
     return (this.s.queuedAgents.all() as Array<{ agent: string }>).map((row) => row.agent);
   }

@@ -273,18 +273,24 @@ export class TaskGateway implements Transport {
    */
   private announce(taskId: string, sent: string): void {
     if (this.closed) return;
+    let stopped = false;
     const stop = () => {
+      stopped = true;
       unwatch();
       this.announcing.delete(taskId);
     };
-    const unwatch = this.engine().watch(taskId, () => void tell());
+    // One reading at a time, in order: a status is never sent after a later one.
+    let reading = Promise.resolve();
+    const unwatch = this.engine().watch(taskId, () => (reading = reading.then(tell)));
     const tell = async () => {
+      if (stopped) return;
       let job: Snapshot;
       try {
         job = await this.engine().poll(taskId, 0);
       } catch {
         return stop();
       }
+      if (stopped) return;
       const task = taskOf(job, false, this.engine().retentionMs);
       const now = `${task.status}|${task.statusMessage}`;
       if (now !== sent) {

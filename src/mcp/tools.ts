@@ -50,19 +50,24 @@ const resultText = (r: JobResult) => `${jobLine(r)}\n${r.final_message ?? '(no f
  * notifications, not a timer: a server with many running jobs stays idle.
  */
 function announceWhenDone(server: McpServer, engine: JobApi, jobId: string, watches: Set<() => void>): void {
+  let stopped = false;
   const stop = () => {
+    stopped = true;
     unwatch();
     watches.delete(stop);
   };
-  const unwatch = engine.watch(jobId, () => void announce());
+  // One reading at a time, in order: changes that come close together announce the end once.
+  let reading = Promise.resolve();
+  const unwatch = engine.watch(jobId, () => (reading = reading.then(announce)));
   const announce = async () => {
+    if (stopped) return;
     let job;
     try {
       job = await engine.poll(jobId, 0);
     } catch {
       return stop();
     }
-    if (!isFinal(job.status)) return;
+    if (stopped || !isFinal(job.status)) return;
     stop();
     if (!server.isConnected()) return;
     void server
