@@ -215,8 +215,10 @@ describe('fleet: runners on two machines through Redis', () => {
   });
 
   it('routes jobs by runner labels and waits for a runner that has the agent', async () => {
-    const plain = await startRunner('a', ['--concurrency', '2']);
-    const gpu = await startRunner('b', ['--concurrency', '2', '--labels', 'gpu,linux']);
+    // Neither runner has Claude Code (npm test puts node_modules/.bin, with claude, on PATH).
+    const noClaude = { CLAUDE_BIN: '/nonexistent/claude' };
+    const plain = await startRunner('a', ['--concurrency', '2'], noClaude);
+    const gpu = await startRunner('b', ['--concurrency', '2', '--labels', 'gpu,linux'], noClaude);
     const conn = await front();
     const cwd = h.workdir();
     const onGpu = await conn.call('codex_start', { prompt: 'fleet-label-gpu', cwd, runner_labels: ['gpu'] });
@@ -237,7 +239,7 @@ describe('fleet: runners on two machines through Redis', () => {
     const bad = await conn.raw('codex_start', { prompt: 'x', cwd, runner_labels: ['GPU!'] });
     assert.equal(bad.isError, true);
     assert.match(bad.content[0].text, /lowercase letters/);
-    // Neither runner has Claude Code (no CLAUDE_BIN, not on PATH): the job waits, saying for what.
+    // No runner has Claude Code: the job waits, saying for what.
     const claude = await conn.call('codex_start', { prompt: 'fleet-claude', cwd, agent: 'claude' });
     const waiting = await until('the job to say what it waits for', async () => {
       const p = await conn.call('codex_poll', { job_id: claude.job_id });
