@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it as test } from 'node:test';
 import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
 import { Redis } from 'ioredis';
 import { gitRepo } from './helpers/git.ts';
@@ -20,6 +20,9 @@ import { freePort, startRedis, type RedisServer } from './helpers/redis.ts';
  */
 const LOCK_MS = '15000';
 const SHORT_LOCK = { CODEX_ASYNC_FLEET_LOCK_MS: '3000' };
+
+/** A test that hangs fails within minutes instead of holding CI to its limit. */
+const it = (name: string, fn: () => Promise<void>) => test(name, { timeout: 300_000 }, fn);
 
 interface Runner {
   name: string;
@@ -253,10 +256,10 @@ describe('fleet: runners on two machines through Redis', () => {
 
   it('shows the fleet in top and doctor, and gc deletes finished jobs on every runner and in Redis', async () => {
     // Machines of their own: gc deletes every finished job a runner has.
-    const a = await startRunner('gc-a', ['--concurrency', '1']);
+    const a = await startRunner('gc-a', ['--concurrency', '1', '--labels', 'cpu']);
     const b = await startRunner('gc-b', ['--concurrency', '1', '--labels', 'gpu']);
     const conn = await front();
-    const one = await conn.call('codex_start', { prompt: 'fleet-gc-one', cwd: h.workdir() });
+    const one = await conn.call('codex_start', { prompt: 'fleet-gc-one', cwd: h.workdir(), runner_labels: ['cpu'] });
     const two = await conn.call('codex_start', { prompt: 'fleet-gc-two', cwd: h.workdir(), runner_labels: ['gpu'] });
     for (const s of [one, two]) assert.equal((await waitFinal(conn, s.job_id)).status, 'completed');
     const cli = fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') });

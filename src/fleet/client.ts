@@ -25,6 +25,8 @@ const RECHECK_MS = 1000;
 /** Requests that only read: a runner that does not answer one soon is read from its records instead. */
 const READS = new Set(['poll', 'activity', 'rawEvents', 'eventLogSize', 'readLog']);
 const READ_TIMEOUT_MS = 10_000;
+/** How long closing waits for Redis to acknowledge. */
+const CLOSE_WAIT_MS = 2000;
 /** An action (cancel, apply, a reply, gc) may take long on a big checkout. */
 const ACTION_TIMEOUT_MS = 120_000;
 
@@ -84,9 +86,11 @@ export class FleetClient implements JobApi {
     if (this.closed) return;
     this.closed = true;
     this.rpc.close();
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    // Redis away must not keep a command (or a server shutting down) from ending.
+    const closing = Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await Promise.race([closing, sleep(CLOSE_WAIT_MS)]);
     this.sub.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    this.redis.disconnect();
   }
 
   // ── starting ─────────────────────────────────────────────────────────────────────────────────

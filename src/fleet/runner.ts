@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -21,6 +22,9 @@ import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInf
  */
 const CLAIM = `if redis.call('HEXISTS', KEYS[1], 'id') == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], 'runner', ARGV[1])`;
+
+/** How long a stopping runner waits for Redis to take its last writes. */
+const CLOSE_WAIT_MS = 3000;
 
 /** How soon a job this runner lacks the agent for is offered again. */
 const AGENT_RETRY_MS = 2000;
@@ -487,15 +491,17 @@ export class FleetRunner {
     this.wakeUp();
     for (const timer of this.timers) clearInterval(timer);
     this.stopWatching();
-    await this.loop.catch(() => undefined);
-    await Promise.all([...this.taking.values()].map((p) => p.catch(() => undefined)));
+    // What is under way finishes if Redis answers; with Redis away it would wait for ever, so a
+    // few seconds, then the connections are cut (the jobs run on regardless).
+    const settled = Promise.all([this.loop, ...this.taking.values()].map((p) => p.catch(() => undefined)));
+    await Promise.race([settled, sleep(CLOSE_WAIT_MS)]);
     // The heartbeat is left to expire: a runner restarted within its life (a routine restart) never
     // shows its jobs as lost.
-    await Promise.all(this.workers.map((w) => w.close(true).catch(() => undefined)));
-    await Promise.all(this.queues.map((q) => q.close().catch(() => undefined)));
+    const closing = Promise.all([...this.workers.map((w) => w.close(true)), ...this.queues.map((q) => q.close())].map((p) => p.catch(() => undefined)));
+    await Promise.race([closing, sleep(CLOSE_WAIT_MS)]);
     this.sub.disconnect();
     this.workerConnection.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    this.redis.disconnect();
     await this.engine.close();
   }
 }

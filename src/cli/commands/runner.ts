@@ -49,5 +49,7 @@ export function registerRunner(program: Command, version: string): void {
       });
       stderrLogger('info', `runner ${runner.id} leaving the fleet; its jobs run on`);
       await runner.close();
+      // BullMQ may keep a timer or socket of its own: the runner is done, and its jobs do not need it.
+      process.exit(0);
     });
 }
