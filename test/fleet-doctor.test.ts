@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { cliIn, useHarness } from './helpers/harness.ts';
-import { freePort, startRedis, type RedisServer } from './helpers/redis.ts';
+import { freePort, REDIS_MISSING, startRedis, type RedisServer } from './helpers/redis.ts';
 
 interface Check {
   name: string;
@@ -12,7 +12,7 @@ interface Check {
   fix?: string;
 }
 
-describe('doctor in a fleet (CODEX_ASYNC_REDIS_URL set)', () => {
+describe('doctor in a fleet (CODEX_ASYNC_REDIS_URL set)', { skip: REDIS_MISSING }, () => {
   const s = useHarness();
   let redis: RedisServer;
   let admin: Redis;

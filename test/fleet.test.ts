@@ -12,7 +12,7 @@ import { after, afterEach, before, describe, it as test } from 'node:test';
 import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
 import { Redis } from 'ioredis';
 import { gitRepo } from './helpers/git.ts';
-import { freePort, startRedis, type RedisServer } from './helpers/redis.ts';
+import { freePort, REDIS_MISSING, startRedis, type RedisServer } from './helpers/redis.ts';
 
 /**
  * Holds (and heartbeats) of 15 s: long enough that a runner stalled by a loaded machine is not taken
@@ -32,7 +32,7 @@ interface Runner {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-describe('fleet: runners on two machines through Redis', () => {
+describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }, () => {
   let redis: RedisServer;
   let h: Harness;
   const runners: Runner[] = [];
