@@ -22,12 +22,14 @@ import type { JobApi, WaitOptions } from './api.js';
 import { collectGarbage } from './retention.js';
 import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
-import { MAX_ATTEMPTS, toGroupView, type GroupView } from './groups.js';
-import { ISOLATIONS, Workspaces, type ApplyResult, type DiffResult, type DiscardResult } from './workspaces.js';
+import { toGroupView, type GroupView } from './groups.js';
+import { Workspaces, type ApplyResult, type DiffResult, type DiscardResult } from './workspaces.js';
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
 import {
   checkAllowedRoots,
+  checkIsolation,
+  checkLineup,
   checkCheckCommand,
   checkCwd,
   checkJobId,
@@ -150,7 +152,7 @@ export class Engine implements JobApi {
     if (input.runner_labels?.length && !given) {
       throw invalid('runner_labels choose among fleet runners, and this server runs jobs itself: set CODEX_ASYNC_REDIS_URL (docs/SCALING.md), or leave runner_labels out');
     }
-    const lineup = this.checkLineup(input);
+    const lineup = checkLineup(input).map((name) => this.checkAgent(name, input));
     const attempts = lineup.length;
     if (given && (given.ids.length !== attempts || (attempts > 1) !== (given.groupId !== null))) {
       throw invalid(`the fleet handed out ${given.ids.length} job ids for ${attempts} attempts`);
@@ -168,10 +170,7 @@ export class Engine implements JobApi {
         if (problem) throw invalid(`add_dirs: ${problem}; leave it out, or use another agent`);
       }
     }
-    const isolation = this.checkIsolation(input.isolation, attempts > 1 ? 'worktree' : this.config.defaultIsolation);
-    if (attempts > 1 && isolation !== 'worktree') {
-      throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
-    }
+    const isolation = checkIsolation(input.isolation, attempts, this.config.defaultIsolation);
     const check = checkCheckCommand(input.check_command);
     const first = given?.ids[0] ?? newJobId();
     const planned = await this.workspaces.plan(first, cwd, isolation, access);
@@ -210,28 +209,6 @@ export class Engine implements JobApi {
     return this.started(ids, groupId);
   }
 
-  /**
-   * The agent of each attempt: one attempt per entry of `agents` (best-of-N across agents), else
-   * `attempts` of `agent` (codex when none is named).
-   */
-  private checkLineup(input: StartInput): Agent[] {
-    if (input.agents === undefined) {
-      const attempts = input.attempts ?? 1;
-      if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
-        throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
-      }
-      return new Array<Agent>(attempts).fill(this.checkAgent(input.agent, input));
-    }
-    if (input.agent !== undefined) throw invalid('give agent (for every attempt) or agents (one attempt each), not both');
-    if (input.agents.length < 1 || input.agents.length > MAX_ATTEMPTS) {
-      throw invalid(`agents must name 1 to ${MAX_ATTEMPTS} agents, one attempt each, e.g. ["codex", "claude"]`);
-    }
-    if (input.attempts !== undefined && input.attempts !== input.agents.length) {
-      throw invalid(`agents names ${input.agents.length} attempts, but attempts is ${input.attempts}: leave attempts out`);
-    }
-    return input.agents.map((name) => this.checkAgent(name, input));
-  }
-
   /** The agent named (codex when none is), refusing the options it cannot honour. */
   private checkAgent(name: string | undefined, input: Options): Agent {
     if (name !== undefined && !isAgentName(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
@@ -247,12 +224,6 @@ export class Engine implements JobApi {
         throw invalid(`${agent.title} cannot take ${feature}: leave it out, or use agent "codex"`);
       }
     }
-  }
-
-  private checkIsolation(value: string | undefined, fallback: Isolation): Isolation {
-    if (value === undefined) return fallback;
-    if (!(ISOLATIONS as readonly string[]).includes(value)) throw invalid(`isolation must be one of ${ISOLATIONS.join(', ')}, got "${value.slice(0, 40)}"`);
-    return value as Isolation;
   }
 
   async reply(input: ReplyInput): Promise<Started> {

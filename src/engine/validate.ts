@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
 import type { Access } from '../agents/access.js';
+import { AGENT_NAMES, type AgentName } from '../agents/agent.js';
+import { ISOLATIONS, type Isolation } from '../workspace/types.js';
+import { MAX_ATTEMPTS } from './groups.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { isWithin } from '../paths.js';
 
@@ -158,4 +161,42 @@ export function checkAllowedRoots(paths: Array<{ what: string; path: string; dir
       throw invalid(`${p.what} ${p.path} is outside the allowed roots (CODEX_ASYNC_ALLOWED_ROOTS: ${roots.join(', ')})`);
     }
   }
+}
+
+/**
+ * The agent of each attempt of a start: one attempt per entry of `agents` (best-of-N across agents),
+ * else `attempts` of `agent` (codex when none is named). A fleet's front end and the engine alike.
+ */
+export function checkLineup(input: { agent?: string; agents?: string[]; attempts?: number }): AgentName[] {
+  const known = (name: string): AgentName => {
+    if (!(AGENT_NAMES as readonly string[]).includes(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
+    return name as AgentName;
+  };
+  if (input.agents === undefined) {
+    const attempts = input.attempts ?? 1;
+    if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
+      throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
+    }
+    return new Array<AgentName>(attempts).fill(known(input.agent ?? 'codex'));
+  }
+  if (input.agent !== undefined) throw invalid('give agent (for every attempt) or agents (one attempt each), not both');
+  if (input.agents.length < 1 || input.agents.length > MAX_ATTEMPTS) {
+    throw invalid(`agents must name 1 to ${MAX_ATTEMPTS} agents, one attempt each, e.g. ["codex", "claude"]`);
+  }
+  if (input.attempts !== undefined && input.attempts !== input.agents.length) {
+    throw invalid(`agents names ${input.agents.length} attempts, but attempts is ${input.attempts}: leave attempts out`);
+  }
+  return input.agents.map(known);
+}
+
+/** Where a start's jobs work: `fallback` unless named, and several attempts always in worktrees of their own. */
+export function checkIsolation(value: string | undefined, attempts: number, fallback: Isolation): Isolation {
+  if (value !== undefined && !(ISOLATIONS as readonly string[]).includes(value)) {
+    throw invalid(`isolation must be one of ${ISOLATIONS.join(', ')}, got "${value.slice(0, 40)}"`);
+  }
+  const isolation = (value as Isolation | undefined) ?? (attempts > 1 ? 'worktree' : fallback);
+  if (attempts > 1 && isolation !== 'worktree') {
+    throw invalid('each of several attempts runs in a worktree of its own: leave isolation out, or set it to "worktree"');
+  }
+  return isolation;
 }

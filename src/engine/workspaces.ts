@@ -17,7 +17,6 @@ import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Access } from '../agents/access.js';
 
-export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
 
 /** A job whose checkout has not been looked at yet (isolation none, before its launch). */
 export const UNSEEN_CHECKOUT: JobWorkspace = {

@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AGENT_NAMES, type AgentName } from '../agents/agent.js';
 import type { Config, FleetConfig } from '../config.js';
 import type { JobApi, WaitOptions } from '../engine/api.js';
 import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from '../engine/engine.js';
 import type { GroupView } from '../engine/groups.js';
-import { MAX_ATTEMPTS } from '../engine/groups.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
-import { checkJobId, checkPrompt, LIMITS, notFound } from '../engine/validate.js';
+import { checkIsolation, checkJobId, checkLineup, checkPrompt, LIMITS, notFound } from '../engine/validate.js';
 import type { ApplyResult, DiffResult, DiscardResult } from '../engine/workspaces.js';
 import { invalid, ToolError } from '../errors.js';
 import { isJobId, newJobId } from '../jobs/ids.js';
@@ -98,12 +96,10 @@ export class FleetClient implements JobApi {
   async start(input: StartInput): Promise<Started> {
     checkPrompt(input.prompt);
     if (typeof input.cwd !== 'string' || !input.cwd.startsWith('/')) throw invalid('cwd must be an absolute path on the runners\' machines');
-    const lineup = lineupOf(input);
+    // The runner that takes it checks it all again, with what only its machine can check.
+    const lineup = checkLineup(input);
     const labels = checkLabels(input.runner_labels ?? [], MAX_RUNNER_LABELS);
-    if (input.isolation !== undefined && input.isolation !== 'none' && input.isolation !== 'worktree') {
-      throw invalid(`isolation must be none or worktree, got "${String(input.isolation).slice(0, 40)}"`);
-    }
-    const isolation = lineup.length > 1 ? 'worktree' : (input.isolation ?? this.config.defaultIsolation);
+    const isolation = checkIsolation(input.isolation, lineup.length, this.config.defaultIsolation);
     const ids = lineup.map(() => newJobId());
     const groupId = ids.length > 1 ? newJobId() : null;
     const queue = queueFor(labels);
@@ -633,19 +629,3 @@ export class FleetClient implements JobApi {
 }
 
 type Runners = Awaited<ReturnType<typeof readRunners>>;
-
-/** The agent of each attempt, as the local engine will read them (the runner checks them again). */
-function lineupOf(input: StartInput): AgentName[] {
-  const known = (name: string): AgentName => {
-    if (!(AGENT_NAMES as readonly string[]).includes(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
-    return name as AgentName;
-  };
-  if (input.agents !== undefined) {
-    if (input.agent !== undefined || input.attempts !== undefined) throw invalid('give agents, or agent with attempts, not both');
-    if (input.agents.length < 1 || input.agents.length > MAX_ATTEMPTS) throw invalid(`agents must list 1 to ${MAX_ATTEMPTS} agents`);
-    return input.agents.map(known);
-  }
-  const attempts = input.attempts ?? 1;
-  if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) throw invalid(`attempts must be a whole number from 1 to ${MAX_ATTEMPTS}, got ${attempts}`);
-  return Array.from({ length: attempts }, () => known(input.agent ?? 'codex'));
-}

@@ -5,6 +5,7 @@
 
 /** Where a job runs: in the user's checkout (`none`) or in a git worktree of its own. */
 export type Isolation = 'none' | 'worktree';
+export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
 
 export interface FileChange {
   path: string;

@@ -7,7 +7,7 @@ import { describeProgress } from '../../agents/progress.js';
 import type { JobApi } from '../../engine/api.js';
 import type { Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
-import { ISOLATIONS } from '../../engine/workspaces.js';
+import { ISOLATIONS } from '../../workspace/types.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
 import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
 import { forPeople, withEngine } from '../engine.js';
