@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { applyChanges, changesOf } from '../src/workspace/changes.ts';
+import { configuredDrivers } from '../src/workspace/git.ts';
 import { findRepo, unsupportedReason } from '../src/workspace/repo.ts';
 import { snapshotCommit, snapshotTree } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../src/workspace/worktree.ts';
@@ -412,5 +413,164 @@ describe('applyChanges', () => {
     assert.equal(r.applied, false);
     assert.match(r.refused ?? '', /out\.txt/);
     assert.equal(fingerprint(root), before);
+  });
+});
+
+describe("the server's git runs nothing a job planted in the repository", () => {
+  const lines = (n: number, tag = '') => Array.from({ length: n }, (_, i) => `line ${i}${tag}\n`).join('');
+  const markers = tmp('markers');
+  /** A shell command that leaves a marker named `name`: it ran. */
+  const touch = (name: string) => `touch '${path.join(markers, name)}'`;
+  const ran = () => fs.readdirSync(markers);
+  const hook = (dir: string, name: string) => write(dir, name, `#!/bin/sh\n${touch(path.basename(name))}\n`, 0o755);
+
+  interface Planted {
+    root: string;
+    wt: string;
+    /** The user's .git, which a linked worktree shares. */
+    gitDir: string;
+  }
+
+  /**
+   * A job in a worktree that plants something, then every git step the server takes on it after
+   * the job: the end-of-job snapshot, diff, apply to the user's checkout (which committed a change
+   * to the same files since, so apply merges them), discard. Returns the markers that appeared,
+   * each with the step that ran it, and what apply said.
+   */
+  async function afterJobThatPlants(plant: (p: Planted) => void): Promise<{ ran: string[]; applied: boolean | null }> {
+    for (const m of ran()) fs.rmSync(path.join(markers, m));
+    const root = repo({ 'a.txt': lines(10), 'b.txt': lines(10) });
+    const drivers = await configuredDrivers(root);
+    const base = await snapshotCommit(root, 'base', drivers);
+    const s = spec(root, 'planting');
+    await createWorktree(s, base, drivers);
+    // The job's own work, and the user's committed meanwhile: line 0 by the job, line 9 by the user.
+    write(s.path, 'a.txt', lines(10).replace('line 0\n', 'line 0 by the job\n'));
+    write(s.path, 'b.txt', lines(10).replace('line 0\n', 'line 0 by the job\n'));
+    write(root, 'a.txt', lines(10).replace('line 9\n', 'line 9 by the user\n'));
+    write(root, 'b.txt', lines(10).replace('line 9\n', 'line 9 by the user\n'));
+    git(root, 'commit', '-qam', 'the user works on');
+    plant({ root, wt: s.path, gitDir: path.join(root, '.git') });
+    assert.deepEqual(ran(), [], 'planting itself ran nothing');
+
+    const seen: string[] = [];
+    let applied: boolean | null = null;
+    let tree: string | null = null;
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      // Failing is fine (a planted setting may break git); running the job's command is not.
+      await fn().catch(() => {});
+      for (const m of ran()) if (!seen.some((x) => x.endsWith(` ${m}`))) seen.push(`${name}: ${m}`);
+    };
+    await step('end of the job', async () => (tree = await snapshotTree(s.path, drivers)));
+    await step('diff', () => changesOf(s.path, base, { maxPatchBytes: 1 << 20, drivers }));
+    await step('apply', async () => {
+      if (tree) applied = (await applyChanges({ target: root, base, tree, dryRun: false, drivers })).applied;
+    });
+    await step('discard', () => removeWorktree(s));
+    return { ran: seen, applied };
+  }
+
+  const planted: [string, (p: Planted) => void][] = [
+    ['core.fsmonitor', ({ wt }) => git(wt, 'config', 'core.fsmonitor', `${touch('fsmonitor')}; false`)],
+    [
+      'hooks in the repository (post-index-change, post-checkout, reference-transaction)',
+      ({ gitDir }) => ['post-index-change', 'post-checkout', 'reference-transaction'].forEach((h) => hook(gitDir, `hooks/${h}`)),
+    ],
+    [
+      'core.hooksPath to hooks the job wrote',
+      ({ wt }) => {
+        ['post-index-change', 'reference-transaction'].forEach((h) => hook(wt, `.hooks/${h}`));
+        git(wt, 'config', 'core.hooksPath', path.join(wt, '.hooks'));
+      },
+    ],
+    [
+      'a filter driver named by a .gitattributes the job wrote',
+      ({ wt }) => {
+        git(wt, 'config', 'filter.evil.clean', `${touch('clean')}; cat`);
+        git(wt, 'config', 'filter.evil.smudge', `${touch('smudge')}; cat`);
+        git(wt, 'config', 'filter.evil.required', 'true');
+        write(wt, '.gitattributes', '* filter=evil\n');
+      },
+    ],
+    [
+      'merge drivers, by attribute and by merge.default',
+      ({ wt, gitDir }) => {
+        git(wt, 'config', 'merge.evil.driver', `${touch('merge-driver')}; true`);
+        git(wt, 'config', 'merge.default', 'other');
+        git(wt, 'config', 'merge.other.driver', `${touch('merge-default')}; true`);
+        write(gitDir, 'info/attributes', 'a.txt merge=evil\n');
+      },
+    ],
+    [
+      'include.path pulling in fsmonitor and a filter',
+      ({ wt }) => {
+        write(wt, '.inc', `[core]\n\tfsmonitor = "${touch('included-fsmonitor')}; false"\n[filter "inc"]\n\tclean = "${touch('included-clean')}; cat"\n`);
+        write(wt, '.gitattributes', '* filter=inc\n');
+        git(wt, 'config', 'include.path', path.join(wt, '.inc'));
+      },
+    ],
+    [
+      "the worktree's .git link pointed at a repository the job made",
+      ({ wt }) => {
+        git(wt, 'init', '-q', '--bare', '.evil');
+        git(path.join(wt, '.evil'), 'config', 'core.bare', 'false');
+        git(path.join(wt, '.evil'), 'config', 'core.fsmonitor', `${touch('fake-fsmonitor')}; false`);
+        hook(path.join(wt, '.evil'), 'hooks/post-index-change');
+        fs.writeFileSync(path.join(wt, '.git'), `gitdir: ${path.join(wt, '.evil')}\n`);
+      },
+    ],
+  ];
+  for (const [what, plant] of planted) {
+    it(`${what}: not run when the job ends, nor by diff, apply or discard`, async () => {
+      const { ran: which } = await afterJobThatPlants(plant);
+      assert.deepEqual(which, []);
+    });
+  }
+
+  it('diff drivers (diff.external, command, textconv), pagers and aliases: not run (not run before the guard either: diffs are plumbing)', async () => {
+    const { ran: which, applied } = await afterJobThatPlants(({ wt }) => {
+      git(wt, 'config', 'diff.external', touch('diff-external'));
+      git(wt, 'config', 'diff.evil.command', touch('diff-command'));
+      git(wt, 'config', 'diff.evil.textconv', `${touch('textconv')}; cat`);
+      git(wt, 'config', 'core.pager', touch('core-pager'));
+      git(wt, 'config', 'pager.diff-tree', touch('pager'));
+      for (const cmd of ['add', 'apply', 'diff-tree', 'merge-tree', 'worktree', 'rev-parse']) git(wt, 'config', `alias.${cmd}`, `!${touch(`alias-${cmd}`)}`);
+      write(wt, '.gitattributes', '* diff=evil\n');
+    });
+    assert.deepEqual(which, []);
+    assert.equal(applied, true, 'the job\'s changes still apply');
+  });
+
+  it('a filter configured before the job still runs; one the job changed does not', async () => {
+    const root = repo({ '.gitattributes': '*.up filter=upper\n', 'x.up': 'ONE\n' });
+    git(root, 'config', 'filter.upper.clean', 'tr a-z A-Z');
+    git(root, 'config', 'filter.upper.smudge', 'cat');
+    const drivers = await configuredDrivers(root);
+    const base = await snapshotCommit(root, 'base', drivers);
+    const s = spec(root, 'filtered');
+    await createWorktree(s, base, drivers);
+    write(s.path, 'x.up', 'two\n');
+    const blob = async () => git(s.path, 'cat-file', 'blob', `${await snapshotTree(s.path, drivers)}:x.up`);
+    assert.equal(await blob(), 'TWO\n', "the user's filter cleaned the job's file");
+    git(s.path, 'config', 'filter.upper.clean', `${touch('changed-clean')}; tr a-z A-Z`);
+    write(s.path, 'x.up', 'three\n');
+    assert.equal(await blob(), 'three\n', 'the changed filter is not run: the bytes are kept as they are');
+    assert.deepEqual(ran().filter((m) => m === 'changed-clean'), []);
+    await removeWorktree(s);
+  });
+
+  it("core.worktree and core.bare planted in the user's checkout: a job's diff there still shows that checkout, not another directory", async () => {
+    const root = repo({ 'a.txt': 'a\n' });
+    const base = await snapshotCommit(root, 'base', await configuredDrivers(root));
+    const elsewhere = tmp('elsewhere');
+    write(elsewhere, 'secret.txt', 'a key\n');
+    write(root, 'a.txt', 'changed by the job\n');
+    git(root, 'config', 'core.worktree', elsewhere);
+    const c = await changesOf(root, base, { maxPatchBytes: 1 << 20 });
+    assert.deepEqual(c.files.map((f) => f.path), ['a.txt']);
+    assert.doesNotMatch(c.patch ?? '', /a key/);
+    git(root, '--work-tree', root, 'config', '--unset', 'core.worktree');
+    git(root, 'config', 'core.bare', 'true');
+    assert.deepEqual((await changesOf(root, base, { maxPatchBytes: 0, statOnly: true })).files.map((f) => f.path), ['a.txt']);
   });
 });

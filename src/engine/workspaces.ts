@@ -3,13 +3,13 @@ import type { applyOutput, diffOutput, discardOutput } from './shapes.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { invalid, ToolError } from '../errors.js';
-import type { HomeLayout } from '../jobs/files.js';
+import { createPrivate, jobFiles, readSmall, type HomeLayout } from '../jobs/files.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { isWithin } from '../paths.js';
 import { applyChanges, changesOf } from '../workspace/changes.js';
-import { GitError } from '../workspace/git.js';
+import { configuredDrivers, GitError, type TrustedDrivers } from '../workspace/git.js';
 import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
 import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
@@ -121,11 +121,14 @@ export class Workspaces {
     if (ws.kind === 'none') {
       const repo = await findRepo(job.cwd).catch(() => null);
       if (!repo) return { ...ws, path: job.cwd };
-      const base = await snapshotCommit(repo.root, `codex-async-mcp: checkout as job ${job.id} started`).catch(() => null);
+      const base = await this.recordDrivers(job.id, repo.root)
+        .then((drivers) => snapshotCommit(repo.root, `codex-async-mcp: checkout as job ${job.id} started`, drivers))
+        .catch(() => null);
       return { ...ws, repo: repo.root, subdir: repo.subdir, path: repo.root, base_commit: base, state: base ? 'ready' : null };
     }
-    const base = this.groupBase(job) ?? (await this.snapshotFor(job));
-    await createWorktree(spec(ws), base);
+    const drivers = await this.recordDrivers(job.id, ws.repo!);
+    const base = this.groupBase(job) ?? (await this.snapshotFor(job, drivers));
+    await createWorktree(spec(ws), base, drivers);
     fs.mkdirSync(Workspaces.tmpOf(ws), { recursive: true, mode: 0o700 });
     return { ...ws, base_commit: base, state: 'ready' };
   }
@@ -134,8 +137,8 @@ export class Workspaces {
    * One snapshot per group in this process: its attempts are prepared at the same time, and must
    * not each take their own while the user keeps editing.
    */
-  private snapshotFor(job: Job): Promise<string> {
-    const take = () => snapshotCommit(job.workspace.repo!, `codex-async-mcp: base of job ${job.id}`);
+  private snapshotFor(job: Job, drivers: TrustedDrivers): Promise<string> {
+    const take = () => snapshotCommit(job.workspace.repo!, `codex-async-mcp: base of job ${job.id}`, drivers);
     if (job.group_id === null) return take();
     let shared = this.groupSnapshots.get(job.group_id);
     if (!shared) {
@@ -152,6 +155,34 @@ export class Workspaces {
   private groupBase(job: Job): string | null {
     if (job.group_id === null) return null;
     return this.store.group(job.group_id).find((j) => j.id !== job.id && j.workspace.base_commit)?.workspace.base_commit ?? null;
+  }
+
+  /**
+   * The repository's filter and merge drivers before the job runs, kept in the job's directory
+   * (which no job can write): from now on the server's git runs only these on the workspace and
+   * on the checkout it is applied to, whatever the job adds to the repository's config. Recorded
+   * rather than read later, since the config is shared with the job (git.ts GUARD).
+   */
+  private async recordDrivers(id: string, root: string): Promise<TrustedDrivers> {
+    const drivers = await configuredDrivers(root);
+    const file = jobFiles(this.layout, id).gitDrivers;
+    createPrivate(file);
+    fs.writeFileSync(file, JSON.stringify(drivers));
+    return drivers;
+  }
+
+  /**
+   * The drivers recorded by the job that made this workspace (a worktree is named after it). None
+   * when the record is gone (that job deleted, or made before there was one): the safe default.
+   */
+  private trustedDrivers(job: Job): TrustedDrivers {
+    const owner = job.workspace.kind === 'worktree' ? path.basename(job.workspace.path!) : job.id;
+    try {
+      const recorded = JSON.parse(readSmall(jobFiles(this.layout, owner).gitDrivers) ?? '[]') as unknown;
+      return Array.isArray(recorded) ? recorded.filter((e): e is string => typeof e === 'string') : [];
+    } catch {
+      return [];
+    }
   }
 
   /** Where codex runs: cwd's place in the worktree, or cwd. */
@@ -199,7 +230,7 @@ export class Workspaces {
     const ws = job.workspace;
     if (ws.state !== 'ready' || !ws.base_commit || !ws.path) return;
     try {
-      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, ...this.scope(job) });
+      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, drivers: this.trustedDrivers(job), ...this.scope(job) });
       this.store.setChanges(job.id, { files: c.files.length, additions: c.additions, deletions: c.deletions });
     } catch (err) {
       this.log('warn', `job ${job.id}: cannot measure its changes (${(err as Error).message.split('\n')[0]})`);
@@ -216,7 +247,7 @@ export class Workspaces {
     this.checkAvailable(job, 'diff');
     const scoped = this.scope(job).paths;
     const paths = opts.paths?.map((p) => this.repoPath(job, p)) ?? scoped;
-    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES }).catch((err: unknown) =>
+    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES, drivers: this.trustedDrivers(job) }).catch((err: unknown) =>
       gitFailure(`cannot compute the changes of job ${job.id}`, err),
     );
     return {
@@ -285,7 +316,8 @@ export class Workspaces {
     const ws = job.workspace;
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
     if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: wait for it with ${t('wait')}, then apply`);
-    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0 }).catch((err: unknown) =>
+    const drivers = this.trustedDrivers(job);
+    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0, drivers }).catch((err: unknown) =>
       gitFailure(`cannot read job ${job.id}'s worktree`, err),
     );
     if (ws.applied_tree === current.tree || (ws.applied_tree === null && current.files.length === 0)) {
@@ -296,7 +328,7 @@ export class Workspaces {
           : `job ${job.id}'s changes were already applied to ${ws.repo} (${new Date(ws.applied_at ?? 0).toISOString()}) and its worktree has not changed since`,
       );
     }
-    const o = await applyChanges({ target: ws.repo!, base: ws.base_commit!, tree: current.tree, since: ws.applied_tree, dryRun }).catch((err: unknown) =>
+    const o = await applyChanges({ target: ws.repo!, base: ws.base_commit!, tree: current.tree, since: ws.applied_tree, dryRun, drivers }).catch((err: unknown) =>
       gitFailure(`cannot apply job ${job.id}'s changes to ${ws.repo}`, err),
     );
     const result: ApplyResult = {

@@ -30,6 +30,11 @@ export interface JobFiles {
   checkExit: string;
   /** The check's stdout and stderr. */
   checkLog: string;
+  /**
+   * The repository's filter and merge drivers when this job's workspace was made (JSON): the only
+   * ones the server's git runs on it afterwards (workspace/git.ts driverOverrides).
+   */
+  gitDrivers: string;
 }
 
 export interface HomeLayout {
@@ -72,6 +77,7 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     checkStarted: path.join(dir, 'check.started'),
     checkExit: path.join(dir, 'check.exit'),
     checkLog: path.join(dir, 'check.log'),
+    gitDrivers: path.join(dir, 'git-drivers.json'),
   };
 }
 

@@ -1,11 +1,14 @@
 /** What a job changed, and bringing it into the user's checkout: all or nothing, 3-way. */
-import { commitTree, emptyTree, listPaths, runGit, runGitBuffer, runGitResult, splitZ } from './git.js';
+import { commitTree, emptyTree, listPaths, runGit, runGitBuffer, runGitResult, splitZ, type TrustedDrivers } from './git.js';
 import { snapshotTree } from './snapshot.js';
 import type { ApplyConflict, ApplyOutcome, Changes, FileChange } from './types.js';
 
-/** What changed in `checkout` (files, untracked included) against commit `base`. */
-export async function changesOf(checkout: string, base: string, opts: { paths?: string[]; statOnly?: boolean; maxPatchBytes: number }): Promise<Changes> {
-  const tree = await snapshotTree(checkout);
+/**
+ * What changed in `checkout` (files, untracked included) against commit `base`. `drivers`: the
+ * filters and merge drivers configured before the job, the only ones run (git.ts driverOverrides).
+ */
+export async function changesOf(checkout: string, base: string, opts: { paths?: string[]; statOnly?: boolean; maxPatchBytes: number; drivers?: TrustedDrivers }): Promise<Changes> {
+  const tree = await snapshotTree(checkout, opts.drivers);
   const files = await fileChanges(checkout, base, tree, opts.paths);
   let patch: string | null = null;
   let truncated = false;
@@ -35,14 +38,14 @@ export async function changesOf(checkout: string, base: string, opts: { paths?: 
  * where both sides changed a file; all or nothing. `since`: a tree already applied from the same
  * worktree, so only what changed after it is brought.
  */
-export async function applyChanges(o: { target: string; base: string; tree: string; since?: string | null; dryRun: boolean }): Promise<ApplyOutcome> {
+export async function applyChanges(o: { target: string; base: string; tree: string; since?: string | null; dryRun: boolean; drivers?: TrustedDrivers }): Promise<ApplyOutcome> {
   const cwd = o.target;
   const outcome = (over: Partial<ApplyOutcome>): ApplyOutcome => ({ applied: false, dry_run: o.dryRun, files: [], conflicts: [], refused: null, ...over });
   const from = await treeOf(cwd, o.since ?? o.base);
   const to = await treeOf(cwd, o.tree);
   if (from === to) return outcome({});
 
-  const [user, head] = await Promise.all([snapshotTree(cwd), headTree(cwd)]);
+  const [user, head] = await Promise.all([snapshotTree(cwd, o.drivers), headTree(cwd)]);
 
   // merge-tree needs commits; these three are unreferenced and git's gc removes them in time.
   const fromCommit = await commitTree(cwd, from, [], "codex-async-mcp: the job's base");
@@ -50,7 +53,7 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
     commitTree(cwd, to, [fromCommit], "codex-async-mcp: the job's change"),
     commitTree(cwd, user, [fromCommit], 'codex-async-mcp: your checkout'),
   ]);
-  const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', jobCommit, userCommit], { cwd, okCodes: [1] });
+  const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', jobCommit, userCommit], { cwd, okCodes: [1], drivers: o.drivers });
   const merged = parseMergeTree(merge.stdout.toString('utf8'), { [jobCommit]: "the job's change", [userCommit]: 'your checkout' });
   // Conflicts first: they say more than a refusal (e.g. a second attempt on the lines the first one changed).
   if (merge.code === 1) return outcome({ conflicts: merged.conflicts });
@@ -72,7 +75,7 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
   // Not --index: the user's index (what they staged) stays as it was; the change arrives unstaged.
   // git apply checks every hunk against the files before it writes any, so a checkout that changed
   // since the snapshot above makes it fail with nothing written.
-  const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd, input: patch, okCodes: [1, 128] });
+  const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd, input: patch, okCodes: [1, 128], drivers: o.drivers });
   if (applied.code !== 0) {
     // Either a file changed since the snapshot, or an ignored file (which snapshots leave out) is where the job adds one.
     return outcome({ files, refused: `nothing was applied: git could not write the changes into your checkout (${applied.stderr}); if you changed these files meanwhile, apply again; if an ignored file is in the way, move it and apply again` });

@@ -1,6 +1,7 @@
 /**
  * Runs git as a child process (argv, never a shell string) with settings that make its output
- * predictable: C locale, no pager, no prompt for credentials, paths printed as they are.
+ * predictable (C locale, no pager, no prompt for credentials, paths printed as they are) and that
+ * keep it from running anything a job could have planted in the repository (see GUARD).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,11 +18,22 @@ export class GitError extends Error {
 }
 
 export interface GitOptions {
+  /** Where git runs: the top of a checkout, which is also its work tree (see `workTree`). */
   cwd: string;
   env?: Record<string, string>;
   input?: string | Buffer;
   /** Exit codes that are answers rather than failures (e.g. 1 from `merge-tree` when it found conflicts). */
   okCodes?: number[];
+  /**
+   * null: git finds the work tree itself, only to learn where a checkout's top is. Otherwise cwd is
+   * the work tree, whatever core.worktree or core.bare in the repository's config say.
+   */
+  workTree?: null;
+  /**
+   * The filter and merge drivers configured before the job (`configuredDrivers` when its workspace
+   * was made): only these run. Without it none of the repository's drivers does.
+   */
+  drivers?: TrustedDrivers;
 }
 
 export interface GitResult {
@@ -47,7 +59,118 @@ const REPO_VARS = [
   'GIT_GLOB_PATHSPECS',
   'GIT_ICASE_PATHSPECS',
   'GIT_NOGLOB_PATHSPECS',
+  // Never wanted: diffs are parsed, never shown through a tool (and --no-ext-diff is given anyway).
+  'GIT_EXTERNAL_DIFF',
 ];
+
+/**
+ * What every git we run is told, because a job may have written the repository's config (a linked
+ * worktree shares the user's .git; an agent without a sandbox, or in danger-full-access, can write
+ * it) and our git runs outside any sandbox: when a job ends (the snapshot's `git add`), on
+ * diff, apply, discard and gc, and on the user's checkout. `-c` on the command line outranks every
+ * config file, include.path and includeIf included, and reaches the gits git starts itself.
+ * Not listed, and why:
+ * - core.worktree, core.bare: GIT_WORK_TREE (set to cwd, see runGitResult) outranks both; a planted
+ *   core.worktree would otherwise make our snapshot read another directory (a home, a secret).
+ * - filters and merge drivers: named by attributes the job can write, defined in config; the ones
+ *   configured before the job keep running (the user's git-lfs, git-crypt), see driverOverrides.
+ * - diff drivers (diff.external, diff.<driver>.command, textconv): every diff gets --no-ext-diff
+ *   --no-textconv (DIFF_COMMANDS); an empty value would not turn them off but run "".
+ * - aliases: git never lets an alias shadow a built-in command, and we run built-ins only.
+ * - core.editor, sequence.editor, gpg.program: nothing we run opens an editor or signs
+ *   (commit-tree gets --no-gpg-sign).
+ * - safe.directory: git reads it only from the user's and the system's config, never from the
+ *   repository's or from -c; we leave git's ownership check as it is.
+ * - GIT_CONFIG_* in our own environment: the operator's, not a job's; -c is read after them.
+ */
+const GUARD = [
+  // A command git runs to learn which files changed, on every index refresh (add, status, apply).
+  'core.fsmonitor=false',
+  // Hooks: worktree add runs post-checkout, a ref update (worktree add -b, branch -D) runs
+  // reference-transaction, every index write (the snapshot's add) post-index-change. /dev/null is
+  // no directory, so no hook is found in it, and no job can write one into it, as it could into
+  // an empty directory of ours.
+  'core.hooksPath=/dev/null',
+  // --no-pager and GIT_PAGER already keep any pager from running; pinned for a call without them.
+  'core.pager=cat',
+].flatMap((setting) => ['-c', setting]);
+
+/**
+ * Built-ins that read no work-tree file and merge nothing, so no filter or merge driver can run in
+ * them. Not write-tree: writing the index back, it re-reads racily clean files through their filter.
+ */
+const NO_DRIVERS = new Set(['rev-parse', 'commit-tree', 'diff-tree', 'ls-tree', 'branch', 'config', '--version']);
+
+/** Commands that make diffs: external diff tools and textconv are off in every one. */
+const DIFF_COMMANDS = new Set(['diff', 'diff-tree', 'diff-index', 'diff-files', 'log', 'show']);
+
+/**
+ * The filter and merge driver settings of a repository (`filter.<name>.*`, `merge.<name>.*`,
+ * `merge.default`) as git reads them, each "key\nvalue", in git's order.
+ */
+export type TrustedDrivers = readonly string[];
+
+const DRIVER_KEY = /^(?:(filter|merge)\.(.*)\.[^.]+|merge\.default)$/s;
+
+/** Which driver a config key belongs to ("filter\0<name>", "merge\0<name>", "merge.default"), or null. */
+function driverOf(key: string): string | null {
+  const m = DRIVER_KEY.exec(key);
+  return m ? (m[1] ? `${m[1]}\0${m[2]}` : key) : null;
+}
+
+/** The driver settings git reads in `cwd` now: what a job's workspace records before the job runs. */
+export async function configuredDrivers(cwd: string, opts: { workTree?: null } = {}): Promise<string[]> {
+  const out = await runGitResult(['config', '-z', '--list'], { cwd, okCodes: [1], ...opts });
+  // Each entry is "key\nvalue" ("key" alone for a bare boolean).
+  return splitZ(out.stdout.toString('utf8')).filter((entry) => driverOf(entry.split('\n', 1)[0]!) !== null);
+}
+
+/**
+ * The settings that switch off every driver that is new or changed since `trusted`. A changed
+ * driver is not run at all, rather than run as it was: it may be named by attributes the job
+ * wrote. A filter's commands go empty (git then keeps the bytes as they are) and it stops being
+ * required; a merge driver becomes `false`, so the merge reports a conflict on that file rather
+ * than taking one side (an empty driver would run "" and fail the whole merge).
+ */
+export function driverOverrides(current: readonly string[], trusted: TrustedDrivers): [string, string][] {
+  const byDriver = (entries: readonly string[]) => {
+    const map = new Map<string, string[]>();
+    for (const entry of entries) {
+      const id = driverOf(entry.split('\n', 1)[0]!)!;
+      map.set(id, [...(map.get(id) ?? []), entry]);
+    }
+    return map;
+  };
+  const before = byDriver(trusted);
+  const overrides: [string, string][] = [];
+  for (const [id, entries] of byDriver(current)) {
+    if (before.get(id)?.join('\0') === entries.join('\0')) continue;
+    const [kind, name] = id.split('\0');
+    if (kind === 'filter') {
+      overrides.push([`filter.${name}.clean`, ''], [`filter.${name}.smudge`, ''], [`filter.${name}.process`, ''], [`filter.${name}.required`, 'false']);
+    } else if (kind === 'merge') {
+      overrides.push([`merge.${name}.driver`, 'false']);
+    } else {
+      overrides.push(['merge.default', 'text']); // git's own line merge, its default
+    }
+  }
+  return overrides;
+}
+
+/**
+ * Config as environment (GIT_CONFIG_COUNT, git 2.31+), after any the server inherited: unlike -c
+ * it takes a driver name holding "=" as it is.
+ */
+function configEnv(settings: [string, string][]): Record<string, string> {
+  if (!settings.length) return {};
+  const start = Number(process.env.GIT_CONFIG_COUNT) || 0;
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(start + settings.length) };
+  settings.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${start + i}`] = key;
+    env[`GIT_CONFIG_VALUE_${start + i}`] = value;
+  });
+  return env;
+}
 
 function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -60,14 +183,30 @@ function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
     GIT_PAGER: 'cat',
     PAGER: 'cat',
     LC_ALL: 'C',
+    // No transport at all. We never fetch, but a partial clone fetches missing objects on demand,
+    // which would run what the repository names: core.sshCommand, a credential helper, an ext::
+    // remote. Unlike protocol.allow=never this outranks a planted protocol.<name>.allow.
+    GIT_ALLOW_PROTOCOL: '',
     ...extra,
   };
 }
 
 /** The full result of one git command; throws GitError unless it exits 0 or with one of `okCodes`. */
-export function runGitResult(args: string[], opts: GitOptions): Promise<GitResult> {
-  const argv = ['-c', 'core.quotepath=off', '--no-pager', ...args];
-  const command = `git ${args.join(' ')}`;
+export async function runGitResult(args: string[], opts: GitOptions): Promise<GitResult> {
+  // The subcommand, past any -c the caller gave.
+  let at = 0;
+  while (args[at] === '-c') at += 2;
+  const sub = args[at] ?? '';
+  const guarded = DIFF_COMMANDS.has(sub) ? [...args.slice(0, at + 1), '--no-ext-diff', '--no-textconv', ...args.slice(at + 1)] : args;
+  // Read just before the command, so a driver planted at any time before is seen. A job still
+  // running (codex_diff allows that) could race this read only by writing the config, which its
+  // sandbox does not let it (the git directory is read-only to it).
+  const drivers = NO_DRIVERS.has(sub) ? [] : driverOverrides(await configuredDrivers(opts.cwd, { workTree: opts.workTree }), opts.drivers ?? []);
+  const env = { ...(opts.workTree === null ? {} : { GIT_WORK_TREE: opts.cwd }), ...configEnv(drivers), ...opts.env };
+  return spawnGit(['-c', 'core.quotepath=off', ...GUARD, '--no-pager', ...guarded], { ...opts, env }, `git ${args.join(' ')}`);
+}
+
+function spawnGit(argv: string[], opts: GitOptions, command: string): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     // Output is collected in chunks, so patches of any size come back whole (no maxBuffer).
     const child = spawn('git', argv, { cwd: opts.cwd, env: gitEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });

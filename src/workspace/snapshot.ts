@@ -5,13 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { commitTree, runGit } from './git.js';
+import { commitTree, runGit, type TrustedDrivers } from './git.js';
 
 /**
  * The checkout as the user sees it, as a tree object: HEAD plus every uncommitted change, tracked
  * or untracked (ignored files left out). Neither the checkout's index nor its files are touched.
+ * `drivers`: the filters `git add` may run (git.ts driverOverrides).
  */
-export async function snapshotTree(root: string): Promise<string> {
+export async function snapshotTree(root: string, drivers?: TrustedDrivers): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-async-snapshot-'));
   const index = path.join(dir, 'index');
   try {
@@ -28,7 +29,7 @@ export async function snapshotTree(root: string): Promise<string> {
       const mtime = Math.floor(stat.mtimeMs) / 1000;
       fs.utimesSync(index, mtime, mtime);
     }
-    await runGit(['add', '--all', '--', ':/'], { cwd: root, env });
+    await runGit(['add', '--all', '--', ':/'], { cwd: root, env, drivers });
     return (await runGit(['write-tree'], { cwd: root, env })).trim();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -39,8 +40,8 @@ export async function snapshotTree(root: string): Promise<string> {
  * snapshotTree as a commit whose parent is HEAD: what a job's worktree starts from. A checkout
  * with nothing uncommitted gives HEAD itself, so the job's branch starts at the user's commit.
  */
-export async function snapshotCommit(root: string, message: string): Promise<string> {
-  const [tree, head] = await Promise.all([snapshotTree(root), runGit(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: root })]);
+export async function snapshotCommit(root: string, message: string, drivers?: TrustedDrivers): Promise<string> {
+  const [tree, head] = await Promise.all([snapshotTree(root, drivers), runGit(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: root })]);
   const parent = head.trim();
   const headTree = (await runGit(['rev-parse', `${parent}^{tree}`], { cwd: root })).trim();
   return tree === headTree ? parent : commitTree(root, tree, [parent], message);

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GitError, runGit } from './git.js';
+import { GitError, runGit, type TrustedDrivers } from './git.js';
 
 export interface WorktreeSpec {
   /** The user's checkout root the worktree belongs to. */
@@ -14,24 +14,23 @@ export interface WorktreeSpec {
 }
 
 /**
- * The user's hooks do not run in a job's worktree: a post-checkout hook would run outside any
- * sandbox, and hooks written for the user's checkout (LFS, dependency installers) need not suit it.
- */
-const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
-
-/**
  * Parallel checkout: writing 10,000 files is most of a worktree's cost and waits on the file
  * system more than the CPU, so more workers than cores still help (bench `worktree`: 4 workers on
  * 2 cores took 0.65× the time of git's default single worker).
  */
 const CHECKOUT_WORKERS = ['-c', `checkout.workers=${Math.max(4, os.availableParallelism())}`];
 
-/** Creates the worktree on a new branch at `base`. Clears leftovers of an earlier try first; on failure leaves nothing. */
-export async function createWorktree(spec: WorktreeSpec, base: string): Promise<void> {
+/**
+ * Creates the worktree on a new branch at `base`. Clears leftovers of an earlier try first; on
+ * failure leaves nothing. No hook runs (git.ts GUARD): a post-checkout hook would run outside any
+ * sandbox, and hooks written for the user's checkout (dependency installers) need not suit it.
+ * `drivers`: the filters the checkout may run (git.ts driverOverrides).
+ */
+export async function createWorktree(spec: WorktreeSpec, base: string, drivers?: TrustedDrivers): Promise<void> {
   await removeWorktree(spec);
   fs.mkdirSync(path.dirname(spec.path), { recursive: true });
   try {
-    await runGit([...NO_HOOKS, ...CHECKOUT_WORKERS, 'worktree', 'add', '--quiet', '-b', spec.branch, spec.path, base], { cwd: spec.repo });
+    await runGit([...CHECKOUT_WORKERS, 'worktree', 'add', '--quiet', '-b', spec.branch, spec.path, base], { cwd: spec.repo, drivers });
   } catch (e) {
     await removeWorktree(spec).catch(() => {});
     throw e;
