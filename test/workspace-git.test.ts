@@ -559,6 +559,24 @@ describe("the server's git runs nothing a job planted in the repository", () => 
     await removeWorktree(s);
   });
 
+  it('a partial clone fetches no missing object through a remote the job named (ext::, protocol.ext.allow)', async () => {
+    for (const m of ran()) fs.rmSync(path.join(markers, m));
+    const origin = repo({ 'a.txt': 'one\n' });
+    git(origin, 'config', 'uploadpack.allowFilter', 'true');
+    git(origin, 'checkout', '-qb', 'other');
+    write(origin, 'a.txt', 'two\n');
+    git(origin, 'commit', '-qam', 'two');
+    git(origin, 'checkout', '-q', 'main');
+    const clone = path.join(tmp('clone'), 'c');
+    git(path.dirname(clone), 'clone', '-q', '--filter=blob:none', `file://${origin}`, clone);
+    // Branch other's blob is missing here: a diff against it would fetch it from the remote.
+    git(clone, 'config', 'remote.origin.url', `ext::sh -c touch% ${path.join(markers, 'transport')}`);
+    git(clone, 'config', 'protocol.ext.allow', 'always');
+    const base = git(clone, 'rev-parse', 'origin/other').trim();
+    await changesOf(clone, base, { maxPatchBytes: 1 << 20 }).catch(() => {});
+    assert.deepEqual(ran(), []);
+  });
+
   it("core.worktree and core.bare planted in the user's checkout: a job's diff there still shows that checkout, not another directory", async () => {
     const root = repo({ 'a.txt': 'a\n' });
     const base = await snapshotCommit(root, 'base', await configuredDrivers(root));

@@ -18,17 +18,17 @@ export class GitError extends Error {
 }
 
 export interface GitOptions {
-  /** Where git runs: the top of a checkout, which is also its work tree (see `workTree`). */
+  /** Where git runs: the top of a checkout, which is also its work tree (see `discover`). */
   cwd: string;
   env?: Record<string, string>;
   input?: string | Buffer;
   /** Exit codes that are answers rather than failures (e.g. 1 from `merge-tree` when it found conflicts). */
   okCodes?: number[];
   /**
-   * null: git finds the work tree itself, only to learn where a checkout's top is. Otherwise cwd is
-   * the work tree, whatever core.worktree or core.bare in the repository's config say.
+   * Let git find the checkout holding cwd, only to learn where its top is. Otherwise cwd is the
+   * work tree, whatever core.worktree or core.bare in the repository's config say.
    */
-  workTree?: null;
+  discover?: boolean;
   /**
    * The filter and merge drivers configured before the job (`configuredDrivers` when its workspace
    * was made): only these run. Without it none of the repository's drivers does.
@@ -59,8 +59,6 @@ const REPO_VARS = [
   'GIT_GLOB_PATHSPECS',
   'GIT_ICASE_PATHSPECS',
   'GIT_NOGLOB_PATHSPECS',
-  // Never wanted: diffs are parsed, never shown through a tool (and --no-ext-diff is given anyway).
-  'GIT_EXTERNAL_DIFF',
 ];
 
 /**
@@ -74,8 +72,9 @@ const REPO_VARS = [
  *   core.worktree would otherwise make our snapshot read another directory (a home, a secret).
  * - filters and merge drivers: named by attributes the job can write, defined in config; the ones
  *   configured before the job keep running (the user's git-lfs, git-crypt), see driverOverrides.
- * - diff drivers (diff.external, diff.<driver>.command, textconv): every diff gets --no-ext-diff
- *   --no-textconv (DIFF_COMMANDS); an empty value would not turn them off but run "".
+ * - diff drivers (diff.external, diff.<driver>.command, textconv, GIT_EXTERNAL_DIFF): every diff
+ *   gets --no-ext-diff --no-textconv (DIFF_COMMANDS); an empty value would not turn them off but
+ *   run "".
  * - aliases: git never lets an alias shadow a built-in command, and we run built-ins only.
  * - core.editor, sequence.editor, gpg.program: nothing we run opens an editor or signs
  *   (commit-tree gets --no-gpg-sign).
@@ -119,7 +118,7 @@ function driverOf(key: string): string | null {
 }
 
 /** The driver settings git reads in `cwd` now: what a job's workspace records before the job runs. */
-export async function configuredDrivers(cwd: string, opts: { workTree?: null } = {}): Promise<string[]> {
+export async function configuredDrivers(cwd: string, opts: { discover?: boolean } = {}): Promise<string[]> {
   const out = await runGitResult(['config', '-z', '--list'], { cwd, okCodes: [1], ...opts });
   // Each entry is "key\nvalue" ("key" alone for a bare boolean).
   return splitZ(out.stdout.toString('utf8')).filter((entry) => driverOf(entry.split('\n', 1)[0]!) !== null);
@@ -201,8 +200,8 @@ export async function runGitResult(args: string[], opts: GitOptions): Promise<Gi
   // Read just before the command, so a driver planted at any time before is seen. A job still
   // running (codex_diff allows that) could race this read only by writing the config, which its
   // sandbox does not let it (the git directory is read-only to it).
-  const drivers = NO_DRIVERS.has(sub) ? [] : driverOverrides(await configuredDrivers(opts.cwd, { workTree: opts.workTree }), opts.drivers ?? []);
-  const env = { ...(opts.workTree === null ? {} : { GIT_WORK_TREE: opts.cwd }), ...configEnv(drivers), ...opts.env };
+  const drivers = NO_DRIVERS.has(sub) ? [] : driverOverrides(await configuredDrivers(opts.cwd, { discover: opts.discover }), opts.drivers ?? []);
+  const env = { ...(opts.discover ? {} : { GIT_WORK_TREE: opts.cwd }), ...configEnv(drivers), ...opts.env };
   return spawnGit(['-c', 'core.quotepath=off', ...GUARD, '--no-pager', ...guarded], { ...opts, env }, `git ${args.join(' ')}`);
 }
 

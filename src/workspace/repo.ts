@@ -19,7 +19,7 @@ export async function findRepo(cwd: string): Promise<Repo | null> {
   let out: string;
   try {
     // --show-toplevel last, so a top-level path holding a newline still parses.
-    out = await runGit(['rev-parse', '--is-inside-work-tree', '--show-toplevel'], { cwd, workTree: null });
+    out = await runGit(['rev-parse', '--is-inside-work-tree', '--show-toplevel'], { cwd, discover: true });
   } catch (e) {
     if (e instanceof GitError && e.code !== null) return null; // not a repository, or no work tree here
     throw e;
