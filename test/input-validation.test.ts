@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { useServer } from './helpers/harness.ts';
+import { AGENT_NAMES } from '../src/agents/agent.ts';
+import { useServer, waitFinal } from './helpers/harness.ts';
 
 /** Every bad input is a tool result with isError and a message saying what is wrong; the server keeps serving. */
 describe('bad input gets a clear tool error', () => {
@@ -89,7 +90,7 @@ describe('bad input gets a clear tool error', () => {
   });
 
   it('rejects a negative tail_lines and a result asked for too early', async () => {
-    const started = await s.conn.call('codex_start', { prompt: '[[slow:3000]] take your time', cwd });
+    const started = await s.conn.call('codex_start', { prompt: '[[hang]] take your time', cwd });
     await rejects('codex_poll', { job_id: started.job_id, tail_lines: -1 }, /tail_lines must be/);
     await rejects('codex_result', { job_id: started.job_id }, /not_finished: .*codex_wait/);
     await s.conn.call('codex_cancel', { job_id: started.job_id });
@@ -101,5 +102,61 @@ describe('bad input gets a clear tool error', () => {
     assert.equal(tools.length, 10);
     const list = await s.conn.call('codex_list', {});
     assert.equal(list.jobs.length, 1, 'only the one valid start created a job');
+  });
+});
+
+/**
+ * The tools' parameters are a closed list, and their closed sets are enums: a client shows the
+ * choices, and a name the server does not know is refused rather than dropped (a misspelt
+ * `isolaton: "worktree"` used to run the job in the user's own checkout).
+ */
+describe('tool parameters are a closed list', () => {
+  const s = useServer();
+
+  it('lists every closed set as an enum and no room for other parameters', async () => {
+    const { tools } = await s.conn.client.listTools();
+    const schema = (name: string) => tools.find((t) => t.name === name)!.inputSchema as any;
+    const start = schema('codex_start').properties;
+    assert.deepEqual(start.agent.enum, [...AGENT_NAMES]);
+    assert.deepEqual(start.agents.items.enum, [...AGENT_NAMES]);
+    assert.deepEqual(start.sandbox.enum, ['read-only', 'workspace-write', 'danger-full-access']);
+    assert.deepEqual(start.approval_policy.enum, ['suggest', 'auto-edit', 'full-auto']);
+    assert.deepEqual(start.isolation.enum, ['none', 'worktree']);
+    assert.deepEqual(start.reasoning_effort.enum, ['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
+    const reply = schema('codex_reply').properties;
+    for (const name of ['agent', 'sandbox', 'approval_policy', 'reasoning_effort']) assert.deepEqual(reply[name].enum, start[name].enum, `codex_reply ${name}`);
+    assert.ok(schema('codex_list').properties.status.enum.includes('running'));
+    for (const tool of tools) assert.equal((tool.inputSchema as any).additionalProperties, false, `${tool.name} allows no other parameters`);
+  });
+
+  it('refuses a misspelt parameter, naming the closest known one, and starts nothing', async () => {
+    const cwd = s.h.workdir();
+    const misspelt = await s.conn.raw('codex_start', { prompt: 'x', cwd, isolaton: 'worktree' });
+    assert.equal(misspelt.isError, true);
+    assert.match(misspelt.content[0].text, /unknown parameter "isolaton": did you mean "isolation"\?/);
+    const unknown = await s.conn.raw('codex_start', { prompt: 'x', cwd, setup_command: 'npm ci' });
+    assert.equal(unknown.isError, true);
+    assert.match(unknown.content[0].text, /unknown parameter "setup_command": the parameters are prompt, cwd, /);
+    assert.deepEqual((await s.conn.call('codex_list', {})).jobs, []);
+  });
+
+  it('refuses an unknown parameter on every tool', async () => {
+    const { tools } = await s.conn.client.listTools();
+    assert.equal(tools.length, 10);
+    for (const tool of tools) {
+      const name = Object.keys((tool.inputSchema as any).properties)[0]!;
+      const result = await s.conn.raw(tool.name, { [`${name}x`]: 'abcdefabcdef' });
+      assert.equal(result.isError, true, tool.name);
+      assert.match(result.content[0].text, new RegExp(`unknown parameter "${name}x": did you mean "${name}"\\?`), tool.name);
+    }
+  });
+
+  it('still runs a job started with every name the seed used', async () => {
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'seed names', cwd: s.h.workdir(), approval_policy: 'suggest' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.sandbox, 'read-only');
+    assert.equal((await s.conn.call('codex_poll', { job_id })).status, 'completed');
+    assert.equal((await s.conn.call('codex_list', {})).jobs.length, 1);
   });
 });

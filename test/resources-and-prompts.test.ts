@@ -86,13 +86,13 @@ describe('jobs as MCP resources, and the delegate_to_codex prompt', () => {
 
     // After unsubscribing, changes to the job reach nobody: a queued job, cancelled.
     const busy = await s.h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '1' });
-    const blocker = await busy.call('codex_start', { prompt: '[[slow:1500]] hold the slot', cwd: s.h.workdir() });
+    const blocker = await busy.call('codex_start', { prompt: '[[hang]] hold the slot', cwd: s.h.workdir() });
     const queued = await busy.call('codex_start', { prompt: 'queued, then cancelled', cwd: s.h.workdir() });
     await s.conn.client.subscribeResource({ uri: `codex-job://${queued.job_id}` });
     await s.conn.client.unsubscribeResource({ uri: `codex-job://${queued.job_id}` });
     const before = updates.length;
     await busy.call('codex_cancel', { job_id: queued.job_id });
-    await waitFinal(busy, blocker.job_id);
+    await busy.call('codex_cancel', { job_id: blocker.job_id });
     assert.equal(updates.length, before, 'no update after unsubscribing');
     await assert.rejects(s.conn.client.subscribeResource({ uri: 'file:///etc/passwd' }), /only codex-job/);
     await other.close();

@@ -143,13 +143,17 @@ describe('supervision', () => {
     const r = await cli(env, ['run', '[[shell:nohup sleep 300.25 >/dev/null 2>&1 & echo started]] leave a sleeper', '--cwd', s.h.workdir(), '--sandbox', 'danger-full-access']);
     const id = r.stdout.trim();
     const ended = await until('the job to end', () => rows(s.h).find((x) => x.id === id && x.status !== 'running' && x.status !== 'queued'), 60_000, 200);
+    const seenEnded = Date.now();
     assert.equal(ended.status, 'completed');
     assert.match(ended.final_message, /shell output: .*started/s);
     await until('the sleeper to be ended', () => processesRunning('sleep\0' + '300.25').length === 0, 30_000);
     assert.deepEqual(jobProcessesOnMachine(id), []);
-    // Looked at long after: the run time is still the job's own.
+    // Looked at long after: the run time is still the job's own, from its start to the agent's exit
+    // (compared with the job's own record, not with a bound a slow machine could exceed).
     await new Promise((r) => setTimeout(r, 4000));
     const shown = JSON.parse((await cli(env, ['result', id, '--json'])).stdout);
-    assert.ok(shown.duration_ms < 4000, `duration ${shown.duration_ms} ms`);
+    assert.equal(shown.duration_ms, ended.finished_at - ended.started_at, 'the duration is the recorded one');
+    assert.ok(ended.finished_at <= seenEnded, `it ended by the time it was seen ended (finished_at ${ended.finished_at}, seen ${seenEnded})`);
+    assert.equal(ended.finished_at, Math.round(fs.statSync(path.join(s.h.home, 'jobs', id, 'exit')).mtimeMs), 'when the wrapper saw the agent exit');
   });
 });

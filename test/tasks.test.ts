@@ -124,6 +124,10 @@ describe('MCP tasks (2025-11-25, through the ext-tasks client)', () => {
       conn.client.request({ method: 'tools/call', params: { name: 'codex_run', arguments: { cwd: '/' }, task: {} } }, anyResult),
       /invalid arguments for codex_run: prompt/,
     );
+    await assert.rejects(
+      conn.client.request({ method: 'tools/call', params: { name: 'codex_run', arguments: { prompt: 'x', cwd: '/', isolaton: 'worktree' }, task: {} } }, anyResult),
+      /invalid arguments for codex_run: .*unknown parameter "isolaton": did you mean "isolation"\?/,
+    );
     await assert.rejects(conn.client.request({ method: 'tools/call', params: { name: 'codex_run', arguments: { prompt: 'x' } } }, anyResult), /must be called as a task/);
     await conn.close();
   });

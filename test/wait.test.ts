@@ -7,7 +7,8 @@ describe('codex_wait', () => {
 
   it('returns as soon as any listed job finishes, naming the others as pending', async () => {
     const cwd = s.h.workdir();
-    const slow = await s.conn.call('codex_start', { prompt: '[[slow:4000]] slow one', cwd });
+    // One that never answers: however slow the machine, the fast one finishes first.
+    const slow = await s.conn.call('codex_start', { prompt: '[[hang]] slow one', cwd });
     const fast = await s.conn.call('codex_start', { prompt: 'fast one', cwd });
     const r = await s.conn.call('codex_wait', { job_ids: [slow.job_id, fast.job_id], timeout_seconds: 30 });
     assert.equal(r.timed_out, false);

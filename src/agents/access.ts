@@ -20,6 +20,11 @@ const FROM_POLICY: Record<ApprovalPolicy, Access> = {
   'full-auto': { sandbox: 'danger-full-access', bypass: true },
 };
 
+/** What a value that names no access mode is told, by this check and by the tools' input schemas. */
+export function unknownAccess(what: 'approval_policy' | 'sandbox', got: string): string {
+  return `unknown ${what} "${got.slice(0, 40)}": use one of ${(what === 'sandbox' ? SANDBOXES : APPROVAL_POLICIES).join(', ')}`;
+}
+
 /**
  * Resolves the seed's `approval_policy` and codex's own `sandbox` into one access mode. Unknown
  * values are refused (the seed silently turned them into a write mode), and dangerous modes need
@@ -30,12 +35,8 @@ export function resolveAccess(
   allowDangerous: boolean,
 ): Access {
   const { approval_policy: policy, sandbox } = input;
-  if (policy !== undefined && !(APPROVAL_POLICIES as readonly string[]).includes(policy)) {
-    throw invalid(`unknown approval_policy "${policy}": use one of ${APPROVAL_POLICIES.join(', ')}`);
-  }
-  if (sandbox !== undefined && !(SANDBOXES as readonly string[]).includes(sandbox)) {
-    throw invalid(`unknown sandbox "${sandbox}": use one of ${SANDBOXES.join(', ')}`);
-  }
+  if (policy !== undefined && !(APPROVAL_POLICIES as readonly string[]).includes(policy)) throw invalid(unknownAccess('approval_policy', policy));
+  if (sandbox !== undefined && !(SANDBOXES as readonly string[]).includes(sandbox)) throw invalid(unknownAccess('sandbox', sandbox));
   const fromPolicy = policy === undefined ? undefined : FROM_POLICY[policy as ApprovalPolicy];
   if (fromPolicy && sandbox !== undefined && fromPolicy.sandbox !== sandbox) {
     throw invalid(

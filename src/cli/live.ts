@@ -3,6 +3,7 @@ import type { JobApi } from '../engine/api.js';
 import { describeActivity, type Snapshot } from '../engine/snapshot.js';
 import { isFinal } from '../jobs/states.js';
 import { duration, fit, type Out } from './render.js';
+import { safeText } from './safe-text.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const TICK_MS = 120;
@@ -10,7 +11,7 @@ const TICK_MS = 120;
 /** "42s 3f9c0a1b2c3d running `npm test` — 4 commands, 2 files changed, 12k tokens" (plain text). */
 function statusLine(snap: Snapshot, now: number): string {
   const since = Date.parse(snap.started_at ?? snap.created_at);
-  return `${duration(now - since)} ${snap.job_id} ${describeActivity(snap)}`;
+  return `${duration(now - since)} ${snap.job_id} ${safeText(describeActivity(snap))}`;
 }
 
 /**
@@ -48,7 +49,7 @@ export async function waitLive(engine: JobApi, out: Out, ids: string[], timeoutM
     if (live || out.json) return draw();
     const now = Date.now();
     for (const s of snaps.filter((x) => !isFinal(x.status))) {
-      const text = s.status === 'queued' ? 'queued' : (s.progress.current ?? s.status);
+      const text = s.status === 'queued' ? 'queued' : safeText(s.progress.current ?? s.status);
       if (lastPlain.get(s.job_id) === text) continue;
       lastPlain.set(s.job_id, text);
       process.stderr.write(`[${duration(now - Date.parse(s.started_at ?? s.created_at))}] ${s.job_id} ${text}\n`);

@@ -5,6 +5,7 @@ import { createColors } from 'picocolors';
 import stringWidth from 'string-width';
 import type { JobStatus } from '../jobs/states.js';
 import { isWithin } from '../paths.js';
+import { safeJson } from './safe-text.js';
 
 /**
  * How the command line writes: colours only for a terminal that wants them (NO_COLOR, --no-color,
@@ -37,7 +38,7 @@ export function makeOut(opts: { json?: boolean; color?: boolean } = {}): Out {
     },
     c,
     line: (text = '') => void stdout.write(`${text}\n`),
-    data: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    data: (value) => void stdout.write(`${safeJson(value)}\n`),
     warn: (text) => void process.stderr.write(`${c.yellow('warning:')} ${text}\n`),
   };
 }

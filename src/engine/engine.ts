@@ -41,14 +41,20 @@ import {
   checkWritableRoots,
   LIMITS,
   notFound,
+  unknownAgent,
 } from './validate.js';
 
 /** The job options an agent may not take (Agent.unsupported), as a start or a reply gives them. */
 type Options = Partial<Record<Feature, unknown>>;
 
-/** The engine's inputs and outputs are the tools' schemas (shapes.ts): one definition each. */
-export type StartInput = z.input<typeof shapes.startInput>;
-export type ReplyInput = z.input<typeof shapes.replyInput>;
+/**
+ * The engine's inputs and outputs are the tools' schemas (shapes.ts): one definition each. Its
+ * inputs take any string where a tool's schema lists choices: the command line passes what a
+ * person typed, and the engine's own checks name the valid values.
+ */
+export type StartInput = Typed<z.input<typeof shapes.startInput>>;
+export type ReplyInput = Typed<z.input<typeof shapes.replyInput>>;
+type Typed<T> = { [K in keyof T]: T[K] extends infer V ? (V extends string ? string : V extends readonly string[] ? string[] : V) : never };
 export type ListInput = z.input<typeof shapes.listInput>;
 export type Started = z.infer<typeof shapes.startedOutput>;
 export type WaitOutcome = z.infer<typeof shapes.waitOutput>;
@@ -211,7 +217,7 @@ export class Engine implements JobApi {
 
   /** The agent named (codex when none is), refusing the options it cannot honour. */
   private checkAgent(name: string | undefined, input: Options): Agent {
-    if (name !== undefined && !isAgentName(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
+    if (name !== undefined && !isAgentName(name)) throw invalid(unknownAgent(name));
     const agent = agentOf(name ?? 'codex');
     this.refuseUnsupported(agent, input);
     return agent;

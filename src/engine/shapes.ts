@@ -1,45 +1,70 @@
 import { z } from 'zod';
-import { APPROVAL_POLICIES, SANDBOXES } from '../agents/access.js';
+import { APPROVAL_POLICIES, SANDBOXES, unknownAccess } from '../agents/access.js';
 import { AGENT_NAMES } from '../agents/agent.js';
-import { REASONING_EFFORTS } from './validate.js';
+import { REASONING_EFFORTS, unknownAgent, unknownEffort, unknownIsolation } from './validate.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
+import { ISOLATIONS } from '../workspace/types.js';
 import { MAX_ATTEMPTS } from './groups.js';
+import { closest } from './closest.js';
 
 /**
  * The engine's inputs and outputs, each defined once: the MCP tools declare these schemas, and the
  * engine's types are inferred from them (StartInput, Snapshot, …). Inputs check shape only; the
  * engine checks meaning (paths exist, modes allowed), so the command line gets the same checks.
- * Enumerated strings are plain strings here so that a wrong value gets the engine's message
- * listing the valid ones.
+ * A closed set is an enum, so that clients offer its values as choices; a value outside it gets
+ * the engine's own message listing the valid ones.
  */
+
+/** One of `values`, told `message` otherwise (the same words as the engine's check). */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, message: (got: string) => string) =>
+  z.enum(values, { error: (issue) => message(String(issue.input)) });
+
+/**
+ * A tool's parameters: any other name is refused, naming the closest known one. Dropped silently,
+ * a misspelt `isolaton: "worktree"` ran the job in the user's own checkout.
+ */
+function params<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      return issue.keys
+        .map((key) => {
+          const near = closest(key, known);
+          return `unknown parameter "${key.slice(0, 60)}": ${near ? `did you mean "${near}"?` : `the parameters are ${known.join(', ')}`}`;
+        })
+        .join('; ');
+    },
+  });
+}
 
 const jobId = z
   .string()
   .regex(JOB_ID_PREFIX_PATTERN, `job ids are 12 hex characters as returned by codex_start (or their first ${MIN_ID_PREFIX} or more); see codex_list`)
   .describe(`Job id returned by codex_start or codex_reply; a unique prefix of ${MIN_ID_PREFIX} or more characters also works`);
 
-const effort = z.string().describe(`Reasoning effort for the model: ${REASONING_EFFORTS.join(' | ')}`);
+const effort = oneOf(REASONING_EFFORTS, unknownEffort).describe('Reasoning effort for the model');
 
 const model = z.string().describe('Model to use, e.g. "gpt-5.5"; default: codex\'s configured model');
 
 const timeout = z.number().describe('Stop the job after this many seconds (default 3600, or CODEX_ASYNC_DEFAULT_TIMEOUT)');
 const stall = z.number().describe('Stop the job if codex prints nothing for this many seconds (default: no limit)');
 
-const agent = z.string().describe(`Which coding agent runs the job: ${AGENT_NAMES.join(' | ')} (default codex)`);
+const agent = oneOf(AGENT_NAMES, unknownAgent).describe('Which coding agent runs the job (default codex)');
+const sandbox = oneOf(SANDBOXES, (got) => unknownAccess('sandbox', got));
+const approvalPolicy = oneOf(APPROVAL_POLICIES, (got) => unknownAccess('approval_policy', got));
 
-export const startInput = z.object({
+export const startInput = params({
   prompt: z.string().describe('The task for codex, in plain words. Passed on stdin; up to 1,048,576 characters, the most codex accepts.'),
   cwd: z.string().describe('Absolute path of the directory codex works in'),
   agent: agent.optional(),
-  approval_policy: z
-    .string()
+  approval_policy: approvalPolicy
     .optional()
-    .describe(`Seed-compatible access level: ${APPROVAL_POLICIES.join(' | ')} (suggest = read-only, auto-edit = workspace-write, full-auto = no sandbox; full-auto needs CODEX_ASYNC_ALLOW_DANGEROUS=1)`),
-  sandbox: z
-    .string()
+    .describe(`Seed-compatible access level (suggest = read-only, auto-edit = workspace-write, full-auto = no sandbox; full-auto needs CODEX_ASYNC_ALLOW_DANGEROUS=1)`),
+  sandbox: sandbox
     .optional()
-    .describe(`Codex sandbox: ${SANDBOXES.join(' | ')}. Default read-only. Use workspace-write to let codex edit files in cwd.`),
+    .describe(`Codex sandbox. Default read-only. Use workspace-write to let codex edit files in cwd.`),
   model: model.optional(),
   reasoning_effort: effort.optional(),
   timeout_seconds: timeout.optional(),
@@ -51,21 +76,21 @@ export const startInput = z.object({
   images: z.array(z.string()).optional().describe('Image files to attach (absolute, or relative to cwd)'),
   add_dirs: z.array(z.string()).optional().describe('Extra directories codex may write to besides cwd'),
   label: z.string().optional().describe('Free text to find the job again with codex_list'),
-  isolation: z.string().optional().describe('none | worktree: a git worktree of its own (default none, or CODEX_ASYNC_ISOLATION)'),
+  isolation: oneOf(ISOLATIONS, unknownIsolation).optional().describe('worktree: a git worktree of its own (default none, or CODEX_ASYNC_ISOLATION)'),
   attempts: z.number().optional().describe(`Best-of-N: 1 to ${MAX_ATTEMPTS} attempts, each in a worktree`),
-  agents: z.array(z.string()).optional().describe('Best-of-N across agents: one attempt per entry, e.g. ["codex", "claude"] (instead of agent and attempts)'),
+  agents: z.array(agent).optional().describe('Best-of-N across agents: one attempt per entry, e.g. ["codex", "claude"] (instead of agent and attempts)'),
   check_command: z.string().optional().describe('Shell command run after codex, e.g. "npm test"; ranks attempts'),
   runner_labels: z.array(z.string()).optional().describe('With a fleet: run only on a runner started with all these --labels (e.g. ["gpu"])'),
 });
 
-export const pollInput = z.object({
+export const pollInput = params({
   job_id: jobId,
   tail_lines: z.number().optional().describe('How many lines of recent activity to include in output (default 100)'),
 });
 
 const groupId = z.string().describe('Group id returned by codex_start with attempts');
 
-export const waitInput = z.object({
+export const waitInput = params({
   job_ids: z.array(z.string()).optional().describe('Jobs to wait for; returns when any one of them finishes'),
   job_id: z.string().optional().describe('A single job to wait for (same as job_ids with one entry)'),
   group_id: groupId.optional().describe('Or a group of attempts: returns when all of them have finished, ranked, with best_job_id'),
@@ -75,26 +100,26 @@ export const waitInput = z.object({
     .describe('Longest time to block, default 50 (below the 60 s many clients allow a tool call); call again if timed_out'),
 });
 
-export const resultInput = z.object({ job_id: jobId });
-export const cancelInput = z.object({
+export const resultInput = params({ job_id: jobId });
+export const cancelInput = params({
   job_id: jobId.optional(),
   group_id: groupId.optional().describe('Or cancel every attempt of a group'),
 });
 
-export const diffInput = z.object({
+export const diffInput = params({
   job_id: jobId,
   stat_only: z.boolean().optional().describe('Only the list of files with their line counts, no patch'),
   paths: z.array(z.string()).optional().describe("Only these files or directories (relative to the job's cwd)"),
 });
 
-export const applyInput = z.object({
+export const applyInput = params({
   job_id: jobId,
   dry_run: z.boolean().optional().describe('Only check: report the files and any conflicts, change nothing'),
 });
 
-export const discardInput = z.object({ job_id: jobId });
+export const discardInput = params({ job_id: jobId });
 
-export const listInput = z.object({
+export const listInput = params({
   status: z.enum(STATUSES).optional().describe('Only jobs in this status'),
   cwd: z.string().optional().describe('Only jobs that ran in this directory'),
   label: z.string().optional().describe('Only jobs with this label'),
@@ -102,14 +127,14 @@ export const listInput = z.object({
   cursor: z.string().optional().describe('next_cursor from the previous page'),
 });
 
-export const replyInput = z.object({
+export const replyInput = params({
   job_id: z.string().optional().describe('Continue the Codex thread of this job (same cwd and sandbox)'),
   thread_id: z.string().optional().describe('Or continue any Codex session by its id (e.g. one started in the Codex TUI); needs cwd'),
   cwd: z.string().optional().describe('With thread_id: absolute path of the directory to work in'),
-  agent: agent.optional().describe(`With thread_id: whose session it is, ${AGENT_NAMES.join(' | ')} (default codex); a reply by job_id continues with the job's agent`),
+  agent: agent.optional().describe(`With thread_id: whose session it is (default codex); a reply by job_id continues with the job's agent`),
   prompt: z.string().describe('The follow-up message for codex'),
-  sandbox: z.string().optional().describe('With thread_id: codex sandbox (default read-only)'),
-  approval_policy: z.string().optional().describe('With thread_id: seed-compatible access level'),
+  sandbox: sandbox.optional().describe('With thread_id: codex sandbox (default read-only)'),
+  approval_policy: approvalPolicy.optional().describe('With thread_id: seed-compatible access level'),
   timeout_seconds: timeout.optional(),
   stall_seconds: stall.optional(),
   model: model.optional(),

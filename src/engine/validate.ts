@@ -118,13 +118,18 @@ export function notFound(id: string): ToolError {
 const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 
+// What a value outside a closed set is told, by these checks and by the tools' input schemas alike.
+export const unknownEffort = (got: string) => `unknown reasoning_effort "${got.slice(0, 40)}": use one of ${REASONING_EFFORTS.join(', ')}`;
+export const unknownAgent = (got: string) => `agent must be one of ${AGENT_NAMES.join(', ')}, got "${got.slice(0, 40)}"`;
+export const unknownIsolation = (got: string) => `isolation must be one of ${ISOLATIONS.join(', ')}, got "${got.slice(0, 40)}"`;
+
 /** Model options reach codex as separate argv entries; a strict form keeps them from being anything else. */
 export function checkModelOptions(input: { model?: string | undefined; reasoning_effort?: string | undefined }): void {
   if (input.model !== undefined && !MODEL_PATTERN.test(input.model)) {
     throw invalid(`model "${input.model.slice(0, 80)}" is not a model name such as "gpt-5.5"`);
   }
   if (input.reasoning_effort !== undefined && !(REASONING_EFFORTS as readonly string[]).includes(input.reasoning_effort)) {
-    throw invalid(`unknown reasoning_effort "${input.reasoning_effort}": use one of ${REASONING_EFFORTS.join(', ')}`);
+    throw invalid(unknownEffort(input.reasoning_effort));
   }
 }
 
@@ -169,7 +174,7 @@ export function checkAllowedRoots(paths: Array<{ what: string; path: string; dir
  */
 export function checkLineup(input: { agent?: string; agents?: string[]; attempts?: number }): AgentName[] {
   const known = (name: string): AgentName => {
-    if (!(AGENT_NAMES as readonly string[]).includes(name)) throw invalid(`agent must be one of ${AGENT_NAMES.join(', ')}, got "${name.slice(0, 40)}"`);
+    if (!(AGENT_NAMES as readonly string[]).includes(name)) throw invalid(unknownAgent(name));
     return name as AgentName;
   };
   if (input.agents === undefined) {
@@ -192,7 +197,7 @@ export function checkLineup(input: { agent?: string; agents?: string[]; attempts
 /** Where a start's jobs work: `fallback` unless named, and several attempts always in worktrees of their own. */
 export function checkIsolation(value: string | undefined, attempts: number, fallback: Isolation): Isolation {
   if (value !== undefined && !(ISOLATIONS as readonly string[]).includes(value)) {
-    throw invalid(`isolation must be one of ${ISOLATIONS.join(', ')}, got "${value.slice(0, 40)}"`);
+    throw invalid(unknownIsolation(value));
   }
   const isolation = (value as Isolation | undefined) ?? (attempts > 1 ? 'worktree' : fallback);
   if (attempts > 1 && isolation !== 'worktree') {

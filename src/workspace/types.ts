@@ -5,7 +5,7 @@
 
 /** Where a job runs: in the user's checkout (`none`) or in a git worktree of its own. */
 export type Isolation = 'none' | 'worktree';
-export const ISOLATIONS: readonly Isolation[] = ['none', 'worktree'];
+export const ISOLATIONS = ['none', 'worktree'] as const satisfies readonly Isolation[];
 
 export interface FileChange {
   path: string;

@@ -14,6 +14,7 @@ import { forPeople, withEngine } from '../engine.js';
 import { CliError, EXIT, exitCodeFor } from '../exit.js';
 import { waitLive } from '../live.js';
 import { age, changesCell, duration, outFor, paintChanges, plusMinus, runTime, statusColour, table, tildify, type Out } from '../render.js';
+import { safeText, safeValue } from '../safe-text.js';
 
 const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
 const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
@@ -162,7 +163,7 @@ async function waitAndReport(engine: JobApi, out: Out, ids: string[], timeoutMs?
   const { snapshots: results, interrupted } = await waitLive(engine, out, ids, timeoutMs);
   const shown = await Promise.all(results.map((r) => (isFinal(r.status) ? engine.result(r.job_id) : r)));
   if (out.json) out.data(single ? shown[0] : shown);
-  else for (const snap of results) printOutcome(out, snap);
+  else for (const snap of results) printOutcome(out, safeValue(snap));
   const pending = results.find((r) => !isFinal(r.status));
   if (pending) {
     // Ctrl-C ends the waiting (exit 130, as for any interrupted command); --timeout, 124.
@@ -237,9 +238,10 @@ function printSnapshot(out: Out, s: Snapshot): void {
   }
 }
 
-/** Colours one rendered activity line by what it is. */
-export function paintActivity(out: Out, line: string): string {
+/** Colours one rendered activity line by what it is, after making the job's text safe to print. */
+export function paintActivity(out: Out, text: string): string {
   const c = out.c;
+  const line = safeText(text);
   if (line.startsWith('$ ')) return c.cyan(line);
   if (line.startsWith('codex: ')) return `${c.bold('codex:')}${line.slice(6)}`;
   if (line.startsWith('files ')) return c.yellow(line);
@@ -351,7 +353,7 @@ export function registerJobCommands(program: Command): void {
       const now = Date.now();
       const fleet = jobs.some((j) => j.runner);
       const head = ['ID', 'AGENT', 'STATUS', 'AGE', 'RAN', 'CHANGES', 'CWD', 'LABEL', ...(fleet ? ['RUNNER'] : []), 'PROMPT'];
-      const rows = table(out, head, jobs.map((j) => listRow(j, now, fleet)), (col, cell, padded) =>
+      const rows = table(out, head, jobs.map((j) => listRow(safeValue(j), now, fleet)), (col, cell, padded) =>
         col === 2 ? padded.replace(cell, statusColour(out, cell)) : col === 5 ? padded.replace(cell, paintChanges(out, cell)) : col === 0 ? out.c.bold(padded) : padded,
       );
       for (const row of rows) out.line(row);
@@ -366,7 +368,7 @@ export function registerJobCommands(program: Command): void {
     await withEngine(async (engine) => {
       const snap = await engine.poll(jobId, 10);
       if (out.json) out.data(snap);
-      else printSnapshot(out, snap);
+      else printSnapshot(out, safeValue(snap));
     });
   });
 
@@ -403,7 +405,7 @@ export function registerJobCommands(program: Command): void {
       ).finally(() => process.off('SIGINT', onInt));
       if (stop.signal.aborted) process.exitCode = EXIT.cancelled;
       if (!opts.raw && isFinal(last.status)) {
-        out.line(out.c.dim(`— job ${last.job_id} ${last.status}${last.error ? ` (${last.error.kind}: ${last.error.message})` : ''}`));
+        out.line(out.c.dim(`— job ${last.job_id} ${last.status}${last.error ? ` (${last.error.kind}: ${safeText(last.error.message)})` : ''}`));
       }
     });
   });
@@ -463,17 +465,19 @@ export function registerJobCommands(program: Command): void {
       .command('result')
       .description("a finished job's final message (the exit code mirrors its outcome)")
       .argument('<job_id>')
-      .option('--json', 'print the whole result as JSON'),
+      .option('--json', 'print the whole result as JSON')
+      .option('--raw', "on a terminal too, the message byte for byte (control characters included), as a pipe gets it"),
     '  codex-async-mcp result 3f9c0a1b2c3d > answer.md',
-  ).action(async (jobId: string, opts: Common, cmd: Command) => {
+  ).action(async (jobId: string, opts: Common & { raw?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {
       const snap = await engine.poll(jobId, 0);
       if (!isFinal(snap.status)) throw new CliError(`job ${snap.job_id} is still ${snap.status}: wait for it with \`codex-async-mcp wait ${snap.job_id}\``);
       const result = await engine.result(snap.job_id);
       if (out.json) out.data(result);
-      else if (result.final_message) out.line(result.final_message.trimEnd());
-      else process.stderr.write(`codex-async-mcp: job ${snap.job_id} ${result.status} without a final message${result.error ? ` (${result.error.kind}: ${result.error.message})` : ''}\n`);
+      // A pipe (`> answer.md`) gets the message as the job wrote it; a terminal, made safe to show.
+      else if (result.final_message) out.line((out.tty && !opts.raw ? safeText(result.final_message) : result.final_message).trimEnd());
+      else process.stderr.write(`codex-async-mcp: job ${snap.job_id} ${result.status} without a final message${result.error ? ` (${result.error.kind}: ${safeText(result.error.message)})` : ''}\n`);
       process.exitCode = exitCodeFor(result);
     });
   });

@@ -5,6 +5,7 @@ import { withEngine } from '../engine.js';
 import { EXIT } from '../exit.js';
 import { page } from '../pager.js';
 import { diffStat, outFor, paintDiff, plusMinus, type Out } from '../render.js';
+import { safeText, safeValue } from '../safe-text.js';
 import { withExamples } from './jobs.js';
 
 /** What is said beside a diff goes to stderr, so stdout stays a patch `git apply` takes. */
@@ -36,13 +37,14 @@ export function registerReviewCommands(program: Command): void {
       .argument('<job_id>')
       .argument('[paths...]', "only these files or directories (relative to the job's cwd)")
       .option('--stat', 'only the files changed, with counts of lines added and removed')
-      .option('--json', 'print JSON: the files, their counts and the patch'),
+      .option('--json', 'print JSON: the files, their counts and the patch')
+      .option('--raw', 'on a terminal too, the patch byte for byte (control characters included), uncoloured, as a pipe gets it'),
     `  codex-async-mcp diff 3f9c0a1b2c3d
   codex-async-mcp diff 3f9c0a1b2c3d --stat
   codex-async-mcp diff 3f9c0a1b2c3d src/ | git apply --check
 
 The pager is GIT_PAGER, else PAGER, else less -FRX; set it to cat (or "") for none.`,
-  ).action(async (jobId: string, paths: string[], opts: { stat?: boolean; json?: boolean }, cmd: Command) => {
+  ).action(async (jobId: string, paths: string[], opts: { stat?: boolean; json?: boolean; raw?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {
       // Whole, unlike the tool's answer: a person's pager and `| git apply` need every line.
@@ -51,12 +53,14 @@ The pager is GIT_PAGER, else PAGER, else less -FRX; set it to cat (or "") for no
       if (d.note) aside(out, d.note);
       if (d.files.length === 0) return aside(out, `job ${d.job_id} changed nothing${paths.length ? ' in those paths' : ''}`);
       if (opts.stat) {
-        for (const line of diffStat(out, d.files)) out.line(line);
+        for (const line of diffStat(out, safeValue(d.files))) out.line(line);
         return;
       }
       if (d.truncated) aside(out, `the diff is cut short at its size limit: see the files with --stat, or narrow it to some paths`);
       const patch = d.patch ?? '';
-      await page(out, out.tty ? paintDiff(out, patch) : patch);
+      // A pipe gets the patch as it is, for `git apply`; a terminal (through `less -R`, which passes
+      // escapes on), the job's lines made safe, then coloured.
+      await page(out, out.tty && !opts.raw ? paintDiff(out, safeText(patch)) : patch);
     });
   });
 
@@ -77,7 +81,7 @@ exit 1 with the files listed.`,
     await withEngine(async (engine) => {
       const r = await engine.apply(jobId, { dryRun: opts.dryRun === true });
       if (out.json) out.data(r);
-      else printApply(out, r);
+      else printApply(out, safeValue(r));
       if (!wentThrough(r)) process.exitCode = EXIT.failed;
     });
   });

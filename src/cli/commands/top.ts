@@ -8,6 +8,7 @@ import { isFinal } from '../../jobs/states.js';
 import { withEngine } from '../engine.js';
 import { age, changesCell, fit, outFor, paintChanges, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
 import { paintActivity } from './jobs.js';
+import { safeValue } from '../safe-text.js';
 
 const REFRESH_MS = 1000;
 const RECENT = 5;
@@ -30,6 +31,9 @@ async function gather(engine: JobApi, logJob: string | null = null): Promise<Vie
   const runners = engine.fleetRunners ? await engine.fleetRunners() : null;
   return { active, recent, log, runners };
 }
+
+/** What the screen shows: the jobs' own text made safe to print (JSON keeps it as it is). */
+const gatherToShow = async (engine: JobApi, logJob: string | null = null): Promise<View> => safeValue(await gather(engine, logJob));
 
 /** One line per runner: its load and heartbeat, or since when it has been gone. */
 function runnerLines(out: Out, runners: NonNullable<View['runners']>, now = Date.now()): string[] {
@@ -56,9 +60,10 @@ function jobTable(out: Out, jobs: Snapshot[], selected: number | null): string[]
 /** The screen when stdout is not a terminal, or with --once: running and queued jobs, then exit. */
 function printOnce(out: Out, view: View): void {
   if (out.json) return out.data(view.runners ? { jobs: view.active, runners: view.runners } : view.active);
-  if (view.runners) for (const line of [...runnerLines(out, view.runners), '']) out.line(line);
-  if (view.active.length === 0) out.line('No running or queued jobs.');
-  else for (const line of jobTable(out, view.active, null)) out.line(line);
+  const shown = safeValue(view);
+  if (shown.runners) for (const line of [...runnerLines(out, shown.runners), '']) out.line(line);
+  if (shown.active.length === 0) out.line('No running or queued jobs.');
+  else for (const line of jobTable(out, shown.active, null)) out.line(line);
 }
 
 /**
@@ -75,7 +80,7 @@ async function runTop(engine: JobApi, out: Out): Promise<void> {
   let logJob: string | null = null;
   let confirmJob: string | null = null;
   let notice = '';
-  let view = await gather(engine);
+  let view = await gatherToShow(engine);
 
   const selectedIndex = () => Math.max(0, view.active.findIndex((s) => s.job_id === selectedId));
   const selectedJob = () => view.active[selectedIndex()] ?? null;
@@ -120,7 +125,7 @@ async function runTop(engine: JobApi, out: Out): Promise<void> {
       return;
     }
     gathering = true;
-    gather(engine, mode === 'log' ? logJob : null)
+    gatherToShow(engine, mode === 'log' ? logJob : null)
       .then(
         (next) => (view = next),
         // E.g. a job deleted by another process's gc between listing and reading it: next time.
