@@ -98,6 +98,21 @@ export interface FleetConfig {
 /** The server's own settings: every CODEX_ASYNC_* variable (CODEX_ASYNC_TOKEN is the HTTP credential). */
 export const isServerSetting = (name: string) => name.startsWith('CODEX_ASYNC_');
 
+/** A variable this configuration reads: the server's own settings and each agent's *_BIN. */
+const isSetting = (name: string) => isServerSetting(name) || AGENT_NAMES.some((agent) => binEnvOf(agent) === name);
+
+/**
+ * The settings this environment sets that a server started by an MCP client would not see: clients
+ * start their servers with an environment of their own (a few variables such as PATH and HOME, and
+ * what their configuration's `env` gives), never the shell's. Not the HTTP token (stdio needs none)
+ * nor test faults.
+ */
+export function settingsSetIn(env: NodeJS.ProcessEnv): string[] {
+  return Object.keys(env)
+    .filter((key) => env[key] && isSetting(key) && key !== 'CODEX_ASYNC_TOKEN' && key !== 'CODEX_ASYNC_TEST_PAUSE')
+    .sort();
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -141,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [key, value] of Object.entries(env)) {
     // Secrets never go to a callback's argv, where ps shows them; a callback needs only the local engine.
     if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE' || key === 'CODEX_ASYNC_REDIS_URL') continue;
-    if (isServerSetting(key) || AGENT_NAMES.some((name) => binEnvOf(name) === key)) callbackSettings[key] = value;
+    if (isSetting(key)) callbackSettings[key] = value;
   }
   callbackSettings.CODEX_ASYNC_HOME = home;
   return {

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { worktreePaths } from './helpers/git.ts';
 import { cliIn, runProcess, SERVER_MAIN, tempDir, useHarness } from './helpers/harness.ts';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
@@ -56,6 +57,8 @@ describe('the command line reviews a job\'s worktree', () => {
     assert.match(shown, new RegExp(`^worktree\\s+\\S+${id}$`, 'm'));
     assert.match(shown, new RegExp(`^branch\\s+codex/${id}, base [0-9a-f]{12}, from `, 'm'));
     assert.match(shown, /^changes\s+\+1 -1 in 1 file$/m);
+    // A shell command wrote the file, which the agent's own count misses: git's count is the one shown.
+    assert.match(shown, /^progress\s+1 command, 1 file changed, /m);
 
     // The same file changed and not committed in the checkout: refused, dry or not, nothing touched.
     fs.writeFileSync(path.join(repo, 'a.txt'), 'hello\n');
@@ -92,6 +95,44 @@ describe('the command line reviews a job\'s worktree', () => {
     const gone = await cli(['diff', id]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /was discarded/);
+  });
+
+  it('apply of a job that only added a file names it as new and untracked, which git diff does not show', async () => {
+    const repo = gitRepo(s.h.workdir());
+    const ran = await cli(['run', "[[shell:printf 'new\\n' > b.txt]] add b.txt", '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const applied = await cli(['apply', JSON.parse(ran.stdout).job_id]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /applied 1 file\(s\) to .* as uncommitted changes: new file \(untracked, so git diff does not show it; git status lists it\): b\.txt/);
+    assert.doesNotMatch(applied.stdout, /review them with git diff/);
+    assert.equal(git(repo, 'diff'), '', 'git diff indeed shows nothing');
+    assert.equal(git(repo, 'status', '--porcelain'), '?? b.txt\n');
+  });
+
+  it('a group whose every attempt failed its check says none passed; discard --group removes every attempt\'s worktree; read-only worktrees are warned about', async () => {
+    const repo = gitRepo(s.h.workdir());
+    const ran = await cli(['run', '[[shell:basename "$PWD" > a.txt]] rewrite', '--cwd', repo, '--attempts', '2', '--check', 'false', '--sandbox', 'workspace-write', '--wait']);
+    assert.equal(ran.code, 1, 'no attempt to recommend');
+    assert.doesNotMatch(ran.stderr, /warning:/, 'workspace-write attempts can change their worktrees');
+    const head = /^group ([0-9a-f]{12}): 2 of 2 attempts finished; none passed its check$/.exec(ran.stdout.split('\n')[0]!);
+    assert.ok(head, ran.stdout);
+    assert.equal(worktreePaths(repo).length, 3);
+
+    const discarded = await cli(['discard', '--group', head[1]!]);
+    assert.equal(discarded.code, 0, discarded.stderr);
+    assert.equal(discarded.stdout.match(/^job [0-9a-f]{12}: removed worktree .* and branch codex\/[0-9a-f]{12}$/gm)?.length, 2, discarded.stdout);
+    assert.deepEqual(worktreePaths(repo), [fs.realpathSync(repo)]);
+    assert.equal(git(repo, 'branch', '--list', 'codex/*'), '');
+    assert.equal((await cli(['discard', 'abcd', '--group', head[1]!])).code, 2, 'an id or --group, not both');
+
+    for (const args of [['--attempts', '2'], ['--isolation', 'worktree']]) {
+      const started = await cli(['run', '[[hang]] read only', '--cwd', repo, ...args]);
+      assert.equal(started.code, 0, started.stderr);
+      assert.match(started.stderr, /^warning: the job is read-only, yet (its 2 attempts run|it runs) in a worktree .*nothing to apply/m);
+      // Piped, a group prints its id first, then its attempts'.
+      const ids = started.stdout.trim().split('\n');
+      await cli(['cancel', ...(ids.length > 1 ? ids.slice(1) : ids)]);
+    }
   });
 
   it('refuses a worktree outside a git repository, saying so', async () => {

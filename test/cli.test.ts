@@ -76,7 +76,7 @@ describe('the command line', () => {
     assert.equal((await cli(['logs', '--tail', '1', id])).stdout.trim().split('\n').length, 1);
   });
 
-  it('cancels a running job and everything it started (exit 130 for its waiter)', async () => {
+  it('cancels a running job and everything it started (exit 3 for its waiter, not 130 as an interrupted wait)', async () => {
     const id = (await cli(['run', '[[shell:sleep 300]] long', '--cwd', s.h.workdir()])).stdout.trim();
     const waiting = cli(['wait', id]);
     await until('the command runs', async () => /sleep 300/.test((await cli(['show', id])).stdout));
@@ -87,7 +87,7 @@ describe('the command line', () => {
     assert.match(cancelled.stdout, new RegExp(`job ${id} cancelled`), 'an unknown id first does not stop the others');
     assert.equal(cancelled.code, 2);
     assert.match(cancelled.stderr, /0123456789ab: no job/);
-    assert.equal((await waiting).code, 130);
+    assert.equal((await waiting).code, 3);
     assert.deepEqual(jobProcessesOnMachine(id), []);
   });
 
@@ -97,6 +97,15 @@ describe('the command line', () => {
     const r = await cli(['reply', id, '[[recall]]', '--wait']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /recall: \[.*first message.*\[\[recall\]\]/);
+  });
+
+  it('reply offers no --sandbox: a reply keeps its parent job\'s sandbox', async () => {
+    assert.doesNotMatch((await cli(['reply', '--help'])).stdout, /--sandbox/);
+    const id = (await cli(['run', 'first message', '--cwd', s.h.workdir()])).stdout.trim();
+    const r = await cli(['reply', id, 'more', '--sandbox', 'workspace-write']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown option '--sandbox'/);
+    await cli(['wait', id]);
   });
 
   it('gc deletes old finished jobs and their files, keeps what it is told to, never a running job', async () => {

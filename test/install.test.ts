@@ -202,6 +202,39 @@ describe('install edits the config file each client reads', () => {
     assert.match(cli(['uninstall', 'cursor'], { home }).stderr, /"mcpServers" in .*mcp\.json is not an object: fix it/);
   });
 
+  it('warns about CODEX_BIN and CODEX_ASYNC_* set in the shell but not given with --env, naming the --env that gives them; doctor there says the server does not inherit them', () => {
+    const home = tempDir('home');
+    const file = path.join(home, '.cursor/mcp.json');
+    const shell = { CODEX_BIN: '/opt/codex/bin/codex', CODEX_ASYNC_HOME: path.join(home, 'jobs'), CODEX_ASYNC_TOKEN: 'a-token-for-http-only-0123' };
+    const warned = ok(cli(['install', 'cursor', '--env', 'CODEX_ASYNC_MAX_CONCURRENT=4'], { home, env: shell }));
+    assert.match(
+      warned.stderr,
+      /^warning: this shell sets CODEX_ASYNC_HOME, CODEX_BIN, which the installed server will not see: an MCP client starts it with its own environment, not your shell's\. To give them to the server: (codex-async-mcp install cursor --env CODEX_ASYNC_HOME="\$CODEX_ASYNC_HOME" --env CODEX_BIN="\$CODEX_BIN") \(with your --env CODEX_ASYNC_MAX_CONCURRENT again/m,
+    );
+    assert.doesNotMatch(warned.stderr, /\/opt\/codex|TOKEN/, 'no value is printed; the HTTP token is no stdio server\'s business');
+    assert.deepEqual(cli(['install', 'cursor', '--json'], { home, env: shell }).json().not_passed, ['CODEX_ASYNC_HOME', 'CODEX_BIN']);
+
+    // The command it names, run in that shell, gives the server what the shell has.
+    const advice = /To give them to the server: codex-async-mcp (install cursor [^(]*?) \(/.exec(warned.stderr)![1]!;
+    const done = spawnSync('/bin/sh', ['-c', `"$NODE" "$MAIN" ${advice} --env CODEX_ASYNC_MAX_CONCURRENT=4`], {
+      cwd: home,
+      encoding: 'utf8',
+      env: { HOME: home, PATH: NO_CLIENTS, NO_COLOR: '1', NODE: process.execPath, MAIN: SERVER_MAIN, ...shell },
+    });
+    assert.equal(done.status, 0, done.stderr);
+    assert.equal(done.stderr, '', 'nothing left to warn about');
+    const { CODEX_ASYNC_TOKEN: _token, ...given } = shell;
+    assert.deepEqual(JSON.parse(read(file)).mcpServers['codex-async'].env, { ...given, CODEX_ASYNC_MAX_CONCURRENT: '4' });
+    assert.equal(ok(cli(['install', 'cursor'], { home, env: shell })).stderr, '', 'installed again without --env, the entry keeps them');
+
+    const doctor = (env: Record<string, string>) => JSON.parse(cli(['doctor', '--json'], { home, env }).stdout).checks.find((c: { name: string }) => c.name === 'environment');
+    const said = doctor(shell);
+    assert.equal(said.level, 'info');
+    assert.match(said.detail, /used CODEX_ASYNC_HOME, CODEX_BIN from this shell; a server an MCP client starts does not inherit/);
+    assert.match(said.fix, /install <client> --env/);
+    assert.equal(doctor({}), undefined, 'nothing to say when the shell sets none');
+  });
+
   it('bad client, scope, env and name exit 2 and say what to do', () => {
     const home = tempDir('home');
     const cases: [string[], RegExp][] = [

@@ -73,7 +73,7 @@ describe('what a person sees in a terminal', { skip: HAVE_TMUX ? false : 'tmux i
     }
   });
 
-  it('Ctrl-C stops the waiting, not the job (exit 130)', async () => {
+  it('Ctrl-C stops the waiting, not the job (exit 130; a cancelled job exits 3)', async () => {
     const term = new Terminal(s.h.env(), ['run', '[[shell:sleep 300]] interrupted', '--cwd', s.h.workdir(), '--wait']);
     try {
       const live = await term.shows(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \d+s ([0-9a-f]{12}) .*sleep 300/);
@@ -81,8 +81,11 @@ describe('what a person sees in a terminal', { skip: HAVE_TMUX ? false : 'tmux i
       term.keys('C-c');
       const after = await term.shows(/\[exit 130\]/);
       assert.match(after, new RegExp(`job ${id} is still running; it goes on in the background`));
+      assert.match(after, new RegExp(`wait again: codex-async-mcp wait ${id}\\s+stop it: codex-async-mcp cancel ${id}`));
       assert.match(cli(['show', id]), new RegExp(`job ${id}  running`));
       cli(['cancel', id]);
+      // A cancelled job's waiter exits otherwise, so a script tells the two apart.
+      assert.equal(spawnSync(process.execPath, [SERVER_MAIN, 'wait', id], { env: s.h.env() }).status, 3);
     } finally {
       term.close();
     }
@@ -100,6 +103,22 @@ describe('what a person sees in a terminal', { skip: HAVE_TMUX ? false : 'tmux i
     } finally {
       term.close();
     }
+  });
+
+  it('the server started by hand on a terminal says, on stderr, that it waits for an MCP client; a client\'s pipe never sees that line', async () => {
+    const term = new Terminal(s.h.env(), []);
+    try {
+      await term.shows(/codex-async-mcp: serving MCP on stdio, for an MCP client/);
+      term.keys('C-d');
+      const after = await term.shows(/\[exit 0\]/);
+      assert.match(after.replace(/\n/g, ''), /register it with `codex-async-mcp install <client>`/);
+    } finally {
+      term.close();
+    }
+    const piped = spawnSync(process.execPath, [SERVER_MAIN], { env: s.h.env(), input: '', encoding: 'utf8' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal(piped.stdout, '', 'stdout is the protocol');
+    assert.doesNotMatch(piped.stderr, /serving MCP on stdio/);
   });
 
   it('top: running jobs live; Enter shows a log; c then y cancels; q quits', async () => {

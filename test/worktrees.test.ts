@@ -219,6 +219,32 @@ describe('best-of-N attempts ranked by a check', () => {
     assert.equal(cancelled.group.best_job_id, null);
   });
 
+  it('read-only attempts are warned about at start (nothing to apply); codex_discard with group_id removes every attempt\'s worktree and branch, refused while one runs', async () => {
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const raw = await s.conn.raw('codex_start', { prompt: '[[hang]] forever', cwd: repo, attempts: 2 });
+    const started = raw.structuredContent as any;
+    assert.equal(started.warnings.length, 1);
+    assert.match(started.warnings[0], /read-only, yet its 2 attempts run in a worktree.*nothing to apply.*sandbox "workspace-write"/);
+    assert.match(raw.content[0].text, /\nWarning: the job is read-only/);
+    await until('both worktrees to be made', () => worktreePaths(repo).length === 3, 60_000);
+
+    assert.match(await refusal(s.conn, 'codex_discard', { group_id: started.group_id }), /^not_finished: 2 attempt\(s\) of group \w+ still going: .*cancel the group \(codex_cancel\)/);
+    assert.equal(worktreePaths(repo).length, 3, 'nothing was removed');
+    assert.match(await refusal(s.conn, 'codex_discard', {}), /give job_id, or group_id/);
+
+    await s.conn.call('codex_cancel', { group_id: started.group_id });
+    const discarded = await s.conn.call('codex_discard', { group_id: started.group_id });
+    assert.deepEqual(discarded.attempts.map((a: any) => [a.job_id, a.discarded]).sort(), started.job_ids.map((id: string) => [id, true]).sort());
+    assert.deepEqual(worktreePaths(repo), [fs.realpathSync(repo)]);
+    assert.deepEqual(codexBranches(repo), []);
+    const again = await s.conn.call('codex_discard', { group_id: started.group_id });
+    assert.deepEqual(again.attempts.map((a: any) => a.discarded), [false, false], 'discarding again changes nothing');
+
+    const write = await s.conn.raw('codex_start', { prompt: 'plain answer', cwd: repo, ...WRITE });
+    assert.equal((write.structuredContent as any).warnings, undefined, 'a worktree the agent may write gets no warning');
+    await finished(s.conn, (write.structuredContent as any).job_id);
+  });
+
   it('the check cannot write outside its worktree under a read-only or a workspace-write job', async () => {
     const repo = gitRepo({ 'README.md': 'r\n' });
     const outside = tempDir('outside');

@@ -46,11 +46,17 @@ export const emptyProgress = (): Progress => ({
 export const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 export const oneLine = (text: string, max = 120) => clip(text.replace(/\s+/g, ' ').trim(), max);
 
-/** "running `npm test` — 4 commands, 2 files changed, 12k tokens": for progress notifications. */
-export function describeProgress(p: Pick<Progress, 'current' | 'commands_run' | 'files_changed' | 'usage'>): string {
+/**
+ * "running `npm test` — 4 commands, 2 files changed, 12k tokens": for progress notifications.
+ * `measuredFiles`: the files git found changed in the job's worktree, when measured. The agent
+ * reports only the files its edit tool wrote, not those a shell command wrote, so once git's count
+ * is known it is the one shown, and a job never reads as "0 files changed" beside "+1 in 1 file".
+ */
+export function describeProgress(p: Pick<Progress, 'current' | 'commands_run' | 'files_changed' | 'usage'>, measuredFiles?: number | null): string {
   const parts: string[] = [];
+  const files = measuredFiles ?? p.files_changed.length;
   parts.push(`${p.commands_run} command${p.commands_run === 1 ? '' : 's'}`);
-  parts.push(`${p.files_changed.length} file${p.files_changed.length === 1 ? '' : 's'} changed`);
+  parts.push(`${files} file${files === 1 ? '' : 's'} changed`);
   if (p.usage) {
     const tokens = p.usage.input_tokens + p.usage.output_tokens;
     parts.push(tokens >= 1000 ? `${Math.round(tokens / 1000)}k tokens` : `${tokens} tokens`);

@@ -10,10 +10,15 @@ export const EXIT = {
   usage: 2,
   /** `doctor` found a problem that stops jobs from running. */
   unhealthy: 1,
+  /** The job was cancelled (by `cancel`, codex_cancel or a cancelled group). */
+  cancelled: 3,
   /** The job hit its timeout (as timeout(1) does). */
   timeout: 124,
-  /** The job was cancelled, or Ctrl-C stopped the waiting (as for any interrupted command). */
-  cancelled: 130,
+  /**
+   * Ctrl-C stopped the waiting (`run --wait`, `wait`, `logs -f`), not the job: 128 + SIGINT, as a
+   * shell reports any interrupted command; apart from `cancelled` so a script can tell the two.
+   */
+  interrupted: 130,
   /** Whoever read the output stopped reading (`ls | head -1`): 128 + SIGPIPE, as a shell reports for ls or git. */
   brokenPipe: 141,
 } as const;

@@ -25,6 +25,13 @@ async function openEngine(): Promise<{ config: Config; engine: JobApi; unavailab
 
 /** MCP on stdin/stdout: what clients launch. */
 export async function serveOnStdio(version: string): Promise<void> {
+  // A person who typed `npm start` sees a silent wait otherwise; stdout belongs to the protocol.
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      'codex-async-mcp: serving MCP on stdio, for an MCP client, which starts this itself: register it with `codex-async-mcp install <client>`; ' +
+        'the command line for people is `codex-async-mcp --help`. Ctrl-C or Ctrl-D stops it.\n',
+    );
+  }
   const { engine, unavailable } = await openEngine();
   // A server that cannot open its state still serves, answering every tool call with the reason
   // and the fix: clients restart a server that exits, which would only repeat the failure.

@@ -1,4 +1,6 @@
+import { ToolError } from '../errors.js';
 import type { RunnerInfo } from '../fleet/shared.js';
+import { isFinal } from '../jobs/states.js';
 import type { GroupView } from './groups.js';
 import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from './engine.js';
 import type { JobResult, JobSummary, Snapshot } from './snapshot.js';
@@ -47,4 +49,22 @@ export interface JobApi {
   catchUp(): Promise<void>;
   close(): Promise<void>;
   readonly retentionMs: number | null;
+}
+
+/**
+ * Removes the worktree and branch of every attempt of a group, through any JobApi (local or fleet).
+ * Refused before anything is removed while an attempt still runs, as a single discard is.
+ */
+export async function discardGroup(api: JobApi, groupIdOrPrefix: string): Promise<{ group: GroupView; attempts: DiscardResult[] }> {
+  const group = await api.group(groupIdOrPrefix);
+  const busy = group.attempts.filter((a) => !isFinal(a.status)).map((a) => `${a.job_id} (${a.status})`);
+  if (busy.length) {
+    throw new ToolError(
+      'not_finished',
+      (t) => `${busy.length} attempt(s) of group ${group.group_id} still going: ${busy.join(', ')}; cancel the group (${t('cancel')}) or wait for it (${t('wait')}) first`,
+    );
+  }
+  const attempts: DiscardResult[] = [];
+  for (const a of group.attempts) attempts.push(await api.discard(a.job_id));
+  return { group, attempts };
 }

@@ -58,7 +58,12 @@ export function toGroupView(groupId: string, jobs: Job[]): GroupView {
 export function describeGroup(g: GroupView): string {
   const head = `group ${g.group_id}: ${g.finished} of ${g.total} attempts finished`;
   const best = g.attempts.find((a) => a.job_id === g.best_job_id);
-  if (!best) return `${head}; none completed${g.attempts.some((a) => a.check) ? ' with its check passing' : ''} yet`;
+  if (!best) {
+    const checked = g.attempts.some((a) => a.check);
+    // Every attempt over: no "yet", there is nothing more to come.
+    if (g.finished === g.total) return `${head}; none ${checked ? 'passed its check' : 'completed'}`;
+    return `${head}; none completed${checked ? ' with its check passing' : ''} yet`;
+  }
   const c = best.changes;
   const change = c ? `+${c.additions} -${c.deletions} in ${c.files} file${c.files === 1 ? '' : 's'}` : 'changes not measured';
   return `${head}; best ${best.job_id} (${best.check ? 'check passed, ' : ''}${change})`;

@@ -117,7 +117,10 @@ export const applyInput = params({
   dry_run: z.boolean().optional().describe('Only check: report the files and any conflicts, change nothing'),
 });
 
-export const discardInput = params({ job_id: jobId });
+export const discardInput = params({
+  job_id: jobId.optional(),
+  group_id: groupId.optional().describe("Or discard every attempt's worktree of a group, once none is running"),
+});
 
 export const listInput = params({
   status: z.enum(STATUSES).optional().describe('Only jobs in this status'),
@@ -200,6 +203,7 @@ export const startedOutput = z.object({
   isolation: z.enum(['none', 'worktree']),
   group_id: z.string().nullable().describe("With attempts > 1: the group; job_ids holds every attempt's job id, job_id the first"),
   job_ids: z.array(z.string()),
+  warnings: z.array(z.string()).optional().describe('Settings that make the job pointless, e.g. read-only in a worktree (nothing to apply)'),
 });
 
 const agentName = z.enum(AGENT_NAMES);
@@ -320,3 +324,6 @@ export const discardOutput = z.object({
   branch: z.string(),
   message: z.string(),
 });
+
+/** A group's discard: the first attempt's result, with every attempt's beside it (as codex_cancel does). */
+export const discardGroupOutput = discardOutput.extend({ attempts: z.array(discardOutput).optional() });

@@ -9,7 +9,7 @@ import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { isWithin } from '../paths.js';
 import { applyChanges, changesOf } from '../workspace/changes.js';
-import { configuredDrivers, GitError, type TrustedDrivers } from '../workspace/git.js';
+import { configuredDrivers, GitError, listPaths, type TrustedDrivers } from '../workspace/git.js';
 import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
 import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
@@ -346,7 +346,7 @@ export class Workspaces {
     else if (o.conflicts.length) result.message = `${o.conflicts.length} file(s) conflict with ${ws.repo}: ${list}. Nothing was changed.`;
     else if (o.files.length === 0) result.message = `${ws.repo} already has these changes: nothing to apply`;
     else if (dryRun) result.message = `would apply ${o.files.length} file(s) to ${ws.repo} cleanly; nothing was changed`;
-    else result.message = `applied ${o.files.length} file(s) to ${ws.repo} as uncommitted changes: review them with git diff`;
+    else result.message = `applied ${o.files.length} file(s) to ${ws.repo} as uncommitted changes: ${howToReview(o.files)}`;
     const done = o.applied || (o.files.length === 0 && !o.refused && !o.conflicts.length);
     if (done && !dryRun) this.store.setApplied(ws.path!, current.tree, Date.now());
     return result;
@@ -402,4 +402,15 @@ export class Workspaces {
       await this.remove(job.workspace, true).catch((err: unknown) => this.log('warn', `cannot remove worktree ${p}: ${(err as Error).message}`));
     }
   }
+}
+
+/**
+ * Applied files arrive unstaged, so the new ones are untracked: `git diff` leaves them out, and
+ * saying only "review with git diff" shows a user nothing for a job that only added files.
+ */
+function howToReview(files: ApplyResult['files']): string {
+  const added = files.filter((f) => f.status === 'added').map((f) => f.path);
+  if (added.length === 0) return 'review them with git diff';
+  const which = `new file${added.length === 1 ? '' : 's'} (untracked, so git diff does not show ${added.length === 1 ? 'it' : 'them'}; git status lists ${added.length === 1 ? 'it' : 'them'}): ${listPaths(added, 10)}`;
+  return added.length === files.length ? `${which}` : `review them with git status and git diff; ${which}`;
 }

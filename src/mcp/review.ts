@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/server';
-import type { JobApi } from '../engine/api.js';
+import { discardGroup, type JobApi } from '../engine/api.js';
 import type { DiffResult } from '../engine/workspaces.js';
 import type { Logger } from '../log.js';
 import { ToolError } from '../errors.js';
@@ -61,11 +61,22 @@ export function registerReviewTools(server: McpServer, engine: () => JobApi, log
     {
       title: "Discard a Codex job's worktree",
       description:
-        "Remove a finished worktree and its branch (codex/<id>); the record and logs stay. Example: {\"job_id\": \"3f9c0a1b2c3d\"}",
+        "Remove a finished worktree and its branch (codex/<id>); the record and logs stay. With group_id, every attempt's (refused while one still runs). " +
+        'Example: {"job_id": "3f9c0a1b2c3d"}',
       inputSchema: s.discardInput,
-      outputSchema: s.discardOutput,
+      outputSchema: s.discardGroupOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
-    (args) => call(log, () => engine().discard(args.job_id), (r) => `job ${r.job_id}: ${r.message}`),
+    (args) =>
+      call(
+        log,
+        async () => {
+          if ((args.job_id === undefined) === (args.group_id === undefined)) throw new ToolError('invalid_input', "give job_id, or group_id to discard every attempt's worktree of a group");
+          if (args.job_id !== undefined) return engine().discard(args.job_id);
+          const { attempts } = await discardGroup(engine(), args.group_id!);
+          return { ...attempts[0]!, attempts };
+        },
+        (r) => ('attempts' in r && r.attempts ? r.attempts : [r]).map((a) => `job ${a.job_id}: ${a.message}`).join('\n'),
+      ),
   );
 }

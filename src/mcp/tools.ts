@@ -3,6 +3,7 @@ import { describeProgress } from '../agents/progress.js';
 import type { JobApi } from '../engine/api.js';
 import type { Started } from '../engine/engine.js';
 import { describeGroup } from '../engine/groups.js';
+import { startWarnings } from '../engine/warnings.js';
 import type { JobResult } from '../engine/snapshot.js';
 import { isFinal } from '../jobs/states.js';
 import { ToolError } from '../errors.js';
@@ -15,14 +16,17 @@ const WAIT_DEFAULT_SECONDS = 50;
 const WAIT_MAX_SECONDS = 3600;
 const PROGRESS_EVERY_MS = 5000;
 
+const warningLines = (r: Started) => (r.warnings ?? []).map((w) => `\nWarning: ${w}.`).join('');
+
 function startedLine(r: Started, what: string): string {
   if (r.group_id !== null) {
-    return `Started ${r.job_ids.length} attempts (${r.job_ids.join(', ')}) as group ${r.group_id}, each in its own worktree. Call codex_wait with group_id "${r.group_id}" to get them ranked with the best one named, then codex_diff and codex_apply it.`;
+    return `Started ${r.job_ids.length} attempts (${r.job_ids.join(', ')}) as group ${r.group_id}, each in its own worktree. Call codex_wait with group_id "${r.group_id}" to get them ranked with the best one named, then codex_diff and codex_apply it.${warningLines(r)}`;
   }
   const where = r.queue_position ? `, position ${r.queue_position} in the queue` : '';
   const review = r.isolation === 'worktree' ? ' It works in a worktree of its own: review with codex_diff, bring in with codex_apply.' : '';
-  return `Started codex job ${r.job_id}${what} (${r.status}${where}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.${review}`;
+  return `Started codex job ${r.job_id}${what} (${r.status}${where}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.${review}${warningLines(r)}`;
 }
+
 
 /** Starting a job reaches outside this server (codex, the model provider); it changes files only if asked. */
 const STARTS_A_JOB = { openWorldHint: true, readOnlyHint: false, destructiveHint: false } as const;
@@ -107,7 +111,16 @@ export function registerTools(server: McpServer, engine: () => JobApi, log: Logg
       outputSchema: s.startedOutput,
       annotations: STARTS_A_JOB,
     },
-    (args) => call(log, () => announced(engine().start(args)), (r) => startedLine(r, '')),
+    (args) =>
+      call(
+        log,
+        async () => {
+          const started = await announced(engine().start(args));
+          const warnings = startWarnings(args, started);
+          return warnings.length ? { ...started, warnings } : started;
+        },
+        (r) => startedLine(r, ''),
+      ),
   );
 
   server.registerTool(

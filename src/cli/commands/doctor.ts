@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type FleetConfig } from '../../config.js';
+import { ConfigError, loadConfig, settingsSetIn, type FleetConfig } from '../../config.js';
 import { checkHealth, type Check, type Level } from '../../engine/health.js';
 import { repairStore, type Repaired } from '../../engine/repair.js';
 import { ToolError } from '../../errors.js';
@@ -39,13 +39,30 @@ export function registerDoctor(program: Command): void {
       const fleet = fleetConfig();
       // Redis's client loads only for a fleet.
       const [local, remote] = await Promise.all([checkHealth(), fleet ? import('../../fleet/health.js').then((m) => m.checkFleet(fleet)) : []]);
-      const checks = [...local, ...remote];
+      const checks = [...local, ...shellOnly(), ...remote];
       const failed = checks.some((c) => c.level === 'fail');
       process.exitCode = failed ? EXIT.unhealthy : EXIT.ok;
       if (out.json) return out.data({ ok: !failed, checks, ...(opts.repair ? { repaired } : {}) });
       if (opts.repair) out.line(repaired ? describeRepair(repaired) : 'nothing to repair: the job database is not damaged');
       printChecks(out, checks);
     });
+}
+
+/**
+ * Doctor checks what this shell's settings give; a server an MCP client starts does not inherit
+ * them, so a pass here can hide a server that finds no codex and another state directory.
+ */
+function shellOnly(): Check[] {
+  const names = settingsSetIn(process.env);
+  if (names.length === 0) return [];
+  return [
+    {
+      name: 'environment',
+      level: 'info',
+      detail: `these checks used ${names.join(', ')} from this shell; a server an MCP client starts does not inherit your shell's environment`,
+      fix: 'give them to it when registering: codex-async-mcp install <client> --env NAME=VALUE (install warns about each one missing)',
+    },
+  ];
 }
 
 /** The fleet's settings, or null: none set, or a bad environment, which checkHealth reports. */

@@ -17,6 +17,7 @@ import {
 } from '../clients.js';
 import { checkCodexEdit, codexSettingLines, readCodexServer, withCodexSettings, withCodexTable, withoutCodexTable } from '../codexconfig.js';
 import { backUp, edited, readJson, readText, sameEntry, withEntry, writeText } from '../configfile.js';
+import { settingsSetIn } from '../../config.js';
 import { CliError, EXIT } from '../exit.js';
 import { outFor, tildify, type Out } from '../render.js';
 
@@ -40,6 +41,8 @@ interface Result {
   command?: string;
   backup?: string;
   dry_run?: true;
+  /** Server settings this shell sets that the entry does not give: the server will not see them. */
+  not_passed?: string[];
 }
 
 /** What a change is, worked out before anything is touched, so --dry-run shows exactly it. */
@@ -53,6 +56,8 @@ interface Plan {
   after?: string;
   /** Codex: settings to put in the table once its own command has written it. */
   settings?: { lines: string[]; apply(text: string): string | null };
+  /** Install: the environment the entry gives the server. */
+  env?: Record<string, string>;
 }
 
 const HELP = `
@@ -61,6 +66,10 @@ PATH): run install again after moving the build or upgrading Node. Claude Code a
 registered with their own \`mcp add\` when it is on PATH; otherwise the client's config file is
 edited in place, keeping its comments and other settings, after a copy is saved next to it
 (FILE.<time>.bak). Running install again changes nothing when the entry is already right.
+
+The client starts the server with an environment of its own, not your shell's: CODEX_BIN,
+CODEX_ASYNC_HOME and the other CODEX_ASYNC_* settings reach it only through --env. install warns
+about each one set in this shell and not given, with the --env that gives it.
 
 Examples:
   codex-async-mcp install claude-code                    for you, in every project
@@ -108,6 +117,7 @@ function act(verb: 'install' | 'uninstall', clientName: string, opts: Options, c
       ? planInstall(client, scope, opts.name, { ...thisServer(), env: opts.env ? parseEnv(opts.env) : undefined }, at)
       : planUninstall(client, scope, opts.name, at);
   const backup = opts.dryRun ? undefined : carryOut(plan);
+  const notPassed = plan.env ? settingsSetIn(process.env).filter((key) => !(key in plan.env!)) : [];
   const result: Result = {
     client: client.name,
     scope,
@@ -117,9 +127,25 @@ function act(verb: 'install' | 'uninstall', clientName: string, opts: Options, c
     ...(plan.commands.length ? { command: plan.commands.map(shellLine).join(' && ') } : {}),
     ...(backup ? { backup } : {}),
     ...(opts.dryRun ? { dry_run: true as const } : {}),
+    ...(notPassed.length ? { not_passed: notPassed } : {}),
   };
   if (out.json) out.data(result);
   else report(out, client, result, plan);
+  if (notPassed.length) out.warn(notPassedWarning(notPassed, clientName, opts, plan.env!));
+}
+
+/**
+ * doctor ran in this shell and passed, so the user expects the server to see what it saw; it will
+ * not (settingsSetIn). The fix names the shell's own variables, so no value (a Redis password) is
+ * printed; an --env list replaces the one given before, so that one is to be given again.
+ */
+function notPassedWarning(names: string[], client: string, opts: Options, given: Record<string, string>): string {
+  const options = [...(opts.scope ? [`--scope ${opts.scope}`] : []), ...(opts.name !== 'codex-async' ? [`--name ${opts.name}`] : [])];
+  const kept = Object.keys(given).length ? ` (with your --env ${Object.keys(given).join(', ')} again: a new --env list replaces the old)` : '';
+  return (
+    `this shell sets ${names.join(', ')}, which the installed server will not see: an MCP client starts it with its own environment, not your shell's. ` +
+    `To give ${names.length === 1 ? 'it' : 'them'} to the server: codex-async-mcp install ${[client, ...options, ...names.map((k) => `--env ${k}="$${k}"`)].join(' ')}${kept}`
+  );
 }
 
 function placesOfThisProcess(): Places {
@@ -201,15 +227,16 @@ function planJsonInstall(client: JsonClient, scope: Scope, name: string, given: 
   const currentEnv = (doc.current as { env?: Record<string, string> } | undefined)?.env;
   const launch = { ...given, env: given.env ?? currentEnv ?? {} };
   const wanted = client.entry(launch);
-  if (sameEntry(doc.current, wanted)) return { action: 'unchanged', file, commands: [] };
+  const env = launch.env;
+  if (sameEntry(doc.current, wanted)) return { action: 'unchanged', file, commands: [], env };
   const action = doc.current === undefined ? 'added' : 'updated';
   const bin = client.cli ? which(client.cli.bin(at), at) : null;
   if (bin) {
     // Its `mcp add` refuses a name that exists: replace means remove, then add.
     const remove = doc.current === undefined ? [] : [[bin, ...client.cli!.remove(scope, name)]];
-    return { action, file, commands: [...remove, [bin, ...client.cli!.add(scope, name, launch)]] };
+    return { action, file, commands: [...remove, [bin, ...client.cli!.add(scope, name, launch)]], env };
   }
-  return { action, file, commands: [], before: doc.text, after: withEntry(doc.text, [...servers, name], doc.current, wanted) };
+  return { action, file, commands: [], before: doc.text, after: withEntry(doc.text, [...servers, name], doc.current, wanted), env };
 }
 
 /**
@@ -229,18 +256,20 @@ function planCodexInstall(client: TomlClient, name: string, given: Given, at: Pl
   const launch = { ...given, env: given.env ?? current?.env ?? {} };
   const same = current !== null && current.command === launch.command && isDeepStrictEqual(current.args, launch.args) && isDeepStrictEqual(current.env, launch.env);
   const bin = current === null ? which(client.cli!.bin(at), at) : null;
+  const env = launch.env;
   if (bin) {
     return {
       action: 'added',
       file,
       commands: [[bin, ...client.cli!.add('user', name, launch)]],
       settings: { lines: codexSettingLines(), apply: (t) => withCodexSettings(t, name) },
+      env,
     };
   }
   const after = withCodexSettings(same ? text : withCodexTable(text, name, launch), name)!;
-  if (after === text) return { action: 'unchanged', file, commands: [] };
+  if (after === text) return { action: 'unchanged', file, commands: [], env };
   checkCodexEdit(after, name, launch, file);
-  return { action: current === null ? 'added' : 'updated', file, commands: [], before: text, after };
+  return { action: current === null ? 'added' : 'updated', file, commands: [], before: text, after, env };
 }
 
 // ---- Carrying a plan out ----

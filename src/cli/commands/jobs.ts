@@ -7,6 +7,7 @@ import { describeProgress } from '../../agents/progress.js';
 import type { JobApi } from '../../engine/api.js';
 import type { Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
+import { startWarnings } from '../../engine/warnings.js';
 import { ISOLATIONS } from '../../workspace/types.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
 import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
@@ -65,7 +66,6 @@ export function withExamples(cmd: Command, examples: string): Command {
 
 function jobOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices(SANDBOXES))
     .option('-m, --model <model>', 'codex model (default: codex\'s own)')
     .addOption(new Option('--effort <level>', 'reasoning effort').choices(EFFORTS))
     .option('--label <label>', 'a label to find the job by (ls --label)')
@@ -127,8 +127,8 @@ async function finishGroup(engine: JobApi, out: Out, groupId: string, timeoutMs?
   if (out.json) out.data(group);
   else printGroup(out, group);
   if (snapshots.some((r) => !isFinal(r.status))) {
-    process.exitCode = interrupted ? EXIT.cancelled : EXIT.timeout;
-    if (!out.json) process.stderr.write(`codex-async-mcp: ${group.total - group.finished} attempt(s) of group ${group.group_id} still going; they go on in the background\n`);
+    process.exitCode = interrupted ? EXIT.interrupted : EXIT.timeout;
+    if (!out.json) process.stderr.write(`codex-async-mcp: ${group.total - group.finished} attempt(s) of group ${group.group_id} still going; they go on in the background\n${goOn(`--group ${group.group_id}`)}`);
     return;
   }
   process.exitCode = group.best_job_id ? EXIT.ok : EXIT.failed;
@@ -166,13 +166,16 @@ async function waitAndReport(engine: JobApi, out: Out, ids: string[], timeoutMs?
   else for (const snap of results) printOutcome(out, safeValue(snap));
   const pending = results.find((r) => !isFinal(r.status));
   if (pending) {
-    // Ctrl-C ends the waiting (exit 130, as for any interrupted command); --timeout, 124.
-    process.exitCode = interrupted ? EXIT.cancelled : EXIT.timeout;
-    if (!out.json) process.stderr.write(`codex-async-mcp: job ${pending.job_id} is still ${pending.status}; it goes on in the background\n`);
+    // Ctrl-C ends the waiting, not the job (exit 130, as for any interrupted command); --timeout, 124.
+    process.exitCode = interrupted ? EXIT.interrupted : EXIT.timeout;
+    if (!out.json) process.stderr.write(`codex-async-mcp: job ${pending.job_id} is still ${pending.status}; it goes on in the background\n${goOn(pending.job_id)}`);
     return;
   }
   process.exitCode = results.map(exitCodeFor).find((code) => code !== EXIT.ok) ?? EXIT.ok;
 }
+
+/** After a wait that ended early: how to pick the job (or group) up again, or stop it. */
+const goOn = (what: string) => `codex-async-mcp: wait again: codex-async-mcp wait ${what}    stop it: codex-async-mcp cancel ${what}\n`;
 
 function printOutcome(out: Out, snap: Snapshot): void {
   if (!isFinal(snap.status)) return;
@@ -180,7 +183,7 @@ function printOutcome(out: Out, snap: Snapshot): void {
   const mark = ok ? out.c.green('✔') : out.c.red('✖');
   const why = snap.error ? ` (${snap.error.kind}: ${snap.error.message})` : '';
   const took = runTime(snap) ? ` in ${runTime(snap)}` : '';
-  out.line(`${mark} job ${out.c.bold(snap.job_id)} ${statusColour(out, snap.status)}${took}${why} — ${describeProgress(snap.progress)}`);
+  out.line(`${mark} job ${out.c.bold(snap.job_id)} ${statusColour(out, snap.status)}${took}${why} — ${describeProgress(snap.progress, snap.changes?.files)}`);
   if (snap.last_message) out.line(snap.last_message.trimEnd());
 }
 
@@ -225,7 +228,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
   field('queue', s.queue_position ? `position ${s.queue_position}` : null);
   field('exit', s.exit_code === null ? null : String(s.exit_code));
   field('error', s.error ? `${s.error.kind}: ${s.error.message}` : null);
-  field('progress', describeProgress(s.progress));
+  field('progress', describeProgress(s.progress, s.changes?.files));
   field('files', s.progress.files_changed.map((f) => `${f.kind} ${f.path}`).join(', '));
   field('todo', s.progress.todo.map((t) => `[${t.completed ? 'x' : ' '}] ${t.text}`).join('  '));
   if (s.last_message) {
@@ -252,8 +255,8 @@ export function paintActivity(out: Out, text: string): string {
   return c.dim(line);
 }
 
-/** `wait` and `cancel` take job ids or one --group, not both. */
-function onJobsOrGroup(ids: string[], group: string | undefined): 'jobs' | 'group' {
+/** `wait`, `cancel` and `discard` take job ids or one --group, not both. */
+export function onJobsOrGroup(ids: string[], group: string | undefined): 'jobs' | 'group' {
   if (group !== undefined && ids.length) throw new CliError('give job ids or --group, not both');
   if (group === undefined && !ids.length) throw new CliError('give at least one job id, or --group with a group id');
   return group === undefined ? 'jobs' : 'group';
@@ -269,6 +272,8 @@ export function registerJobCommands(program: Command): void {
         .addOption(new Option('--agent <name>', 'the coding agent that runs it (default codex)').choices([...AGENT_NAMES]))
         .option('-C, --cwd <dir>', 'the directory codex works in (default: this one)')
         .option('-f, --file <path>', 'read the prompt from a file')
+        // Not on reply: a reply continues in its parent's sandbox (the engine refuses another).
+        .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices(SANDBOXES))
         .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
         .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
         .option('--agents <names>', 'one attempt per agent, e.g. codex,claude,gemini (best-of-N across agents)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
@@ -298,6 +303,7 @@ export function registerJobCommands(program: Command): void {
         check_command: opts.check,
         runner_labels: opts.runnerLabels,
       });
+      for (const warning of startWarnings(opts, job)) out.warn(warning);
       await started(engine, out, job, opts);
     });
   });
@@ -306,7 +312,7 @@ export function registerJobCommands(program: Command): void {
     jobOptions(
       program
         .command('reply')
-        .description("continue a job's Codex conversation as a new job")
+        .description("continue a job's Codex conversation as a new job, in the same directory or worktree and sandbox")
         .argument('<job_id>', 'the earlier job')
         .argument('[prompt]', 'the follow-up; "-" reads it from stdin')
         .option('-f, --file <path>', 'read the prompt from a file'),
@@ -403,7 +409,7 @@ export function registerJobCommands(program: Command): void {
         },
         { signal: stop.signal },
       ).finally(() => process.off('SIGINT', onInt));
-      if (stop.signal.aborted) process.exitCode = EXIT.cancelled;
+      if (stop.signal.aborted) process.exitCode = EXIT.interrupted;
       if (!opts.raw && isFinal(last.status)) {
         out.line(out.c.dim(`— job ${last.job_id} ${last.status}${last.error ? ` (${last.error.kind}: ${safeText(last.error.message)})` : ''}`));
       }

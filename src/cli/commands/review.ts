@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { discardGroup } from '../../engine/api.js';
 import type { ApplyResult } from '../../engine/workspaces.js';
 import type { FileChange } from '../../workspace/types.js';
 import { withEngine } from '../engine.js';
@@ -6,7 +7,7 @@ import { EXIT } from '../exit.js';
 import { page } from '../pager.js';
 import { diffStat, outFor, paintDiff, plusMinus, type Out } from '../render.js';
 import { safeText, safeValue } from '../safe-text.js';
-import { withExamples } from './jobs.js';
+import { onJobsOrGroup, withExamples } from './jobs.js';
 
 /** What is said beside a diff goes to stderr, so stdout stays a patch `git apply` takes. */
 const aside = (out: Out, text: string) => void process.stderr.write(`${out.c.dim(`codex-async-mcp: ${text}`)}\n`);
@@ -72,7 +73,7 @@ The pager is GIT_PAGER, else PAGER, else less -FRX; set it to cat (or "") for no
       .option('--dry-run', 'only check that they apply cleanly; change nothing')
       .option('--json', 'print JSON'),
     `  codex-async-mcp apply 3f9c0a1b2c3d --dry-run
-  codex-async-mcp apply 3f9c0a1b2c3d && git diff
+  codex-async-mcp apply 3f9c0a1b2c3d && git status && git diff
 
 Conflicts, or uncommitted changes of yours to the same files, leave your checkout untouched and
 exit 1 with the files listed.`,
@@ -90,13 +91,21 @@ exit 1 with the files listed.`,
     program
       .command('discard')
       .description("remove a job's worktree and its branch (its record and logs stay)")
-      .argument('<job_id>')
+      .argument('[job_id]')
+      .option('--group <group_id>', "every attempt's worktree and branch of a group (run --attempts), once none is running")
       .option('--json', 'print JSON'),
-    '  codex-async-mcp discard 3f9c0a1b2c3d',
-  ).action(async (jobId: string, opts: { json?: boolean }, cmd: Command) => {
+    '  codex-async-mcp discard 3f9c0a1b2c3d\n  codex-async-mcp discard --group 7e6d5c4b3a29',
+  ).action(async (jobId: string | undefined, opts: { json?: boolean; group?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
+    if (onJobsOrGroup(jobId === undefined ? [] : [jobId], opts.group) === 'group') {
+      return withEngine(async (engine) => {
+        const { group, attempts } = await discardGroup(engine, opts.group!);
+        if (out.json) return out.data({ group_id: group.group_id, attempts });
+        for (const r of attempts) out.line(`job ${r.job_id}: ${r.message}`);
+      });
+    }
     await withEngine(async (engine) => {
-      const r = await engine.discard(jobId);
+      const r = await engine.discard(jobId!);
       if (out.json) out.data(r);
       else out.line(r.message);
     });
