@@ -75,6 +75,8 @@ const REPO_VARS = [
  * - diff drivers (diff.external, diff.<driver>.command, textconv, GIT_EXTERNAL_DIFF): every diff
  *   gets --no-ext-diff --no-textconv (DIFF_COMMANDS); an empty value would not turn them off but
  *   run "".
+ * - transport (core.sshCommand, credential helpers, remotes, protocol.<name>.allow): no protocol
+ *   is allowed at all (GIT_ALLOW_PROTOCOL in gitEnv).
  * - aliases: git never lets an alias shadow a built-in command, and we run built-ins only.
  * - core.editor, sequence.editor, gpg.program: nothing we run opens an editor or signs
  *   (commit-tree gets --no-gpg-sign).
