@@ -2,7 +2,7 @@
  * Creates a throwaway CODEX_HOME whose config.toml points codex at the mock
  * Responses API (see mockResponses.ts). No auth (no env_key), no retries.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,9 +33,18 @@ export function codexConfigToml(mockUrl: string): string {
   ].join("\n");
 }
 
-/** Returns the path of a new temp dir containing config.toml for the given mock URL (http://127.0.0.1:PORT/v1). */
+/**
+ * Where test CODEX_HOMEs go: not under the temp directory. Codex refuses to make its helper aliases
+ * (codex-linux-sandbox) in a CODEX_HOME under $TMPDIR, and without them a system bubblewrap older
+ * than 0.9 (Debian 12's 0.8, which codex prefers to its bundled one) fails every sandboxed command
+ * with "bwrap: execvp codex-linux-sandbox: No such file or directory". A real CODEX_HOME (~/.codex)
+ * is never there; /var/tmp is a temp place codex does not count as one.
+ */
+const CODEX_HOMES = existsSync("/var/tmp") ? "/var/tmp" : tmpdir();
+
+/** Returns the path of a new dir containing config.toml for the given mock URL (http://127.0.0.1:PORT/v1). */
 export function makeCodexHome(mockUrl: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "codex-home-"));
+  const dir = mkdtempSync(join(CODEX_HOMES, "codex-home-"));
   writeFileSync(join(dir, "config.toml"), codexConfigToml(mockUrl));
   return dir;
 }
