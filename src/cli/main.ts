@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { stderrLogger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
+import { safeText } from './safe-text.js';
 
 /**
  * A command whose reader went away (`ls | head -1`) ends at once and quietly, as ls and git do when
@@ -41,7 +42,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   // Commander has printed its own message (usage error, --help, --version) and set the exit code.
   if (err instanceof CommanderError) return;
   if (err instanceof CliError) {
-    process.stderr.write(`codex-async-mcp: ${err.message}\n`);
+    // A message can carry a job's text (a file name it chose, its error): shown, not obeyed.
+    process.stderr.write(`codex-async-mcp: ${safeText(err.message)}\n`);
     process.exitCode = err.exitCode;
     return;
   }

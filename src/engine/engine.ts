@@ -52,9 +52,9 @@ type Options = Partial<Record<Feature, unknown>>;
  * inputs take any string where a tool's schema lists choices: the command line passes what a
  * person typed, and the engine's own checks name the valid values.
  */
-export type StartInput = Typed<z.input<typeof shapes.startInput>>;
-export type ReplyInput = Typed<z.input<typeof shapes.replyInput>>;
-type Typed<T> = { [K in keyof T]: T[K] extends infer V ? (V extends string ? string : V extends readonly string[] ? string[] : V) : never };
+export type StartInput = AsTyped<z.input<typeof shapes.startInput>>;
+export type ReplyInput = AsTyped<z.input<typeof shapes.replyInput>>;
+type AsTyped<T> = { [K in keyof T]: T[K] extends infer V ? (V extends string ? string : V extends readonly string[] ? string[] : V) : never };
 export type ListInput = z.input<typeof shapes.listInput>;
 export type Started = z.infer<typeof shapes.startedOutput>;
 export type WaitOutcome = z.infer<typeof shapes.waitOutput>;
