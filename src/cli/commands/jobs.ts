@@ -35,7 +35,7 @@ async function readPrompt(arg: string | undefined, file: string | undefined): Pr
   }
   if (arg !== undefined && arg !== '-') return arg;
   if (process.stdin.isTTY) throw new CliError('no prompt: give it as an argument, with --file, or on stdin');
-  // Read as a stream: a module we load (log-update's) puts a piped stdin in non-blocking mode, where
+  // Read as a stream: loading log-update (its ansi-escapes) puts a piped stdin in non-blocking mode, where
   // a synchronous read fails with EAGAIN as soon as the writer is slower than us (`git diff | run -`).
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
