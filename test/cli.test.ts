@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { cliIn, jobProcessesOnMachine, killJobProcesses, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
+import { cliIn, jobProcessesOnMachine, killJobProcesses, runProcess, SERVER_MAIN, tempDir, until, useHarness } from './helpers/harness.ts';
 
 const ID = /^[0-9a-f]{12}$/;
 
@@ -20,6 +20,14 @@ describe('the command line', () => {
     const listed = JSON.parse((await cli(['ls', '--label', 'greeting', '--json'])).stdout);
     assert.equal(listed.length, 1);
     assert.equal(listed[0].cwd, cwd);
+  });
+
+  it('takes the prompt from a pipe whose writer is slower than the command (`git diff | run -`), not failing with EAGAIN', async () => {
+    const cwd = s.h.workdir();
+    const env = { ...s.h.env(), NODE: process.execPath, MAIN: SERVER_MAIN, CWD: cwd };
+    const r = await runProcess('/bin/sh', ['-c', '(sleep 1; echo slow prompt) | "$NODE" "$MAIN" run - --cwd "$CWD" --wait'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mock answer: slow prompt/);
   });
 
   it('takes the prompt from stdin or a file, prints only the id when piped, and --json when asked', async () => {

@@ -50,7 +50,9 @@ describe('the first hour of a new user', () => {
     const head = await piped(env, ['logs', '--raw', id], 'head -1');
     assert.deepEqual(head, { code: 141, stderr: '' });
     // A reader gone before anything was written: every command that writes to stdout.
-    for (const args of [['ls'], ['ls', '--json'], ['show', id], ['logs', id], ['result', id], ['wait', id], ['install', 'gemini', '--dry-run'], ['--help']]) {
+    // install is given the shell's settings, or it rightly warns (on stderr) that the server would not see them.
+    const given = Object.entries(env).flatMap(([k, v]) => (/^CODEX_(ASYNC_|BIN$)/.test(k) ? ['--env', `${k}=${v}`] : []));
+    for (const args of [['ls'], ['ls', '--json'], ['show', id], ['logs', id], ['result', id], ['wait', id], ['install', 'gemini', '--dry-run', ...given], ['--help']]) {
       const r = await piped(env, args, 'gone');
       assert.deepEqual(r, { code: 141, stderr: '' }, `${args.join(' ')}: ${r.stderr}`);
     }

@@ -412,5 +412,5 @@ function howToReview(files: ApplyResult['files']): string {
   const added = files.filter((f) => f.status === 'added').map((f) => f.path);
   if (added.length === 0) return 'review them with git diff';
   const which = `new file${added.length === 1 ? '' : 's'} (untracked, so git diff does not show ${added.length === 1 ? 'it' : 'them'}; git status lists ${added.length === 1 ? 'it' : 'them'}): ${listPaths(added, 10)}`;
-  return added.length === files.length ? `${which}` : `review them with git status and git diff; ${which}`;
+  return added.length === files.length ? which : `review them with git status and git diff; ${which}`;
 }

@@ -27,7 +27,6 @@ function startedLine(r: Started, what: string): string {
   return `Started codex job ${r.job_id}${what} (${r.status}${where}). Call codex_wait with job_ids ["${r.job_id}"] to get the result.${review}${warningLines(r)}`;
 }
 
-
 /** Starting a job reaches outside this server (codex, the model provider); it changes files only if asked. */
 const STARTS_A_JOB = { openWorldHint: true, readOnlyHint: false, destructiveHint: false } as const;
 const READS_JOBS = { readOnlyHint: true, openWorldHint: false } as const;

@@ -25,7 +25,7 @@ interface Common {
 }
 
 /** The prompt from the argument, `--file`, or stdin ("-" or no argument with piped input). */
-function readPrompt(arg: string | undefined, file: string | undefined): string {
+async function readPrompt(arg: string | undefined, file: string | undefined): Promise<string> {
   if (arg !== undefined && file !== undefined) throw new CliError('give the prompt as an argument or with --file, not both');
   if (file !== undefined) {
     try {
@@ -36,7 +36,11 @@ function readPrompt(arg: string | undefined, file: string | undefined): string {
   }
   if (arg !== undefined && arg !== '-') return arg;
   if (process.stdin.isTTY) throw new CliError('no prompt: give it as an argument, with --file, or on stdin');
-  return fs.readFileSync(0, 'utf8');
+  // Read as a stream: loading log-update (its ansi-escapes) puts a piped stdin in non-blocking mode, where
+  // a synchronous read fails with EAGAIN as soon as the writer is slower than us (`git diff | run -`).
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const seconds = (name: string) => (value: string) => {
@@ -290,7 +294,7 @@ export function registerJobCommands(program: Command): void {
   CODEX_ASYNC_REDIS_URL=redis://:secret@queue:6379 codex-async-mcp run "Train the model" --runner-labels gpu --wait`,
   ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; agents?: string[]; isolation?: string; attempts?: number; check?: string; runnerLabels?: string[] }, cmd: Command) => {
     const out = outFor(cmd, opts);
-    const text = readPrompt(prompt, opts.file);
+    const text = await readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
       const job = await engine.start({
         prompt: text,
@@ -320,7 +324,7 @@ export function registerJobCommands(program: Command): void {
     '  codex-async-mcp reply 3f9c0a1b2c3d "Now update the README too" --wait',
   ).action(async (jobId: string, prompt: string | undefined, opts: JobOpts, cmd: Command) => {
     const out = outFor(cmd, opts);
-    const text = readPrompt(prompt, opts.file);
+    const text = await readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
       const job = await engine.reply({
         job_id: jobId,
