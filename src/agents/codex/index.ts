@@ -8,7 +8,8 @@ export const codex: Agent = {
   title: 'Codex CLI',
   command: 'codex',
   install: 'npm install -g @openai/codex',
-  // Released 2026-09-05: the release current three months before 2026-12-07. test/cli-floors pins it for the tests.
+  // Released 2026-09-05, the newest release three months before the adapter was last tested (2026-12-07);
+  // test/cli-floors pins the same for the tests.
   floor: '0.153.4',
   parseVersion: (stdout) => stdout.trim().replace(/^codex-cli\s+/, ''),
   stream: codexStream,

@@ -63,7 +63,7 @@ const SHELL_END = /<shellId: [^>]*completed with exit code (-?\d+)>\s*$/;
 
 /**
  * The files an edit tool changed, from the diff it reports (`diff --git a/PATH b/PATH`, the absolute
- * path without its leading slash), for releases before 1.0.85 or so, which print no `fileEdits`.
+ * path without its leading slash), for releases that print no `fileEdits` (1.0.83 does not, 1.0.102 does).
  * Only a result that is a diff from its first line: a command's output or a file read may hold one.
  */
 function editsInDiff(detailed: string): Array<{ path: string; kind: FileChangeKind }> {
@@ -80,7 +80,7 @@ function editsInDiff(detailed: string): Array<{ path: string; kind: FileChangeKi
 
 function parseComplete(data: Json): CopilotEvent {
   const result = isObject(data.result) ? data.result : {};
-  // Releases before 1.0.85 or so have neither shellExecution nor fileEdits: the exit code is then
+  // Older releases (1.0.83) have neither shellExecution nor fileEdits: the exit code is then
   // read from the shell tool's own ending, the edits from the diff an edit tool returns.
   const ended = SHELL_END.exec(str(result.content));
   const ranShell = isObject(data.shellExecution) || ended !== null;
