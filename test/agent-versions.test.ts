@@ -31,6 +31,24 @@ function oldCli(name: AgentName, says: string): string {
   return bin;
 }
 
+describe('release versions', () => {
+  it('are ordered by their numbers, a pre-release before its release; a build from source (0.0.0) or an unknown one is never called older', () => {
+    const cases: Array<[string, string, boolean | null]> = [
+      ['2.1.197', '2.1.263', true],
+      ['2.1.263', '2.1.263', false],
+      ['2.1.332', '2.1.263', false],
+      ['0.99.0', '0.153.4', true],
+      ['1.0.83-2', '1.0.83', true],
+      ['1.0.83', '1.0.83-2', false],
+      ['1.0.83-2', '1.0.83-10', true],
+      ['0.0.0', '0.153.4', null],
+      ['0.0.0-fake', '0.153.4', null],
+      ['dev', '0.58.0', null],
+    ];
+    for (const [version, than, older] of cases) assert.equal(isOlder(version, than), older, `${version} < ${than}`);
+  });
+});
+
 describe('an agent CLI older than its adapter supports', () => {
   const s = useHarness();
 

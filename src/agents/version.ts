@@ -4,14 +4,18 @@
  * oldest release it supports (Agent.floor), and an older one is refused before a job fails on it.
  */
 
-/** The numbers and the pre-release tag of a version, or null for one that is not x.y.z. */
+/**
+ * The numbers and the pre-release tag of a release's version, or null for one that is not x.y.z or
+ * is 0.0.0: codex built from source says `codex-cli 0.0.0`, which is no release at all.
+ */
 function parse(version: string): { nums: number[]; pre: string | null } | null {
   const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?/.exec(version.trim());
-  return m ? { nums: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] ?? null } : null;
+  if (!m || (m[1] === '0' && m[2] === '0' && m[3] === '0')) return null;
+  return { nums: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] ?? null };
 }
 
 /**
- * Whether `version` is older than `than`; null when either is not a release version (a build from
+ * Whether `version` is older than `than`; null when either is not a release's version (a build from
  * source), which nothing here can place. A pre-release comes before its release (`1.0.81-0` < `1.0.81`).
  */
 export function isOlder(version: string, than: string): boolean | null {
