@@ -45,7 +45,7 @@ describe('Copilot CLI jobs', () => {
 
 const sessionOf = (name: string) => JSON.parse(lines(name).filter(Boolean).at(-1)!).sessionId as string;
 
-// The fixtures are streams the real Copilot CLI (1.0.102) printed against test/helpers/mockAnthropic.ts.
+// The fixtures are streams the real Copilot CLI (1.0.102, or the release in their name) printed against test/helpers/mockAnthropic.ts.
 describe('reading the Copilot CLI stream (recorded)', () => {
   it('a shell command: the session id, one command run, the reply, a completed turn', () => {
     const p = fold(lines('copilot-stream.jsonl'));
@@ -64,6 +64,25 @@ describe('reading the Copilot CLI stream (recorded)', () => {
     assert.match(p.files_changed[0].path, /\/f\.txt$/);
     assert.equal(p.last_agent_message, 'patched');
     assert.equal(p.turn, 'completed');
+  });
+
+  // 1.0.83, the oldest release supported, prints neither `shellExecution` nor `fileEdits`.
+  it('the oldest release supported (1.0.83): its command counted from the shell tool\'s ending, its file from the edit tool\'s diff', () => {
+    const shell = fold(lines('copilot-1.0.83-stream.jsonl'));
+    assert.equal(shell.commands_run, 1);
+    assert.deepEqual(shell.files_changed, []);
+    assert.equal(shell.turn, 'completed');
+    const patch = fold(lines('copilot-1.0.83-stream-patch.jsonl'));
+    assert.equal(patch.commands_run, 0);
+    assert.equal(patch.files_changed.length, 1);
+    assert.equal(patch.files_changed[0].kind, 'add');
+    assert.match(patch.files_changed[0].path, /^\/tmp\/.*\/made\.txt$/);
+    // A command whose output is a diff (`git diff`) changed no file.
+    const diffOutput = lines('copilot-1.0.83-stream.jsonl').map((l) => l.replace(/"(content|detailedContent)":"hi-there\\n/g, '"$1":"diff --git a/x b/x\\nnew file mode 100644\\n'));
+    assert.ok(diffOutput.some((l) => l.includes('diff --git a/x')), 'the fixture was rewritten');
+    const ran = fold(diffOutput);
+    assert.equal(ran.commands_run, 1);
+    assert.deepEqual(ran.files_changed, []);
   });
 
   it('a write refused under read-only changes no file and runs no command', () => {

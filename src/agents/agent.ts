@@ -102,8 +102,14 @@ export interface Agent {
    * puts a launcher there that would only start it. Without it, the executable found runs.
    */
   binaryBehind?(found: string): string;
-  /** How to install it, for error messages and doctor. */
+  /** How to install it (or update it to the newest release), for error messages and doctor. */
   readonly install: string;
+  /**
+   * The oldest release of its CLI this adapter supports: at least every release of the last three
+   * months, as users update at their own pace. An older one is refused (codex_start, doctor) with how
+   * to update; the tests run the agent contract against this release too (test/cli-floors).
+   */
+  readonly floor: string;
   /** The version from `<binary> --version`'s output. */
   parseVersion(stdout: string): string;
   /** The version read from the install beside the binary, without running it; null: run --version. */

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { ToolError } from '../errors.js';
 import { binEnvOf, type Agent, type AgentName } from './agent.js';
 import { agentOf } from './registry.js';
+import { isOlder } from './version.js';
 
 const run = promisify(execFile);
 
@@ -69,6 +70,18 @@ function writeVersionCache(file: string, cache: VersionCache): void {
   }
 }
 
+/** Clients switch on codex_unavailable since before there were other agents. */
+const unavailable = (agent: Agent) => (agent.name === 'codex' ? 'codex_unavailable' : 'agent_unavailable');
+
+/**
+ * Why a CLI found cannot run jobs: a release older than its adapter's floor, which lacks options the
+ * adapter passes (Claude Code 2.1.197 stops every job at `--permission-prompts`). Null: it can.
+ */
+export function belowFloor(agent: Agent, found: AgentBinary): string | null {
+  if (isOlder(found.version, agent.floor) !== true) return null;
+  return `${agent.title} ${found.version} (${found.path}) is older than ${agent.floor}, the oldest release this server supports. Update it (\`${agent.install}\`) or set ${binEnvOf(agent.name)} to the full path of a newer one in the MCP server configuration.`;
+}
+
 /**
  * Finds an agent's binary once and remembers it. A failure is not remembered, so installing the
  * agent while the server runs fixes the next call without a restart. With `versionCache` (a file in
@@ -90,8 +103,16 @@ export class AgentLocator {
     private readonly versionCache?: string,
   ) {}
 
+  /** The binary, if its release is one the adapter supports (see belowFloor). */
   locate(): Promise<AgentBinary> {
-    this.found ??= this.probe().then(
+    const supported = async () => {
+      const found = await this.find();
+      const old = belowFloor(this.agent, found);
+      if (old) throw new ToolError(unavailable(this.agent), old);
+      return found;
+    };
+    // An old release is a failure like any other: not remembered, so an update needs no restart.
+    this.found ??= supported().then(
       (found) => {
         this.failedAt = null;
         return found;
@@ -117,10 +138,10 @@ export class AgentLocator {
     );
   }
 
-  private async probe(): Promise<AgentBinary> {
+  /** The binary and its version, whatever release it is: for doctor, which reports an old one itself. */
+  async find(): Promise<AgentBinary> {
     const { agent } = this;
-    // Clients switch on codex_unavailable since before there were other agents.
-    const kind = agent.name === 'codex' ? 'codex_unavailable' : 'agent_unavailable';
+    const kind = unavailable(agent);
     const howToFix = `Install ${agent.title} (\`${agent.install}\`) or set ${binEnvOf(agent.name)} to the full path of its executable in the MCP server configuration.`;
     const name = this.configured ?? agent.command;
     const found = path.isAbsolute(name) ? name : findExecutable(name, this.searchPath);

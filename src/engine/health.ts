@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { Agent } from '../agents/agent.js';
-import { AgentLocator } from '../agents/binary.js';
+import { AgentLocator, belowFloor } from '../agents/binary.js';
 import { agents } from '../agents/registry.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { runGit } from '../workspace/git.js';
@@ -64,7 +64,7 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
 async function checkAgent(agent: Agent, config: Config, layout: HomeLayout, env: NodeJS.ProcessEnv): Promise<Check[]> {
   let found;
   try {
-    found = await new AgentLocator(agent, config.bins[agent.name], config.searchPath, layout.agentVersions).locate();
+    found = await new AgentLocator(agent, config.bins[agent.name], config.searchPath, layout.agentVersions).find();
   } catch (err) {
     const detail = (err as Error).message.split('. ')[0]!;
     if (agent.name !== 'codex') return [{ name: agent.name, level: 'info', detail: `not installed (${detail}): jobs with agent "${agent.name}" cannot run`, fix: agent.install }];
@@ -72,7 +72,10 @@ async function checkAgent(agent: Agent, config: Config, layout: HomeLayout, env:
     if (config.fleet) return [{ name: agent.name, level: 'warn', detail: `${detail}: this machine can start fleet jobs but not run them`, fix: `${agent.install} where a runner runs (codex-async-mcp runner)` }];
     return [{ name: agent.name, level: 'fail', detail, fix: `${agent.install}, or set CODEX_BIN` }];
   }
-  const checks: Check[] = [{ name: agent.name, level: 'ok', detail: `${agent.command} ${found.version} at ${found.path}` }];
+  // Installed but too old fails every job that asks for it, the default agent's or not.
+  const old = belowFloor(agent, found);
+  if (old) return [{ name: agent.name, level: 'fail', detail: `${agent.command} ${found.version} at ${found.path}: older than ${agent.floor}, the oldest release supported`, fix: `update it: ${agent.install}` }];
+  const checks: Check[] = [{ name: agent.name, level: 'ok', detail: `${agent.command} ${found.version} at ${found.path} (${agent.floor} or newer supported)` }];
   const reading = await agent.provider(env);
   const name = agent.name === 'codex' ? 'provider' : `${agent.name} provider`;
   // An optional agent that cannot sign in fails only the jobs that ask for it.

@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AgentName } from '../../src/agents/agent.ts';
+import { binEnvOf, type AgentName } from '../../src/agents/agent.ts';
+import { agentOf } from '../../src/agents/registry.ts';
 import { makeCodexHome } from './codexHome.ts';
 import type { AgentUnderTest } from './contract.ts';
-import { ROOT } from './harness.ts';
+import { ROOT, tempDir } from './harness.ts';
 import { startMockAnthropic } from './mockAnthropic.ts';
 import { startGeminiMock } from './mockGemini.ts';
 import { startMockResponses } from './mockResponses.ts';
@@ -18,7 +19,10 @@ export type MockedAgent = Pick<AgentUnderTest, 'startMock' | 'env'>;
 
 const codex: MockedAgent = {
   startMock: startMockResponses,
-  env: (mock) => ({ CODEX_HOME: makeCodexHome(mock.url) }),
+  // codex refuses to make its sandbox helper's alias (codex-linux-sandbox) in a CODEX_HOME under
+  // $TMPDIR, and with a bwrap on PATH its sandboxed commands then fail ("bwrap: execvp
+  // codex-linux-sandbox"): the test's CODEX_HOME is under /tmp, so $TMPDIR is a directory beside it.
+  env: (mock) => ({ CODEX_HOME: makeCodexHome(mock.url), TMPDIR: tempDir('codex-tmp') }),
 };
 
 const claude: MockedAgent = {
@@ -79,3 +83,17 @@ const gemini: MockedAgent = {
 const MOCKED_AGENTS: Record<AgentName, MockedAgent> = { codex, claude, copilot, gemini };
 
 export const mockedAgent = (name: AgentName): MockedAgent => MOCKED_AGENTS[name];
+
+/**
+ * The oldest release of an agent's CLI its adapter supports (Agent.floor), as test/cli-floors pins
+ * it: npm installs it there, beside the newest one in node_modules, its launcher in
+ * test/cli-floors/node_modules/.bin (Copilot's npm launcher, as for the newest: the server runs the
+ * native binary behind it).
+ */
+export const floorBin = (name: AgentName): string => path.join(ROOT, 'test/cli-floors/node_modules/.bin', agentOf(name).command);
+
+/** An agent's mock, with the server pointed at the oldest release of its CLI instead of the newest. */
+export const mockedFloor = (name: AgentName): MockedAgent => {
+  const mocked = mockedAgent(name);
+  return { ...mocked, env: (mock, userHome) => ({ ...mocked.env(mock, userHome), [binEnvOf(name)]: floorBin(name) }) };
+};

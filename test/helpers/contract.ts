@@ -12,9 +12,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it as test } from 'node:test';
 import type { Sandbox } from '../../src/agents/access.ts';
-import type { EventStream, RunSpec } from '../../src/agents/agent.ts';
+import { binEnvOf, type EventStream, type RunSpec } from '../../src/agents/agent.ts';
+import { AgentLocator } from '../../src/agents/binary.ts';
+import { agentOf } from '../../src/agents/registry.ts';
 import { emptyProgress, type Progress } from '../../src/agents/progress.ts';
 import { checkoutState, gitRepo } from './git.ts';
 import { cliIn, commandLine, jobProcessesOnMachine, ROOT, until, useHarness, waitFinal, type Connection, type Harness } from './harness.ts';
@@ -85,15 +87,55 @@ export function useAgentServer(a: Pick<AgentUnderTest, 'startMock' | 'env'>, ext
   return s;
 }
 
-export function agentContract(a: AgentUnderTest): void {
-  describe(`${a.agent} contract`, () => {
+/**
+ * The contract's cases, by what they exercise. `argv` ones depend on the CLI's options and output
+ * (its flags for each access mode, resuming, its exit on a signal, the stream it prints); `server`
+ * ones on our server alone (its command line, its timeout, its surviving a kill), whatever release
+ * of the CLI runs under it.
+ */
+export type ContractCase = 'complete' | 'commands' | 'access' | 'worktree' | 'fail' | 'cancel' | 'reply' | 'cli' | 'timeout' | 'survive';
+export const CLI_CASES: readonly ContractCase[] = ['complete', 'commands', 'access', 'worktree', 'fail', 'cancel', 'reply'];
+
+export interface ContractOptions {
+  /** Named in the describe(): which release of the CLI runs (the pinned newest unless said). */
+  release?: string;
+  /** Only these cases (default all). */
+  only?: readonly ContractCase[];
+  /** Tests of its own, run first on the same server. */
+  before?: (s: ReturnType<typeof useAgentServer>) => void;
+}
+
+/**
+ * The contract's CLI cases for the oldest release the adapter supports: `a`'s environment points
+ * <NAME>_BIN at it (agentMocks.ts, mockedFloor). The server cases are left to the newest release's
+ * run: they would take as long again and test nothing a release changes.
+ */
+export function agentFloorContract(a: AgentUnderTest): void {
+  const agent = agentOf(a.agent);
+  agentContract(a, {
+    release: `the oldest release supported (${agent.floor})`,
+    only: CLI_CASES,
+    before: (s) =>
+      test('runs the release the adapter names as its oldest (test/cli-floors pins the same)', async () => {
+        const found = await new AgentLocator(agent, s.env[binEnvOf(a.agent)], s.h.env().PATH!).find();
+        assert.equal(found.version, agent.floor, `${found.path}`);
+      }),
+  });
+}
+
+export function agentContract(a: AgentUnderTest, opts: ContractOptions = {}): void {
+  describe(opts.release ? `${a.agent} contract, ${opts.release}` : `${a.agent} contract`, () => {
     const s = useAgentServer(a, { CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
     const shellAccess = a.shellAccess ?? 'workspace-write';
+    const it = (which: ContractCase, name: string, fn: () => Promise<void>) => {
+      if (!opts.only || opts.only.includes(which)) test(name, fn);
+    };
+    opts.before?.(s);
 
     const start = (prompt: string, extra: Record<string, unknown> = {}) =>
       s.conn.call('codex_start', { prompt, cwd: s.h.workdir(), agent: a.agent, ...extra });
 
-    it('starts at once and completes with the model\'s answer and a session to continue', async () => {
+    it('complete', 'starts at once and completes with the model\'s answer and a session to continue', async () => {
       const started = await start('say hello to the contract');
       assert.match(started.job_id, /^[0-9a-f]{12}$/);
       assert.ok(['queued', 'running'].includes(started.status), started.status);
@@ -106,13 +148,13 @@ export function agentContract(a: AgentUnderTest): void {
       assert.match(result.final_message, /mock answer: say hello to the contract/);
     });
 
-    it('runs from the command line: run --agent … --wait prints the answer and exits 0', async () => {
+    it('cli', 'runs from the command line: run --agent … --wait prints the answer and exits 0', async () => {
       const r = await cliIn(s.h.env(s.env), ['run', '--agent', a.agent, 'hello from the shell', '--cwd', s.h.workdir(), '--wait']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /✔ job [0-9a-f]{12} completed in \d+s[^\n]*\nmock answer: hello from the shell\n/);
     });
 
-    it('shows the commands it ran and the tokens it used', async () => {
+    it('commands', 'shows the commands it ran and the tokens it used', async () => {
       // No $(...) or backticks: Gemini CLI's shell tool refuses any command substitution, in every mode.
       const { job_id } = await start('[[shell:expr 40 + 2 | sed s/^/contract-/]] [[usage:1234,56]]', { sandbox: shellAccess });
       const done = await waitFinal(s.conn, job_id);
@@ -124,7 +166,7 @@ export function agentContract(a: AgentUnderTest): void {
       assert.ok(done.progress.usage.output_tokens >= 56, JSON.stringify(done.progress.usage));
     });
 
-    it('writes a file under workspace-write and is refused under read-only', async () => {
+    it('access', 'writes a file under workspace-write and is refused under read-only', async () => {
       const writable = s.h.workdir();
       const wrote = await waitFinal(s.conn, (await start('[[patch:made.txt]]', { cwd: writable, sandbox: 'workspace-write' })).job_id);
       assert.equal(wrote.status, 'completed', JSON.stringify(wrote.error));
@@ -136,7 +178,7 @@ export function agentContract(a: AgentUnderTest): void {
       assert.equal(fs.existsSync(path.join(readOnly, 'refused.txt')), false, 'nothing written under read-only');
     });
 
-    it('works in a worktree of its own, its check run after it: the checkout untouched until the change is applied', async () => {
+    it('worktree', 'works in a worktree of its own, its check run after it: the checkout untouched until the change is applied', async () => {
       const repo = gitRepo({ 'README.md': 'hello\n' });
       const before = checkoutState(repo);
       const started = await start('[[patch:from-worktree.txt]]', {
@@ -156,13 +198,13 @@ export function agentContract(a: AgentUnderTest): void {
       assert.equal(fs.readFileSync(path.join(repo, 'from-worktree.txt'), 'utf8').trim(), 'x');
     });
 
-    it('ends failed with the model\'s reason when the model fails', async () => {
+    it('fail', 'ends failed with the model\'s reason when the model fails', async () => {
       const done = await waitFinal(s.conn, (await start('[[fail:contract-boom]]')).job_id);
       assert.equal(done.status, 'failed');
       assert.match(done.error.message, /contract-boom/);
     });
 
-    it('cancel ends every process the agent started, its tools\' process groups included', async () => {
+    it('cancel', 'cancel ends every process the agent started, its tools\' process groups included', async () => {
       // Not a bare `sleep 307`: Claude Code refuses a command that starts with a sleep of 25 s or more.
       const { job_id } = await start('[[shell:true && sleep 307]]', { sandbox: shellAccess });
       await until('the shell command to run', () => jobProcessesOnMachine(job_id).some((pid) => /\bsleep 307\b/.test(commandLine(pid))), 60_000);
@@ -173,7 +215,7 @@ export function agentContract(a: AgentUnderTest): void {
       await until('every process of the job to end', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
     });
 
-    it('stops at its timeout', async () => {
+    it('timeout', 'stops at its timeout', async () => {
       const { job_id } = await start('[[hang]]', { timeout_seconds: 5 });
       const done = await waitFinal(s.conn, job_id);
       assert.equal(done.status, 'failed');
@@ -181,7 +223,7 @@ export function agentContract(a: AgentUnderTest): void {
       await until('every process of the job to end', () => jobProcessesOnMachine(job_id).length === 0, 30_000);
     });
 
-    it('a reply continues the same session: the model sees the earlier turn', async () => {
+    it('reply', 'a reply continues the same session: the model sees the earlier turn', async () => {
       const first = await waitFinal(s.conn, (await start('remember the word kumquat')).job_id);
       assert.equal(first.status, 'completed', JSON.stringify(first.error));
       const reply = await s.conn.call('codex_reply', { job_id: first.job_id, prompt: '[[recall]]' });
@@ -192,7 +234,7 @@ export function agentContract(a: AgentUnderTest): void {
       assert.equal(done.thread_id, first.thread_id);
     });
 
-    it('survives the server being killed', async () => {
+    it('survive', 'survives the server being killed', async () => {
       const { job_id } = await start('[[slow:3000]] outlive the server');
       await until('the agent to start', () => jobProcessesOnMachine(job_id).length > 0, 60_000);
       process.kill(s.conn.pid, 'SIGKILL');

@@ -9,6 +9,9 @@ export const claude: Agent = {
   title: 'Claude Code',
   command: 'claude',
   install: 'npm install -g @anthropic-ai/claude-code',
+  // Released 2026-09-06, the newest release three months before the adapter was last tested (2026-12-07);
+  // test/cli-floors pins the same for the tests.
+  floor: '2.1.263',
   parseVersion: (stdout) => stdout.trim().replace(/\s*\(Claude Code\)\s*$/, ''),
   stream: claudeStream,
   argv: buildClaudeArgs,

@@ -8,6 +8,9 @@ export const codex: Agent = {
   title: 'Codex CLI',
   command: 'codex',
   install: 'npm install -g @openai/codex',
+  // Released 2026-09-05, the newest release three months before the adapter was last tested (2026-12-07);
+  // test/cli-floors pins the same for the tests.
+  floor: '0.153.4',
   parseVersion: (stdout) => stdout.trim().replace(/^codex-cli\s+/, ''),
   stream: codexStream,
   argv: (spec) =>

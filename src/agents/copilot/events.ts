@@ -58,19 +58,48 @@ function resultText(v: unknown): string {
   return str(v.content, str(v.detailedContent));
 }
 
+/** What the shell tool appends to a command's output once it ran: its exit code. */
+const SHELL_END = /<shellId: [^>]*completed with exit code (-?\d+)>\s*$/;
+
+/**
+ * The files an edit tool changed, from the diff it reports (`diff --git a/PATH b/PATH`, the absolute
+ * path without its leading slash), for releases that print no `fileEdits` (1.0.83 does not, 1.0.102 does).
+ * Only a result that is a diff from its first line: a command's output or a file read may hold one.
+ */
+function editsInDiff(detailed: string): Array<{ path: string; kind: FileChangeKind }> {
+  if (!/^\s*diff --git /.test(detailed) || SHELL_END.test(detailed)) return [];
+  const edits: Array<{ path: string; kind: FileChangeKind }> = [];
+  for (const file of detailed.split(/^diff --git /m).slice(1)) {
+    const header = /^a\/.* b\/(.+)$/m.exec(file);
+    if (!header) continue;
+    const kind = /^(?:new|create) file mode/m.test(file) ? 'add' : /^delete(?:d)? file mode/m.test(file) ? 'delete' : 'update';
+    edits.push({ path: `/${header[1]}`, kind });
+  }
+  return edits;
+}
+
 function parseComplete(data: Json): CopilotEvent {
-  const shell = isObject(data.shellExecution) ? data.shellExecution : null;
-  const edits = Array.isArray(data.fileEdits) ? data.fileEdits.filter(isObject) : [];
+  const result = isObject(data.result) ? data.result : {};
+  // Older releases (1.0.83) have neither shellExecution nor fileEdits: the exit code is then
+  // read from the shell tool's own ending, the edits from the diff an edit tool returns.
+  const ended = SHELL_END.exec(str(result.content));
+  const ranShell = isObject(data.shellExecution) || ended !== null;
+  const shellExitCode = isObject(data.shellExecution) ? int(data.shellExecution.exitCode) : ended ? Number(ended[1]) : null;
+  const edits = Array.isArray(data.fileEdits)
+    ? data.fileEdits.filter(isObject).map((e) => ({ path: str(e.path), kind: editKind(e.kind) }))
+    : data.success === true
+      ? editsInDiff(str(result.detailedContent))
+      : [];
   const error = isObject(data.error) ? str(data.error.message, JSON.stringify(data.error)) : typeof data.error === 'string' ? data.error : null;
   return {
     type: 'tool.execution_complete',
     toolCallId: str(data.toolCallId),
     success: data.success === true,
-    ranShell: shell !== null,
-    shellExitCode: shell ? int(shell.exitCode) : null,
+    ranShell,
+    shellExitCode,
     output: resultText(data.result),
     error,
-    fileEdits: edits.map((e) => ({ path: str(e.path), kind: editKind(e.kind) })).filter((e) => e.path !== ''),
+    fileEdits: edits.filter((e) => e.path !== ''),
   };
 }
 

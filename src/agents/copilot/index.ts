@@ -11,6 +11,9 @@ export const copilot: Agent = {
   command: 'copilot',
   binaryBehind: (found) => nativeCopilot(found),
   install: 'npm install -g @github/copilot',
+  // Released 2026-09-05, the newest release three months before the adapter was last tested (2026-12-07);
+  // test/cli-floors pins the same for the tests.
+  floor: '1.0.83',
   installedVersion: installedCopilotVersion,
   parseVersion: (stdout) => /\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?/.exec(stdout)?.[0] ?? stdout.trim(),
   stream: copilotStream,

@@ -8,6 +8,9 @@ export const gemini: Agent = {
   title: 'Gemini CLI',
   command: 'gemini',
   install: 'npm install -g @google/gemini-cli',
+  // Released 2026-09-01, the newest release three months before the adapter was last tested (2026-12-07);
+  // test/cli-floors pins the same for the tests.
+  floor: '0.58.0',
   parseVersion: (stdout) => stdout.trim().split('\n').pop()!.trim(),
   stream: geminiStream,
   argv: buildGeminiArgs,
