@@ -10,7 +10,7 @@ import { binEnvOf, type AgentName } from '../../src/agents/agent.ts';
 import { agentOf } from '../../src/agents/registry.ts';
 import { makeCodexHome } from './codexHome.ts';
 import type { AgentUnderTest } from './contract.ts';
-import { ROOT, tempDir } from './harness.ts';
+import { ROOT } from './harness.ts';
 import { startMockAnthropic } from './mockAnthropic.ts';
 import { startGeminiMock } from './mockGemini.ts';
 import { startMockResponses } from './mockResponses.ts';
@@ -19,10 +19,7 @@ export type MockedAgent = Pick<AgentUnderTest, 'startMock' | 'env'>;
 
 const codex: MockedAgent = {
   startMock: startMockResponses,
-  // codex refuses to make its sandbox helper's alias (codex-linux-sandbox) in a CODEX_HOME under
-  // $TMPDIR, and with a bwrap on PATH its sandboxed commands then fail ("bwrap: execvp
-  // codex-linux-sandbox"): the test's CODEX_HOME is under /tmp, so $TMPDIR is a directory beside it.
-  env: (mock) => ({ CODEX_HOME: makeCodexHome(mock.url), TMPDIR: tempDir('codex-tmp') }),
+  env: (mock) => ({ CODEX_HOME: makeCodexHome(mock.url) }),
 };
 
 const claude: MockedAgent = {
