@@ -3,7 +3,7 @@ import type { Access } from '../access.js';
 import type { RunSpec } from '../agent.js';
 
 /** Where a job's Copilot writes its usage report (its stream carries no token counts). */
-export const USAGE_FILE = 'copilot-usage.json';
+export const USAGE_FILE = 'copilot/usage.json';
 
 /**
  * Copilot CLI's permission flags for an access mode. It has no OS sandbox by default (its

@@ -1,4 +1,5 @@
-import type { Agent } from '../agent.js';
+import path from 'node:path';
+import { homeOf, type Agent } from '../agent.js';
 import { buildGeminiArgs } from './argv.js';
 import { geminiStream } from './stream.js';
 
@@ -16,6 +17,8 @@ export const gemini: Agent = {
   // GEMINI_CLI_TRUST_WORKSPACE in the server's environment would trust the repository's own
   // .gemini/settings.json, whose hooks and MCP servers then run commands in any mode.
   env: () => ({ GEMINI_CLI_NO_RELAUNCH: 'true', GEMINI_CLI_TRUST_WORKSPACE: 'false' }),
+  // Its settings, sessions and history: GEMINI_CLI_HOME stands for the home in its paths.
+  sandboxWrites: (_spec, env) => ({ dirs: [env.GEMINI_CLI_HOME || path.join(homeOf(env), '.gemini')], files: [] }),
   // No flag for a reasoning budget, a JSON schema or images: they live in settings or the prompt.
   unsupported: ['reasoning_effort', 'output_schema', 'images'],
   // It splits --include-directories at commas: such a path would name other directories.
