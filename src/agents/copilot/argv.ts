@@ -2,7 +2,11 @@ import path from 'node:path';
 import type { Access } from '../access.js';
 import type { RunSpec } from '../agent.js';
 
-/** Where a job's Copilot writes its usage report (its stream carries no token counts). */
+/**
+ * Where a job's Copilot writes its usage report (its stream carries no token counts): in a directory
+ * of its own, since it replaces the file through a temporary one beside it, and our OS sandbox can
+ * leave a directory writable, not a file that is renamed over.
+ */
 export const USAGE_FILE = 'copilot/usage.json';
 
 /**
