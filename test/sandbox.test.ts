@@ -12,7 +12,7 @@ import { bwrapArgs, gitDirsOf, sandboxedCommand } from '../src/supervise/sandbox
 import { mockedAgent } from './helpers/agentMocks.ts';
 import { useAgentServer } from './helpers/contract.ts';
 import { git, gitRepo } from './helpers/git.ts';
-import { tempDir, waitFinal } from './helpers/harness.ts';
+import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
 
 describe('the bubblewrap command line', () => {
   const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
@@ -64,22 +64,28 @@ describe('Copilot CLI in our sandbox', () => {
     return waitFinal(s.conn, job_id);
   };
 
-  it('read-only: git diff with an external diff command or --output writes nothing outside', async () => {
+  const changedRepo = () => {
     const repo = gitRepo({ 'a.txt': 'a\n' });
     fs.writeFileSync(path.join(repo, 'a.txt'), 'changed\n');
+    return repo;
+  };
+
+  it('read-only: git diff with an external diff command (GIT_EXTERNAL_DIFF) writes nothing outside', async () => {
     const marker = path.join(s.h.env().HOME!, 'ext-diff-ran');
+    const done = await run(`[[shell:GIT_EXTERNAL_DIFF='touch ${marker}; :' git diff --ext-diff HEAD]]`, { cwd: changedRepo(), sandbox: 'read-only' });
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.equal(fs.existsSync(marker), false, 'the external diff command wrote outside');
+  });
+
+  it('read-only: git diff --output cannot overwrite a file in the home', async () => {
+    const repo = changedRepo();
     const bashrc = path.join(s.h.env().HOME!, '.bashrc');
     fs.writeFileSync(bashrc, '# the user\'s own\n');
-
-    const ext = await run(`[[shell:GIT_EXTERNAL_DIFF='touch ${marker}; :' git diff --ext-diff HEAD]]`, { cwd: repo, sandbox: 'read-only' });
-    assert.equal(ext.status, 'completed', JSON.stringify(ext.error));
-    assert.equal(ext.progress.commands_run, 1, `Copilot ran the command: ${ext.output}`);
-    assert.equal(fs.existsSync(marker), false, 'the external diff command wrote outside');
-
-    const out = await run(`[[shell:git diff --output=${bashrc} HEAD]]`, { cwd: repo, sandbox: 'read-only' });
-    assert.equal(out.status, 'completed', JSON.stringify(out.error));
-    assert.equal(out.progress.commands_run, 1, `Copilot ran the command: ${out.output}`);
-    assert.match(out.last_message, /Read-only file system/);
+    const done = await run(`[[shell:git diff --output=${bashrc} HEAD]]`, { cwd: repo, sandbox: 'read-only' });
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.match(done.last_message, /Read-only file system/);
     assert.equal(fs.readFileSync(bashrc, 'utf8'), '# the user\'s own\n');
     assert.equal(fs.readFileSync(path.join(repo, 'a.txt'), 'utf8'), 'changed\n');
   });
@@ -140,5 +146,21 @@ describe('a machine where the sandbox cannot be made', () => {
     assert.match(text, /agent "codex"/);
     const codex = await s.conn.call('codex_start', { prompt: 'hello', cwd: s.h.workdir(), sandbox: 'read-only' });
     assert.equal((await waitFinal(s.conn, codex.job_id)).status, 'completed');
+  });
+});
+
+describe('doctor and the sandbox', () => {
+  const s = useAgentServer(mockedAgent('claude'));
+
+  it('says bubblewrap works here, and FAILs with the fix where it is missing and Claude Code is installed', async () => {
+    const works = await cliIn(s.h.env(s.env), ['doctor', '--json']);
+    const ok = JSON.parse(works.stdout).checks.find((c: { name: string }) => c.name === 'sandbox');
+    assert.equal(ok.level, 'ok', JSON.stringify(ok));
+    const missing = await cliIn(s.h.env({ ...s.env, CODEX_ASYNC_BWRAP: '/nonexistent/bwrap' }), ['doctor', '--json']);
+    assert.equal(missing.code, 1, missing.stdout);
+    const failed = JSON.parse(missing.stdout).checks.find((c: { name: string }) => c.name === 'sandbox');
+    assert.equal(failed.level, 'fail', JSON.stringify(failed));
+    assert.match(failed.detail, /bubblewrap \(\/nonexistent\/bwrap\) is not installed: Claude Code jobs are refused/);
+    assert.match(failed.fix, /apt-get install bubblewrap/);
   });
 });
