@@ -3,7 +3,7 @@ import { homeOf, type Agent } from '../agent.js';
 import { buildGeminiArgs } from './argv.js';
 import { geminiStream } from './stream.js';
 
-/** Google's Gemini CLI: `gemini -p "" -o stream-json`, the prompt on stdin, no OS sandbox. */
+/** Google's Gemini CLI: `gemini -p "" -o stream-json`, the prompt on stdin, inside our OS sandbox. */
 export const gemini: Agent = {
   name: 'gemini',
   title: 'Gemini CLI',
