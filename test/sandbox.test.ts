@@ -16,18 +16,19 @@ import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
 
 describe('the bubblewrap command line', () => {
   const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  const spec = { workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], gitDirs: ['/w/.git'] };
+  const spec = { workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], settings: ['/h/.claude/settings.json'], gitDirs: ['/w/.git'] };
 
-  it('read-only: all read-only but what the agent itself writes; the workspace stays read-only', () => {
+  it('read-only: all read-only but what the agent itself writes (not its settings); the workspace stays read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'read-only', ...spec }), [
       ...base,
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+      '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
     ]);
   });
 
-  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state', () => {
+  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state, its settings read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'workspace-write', ...spec }), [
       ...base,
       '--bind', '/w', '/w',
@@ -35,6 +36,7 @@ describe('the bubblewrap command line', () => {
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+      '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
     ]);
     assert.ok(!bwrapArgs({ mode: 'workspace-write', ...spec }).some((a) => a.startsWith('--unshare')), 'network and pids stay shared');
   });
@@ -117,20 +119,22 @@ describe('Copilot CLI in our sandbox', () => {
 describe('Claude Code in our sandbox', () => {
   const s = useAgentServer(mockedAgent('claude'));
 
-  it('read-only writes nothing outside, even with a command the user\'s own allow rule lets through', async () => {
+  it('read-only writes nothing outside (nor its own settings), even with a command the user\'s own allow rule lets through', async () => {
     const home = s.h.env().HOME!;
     fs.mkdirSync(path.join(home, '.claude'), { recursive: true });
     fs.writeFileSync(path.join(home, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(node:*)'] } }));
     const cwd = s.h.workdir();
     // It names no path, so Claude Code's own path check has nothing to refuse.
-    const script = "for (const f of [require('os').homedir() + '/claude-ro.txt', 'ro.txt']) try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
+    const script = "for (const f of [require('os').homedir() + '/claude-ro.txt', 'ro.txt', require('os').homedir() + '/.claude/settings.json']) try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
     const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd, agent: 'claude', sandbox: 'read-only' });
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal(done.progress.commands_run, 1, `the allow rule let the command run: ${done.output}`);
-    assert.match(done.last_message, /EROFS[\s\S]*EROFS/);
+    assert.match(done.last_message, /EROFS[\s\S]*EROFS[\s\S]*EROFS/);
     assert.equal(fs.existsSync(path.join(home, 'claude-ro.txt')), false, 'it wrote outside');
     assert.equal(fs.existsSync(path.join(cwd, 'ro.txt')), false, 'it wrote its cwd');
+    assert.match(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8'), /Bash\(node:\*\)/, 'it rewrote the settings your own claude runs');
+    assert.ok(fs.readdirSync(path.join(home, '.claude', 'projects')).length > 0, 'its session was saved in ~/.claude');
   });
 });
 

@@ -94,6 +94,12 @@ export interface AgentWrites {
   dirs: string[];
   files: string[];
   env?: Record<string, string>;
+  /**
+   * Settings files inside those directories that stay read-only: the ones that make the CLI run
+   * commands (hooks, MCP servers, a key helper), which a job must not plant for the user's next run of
+   * that CLI, outside any sandbox. One missing is made as `{}`, so that a job cannot create it either.
+   */
+  settings?: string[];
 }
 
 /**

@@ -199,7 +199,8 @@ export class Launcher {
     const sandbox = {
       mode: spec.access.sandbox === 'workspace-write' ? 'workspace-write' : 'read-only',
       workspace,
-      writable: prepareWritable([...writes.dirs, env.TMPDIR!], writes.files),
+      writable: prepareWritable([...writes.dirs, env.TMPDIR!], writes.files, writes.settings),
+      settings: (writes.settings ?? []).map((file) => fs.realpathSync(file)),
       gitDirs: gitDirsOf(workspace),
     } as const;
     return sandboxedCommand(probe.bwrap, sandbox, agentPath, agent.argv(spec));

@@ -23,6 +23,8 @@ export interface SandboxSpec {
   workspace: readonly string[];
   /** Always writable: the agent's own state, the job's temp directory, job files the agent writes. */
   writable: readonly string[];
+  /** Read-only again inside `writable`: the agent's settings that run commands (AgentWrites.settings). */
+  settings?: readonly string[];
   /**
    * Git directories kept read-only even inside a writable workspace (gitDirsOf): a job edits files
    * but never a repository's config, hooks, refs or objects, which the server's and the user's git
@@ -34,14 +36,16 @@ export interface SandboxSpec {
 /**
  * bwrap's arguments for a job, up to the command. Later mounts cover earlier ones: everything
  * read-only, then the workspace writable, then its git directories read-only again, then what the
- * agent itself must write (never inside a git directory). `--die-with-parent`: if bwrap itself is
- * killed, the agent goes with it rather than run on outside the job's wrapper.
+ * agent itself must write (never inside a git directory), then its settings inside that read-only
+ * again. `--die-with-parent`: if bwrap itself is killed, the agent goes with it rather than run on
+ * outside the job's wrapper.
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
   const args = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
   if (spec.mode === 'workspace-write') for (const dir of spec.workspace) args.push('--bind', dir, dir);
   for (const dir of spec.gitDirs) args.push('--ro-bind', dir, dir);
   for (const p of spec.writable) args.push('--bind', p, p);
+  for (const p of spec.settings ?? []) args.push('--ro-bind', p, p);
   return args;
 }
 
@@ -68,12 +72,23 @@ export function gitDirsOf(dirs: readonly string[]): string[] {
   return dirs.map((dir) => path.join(dir, '.git')).filter((p) => fs.existsSync(p));
 }
 
-/** Makes what the agent must write exist, since bwrap binds only existing paths: directories, then files (empty). */
-export function prepareWritable(dirs: readonly string[], files: readonly string[]): string[] {
+/**
+ * Makes what the agent must write exist, since bwrap binds only existing paths: directories, then
+ * files (empty), then settings files (`{}`, an empty JSON object every CLI reads as no settings).
+ */
+export function prepareWritable(dirs: readonly string[], files: readonly string[], settings: readonly string[] = []): string[] {
   for (const dir of dirs) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const file of files) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
+  for (const file of settings) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      fs.writeFileSync(file, '{}\n', { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   // bwrap mounts at the path it resolves: binding the real path keeps a symlink in the way from mattering.
   return [...dirs, ...files].map((p) => fs.realpathSync(p));

@@ -12,12 +12,14 @@ import { homeOf, type AgentWrites } from '../agent.js';
  * what the user configures there (MCP servers, their account) still reaches jobs.
  */
 export function claudeSandboxWrites(_spec: unknown, env: NodeJS.ProcessEnv): AgentWrites {
-  if (env.CLAUDE_CONFIG_DIR) return { dirs: [env.CLAUDE_CONFIG_DIR], files: [] };
+  // Its hooks, permission rules, key helper and status line.
+  const settings = (dir: string) => [path.join(dir, 'settings.json')];
+  if (env.CLAUDE_CONFIG_DIR) return { dirs: [env.CLAUDE_CONFIG_DIR], files: [], settings: settings(env.CLAUDE_CONFIG_DIR) };
   const home = homeOf(env);
   const dir = path.join(home, '.claude');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   seed(path.join(home, '.claude.json'), path.join(dir, '.claude.json'));
-  return { dirs: [dir], files: [], env: { CLAUDE_CONFIG_DIR: dir } };
+  return { dirs: [dir], files: [], settings: settings(dir), env: { CLAUDE_CONFIG_DIR: dir } };
 }
 
 function seed(from: string, to: string): void {

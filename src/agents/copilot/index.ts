@@ -5,6 +5,8 @@ import { installedCopilotVersion, nativeCopilot } from './binary.js';
 import { copilotStream } from './stream.js';
 import { readCopilotUsage } from './usage.js';
 
+const copilotHome = (env: NodeJS.ProcessEnv) => env.COPILOT_HOME || path.join(homeOf(env), '.copilot');
+
 /** GitHub Copilot CLI (`copilot`), run in prompt mode with its JSONL output. */
 export const copilot: Agent = {
   name: 'copilot',
@@ -20,15 +22,16 @@ export const copilot: Agent = {
   // the access flags alone decide.
   env: () => ({ COPILOT_ALLOW_ALL: 'false' }),
   // Its state (COPILOT_HOME, else ~/.copilot), the package it unpacks into its cache on a first run,
-  // and its usage report.
+  // and its usage report; its MCP servers stay read-only.
   sandboxWrites: (spec, env) => ({
     dirs: [
-      env.COPILOT_HOME || path.join(homeOf(env), '.copilot'),
+      copilotHome(env),
       path.join(env.XDG_CACHE_HOME || path.join(homeOf(env), '.cache'), 'copilot'),
       // A directory: it replaces the report through a temporary file beside it.
       path.dirname(path.join(spec.jobDir, USAGE_FILE)),
     ],
     files: [],
+    settings: [path.join(copilotHome(env), 'mcp-config.json')],
   }),
   // Copilot has no structured-output option.
   unsupported: ['output_schema'],
