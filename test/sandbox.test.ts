@@ -141,13 +141,16 @@ describe('Claude Code in our sandbox', () => {
 describe('a machine where the sandbox cannot be made', () => {
   const s = useAgentServer(mockedAgent('claude'), { CODEX_ASYNC_BWRAP: '/nonexistent/bwrap' });
 
-  it('refuses a Claude Code job at codex_start, saying why and what to do; codex and danger-full-access are not affected', async () => {
+  it('refuses a Claude Code job at codex_start and codex_reply, saying why and what to do; codex jobs are not affected', async () => {
     const result = await s.conn.raw('codex_start', { prompt: 'hello', cwd: s.h.workdir(), agent: 'claude', sandbox: 'read-only' });
     assert.equal(result.isError, true);
     const text = result.content[0].text as string;
     assert.match(text, /bubblewrap \(\/nonexistent\/bwrap\) is not installed/);
     assert.match(text, /apt-get install bubblewrap/);
     assert.match(text, /agent "codex"/);
+    const reply = await s.conn.raw('codex_reply', { thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53', cwd: s.h.workdir(), prompt: 'go on', agent: 'claude' });
+    assert.equal(reply.isError, true);
+    assert.match(reply.content[0].text, /^sandbox_unavailable: Claude Code runs inside our bubblewrap sandbox/);
     const codex = await s.conn.call('codex_start', { prompt: 'hello', cwd: s.h.workdir(), sandbox: 'read-only' });
     assert.equal((await waitFinal(s.conn, codex.job_id)).status, 'completed');
   });
