@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   // Fault injection for the test suite only: the server stops itself (SIGSTOP) holding a claim.
   CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn', 'worktree-made', 'fleet-take', 'fleet-claimed']).optional(),
+  CODEX_ASYNC_BWRAP: z.string().min(1).default('bwrap'),
   CODEX_ASYNC_JOB_NICE: z.coerce.number().int().min(0).max(19).default(10),
   CODEX_ASYNC_ISOLATION: z.enum(['none', 'worktree']).default('none'),
   CODEX_ASYNC_REDIS_URL: z
@@ -56,6 +57,11 @@ export interface Config {
   sweepIntervalMs: number;
   /** PATH used to find codex when codexBin is not set. */
   searchPath: string;
+  /**
+   * bubblewrap, by name on searchPath or by absolute path (CODEX_ASYNC_BWRAP): the OS sandbox of the
+   * agents without one of their own (supervise/sandbox.ts).
+   */
+  bwrap: string;
   /** Directories (real paths) that cwd, add_dirs and images must lie in; null: any directory the user owns. */
   allowedRoots: string[] | null;
   /** Disk a running job's event log (and, apart, its stderr) may use; older output is dropped. */
@@ -176,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: e.CODEX_ASYNC_SWEEP_MS,
     testPause: e.CODEX_ASYNC_TEST_PAUSE,
     searchPath: env.PATH ?? '',
+    bwrap: e.CODEX_ASYNC_BWRAP,
     jobNice: e.CODEX_ASYNC_JOB_NICE,
     defaultIsolation: e.CODEX_ASYNC_ISOLATION,
     fleet: e.CODEX_ASYNC_REDIS_URL

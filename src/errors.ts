@@ -10,6 +10,7 @@ export type ToolErrorKind =
   | 'dangerous_disabled'
   | 'codex_unavailable'
   | 'agent_unavailable'
+  | 'sandbox_unavailable'
   | 'runner_unavailable'
   | 'storage'
   | 'config';

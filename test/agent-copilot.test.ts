@@ -172,7 +172,7 @@ describe('the Copilot CLI command line', () => {
     assert.ok(args.includes('--resume=3b25190b-6e9f-4458-9583-633f85b62572'));
     assert.deepEqual(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2), ['--model', 'claude-sonnet-4.5']);
     assert.deepEqual(args.slice(args.indexOf('--reasoning-effort'), args.indexOf('--reasoning-effort') + 2), ['--reasoning-effort', 'high']);
-    assert.deepEqual(args.slice(args.indexOf('--usage-output-file'), args.indexOf('--usage-output-file') + 2), ['--usage-output-file', '/jobs/abc123def456/copilot-usage.json']);
+    assert.deepEqual(args.slice(args.indexOf('--usage-output-file'), args.indexOf('--usage-output-file') + 2), ['--usage-output-file', '/jobs/abc123def456/copilot/usage.json']);
     const more = copilot.argv(runSpec({ images: ['/i/a.png'], addDirs: ['/extra'] }));
     assert.deepEqual(more.slice(more.indexOf('--attachment'), more.indexOf('--attachment') + 2), ['--attachment', '/i/a.png']);
     assert.deepEqual(more.slice(more.indexOf('--add-dir'), more.indexOf('--add-dir') + 2), ['--add-dir', '/extra']);

@@ -9,12 +9,13 @@ import { gemini } from '../src/agents/gemini/index.ts';
 import { readGeminiProvider } from '../src/agents/gemini/provider.ts';
 import { geminiEnv, mockedAgent } from './helpers/agentMocks.ts';
 import { agentContract, foldLines, recordedRuns, runSpec } from './helpers/contract.ts';
-import { useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { gitRepo } from './helpers/git.ts';
+import { tempDir, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 import { startGeminiMock, type GeminiMock } from './helpers/mockGemini.ts';
 
-// Gemini's shell tool exists only in yolo mode (headless gemini offers no tool that would need
-// an approval), and yolo is danger-full-access: see src/agents/gemini/argv.ts.
-agentContract({ agent: 'gemini', ...mockedAgent('gemini'), shellAccess: 'danger-full-access' });
+// Gemini's shell tool exists only in yolo mode (headless gemini offers no tool that would need an
+// approval): workspace-write, inside our OS sandbox, and danger-full-access (src/agents/gemini/argv.ts).
+agentContract({ agent: 'gemini', ...mockedAgent('gemini') });
 
 /**
  * Runs of the real gemini 0.61 against test/helpers/mockGemini.ts, one after the other, each
@@ -25,7 +26,7 @@ agentContract({ agent: 'gemini', ...mockedAgent('gemini'), shellAccess: 'danger-
 const runs = () => recordedRuns('gemini-stream.jsonl', (line) => line.startsWith('{"type":"init"'));
 const fold = (lines: string[]) => foldLines(gemini.stream, lines);
 
-describe('gemini under workspace-write', () => {
+describe('gemini inside our sandbox', () => {
   const s = useHarness();
   let mock: GeminiMock;
   let conn: Connection;
@@ -35,17 +36,32 @@ describe('gemini under workspace-write', () => {
   });
   after(() => mock?.close());
 
-  it('has no shell: a command the model asks for does not run, and the job says why', async () => {
-    const cwd = s.h.workdir();
-    const { job_id } = await conn.call('codex_start', { prompt: '[[shell:touch ran.txt]]', cwd, agent: 'gemini', sandbox: 'workspace-write' });
+  it('has a shell confined by our sandbox: a command writes in cwd, but neither outside nor in its .git', async () => {
+    const cwd = gitRepo({ 'a.txt': 'a\n' });
+    const config = fs.readFileSync(path.join(cwd, '.git', 'config'), 'utf8');
+    const outside = path.join(tempDir('outside'), 'gemini.txt');
+    const command = `touch ran.txt; touch ${outside}; git config core.hooksPath /tmp; echo done`;
+    const { job_id } = await conn.call('codex_start', { prompt: `[[shell:${command}]]`, cwd, agent: 'gemini', sandbox: 'workspace-write' });
     const done = await waitFinal(conn, job_id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
-    assert.equal(fs.existsSync(path.join(cwd, 'ran.txt')), false, 'the command did not run');
+    assert.equal(done.progress.commands_run, 1, done.output);
+    assert.equal(fs.existsSync(path.join(cwd, 'ran.txt')), true, 'the command ran in cwd');
+    assert.equal(fs.existsSync(outside), false, 'it wrote outside');
+    assert.equal(fs.readFileSync(path.join(cwd, '.git', 'config'), 'utf8'), config, 'it wrote the repository config');
+    assert.match(done.last_message, /Read-only file system[\s\S]*done/);
+  });
+
+  it('has no shell under read-only: a command the model asks for does not run, and the job says why', async () => {
+    const cwd = s.h.workdir();
+    const { job_id } = await conn.call('codex_start', { prompt: '[[shell:touch refused.txt]]', cwd, agent: 'gemini', sandbox: 'read-only' });
+    const done = await waitFinal(conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(fs.existsSync(path.join(cwd, 'refused.txt')), false, 'the command did not run');
     assert.equal(done.progress.commands_run, 0);
-    assert.match(done.output, /\$ touch ran.txt\n  ↳ error: Tool "run_shell_command" not found/);
-    const asked = mock.requests.find((r) => r.prompt.includes('touch ran.txt') && !r.followUp)!;
+    assert.match(done.output, /\$ touch refused.txt\n  ↳ error: Tool "run_shell_command" not found/);
+    const asked = mock.requests.find((r) => r.prompt.includes('touch refused.txt') && !r.followUp)!;
     const offered = asked.body.tools.flatMap((t: any) => t.functionDeclarations ?? []).map((f: any) => f.name);
-    assert.ok(offered.includes('write_file') && !offered.includes('run_shell_command'), offered.join(', '));
+    assert.ok(!offered.includes('write_file') && !offered.includes('run_shell_command'), offered.join(', '));
   });
 });
 
@@ -139,20 +155,20 @@ describe('the gemini command line', () => {
   it('never carries the prompt: -p "" makes the run headless and the prompt comes on stdin', () => {
     const args = gemini.argv(runSpec({ model: 'gemini-2.5-flash', addDirs: ['/x'], resume: 'sess-1' }));
     assert.deepEqual(args, [
-      '-p', '', '--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'auto_edit',
+      '-p', '', '--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'yolo',
       '--model', 'gemini-2.5-flash', '--include-directories', '/x', '--resume', 'sess-1',
     ]);
     assert.ok(!gemini.argv(runSpec()).includes('--model'), 'no model: gemini chooses its own');
     assert.deepEqual(gemini.env(runSpec()), { GEMINI_CLI_NO_RELAUNCH: 'true', GEMINI_CLI_TRUST_WORKSPACE: 'false' });
   });
 
-  it('maps access modes to approval modes: only danger-full-access has a shell', () => {
+  it('maps access modes to approval modes: read-only has no shell, workspace-write has one inside our sandbox', () => {
     const mode = (access: RunSpec['access']) => {
       const args = gemini.argv(runSpec({ access }));
       return args[args.indexOf('--approval-mode') + 1];
     };
     assert.equal(mode({ sandbox: 'read-only', bypass: false }), 'default');
-    assert.equal(mode({ sandbox: 'workspace-write', bypass: false }), 'auto_edit');
+    assert.equal(mode({ sandbox: 'workspace-write', bypass: false }), 'yolo');
     assert.equal(mode({ sandbox: 'danger-full-access', bypass: false }), 'yolo');
     assert.equal(mode({ sandbox: 'danger-full-access', bypass: true }), 'yolo');
   });

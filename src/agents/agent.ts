@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Access } from './access.js';
 import type { Progress, Usage } from './progress.js';
 
@@ -84,6 +85,33 @@ export interface RunSpec {
   privateTmp: boolean;
 }
 
+/**
+ * Paths a CLI writes: directories, and single files it writes in place (bound on their own, so
+ * created empty when missing; a file replaced by a rename cannot be one), and environment that
+ * points its writes there.
+ */
+export interface AgentWrites {
+  dirs: string[];
+  files: string[];
+  env?: Record<string, string>;
+  /**
+   * Settings files inside those directories that stay read-only: the ones that make the CLI run
+   * commands (hooks, MCP servers, a key helper), which a job must not plant for the user's next run of
+   * that CLI, outside any sandbox. One missing is made as `{}`, so that a job cannot create it either.
+   */
+  settings?: string[];
+}
+
+/**
+ * Whether a job of this agent with this access runs inside our OS sandbox: every agent without a
+ * sandbox of its own, except under danger-full-access (the operator's explicit choice).
+ */
+export const runsInOurSandbox = (agent: Agent, access: Access): boolean =>
+  agent.sandboxWrites !== undefined && !access.bypass && access.sandbox !== 'danger-full-access';
+
+/** The user's home in the job's environment. */
+export const homeOf = (env: NodeJS.ProcessEnv): string => env.HOME || os.homedir();
+
 /** The job options an agent may not support: codex_start refuses them for it, saying so. */
 export type Feature = 'model' | 'reasoning_effort' | 'output_schema' | 'images' | 'add_dirs';
 
@@ -119,6 +147,14 @@ export interface Agent {
   argv(spec: RunSpec): string[];
   /** Environment the CLI needs on top of the job's (its own switches, never secrets). */
   env(spec: RunSpec): Record<string, string>;
+  /**
+   * What the CLI itself writes (its config and session state, a report in the job's directory), for
+   * the OS sandbox we run it in (supervise/sandbox.ts) to leave writable, and what it must be told
+   * to write there; `env` is the job's environment (HOME, the CLI's own home variables). Called at
+   * each launch in the sandbox, so it may make what it names. Absent: the CLI has an OS sandbox of
+   * its own (codex) and runs outside ours.
+   */
+  sandboxWrites?(spec: RunSpec, env: NodeJS.ProcessEnv): AgentWrites;
   readonly unsupported: readonly Feature[];
   /** Why this CLI cannot be given a directory (cwd, an add_dirs entry), if it cannot: codex_start says so. */
   pathProblem?(dir: string): string | null;

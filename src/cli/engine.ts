@@ -65,7 +65,7 @@ export async function withEngine<T>(work: (engine: JobApi, config: Config) => Pr
     return await work(engine, config);
   } catch (err) {
     // Engine errors are written for whoever called: here they are a person's usage error.
-    if (err instanceof ToolError) throw new CliError(forPeople(err), ['storage', 'codex_unavailable', 'agent_unavailable', 'runner_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
+    if (err instanceof ToolError) throw new CliError(forPeople(err), ['storage', 'codex_unavailable', 'agent_unavailable', 'sandbox_unavailable', 'runner_unavailable', 'conflict'].includes(err.kind) ? EXIT.failed : EXIT.usage);
     throw err;
   } finally {
     await engine.close();

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type * as shapes from './shapes.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AGENT_NAMES, type Agent, type AgentName, type Feature } from '../agents/agent.js';
+import { AGENT_NAMES, runsInOurSandbox, type Agent, type AgentName, type Feature } from '../agents/agent.js';
 import { AgentLocators } from '../agents/binary.js';
 import { resolveAccess, type Access } from '../agents/access.js';
 import { agentOf, isAgentName } from '../agents/registry.js';
@@ -17,6 +17,7 @@ import { isDiskFull, Reserve } from '../jobs/reserve.js';
 import { isFinal } from '../jobs/states.js';
 import { JobStore, type Job, type NewJob } from '../jobs/store.js';
 import type { Logger } from '../log.js';
+import { probeSandbox, sandboxRefusal } from '../supervise/sandbox.js';
 import { livingProcesses, stopJob } from '../supervise/terminate.js';
 import type { JobApi, WaitOptions } from './api.js';
 import { collectGarbage } from './retention.js';
@@ -183,6 +184,7 @@ export class Engine implements JobApi {
     Workspaces.checkAddDirs(planned, addDirs);
     const groupId = given ? given.groupId : attempts > 1 ? newJobId() : null;
     for (const agent of agents) await this.locators.of(agent.name).locate();
+    await this.checkSandbox(agents, access);
     // The check runs under codex's sandbox whichever agent did the work.
     if (check !== null && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
       await this.locators.of('codex').locate().catch((err: Error) => {
@@ -297,6 +299,7 @@ export class Engine implements JobApi {
       check_command: null,
     });
     await this.locators.of(agent.name).locate();
+    await this.checkSandbox([agent], access);
     this.create(job, prompt, null, threadId);
     return this.started([job.id], null);
   }
@@ -314,6 +317,14 @@ export class Engine implements JobApi {
       );
     }
     return ws;
+  }
+
+  /** Refuses a job our OS sandbox should confine on a machine where it cannot be made: never unconfined silently. */
+  private async checkSandbox(agents: readonly Agent[], access: Access): Promise<void> {
+    const agent = agents.find((a) => runsInOurSandbox(a, access));
+    if (!agent) return;
+    const probe = await probeSandbox(this.config.bwrap, this.config.searchPath);
+    if (!probe.ok) throw new ToolError('sandbox_unavailable', sandboxRefusal(agent, access, probe));
   }
 
   /** Where codex may look and write: inside the allowed roots, never over the state directory. */

@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { runGit } from '../workspace/git.js';
 import { hasJobsTable, isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
+import { probeSandbox } from '../supervise/sandbox.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 
 /** `info`: worth knowing, nothing to fix (an optional agent not installed). */
@@ -50,11 +51,29 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
   }
   const layout = homeLayout(config.home);
   for (const found of await Promise.all(agents().map((agent) => checkAgent(agent, config, layout, env)))) checks.push(...found);
+  checks.push(await checkSandbox(config, checks));
   checks.push(await checkGit(config.defaultIsolation));
   checks.push(checkHome(layout));
   checks.push(...checkDatabase(layout));
   checks.push(checkDisk(config));
   return checks;
+}
+
+/**
+ * Our OS sandbox (supervise/sandbox.ts), by running bwrap as a job runs it. Without it, jobs of the
+ * agents it confines are refused outside danger-full-access: a failure once one of them is
+ * installed, worth knowing otherwise.
+ */
+async function checkSandbox(config: Config, found: Check[]): Promise<Check> {
+  const probe = await probeSandbox(config.bwrap, config.searchPath);
+  if (probe.ok) return { name: 'sandbox', level: 'ok', detail: `bubblewrap works here (${probe.bwrap}): Claude Code, Copilot CLI and Gemini CLI jobs run inside it` };
+  const confined = agents().filter((a) => a.sandboxWrites && found.some((c) => c.name === a.name && c.level === 'ok'));
+  return {
+    name: 'sandbox',
+    level: confined.length > 0 ? 'fail' : 'info',
+    detail: `${probe.reason}: ${confined.length > 0 ? confined.map((a) => a.title).join(', ') : 'Claude Code, Copilot CLI and Gemini CLI'} jobs are refused except under danger-full-access`,
+    fix: probe.fix,
+  };
 }
 
 /**

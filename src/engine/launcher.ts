@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AgentLocators } from '../agents/binary.js';
 import { emptyProgress } from '../agents/progress.js';
+import { runsInOurSandbox, type Agent, type RunSpec } from '../agents/agent.js';
 import { agentOf, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
@@ -9,6 +12,7 @@ import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { selfIdentity } from '../supervise/proc.js';
+import { gitDirsOf, prepareWritable, probeSandbox, sandboxedCommand, sandboxRefusal } from '../supervise/sandbox.js';
 import { interruptJob, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide } from './outcome.js';
 import type { Recorder } from './recorder.js';
@@ -121,7 +125,7 @@ export class Launcher {
     const agent = agentOf(job.agent);
     let launched: Launched;
     try {
-      const spec = {
+      const spec: RunSpec = {
         jobId: job.id,
         cwd: this.workspaces.runDir(job),
         access: { sandbox: job.sandbox, bypass: job.bypass },
@@ -135,19 +139,23 @@ export class Launcher {
         resume: job.resume_thread_id,
         privateTmp: isolated,
       };
+      const env = { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job) };
+      const command = runsInOurSandbox(agent, spec.access)
+        ? await this.inSandbox(agent, spec, env, agentPath)
+        : { command: agentPath, args: agent.argv(spec) };
       launched = await launchJob({
         jobId: job.id,
         launch: job.launch_token,
         files,
         notifyFile: this.bus.fileFor(job.id),
         cwd: spec.cwd,
-        agentPath,
-        args: agent.argv(spec),
+        agentPath: command.command,
+        args: command.args,
         zeroIsDone: !agent.exitZeroNeedsTurn,
         doneMark: agent.turnCompletedMark,
         stopMark: agent.interruptedMark ?? null,
         deadlineSeconds: ((job.deadline_at ?? Date.now()) - Date.now()) / 1000,
-        env: { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job) },
+        env,
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
         check: job.check_command === null ? null : await this.checkRun(job, isolated),
@@ -172,6 +180,30 @@ export class Launcher {
       interruptJob(proc);
     }
     this.bus.publish(job.id);
+  }
+
+  /**
+   * The agent's command inside our OS sandbox (supervise/sandbox.ts), `env` completed with what
+   * the sandbox needs: a job outside a worktree gets a private $TMPDIR in its directory, as a
+   * worktree job has beside its worktree, since /tmp is read-only inside. A machine where the sandbox
+   * cannot be made fails the job here (codex_start refused it already on this server; a job queued
+   * by another one lands here) rather than running it unconfined.
+   */
+  private async inSandbox(agent: Agent, spec: RunSpec, env: NodeJS.ProcessEnv, agentPath: string): Promise<{ command: string; args: string[] }> {
+    const probe = await probeSandbox(this.config.bwrap, this.config.searchPath);
+    if (!probe.ok) throw new Error(sandboxRefusal(agent, spec.access, probe));
+    if (!spec.privateTmp) env.TMPDIR = path.join(spec.jobDir, 'tmp');
+    const writes = agent.sandboxWrites!(spec, env);
+    Object.assign(env, writes.env);
+    const workspace = [spec.cwd, ...spec.addDirs].map((dir) => fs.realpathSync(dir));
+    const sandbox = {
+      mode: spec.access.sandbox === 'workspace-write' ? 'workspace-write' : 'read-only',
+      workspace,
+      writable: prepareWritable([...writes.dirs, env.TMPDIR!], writes.files, writes.settings),
+      settings: (writes.settings ?? []).map((file) => fs.realpathSync(file)),
+      gitDirs: gitDirsOf(workspace),
+    } as const;
+    return sandboxedCommand(probe.bwrap, sandbox, agentPath, agent.argv(spec));
   }
 
   /** How the job's check runs: sandboxed by codex (codex_start made sure it is installed) in the job's mode. */

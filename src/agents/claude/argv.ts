@@ -26,8 +26,9 @@ export function sessionIdFor(jobId: string): string {
 const USER_SETTINGS_ONLY = ['--setting-sources', 'user'];
 
 /**
- * Claude Code has no OS sandbox (its optional bubblewrap sandbox is a user setting we leave
- * alone): each access mode is a permission mode, enforced by Claude Code itself on its tools.
+ * Each access mode is also a permission mode, which Claude Code enforces on its tools: a second line
+ * behind our OS sandbox (supervise/sandbox.ts), which is what enforces the mode outside
+ * danger-full-access. (Claude Code's own optional bubblewrap sandbox is a user setting we leave alone.)
  * - read-only: `default` mode, in which nobody answers a permission prompt (-p), so only what
  *   Claude Code judges read-only runs (`ls`, `cat`, `git status`…); the file-writing tools are
  *   removed outright so that allow rules in the user's settings cannot let them write either.

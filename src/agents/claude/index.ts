@@ -1,6 +1,7 @@
 import type { Agent } from '../agent.js';
 import { buildClaudeArgs } from './argv.js';
 import { COMPLETED_MARK } from './events.js';
+import { claudeSandboxWrites } from './state.js';
 import { claudeStream } from './stream.js';
 
 /** Claude Code (`claude -p`), Anthropic's coding agent CLI. */
@@ -23,6 +24,7 @@ export const claude: Agent = {
     if (spec.access.sandbox === 'danger-full-access' && process.getuid?.() === 0) env.IS_SANDBOX = '1';
     return env;
   },
+  sandboxWrites: claudeSandboxWrites,
   // Images: the prompt arrives as plain text on stdin, which cannot carry one.
   unsupported: ['images'],
   // SIGINT ends Claude Code with exit 0 and an error result; SIGTERM to a tool alone lets it go on.

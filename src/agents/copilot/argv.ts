@@ -2,13 +2,18 @@ import path from 'node:path';
 import type { Access } from '../access.js';
 import type { RunSpec } from '../agent.js';
 
-/** Where a job's Copilot writes its usage report (its stream carries no token counts). */
-export const USAGE_FILE = 'copilot-usage.json';
+/**
+ * Where a job's Copilot writes its usage report (its stream carries no token counts): in a directory
+ * of its own, since it replaces the file through a temporary one beside it, and our OS sandbox can
+ * leave a directory writable, not a file that is renamed over.
+ */
+export const USAGE_FILE = 'copilot/usage.json';
 
 /**
- * Copilot CLI's permission flags for an access mode. It has no OS sandbox by default (its
- * optional `--sandbox` needs bubblewrap, slirp4netns and more on Linux), so these are the CLI's
- * own checks, made before a tool runs:
+ * Copilot CLI's permission flags for an access mode: its own checks, made before a tool runs, and a
+ * second line behind our OS sandbox (supervise/sandbox.ts), which is what enforces the mode outside
+ * danger-full-access; a command its classifier passes (`git diff --output=FILE`) still cannot write
+ * outside. (Its own optional `--sandbox` needs bubblewrap, slirp4netns and more on Linux.)
  * - read-only: no approvals. Copilot runs only the shell commands its classifier deems read-only
  *   (`cat`, `ls`, `git status`, ...) and refuses every other tool call, as no one is there to
  *   approve it; file-writing tools are denied outright so a saved approval cannot allow them.

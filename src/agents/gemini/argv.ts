@@ -2,19 +2,20 @@ import type { Sandbox } from '../access.js';
 import type { RunSpec } from '../agent.js';
 
 /**
- * Gemini CLI has no OS sandbox of its own to use here (its `--sandbox` runs it in a container), so
- * each access mode is an approval mode — which tools gemini offers the model at all, since a
- * headless run cannot ask anyone:
+ * Each access mode is an approval mode — which tools gemini offers the model at all, since a
+ * headless run cannot ask anyone. Gemini's own `--sandbox` (a container) is not used: in read-only
+ * and workspace-write our OS sandbox (supervise/sandbox.ts) confines it and everything it runs.
  * - read-only: `default` — only tools that need no approval: reading, listing and searching files,
  *   web search. No edit tool, no shell.
- * - workspace-write: `auto_edit` — adds write_file and replace (gemini itself refuses paths outside
- *   the workspace: cwd and add_dirs) and web_fetch. Still no shell: a command would run with the
- *   user's full rights, which is not "workspace-write".
- * - danger-full-access: `yolo` — every tool, the shell included, unconfined.
+ * - workspace-write: `yolo` — every tool, the shell included: a command writes only where our
+ *   sandbox lets it (cwd, add_dirs, the job's temp dir), whatever gemini's own checks decide. (Before
+ *   the sandbox this was `auto_edit`, without a shell, as a command would have run with the user's
+ *   full rights.)
+ * - danger-full-access: `yolo`, unconfined.
  */
 export const APPROVAL_MODE: Record<Sandbox, 'default' | 'auto_edit' | 'yolo'> = {
   'read-only': 'default',
-  'workspace-write': 'auto_edit',
+  'workspace-write': 'yolo',
   'danger-full-access': 'yolo',
 };
 

@@ -1,0 +1,173 @@
+/**
+ * Our OS sandbox (src/supervise/sandbox.ts) around the agents that have none of their own: the real
+ * Claude Code, Copilot CLI and Gemini CLI, driven by their mocks to run the commands that got past
+ * their own permission checks on an unsandboxed server (issue 20), and a machine where bubblewrap
+ * cannot be had.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { bwrapArgs, gitDirsOf, sandboxedCommand } from '../src/supervise/sandbox.ts';
+import { mockedAgent } from './helpers/agentMocks.ts';
+import { useAgentServer } from './helpers/contract.ts';
+import { git, gitRepo } from './helpers/git.ts';
+import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
+
+describe('the bubblewrap command line', () => {
+  const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  const spec = { workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], settings: ['/h/.claude/settings.json'], gitDirs: ['/w/.git'] };
+
+  it('read-only: all read-only but what the agent itself writes (not its settings); the workspace stays read-only', () => {
+    assert.deepEqual(bwrapArgs({ mode: 'read-only', ...spec }), [
+      ...base,
+      '--ro-bind', '/w/.git', '/w/.git',
+      '--bind', '/h/.claude', '/h/.claude',
+      '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+      '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+    ]);
+  });
+
+  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state, its settings read-only', () => {
+    assert.deepEqual(bwrapArgs({ mode: 'workspace-write', ...spec }), [
+      ...base,
+      '--bind', '/w', '/w',
+      '--bind', '/extra', '/extra',
+      '--ro-bind', '/w/.git', '/w/.git',
+      '--bind', '/h/.claude', '/h/.claude',
+      '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+      '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+    ]);
+    assert.ok(!bwrapArgs({ mode: 'workspace-write', ...spec }).some((a) => a.startsWith('--unshare')), 'network and pids stay shared');
+  });
+
+  it('runs the agent with default signal handling under a bwrap that ignores INT, TERM and HUP', () => {
+    const c = sandboxedCommand('/usr/bin/bwrap', { mode: 'read-only', workspace: [], writable: [], gitDirs: [] }, '/bin/claude', ['-p']);
+    assert.equal(c.command, '/bin/sh');
+    assert.equal(c.args[1], `trap '' INT TERM HUP; exec "$@"`);
+    assert.deepEqual(c.args.slice(3, 4), ['/usr/bin/bwrap']);
+    assert.deepEqual(c.args.slice(-5), ['--', 'env', '--default-signal=INT,TERM,HUP', '/bin/claude', '-p']);
+  });
+
+  it('finds the .git (directory or worktree file) at the top of each workspace directory', () => {
+    const repo = gitRepo({ 'a.txt': 'a\n' });
+    const plain = tempDir('plain');
+    assert.deepEqual(gitDirsOf([repo, plain]), [path.join(repo, '.git')]);
+  });
+});
+
+const copilot = mockedAgent('copilot');
+
+describe('Copilot CLI in our sandbox', () => {
+  const s = useAgentServer(copilot);
+
+  const run = async (prompt: string, extra: Record<string, unknown>) => {
+    const { job_id } = await s.conn.call('codex_start', { prompt, agent: 'copilot', ...extra });
+    return waitFinal(s.conn, job_id);
+  };
+
+  const changedRepo = () => {
+    const repo = gitRepo({ 'a.txt': 'a\n' });
+    fs.writeFileSync(path.join(repo, 'a.txt'), 'changed\n');
+    return repo;
+  };
+
+  it('read-only: git diff with an external diff command (GIT_EXTERNAL_DIFF) writes nothing outside', async () => {
+    const marker = path.join(s.h.env().HOME!, 'ext-diff-ran');
+    const done = await run(`[[shell:GIT_EXTERNAL_DIFF='touch ${marker}; :' git diff --ext-diff HEAD]]`, { cwd: changedRepo(), sandbox: 'read-only' });
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.equal(fs.existsSync(marker), false, 'the external diff command wrote outside');
+  });
+
+  it('read-only: git diff --output cannot overwrite a file in the home', async () => {
+    const repo = changedRepo();
+    const bashrc = path.join(s.h.env().HOME!, '.bashrc');
+    fs.writeFileSync(bashrc, '# the user\'s own\n');
+    const done = await run(`[[shell:git diff --output=${bashrc} HEAD]]`, { cwd: repo, sandbox: 'read-only' });
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.match(done.last_message, /Read-only file system/);
+    assert.equal(fs.readFileSync(bashrc, 'utf8'), '# the user\'s own\n');
+    assert.equal(fs.readFileSync(path.join(repo, 'a.txt'), 'utf8'), 'changed\n');
+  });
+
+  it('workspace-write in a worktree: writes its worktree, but not the config or refs of the shared .git', async () => {
+    const repo = gitRepo({ 'a.txt': 'a\n' });
+    git(repo, 'checkout', '-q', '-b', 'other');
+    fs.writeFileSync(path.join(repo, 'b.txt'), 'b\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'other');
+    git(repo, 'checkout', '-q', 'main');
+    const main = git(repo, 'rev-parse', 'main');
+    const config = fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8');
+
+    const command = "echo ok > inside.txt; git config core.fsmonitor 'touch fsmonitor-ran'; git update-ref refs/heads/main other; echo done";
+    const done = await run(`[[shell:${command}]]`, { cwd: repo, sandbox: 'workspace-write', isolation: 'worktree' });
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.match(done.last_message, /done/);
+    assert.equal(git(repo, 'rev-parse', 'main'), main, 'main moved');
+    assert.equal(fs.readFileSync(path.join(repo, '.git', 'config'), 'utf8'), config, 'the repository config changed');
+    const diff = await s.conn.call('codex_diff', { job_id: done.job_id, stat_only: true });
+    assert.deepEqual(diff.files.map((f: { path: string }) => f.path), ['inside.txt'], 'the write inside the worktree is the change');
+    git(repo, 'status');
+    assert.equal(fs.existsSync(path.join(repo, 'fsmonitor-ran')), false);
+  });
+});
+
+describe('Claude Code in our sandbox', () => {
+  const s = useAgentServer(mockedAgent('claude'));
+
+  it('read-only writes nothing outside (nor its own settings), even with a command the user\'s own allow rule lets through', async () => {
+    const home = s.h.env().HOME!;
+    fs.mkdirSync(path.join(home, '.claude'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(node:*)'] } }));
+    const cwd = s.h.workdir();
+    // It names no path, so Claude Code's own path check has nothing to refuse.
+    const script = "for (const f of [require('os').homedir() + '/claude-ro.txt', 'ro.txt', require('os').homedir() + '/.claude/settings.json']) try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
+    const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd, agent: 'claude', sandbox: 'read-only' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `the allow rule let the command run: ${done.output}`);
+    assert.match(done.last_message, /EROFS[\s\S]*EROFS[\s\S]*EROFS/);
+    assert.equal(fs.existsSync(path.join(home, 'claude-ro.txt')), false, 'it wrote outside');
+    assert.equal(fs.existsSync(path.join(cwd, 'ro.txt')), false, 'it wrote its cwd');
+    assert.match(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8'), /Bash\(node:\*\)/, 'it rewrote the settings your own claude runs');
+    assert.ok(fs.readdirSync(path.join(home, '.claude', 'projects')).length > 0, 'its session was saved in ~/.claude');
+  });
+});
+
+describe('a machine where the sandbox cannot be made', () => {
+  const s = useAgentServer(mockedAgent('claude'), { CODEX_ASYNC_BWRAP: '/nonexistent/bwrap' });
+
+  it('refuses a Claude Code job at codex_start and codex_reply, saying why and what to do; codex jobs are not affected', async () => {
+    const result = await s.conn.raw('codex_start', { prompt: 'hello', cwd: s.h.workdir(), agent: 'claude', sandbox: 'read-only' });
+    assert.equal(result.isError, true);
+    const text = result.content[0].text as string;
+    assert.match(text, /bubblewrap \(\/nonexistent\/bwrap\) is not installed/);
+    assert.match(text, /apt-get install bubblewrap/);
+    assert.match(text, /agent "codex"/);
+    const reply = await s.conn.raw('codex_reply', { thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53', cwd: s.h.workdir(), prompt: 'go on', agent: 'claude' });
+    assert.equal(reply.isError, true);
+    assert.match(reply.content[0].text, /^sandbox_unavailable: Claude Code runs inside our bubblewrap sandbox/);
+    const codex = await s.conn.call('codex_start', { prompt: 'hello', cwd: s.h.workdir(), sandbox: 'read-only' });
+    assert.equal((await waitFinal(s.conn, codex.job_id)).status, 'completed');
+  });
+});
+
+describe('doctor and the sandbox', () => {
+  const s = useAgentServer(mockedAgent('claude'));
+
+  it('says bubblewrap works here, and FAILs with the fix where it is missing and Claude Code is installed', async () => {
+    const works = await cliIn(s.h.env(s.env), ['doctor', '--json']);
+    const ok = JSON.parse(works.stdout).checks.find((c: { name: string }) => c.name === 'sandbox');
+    assert.equal(ok.level, 'ok', JSON.stringify(ok));
+    const missing = await cliIn(s.h.env({ ...s.env, CODEX_ASYNC_BWRAP: '/nonexistent/bwrap' }), ['doctor', '--json']);
+    assert.equal(missing.code, 1, missing.stdout);
+    const failed = JSON.parse(missing.stdout).checks.find((c: { name: string }) => c.name === 'sandbox');
+    assert.equal(failed.level, 'fail', JSON.stringify(failed));
+    assert.match(failed.detail, /bubblewrap \(\/nonexistent\/bwrap\) is not installed: Claude Code jobs are refused/);
+    assert.match(failed.fix, /apt-get install bubblewrap/);
+  });
+});
