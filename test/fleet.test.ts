@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it as test } from 'node:test';
-import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
+import { cliIn, isLivePid, ROOT, runProcess, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
 import { Redis } from 'ioredis';
 import { gitRepo } from './helpers/git.ts';
 import { freePort, REDIS_MISSING, startRedis, type RedisServer } from './helpers/redis.ts';
@@ -120,6 +120,19 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, new RegExp(tags[0]!));
     await conn.close();
+  });
+
+  it('ends a fleet command as soon as its work is done: no timer of the fleet keeps it alive after close', async () => {
+    await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const s = await conn.call('codex_start', { prompt: 'fleet-close', cwd: h.workdir() });
+    assert.equal((await waitFinal(conn, s.job_id)).status, 'completed');
+    await conn.close();
+    // The client's closing waited up to 2 s (and a request up to 5 s) on timers left running: every
+    // command lingered that long after its output. The fixture lists such timers firing after close.
+    const ran = await runProcess(process.execPath, [path.join(ROOT, 'test/fixtures/fleet-close.mjs'), s.job_id], fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }));
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(JSON.parse(ran.stdout), []);
   });
 
   it('holds the fleet-wide limit across runners', async () => {

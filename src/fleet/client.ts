@@ -14,7 +14,7 @@ import { isJobId, newJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
 import { endedBeforeStart, lostWithRunner, parseRecord, queuedSnapshot, resultOf, summaryOf, type JobRecord } from './records.js';
-import { beatEvery, connect, Keys, redisProblem } from './redis.js';
+import { beatEvery, connect, Keys, redisProblem, within } from './redis.js';
 import { RpcClient, runnerGone } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, startIdOf, type RunnerInfo, type StartData } from './shared.js';
 
@@ -86,7 +86,7 @@ export class FleetClient implements JobApi {
     this.rpc.close();
     // Redis away must not keep a command (or a server shutting down) from ending.
     const closing = Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
-    await Promise.race([closing, sleep(CLOSE_WAIT_MS)]);
+    await within(closing, CLOSE_WAIT_MS, undefined);
     this.sub.disconnect();
     this.redis.disconnect();
   }
@@ -559,7 +559,7 @@ export class FleetClient implements JobApi {
   }
 
   private async listening(): Promise<void> {
-    const listening = await Promise.race([this.subscribed, sleep(5000).then(() => false)]);
+    const listening = await within(this.subscribed, 5000, false);
     if (!listening) throw redisProblem(new Error('not subscribed to the fleet\'s channels yet'), this.fleet.url, this.sub);
   }
 

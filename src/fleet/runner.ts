@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -12,7 +11,7 @@ import { isJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
 import { endedBeforeStart, parseRecord } from './records.js';
-import { beatEvery, beatLasts, connect, Keys, redisProblem } from './redis.js';
+import { beatEvery, beatLasts, connect, Keys, redisProblem, within } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInfo, type StartData } from './shared.js';
 
@@ -494,11 +493,11 @@ export class FleetRunner {
     // What is under way finishes if Redis answers; with Redis away it would wait for ever, so a
     // few seconds, then the connections are cut (the jobs run on regardless).
     const settled = Promise.all([this.loop, ...this.taking.values()].map((p) => p.catch(() => undefined)));
-    await Promise.race([settled, sleep(CLOSE_WAIT_MS)]);
+    await within(settled, CLOSE_WAIT_MS, undefined);
     // The heartbeat is left to expire: a runner restarted within its life (a routine restart) never
     // shows its jobs as lost.
     const closing = Promise.all([...this.workers.map((w) => w.close(true)), ...this.queues.map((q) => q.close())].map((p) => p.catch(() => undefined)));
-    await Promise.race([closing, sleep(CLOSE_WAIT_MS)]);
+    await within(closing, CLOSE_WAIT_MS, undefined);
     this.sub.disconnect();
     this.workerConnection.disconnect();
     this.redis.disconnect();
