@@ -195,6 +195,42 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     await conn.close();
   });
 
+  it('refuses a second runner over the same home while the first lives, even paused past its heartbeat', async () => {
+    const first = await startRunner('one-home', ['--concurrency', '1'], SHORT_LOCK);
+    const id = runnerIdOf(first);
+    const client = new Redis(redis.url);
+    try {
+      // Paused past its heartbeat: Redis no longer shows it alive, but the process and its lock live.
+      first.process.kill('SIGSTOP');
+      await until('the paused runner\'s heartbeat to expire', async () => (await client.exists(`cam:runner:${id}`)) === 0, 60_000, 200);
+      const second = spawn(process.execPath, [SERVER_MAIN, 'runner'], { env: fleetEnv({ CODEX_ASYNC_HOME: first.home, ...SHORT_LOCK }), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      second.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        second.once('exit', (c) => resolve(c));
+        // On the old code it joined as the same runner: stopped here so the test fails rather than hangs.
+        void until('the second runner to exit or join', () => / serving /.test(stderr), 60_000).then(() => second.kill('SIGKILL'), () => undefined);
+      });
+      assert.notEqual(code, 0, stderr);
+      assert.match(stderr, new RegExp(`a runner already runs over ${first.home} \\(pid ${first.process.pid}\\)`));
+      // Woken, the first runner carries on.
+      first.process.kill('SIGCONT');
+      const conn = await front();
+      const s = await conn.call('codex_start', { prompt: 'fleet-one-home', cwd: h.workdir() });
+      const done = await waitFinal(conn, s.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.match(done.runner, new RegExp(id));
+      await conn.close();
+    } finally {
+      first.process.kill('SIGCONT');
+      client.disconnect();
+    }
+    // Its death releases the home: the next runner there starts (the same runner id).
+    await first.stop('SIGKILL');
+    const next = await startRunner('one-home', ['--concurrency', '1'], SHORT_LOCK);
+    assert.equal(runnerIdOf(next), id);
+  });
+
   it('runs a job elsewhere when the runner that took it stopped before beginning it', async () => {
     const a = await startRunner('a', ['--concurrency', '1'], { ...SHORT_LOCK, CODEX_ASYNC_TEST_PAUSE: 'fleet-take' });
     const conn = await front();

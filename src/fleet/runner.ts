@@ -10,6 +10,7 @@ import { ToolError } from '../errors.js';
 import { isJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
+import { HomeLock } from './homelock.js';
 import { endedBeforeStart, parseRecord } from './records.js';
 import { beatEvery, beatLasts, connect, Keys, redisProblem, within } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
@@ -71,6 +72,7 @@ export class FleetRunner {
     private readonly config: Config,
     private readonly fleet: FleetConfig,
     private readonly engine: Engine,
+    private readonly lock: HomeLock,
     private readonly opts: RunnerOptions,
     private readonly log: Logger,
   ) {
@@ -84,9 +86,17 @@ export class FleetRunner {
   /** Opens the local engine, checks Redis and joins the fleet; throws a ToolError a person can act on. */
   static async start(config: Config, opts: RunnerOptions, log: Logger): Promise<FleetRunner> {
     checkLabels(opts.labels, MAX_RUNNER_LABELS);
-    // The runner's limit is its machine's: attempts of a group and replies beyond it wait in the local queue.
-    const engine = Engine.open({ ...config, maxConcurrent: opts.concurrency }, log);
-    const runner = new FleetRunner(config, config.fleet!, engine, opts, log);
+    // Before anything else, Redis included: a second runner over this home is refused at once.
+    const lock = HomeLock.take(config.home);
+    let engine: Engine;
+    try {
+      // The runner's limit is its machine's: attempts of a group and replies beyond it wait in the local queue.
+      engine = Engine.open({ ...config, maxConcurrent: opts.concurrency }, log);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const runner = new FleetRunner(config, config.fleet!, engine, lock, opts, log);
     try {
       await runner.join();
     } catch (err) {
@@ -107,13 +117,6 @@ export class FleetRunner {
       probe.disconnect();
     }
     await this.redis.ping();
-    const other = await this.redis.get(this.keys.runner(this.id));
-    if (other) {
-      const info = JSON.parse(other) as RunnerInfo;
-      if (info.host === os.hostname() && info.pid !== process.pid && processAlive(info.pid)) {
-        throw new ToolError('conflict', `runner ${this.id} already runs here (pid ${info.pid}) over ${this.config.home}: stop it first, or give this one another CODEX_ASYNC_HOME`);
-      }
-    }
     await this.engine.catchUp();
     this.agents = await this.engine.agentsFound();
     await this.beat();
@@ -502,6 +505,7 @@ export class FleetRunner {
     this.workerConnection.disconnect();
     this.redis.disconnect();
     await this.engine.close();
+    this.lock.release();
   }
 }
 
@@ -518,13 +522,4 @@ function runnerId(home: string): string {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, `${id}\n`, { mode: 0o600 });
   return id;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
