@@ -164,35 +164,109 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     await conn.close();
   });
 
-  it('reports the jobs of a runner that died as lost, never runs them twice, and takes them back when it restarts', async () => {
+  it('keeps the job of a runner that died running, shown unreachable, never runs it twice, and takes it back when it restarts', async () => {
     const a = await startRunner('a', ['--concurrency', '1'], SHORT_LOCK);
-    const conn = await front();
+    const conn = await front(SHORT_LOCK);
     const tag = `fleet-kill-${Date.now()}`;
     const s = await conn.call('codex_start', { prompt: `${tag} [[slow:12000]]`, cwd: h.workdir() });
     await until('codex to reach the model', () => promptsSeen(tag) > 0, 60_000);
     const b = await startRunner('b', ['--concurrency', '1'], SHORT_LOCK);
     await a.stop('SIGKILL');
-    const lost = await until(
-      'the job to be reported lost',
+    // Not given up (CODEX_ASYNC_FLEET_LOST_AFTER is 10 min): running, with the runner's absence shown.
+    const away = await until(
+      'the runner to be shown unreachable',
       async () => {
         const p = await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
-        return p.status === 'failed' && p.error?.kind === 'lost' ? p : null;
+        return p.runner_unreachable_since ? p : null;
       },
       30_000,
       200,
     );
-    assert.match(lost.error.message, new RegExp(`runner ${runnerIdOf(a)}`));
+    assert.equal(away.status, 'running');
+    assert.ok(Date.parse(away.runner_unreachable_since) > 0, away.runner_unreachable_since);
+    assert.match(away.runner, new RegExp(runnerIdOf(a)));
+    const waited = await conn.call('codex_wait', { job_ids: [s.job_id], timeout_seconds: 1 });
+    assert.deepEqual([waited.finished, waited.pending], [[], [s.job_id]], 'codex_wait never returns it as finished');
     // Long enough for BullMQ to find the hold stalled and give the job to runner b, which must refuse it.
     await new Promise((r) => setTimeout(r, 2 * Number(SHORT_LOCK.CODEX_ASYNC_FLEET_LOCK_MS) + 1000));
     assert.equal(promptsSeen(tag), 1, 'the job ran once');
-    assert.equal((await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).error?.kind, 'lost');
+    assert.equal((await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).status, 'running');
     await startRunner('a', ['--concurrency', '1'], SHORT_LOCK);
     const done = await waitFinal(conn, s.job_id, 90);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.match(done.last_message, new RegExp(tag));
+    assert.ok(!done.runner_unreachable_since, 'the runner is back');
     assert.equal(promptsSeen(tag), 1, 'taken back, not run again');
     assert.ok(isLivePid(b.process.pid!));
     await conn.close();
+  });
+
+  it('a final status never changes: a paused runner\'s job stays running until lost-after, then lost for good with its late outcome beside it', async () => {
+    const a = await startRunner('paused', ['--concurrency', '1'], SHORT_LOCK);
+    const id = runnerIdOf(a);
+    const LOST_AFTER = { ...SHORT_LOCK, CODEX_ASYNC_FLEET_LOST_AFTER: '6' };
+    const patient = await front(SHORT_LOCK);
+    const strict = await front(LOST_AFTER);
+    const client = new Redis(redis.url);
+    const heartbeatGone = () => until('the paused runner\'s heartbeat to expire', async () => (await client.exists(`cam:runner:${id}`)) === 0, 60_000, 200);
+    try {
+      // Paused past its heartbeat, back before lost-after: running throughout, then its true outcome.
+      const first = await patient.call('codex_start', { prompt: 'fleet-paused-one [[slow:3000]]', cwd: h.workdir() });
+      await until('codex to reach the model', () => promptsSeen('fleet-paused-one') > 0, 60_000);
+      a.process.kill('SIGSTOP');
+      await heartbeatGone();
+      const away = await patient.call('codex_poll', { job_id: first.job_id, tail_lines: 0 });
+      assert.equal(away.status, 'running');
+      assert.ok(Date.parse(away.runner_unreachable_since) > 0);
+      const listed = await cliIn(fleetEnv({ ...SHORT_LOCK, CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['ls']);
+      assert.match(listed.stdout, new RegExp(`running .*${id} \\(away\\)`));
+      assert.equal((await patient.call('codex_wait', { job_ids: [first.job_id], timeout_seconds: 1 })).finished.length, 0);
+      a.process.kill('SIGCONT');
+      const done = await waitFinal(patient, first.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+
+      // Paused past lost-after: failed (lost), final; back, it finishes the job, which stays failed.
+      const second = await patient.call('codex_start', { prompt: 'fleet-paused-two [[slow:2000]]', cwd: h.workdir() });
+      await until('codex to reach the model', () => promptsSeen('fleet-paused-two') > 0, 60_000);
+      a.process.kill('SIGSTOP');
+      await heartbeatGone();
+      const waited = await strict.call('codex_wait', { job_ids: [second.job_id], timeout_seconds: 60 });
+      assert.equal(waited.finished.length, 1, JSON.stringify(waited));
+      const lost = waited.finished[0];
+      assert.equal(lost.status, 'failed');
+      assert.equal(lost.error.kind, 'lost');
+      assert.match(lost.error.message, new RegExp(`runner ${id} .*given up as lost.*codex_start`));
+      assert.equal(lost.late_outcome, null);
+      a.process.kill('SIGCONT');
+      const late = await until(
+        'the runner to record how the job really ended',
+        async () => {
+          const p = await patient.call('codex_poll', { job_id: second.job_id, tail_lines: 0 });
+          return p.late_outcome ? p : null;
+        },
+        60_000,
+        200,
+      );
+      assert.equal(late.status, 'failed', 'the final status did not change');
+      assert.equal(late.error.kind, 'lost');
+      assert.equal(late.late_outcome.status, 'completed');
+      assert.match(late.late_outcome.final_message, /fleet-paused-two/);
+      assert.equal(late.runner_unreachable_since, null, 'the runner is back');
+      const result = await strict.call('codex_result', { job_id: second.job_id });
+      assert.deepEqual([result.status, result.error.kind, result.late_outcome.status], ['failed', 'lost', 'completed']);
+      assert.equal(promptsSeen('fleet-paused-two'), 1);
+      // A person is told the command, not the tool.
+      const show = await cliIn(fleetEnv({ ...SHORT_LOCK, CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['show', second.job_id]);
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(show.stdout, /error\s+lost: .*start it anew with `codex-async-mcp run`/);
+      assert.doesNotMatch(show.stdout, /codex_start/);
+      assert.match(show.stdout, /late\s+completed at /);
+    } finally {
+      a.process.kill('SIGCONT');
+      client.disconnect();
+      await patient.close();
+      await strict.close();
+    }
   });
 
   it('refuses a second runner over the same home while the first lives, even paused past its heartbeat', async () => {

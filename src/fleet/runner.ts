@@ -11,7 +11,7 @@ import { isJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
 import { HomeLock } from './homelock.js';
-import { endedBeforeStart, parseRecord } from './records.js';
+import { endedBeforeStart, lateOutcomeOf, parseRecord } from './records.js';
 import { beatEvery, beatLasts, connect, Keys, redisProblem, within } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInfo, type StartData } from './shared.js';
@@ -22,6 +22,21 @@ import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInf
  */
 const CLAIM = `if redis.call('HEXISTS', KEYS[1], 'id') == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], 'runner', ARGV[1])`;
+
+/**
+ * A job's record as its runner writes it (KEYS[1]; ARGV[1] the status, ARGV[2] the late outcome, ''
+ * while the job runs, ARGV[3…] the fields): a final status is never changed, so a record given up as
+ * lost while this runner was away (or final otherwise) takes only the outcome, beside it.
+ */
+const RECORD = `local lost = redis.call('HGET', KEYS[1], 'lost')
+local status = redis.call('HGET', KEYS[1], 'status')
+local final = status == 'completed' or status == 'failed' or status == 'cancelled'
+if lost or (final and status ~= ARGV[1]) then
+  if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'late_outcome', ARGV[2]) end
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+return 1`;
 
 /** How long a stopping runner waits for Redis to take its last writes. */
 const CLOSE_WAIT_MS = 3000;
@@ -362,17 +377,12 @@ export class FleetRunner {
     s = { ...s, runner: this.id };
     const key = this.keys.job(id);
     const created = Date.parse(s.created_at);
+    const result = final ? { ...this.engine.result(id), runner: this.id } : null;
+    const fields = { id, created, runner: this.id, status: s.status, snapshot: JSON.stringify(s), updated: Date.now(), ...(result ? { result: JSON.stringify(result) } : {}) };
     const write = this.redis.multi();
+    // The heartbeat first: a reader gives a job up only while its runner's heartbeat is gone.
     this.beatInto(write);
-    write.hset(key, {
-      id,
-      created,
-      runner: this.id,
-      status: s.status,
-      snapshot: JSON.stringify(s),
-      updated: Date.now(),
-      ...(final ? { result: JSON.stringify({ ...this.engine.result(id), runner: this.id }) } : {}),
-    });
+    write.eval(RECORD, 1, key, s.status, result ? JSON.stringify(lateOutcomeOf(s, result)) : '', ...Object.entries(fields).flat());
     // A reply made on this runner has no record from a front end: it gets the fields readers expect.
     write.hsetnx(key, 'queue', '');
     write.hsetnx(key, 'bull', '');
