@@ -274,7 +274,15 @@ export class FleetRunner {
     for (const id of ids) write.hset(this.keys.job(id), { runner: this.id, token, updated: Date.now() });
     if (groupId) write.hset(this.keys.group(groupId), 'runner', this.id);
     await write.exec();
-    if ((await this.redis.hget(this.keys.job(first), 'cancel')) === '1') {
+    const [cancel, lost] = await this.redis.hmget(this.keys.job(first), 'cancel', 'lost');
+    if (lost) {
+      // Given up while this runner was away before beginning it: its final status says it never ran,
+      // and whoever read it may have started it anew. Never begun now.
+      this.log('info', `not beginning ${ids.join(', ')}: given up as lost while this runner was away`);
+      await this.complete({ bull, token, ids }, { given_up: true });
+      return;
+    }
+    if (cancel === '1') {
       await this.refuse(ids, 'cancelled', { kind: 'cancelled', message: 'cancelled before it started' });
       await this.complete({ bull, token, ids }, { cancelled: true });
       return;
