@@ -340,6 +340,24 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     await conn.close();
   });
 
+  it('never begins a job given up as lost while the runner that claimed it was away', async () => {
+    const a = await startRunner('claimer', ['--concurrency', '1'], { ...SHORT_LOCK, CODEX_ASYNC_TEST_PAUSE: 'fleet-claimed' });
+    const strict = await front({ ...SHORT_LOCK, CODEX_ASYNC_FLEET_LOST_AFTER: '6' });
+    const tag = `fleet-given-up-${Date.now()}`;
+    const s = await strict.call('codex_start', { prompt: tag, cwd: h.workdir() });
+    await until('runner a to stop after its claim', () => /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${a.process.pid}/stat`, 'utf8')), 30_000);
+    await a.stop('SIGKILL');
+    const lost = await waitFinal(strict, s.job_id, 90);
+    assert.deepEqual([lost.status, lost.error?.kind], ['failed', 'lost']);
+    // Back, the runner would begin a claimed job its store lacks; given up, whoever read it may have started it anew.
+    const back = await startRunner('claimer', ['--concurrency', '1'], SHORT_LOCK);
+    await until('the runner to let the start go', () => new RegExp(`not beginning ${s.job_id}`).test(back.stderr()), 60_000);
+    assert.equal(promptsSeen(tag), 0);
+    const after = await strict.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
+    assert.deepEqual([after.status, after.error?.kind], ['failed', 'lost']);
+    await strict.close();
+  });
+
   it('routes jobs by runner labels and waits for a runner that has the agent', async () => {
     // Neither runner has Claude Code (npm test puts node_modules/.bin, with claude, on PATH).
     const noClaude = { CLAUDE_BIN: '/nonexistent/claude' };
