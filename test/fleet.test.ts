@@ -269,6 +269,36 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     }
   });
 
+  it('cancels a job given up as lost on its runner once that is back, its status unchanged', async () => {
+    const a = await startRunner('paused', ['--concurrency', '1'], SHORT_LOCK);
+    const id = runnerIdOf(a);
+    const strict = await front({ ...SHORT_LOCK, CODEX_ASYNC_FLEET_LOST_AFTER: '6' });
+    const client = new Redis(redis.url);
+    try {
+      const s = await strict.call('codex_start', { prompt: 'fleet-late-cancel [[hang]]', cwd: h.workdir() });
+      await until('codex to reach the model', () => promptsSeen('fleet-late-cancel') > 0, 60_000);
+      a.process.kill('SIGSTOP');
+      const lost = await waitFinal(strict, s.job_id, 90);
+      assert.deepEqual([lost.status, lost.error?.kind], ['failed', 'lost']);
+      a.process.kill('SIGCONT');
+      await until('the runner to be back', async () => (await client.exists(`cam:runner:${id}`)) === 1, 60_000, 200);
+      assert.ok(jobProcessesOnMachine(s.job_id).length > 0, 'the job still runs on its machine');
+      const cancelled = await strict.call('codex_cancel', { job_id: s.job_id });
+      assert.deepEqual([cancelled.status, cancelled.error?.kind], ['failed', 'lost']);
+      assert.deepEqual(jobProcessesOnMachine(s.job_id), []);
+      const late = await until('the cancel to be recorded beside the verdict', async () => {
+        const p = await strict.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
+        return p.late_outcome ? p : null;
+      });
+      assert.equal(late.status, 'failed');
+      assert.equal(late.late_outcome.status, 'cancelled');
+    } finally {
+      a.process.kill('SIGCONT');
+      client.disconnect();
+      await strict.close();
+    }
+  });
+
   it('refuses a second runner over the same home while the first lives, even paused past its heartbeat', async () => {
     const first = await startRunner('one-home', ['--concurrency', '1'], SHORT_LOCK);
     const id = runnerIdOf(first);
