@@ -39,6 +39,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and -, up to 32').default('cam'),
   CODEX_ASYNC_FLEET_MAX: z.coerce.number().int().positive().optional(),
   CODEX_ASYNC_FLEET_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  CODEX_ASYNC_FLEET_LOST_AFTER: positiveNumber(600),
 });
 
 export interface Config {
@@ -99,6 +100,12 @@ export interface FleetConfig {
   max: number | undefined;
   /** How long a runner's hold on a job lasts unrenewed: a runner gone this long has its jobs looked at by others. */
   lockMs: number;
+  /**
+   * How long after its runner's last heartbeat a job not yet final is given up as lost, for good. Until
+   * then it reads as it was (running) with the runner's absence shown: a paused or restarting runner
+   * must not turn a job failed that then completes.
+   */
+  lostAfterMs: number;
 }
 
 /** The server's own settings: every CODEX_ASYNC_* variable (CODEX_ASYNC_TOKEN is the HTTP credential). */
@@ -158,6 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       });
   }
+  // A runner is only missed once its heartbeat has lapsed: giving its jobs up sooner would mean nothing.
+  if (e.CODEX_ASYNC_REDIS_URL && e.CODEX_ASYNC_FLEET_LOST_AFTER * 1000 <= e.CODEX_ASYNC_FLEET_LOCK_MS) {
+    throw new ConfigError(`CODEX_ASYNC_FLEET_LOST_AFTER (${e.CODEX_ASYNC_FLEET_LOST_AFTER} s) must be longer than CODEX_ASYNC_FLEET_LOCK_MS (${e.CODEX_ASYNC_FLEET_LOCK_MS} ms), how long a heartbeat lasts`);
+  }
   const callbackSettings: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     // Secrets never go to a callback's argv, where ps shows them; a callback needs only the local engine.
@@ -186,7 +197,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobNice: e.CODEX_ASYNC_JOB_NICE,
     defaultIsolation: e.CODEX_ASYNC_ISOLATION,
     fleet: e.CODEX_ASYNC_REDIS_URL
-      ? { url: e.CODEX_ASYNC_REDIS_URL, prefix: e.CODEX_ASYNC_REDIS_PREFIX, max: e.CODEX_ASYNC_FLEET_MAX, lockMs: e.CODEX_ASYNC_FLEET_LOCK_MS }
+      ? {
+          url: e.CODEX_ASYNC_REDIS_URL,
+          prefix: e.CODEX_ASYNC_REDIS_PREFIX,
+          max: e.CODEX_ASYNC_FLEET_MAX,
+          lockMs: e.CODEX_ASYNC_FLEET_LOCK_MS,
+          lostAfterMs: Math.round(e.CODEX_ASYNC_FLEET_LOST_AFTER * 1000),
+        }
       : null,
   };
 }

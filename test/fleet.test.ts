@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it as test } from 'node:test';
-import { cliIn, isLivePid, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
+import { cliIn, isLivePid, ROOT, runProcess, jobProcessesOnMachine, killQuietly, processesOfHome, SERVER_MAIN, startHarness, tempDir, until, waitFinal, type Harness } from './helpers/harness.ts';
 import { Redis } from 'ioredis';
 import { gitRepo } from './helpers/git.ts';
 import { freePort, REDIS_MISSING, startRedis, type RedisServer } from './helpers/redis.ts';
@@ -122,6 +122,19 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     await conn.close();
   });
 
+  it('ends a fleet command as soon as its work is done: no timer of the fleet keeps it alive after close', async () => {
+    await startRunner('a', ['--concurrency', '1']);
+    const conn = await front();
+    const s = await conn.call('codex_start', { prompt: 'fleet-close', cwd: h.workdir() });
+    assert.equal((await waitFinal(conn, s.job_id)).status, 'completed');
+    await conn.close();
+    // The client's closing waited up to 2 s (and a request up to 5 s) on timers left running: every
+    // command lingered that long after its output. The fixture lists such timers firing after close.
+    const ran = await runProcess(process.execPath, [path.join(ROOT, 'test/fixtures/fleet-close.mjs'), s.job_id], fleetEnv({ CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }));
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(JSON.parse(ran.stdout), []);
+  });
+
   it('holds the fleet-wide limit across runners', async () => {
     await startRunner('a', ['--concurrency', '2'], { CODEX_ASYNC_FLEET_MAX: '1' });
     await startRunner('b', ['--concurrency', '2'], { CODEX_ASYNC_FLEET_MAX: '1' });
@@ -151,35 +164,175 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     await conn.close();
   });
 
-  it('reports the jobs of a runner that died as lost, never runs them twice, and takes them back when it restarts', async () => {
+  it('keeps the job of a runner that died running, shown unreachable, never runs it twice, and takes it back when it restarts', async () => {
     const a = await startRunner('a', ['--concurrency', '1'], SHORT_LOCK);
-    const conn = await front();
+    const conn = await front(SHORT_LOCK);
     const tag = `fleet-kill-${Date.now()}`;
     const s = await conn.call('codex_start', { prompt: `${tag} [[slow:12000]]`, cwd: h.workdir() });
     await until('codex to reach the model', () => promptsSeen(tag) > 0, 60_000);
     const b = await startRunner('b', ['--concurrency', '1'], SHORT_LOCK);
     await a.stop('SIGKILL');
-    const lost = await until(
-      'the job to be reported lost',
+    // Not given up (CODEX_ASYNC_FLEET_LOST_AFTER is 10 min): running, with the runner's absence shown.
+    const away = await until(
+      'the runner to be shown unreachable',
       async () => {
         const p = await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
-        return p.status === 'failed' && p.error?.kind === 'lost' ? p : null;
+        return p.runner_unreachable_since ? p : null;
       },
       30_000,
       200,
     );
-    assert.match(lost.error.message, new RegExp(`runner ${runnerIdOf(a)}`));
+    assert.equal(away.status, 'running');
+    assert.ok(Date.parse(away.runner_unreachable_since) > 0, away.runner_unreachable_since);
+    assert.match(away.runner, new RegExp(runnerIdOf(a)));
+    const waited = await conn.call('codex_wait', { job_ids: [s.job_id], timeout_seconds: 1 });
+    assert.deepEqual([waited.finished, waited.pending], [[], [s.job_id]], 'codex_wait never returns it as finished');
     // Long enough for BullMQ to find the hold stalled and give the job to runner b, which must refuse it.
     await new Promise((r) => setTimeout(r, 2 * Number(SHORT_LOCK.CODEX_ASYNC_FLEET_LOCK_MS) + 1000));
     assert.equal(promptsSeen(tag), 1, 'the job ran once');
-    assert.equal((await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).error?.kind, 'lost');
+    assert.equal((await conn.call('codex_poll', { job_id: s.job_id, tail_lines: 0 })).status, 'running');
     await startRunner('a', ['--concurrency', '1'], SHORT_LOCK);
     const done = await waitFinal(conn, s.job_id, 90);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.match(done.last_message, new RegExp(tag));
+    assert.ok(!done.runner_unreachable_since, 'the runner is back');
     assert.equal(promptsSeen(tag), 1, 'taken back, not run again');
     assert.ok(isLivePid(b.process.pid!));
     await conn.close();
+  });
+
+  it('a final status never changes: a paused runner\'s job stays running until lost-after, then lost for good with its late outcome beside it', async () => {
+    const a = await startRunner('paused', ['--concurrency', '1'], SHORT_LOCK);
+    const id = runnerIdOf(a);
+    const LOST_AFTER = { ...SHORT_LOCK, CODEX_ASYNC_FLEET_LOST_AFTER: '6' };
+    const patient = await front(SHORT_LOCK);
+    const strict = await front(LOST_AFTER);
+    const client = new Redis(redis.url);
+    const heartbeatGone = () => until('the paused runner\'s heartbeat to expire', async () => (await client.exists(`cam:runner:${id}`)) === 0, 60_000, 200);
+    try {
+      // Paused past its heartbeat, back before lost-after: running throughout, then its true outcome.
+      const first = await patient.call('codex_start', { prompt: 'fleet-paused-one [[slow:3000]]', cwd: h.workdir() });
+      await until('codex to reach the model', () => promptsSeen('fleet-paused-one') > 0, 60_000);
+      a.process.kill('SIGSTOP');
+      await heartbeatGone();
+      const away = await patient.call('codex_poll', { job_id: first.job_id, tail_lines: 0 });
+      assert.equal(away.status, 'running');
+      assert.ok(Date.parse(away.runner_unreachable_since) > 0);
+      const listed = await cliIn(fleetEnv({ ...SHORT_LOCK, CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['ls']);
+      assert.match(listed.stdout, new RegExp(`running .*${id} \\(away\\)`));
+      assert.equal((await patient.call('codex_wait', { job_ids: [first.job_id], timeout_seconds: 1 })).finished.length, 0);
+      a.process.kill('SIGCONT');
+      const done = await waitFinal(patient, first.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+
+      // Paused past lost-after: failed (lost), final; back, it finishes the job, which stays failed.
+      const second = await patient.call('codex_start', { prompt: 'fleet-paused-two [[slow:2000]]', cwd: h.workdir() });
+      await until('codex to reach the model', () => promptsSeen('fleet-paused-two') > 0, 60_000);
+      a.process.kill('SIGSTOP');
+      await heartbeatGone();
+      const waited = await strict.call('codex_wait', { job_ids: [second.job_id], timeout_seconds: 60 });
+      assert.equal(waited.finished.length, 1, JSON.stringify(waited));
+      const lost = waited.finished[0];
+      assert.equal(lost.status, 'failed');
+      assert.equal(lost.error.kind, 'lost');
+      assert.match(lost.error.message, new RegExp(`runner ${id} .*given up as lost.*codex_start`));
+      assert.equal(lost.late_outcome, null);
+      a.process.kill('SIGCONT');
+      const late = await until(
+        'the runner to record how the job really ended',
+        async () => {
+          const p = await patient.call('codex_poll', { job_id: second.job_id, tail_lines: 0 });
+          return p.late_outcome ? p : null;
+        },
+        60_000,
+        200,
+      );
+      assert.equal(late.status, 'failed', 'the final status did not change');
+      assert.equal(late.error.kind, 'lost');
+      assert.equal(late.late_outcome.status, 'completed');
+      assert.match(late.late_outcome.final_message, /fleet-paused-two/);
+      assert.equal(late.runner_unreachable_since, null, 'the runner is back');
+      const result = await strict.call('codex_result', { job_id: second.job_id });
+      assert.deepEqual([result.status, result.error.kind, result.late_outcome.status], ['failed', 'lost', 'completed']);
+      assert.equal(promptsSeen('fleet-paused-two'), 1);
+      // A person is told the command, not the tool.
+      const show = await cliIn(fleetEnv({ ...SHORT_LOCK, CODEX_ASYNC_HOME: path.join(tempDir('cli'), 'state') }), ['show', second.job_id]);
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(show.stdout, /error\s+lost: .*start it anew with `codex-async-mcp run`/);
+      assert.doesNotMatch(show.stdout, /codex_start/);
+      assert.match(show.stdout, /late\s+completed at /);
+    } finally {
+      a.process.kill('SIGCONT');
+      client.disconnect();
+      await patient.close();
+      await strict.close();
+    }
+  });
+
+  it('cancels a job given up as lost on its runner once that is back, its status unchanged', async () => {
+    const a = await startRunner('paused', ['--concurrency', '1'], SHORT_LOCK);
+    const id = runnerIdOf(a);
+    const strict = await front({ ...SHORT_LOCK, CODEX_ASYNC_FLEET_LOST_AFTER: '6' });
+    const client = new Redis(redis.url);
+    try {
+      const s = await strict.call('codex_start', { prompt: 'fleet-late-cancel [[hang]]', cwd: h.workdir() });
+      await until('codex to reach the model', () => promptsSeen('fleet-late-cancel') > 0, 60_000);
+      a.process.kill('SIGSTOP');
+      const lost = await waitFinal(strict, s.job_id, 90);
+      assert.deepEqual([lost.status, lost.error?.kind], ['failed', 'lost']);
+      a.process.kill('SIGCONT');
+      await until('the runner to be back', async () => (await client.exists(`cam:runner:${id}`)) === 1, 60_000, 200);
+      assert.ok(jobProcessesOnMachine(s.job_id).length > 0, 'the job still runs on its machine');
+      const cancelled = await strict.call('codex_cancel', { job_id: s.job_id });
+      assert.deepEqual([cancelled.status, cancelled.error?.kind], ['failed', 'lost']);
+      assert.deepEqual(jobProcessesOnMachine(s.job_id), []);
+      const late = await until('the cancel to be recorded beside the verdict', async () => {
+        const p = await strict.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
+        return p.late_outcome ? p : null;
+      });
+      assert.equal(late.status, 'failed');
+      assert.equal(late.late_outcome.status, 'cancelled');
+    } finally {
+      a.process.kill('SIGCONT');
+      client.disconnect();
+      await strict.close();
+    }
+  });
+
+  it('refuses a second runner over the same home while the first lives, even paused past its heartbeat', async () => {
+    const first = await startRunner('one-home', ['--concurrency', '1'], SHORT_LOCK);
+    const id = runnerIdOf(first);
+    const client = new Redis(redis.url);
+    try {
+      // Paused past its heartbeat: Redis no longer shows it alive, but the process and its lock live.
+      first.process.kill('SIGSTOP');
+      await until('the paused runner\'s heartbeat to expire', async () => (await client.exists(`cam:runner:${id}`)) === 0, 60_000, 200);
+      const second = spawn(process.execPath, [SERVER_MAIN, 'runner'], { env: fleetEnv({ CODEX_ASYNC_HOME: first.home, ...SHORT_LOCK }), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      second.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        second.once('exit', (c) => resolve(c));
+        // On the old code it joined as the same runner: stopped here so the test fails rather than hangs.
+        void until('the second runner to exit or join', () => / serving /.test(stderr), 60_000).then(() => second.kill('SIGKILL'), () => undefined);
+      });
+      assert.notEqual(code, 0, stderr);
+      assert.match(stderr, new RegExp(`a runner already runs over ${first.home} \\(pid ${first.process.pid}\\)`));
+      // Woken, the first runner carries on.
+      first.process.kill('SIGCONT');
+      const conn = await front();
+      const s = await conn.call('codex_start', { prompt: 'fleet-one-home', cwd: h.workdir() });
+      const done = await waitFinal(conn, s.job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.match(done.runner, new RegExp(id));
+      await conn.close();
+    } finally {
+      first.process.kill('SIGCONT');
+      client.disconnect();
+    }
+    // Its death releases the home: the next runner there starts (the same runner id).
+    await first.stop('SIGKILL');
+    const next = await startRunner('one-home', ['--concurrency', '1'], SHORT_LOCK);
+    assert.equal(runnerIdOf(next), id);
   });
 
   it('runs a job elsewhere when the runner that took it stopped before beginning it', async () => {
@@ -215,6 +368,24 @@ describe('fleet: runners on two machines through Redis', { skip: REDIS_MISSING }
     assert.equal(promptsSeen(tag), 1);
     assert.ok(isLivePid(b.process.pid!));
     await conn.close();
+  });
+
+  it('never begins a job given up as lost while the runner that claimed it was away', async () => {
+    const a = await startRunner('claimer', ['--concurrency', '1'], { ...SHORT_LOCK, CODEX_ASYNC_TEST_PAUSE: 'fleet-claimed' });
+    const strict = await front({ ...SHORT_LOCK, CODEX_ASYNC_FLEET_LOST_AFTER: '6' });
+    const tag = `fleet-given-up-${Date.now()}`;
+    const s = await strict.call('codex_start', { prompt: tag, cwd: h.workdir() });
+    await until('runner a to stop after its claim', () => /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${a.process.pid}/stat`, 'utf8')), 30_000);
+    await a.stop('SIGKILL');
+    const lost = await waitFinal(strict, s.job_id, 90);
+    assert.deepEqual([lost.status, lost.error?.kind], ['failed', 'lost']);
+    // Back, the runner would begin a claimed job its store lacks; given up, whoever read it may have started it anew.
+    const back = await startRunner('claimer', ['--concurrency', '1'], SHORT_LOCK);
+    await until('the runner to let the start go', () => new RegExp(`not beginning ${s.job_id}`).test(back.stderr()), 60_000);
+    assert.equal(promptsSeen(tag), 0);
+    const after = await strict.call('codex_poll', { job_id: s.job_id, tail_lines: 0 });
+    assert.deepEqual([after.status, after.error?.kind], ['failed', 'lost']);
+    await strict.close();
   });
 
   it('routes jobs by runner labels and waits for a runner that has the agent', async () => {

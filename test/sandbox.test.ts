@@ -167,7 +167,7 @@ describe('doctor and the sandbox', () => {
     assert.equal(missing.code, 1, missing.stdout);
     const failed = JSON.parse(missing.stdout).checks.find((c: { name: string }) => c.name === 'sandbox');
     assert.equal(failed.level, 'fail', JSON.stringify(failed));
-    assert.match(failed.detail, /bubblewrap \(\/nonexistent\/bwrap\) is not installed: Claude Code jobs are refused/);
+    assert.match(failed.detail, /bubblewrap \(\/nonexistent\/bwrap\) is not installed: [^\n]*Claude Code[^\n]* jobs are refused/);
     assert.match(failed.fix, /apt-get install bubblewrap/);
   });
 });

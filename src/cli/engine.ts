@@ -37,7 +37,7 @@ export function openFailure(err: ConfigError | ToolError): CliError {
 export async function openJobs(config: Config, log: Logger, opts: { forCommand?: boolean } = {}): Promise<JobApi> {
   if (!config.fleet) return Engine.open(config, log, opts);
   const { FleetClient } = await import('../fleet/client.js');
-  return FleetClient.open(config, log);
+  return FleetClient.open(config, log, opts.forCommand ? commandName : undefined);
 }
 
 /** Only warnings reach the terminal; a person does not need "using codex 0.169.0" before every listing. */

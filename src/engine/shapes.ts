@@ -185,6 +185,16 @@ const review = {
   check,
   changes,
   runner: z.string().nullable().optional().describe('With a fleet (CODEX_ASYNC_REDIS_URL): the runner holding the job, "<id> on <host>"'),
+  runner_unreachable_since: z
+    .string()
+    .nullable()
+    .optional()
+    .describe("With a fleet: the runner's last heartbeat, when it has not been heard from since. The job keeps its status until CODEX_ASYNC_FLEET_LOST_AFTER has passed, then it is failed (lost) for good"),
+  late_outcome: z
+    .object({ status, exit_code: z.number().nullable(), error, finished_at: z.string().nullable(), final_message: z.string().nullable() })
+    .nullable()
+    .optional()
+    .describe('With a fleet: how a job given up as lost really ended, when its runner came back and finished it; the status stays failed (lost)'),
 };
 const fileChange = z.object({
   path: z.string(),

@@ -9,12 +9,12 @@ import type { GroupView } from '../engine/groups.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
 import { checkIsolation, checkJobId, checkLineup, checkPrompt, LIMITS, notFound } from '../engine/validate.js';
 import type { ApplyResult, DiffResult, DiscardResult } from '../engine/workspaces.js';
-import { invalid, ToolError } from '../errors.js';
+import { invalid, toolName, ToolError, type Namer } from '../errors.js';
 import { isJobId, newJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
-import { endedBeforeStart, lostWithRunner, parseRecord, queuedSnapshot, resultOf, summaryOf, type JobRecord } from './records.js';
-import { beatEvery, connect, Keys, redisProblem } from './redis.js';
+import { endedBeforeStart, givenUp, lostError, parseRecord, queuedSnapshot, resultOf, summaryOf, unreachable, type JobRecord } from './records.js';
+import { beatEvery, connect, Keys, redisProblem, within } from './redis.js';
 import { RpcClient, runnerGone } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, startIdOf, type RunnerInfo, type StartData } from './shared.js';
 
@@ -27,6 +27,19 @@ const READ_TIMEOUT_MS = 10_000;
 const CLOSE_WAIT_MS = 2000;
 /** An action (cancel, apply, a reply, gc) may take long on a big checkout. */
 const ACTION_TIMEOUT_MS = 120_000;
+
+/**
+ * Gives a job up as lost: only while its runner's heartbeat (KEYS[2]) is gone, the record names that
+ * runner (ARGV[1]) and is not final. Its status is then final like any other: the runner, back,
+ * records only a late outcome beside it (runner.ts). 1: given up here; 0: not.
+ */
+const GIVE_UP = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'runner', 'status')
+if f[1] ~= ARGV[1] or f[2] == 'completed' or f[2] == 'failed' or f[2] == 'cancelled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'failed', 'snapshot', ARGV[2], 'result', ARGV[3], 'lost', ARGV[4], 'updated', ARGV[4])
+if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1`;
 
 /**
  * A front end of the fleet (CODEX_ASYNC_REDIS_URL set): the MCP server and the command line ask it
@@ -51,6 +64,8 @@ export class FleetClient implements JobApi {
     private readonly config: Config,
     private readonly fleet: FleetConfig,
     private readonly log: Logger,
+    /** How messages name the next step: a tool for an MCP client, a command for a person. */
+    private readonly namer: Namer,
   ) {
     this.keys = new Keys(fleet.prefix);
     this.redis = connect(fleet.url, { name: 'codex-async-mcp front end' });
@@ -66,8 +81,8 @@ export class FleetClient implements JobApi {
     this.subscribed = this.sub.subscribe(this.keys.changes, replies).then(() => true, () => false);
   }
 
-  static open(config: Config, log: Logger): FleetClient {
-    return new FleetClient(config, config.fleet!, log);
+  static open(config: Config, log: Logger, namer: Namer = toolName): FleetClient {
+    return new FleetClient(config, config.fleet!, log, namer);
   }
 
   get retentionMs(): number | null {
@@ -86,7 +101,7 @@ export class FleetClient implements JobApi {
     this.rpc.close();
     // Redis away must not keep a command (or a server shutting down) from ending.
     const closing = Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
-    await Promise.race([closing, sleep(CLOSE_WAIT_MS)]);
+    await within(closing, CLOSE_WAIT_MS, undefined);
     this.sub.disconnect();
     this.redis.disconnect();
   }
@@ -173,7 +188,7 @@ export class FleetClient implements JobApi {
         if (!(err instanceof ToolError && (err.kind === 'runner_unavailable' || err.kind === 'not_found'))) throw err;
       }
     }
-    return this.view(rec, runners);
+    return await this.view(rec, runners);
   }
 
   async activity(id: string): Promise<string> {
@@ -196,11 +211,12 @@ export class FleetClient implements JobApi {
 
   async result(id: string): Promise<JobResult> {
     const rec = await this.record(id);
-    const s = this.view(rec, await this.runners());
+    const s = await this.view(rec, await this.runners());
     if (!isFinal(s.status)) {
       throw new ToolError('not_finished', (t) => `job ${rec.id} is still ${s.status}: call ${t('wait')} with job_ids ["${rec.id}"] to block until it finishes, or ${t('poll')} to see its progress`);
     }
-    if (rec.result && isFinal(rec.status)) return { ...rec.result, runner: s.runner ?? null };
+    // A job given up as lost has no result of its runner's (or, given up meanwhile, a stale record here).
+    if (rec.result && isFinal(rec.status) && !rec.lost) return { ...rec.result, runner: s.runner ?? null };
     return resultOf(s);
   }
 
@@ -234,7 +250,7 @@ export class FleetClient implements JobApi {
             expired.push(ids[i]!);
             continue;
           }
-          const s = this.view(rec, runners);
+          const s = await this.view(rec, runners);
           if (input.status && s.status !== input.status) continue;
           if (input.cwd && s.cwd !== input.cwd) continue;
           if (input.label && s.label !== input.label) continue;
@@ -278,7 +294,7 @@ export class FleetClient implements JobApi {
         // Each missing one is waited for, or reported (record()).
         for (const [i, rec] of records.entries()) records[i] = rec ?? (await this.record(unique[i]!));
         const runners = await this.runners();
-        const views = records.map((rec) => this.view(rec!, runners));
+        const views = await Promise.all(records.map((rec) => this.view(rec!, runners)));
         const finished = views.filter((s) => isFinal(s.status));
         const timedOut = Date.now() >= deadline;
         if (finished.length > 0 || timedOut || opts.signal?.aborted || this.closed) {
@@ -293,6 +309,7 @@ export class FleetClient implements JobApi {
 
   async cancel(idOrPrefix: string): Promise<Snapshot> {
     let rec = await this.record(idOrPrefix);
+    if (rec.lost) return this.cancelGivenUp(rec);
     if (isFinal(rec.status)) return this.view(rec, await this.runners());
     // The flag first, then look for a runner: a runner sets itself on the record before it reads the
     // flag, so one of the two always sees the other.
@@ -339,7 +356,13 @@ export class FleetClient implements JobApi {
       const rec = await this.record(id);
       if (rec.runner) {
         const runners = await this.runners();
-        if (!runners.alive.has(rec.runner)) return this.view(rec, runners);
+        if (!runners.alive.has(rec.runner)) {
+          // Away: followed on when it comes back, until then or until the job is given up.
+          const s = await this.view(rec, runners);
+          if (isFinal(s.status) || opts.signal?.aborted || this.closed) return s;
+          await this.nextChange([id], RECHECK_MS, opts.signal);
+          continue;
+        }
         const chunk = await this.ask<{ lines: string[]; offset: number; final: boolean }>(rec, 'readLog', [id, offset]);
         const stuck = chunk.offset === offset && chunk.lines.length === 0;
         offset = chunk.offset;
@@ -361,11 +384,16 @@ export class FleetClient implements JobApi {
       const runners = await this.runners();
       if (runners.alive.has(runner)) {
         await this.listening();
-        return this.io(() => this.rpc.call<GroupView>({ id: runner, name: runnerName(runner, runners.seen) }, `group ${groupId}`, 'group', [groupId]));
+        const view = await this.io(() => this.rpc.call<GroupView>({ id: runner, name: runnerName(runner, runners.seen) }, `group ${groupId}`, 'group', [groupId]));
+        // Attempts given up as lost while the runner was away stay so, whatever its store says now.
+        const givenUp = new Set((await this.records(ids)).filter((rec) => rec?.lost).map((rec) => rec!.id));
+        if (givenUp.size === 0) return view;
+        const attempts = view.attempts.map((a) => (givenUp.has(a.job_id) ? { ...a, status: 'failed' as const } : a));
+        return { ...view, attempts, best_job_id: givenUp.has(view.best_job_id ?? '') ? null : view.best_job_id, finished: attempts.filter((a) => isFinal(a.status)).length };
       }
     }
     const runners = await this.runners();
-    const views = (await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i]!)));
+    const views = await Promise.all((await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i]!))));
     return {
       group_id: groupId,
       attempts: views.map((s) => ({ job_id: s.job_id, status: s.status, check: s.check, changes: s.changes, finished_at: s.finished_at })),
@@ -386,7 +414,7 @@ export class FleetClient implements JobApi {
     }
     const group = await this.group(groupId);
     const runners = await this.runners();
-    const views = (await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i]!)));
+    const views = await Promise.all((await this.records(ids)).map((rec, i) => (rec ? this.view(rec, runners) : this.vanished(ids[i]!))));
     return { finished: views.filter((s) => isFinal(s.status)), pending: views.filter((s) => !isFinal(s.status)).map((s) => s.job_id), timed_out: group.finished < group.total, group };
   }
 
@@ -485,11 +513,59 @@ export class FleetClient implements JobApi {
     });
   }
 
-  /** A job as readers see it: its record, with the runner named, and `lost` while a started job's runner is gone. */
-  private view(rec: JobRecord, runners: Runners): Snapshot {
+  /**
+   * A job as readers see it: its record, with the runner named. A started job whose runner is away
+   * keeps its status, showing since when (`runner_unreachable_since`), until CODEX_ASYNC_FLEET_LOST_AFTER
+   * has passed; then the first reader gives it up as lost in its record, for good.
+   */
+  private async view(rec: JobRecord, runners: Runners, again = false): Promise<Snapshot> {
     const s = this.named(rec.snapshot, runners, rec.runner);
+    const name = runnerName(rec.runner, runners.seen);
+    if (rec.lost) {
+      // Worded for this reader (the record has it for a tool); what the runner said later, beside it.
+      const seen = s.runner_unreachable_since ? Date.parse(s.runner_unreachable_since) : rec.lost;
+      const away = runners.alive.has(rec.runner) ? null : s.runner_unreachable_since;
+      return { ...s, error: lostError(name, seen, this.fleet.lostAfterMs, this.namer), runner_unreachable_since: away, late_outcome: rec.lateOutcome };
+    }
     if (isFinal(rec.status) || !rec.runner || runners.alive.has(rec.runner)) return s;
-    return lostWithRunner(s, runnerName(rec.runner, runners.seen), runners.seen.get(rec.runner)?.beat_at ?? null);
+    const seen = runners.seen.get(rec.runner)?.beat_at ?? rec.updated;
+    const now = Date.now();
+    if (again || now - seen < this.fleet.lostAfterMs) return unreachable(s, seen);
+    const lost = givenUp({ ...rec.snapshot, runner: rec.runner }, name, seen, this.fleet.lostAfterMs, now, toolName);
+    await this.io(() =>
+      this.redis.eval(
+        GIVE_UP,
+        2,
+        this.keys.job(rec.id),
+        this.keys.runner(rec.runner),
+        rec.runner,
+        JSON.stringify(lost),
+        JSON.stringify(resultOf(lost)),
+        now,
+        this.config.retentionMs ?? 0,
+        this.keys.changes,
+        rec.id,
+      ),
+    );
+    // Given up here or by another reader, or its runner is back: the record says which.
+    const fresh = await this.records([rec.id]);
+    return this.view(fresh[0] ?? rec, await this.runners(), true);
+  }
+
+  /**
+   * A job given up as lost may still run on its runner, once that is back: stopping it there is still
+   * worth asking. Its status stays what it was; the cancel shows as its late outcome.
+   */
+  private async cancelGivenUp(rec: JobRecord): Promise<Snapshot> {
+    const runners = await this.runners();
+    if (runners.alive.has(rec.runner)) {
+      try {
+        await this.ask<Snapshot>(rec, 'cancel', [rec.id]);
+      } catch (err) {
+        if (!(err instanceof ToolError && (err.kind === 'runner_unavailable' || err.kind === 'not_found'))) throw err;
+      }
+    }
+    return this.view(await this.record(rec.id), runners);
   }
 
   /** The snapshot with its runner (a runner writes its bare id) named as people read it: "r-… on host". */
@@ -559,7 +635,7 @@ export class FleetClient implements JobApi {
   }
 
   private async listening(): Promise<void> {
-    const listening = await Promise.race([this.subscribed, sleep(5000).then(() => false)]);
+    const listening = await within(this.subscribed, 5000, false);
     if (!listening) throw redisProblem(new Error('not subscribed to the fleet\'s channels yet'), this.fleet.url, this.sub);
   }
 

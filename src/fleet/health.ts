@@ -30,7 +30,7 @@ export async function checkFleet(config: FleetConfig, now = Date.now()): Promise
     const keys = new Keys(config.prefix);
     const reachable: Check = { name: 'redis', level: 'ok', detail: `${redactUrl(config.url)} answers (keys under "${config.prefix}:")` };
     return await inTime(
-      (async () => [reachable, await checkVersion(redis), await checkPersistence(redis), await checkMemoryPolicy(redis), ...(await checkRunners(redis, keys, config.url, now))])(),
+      (async () => [reachable, await checkVersion(redis), await checkPersistence(redis), await checkMemoryPolicy(redis), ...(await checkRunners(redis, keys, config, now))])(),
     );
   } catch (err) {
     return failed(err);
@@ -110,7 +110,8 @@ async function checkMemoryPolicy(redis: Redis): Promise<Check> {
 }
 
 /** Every runner ever seen: live ones (their heartbeat key is there) with their load, gone ones since when. */
-async function checkRunners(redis: Redis, keys: Keys, url: string, now: number): Promise<Check[]> {
+async function checkRunners(redis: Redis, keys: Keys, config: FleetConfig, now: number): Promise<Check[]> {
+  const url = config.url;
   let runners: Awaited<ReturnType<typeof readRunners>>;
   try {
     runners = await readRunners(redis, keys);
@@ -134,7 +135,7 @@ async function checkRunners(redis: Redis, keys: Keys, url: string, now: number):
       gone.push({
         name: 'runner',
         level: 'warn',
-        detail: `${id} on ${seen.host} gone since ${new Date(seen.beat_at).toISOString()} (${since(now - seen.beat_at)} ago): its running jobs show as lost until it comes back`,
+        detail: `${id} on ${seen.host} gone since ${new Date(seen.beat_at).toISOString()} (${since(now - seen.beat_at)} ago): its unfinished jobs read as running with the runner unreachable, and are given up as lost ${since(config.lostAfterMs)} after its last heartbeat (CODEX_ASYNC_FLEET_LOST_AFTER)`,
         fix: `start \`codex-async-mcp runner\` on ${seen.host} again; if that machine is retired, forget it: HDEL ${keys.runnersSeen} ${id}`,
       });
     }

@@ -2,7 +2,8 @@ import { resolveAccess } from '../agents/access.js';
 import { AGENT_NAMES, type AgentName } from '../agents/agent.js';
 import type { StartInput } from '../engine/engine.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
-import { isFinal, type JobError, type JobStatus } from '../jobs/states.js';
+import type { Namer } from '../errors.js';
+import { type JobError, type JobStatus } from '../jobs/states.js';
 
 /**
  * A job as the fleet knows it: one Redis hash per job (Keys.job). The front end that enqueues it
@@ -29,7 +30,16 @@ export interface JobRecord {
   snapshot: Snapshot;
   result: JobResult | null;
   updated: number;
+  /**
+   * When a reader gave the job up as lost (its runner unheard of for CODEX_ASYNC_FLEET_LOST_AFTER); 0
+   * if none did. From then on its status is final: the runner, back, records only `late_outcome`.
+   */
+  lost: number;
+  /** How the job really ended on its runner, after it was given up as lost. */
+  lateOutcome: LateOutcome | null;
 }
+
+export type LateOutcome = NonNullable<Snapshot['late_outcome']>;
 
 /** Hash fields as Redis returns them → a record; null for a missing or unreadable one. */
 export function parseRecord(fields: Record<string, string>): JobRecord | null {
@@ -47,6 +57,8 @@ export function parseRecord(fields: Record<string, string>): JobRecord | null {
       snapshot: JSON.parse(fields.snapshot) as Snapshot,
       result: fields.result ? (JSON.parse(fields.result) as JobResult) : null,
       updated: Number(fields.updated ?? 0),
+      lost: Number(fields.lost ?? 0),
+      lateOutcome: fields.late_outcome ? (JSON.parse(fields.late_outcome) as LateOutcome) : null,
     };
   } catch {
     return null;
@@ -118,6 +130,8 @@ export function resultOf(s: Snapshot): JobResult {
     check: s.check,
     changes: s.changes,
     runner: s.runner ?? null,
+    runner_unreachable_since: s.runner_unreachable_since ?? null,
+    late_outcome: s.late_outcome ?? null,
   };
 }
 
@@ -141,25 +155,47 @@ export function summaryOf(s: Snapshot): JobSummary {
     check: s.check,
     changes: s.changes,
     runner: s.runner ?? null,
+    runner_unreachable_since: s.runner_unreachable_since ?? null,
+    late_outcome: s.late_outcome ?? null,
   };
 }
 
 /**
- * A started job whose runner stopped heartbeating, as every reader shows it: failed (lost), saying where it
- * was and that it may still be running there. Only its runner can say more, and it does when it
- * comes back (it takes the job back and rewrites the record).
+ * A started job whose runner has not been heard from, while it may yet come back: as it was, with the
+ * runner's absence shown. It is not given up, so nobody restarts work that is still going on there.
  */
-export function lostWithRunner(s: Snapshot, runnerName: string, lastSeen: number | null): Snapshot {
-  if (isFinal(s.status)) return s;
-  const when = lastSeen ? ` since ${new Date(lastSeen).toISOString()}` : '';
+export function unreachable(s: Snapshot, lastSeen: number): Snapshot {
+  return { ...s, runner_unreachable_since: new Date(lastSeen).toISOString() };
+}
+
+/**
+ * The same job once its runner has been away CODEX_ASYNC_FLEET_LOST_AFTER: failed (lost), for good,
+ * saying where it was and that it may still run there. Written into its record once (client.ts), so
+ * every reader sees the same final status whatever the runner does later.
+ */
+export function givenUp(s: Snapshot, runnerName: string, lastSeen: number, lostAfterMs: number, at: number, name: Namer): Snapshot {
   return {
-    ...s,
+    ...unreachable(s, lastSeen),
     status: 'failed',
-    error: {
-      kind: 'lost',
-      message: `runner ${runnerName} has not been heard from${when}; the job may still be running on that machine and is taken back if the runner starts again there. It is never run again elsewhere (an agent's changes cannot be undone): start it anew with codex_start if need be`,
-    },
+    finished_at: new Date(at).toISOString(),
+    progress: { ...s.progress, current: null },
+    error: lostError(runnerName, lastSeen, lostAfterMs, name),
   };
 }
+
+/** Why a job was given up, with the next step named for whoever reads it (a tool, or a command). */
+export function lostError(runnerName: string, lastSeen: number, lostAfterMs: number, name: Namer): JobError {
+  return {
+    kind: 'lost',
+    message: `runner ${runnerName} has not been heard from since ${new Date(lastSeen).toISOString()}, over ${span(lostAfterMs)} (CODEX_ASYNC_FLEET_LOST_AFTER), so the job is given up as lost. It may still be running on that machine: if the runner comes back and finishes it, its outcome is recorded beside this one (late_outcome) and the status stays failed. It is never run again elsewhere (an agent's changes cannot be undone): start it anew with ${name('start')} if need be`,
+  };
+}
+
+/** What a late outcome keeps of a job's end on its runner. */
+export function lateOutcomeOf(s: Snapshot, r: JobResult): LateOutcome {
+  return { status: s.status, exit_code: s.exit_code, error: s.error, finished_at: s.finished_at, final_message: r.final_message };
+}
+
+const span = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 100) / 10} s`);
 
 export const isAgent = (name: string): name is AgentName => (AGENT_NAMES as readonly string[]).includes(name);

@@ -3,6 +3,18 @@ import type { FleetConfig } from '../config.js';
 import { ToolError } from '../errors.js';
 
 /**
+ * `work`, or `otherwise` once `ms` have passed, whichever comes first. The timer is cleared the moment
+ * either does: a timer left running would keep a finished command alive until it fired.
+ */
+export function within<T, U>(work: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<U>((resolve) => {
+    timer = setTimeout(() => resolve(otherwise), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Everything the fleet keeps in Redis, under one prefix (CODEX_ASYNC_REDIS_PREFIX, default "cam"), so
  * one Redis can hold several fleets and an operator can see at a glance which keys are ours.
  * BullMQ's own keys live under `<prefix>:q:<queue>:…`.

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -11,8 +10,9 @@ import { ToolError } from '../errors.js';
 import { isJobId } from '../jobs/ids.js';
 import { isFinal } from '../jobs/states.js';
 import type { Logger } from '../log.js';
-import { endedBeforeStart, parseRecord } from './records.js';
-import { beatEvery, beatLasts, connect, Keys, redisProblem } from './redis.js';
+import { HomeLock } from './homelock.js';
+import { endedBeforeStart, lateOutcomeOf, parseRecord } from './records.js';
+import { beatEvery, beatLasts, connect, Keys, redisProblem, within } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
 import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInfo, type StartData } from './shared.js';
 
@@ -22,6 +22,21 @@ import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInf
  */
 const CLAIM = `if redis.call('HEXISTS', KEYS[1], 'id') == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], 'runner', ARGV[1])`;
+
+/**
+ * A job's record as its runner writes it (KEYS[1]; ARGV[1] the status, ARGV[2] the late outcome, ''
+ * while the job runs, ARGV[3…] the fields): a final status is never changed, so a record given up as
+ * lost while this runner was away (or final otherwise) takes only the outcome, beside it.
+ */
+const RECORD = `local lost = redis.call('HGET', KEYS[1], 'lost')
+local status = redis.call('HGET', KEYS[1], 'status')
+local final = status == 'completed' or status == 'failed' or status == 'cancelled'
+if lost or (final and status ~= ARGV[1]) then
+  if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'late_outcome', ARGV[2]) end
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+return 1`;
 
 /** How long a stopping runner waits for Redis to take its last writes. */
 const CLOSE_WAIT_MS = 3000;
@@ -72,6 +87,7 @@ export class FleetRunner {
     private readonly config: Config,
     private readonly fleet: FleetConfig,
     private readonly engine: Engine,
+    private readonly lock: HomeLock,
     private readonly opts: RunnerOptions,
     private readonly log: Logger,
   ) {
@@ -85,9 +101,17 @@ export class FleetRunner {
   /** Opens the local engine, checks Redis and joins the fleet; throws a ToolError a person can act on. */
   static async start(config: Config, opts: RunnerOptions, log: Logger): Promise<FleetRunner> {
     checkLabels(opts.labels, MAX_RUNNER_LABELS);
-    // The runner's limit is its machine's: attempts of a group and replies beyond it wait in the local queue.
-    const engine = Engine.open({ ...config, maxConcurrent: opts.concurrency }, log);
-    const runner = new FleetRunner(config, config.fleet!, engine, opts, log);
+    // Before anything else, Redis included: a second runner over this home is refused at once.
+    const lock = HomeLock.take(config.home);
+    let engine: Engine;
+    try {
+      // The runner's limit is its machine's: attempts of a group and replies beyond it wait in the local queue.
+      engine = Engine.open({ ...config, maxConcurrent: opts.concurrency }, log);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const runner = new FleetRunner(config, config.fleet!, engine, lock, opts, log);
     try {
       await runner.join();
     } catch (err) {
@@ -108,13 +132,6 @@ export class FleetRunner {
       probe.disconnect();
     }
     await this.redis.ping();
-    const other = await this.redis.get(this.keys.runner(this.id));
-    if (other) {
-      const info = JSON.parse(other) as RunnerInfo;
-      if (info.host === os.hostname() && info.pid !== process.pid && processAlive(info.pid)) {
-        throw new ToolError('conflict', `runner ${this.id} already runs here (pid ${info.pid}) over ${this.config.home}: stop it first, or give this one another CODEX_ASYNC_HOME`);
-      }
-    }
     await this.engine.catchUp();
     this.agents = await this.engine.agentsFound();
     await this.beat();
@@ -257,7 +274,15 @@ export class FleetRunner {
     for (const id of ids) write.hset(this.keys.job(id), { runner: this.id, token, updated: Date.now() });
     if (groupId) write.hset(this.keys.group(groupId), 'runner', this.id);
     await write.exec();
-    if ((await this.redis.hget(this.keys.job(first), 'cancel')) === '1') {
+    const [cancel, lost] = await this.redis.hmget(this.keys.job(first), 'cancel', 'lost');
+    if (lost) {
+      // Given up while this runner was away before beginning it: its final status says it never ran,
+      // and whoever read it may have started it anew. Never begun now.
+      this.log('info', `not beginning ${ids.join(', ')}: given up as lost while this runner was away`);
+      await this.complete({ bull, token, ids }, { given_up: true });
+      return;
+    }
+    if (cancel === '1') {
       await this.refuse(ids, 'cancelled', { kind: 'cancelled', message: 'cancelled before it started' });
       await this.complete({ bull, token, ids }, { cancelled: true });
       return;
@@ -360,17 +385,12 @@ export class FleetRunner {
     s = { ...s, runner: this.id };
     const key = this.keys.job(id);
     const created = Date.parse(s.created_at);
+    const result = final ? { ...this.engine.result(id), runner: this.id } : null;
+    const fields = { id, created, runner: this.id, status: s.status, snapshot: JSON.stringify(s), updated: Date.now(), ...(result ? { result: JSON.stringify(result) } : {}) };
     const write = this.redis.multi();
+    // The heartbeat first: a reader gives a job up only while its runner's heartbeat is gone.
     this.beatInto(write);
-    write.hset(key, {
-      id,
-      created,
-      runner: this.id,
-      status: s.status,
-      snapshot: JSON.stringify(s),
-      updated: Date.now(),
-      ...(final ? { result: JSON.stringify({ ...this.engine.result(id), runner: this.id }) } : {}),
-    });
+    write.eval(RECORD, 1, key, s.status, result ? JSON.stringify(lateOutcomeOf(s, result)) : '', ...Object.entries(fields).flat());
     // A reply made on this runner has no record from a front end: it gets the fields readers expect.
     write.hsetnx(key, 'queue', '');
     write.hsetnx(key, 'bull', '');
@@ -494,15 +514,16 @@ export class FleetRunner {
     // What is under way finishes if Redis answers; with Redis away it would wait for ever, so a
     // few seconds, then the connections are cut (the jobs run on regardless).
     const settled = Promise.all([this.loop, ...this.taking.values()].map((p) => p.catch(() => undefined)));
-    await Promise.race([settled, sleep(CLOSE_WAIT_MS)]);
+    await within(settled, CLOSE_WAIT_MS, undefined);
     // The heartbeat is left to expire: a runner restarted within its life (a routine restart) never
     // shows its jobs as lost.
     const closing = Promise.all([...this.workers.map((w) => w.close(true)), ...this.queues.map((q) => q.close())].map((p) => p.catch(() => undefined)));
-    await Promise.race([closing, sleep(CLOSE_WAIT_MS)]);
+    await within(closing, CLOSE_WAIT_MS, undefined);
     this.sub.disconnect();
     this.workerConnection.disconnect();
     this.redis.disconnect();
     await this.engine.close();
+    this.lock.release();
   }
 }
 
@@ -519,13 +540,4 @@ function runnerId(home: string): string {
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, `${id}\n`, { mode: 0o600 });
   return id;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -194,7 +194,8 @@ function printOutcome(out: Out, snap: Snapshot): void {
 /** `fleet`: a RUNNER column before the prompt, the runner's id without its host. */
 function listRow(job: JobSummary, now: number, fleet: boolean): string[] {
   const row = [job.job_id, job.agent, job.status, age(job.created_at, now), runTime(job, now), changesCell(job), tildify(job.cwd), job.label ?? ''];
-  return [...row, ...(fleet ? [job.runner?.split(' ')[0] ?? ''] : []), job.prompt];
+  const runner = `${job.runner?.split(' ')[0] ?? ''}${job.runner_unreachable_since ? ' (away)' : ''}`;
+  return [...row, ...(fleet ? [runner] : []), job.prompt];
 }
 
 function printSnapshot(out: Out, s: Snapshot): void {
@@ -206,7 +207,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
   };
   out.line(`${c.bold(`job ${s.job_id}`)}  ${statusColour(out, s.status)}  ${c.dim(`(${when}${took})`)}`);
   field('prompt', s.prompt.split('\n')[0]);
-  field('runner', s.runner);
+  field('runner', s.runner_unreachable_since ? `${s.runner}, not heard from since ${s.runner_unreachable_since}` : s.runner);
   field('cwd', tildify(s.cwd));
   field('agent', s.agent);
   field('sandbox', `${s.sandbox}${s.model ? `, model ${s.model}` : ''}`);
@@ -232,6 +233,8 @@ function printSnapshot(out: Out, s: Snapshot): void {
   field('queue', s.queue_position ? `position ${s.queue_position}` : null);
   field('exit', s.exit_code === null ? null : String(s.exit_code));
   field('error', s.error ? `${s.error.kind}: ${s.error.message}` : null);
+  const late = s.late_outcome;
+  field('late', late && `${late.status}${late.finished_at ? ` at ${late.finished_at}` : ''}${late.error ? ` (${late.error.kind}: ${late.error.message})` : ''}, after the job was given up`);
   field('progress', describeProgress(s.progress, s.changes?.files));
   field('files', s.progress.files_changed.map((f) => `${f.kind} ${f.path}`).join(', '));
   field('todo', s.progress.todo.map((t) => `[${t.completed ? 'x' : ' '}] ${t.text}`).join('  '));
