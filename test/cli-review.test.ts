@@ -135,6 +135,20 @@ describe('the command line reviews a job\'s worktree', () => {
     }
   });
 
+  it("a warning naming the user's checkout is shown, not obeyed: gc keeps a branch committed on, in a checkout whose name holds escapes", async () => {
+    const repo = path.join(s.h.workdir(), 'repo\x1b]0;title\x07\x1b[2J');
+    fs.mkdirSync(repo);
+    gitRepo(repo);
+    const ran = await cli(['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const job = JSON.parse(ran.stdout);
+    git(job.workspace.path, 'commit', '-q', '--allow-empty', '-m', 'mine, after the job');
+    const gc = await cli(['gc', '--older-than', '0']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stderr, /^codex-async-mcp: warn: kept branch codex\/[0-9a-f]{12} in \S*repo␛\]0;title␇␛\[2J: it has commits/m);
+    assert.doesNotMatch(gc.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the terminal');
+  });
+
   it('refuses a worktree outside a git repository, saying so', async () => {
     const r = await cli(['run', 'anything', '--cwd', s.h.workdir(), '--isolation', 'worktree']);
     assert.equal(r.code, 2);

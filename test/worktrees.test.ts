@@ -245,6 +245,27 @@ describe('best-of-N attempts ranked by a check', () => {
     await finished(s.conn, (write.structuredContent as any).job_id);
   });
 
+  it("codex_discard with group_id is refused, removing nothing, while a reply still works in an attempt's worktree", async () => {
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const started = await s.conn.call('codex_start', { prompt: 'plain answer', cwd: repo, ...WRITE, attempts: 2 });
+    let waited: any;
+    do waited = await s.conn.call('codex_wait', { group_id: started.group_id, timeout_seconds: 30 });
+    while (waited.timed_out);
+    // The attempt discarded last: a check of the attempts alone would remove the others first.
+    const last = waited.group.attempts.at(-1).job_id;
+    const reply = await s.conn.call('codex_reply', { job_id: last, prompt: '[[hang]] keep working' });
+    await until('the reply to run', async () => (await s.conn.call('codex_poll', { job_id: reply.job_id })).status === 'running');
+
+    assert.match(await refusal(s.conn, 'codex_discard', { group_id: started.group_id }), new RegExp(`^not_finished: job ${reply.job_id} is still running in this worktree`));
+    assert.equal(worktreePaths(repo).length, 3, 'nothing was removed');
+    for (const id of started.job_ids) assert.equal((await s.conn.call('codex_poll', { job_id: id })).workspace.state, 'ready');
+
+    await s.conn.call('codex_cancel', { job_id: reply.job_id });
+    const discarded = await s.conn.call('codex_discard', { group_id: started.group_id });
+    assert.deepEqual(discarded.attempts.map((a: any) => a.discarded), [true, true]);
+    assert.deepEqual(worktreePaths(repo), [fs.realpathSync(repo)]);
+  });
+
   it('the check cannot write outside its worktree under a read-only or a workspace-write job', async () => {
     const repo = gitRepo({ 'README.md': 'r\n' });
     const outside = tempDir('outside');

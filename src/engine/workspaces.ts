@@ -352,14 +352,15 @@ export class Workspaces {
     return result;
   }
 
-  /** Removes the job's worktree and branch; its record and logs stay. */
-  async discard(job: Job): Promise<DiscardResult> {
+  /** Removes the job's worktree and branch; its record and logs stay. A dry run only refuses or not. */
+  async discard(job: Job, dryRun = false): Promise<DiscardResult> {
     const ws = job.workspace;
     if (ws.kind === 'none') this.checkAvailable(job, 'discard');
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
     if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: cancel it (${t('cancel')}) or wait for it first`);
     const done = { job_id: job.id, path: ws.path!, branch: ws.branch! };
     if (ws.state === 'discarded') return { ...done, discarded: false, message: `job ${job.id}'s worktree was already discarded` };
+    if (dryRun) return { ...done, discarded: false, message: `would remove worktree ${ws.path} and branch ${ws.branch}` };
     await this.remove(ws).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));
     this.store.setWorktreeState(ws.path!, 'discarded');
     return { ...done, discarded: true, message: `removed worktree ${ws.path} and branch ${ws.branch}` };
