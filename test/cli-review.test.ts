@@ -149,6 +149,17 @@ describe('the command line reviews a job\'s worktree', () => {
     assert.doesNotMatch(gc.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the terminal');
   });
 
+  it('a group whose every attempt was cancelled exits 3 from wait --group, as a cancelled job does', async () => {
+    const repo = gitRepo(s.h.workdir());
+    const started = await cli(['run', '[[hang]] forever', '--cwd', repo, '--attempts', '2', '--sandbox', 'workspace-write']);
+    assert.equal(started.code, 0, started.stderr);
+    const group = started.stdout.trim().split('\n')[0]!;
+    assert.equal((await cli(['cancel', '--group', group])).code, 0);
+    const waited = await cli(['wait', '--group', group]);
+    assert.match(waited.stdout, /^group [0-9a-f]{12}: 2 of 2 attempts finished; none completed$/m);
+    assert.equal(waited.code, 3, waited.stdout + waited.stderr);
+  });
+
   it('refuses a worktree outside a git repository, saying so', async () => {
     const r = await cli(['run', 'anything', '--cwd', s.h.workdir(), '--isolation', 'worktree']);
     assert.equal(r.code, 2);

@@ -122,7 +122,8 @@ async function startedGroup(engine: JobApi, out: Out, s: Started, groupId: strin
 
 /**
  * Waits for every attempt of a group (live, as for jobs), then prints them ranked, best first. The
- * exit code says whether there is an attempt to recommend: 0 when the group names a best one.
+ * exit code says whether there is an attempt to recommend: 0 when the group names a best one, 3
+ * when every attempt was cancelled (as for a cancelled job), else 1.
  */
 async function finishGroup(engine: JobApi, out: Out, groupId: string, timeoutMs?: number): Promise<void> {
   const ids = (await engine.group(groupId)).attempts.map((a) => a.job_id);
@@ -135,7 +136,8 @@ async function finishGroup(engine: JobApi, out: Out, groupId: string, timeoutMs?
     if (!out.json) process.stderr.write(`codex-async-mcp: ${group.total - group.finished} attempt(s) of group ${group.group_id} still going; they go on in the background\n${goOn(`--group ${group.group_id}`)}`);
     return;
   }
-  process.exitCode = group.best_job_id ? EXIT.ok : EXIT.failed;
+  const cancelled = group.attempts.every((a) => a.status === 'cancelled');
+  process.exitCode = group.best_job_id ? EXIT.ok : cancelled ? EXIT.cancelled : EXIT.failed;
 }
 
 /** A group's attempts ranked: one line for the group, then a table, the best marked. */
