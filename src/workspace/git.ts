@@ -208,9 +208,11 @@ async function run(args: string[], opts: GitOptions, command: string): Promise<G
   while (args[at] === '-c') at += 2;
   const sub = args[at] ?? '';
   const guarded = DIFF_COMMANDS.has(sub) ? [...args.slice(0, at + 1), '--no-ext-diff', '--no-textconv', ...args.slice(at + 1)] : args;
-  // Read just before the command, so a driver planted at any time before is seen. A job still
-  // running (codex_diff allows that) could race this read only by writing the config, which its
-  // sandbox does not let it (the git directory is read-only to it).
+  // Read just before the command, so a driver planted at any time before is seen. A sandboxed job
+  // still running (codex_diff allows that) cannot race this read: every agent's sandbox keeps .git
+  // read-only. A danger-full-access job still running can (it may rewrite the config between this
+  // read and git's), and a driver it planted before a later job's workspace was made is recorded
+  // by that job as trusted; neither is guarded, since such a job runs anything as the user anyway.
   const drivers = NO_DRIVERS.has(sub) ? [] : driverOverrides(await readDrivers(opts.cwd, opts.discover, command), opts.drivers ?? []);
   const env = { ...(opts.discover ? {} : { GIT_WORK_TREE: opts.cwd }), ...configEnv(drivers), ...opts.env };
   return spawnGit(['-c', 'core.quotepath=off', ...GUARD, '--no-pager', ...guarded], { ...opts, env }, command);
