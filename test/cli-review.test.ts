@@ -124,6 +124,9 @@ describe('the command line reviews a job\'s worktree', () => {
     assert.deepEqual(worktreePaths(repo), [fs.realpathSync(repo)]);
     assert.equal(git(repo, 'branch', '--list', 'codex/*'), '');
     assert.equal((await cli(['discard', 'abcd', '--group', head[1]!])).code, 2, 'an id or --group, not both');
+    const none = await cli(['discard']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /give one job id, or --group with a group id/, 'discard takes one id, not "at least one"');
 
     for (const args of [['--attempts', '2'], ['--isolation', 'worktree']]) {
       const started = await cli(['run', '[[hang]] read only', '--cwd', repo, ...args]);

@@ -1,4 +1,5 @@
 import { AGENT_NAMES } from '../../agents/agent.js';
+import { SANDBOXES } from '../../agents/access.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -7,6 +8,7 @@ import { describeProgress } from '../../agents/progress.js';
 import type { JobApi } from '../../engine/api.js';
 import type { Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
+import { REASONING_EFFORTS } from '../../engine/validate.js';
 import { startWarnings } from '../../engine/warnings.js';
 import { ISOLATIONS } from '../../workspace/types.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
@@ -17,8 +19,6 @@ import { waitLive } from '../live.js';
 import { age, changesCell, duration, outFor, paintChanges, plusMinus, runTime, statusColour, table, tildify, type Out } from '../render.js';
 import { safeText, safeValue } from '../safe-text.js';
 
-const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
-const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
 
 interface Common {
   json?: boolean;
@@ -71,7 +71,7 @@ export function withExamples(cmd: Command, examples: string): Command {
 function jobOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <model>', 'codex model (default: codex\'s own)')
-    .addOption(new Option('--effort <level>', 'reasoning effort').choices(EFFORTS))
+    .addOption(new Option('--effort <level>', 'reasoning effort').choices([...REASONING_EFFORTS]))
     .option('--label <label>', 'a label to find the job by (ls --label)')
     .option('--timeout <seconds>', 'stop the job after this long', seconds('--timeout'))
     .option('-w, --wait', 'wait for the job, with live progress; the exit code mirrors its outcome')
@@ -261,10 +261,10 @@ export function paintActivity(out: Out, text: string): string {
   return c.dim(line);
 }
 
-/** `wait`, `cancel` and `discard` take job ids or one --group, not both. */
-export function onJobsOrGroup(ids: string[], group: string | undefined): 'jobs' | 'group' {
-  if (group !== undefined && ids.length) throw new CliError('give job ids or --group, not both');
-  if (group === undefined && !ids.length) throw new CliError('give at least one job id, or --group with a group id');
+/** `wait` and `cancel` take job ids or one --group, not both; `discard` (`one`) one job id or one --group. */
+export function onJobsOrGroup(ids: string[], group: string | undefined, one = false): 'jobs' | 'group' {
+  if (group !== undefined && ids.length) throw new CliError(`give ${one ? 'a job id' : 'job ids'} or --group, not both`);
+  if (group === undefined && !ids.length) throw new CliError(`give ${one ? 'one job id' : 'at least one job id'}, or --group with a group id`);
   return group === undefined ? 'jobs' : 'group';
 }
 
@@ -279,7 +279,7 @@ export function registerJobCommands(program: Command): void {
         .option('-C, --cwd <dir>', 'the directory codex works in (default: this one)')
         .option('-f, --file <path>', 'read the prompt from a file')
         // Not on reply: a reply continues in its parent's sandbox (the engine refuses another).
-        .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices(SANDBOXES))
+        .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices([...SANDBOXES]))
         .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
         .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
         .option('--agents <names>', 'one attempt per agent, e.g. codex,claude,gemini (best-of-N across agents)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
