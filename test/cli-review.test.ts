@@ -142,14 +142,19 @@ describe('the command line reviews a job\'s worktree', () => {
     const repo = path.join(s.h.workdir(), 'repo\x1b]0;title\x07\x1b[2J');
     fs.mkdirSync(repo);
     gitRepo(repo);
-    const ran = await cli(['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json']);
+    // A home of its own: gc here collects this job alone, not the other tests'. No automatic
+    // retention: its orphan sweep, run as the command's engine opens, can race gc's removal and take
+    // the worktree as an orphan, branch and all (a race of its own, not this test's subject).
+    const home = { CODEX_ASYNC_HOME: path.join(tempDir('gc-home'), 'state'), CODEX_ASYNC_RETENTION_DAYS: '0' };
+    const ran = await cli(['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json'], home);
     assert.equal(ran.code, 0, ran.stderr);
     const job = JSON.parse(ran.stdout);
     git(job.workspace.path, 'commit', '-q', '--allow-empty', '-m', 'mine, after the job');
-    const gc = await cli(['gc', '--older-than', '0']);
+    const gc = await cli(['gc', '--older-than', '0'], home);
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stderr, /^codex-async-mcp: warn: kept branch codex\/[0-9a-f]{12} in \S*repo␛\]0;title␇␛\[2J: it has commits/m);
     assert.doesNotMatch(gc.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the terminal');
+    assert.match(git(repo, 'branch', '--list', 'codex/*'), /codex\//, 'the branch committed on is kept');
   });
 
   it('a group whose every attempt was cancelled exits 3 from wait --group, as a cancelled job does', async () => {
