@@ -142,10 +142,8 @@ describe('the command line reviews a job\'s worktree', () => {
     const repo = path.join(s.h.workdir(), 'repo\x1b]0;title\x07\x1b[2J');
     fs.mkdirSync(repo);
     gitRepo(repo);
-    // A home of its own: gc here collects this job alone, not the other tests'. No automatic
-    // retention: its orphan sweep, run as the command's engine opens, can race gc's removal and take
-    // the worktree as an orphan, branch and all (a race of its own, not this test's subject).
-    const home = { CODEX_ASYNC_HOME: path.join(tempDir('gc-home'), 'state'), CODEX_ASYNC_RETENTION_DAYS: '0' };
+    // A home of its own: gc here collects this job alone, not the other tests'.
+    const home = { CODEX_ASYNC_HOME: path.join(tempDir('gc-home'), 'state') };
     const ran = await cli(['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json'], home);
     assert.equal(ran.code, 0, ran.stderr);
     const job = JSON.parse(ran.stdout);

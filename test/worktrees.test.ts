@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -319,5 +320,25 @@ describe('a worktree cut short by a crash, and gc', () => {
     assert.deepEqual(worktreePaths(crashed.repo), [crashed.repo, mine], "only the user's own worktree is still registered");
     assert.deepEqual(codexBranches(crashed.repo), []);
     assert.deepEqual(fs.readdirSync(path.join(s.h.home, 'worktrees')), []);
+  });
+});
+
+describe('gc and an orphan sweep at once', () => {
+  const s = useHarness();
+
+  it("a worktree whose job's directory is still there is no orphan: its branch, committed on, is kept", async () => {
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const ran = await cliIn(s.h.env(), ['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const job = JSON.parse(ran.stdout);
+    git(job.workspace.path, 'commit', '-q', '--allow-empty', '-m', 'mine, after the job');
+    // As another process's gc leaves it between deleting the row and removing the worktree.
+    const db = new Database(path.join(s.h.home, 'jobs.db'));
+    db.prepare('DELETE FROM jobs WHERE id = ?').run(job.job_id);
+    db.close();
+    const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual(codexBranches(repo), [`codex/${job.job_id}`], 'the branch committed on is kept');
+    assert.ok(fs.existsSync(job.workspace.path), 'the worktree is left to the gc collecting its job');
   });
 });

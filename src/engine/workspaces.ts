@@ -368,7 +368,9 @@ export class Workspaces {
 
   /**
    * Worktree directories no job knows of (its row lost, e.g. rebuilt by a repair without it): their
-   * registration and branch go too, found through the worktree's own link to its repository.
+   * registration and branch go too, found through the worktree's own link to its repository. A
+   * job's directory still there means it is known yet: its row being collected right now (whose
+   * collector keeps a branch committed on, which this cannot tell), or one a repair brings back.
    */
   async removeOrphans(): Promise<string[]> {
     const removed: string[] = [];
@@ -380,7 +382,7 @@ export class Workspaces {
     }
     for (const name of names) {
       const id = name.endsWith('.tmp') ? name.slice(0, -'.tmp'.length) : name;
-      if (!isJobId(id) || this.store.get(id)) continue;
+      if (!isJobId(id) || this.store.get(id) || fs.existsSync(jobFiles(this.layout, id).dir)) continue;
       const where = path.join(this.layout.worktreesDir, name);
       const repo = name === id ? findRepoOfWorktree(where) : null;
       try {
