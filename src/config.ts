@@ -111,6 +111,12 @@ export interface FleetConfig {
 /** The server's own settings: every CODEX_ASYNC_* variable (CODEX_ASYNC_TOKEN is the HTTP credential). */
 export const isServerSetting = (name: string) => name.startsWith('CODEX_ASYNC_');
 
+/**
+ * Settings never handed on to another process of ours: the HTTP token (a credential, and stdio needs
+ * none) and test faults (for the one process a test means).
+ */
+const KEPT_TO_ITSELF = new Set(['CODEX_ASYNC_TOKEN', 'CODEX_ASYNC_TEST_PAUSE']);
+
 /** A variable this configuration reads: the server's own settings and each agent's *_BIN. */
 const isSetting = (name: string) => isServerSetting(name) || AGENT_NAMES.some((agent) => binEnvOf(agent) === name);
 
@@ -122,7 +128,7 @@ const isSetting = (name: string) => isServerSetting(name) || AGENT_NAMES.some((a
  */
 export function settingsSetIn(env: NodeJS.ProcessEnv): string[] {
   return Object.keys(env)
-    .filter((key) => env[key] && isSetting(key) && key !== 'CODEX_ASYNC_TOKEN' && key !== 'CODEX_ASYNC_TEST_PAUSE')
+    .filter((key) => env[key] && isSetting(key) && !KEPT_TO_ITSELF.has(key))
     .sort();
 }
 
@@ -172,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const callbackSettings: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     // Secrets never go to a callback's argv, where ps shows them; a callback needs only the local engine.
-    if (value === undefined || key === 'CODEX_ASYNC_TOKEN' || key === 'CODEX_ASYNC_TEST_PAUSE' || key === 'CODEX_ASYNC_REDIS_URL') continue;
+    if (value === undefined || KEPT_TO_ITSELF.has(key) || key === 'CODEX_ASYNC_REDIS_URL') continue;
     if (isSetting(key)) callbackSettings[key] = value;
   }
   callbackSettings.CODEX_ASYNC_HOME = home;

@@ -124,6 +124,9 @@ describe('the command line reviews a job\'s worktree', () => {
     assert.deepEqual(worktreePaths(repo), [fs.realpathSync(repo)]);
     assert.equal(git(repo, 'branch', '--list', 'codex/*'), '');
     assert.equal((await cli(['discard', 'abcd', '--group', head[1]!])).code, 2, 'an id or --group, not both');
+    const none = await cli(['discard']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /give one job id, or --group with a group id/, 'discard takes one id, not "at least one"');
 
     for (const args of [['--attempts', '2'], ['--isolation', 'worktree']]) {
       const started = await cli(['run', '[[hang]] read only', '--cwd', repo, ...args]);
@@ -133,6 +136,34 @@ describe('the command line reviews a job\'s worktree', () => {
       const ids = started.stdout.trim().split('\n');
       await cli(['cancel', ...(ids.length > 1 ? ids.slice(1) : ids)]);
     }
+  });
+
+  it("a warning naming the user's checkout is shown, not obeyed: gc keeps a branch committed on, in a checkout whose name holds escapes", async () => {
+    const repo = path.join(s.h.workdir(), 'repo\x1b]0;title\x07\x1b[2J');
+    fs.mkdirSync(repo);
+    gitRepo(repo);
+    // A home of its own: gc here collects this job alone, not the other tests'.
+    const home = { CODEX_ASYNC_HOME: path.join(tempDir('gc-home'), 'state') };
+    const ran = await cli(['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json'], home);
+    assert.equal(ran.code, 0, ran.stderr);
+    const job = JSON.parse(ran.stdout);
+    git(job.workspace.path, 'commit', '-q', '--allow-empty', '-m', 'mine, after the job');
+    const gc = await cli(['gc', '--older-than', '0'], home);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stderr, /^codex-async-mcp: warn: kept branch codex\/[0-9a-f]{12} in \S*repo␛\]0;title␇␛\[2J: it has commits/m);
+    assert.doesNotMatch(gc.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the terminal');
+    assert.match(git(repo, 'branch', '--list', 'codex/*'), /codex\//, 'the branch committed on is kept');
+  });
+
+  it('a group whose every attempt was cancelled exits 3 from wait --group, as a cancelled job does', async () => {
+    const repo = gitRepo(s.h.workdir());
+    const started = await cli(['run', '[[hang]] forever', '--cwd', repo, '--attempts', '2', '--sandbox', 'workspace-write']);
+    assert.equal(started.code, 0, started.stderr);
+    const group = started.stdout.trim().split('\n')[0]!;
+    assert.equal((await cli(['cancel', '--group', group])).code, 0);
+    const waited = await cli(['wait', '--group', group]);
+    assert.match(waited.stdout, /^group [0-9a-f]{12}: 2 of 2 attempts finished; none completed$/m);
+    assert.equal(waited.code, 3, waited.stdout + waited.stderr);
   });
 
   it('refuses a worktree outside a git repository, saying so', async () => {

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { gitRepo } from './helpers/git.ts';
 import { cliIn, isLivePid, tempDir, until, useHarness, waitFinal, type Harness } from './helpers/harness.ts';
 
 const SIDECARS = ['', '-wal', '-shm'];
@@ -141,6 +142,25 @@ describe('a damaged job database', () => {
       await again.close();
     });
   }
+
+  it("a worktree job rebuilt by the repair keeps its worktree for review, with git's own variables pointing elsewhere (the repair run from a git hook)", async () => {
+    const home = path.join(tempDir('damaged'), 'state');
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const conn = await s.h.connect({ CODEX_ASYNC_HOME: home });
+    const { job_id } = await conn.call('codex_start', { prompt: "[[shell:printf 'w\\n' > w.txt]] write", cwd: repo, sandbox: 'workspace-write', isolation: 'worktree' });
+    assert.equal((await waitFinal(conn, job_id)).status, 'completed');
+    await conn.close();
+    await until('the server to exit', () => !isLivePid(conn.pid));
+    removeDb(path.join(home, 'jobs.db'));
+
+    const elsewhere = gitRepo({ 'other.txt': 'o\n' });
+    const repair = await cliIn(s.h.env({ CODEX_ASYNC_HOME: home, GIT_DIR: path.join(elsewhere, '.git'), GIT_WORK_TREE: elsewhere }), ['doctor', '--repair']);
+    assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+    const again = await s.h.connect({ CODEX_ASYNC_HOME: home });
+    assert.equal((await again.call('codex_poll', { job_id })).workspace.state, 'ready', "its base was read from the job's repository");
+    assert.deepEqual((await again.call('codex_diff', { job_id })).files.map((f: any) => f.path), ['w.txt']);
+    await again.close();
+  });
 
   it('a fresh home (no database, no job directories) is simply new', async () => {
     const home = path.join(tempDir('fresh'), 'state');

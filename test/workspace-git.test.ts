@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { applyChanges, changesOf } from '../src/workspace/changes.ts';
-import { configuredDrivers } from '../src/workspace/git.ts';
+import { configuredDrivers, runGit } from '../src/workspace/git.ts';
 import { findRepo, unsupportedReason } from '../src/workspace/repo.ts';
 import { snapshotCommit, snapshotTree } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../src/workspace/worktree.ts';
@@ -590,5 +590,21 @@ describe("the server's git runs nothing a job planted in the repository", () => 
     git(root, '--work-tree', root, 'config', '--unset', 'core.worktree');
     git(root, 'config', 'core.bare', 'true');
     assert.deepEqual((await changesOf(root, base, { maxPatchBytes: 0, statOnly: true })).files.map((f) => f.path), ['a.txt']);
+  });
+});
+
+describe('runGit', () => {
+  it("a failure names the command the caller ran, also when reading the repository's config before it is what failed", async () => {
+    const missing = path.join(tmp('gone'), 'no-such-dir');
+    await assert.rejects(runGit(['status', '--porcelain'], { cwd: missing }), (err: Error) => {
+      assert.match(err.message, /^git status --porcelain could not run: the directory .*no-such-dir does not exist$/);
+      return true;
+    });
+    const root = repo();
+    fs.appendFileSync(path.join(root, '.git', 'config'), '[broken\n');
+    await assert.rejects(runGit(['diff', 'HEAD'], { cwd: root }), (err: Error) => {
+      assert.match(err.message, /^git diff HEAD failed \(exit \d+\): .*bad config/s);
+      return true;
+    });
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -245,6 +246,27 @@ describe('best-of-N attempts ranked by a check', () => {
     await finished(s.conn, (write.structuredContent as any).job_id);
   });
 
+  it("codex_discard with group_id is refused, removing nothing, while a reply still works in an attempt's worktree", async () => {
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const started = await s.conn.call('codex_start', { prompt: 'plain answer', cwd: repo, ...WRITE, attempts: 2 });
+    let waited: any;
+    do waited = await s.conn.call('codex_wait', { group_id: started.group_id, timeout_seconds: 30 });
+    while (waited.timed_out);
+    // The attempt discarded last: a check of the attempts alone would remove the others first.
+    const last = waited.group.attempts.at(-1).job_id;
+    const reply = await s.conn.call('codex_reply', { job_id: last, prompt: '[[hang]] keep working' });
+    await until('the reply to run', async () => (await s.conn.call('codex_poll', { job_id: reply.job_id })).status === 'running');
+
+    assert.match(await refusal(s.conn, 'codex_discard', { group_id: started.group_id }), new RegExp(`^not_finished: job ${reply.job_id} is still running in this worktree`));
+    assert.equal(worktreePaths(repo).length, 3, 'nothing was removed');
+    for (const id of started.job_ids) assert.equal((await s.conn.call('codex_poll', { job_id: id })).workspace.state, 'ready');
+
+    await s.conn.call('codex_cancel', { job_id: reply.job_id });
+    const discarded = await s.conn.call('codex_discard', { group_id: started.group_id });
+    assert.deepEqual(discarded.attempts.map((a: any) => a.discarded), [true, true]);
+    assert.deepEqual(worktreePaths(repo), [fs.realpathSync(repo)]);
+  });
+
   it('the check cannot write outside its worktree under a read-only or a workspace-write job', async () => {
     const repo = gitRepo({ 'README.md': 'r\n' });
     const outside = tempDir('outside');
@@ -298,5 +320,25 @@ describe('a worktree cut short by a crash, and gc', () => {
     assert.deepEqual(worktreePaths(crashed.repo), [crashed.repo, mine], "only the user's own worktree is still registered");
     assert.deepEqual(codexBranches(crashed.repo), []);
     assert.deepEqual(fs.readdirSync(path.join(s.h.home, 'worktrees')), []);
+  });
+});
+
+describe('gc and an orphan sweep at once', () => {
+  const s = useHarness();
+
+  it("a worktree whose job's directory is still there is no orphan: its branch, committed on, is kept", async () => {
+    const repo = gitRepo({ 'README.md': 'r\n' });
+    const ran = await cliIn(s.h.env(), ['run', 'plain answer', '--cwd', repo, '--isolation', 'worktree', '--sandbox', 'workspace-write', '--wait', '--json']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const job = JSON.parse(ran.stdout);
+    git(job.workspace.path, 'commit', '-q', '--allow-empty', '-m', 'mine, after the job');
+    // As another process's gc leaves it between deleting the row and removing the worktree.
+    const db = new Database(path.join(s.h.home, 'jobs.db'));
+    db.prepare('DELETE FROM jobs WHERE id = ?').run(job.job_id);
+    db.close();
+    const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual(codexBranches(repo), [`codex/${job.job_id}`], 'the branch committed on is kept');
+    assert.ok(fs.existsSync(job.workspace.path), 'the worktree is left to the gc collecting its job');
   });
 });

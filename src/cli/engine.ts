@@ -4,6 +4,7 @@ import { Engine } from '../engine/engine.js';
 import { ToolError, type Namer, type Operation } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
+import { safeText } from './safe-text.js';
 
 const COMMAND_FOR: Record<Operation, string> = {
   start: 'run',
@@ -40,9 +41,12 @@ export async function openJobs(config: Config, log: Logger, opts: { forCommand?:
   return FleetClient.open(config, log, opts.forCommand ? commandName : undefined);
 }
 
-/** Only warnings reach the terminal; a person does not need "using codex 0.169.0" before every listing. */
+/**
+ * Only warnings reach the terminal; a person does not need "using codex 0.169.0" before every listing.
+ * A warning can quote git naming a file a job chose: shown, not obeyed.
+ */
 const warnings: Logger = (level, message) => {
-  if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${message}\n`);
+  if (level !== 'info') process.stderr.write(`codex-async-mcp: ${level}: ${safeText(message)}\n`);
 };
 
 /**

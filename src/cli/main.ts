@@ -47,6 +47,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.exitCode = err.exitCode;
     return;
   }
-  stderrLogger('error', (err as Error).message);
+  stderrLogger('error', safeText((err as Error).message));
   process.exitCode = 1;
 });

@@ -35,7 +35,8 @@ export interface JobApi {
   cancelGroup(idOrPrefix: string): Promise<GroupView>;
   diff(id: string, opts?: { statOnly?: boolean; paths?: string[]; maxBytes?: number }): Promise<DiffResult>;
   apply(id: string, opts?: { dryRun?: boolean }): Promise<ApplyResult>;
-  discard(id: string): Promise<DiscardResult>;
+  /** With dryRun: refused as a discard would be, removing nothing. */
+  discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult>;
   /** Raw event-log lines from byte `offset` as they are written, until the job is final. */
   follow(idOrPrefix: string, offset: number, onLine: (line: string) => void, opts?: { signal?: AbortSignal; everyMs?: number }): Promise<Snapshot>;
   eventLogSize(id: string): Awaitable<number>;
@@ -53,7 +54,8 @@ export interface JobApi {
 
 /**
  * Removes the worktree and branch of every attempt of a group, through any JobApi (local or fleet).
- * Refused before anything is removed while an attempt still runs, as a single discard is.
+ * Refused before anything is removed while an attempt still runs, or a job (a reply) still works
+ * in an attempt's worktree: every attempt is checked as its own discard would check it first.
  */
 export async function discardGroup(api: JobApi, groupIdOrPrefix: string): Promise<{ group: GroupView; attempts: DiscardResult[] }> {
   const group = await api.group(groupIdOrPrefix);
@@ -64,6 +66,7 @@ export async function discardGroup(api: JobApi, groupIdOrPrefix: string): Promis
       (t) => `${busy.length} attempt(s) of group ${group.group_id} still going: ${busy.join(', ')}; cancel the group (${t('cancel')}) or wait for it (${t('wait')}) first`,
     );
   }
+  for (const a of group.attempts) await api.discard(a.job_id, { dryRun: true });
   const attempts: DiscardResult[] = [];
   for (const a of group.attempts) attempts.push(await api.discard(a.job_id));
   return { group, attempts };

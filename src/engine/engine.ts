@@ -587,8 +587,8 @@ export class Engine implements JobApi {
   }
 
   /** Removes a finished job's worktree and branch; the job's record and logs stay. */
-  discard(id: string): Promise<DiscardResult> {
-    return this.workspaces.discard(this.get(id));
+  discard(id: string, opts: { dryRun?: boolean } = {}): Promise<DiscardResult> {
+    return this.workspaces.discard(this.get(id), opts.dryRun ?? false);
   }
 
   // ── groups of attempts ───────────────────────────────────────────────────────────────────────

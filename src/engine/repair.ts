@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { JobStore, toJob, type Job, type NewJob, type Row } from '../jobs/store.
 import { processesWithOpen } from '../supervise/proc.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 import { decide } from './outcome.js';
+import { runGit } from '../workspace/git.js';
 import type { JobWorkspace } from '../workspace/types.js';
 import { UNSEEN_CHECKOUT } from './workspaces.js';
 
@@ -33,7 +33,7 @@ const SIDECARS = ['', '-wal', '-shm'];
  * without one is rebuilt from its files. Refused while any process has the database open: a
  * server writing to the file being replaced would lose its writes.
  */
-export function repairStore(config: Config, now = new Date()): Repaired {
+export async function repairStore(config: Config, now = new Date()): Promise<Repaired> {
   const layout = homeLayout(config.home);
   // /proc names open files by their real path.
   const real = path.join(fs.existsSync(layout.home) ? fs.realpathSync(layout.home) : layout.home, path.basename(layout.db));
@@ -58,7 +58,7 @@ export function repairStore(config: Config, now = new Date()): Repaired {
     const row = salvaged.get(id);
     salvaged.delete(id);
     if (row) fromRows++;
-    jobs.push(row ?? rebuild(layout, id, config));
+    jobs.push(row ?? (await rebuild(layout, id, config)));
   }
   // Rows whose directory is gone still hold their result: kept too.
   fromRows += salvaged.size;
@@ -148,10 +148,10 @@ function salvageRows(file: string | null): Map<string, Job> {
  * branch (codex cannot commit from its sandbox, so the branch stays where the job began). Without
  * the branch there is no base, and nothing to review.
  */
-function rebuiltWorkspace(ws: JobWorkspace): JobWorkspace {
+async function rebuiltWorkspace(ws: JobWorkspace): Promise<JobWorkspace> {
   if (ws.kind !== 'worktree' || !ws.path || !ws.repo || !ws.branch || !fs.existsSync(ws.path)) return { ...ws, state: null };
   try {
-    const base = execFileSync('git', ['rev-parse', '--verify', '--quiet', `refs/heads/${ws.branch}^{commit}`], { cwd: ws.repo, encoding: 'utf8' }).trim();
+    const base = (await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${ws.branch}^{commit}`], { cwd: ws.repo })).trim();
     return { ...ws, base_commit: base, state: 'ready' };
   } catch {
     return { ...ws, state: null };
@@ -175,7 +175,7 @@ function settingsOf(file: string): Partial<NewJob> {
  * the recorded evidence gives. A job that never launched cannot be told from one cancelled while
  * queued, so it is not run behind the user's back: it comes back cancelled, with the reason.
  */
-function rebuild(layout: HomeLayout, id: string, config: Config): Job {
+async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<Job> {
   const files = jobFiles(layout, id);
   const set = settingsOf(files.settings);
   const prompt = readSmall(files.prompt, 8192) ?? '';
@@ -219,7 +219,7 @@ function rebuild(layout: HomeLayout, id: string, config: Config): Job {
     claim_owner: null,
     launched_at: null,
     isolation: set.isolation ?? 'none',
-    workspace: set.workspace ? rebuiltWorkspace(set.workspace) : UNSEEN_CHECKOUT,
+    workspace: set.workspace ? await rebuiltWorkspace(set.workspace) : UNSEEN_CHECKOUT,
     group_id: set.group_id ?? null,
     check_command: set.check_command ?? null,
     check: null,

@@ -41,11 +41,14 @@ export async function collectGarbage(
   const deleted = new Set(store.deleteFinished(candidates.map((j) => j.id)));
   const jobs = candidates.filter((j) => deleted.has(j.id));
   const freed = bytes(jobs);
+  // Worktrees before the jobs' directories: a worktree whose job directory is still there is no
+  // orphan (see removeOrphans), so another sweep meanwhile (automatic retention as a command's
+  // engine opens, another process's) leaves it to this one, which keeps a branch committed on.
+  await workspaces.removeUnused(jobs);
   for (const job of jobs) {
     fs.rmSync(jobFiles(layout, job.id).dir, { recursive: true, force: true });
     fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
   }
-  await workspaces.removeUnused(jobs);
   await workspaces.removeOrphans();
   return { jobs, bytes: freed };
 }

@@ -160,7 +160,7 @@ const usage = z
 const filesChanged = z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']) }));
 
 const workspace = z.object({
-  kind: z.enum(['none', 'worktree']),
+  kind: z.enum(ISOLATIONS),
   path: z.string().nullable(),
   branch: z.string().nullable(),
   base_commit: z.string().nullable(),
@@ -210,7 +210,7 @@ export const startedOutput = z.object({
   status,
   created_at: z.string(),
   queue_position: z.number().nullable(),
-  isolation: z.enum(['none', 'worktree']),
+  isolation: z.enum(ISOLATIONS),
   group_id: z.string().nullable().describe("With attempts > 1: the group; job_ids holds every attempt's job id, job_id the first"),
   job_ids: z.array(z.string()),
   warnings: z.array(z.string()).optional().describe('Settings that make the job pointless, e.g. read-only in a worktree (nothing to apply)'),
@@ -306,7 +306,7 @@ export const listOutput = z.object({
 
 export const diffOutput = z.object({
   job_id: z.string(),
-  isolation: z.enum(['none', 'worktree']),
+  isolation: z.enum(ISOLATIONS),
   base_commit: z.string(),
   files: z.array(fileChange),
   additions: z.number(),

@@ -352,14 +352,15 @@ export class Workspaces {
     return result;
   }
 
-  /** Removes the job's worktree and branch; its record and logs stay. */
-  async discard(job: Job): Promise<DiscardResult> {
+  /** Removes the job's worktree and branch; its record and logs stay. A dry run only refuses or not. */
+  async discard(job: Job, dryRun = false): Promise<DiscardResult> {
     const ws = job.workspace;
     if (ws.kind === 'none') this.checkAvailable(job, 'discard');
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
     if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: cancel it (${t('cancel')}) or wait for it first`);
     const done = { job_id: job.id, path: ws.path!, branch: ws.branch! };
     if (ws.state === 'discarded') return { ...done, discarded: false, message: `job ${job.id}'s worktree was already discarded` };
+    if (dryRun) return { ...done, discarded: false, message: `would remove worktree ${ws.path} and branch ${ws.branch}` };
     await this.remove(ws).catch((err: unknown) => gitFailure(`cannot remove ${ws.path}`, err));
     this.store.setWorktreeState(ws.path!, 'discarded');
     return { ...done, discarded: true, message: `removed worktree ${ws.path} and branch ${ws.branch}` };
@@ -367,7 +368,9 @@ export class Workspaces {
 
   /**
    * Worktree directories no job knows of (its row lost, e.g. rebuilt by a repair without it): their
-   * registration and branch go too, found through the worktree's own link to its repository.
+   * registration and branch go too, found through the worktree's own link to its repository. A
+   * job's directory still there means it is known yet: its row being collected right now (whose
+   * collector keeps a branch committed on, which this cannot tell), or one a repair brings back.
    */
   async removeOrphans(): Promise<string[]> {
     const removed: string[] = [];
@@ -379,7 +382,7 @@ export class Workspaces {
     }
     for (const name of names) {
       const id = name.endsWith('.tmp') ? name.slice(0, -'.tmp'.length) : name;
-      if (!isJobId(id) || this.store.get(id)) continue;
+      if (!isJobId(id) || this.store.get(id) || fs.existsSync(jobFiles(this.layout, id).dir)) continue;
       const where = path.join(this.layout.worktreesDir, name);
       const repo = name === id ? findRepoOfWorktree(where) : null;
       try {

@@ -346,8 +346,8 @@ export class FleetClient implements JobApi {
     return this.ask<ApplyResult>(await this.started(id), 'apply', [await this.resolve(id), opts]);
   }
 
-  async discard(id: string): Promise<DiscardResult> {
-    return this.ask<DiscardResult>(await this.started(id), 'discard', [await this.resolve(id)]);
+  async discard(id: string, opts: { dryRun?: boolean } = {}): Promise<DiscardResult> {
+    return this.ask<DiscardResult>(await this.started(id), 'discard', [await this.resolve(id), opts]);
   }
 
   async follow(idOrPrefix: string, offset: number, onLine: (line: string) => void, opts: { signal?: AbortSignal; everyMs?: number } = {}): Promise<Snapshot> {

@@ -487,7 +487,7 @@ export class FleetRunner {
       },
       diff: (id: string, opts: Parameters<Engine['diff']>[1]) => e.diff(id, opts),
       apply: (id: string, opts: Parameters<Engine['apply']>[1]) => e.apply(id, opts),
-      discard: (id: string) => e.discard(id),
+      discard: (id: string, opts: Parameters<Engine['discard']>[1]) => e.discard(id, opts),
       group: (id: string) => e.group(id),
       gc: async (opts: Parameters<Engine['gc']>[0]) => {
         const collected = await e.gc(opts);

@@ -120,8 +120,13 @@ function driverOf(key: string): string | null {
 }
 
 /** The driver settings git reads in `cwd` now: what a job's workspace records before the job runs. */
-export async function configuredDrivers(cwd: string, opts: { discover?: boolean } = {}): Promise<string[]> {
-  const out = await runGitResult(['config', '-z', '--list'], { cwd, okCodes: [1], ...opts });
+export function configuredDrivers(cwd: string, opts: { discover?: boolean } = {}): Promise<string[]> {
+  return readDrivers(cwd, opts.discover, 'git config -z --list');
+}
+
+/** configuredDrivers, failing in the name of `command`: the one a caller asked for when it is read first. */
+async function readDrivers(cwd: string, discover: boolean | undefined, command: string): Promise<string[]> {
+  const out = await run(['config', '-z', '--list'], { cwd, okCodes: [1], discover }, command);
   // Each entry is "key\nvalue" ("key" alone for a bare boolean).
   return splitZ(out.stdout.toString('utf8')).filter((entry) => driverOf(entry.split('\n', 1)[0]!) !== null);
 }
@@ -193,18 +198,24 @@ function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
 }
 
 /** The full result of one git command; throws GitError unless it exits 0 or with one of `okCodes`. */
-export async function runGitResult(args: string[], opts: GitOptions): Promise<GitResult> {
+export function runGitResult(args: string[], opts: GitOptions): Promise<GitResult> {
+  return run(args, opts, `git ${args.join(' ')}`);
+}
+
+async function run(args: string[], opts: GitOptions, command: string): Promise<GitResult> {
   // The subcommand, past any -c the caller gave.
   let at = 0;
   while (args[at] === '-c') at += 2;
   const sub = args[at] ?? '';
   const guarded = DIFF_COMMANDS.has(sub) ? [...args.slice(0, at + 1), '--no-ext-diff', '--no-textconv', ...args.slice(at + 1)] : args;
-  // Read just before the command, so a driver planted at any time before is seen. A job still
-  // running (codex_diff allows that) could race this read only by writing the config, which its
-  // sandbox does not let it (the git directory is read-only to it).
-  const drivers = NO_DRIVERS.has(sub) ? [] : driverOverrides(await configuredDrivers(opts.cwd, { discover: opts.discover }), opts.drivers ?? []);
+  // Read just before the command, so a driver planted at any time before is seen. A sandboxed job
+  // still running (codex_diff allows that) cannot race this read: every agent's sandbox keeps .git
+  // read-only. A danger-full-access job still running can (it may rewrite the config between this
+  // read and git's), and a driver it planted before a later job's workspace was made is recorded
+  // by that job as trusted; neither is guarded, since such a job runs anything as the user anyway.
+  const drivers = NO_DRIVERS.has(sub) ? [] : driverOverrides(await readDrivers(opts.cwd, opts.discover, command), opts.drivers ?? []);
   const env = { ...(opts.discover ? {} : { GIT_WORK_TREE: opts.cwd }), ...configEnv(drivers), ...opts.env };
-  return spawnGit(['-c', 'core.quotepath=off', ...GUARD, '--no-pager', ...guarded], { ...opts, env }, `git ${args.join(' ')}`);
+  return spawnGit(['-c', 'core.quotepath=off', ...GUARD, '--no-pager', ...guarded], { ...opts, env }, command);
 }
 
 function spawnGit(argv: string[], opts: GitOptions, command: string): Promise<GitResult> {

@@ -30,7 +30,7 @@ export function registerDoctor(program: Command): void {
       let repaired: Repaired | null = null;
       if (opts.repair && (await checkHealth()).some((c) => c.repairable)) {
         try {
-          repaired = repairStore(loadConfig());
+          repaired = await repairStore(loadConfig());
         } catch (err) {
           if (err instanceof ToolError) throw new CliError(`cannot repair: ${err.message}`, EXIT.unhealthy);
           throw err;

@@ -1,4 +1,5 @@
 import { AGENT_NAMES } from '../../agents/agent.js';
+import { SANDBOXES } from '../../agents/access.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -7,6 +8,7 @@ import { describeProgress } from '../../agents/progress.js';
 import type { JobApi } from '../../engine/api.js';
 import type { Started } from '../../engine/engine.js';
 import { describeGroup, MAX_ATTEMPTS, type GroupView } from '../../engine/groups.js';
+import { REASONING_EFFORTS } from '../../engine/validate.js';
 import { startWarnings } from '../../engine/warnings.js';
 import { ISOLATIONS } from '../../workspace/types.js';
 import type { JobSummary, Snapshot } from '../../engine/snapshot.js';
@@ -17,8 +19,6 @@ import { waitLive } from '../live.js';
 import { age, changesCell, duration, outFor, paintChanges, plusMinus, runTime, statusColour, table, tildify, type Out } from '../render.js';
 import { safeText, safeValue } from '../safe-text.js';
 
-const SANDBOXES = ['read-only', 'workspace-write', 'danger-full-access'];
-const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
 
 interface Common {
   json?: boolean;
@@ -71,7 +71,7 @@ export function withExamples(cmd: Command, examples: string): Command {
 function jobOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <model>', 'codex model (default: codex\'s own)')
-    .addOption(new Option('--effort <level>', 'reasoning effort').choices(EFFORTS))
+    .addOption(new Option('--effort <level>', 'reasoning effort').choices([...REASONING_EFFORTS]))
     .option('--label <label>', 'a label to find the job by (ls --label)')
     .option('--timeout <seconds>', 'stop the job after this long', seconds('--timeout'))
     .option('-w, --wait', 'wait for the job, with live progress; the exit code mirrors its outcome')
@@ -122,7 +122,8 @@ async function startedGroup(engine: JobApi, out: Out, s: Started, groupId: strin
 
 /**
  * Waits for every attempt of a group (live, as for jobs), then prints them ranked, best first. The
- * exit code says whether there is an attempt to recommend: 0 when the group names a best one.
+ * exit code says whether there is an attempt to recommend: 0 when the group names a best one, 3
+ * when every attempt was cancelled (as for a cancelled job), else 1.
  */
 async function finishGroup(engine: JobApi, out: Out, groupId: string, timeoutMs?: number): Promise<void> {
   const ids = (await engine.group(groupId)).attempts.map((a) => a.job_id);
@@ -135,7 +136,8 @@ async function finishGroup(engine: JobApi, out: Out, groupId: string, timeoutMs?
     if (!out.json) process.stderr.write(`codex-async-mcp: ${group.total - group.finished} attempt(s) of group ${group.group_id} still going; they go on in the background\n${goOn(`--group ${group.group_id}`)}`);
     return;
   }
-  process.exitCode = group.best_job_id ? EXIT.ok : EXIT.failed;
+  const cancelled = group.attempts.every((a) => a.status === 'cancelled');
+  process.exitCode = group.best_job_id ? EXIT.ok : cancelled ? EXIT.cancelled : EXIT.failed;
 }
 
 /** A group's attempts ranked: one line for the group, then a table, the best marked. */
@@ -262,10 +264,10 @@ export function paintActivity(out: Out, text: string): string {
   return c.dim(line);
 }
 
-/** `wait`, `cancel` and `discard` take job ids or one --group, not both. */
-export function onJobsOrGroup(ids: string[], group: string | undefined): 'jobs' | 'group' {
-  if (group !== undefined && ids.length) throw new CliError('give job ids or --group, not both');
-  if (group === undefined && !ids.length) throw new CliError('give at least one job id, or --group with a group id');
+/** `wait` and `cancel` take job ids or one --group, not both; `discard` (`one`) one job id or one --group. */
+export function onJobsOrGroup(ids: string[], group: string | undefined, one = false): 'jobs' | 'group' {
+  if (group !== undefined && ids.length) throw new CliError(`give ${one ? 'a job id' : 'job ids'} or --group, not both`);
+  if (group === undefined && !ids.length) throw new CliError(`give ${one ? 'one job id' : 'at least one job id'}, or --group with a group id`);
   return group === undefined ? 'jobs' : 'group';
 }
 
@@ -280,7 +282,7 @@ export function registerJobCommands(program: Command): void {
         .option('-C, --cwd <dir>', 'the directory codex works in (default: this one)')
         .option('-f, --file <path>', 'read the prompt from a file')
         // Not on reply: a reply continues in its parent's sandbox (the engine refuses another).
-        .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices(SANDBOXES))
+        .addOption(new Option('-s, --sandbox <mode>', 'what codex may change').choices([...SANDBOXES]))
         .addOption(new Option('--isolation <kind>', 'worktree: work in a git worktree of its own, to review (diff) and apply; none: in cwd').choices([...ISOLATIONS]))
         .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
         .option('--agents <names>', 'one attempt per agent, e.g. codex,claude,gemini (best-of-N across agents)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))

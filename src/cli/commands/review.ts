@@ -97,7 +97,7 @@ exit 1 with the files listed.`,
     '  codex-async-mcp discard 3f9c0a1b2c3d\n  codex-async-mcp discard --group 7e6d5c4b3a29',
   ).action(async (jobId: string | undefined, opts: { json?: boolean; group?: string }, cmd: Command) => {
     const out = outFor(cmd, opts);
-    if (onJobsOrGroup(jobId === undefined ? [] : [jobId], opts.group) === 'group') {
+    if (onJobsOrGroup(jobId === undefined ? [] : [jobId], opts.group, true) === 'group') {
       return withEngine(async (engine) => {
         const { group, attempts } = await discardGroup(engine, opts.group!);
         if (out.json) return out.data({ group_id: group.group_id, attempts });
