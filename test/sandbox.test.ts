@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { bwrapArgs, gitDirsOf, sandboxedCommand } from '../src/supervise/sandbox.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
 import { useAgentServer } from './helpers/contract.ts';
@@ -15,30 +16,49 @@ import { git, gitRepo } from './helpers/git.ts';
 import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
 
 describe('the bubblewrap command line', () => {
-  const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  const spec = { workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], settings: ['/h/.claude/settings.json'], gitDirs: ['/w/.git'] };
+  const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
+  const hidden = [
+    '--tmpfs', '/tmp', '--tmpfs', '/run',
+    ...['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'].flatMap((v) => ['--unsetenv', v]),
+    '--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve',
+    '--ro-bind', '/tmp/home', '/tmp/home',
+  ];
+  const spec = {
+    workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], locked: ['/h/.claude/settings.json', '/h/.claude/plugins'], gitDirs: ['/w/.git'],
+    hide: ['/tmp', '/run'], keep: ['/run/systemd/resolve'], visible: ['/tmp/home'], masked: ['/home/u/.ssh/agent.sock'],
+  };
+  const last = ['--ro-bind', '/dev/null', '/home/u/.ssh/agent.sock'];
 
-  it('read-only: all read-only but what the agent itself writes (not its settings); the workspace stays read-only', () => {
+  it('read-only: all read-only, /tmp and /run emptied, but what the agent itself writes (not its settings and code); the workspace stays read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'read-only', ...spec }), [
       ...base,
+      ...hidden,
+      '--ro-bind', '/w', '/w',
+      '--ro-bind', '/extra', '/extra',
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
       '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+      '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+      ...last,
     ]);
   });
 
-  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state, its settings read-only', () => {
+  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state, its settings and code read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'workspace-write', ...spec }), [
       ...base,
+      ...hidden,
       '--bind', '/w', '/w',
       '--bind', '/extra', '/extra',
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
       '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+      '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+      ...last,
     ]);
-    assert.ok(!bwrapArgs({ mode: 'workspace-write', ...spec }).some((a) => a.startsWith('--unshare')), 'network and pids stay shared');
+    const unshared = bwrapArgs({ mode: 'workspace-write', ...spec }).filter((a) => a.startsWith('--unshare'));
+    assert.deepEqual(unshared, ['--unshare-ipc'], 'network and pids stay shared');
   });
 
   it('runs the agent with default signal handling under a bwrap that ignores INT, TERM and HUP', () => {
@@ -113,6 +133,51 @@ describe('Copilot CLI in our sandbox', () => {
     assert.deepEqual(diff.files.map((f: { path: string }) => f.path), ['inside.txt'], 'the write inside the worktree is the change');
     git(repo, 'status');
     assert.equal(fs.existsSync(path.join(repo, 'fsmonitor-ran')), false);
+  });
+});
+
+describe('the sockets of the user\'s session, from inside our sandbox', () => {
+  // A tmux server's socket is in /tmp, a D-Bus bus's and docker's in /run, an ssh-agent's wherever
+  // SSH_AUTH_SOCK says (here in /var/tmp, which the sandbox does not empty): each runs commands
+  // outside the sandbox for whoever connects.
+  const servers: net.Server[] = [];
+  const connections: string[] = [];
+  const socketAt = (file: string) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.rmSync(file, { force: true });
+    const server = net.createServer((c) => {
+      connections.push(file);
+      c.destroy();
+    });
+    server.listen(file);
+    servers.push(server);
+    return file;
+  };
+  const inTmp = socketAt(path.join(tempDir('tmux'), 'default'));
+  const agent = socketAt(path.join(fs.mkdtempSync('/var/tmp/cam-ssh-'), 'agent.sock'));
+  const asRoot = process.getuid?.() === 0;
+  const inRun = asRoot ? [socketAt(`/run/cam-test-${process.pid}/bus`)] : [];
+  // The job's command reads the paths from its environment: a path it named would be refused by
+  // Copilot's own check rather than by the sandbox.
+  const s = useAgentServer(copilot, { SSH_AUTH_SOCK: agent, CAM_TEST_SOCKETS: [inTmp, agent, ...inRun].join(',') });
+  after(() => {
+    for (const server of servers) server.close();
+    fs.rmSync(path.dirname(agent), { recursive: true, force: true });
+    if (asRoot) fs.rmSync(path.dirname(inRun[0]!), { recursive: true, force: true });
+  });
+
+  it('workspace-write: a command cannot connect to a Unix socket in /tmp, /run or the one SSH_AUTH_SOCK names, nor see that variable', async () => {
+    const script =
+      "console.log('agent=' + process.env.SSH_AUTH_SOCK); for (const p of process.env.CAM_TEST_SOCKETS.split(',')) " +
+      "require('net').connect(p).on('connect', () => console.log('CONNECTED ' + p)).on('error', (e) => console.log(e.code + ' ' + p))";
+    const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd: s.h.workdir(), agent: 'copilot', sandbox: 'workspace-write' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.match(done.last_message, /agent=undefined/);
+    assert.equal((done.last_message.match(/(ENOENT|ECONNREFUSED) \//g) ?? []).length, 2 + inRun.length, done.last_message);
+    assert.doesNotMatch(done.last_message, /CONNECTED/);
+    assert.deepEqual(connections, []);
   });
 });
 

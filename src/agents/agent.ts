@@ -100,6 +100,13 @@ export interface AgentWrites {
    * that CLI, outside any sandbox. One missing is made as `{}`, so that a job cannot create it either.
    */
   settings?: string[];
+  /**
+   * Inside those directories, what the CLI later loads code from (plugins, extensions, hooks, its own
+   * unpacked program) or reads settings from that make it run commands: read-only, so that a job
+   * cannot plant code for the user's next, unsandboxed run. Made (empty) when missing, like settings.
+   */
+  lockedDirs?: string[];
+  lockedFiles?: string[];
 }
 
 /**
