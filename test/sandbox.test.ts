@@ -10,10 +10,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bwrapArgs, gitDirsOf, sandboxedCommand } from '../src/supervise/sandbox.ts';
-import { mockedAgent } from './helpers/agentMocks.ts';
-import { useAgentServer } from './helpers/contract.ts';
+import { installedCopilotVersion, nativeCopilot } from '../src/agents/copilot/binary.ts';
+import { copilotSandboxWrites } from '../src/agents/copilot/state.ts';
+import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
+import { runSpec, useAgentServer } from './helpers/contract.ts';
 import { git, gitRepo } from './helpers/git.ts';
-import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
+import { cliIn, ROOT, tempDir, waitFinal } from './helpers/harness.ts';
 
 describe('the bubblewrap command line', () => {
   const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
@@ -136,6 +138,16 @@ describe('Copilot CLI in our sandbox', () => {
   });
 });
 
+/**
+ * A node -e script that tries to write each path (`~` is the home, `@VAR` a variable of the job; no `$`, which the shell would expand) and
+ * prints `<code> <path>`, or `WROTE <path>`. It names no path, so the agent's own path check has
+ * nothing to refuse: what stops it is the sandbox.
+ */
+const plantScript = (paths: string[]) =>
+  `const fs = require('fs'), path = require('path'); for (let f of ${JSON.stringify(paths).replaceAll('"', "'")}) { ` +
+  "f = f.replace(/^~/, require('os').homedir()).replace(/^@(\\w+)/, (_, v) => process.env[v]); " +
+  "try { fs.mkdirSync(path.dirname(f), { recursive: true }); fs.appendFileSync(f, '// planted'); console.log('WROTE ' + f) } catch (e) { console.log(e.code + ' ' + f) } }";
+
 describe('the sockets of the user\'s session, from inside our sandbox', () => {
   // A tmux server's socket is in /tmp, a D-Bus bus's and docker's in /run, an ssh-agent's wherever
   // SSH_AUTH_SOCK says (here in /var/tmp, which the sandbox does not empty): each runs commands
@@ -181,21 +193,88 @@ describe('the sockets of the user\'s session, from inside our sandbox', () => {
   });
 });
 
+describe('what Copilot CLI runs at its next start, from inside our sandbox', () => {
+  const s = useAgentServer(copilot);
+
+  it('workspace-write: a command cannot plant a hook, plugin, agent, skill, MCP or language server, nor change its unpacked program', async () => {
+    const home = s.h.env().HOME!;
+    const unpacked = path.join(COPILOT_CACHE, 'copilot', 'pkg');
+    const version = fs.readdirSync(path.join(unpacked, 'linux-x64'))[0]!;
+    const planted = [
+      '~/.copilot/hooks/hooks.json', '~/.copilot/installed-plugins/p/plugin.json', '~/.copilot/agents/a.agent.md',
+      '~/.copilot/skills/s/SKILL.md', '~/.copilot/mcp-config.json', '~/.copilot/lsp-config.json',
+      '~/.copilot/permissions-config.json', '~/.copilot/pkg/linux-x64/0.0.1/app.js',
+      `@XDG_CACHE_HOME/copilot/pkg/linux-x64/${version}/planted.js`,
+    ];
+    try {
+      const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${plantScript(planted)}"]]`, cwd: s.h.workdir(), agent: 'copilot', sandbox: 'workspace-write' });
+      const done = await waitFinal(s.conn, job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+      assert.doesNotMatch(done.last_message, /WROTE/);
+      // A recursive mkdir under a read-only directory fails with ENOENT.
+      assert.equal((done.last_message.match(/(EROFS|ENOENT) \//g) ?? []).length, planted.length, done.last_message);
+      assert.ok(fs.readdirSync(path.join(home, '.copilot', 'session-state')).length > 0, 'its session was saved in ~/.copilot');
+    } finally {
+      // Without the fix the shared cache would keep the planted file.
+      fs.rmSync(path.join(unpacked, 'linux-x64', version, 'planted.js'), { force: true });
+    }
+  });
+});
+
+describe('Copilot CLI\'s program, unpacked before its sandbox', () => {
+  it('is unpacked outside the sandbox for a version not yet unpacked, then kept read-only', async () => {
+    const cache = tempDir('copilot-cache');
+    try {
+      const binary = nativeCopilot(path.join(ROOT, 'node_modules', '.bin', 'copilot'));
+      const version = installedCopilotVersion(binary)!;
+      const env = { ...process.env, HOME: tempDir('copilot-home'), XDG_CACHE_HOME: cache };
+      const writes = await copilotSandboxWrites(runSpec({ jobDir: tempDir('job') }), env, binary);
+      const unpacked = path.join(cache, 'copilot', 'pkg');
+      assert.ok(fs.existsSync(path.join(unpacked, `${process.platform}-${process.arch}`, version, '.extraction-complete')), 'unpacked');
+      assert.ok(writes.lockedDirs!.includes(unpacked));
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('what Gemini CLI runs at its next start, from inside our sandbox', () => {
+  const s = useAgentServer(mockedAgent('gemini'));
+
+  it('workspace-write: its shell cannot plant an extension, .env, command, skill, agent, policy, helper program or trusted folder', async () => {
+    const planted = [
+      '~/.gemini/extensions/x/gemini-extension.json', '~/.gemini/extensions/extension-enablement.json', '~/.gemini/.env',
+      '~/.gemini/commands/c.toml', '~/.gemini/skills/s/SKILL.md', '~/.gemini/agents/a.md', '~/.gemini/policies/p.toml',
+      '~/.gemini/tmp/bin/rg', '~/.gemini/trustedFolders.json', '~/.gemini/settings.json',
+    ];
+    const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${plantScript(planted)}"]]`, cwd: s.h.workdir(), agent: 'gemini', sandbox: 'workspace-write' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `gemini ran the command: ${done.output}`);
+    assert.doesNotMatch(done.last_message, /WROTE/);
+    // A recursive mkdir under a read-only directory fails with ENOENT.
+    assert.equal((done.last_message.match(/(EROFS|ENOENT) \//g) ?? []).length, planted.length, done.last_message);
+  });
+});
+
 describe('Claude Code in our sandbox', () => {
   const s = useAgentServer(mockedAgent('claude'));
 
-  it('read-only writes nothing outside (nor its own settings), even with a command the user\'s own allow rule lets through', async () => {
+  it('read-only writes nothing outside (nor its own settings, plugins or hooks), even with a command the user\'s own allow rule lets through', async () => {
     const home = s.h.env().HOME!;
     fs.mkdirSync(path.join(home, '.claude'), { recursive: true });
     fs.writeFileSync(path.join(home, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(node:*)'] } }));
     const cwd = s.h.workdir();
     // It names no path, so Claude Code's own path check has nothing to refuse.
-    const script = "for (const f of [require('os').homedir() + '/claude-ro.txt', 'ro.txt', require('os').homedir() + '/.claude/settings.json']) try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
+    const script =
+      "const h = require('os').homedir(); for (const f of [h + '/claude-ro.txt', 'ro.txt', h + '/.claude/settings.json', h + '/.claude/plugins/installed_plugins.json', h + '/.claude/hooks/pre.sh']) " +
+      "try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
     const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd, agent: 'claude', sandbox: 'read-only' });
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal(done.progress.commands_run, 1, `the allow rule let the command run: ${done.output}`);
-    assert.match(done.last_message, /EROFS[\s\S]*EROFS[\s\S]*EROFS/);
+    assert.match(done.last_message, /EROFS[\s\S]*EROFS[\s\S]*EROFS[\s\S]*EROFS[\s\S]*EROFS/);
     assert.equal(fs.existsSync(path.join(home, 'claude-ro.txt')), false, 'it wrote outside');
     assert.equal(fs.existsSync(path.join(cwd, 'ro.txt')), false, 'it wrote its cwd');
     assert.match(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8'), /Bash\(node:\*\)/, 'it rewrote the settings your own claude runs');

@@ -193,7 +193,7 @@ export class Launcher {
     const probe = await probeSandbox(this.config.bwrap, this.config.searchPath);
     if (!probe.ok) throw new Error(sandboxRefusal(agent, spec.access, probe));
     if (!spec.privateTmp) env.TMPDIR = path.join(spec.jobDir, 'tmp');
-    const writes = agent.sandboxWrites!(spec, env);
+    const writes = await agent.sandboxWrites!(spec, env, agentPath);
     Object.assign(env, writes.env);
     const workspace = [spec.cwd, ...spec.addDirs].map((dir) => fs.realpathSync(dir));
     const { writable, locked } = prepareWritable({ ...writes, dirs: [...writes.dirs, env.TMPDIR!] });
