@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bwrapArgs, gitDirsOf, sandboxedCommand } from '../src/supervise/sandbox.ts';
+import { bwrapArgs, gitDirsOf, hostView, namedSockets, sandboxedCommand } from '../src/supervise/sandbox.ts';
 import { installedCopilotVersion, nativeCopilot } from '../src/agents/copilot/binary.ts';
 import { copilotSandboxWrites } from '../src/agents/copilot/state.ts';
 import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
@@ -69,6 +69,37 @@ describe('the bubblewrap command line', () => {
     assert.equal(c.args[1], `trap '' INT TERM HUP; exec "$@"`);
     assert.deepEqual(c.args.slice(3, 4), ['/usr/bin/bwrap']);
     assert.deepEqual(c.args.slice(-5), ['--', 'env', '--default-signal=INT,TERM,HUP', '/bin/claude', '-p']);
+  });
+
+  it('finds the socket files the session variables name, in each of their forms', async () => {
+    const dir = tempDir('sockets');
+    const sock = (name: string) => {
+      const file = path.join(dir, name);
+      const server = net.createServer().listen(file);
+      return { file, server };
+    };
+    const [ssh, bus, docker, tmux] = [sock('ssh'), sock('bus'), sock('docker'), sock('tmux')];
+    await Promise.all([ssh, bus, docker, tmux].map((s) => new Promise((r) => s.server.once('listening', r))));
+    try {
+      assert.deepEqual(
+        namedSockets({
+          SSH_AUTH_SOCK: ssh.file,
+          DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus.file},guid=0f;unix:abstract=/tmp/dbus-x`,
+          DOCKER_HOST: `unix://${docker.file}`,
+          TMUX: `${tmux.file},1234,0`,
+          XDG_RUNTIME_DIR: dir,
+        }).sort(),
+        [ssh.file, bus.file, docker.file, tmux.file].sort(),
+      );
+    } finally {
+      for (const s of [ssh, bus, docker, tmux]) s.server.close();
+    }
+  });
+
+  it('empties /tmp and /run, and /var/run only where it is a directory of its own', () => {
+    const { hide } = hostView();
+    assert.ok(hide.includes('/tmp') && hide.includes('/run'));
+    assert.equal(hide.includes('/var/run'), !fs.lstatSync('/var/run').isSymbolicLink());
   });
 
   it('finds the .git (directory or worktree file) at the top of each workspace directory', () => {
