@@ -6,39 +6,61 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { describe, it } from 'node:test';
-import { bwrapArgs, gitDirsOf, sandboxedCommand } from '../src/supervise/sandbox.ts';
-import { mockedAgent } from './helpers/agentMocks.ts';
-import { useAgentServer } from './helpers/contract.ts';
+import { after, describe, it } from 'node:test';
+import { bwrapArgs, gitDirsOf, hostView, namedSockets, sandboxedCommand } from '../src/supervise/sandbox.ts';
+import { installedCopilotVersion, nativeCopilot } from '../src/agents/copilot/binary.ts';
+import { copilotSandboxWrites } from '../src/agents/copilot/state.ts';
+import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
+import { runSpec, useAgentServer } from './helpers/contract.ts';
 import { git, gitRepo } from './helpers/git.ts';
-import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
+import { cliIn, ROOT, tempDir, waitFinal } from './helpers/harness.ts';
 
 describe('the bubblewrap command line', () => {
-  const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  const spec = { workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], settings: ['/h/.claude/settings.json'], gitDirs: ['/w/.git'] };
+  const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
+  const hidden = [
+    '--tmpfs', '/tmp', '--tmpfs', '/run',
+    ...['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'].flatMap((v) => ['--unsetenv', v]),
+    '--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve',
+    '--ro-bind', '/tmp/home', '/tmp/home',
+  ];
+  const spec = {
+    workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], locked: ['/h/.claude/settings.json', '/h/.claude/plugins'], gitDirs: ['/w/.git'],
+    hide: ['/tmp', '/run'], keep: ['/run/systemd/resolve'], visible: ['/tmp/home'], masked: ['/home/u/.ssh/agent.sock'],
+  };
+  const last = ['--ro-bind', '/dev/null', '/home/u/.ssh/agent.sock'];
 
-  it('read-only: all read-only but what the agent itself writes (not its settings); the workspace stays read-only', () => {
+  it('read-only: all read-only, /tmp and /run emptied, but what the agent itself writes (not its settings and code); the workspace stays read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'read-only', ...spec }), [
       ...base,
+      ...hidden,
+      '--ro-bind', '/w', '/w',
+      '--ro-bind', '/extra', '/extra',
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
       '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+      '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+      ...last,
     ]);
   });
 
-  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state, its settings read-only', () => {
+  it('workspace-write: cwd and add_dirs writable, then their .git read-only again, then the agent\'s own state, its settings and code read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'workspace-write', ...spec }), [
       ...base,
+      ...hidden,
       '--bind', '/w', '/w',
       '--bind', '/extra', '/extra',
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
       '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+      '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+      ...last,
     ]);
-    assert.ok(!bwrapArgs({ mode: 'workspace-write', ...spec }).some((a) => a.startsWith('--unshare')), 'network and pids stay shared');
+    const unshared = bwrapArgs({ mode: 'workspace-write', ...spec }).filter((a) => a.startsWith('--unshare'));
+    assert.deepEqual(unshared, ['--unshare-ipc'], 'network and pids stay shared');
   });
 
   it('runs the agent with default signal handling under a bwrap that ignores INT, TERM and HUP', () => {
@@ -47,6 +69,37 @@ describe('the bubblewrap command line', () => {
     assert.equal(c.args[1], `trap '' INT TERM HUP; exec "$@"`);
     assert.deepEqual(c.args.slice(3, 4), ['/usr/bin/bwrap']);
     assert.deepEqual(c.args.slice(-5), ['--', 'env', '--default-signal=INT,TERM,HUP', '/bin/claude', '-p']);
+  });
+
+  it('finds the socket files the session variables name, in each of their forms', async () => {
+    const dir = tempDir('sockets');
+    const sock = (name: string) => {
+      const file = path.join(dir, name);
+      const server = net.createServer().listen(file);
+      return { file, server };
+    };
+    const [ssh, bus, docker, tmux] = [sock('ssh'), sock('bus'), sock('docker'), sock('tmux')];
+    await Promise.all([ssh, bus, docker, tmux].map((s) => new Promise((r) => s.server.once('listening', r))));
+    try {
+      assert.deepEqual(
+        namedSockets({
+          SSH_AUTH_SOCK: ssh.file,
+          DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus.file},guid=0f;unix:abstract=/tmp/dbus-x`,
+          DOCKER_HOST: `unix://${docker.file}`,
+          TMUX: `${tmux.file},1234,0`,
+          XDG_RUNTIME_DIR: dir,
+        }).sort(),
+        [ssh.file, bus.file, docker.file, tmux.file].sort(),
+      );
+    } finally {
+      for (const s of [ssh, bus, docker, tmux]) s.server.close();
+    }
+  });
+
+  it('empties /tmp and /run, and /var/run only where it is a directory of its own', () => {
+    const { hide } = hostView();
+    assert.ok(hide.includes('/tmp') && hide.includes('/run'));
+    assert.equal(hide.includes('/var/run'), !fs.lstatSync('/var/run').isSymbolicLink());
   });
 
   it('finds the .git (directory or worktree file) at the top of each workspace directory', () => {
@@ -116,21 +169,143 @@ describe('Copilot CLI in our sandbox', () => {
   });
 });
 
+/**
+ * A node -e script that tries to write each path (`~` is the home, `@VAR` a variable of the job; no `$`, which the shell would expand) and
+ * prints `<code> <path>`, or `WROTE <path>`. It names no path, so the agent's own path check has
+ * nothing to refuse: what stops it is the sandbox.
+ */
+const plantScript = (paths: string[]) =>
+  `const fs = require('fs'), path = require('path'); for (let f of ${JSON.stringify(paths).replaceAll('"', "'")}) { ` +
+  "f = f.replace(/^~/, require('os').homedir()).replace(/^@(\\w+)/, (_, v) => process.env[v]); " +
+  "try { fs.mkdirSync(path.dirname(f), { recursive: true }); fs.appendFileSync(f, '// planted'); console.log('WROTE ' + f) } catch (e) { console.log(e.code + ' ' + f) } }";
+
+describe('the sockets of the user\'s session, from inside our sandbox', () => {
+  // A tmux server's socket is in /tmp, a D-Bus bus's and docker's in /run, an ssh-agent's wherever
+  // SSH_AUTH_SOCK says (here in /var/tmp, which the sandbox does not empty): each runs commands
+  // outside the sandbox for whoever connects.
+  const servers: net.Server[] = [];
+  const connections: string[] = [];
+  const socketAt = (file: string) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.rmSync(file, { force: true });
+    const server = net.createServer((c) => {
+      connections.push(file);
+      c.destroy();
+    });
+    server.listen(file);
+    servers.push(server);
+    return file;
+  };
+  const inTmp = socketAt(path.join(tempDir('tmux'), 'default'));
+  const agent = socketAt(path.join(fs.mkdtempSync('/var/tmp/cam-ssh-'), 'agent.sock'));
+  const asRoot = process.getuid?.() === 0;
+  const inRun = asRoot ? [socketAt(`/run/cam-test-${process.pid}/bus`)] : [];
+  // The job's command reads the paths from its environment: a path it named would be refused by
+  // Copilot's own check rather than by the sandbox.
+  const s = useAgentServer(copilot, { SSH_AUTH_SOCK: agent, CAM_TEST_SOCKETS: [inTmp, agent, ...inRun].join(',') });
+  after(() => {
+    for (const server of servers) server.close();
+    fs.rmSync(path.dirname(agent), { recursive: true, force: true });
+    if (asRoot) fs.rmSync(path.dirname(inRun[0]!), { recursive: true, force: true });
+  });
+
+  it('workspace-write: a command cannot connect to a Unix socket in /tmp, /run or the one SSH_AUTH_SOCK names, nor see that variable', async () => {
+    const script =
+      "console.log('agent=' + process.env.SSH_AUTH_SOCK); for (const p of process.env.CAM_TEST_SOCKETS.split(',')) " +
+      "require('net').connect(p).on('connect', () => console.log('CONNECTED ' + p)).on('error', (e) => console.log(e.code + ' ' + p))";
+    const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd: s.h.workdir(), agent: 'copilot', sandbox: 'workspace-write' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+    assert.match(done.last_message, /agent=undefined/);
+    assert.equal((done.last_message.match(/(ENOENT|ECONNREFUSED) \//g) ?? []).length, 2 + inRun.length, done.last_message);
+    assert.doesNotMatch(done.last_message, /CONNECTED/);
+    assert.deepEqual(connections, []);
+  });
+});
+
+describe('what Copilot CLI runs at its next start, from inside our sandbox', () => {
+  const s = useAgentServer(copilot);
+
+  it('workspace-write: a command cannot plant a hook, plugin, agent, skill, MCP or language server, nor change its unpacked program', async () => {
+    const home = s.h.env().HOME!;
+    const unpacked = path.join(COPILOT_CACHE, 'copilot', 'pkg');
+    const version = fs.readdirSync(path.join(unpacked, 'linux-x64'))[0]!;
+    const planted = [
+      '~/.copilot/hooks/hooks.json', '~/.copilot/installed-plugins/p/plugin.json', '~/.copilot/agents/a.agent.md',
+      '~/.copilot/skills/s/SKILL.md', '~/.copilot/mcp-config.json', '~/.copilot/lsp-config.json',
+      '~/.copilot/permissions-config.json', '~/.copilot/pkg/linux-x64/0.0.1/app.js',
+      `@XDG_CACHE_HOME/copilot/pkg/linux-x64/${version}/planted.js`,
+    ];
+    try {
+      const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${plantScript(planted)}"]]`, cwd: s.h.workdir(), agent: 'copilot', sandbox: 'workspace-write' });
+      const done = await waitFinal(s.conn, job_id);
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.equal(done.progress.commands_run, 1, `Copilot ran the command: ${done.output}`);
+      assert.doesNotMatch(done.last_message, /WROTE/);
+      // A recursive mkdir under a read-only directory fails with ENOENT.
+      assert.equal((done.last_message.match(/(EROFS|ENOENT) \//g) ?? []).length, planted.length, done.last_message);
+      assert.ok(fs.readdirSync(path.join(home, '.copilot', 'session-state')).length > 0, 'its session was saved in ~/.copilot');
+    } finally {
+      // Without the fix the shared cache would keep the planted file.
+      fs.rmSync(path.join(unpacked, 'linux-x64', version, 'planted.js'), { force: true });
+    }
+  });
+});
+
+describe('Copilot CLI\'s program, unpacked before its sandbox', () => {
+  it('is unpacked outside the sandbox for a version not yet unpacked, then kept read-only', async () => {
+    const cache = tempDir('copilot-cache');
+    try {
+      const binary = nativeCopilot(path.join(ROOT, 'node_modules', '.bin', 'copilot'));
+      const version = installedCopilotVersion(binary)!;
+      const env = { ...process.env, HOME: tempDir('copilot-home'), XDG_CACHE_HOME: cache };
+      const writes = await copilotSandboxWrites(runSpec({ jobDir: tempDir('job') }), env, binary);
+      const unpacked = path.join(cache, 'copilot', 'pkg');
+      assert.ok(fs.existsSync(path.join(unpacked, `${process.platform}-${process.arch}`, version, '.extraction-complete')), 'unpacked');
+      assert.ok(writes.lockedDirs!.includes(unpacked));
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('what Gemini CLI runs at its next start, from inside our sandbox', () => {
+  const s = useAgentServer(mockedAgent('gemini'));
+
+  it('workspace-write: its shell cannot plant an extension, .env, command, skill, agent, policy, helper program or trusted folder', async () => {
+    const planted = [
+      '~/.gemini/extensions/x/gemini-extension.json', '~/.gemini/extensions/extension-enablement.json', '~/.gemini/.env',
+      '~/.gemini/commands/c.toml', '~/.gemini/skills/s/SKILL.md', '~/.gemini/agents/a.md', '~/.gemini/policies/p.toml',
+      '~/.gemini/tmp/bin/rg', '~/.gemini/trustedFolders.json', '~/.gemini/settings.json',
+    ];
+    const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${plantScript(planted)}"]]`, cwd: s.h.workdir(), agent: 'gemini', sandbox: 'workspace-write' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `gemini ran the command: ${done.output}`);
+    assert.doesNotMatch(done.last_message, /WROTE/);
+    // A recursive mkdir under a read-only directory fails with ENOENT.
+    assert.equal((done.last_message.match(/(EROFS|ENOENT) \//g) ?? []).length, planted.length, done.last_message);
+  });
+});
+
 describe('Claude Code in our sandbox', () => {
   const s = useAgentServer(mockedAgent('claude'));
 
-  it('read-only writes nothing outside (nor its own settings), even with a command the user\'s own allow rule lets through', async () => {
+  it('read-only writes nothing outside (nor its own settings, plugins or hooks), even with a command the user\'s own allow rule lets through', async () => {
     const home = s.h.env().HOME!;
     fs.mkdirSync(path.join(home, '.claude'), { recursive: true });
     fs.writeFileSync(path.join(home, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(node:*)'] } }));
     const cwd = s.h.workdir();
     // It names no path, so Claude Code's own path check has nothing to refuse.
-    const script = "for (const f of [require('os').homedir() + '/claude-ro.txt', 'ro.txt', require('os').homedir() + '/.claude/settings.json']) try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
+    const script =
+      "const h = require('os').homedir(); for (const f of [h + '/claude-ro.txt', 'ro.txt', h + '/.claude/settings.json', h + '/.claude/plugins/installed_plugins.json', h + '/.claude/hooks/pre.sh']) " +
+      "try { require('fs').writeFileSync(f, 'x') } catch (e) { console.log(e.code) }";
     const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd, agent: 'claude', sandbox: 'read-only' });
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal(done.progress.commands_run, 1, `the allow rule let the command run: ${done.output}`);
-    assert.match(done.last_message, /EROFS[\s\S]*EROFS[\s\S]*EROFS/);
+    assert.match(done.last_message, /EROFS[\s\S]*EROFS[\s\S]*EROFS[\s\S]*EROFS[\s\S]*EROFS/);
     assert.equal(fs.existsSync(path.join(home, 'claude-ro.txt')), false, 'it wrote outside');
     assert.equal(fs.existsSync(path.join(cwd, 'ro.txt')), false, 'it wrote its cwd');
     assert.match(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8'), /Bash\(node:\*\)/, 'it rewrote the settings your own claude runs');

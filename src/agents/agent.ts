@@ -100,6 +100,13 @@ export interface AgentWrites {
    * that CLI, outside any sandbox. One missing is made as `{}`, so that a job cannot create it either.
    */
   settings?: string[];
+  /**
+   * Inside those directories, what the CLI later loads code from (plugins, extensions, hooks, its own
+   * unpacked program) or reads settings from that make it run commands: read-only, so that a job
+   * cannot plant code for the user's next, unsandboxed run. Made (empty) when missing, like settings.
+   */
+  lockedDirs?: string[];
+  lockedFiles?: string[];
 }
 
 /**
@@ -151,10 +158,11 @@ export interface Agent {
    * What the CLI itself writes (its config and session state, a report in the job's directory), for
    * the OS sandbox we run it in (supervise/sandbox.ts) to leave writable, and what it must be told
    * to write there; `env` is the job's environment (HOME, the CLI's own home variables). Called at
-   * each launch in the sandbox, so it may make what it names. Absent: the CLI has an OS sandbox of
-   * its own (codex) and runs outside ours.
+   * each launch in the sandbox, so it may make what it names, and prepare, outside the sandbox, what
+   * must then stay read-only (`binary`: the program the job runs). Absent: the CLI has an OS sandbox
+   * of its own (codex) and runs outside ours.
    */
-  sandboxWrites?(spec: RunSpec, env: NodeJS.ProcessEnv): AgentWrites;
+  sandboxWrites?(spec: RunSpec, env: NodeJS.ProcessEnv, binary: string): AgentWrites | Promise<AgentWrites>;
   readonly unsupported: readonly Feature[];
   /** Why this CLI cannot be given a directory (cwd, an add_dirs entry), if it cannot: codex_start says so. */
   pathProblem?(dir: string): string | null;

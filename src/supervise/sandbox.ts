@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { homeOf } from '../agents/agent.js';
 import { findExecutable } from '../agents/binary.js';
 
 /**
@@ -10,10 +11,26 @@ import { findExecutable } from '../agents/binary.js';
  * as a second line, but this is what enforces the mode: a command their classifiers let through
  * (`git diff --output=~/.bashrc`, `GIT_EXTERNAL_DIFF=… git diff`) still cannot write outside.
  *
- * What stays as it was: the network (the agent reaches its model API from inside), the pid space
- * (the server finds a job's processes by process group and environment marker, supervise/proc.ts)
- * and the process group (cancel signals it).
+ * Reading is not all a read-only mount allows: `connect()` on a Unix socket file needs no write
+ * access, and the sockets of the user's session run commands outside any sandbox (tmux's server,
+ * the D-Bus session bus and `systemd-run --user`, docker, an ssh-agent). So /tmp and /run (where
+ * those live) are empty and private inside, with only what the job needs bound back; the variables
+ * that name a session's sockets are unset, and the IPC namespace is private.
+ *
+ * What stays as it was: the network (the agent reaches its model API from inside, so abstract Unix
+ * sockets and loopback TCP services stay reachable), the pid space (the server finds a job's
+ * processes by process group and environment marker, supervise/proc.ts) and the process group
+ * (cancel signals it).
  */
+
+/** Where sessions keep their sockets: empty inside the sandbox. /var/run is usually a link to /run. */
+export const HIDDEN_ROOTS = ['/tmp', '/run', '/var/run'] as const;
+
+/** Variables that point a process at the user's session sockets. */
+const SESSION_SOCKET_VARS = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'];
+
+/** Whether `p` lies in a directory the sandbox empties, so it must be bound back to be seen. */
+export const isHidden = (p: string): boolean => HIDDEN_ROOTS.some((root) => p === root || p.startsWith(`${root}/`));
 
 /** What one job may write inside its sandbox. */
 export interface SandboxSpec {
@@ -23,8 +40,18 @@ export interface SandboxSpec {
   workspace: readonly string[];
   /** Always writable: the agent's own state, the job's temp directory, job files the agent writes. */
   writable: readonly string[];
-  /** Read-only again inside `writable`: the agent's settings that run commands (AgentWrites.settings). */
-  settings?: readonly string[];
+  /**
+   * Read-only again inside `writable`: the agent's settings and the code it loads on a later run
+   * (AgentWrites.settings, AgentWrites.locked).
+   */
+  locked?: readonly string[];
+  /** Read-only over the emptied /tmp and /run: what the job reads there (the home, the agent's files). */
+  visible?: readonly string[];
+  /** Covered with /dev/null: socket files the job's environment names outside /tmp and /run. */
+  masked?: readonly string[];
+  /** The directories emptied inside, and what of them the host itself needs: hostView. */
+  hide?: readonly string[];
+  keep?: readonly string[];
   /**
    * Git directories kept read-only even inside a writable workspace (gitDirsOf): a job edits files
    * but never a repository's config, hooks, refs or objects, which the server's and the user's git
@@ -35,18 +62,70 @@ export interface SandboxSpec {
 
 /**
  * bwrap's arguments for a job, up to the command. Later mounts cover earlier ones: everything
- * read-only, then the workspace writable, then its git directories read-only again, then what the
- * agent itself must write (never inside a git directory), then its settings inside that read-only
- * again. `--die-with-parent`: if bwrap itself is killed, the agent goes with it rather than run on
- * outside the job's wrapper.
+ * read-only, /tmp and /run emptied (then what the host needs from /run and what the job reads there
+ * bound back read-only), then the workspace (writable or not by the mode), then its git directories
+ * read-only again, then what the agent itself must write (never inside a git directory), then its
+ * settings and code inside that read-only again, and last the socket files its environment named.
+ * `--die-with-parent`: if bwrap itself is killed, the agent goes with it rather than run on outside
+ * the job's wrapper.
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
-  const args = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  if (spec.mode === 'workspace-write') for (const dir of spec.workspace) args.push('--bind', dir, dir);
+  const args = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
+  for (const dir of spec.hide ?? []) args.push('--tmpfs', dir);
+  for (const name of SESSION_SOCKET_VARS) args.push('--unsetenv', name);
+  for (const p of spec.keep ?? []) args.push('--ro-bind', p, p);
+  for (const p of spec.visible ?? []) args.push('--ro-bind', p, p);
+  for (const dir of spec.workspace) args.push(spec.mode === 'workspace-write' ? '--bind' : '--ro-bind', dir, dir);
   for (const dir of spec.gitDirs) args.push('--ro-bind', dir, dir);
   for (const p of spec.writable) args.push('--bind', p, p);
-  for (const p of spec.settings ?? []) args.push('--ro-bind', p, p);
+  for (const p of spec.locked ?? []) args.push('--ro-bind', p, p);
+  for (const p of spec.masked ?? []) args.push('--ro-bind', '/dev/null', p);
   return args;
+}
+
+/**
+ * Which of HIDDEN_ROOTS this host has as directories of their own (/var/run is usually a link into
+ * /run, emptied with it), and what of them it needs kept: the directory /etc/resolv.conf points
+ * into when systemd-resolved, resolvconf or NetworkManager keeps it under /run, or the agent could
+ * not resolve its model API's name.
+ */
+export function hostView(): { hide: string[]; keep: string[] } {
+  const hide = HIDDEN_ROOTS.filter((dir) => fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory());
+  const keep: string[] = [];
+  try {
+    const resolv = fs.realpathSync('/etc/resolv.conf');
+    if (isHidden(resolv)) keep.push(path.dirname(resolv));
+  } catch {
+    // No resolv.conf: nothing to keep.
+  }
+  return { hide, keep };
+}
+
+/**
+ * What a job reads from the emptied /tmp and /run, bound back read-only: the home (a test's, or a
+ * machine's that keeps homes there), the tree holding the agent's program, its image attachments.
+ */
+export function visibleIn(env: NodeJS.ProcessEnv, agentPath: string, files: readonly string[]): string[] {
+  const real = (p: string) => fs.realpathSync(p);
+  const program = real(agentPath);
+  // The whole install under the emptied directory (/tmp/x/…/bin/agent → /tmp/x): an npm package's
+  // program loads the files beside it.
+  const root = HIDDEN_ROOTS.find((dir) => program.startsWith(`${dir}/`));
+  const installed = root ? path.join(root, program.slice(root.length + 1).split('/')[0]!) : program;
+  return [...new Set([homeOf(env), installed, ...files].filter((p) => fs.existsSync(p)).map(real).filter(isHidden))];
+}
+
+/**
+ * The socket files the job's environment names (an ssh-agent's, a D-Bus bus's, docker's) where the
+ * emptied directories do not already take them away, as in a home: bwrap unsets the variables, but
+ * a job could still find the path.
+ */
+export function namedSockets(env: NodeJS.ProcessEnv): string[] {
+  const named = SESSION_SOCKET_VARS.flatMap((name) => {
+    const value = env[name] ?? '';
+    return [value, value.split(',')[0]!, ...[...value.matchAll(/(?:path=|unix:\/\/)([^,;]+)/g)].map((m) => m[1]!)];
+  });
+  return [...new Set(named.filter((p) => path.isAbsolute(p) && fs.statSync(p, { throwIfNoEntry: false })?.isSocket()))];
 }
 
 /**
@@ -72,17 +151,28 @@ export function gitDirsOf(dirs: readonly string[]): string[] {
   return dirs.map((dir) => path.join(dir, '.git')).filter((p) => fs.existsSync(p));
 }
 
+/** What an agent writes in its sandbox, and what inside that stays read-only (AgentWrites). */
+export interface Writes {
+  dirs: readonly string[];
+  files: readonly string[];
+  settings?: readonly string[];
+  lockedDirs?: readonly string[];
+  lockedFiles?: readonly string[];
+}
+
 /**
- * Makes what the agent must write exist, since bwrap binds only existing paths: directories, then
+ * Makes what the agent must write, and what stays read-only inside it, exist, since bwrap binds only
+ * existing paths (and a read-only path made by nobody could be made by the job): directories, then
  * files (empty), then settings files (`{}`, an empty JSON object every CLI reads as no settings).
+ * Returns the real paths of both.
  */
-export function prepareWritable(dirs: readonly string[], files: readonly string[], settings: readonly string[] = []): string[] {
-  for (const dir of dirs) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const file of files) {
+export function prepareWritable(writes: Writes): { writable: string[]; locked: string[] } {
+  for (const dir of [...writes.dirs, ...(writes.lockedDirs ?? [])]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const file of [...writes.files, ...(writes.lockedFiles ?? [])]) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.closeSync(fs.openSync(file, 'a', 0o600));
   }
-  for (const file of settings) {
+  for (const file of writes.settings ?? []) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     try {
       fs.writeFileSync(file, '{}\n', { flag: 'wx', mode: 0o600 });
@@ -91,7 +181,11 @@ export function prepareWritable(dirs: readonly string[], files: readonly string[
     }
   }
   // bwrap mounts at the path it resolves: binding the real path keeps a symlink in the way from mattering.
-  return [...dirs, ...files].map((p) => fs.realpathSync(p));
+  const real = (paths: readonly string[]) => paths.map((p) => fs.realpathSync(p));
+  return {
+    writable: real([...writes.dirs, ...writes.files]),
+    locked: real([...(writes.settings ?? []), ...(writes.lockedDirs ?? []), ...(writes.lockedFiles ?? [])]),
+  };
 }
 
 export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: string; fix: string };
@@ -121,7 +215,7 @@ export function probeSandbox(bwrapName: string, searchPath: string): Promise<San
 async function runProbe(bwrapName: string, searchPath: string): Promise<SandboxProbe> {
   const bwrap = findExecutable(bwrapName, searchPath);
   if (!bwrap) return { ok: false, reason: `bubblewrap (${bwrapName}) is not installed`, fix: FIX_INSTALL };
-  const spec: SandboxSpec = { mode: 'read-only', workspace: [], writable: [], gitDirs: [] };
+  const spec: SandboxSpec = { mode: 'read-only', workspace: [], writable: [], gitDirs: [], ...hostView() };
   const { command, args } = sandboxedCommand(bwrap, spec, 'true', []);
   return new Promise((resolve) => {
     execFile(command, args, { timeout: 20_000 }, (err, _stdout, stderr) => {

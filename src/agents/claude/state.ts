@@ -12,14 +12,25 @@ import { homeOf, type AgentWrites } from '../agent.js';
  * what the user configures there (MCP servers, their account) still reaches jobs.
  */
 export function claudeSandboxWrites(_spec: unknown, env: NodeJS.ProcessEnv): AgentWrites {
-  // Its hooks, permission rules, key helper and status line.
-  const settings = (dir: string) => [path.join(dir, 'settings.json')];
-  if (env.CLAUDE_CONFIG_DIR) return { dirs: [env.CLAUDE_CONFIG_DIR], files: [], settings: settings(env.CLAUDE_CONFIG_DIR) };
+  if (env.CLAUDE_CONFIG_DIR) return { dirs: [env.CLAUDE_CONFIG_DIR], files: [], ...locked(env.CLAUDE_CONFIG_DIR) };
   const home = homeOf(env);
   const dir = path.join(home, '.claude');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   seed(path.join(home, '.claude.json'), path.join(dir, '.claude.json'));
-  return { dirs: [dir], files: [], settings: settings(dir), env: { CLAUDE_CONFIG_DIR: dir } };
+  return { dirs: [dir], files: [], ...locked(dir), env: { CLAUDE_CONFIG_DIR: dir } };
+}
+
+/**
+ * Read-only inside the config directory: what the user's next `claude`, outside any sandbox, loads
+ * and runs. Its settings (hooks, permission rules, key helper, status line), plugins (hooks and MCP
+ * servers of their own), skills, commands and agents (which carry tools, hooks and shell snippets),
+ * and `hooks/`, where hook scripts are usually kept.
+ */
+function locked(dir: string): Pick<AgentWrites, 'settings' | 'lockedDirs'> {
+  return {
+    settings: [path.join(dir, 'settings.json')],
+    lockedDirs: ['plugins', 'skills', 'commands', 'agents', 'hooks'].map((d) => path.join(dir, d)),
+  };
 }
 
 function seed(from: string, to: string): void {

@@ -1,11 +1,9 @@
-import path from 'node:path';
-import { homeOf, type Agent } from '../agent.js';
-import { buildCopilotArgs, USAGE_FILE } from './argv.js';
+import type { Agent } from '../agent.js';
+import { buildCopilotArgs } from './argv.js';
 import { installedCopilotVersion, nativeCopilot } from './binary.js';
+import { copilotSandboxWrites } from './state.js';
 import { copilotStream } from './stream.js';
 import { readCopilotUsage } from './usage.js';
-
-const copilotHome = (env: NodeJS.ProcessEnv) => env.COPILOT_HOME || path.join(homeOf(env), '.copilot');
 
 /** GitHub Copilot CLI (`copilot`), run in prompt mode with its JSONL output. */
 export const copilot: Agent = {
@@ -24,18 +22,7 @@ export const copilot: Agent = {
   // COPILOT_ALLOW_ALL=true in the server's environment would approve every tool in every mode:
   // the access flags alone decide.
   env: () => ({ COPILOT_ALLOW_ALL: 'false' }),
-  // Its state (COPILOT_HOME, else ~/.copilot), the package it unpacks into its cache on a first run,
-  // and its usage report; its MCP servers stay read-only.
-  sandboxWrites: (spec, env) => ({
-    dirs: [
-      copilotHome(env),
-      path.join(env.XDG_CACHE_HOME || path.join(homeOf(env), '.cache'), 'copilot'),
-      // A directory: it replaces the report through a temporary file beside it.
-      path.dirname(path.join(spec.jobDir, USAGE_FILE)),
-    ],
-    files: [],
-    settings: [path.join(copilotHome(env), 'mcp-config.json')],
-  }),
+  sandboxWrites: copilotSandboxWrites,
   // Copilot has no structured-output option.
   unsupported: ['output_schema'],
   // Interrupted, Copilot exits 0 (after an `abort` event).

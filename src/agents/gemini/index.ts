@@ -1,6 +1,6 @@
-import path from 'node:path';
-import { homeOf, type Agent } from '../agent.js';
+import type { Agent } from '../agent.js';
 import { buildGeminiArgs } from './argv.js';
+import { geminiSandboxWrites } from './state.js';
 import { geminiStream } from './stream.js';
 
 /** Google's Gemini CLI: `gemini -p "" -o stream-json`, the prompt on stdin, inside our OS sandbox. */
@@ -20,12 +20,7 @@ export const gemini: Agent = {
   // GEMINI_CLI_TRUST_WORKSPACE in the server's environment would trust the repository's own
   // .gemini/settings.json, whose hooks and MCP servers then run commands in any mode.
   env: () => ({ GEMINI_CLI_NO_RELAUNCH: 'true', GEMINI_CLI_TRUST_WORKSPACE: 'false' }),
-  // GEMINI_CLI_HOME stands for the home in its paths; its settings (hooks, MCP servers) stay read-only.
-  sandboxWrites: (_spec, env) => ({
-    dirs: [env.GEMINI_CLI_HOME || path.join(homeOf(env), '.gemini')],
-    files: [],
-    settings: [path.join(env.GEMINI_CLI_HOME || homeOf(env), '.gemini', 'settings.json')],
-  }),
+  sandboxWrites: geminiSandboxWrites,
   // No flag for a reasoning budget, a JSON schema or images: they live in settings or the prompt.
   unsupported: ['reasoning_effort', 'output_schema', 'images'],
   // It splits --include-directories at commas: such a path would name other directories.
