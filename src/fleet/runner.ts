@@ -41,6 +41,9 @@ return 1`;
 /** How long a stopping runner waits for Redis to take its last writes. */
 const CLOSE_WAIT_MS = 3000;
 
+/** How often an idle runner looks for a start (it is also woken when one is queued). */
+const POLL_MS = 1000;
+
 /** How soon a job this runner lacks the agent for is offered again. */
 const AGENT_RETRY_MS = 2000;
 
@@ -195,7 +198,7 @@ export class FleetRunner {
       } catch (err) {
         this.log('warn', `taking a job: ${(err as Error).message}`);
       }
-      if (!took) await this.idle(1000);
+      if (!took) await this.idle(POLL_MS);
     }
   }
 
@@ -242,7 +245,10 @@ export class FleetRunner {
         // Another runner's (its hold lapsed: it was stopped, cut off, or slow). Whether it began the
         // job only its store knows, so only it may hold or begin the start: offered again later,
         // it takes it back; readers show the job lost while that runner is gone. Never run here.
-        await bull.moveToDelayed(Date.now() + this.fleet.lockMs, token);
+        // The delay is jittered over one poll: offered again exactly one lock time on, it came due
+        // just before this runner's next poll, every time, and the owner back (polling at another
+        // phase) could wait for ever for a start only it may take.
+        await bull.moveToDelayed(Date.now() + this.fleet.lockMs + Math.floor(Math.random() * POLL_MS), token);
         return;
       }
       if (owner !== this.id) {
