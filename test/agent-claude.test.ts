@@ -19,6 +19,7 @@ import { mockedAgent } from './helpers/agentMocks.ts';
 import { agentContract, foldLines, recordedRuns, runSpec, useAgentServer, type AgentMock } from './helpers/contract.ts';
 import { gitRepo } from './helpers/git.ts';
 import { tempDir, until, useHarness, waitFinal } from './helpers/harness.ts';
+import { SANDBOX_MISSING } from './helpers/sandbox.ts';
 
 const claudeMock = mockedAgent('claude');
 
@@ -153,7 +154,7 @@ describe('Claude Code credentials', () => {
   });
 });
 
-describe('Claude Code permission modes, for real', () => {
+describe('Claude Code permission modes, for real', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(claudeMock, { CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
 
   const run = async (prompt: string, sandbox: string, cwd = s.h.workdir()) => {
@@ -198,7 +199,7 @@ describe('Claude Code permission modes, for real', () => {
   });
 });
 
-describe('best-of-N across agents', () => {
+describe('best-of-N across agents', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(claudeMock);
 
   it('codex and Claude Code attempt one task as a group, each in a worktree, ranked by one check', async () => {
@@ -231,7 +232,7 @@ describe('best-of-N across agents', () => {
   });
 });
 
-describe('servers with and without Claude Code sharing one queue', () => {
+describe('servers with and without Claude Code sharing one queue', { skip: SANDBOX_MISSING }, () => {
   const s = useHarness();
   let mock: AgentMock;
   before(async () => {

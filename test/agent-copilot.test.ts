@@ -14,6 +14,7 @@ import { readActivityTail } from '../src/jobs/eventlog.ts';
 import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
 import { agentContract, foldLines, runSpec, useAgentServer } from './helpers/contract.ts';
 import { commandLine, jobProcessesOnMachine, ROOT, until, waitFinal } from './helpers/harness.ts';
+import { SANDBOX_MISSING } from './helpers/sandbox.ts';
 
 const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', name);
 const lines = (name: string) => fs.readFileSync(fixture(name), 'utf8').split('\n');
@@ -24,7 +25,7 @@ const copilotMock = mockedAgent('copilot');
 
 agentContract({ agent: 'copilot', ...copilotMock });
 
-describe('Copilot CLI jobs', () => {
+describe('Copilot CLI jobs', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(copilotMock);
 
   it("run the native binary behind npm's launcher, which a cancel ends with Copilot's own exit status (0, after its abort)", async () => {

@@ -12,6 +12,7 @@ import { agentContract, foldLines, recordedRuns, runSpec } from './helpers/contr
 import { gitRepo } from './helpers/git.ts';
 import { tempDir, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
 import { startGeminiMock, type GeminiMock } from './helpers/mockGemini.ts';
+import { SANDBOX_MISSING } from './helpers/sandbox.ts';
 
 // Gemini's shell tool exists only in yolo mode (headless gemini offers no tool that would need an
 // approval): workspace-write, inside our OS sandbox, and danger-full-access (src/agents/gemini/argv.ts).
@@ -26,7 +27,7 @@ agentContract({ agent: 'gemini', ...mockedAgent('gemini') });
 const runs = () => recordedRuns('gemini-stream.jsonl', (line) => line.startsWith('{"type":"init"'));
 const fold = (lines: string[]) => foldLines(gemini.stream, lines);
 
-describe('gemini inside our sandbox', () => {
+describe('gemini inside our sandbox', { skip: SANDBOX_MISSING }, () => {
   const s = useHarness();
   let mock: GeminiMock;
   let conn: Connection;

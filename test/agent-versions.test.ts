@@ -15,6 +15,7 @@ import { isOlder } from '../src/agents/version.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
 import { useAgentServer } from './helpers/contract.ts';
 import { cliIn, ROOT, tempDir, useHarness, waitFinal } from './helpers/harness.ts';
+import { SANDBOX_MISSING } from './helpers/sandbox.ts';
 
 /** A release older than each floor, and how that CLI prints its version. */
 const OLD: Record<AgentName, { version: string; says: string }> = {
@@ -88,7 +89,7 @@ describe('an agent CLI older than its adapter supports', () => {
   });
 });
 
-describe('an agent CLI updated past its floor while the server runs', () => {
+describe('an agent CLI updated past its floor while the server runs', { skip: SANDBOX_MISSING }, () => {
   // The real Claude Code behind a script that first answers as 2.1.197 would; the update replaces it.
   const bin = path.join(tempDir('updated-claude'), 'claude');
   const real = path.join(ROOT, 'node_modules/.bin/claude');

@@ -16,6 +16,7 @@ import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
 import { runSpec, useAgentServer } from './helpers/contract.ts';
 import { git, gitRepo } from './helpers/git.ts';
 import { cliIn, ROOT, tempDir, waitFinal } from './helpers/harness.ts';
+import { SANDBOX_MISSING } from './helpers/sandbox.ts';
 
 describe('the bubblewrap command line', () => {
   const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
@@ -111,7 +112,7 @@ describe('the bubblewrap command line', () => {
 
 const copilot = mockedAgent('copilot');
 
-describe('Copilot CLI in our sandbox', () => {
+describe('Copilot CLI in our sandbox', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(copilot);
 
   const run = async (prompt: string, extra: Record<string, unknown>) => {
@@ -179,7 +180,7 @@ const plantScript = (paths: string[]) =>
   "f = f.replace(/^~/, require('os').homedir()).replace(/^@(\\w+)/, (_, v) => process.env[v]); " +
   "try { fs.mkdirSync(path.dirname(f), { recursive: true }); fs.appendFileSync(f, '// planted'); console.log('WROTE ' + f) } catch (e) { console.log(e.code + ' ' + f) } }";
 
-describe('the sockets of the user\'s session, from inside our sandbox', () => {
+describe('the sockets of the user\'s session, from inside our sandbox', { skip: SANDBOX_MISSING }, () => {
   // A tmux server's socket is in /tmp, a D-Bus bus's and docker's in /run, an ssh-agent's wherever
   // SSH_AUTH_SOCK says (here in /var/tmp, which the sandbox does not empty): each runs commands
   // outside the sandbox for whoever connects.
@@ -224,7 +225,7 @@ describe('the sockets of the user\'s session, from inside our sandbox', () => {
   });
 });
 
-describe('what Copilot CLI runs at its next start, from inside our sandbox', () => {
+describe('what Copilot CLI runs at its next start, from inside our sandbox', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(copilot);
 
   it('workspace-write: a command cannot plant a hook, plugin, agent, skill, MCP or language server, nor change its unpacked program', async () => {
@@ -253,7 +254,7 @@ describe('what Copilot CLI runs at its next start, from inside our sandbox', () 
   });
 });
 
-describe('Copilot CLI\'s program, unpacked before its sandbox', () => {
+describe('Copilot CLI\'s program, unpacked before its sandbox', { skip: SANDBOX_MISSING }, () => {
   it('is unpacked outside the sandbox for a version not yet unpacked, then kept read-only', async () => {
     const cache = tempDir('copilot-cache');
     try {
@@ -270,7 +271,7 @@ describe('Copilot CLI\'s program, unpacked before its sandbox', () => {
   });
 });
 
-describe('what Gemini CLI runs at its next start, from inside our sandbox', () => {
+describe('what Gemini CLI runs at its next start, from inside our sandbox', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(mockedAgent('gemini'));
 
   it('workspace-write: its shell cannot plant an extension, .env, command, skill, agent, policy, helper program or trusted folder', async () => {
@@ -289,7 +290,7 @@ describe('what Gemini CLI runs at its next start, from inside our sandbox', () =
   });
 });
 
-describe('Claude Code in our sandbox', () => {
+describe('Claude Code in our sandbox', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(mockedAgent('claude'));
 
   it('read-only writes nothing outside (nor its own settings, plugins or hooks), even with a command the user\'s own allow rule lets through', async () => {
@@ -331,7 +332,7 @@ describe('a machine where the sandbox cannot be made', () => {
   });
 });
 
-describe('doctor and the sandbox', () => {
+describe('doctor and the sandbox', { skip: SANDBOX_MISSING }, () => {
   const s = useAgentServer(mockedAgent('claude'));
 
   it('says bubblewrap works here, and FAILs with the fix where it is missing and Claude Code is installed', async () => {
