@@ -12,6 +12,7 @@ describe('job text made safe for a terminal', () => {
     ['DEL and NUL', 'a\x7fb\x00', 'a␡b␀'],
     ['a lone carriage return, which would overwrite the line', 'passed\rfailed', 'passed␍failed'],
     ['CRLF line ends', 'one\r\ntwo\r\n', 'one\ntwo\n'],
+    ['bidirectional overrides and isolates (Trojan Source)', 'if (admin) {\u202e } \u2066x\u2069', 'if (admin) {\\u202e } \\u2066x\\u2069'],
   ];
   for (const [what, text, shown] of cases) {
     it(what, () => assert.equal(safeText(text), shown));
@@ -27,9 +28,9 @@ describe('job text made safe for a terminal', () => {
   });
 
   it('writes JSON with no raw control character, and the same value', () => {
-    const value = { text: '\x1b]0;t\x07 \u009b \x7f' };
+    const value = { text: '\x1b]0;t\x07 \u009b \x7f \u202e' };
     const json = safeJson(value);
-    assert.doesNotMatch(json, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    assert.doesNotMatch(json, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
     assert.deepEqual(JSON.parse(json), value);
   });
 });

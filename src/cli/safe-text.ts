@@ -5,17 +5,21 @@
  * printed before, e.g. to show a forged "all tests passed". So every control character other than
  * newline and tab is shown instead of obeyed: C0 as its Unicode control picture (ESC as ␛), DEL as
  * ␡, C1 (U+0080–U+009F, which some terminals take as ESC sequences: U+009B is CSI) as `\x9b`. An
- * escape sequence is thereby shown whole, as ␛ followed by its printable rest.
+ * escape sequence is thereby shown whole, as ␛ followed by its printable rest. The bidirectional
+ * embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) are shown as `\u202e`: they
+ * reorder what a terminal or a diff shows, so that code reads other than it runs ("Trojan Source",
+ * CVE-2021-42574).
  *
  * Job text is made safe before the command line colours it, so our own colours still work.
  */
 
-const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 function visible(ch: string): string {
   const code = ch.charCodeAt(0);
   if (code < 0x20) return String.fromCharCode(0x2400 + code);
   if (code === 0x7f) return '\u2421';
+  if (code > 0xff) return `\\u${code.toString(16)}`;
   return `\\x${code.toString(16)}`;
 }
 
@@ -35,9 +39,10 @@ export function safeValue<T>(value: T): T {
 }
 
 /**
- * JSON for a terminal or a pipe alike: C0 characters are escaped by JSON itself; DEL and C1, which
- * JSON may carry raw, are written as \u escapes too (the same value to any JSON reader).
+ * JSON for a terminal or a pipe alike: C0 characters are escaped by JSON itself; DEL, C1 and the
+ * bidirectional controls, which JSON may carry raw, are written as \u escapes too (the same value to
+ * any JSON reader).
  */
 export function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
