@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bwrapArgs, gitDirsOf, hostView, namedSockets, sandboxedCommand } from '../src/supervise/sandbox.ts';
+import { bwrapArgs, gitDirsOf, namedSockets, sandboxedCommand, sessionSockets, socketsIn } from '../src/supervise/sandbox.ts';
 import { installedCopilotVersion, nativeCopilot } from '../src/agents/copilot/binary.ts';
 import { copilotSandboxWrites } from '../src/agents/copilot/state.ts';
 import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
@@ -20,19 +20,14 @@ import { SANDBOX_MISSING } from './helpers/sandbox.ts';
 
 describe('the bubblewrap command line', () => {
   const base = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
-  const hidden = [
-    '--tmpfs', '/tmp', '--tmpfs', '/run',
-    ...['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'].flatMap((v) => ['--unsetenv', v]),
-    '--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve',
-    '--ro-bind', '/tmp/home', '/tmp/home',
-  ];
+  const hidden = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'].flatMap((v) => ['--unsetenv', v]);
   const spec = {
-    workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], locked: ['/h/.claude/settings.json', '/h/.claude/plugins'], gitDirs: ['/w/.git'],
-    hide: ['/tmp', '/run'], keep: ['/run/systemd/resolve'], visible: ['/tmp/home'], masked: ['/home/u/.ssh/agent.sock'],
+    workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], locked: ['/h/.claude/settings.json', '/h/.claude/plugins', '/h/.claude/tmp/bin'], gitDirs: ['/w/.git'],
+    masked: ['/home/u/.ssh/agent.sock'],
   };
   const last = ['--ro-bind', '/dev/null', '/home/u/.ssh/agent.sock'];
 
-  it('read-only: all read-only, /tmp and /run emptied, but what the agent itself writes (not its settings and code); the workspace stays read-only', () => {
+  it('read-only: all read-only, the session variables unset, but what the agent itself writes (not its settings and code); the workspace stays read-only', () => {
     assert.deepEqual(bwrapArgs({ mode: 'read-only', ...spec }), [
       ...base,
       ...hidden,
@@ -41,8 +36,10 @@ describe('the bubblewrap command line', () => {
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+      '--bind', '/h/.claude/tmp', '/h/.claude/tmp',
       '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
       '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+      '--ro-bind', '/h/.claude/tmp/bin', '/h/.claude/tmp/bin',
       ...last,
     ]);
   });
@@ -56,8 +53,10 @@ describe('the bubblewrap command line', () => {
       '--ro-bind', '/w/.git', '/w/.git',
       '--bind', '/h/.claude', '/h/.claude',
       '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+      '--bind', '/h/.claude/tmp', '/h/.claude/tmp',
       '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
       '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+      '--ro-bind', '/h/.claude/tmp/bin', '/h/.claude/tmp/bin',
       ...last,
     ]);
     const unshared = bwrapArgs({ mode: 'workspace-write', ...spec }).filter((a) => a.startsWith('--unshare'));
@@ -97,10 +96,24 @@ describe('the bubblewrap command line', () => {
     }
   });
 
-  it('empties /tmp and /run, and /var/run only where it is a directory of its own', () => {
-    const { hide } = hostView();
-    assert.ok(hide.includes('/tmp') && hide.includes('/run'));
-    assert.equal(hide.includes('/var/run'), !fs.lstatSync('/var/run').isSymbolicLink());
+  it('finds the socket files where sessions keep them, down to a depth, not through links; a link to one is covered at its real path', async () => {
+    const top = tempDir('socket-places');
+    const at = (rel: string) => {
+      const file = path.join(top, rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      return net.createServer().listen(file);
+    };
+    const servers = [at('tmux-0/default'), at('a/b/too-deep')];
+    await Promise.all(servers.map((server) => new Promise((r) => server.once('listening', r))));
+    fs.symlinkSync(path.join(top, 'tmux-0'), path.join(top, 'link'));
+    try {
+      assert.deepEqual(socketsIn([[top, 2]]), [path.join(top, 'tmux-0/default')]);
+      const linked = path.join(tempDir('home'), 'agent.sock');
+      fs.symlinkSync(path.join(top, 'tmux-0/default'), linked);
+      assert.ok(sessionSockets({ SSH_AUTH_SOCK: linked }).includes(path.join(top, 'tmux-0/default')));
+    } finally {
+      for (const server of servers) server.close();
+    }
   });
 
   it('finds the .git (directory or worktree file) at the top of each workspace directory', () => {
@@ -182,8 +195,8 @@ const plantScript = (paths: string[]) =>
 
 describe('the sockets of the user\'s session, from inside our sandbox', { skip: SANDBOX_MISSING }, () => {
   // A tmux server's socket is in /tmp, a D-Bus bus's and docker's in /run, an ssh-agent's wherever
-  // SSH_AUTH_SOCK says (here in /var/tmp, which the sandbox does not empty): each runs commands
-  // outside the sandbox for whoever connects.
+  // SSH_AUTH_SOCK says (here in /var/tmp, where the sandbox looks for none unless named): each runs
+  // commands outside the sandbox for whoever connects.
   const servers: net.Server[] = [];
   const connections: string[] = [];
   const socketAt = (file: string) => {
@@ -287,6 +300,19 @@ describe('what Gemini CLI runs at its next start, from inside our sandbox', { sk
     assert.doesNotMatch(done.last_message, /WROTE/);
     // A recursive mkdir under a read-only directory fails with ENOENT.
     assert.equal((done.last_message.match(/(EROFS|ENOENT) \//g) ?? []).length, planted.length, done.last_message);
+  });
+
+  it('workspace-write: its shell cannot move the directory holding a read-only one aside to make a writable one in its place', async () => {
+    const script =
+      "const fs = require('fs'), d = require('os').homedir() + '/.gemini/tmp'; " +
+      "try { fs.renameSync(d, d + '.old'); fs.mkdirSync(d + '/bin', { recursive: true }); fs.writeFileSync(d + '/bin/rg', 'planted'); console.log('MOVED') } catch (e) { console.log('refused ' + e.code) }";
+    const { job_id } = await s.conn.call('codex_start', { prompt: `[[shell:node -e "${script}"]]`, cwd: s.h.workdir(), agent: 'gemini', sandbox: 'workspace-write' });
+    const done = await waitFinal(s.conn, job_id);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.progress.commands_run, 1, `gemini ran the command: ${done.output}`);
+    assert.doesNotMatch(done.last_message, /MOVED/);
+    assert.match(done.last_message, /refused (EBUSY|EROFS|EPERM)/);
+    assert.equal(fs.existsSync(path.join(s.env.HOME ?? s.h.env().HOME!, '.gemini/tmp.old')), false);
   });
 });
 

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
 import { selfIdentity } from '../supervise/proc.js';
-import { gitDirsOf, hostView, namedSockets, prepareWritable, probeSandbox, sandboxedCommand, sandboxRefusal, visibleIn } from '../supervise/sandbox.js';
+import { gitDirsOf, prepareWritable, probeSandbox, sandboxedCommand, sandboxRefusal, sessionSockets } from '../supervise/sandbox.js';
 import { interruptJob, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide } from './outcome.js';
 import type { Recorder } from './recorder.js';
@@ -185,7 +185,7 @@ export class Launcher {
   /**
    * The agent's command inside our OS sandbox (supervise/sandbox.ts), `env` completed with what
    * the sandbox needs: a job outside a worktree gets a private $TMPDIR in its directory, as a
-   * worktree job has beside its worktree, since /tmp is private inside. A machine where the sandbox
+   * worktree job has beside its worktree, since /tmp is read-only inside. A machine where the sandbox
    * cannot be made fails the job here (codex_start refused it already on this server; a job queued
    * by another one lands here) rather than running it unconfined.
    */
@@ -203,9 +203,7 @@ export class Launcher {
       writable,
       locked,
       gitDirs: gitDirsOf(workspace),
-      ...hostView(),
-      visible: visibleIn(env, agentPath, spec.images),
-      masked: namedSockets(env),
+      masked: sessionSockets(env),
     } as const;
     return sandboxedCommand(probe.bwrap, sandbox, agentPath, agent.argv(spec));
   }

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { homeOf } from '../agents/agent.js';
 import { findExecutable } from '../agents/binary.js';
 
 /**
@@ -13,24 +12,30 @@ import { findExecutable } from '../agents/binary.js';
  *
  * Reading is not all a read-only mount allows: `connect()` on a Unix socket file needs no write
  * access, and the sockets of the user's session run commands outside any sandbox (tmux's server,
- * the D-Bus session bus and `systemd-run --user`, docker, an ssh-agent). So /tmp and /run (where
- * those live) are empty and private inside, with only what the job needs bound back; the variables
- * that name a session's sockets are unset, and the IPC namespace is private.
+ * the D-Bus session bus and `systemd-run --user`, docker, an ssh-agent). So every socket file found
+ * where sessions keep them (/tmp, /run) when the job starts, and every one the session's variables
+ * name, is covered with /dev/null (a connect is refused); the variables are unset, and the IPC
+ * namespace is private. Emptying /tmp and /run instead (a tmpfs each) would take away what a job
+ * legitimately reads there (a repository or a tool installed under /tmp, a PATH entry under /run)
+ * with no way to know it all beforehand; covering sockets takes away only sockets.
  *
  * What stays as it was: the network (the agent reaches its model API from inside, so abstract Unix
  * sockets and loopback TCP services stay reachable), the pid space (the server finds a job's
  * processes by process group and environment marker, supervise/proc.ts) and the process group
- * (cancel signals it).
+ * (cancel signals it). A socket made after the job started is not covered.
  */
-
-/** Where sessions keep their sockets: empty inside the sandbox. /var/run is usually a link to /run. */
-export const HIDDEN_ROOTS = ['/tmp', '/run', '/var/run'] as const;
 
 /** Variables that point a process at the user's session sockets. */
 const SESSION_SOCKET_VARS = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'];
 
-/** Whether `p` lies in a directory the sandbox empties, so it must be bound back to be seen. */
-export const isHidden = (p: string): boolean => HIDDEN_ROOTS.some((root) => p === root || p.startsWith(`${root}/`));
+/**
+ * Where sessions keep their sockets, and how deep to look: /tmp/tmux-1000/default,
+ * /tmp/.X11-unix/X0 and /tmp/ssh-XXXX/agent.1 lie two levels down; /run/user/1000/systemd/private
+ * and /run/user/1000/gnupg/S.gpg-agent four. /var/run is usually a link to /run (links are not
+ * followed). The walk stops after DIRS_AT_MOST directories, so a /tmp full of trees costs little.
+ */
+const SOCKET_PLACES: ReadonlyArray<[dir: string, depth: number]> = [['/tmp', 2], ['/run', 4], ['/var/run', 4]];
+const DIRS_AT_MOST = 5000;
 
 /** What one job may write inside its sandbox. */
 export interface SandboxSpec {
@@ -45,13 +50,8 @@ export interface SandboxSpec {
    * (AgentWrites.settings, AgentWrites.locked).
    */
   locked?: readonly string[];
-  /** Read-only over the emptied /tmp and /run: what the job reads there (the home, the agent's files). */
-  visible?: readonly string[];
-  /** Covered with /dev/null: socket files the job's environment names outside /tmp and /run. */
+  /** Covered with /dev/null: the socket files of the user's session (sessionSockets). */
   masked?: readonly string[];
-  /** The directories emptied inside, and what of them the host itself needs: hostView. */
-  hide?: readonly string[];
-  keep?: readonly string[];
   /**
    * Git directories kept read-only even inside a writable workspace (gitDirsOf): a job edits files
    * but never a repository's config, hooks, refs or objects, which the server's and the user's git
@@ -62,70 +62,84 @@ export interface SandboxSpec {
 
 /**
  * bwrap's arguments for a job, up to the command. Later mounts cover earlier ones: everything
- * read-only, /tmp and /run emptied (then what the host needs from /run and what the job reads there
- * bound back read-only), then the workspace (writable or not by the mode), then its git directories
+ * read-only, then the workspace (writable or not by the mode), then its git directories
  * read-only again, then what the agent itself must write (never inside a git directory), then its
- * settings and code inside that read-only again, and last the socket files its environment named.
+ * settings and code inside that read-only again, and last the session's socket files covered.
  * `--die-with-parent`: if bwrap itself is killed, the agent goes with it rather than run on outside
  * the job's wrapper.
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
   const args = ['--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc'];
-  for (const dir of spec.hide ?? []) args.push('--tmpfs', dir);
   for (const name of SESSION_SOCKET_VARS) args.push('--unsetenv', name);
-  for (const p of spec.keep ?? []) args.push('--ro-bind', p, p);
-  for (const p of spec.visible ?? []) args.push('--ro-bind', p, p);
   for (const dir of spec.workspace) args.push(spec.mode === 'workspace-write' ? '--bind' : '--ro-bind', dir, dir);
   for (const dir of spec.gitDirs) args.push('--ro-bind', dir, dir);
   for (const p of spec.writable) args.push('--bind', p, p);
+  for (const p of lockedParents(spec.writable, spec.locked ?? [])) args.push('--bind', p, p);
   for (const p of spec.locked ?? []) args.push('--ro-bind', p, p);
   for (const p of spec.masked ?? []) args.push('--ro-bind', '/dev/null', p);
   return args;
 }
 
 /**
- * Which of HIDDEN_ROOTS this host has as directories of their own (/var/run is usually a link into
- * /run, emptied with it), and what of them it needs kept: the directory /etc/resolv.conf points
- * into when systemd-resolved, resolvconf or NetworkManager keeps it under /run, or the agent could
- * not resolve its model API's name.
+ * The socket files of the user's session a job must not reach: those under SOCKET_PLACES, and those
+ * the session's variables name wherever they are (an ssh-agent's in the home). Real paths: bwrap
+ * mounts at the path a link resolves to (a link such as ~/.ssh/agent.sock into /tmp is common).
  */
-export function hostView(): { hide: string[]; keep: string[] } {
-  const hide = HIDDEN_ROOTS.filter((dir) => fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory());
-  const keep: string[] = [];
-  try {
-    const resolv = fs.realpathSync('/etc/resolv.conf');
-    if (isHidden(resolv)) keep.push(path.dirname(resolv));
-  } catch {
-    // No resolv.conf: nothing to keep.
-  }
-  return { hide, keep };
+export function sessionSockets(env: NodeJS.ProcessEnv): string[] {
+  return [...new Set([...socketsIn(SOCKET_PLACES), ...namedSockets(env)].map((p) => fs.realpathSync(p)))];
 }
 
-/**
- * What a job reads from the emptied /tmp and /run, bound back read-only: the home (a test's, or a
- * machine's that keeps homes there), the tree holding the agent's program, its image attachments.
- */
-export function visibleIn(env: NodeJS.ProcessEnv, agentPath: string, files: readonly string[]): string[] {
-  const real = (p: string) => fs.realpathSync(p);
-  const program = real(agentPath);
-  // The whole install under the emptied directory (/tmp/x/…/bin/agent → /tmp/x): an npm package's
-  // program loads the files beside it.
-  const root = HIDDEN_ROOTS.find((dir) => program.startsWith(`${dir}/`));
-  const installed = root ? path.join(root, program.slice(root.length + 1).split('/')[0]!) : program;
-  return [...new Set([homeOf(env), installed, ...files].filter((p) => fs.existsSync(p)).map(real).filter(isHidden))];
-}
-
-/**
- * The socket files the job's environment names (an ssh-agent's, a D-Bus bus's, docker's) where the
- * emptied directories do not already take them away, as in a home: bwrap unsets the variables, but
- * a job could still find the path.
- */
+/** The socket files the session variables name, in each of their forms (a path, `unix:path=…`, `unix://…`, tmux's `path,pid,n`). */
 export function namedSockets(env: NodeJS.ProcessEnv): string[] {
   const named = SESSION_SOCKET_VARS.flatMap((name) => {
     const value = env[name] ?? '';
     return [value, value.split(',')[0]!, ...[...value.matchAll(/(?:path=|unix:\/\/)([^,;]+)/g)].map((m) => m[1]!)];
   });
   return [...new Set(named.filter((p) => path.isAbsolute(p) && fs.statSync(p, { throwIfNoEntry: false })?.isSocket()))];
+}
+
+/** Socket files under each directory, down to its depth, breadth first; links are not followed. */
+export function socketsIn(places: ReadonlyArray<readonly [dir: string, depth: number]>): string[] {
+  const found: string[] = [];
+  let dirs = 0;
+  for (const [top, depth] of places) {
+    if (!fs.lstatSync(top, { throwIfNoEntry: false })?.isDirectory()) continue;
+    let level = [top];
+    for (let d = 1; d <= depth && level.length && dirs < DIRS_AT_MOST; d++) {
+      const next: string[] = [];
+      for (const dir of level) {
+        if (++dirs > DIRS_AT_MOST) break;
+        let entries: fs.Dirent[];
+        try {
+          entries = fs.readdirSync(dir, { withFileTypes: true });
+        } catch {
+          continue; // Not ours to read: nor the job's.
+        }
+        for (const e of entries) {
+          const p = path.join(dir, e.name);
+          if (e.isSocket()) found.push(p);
+          else if (e.isDirectory()) next.push(p);
+        }
+      }
+      level = next;
+    }
+  }
+  return found;
+}
+
+/**
+ * The directories between a writable root and a read-only path inside it (~/.gemini/tmp for
+ * ~/.gemini/tmp/bin), bound onto themselves so each is a mount point: a mount point cannot be
+ * renamed (EBUSY), so a job cannot move the directory aside and make a writable one in its place.
+ */
+function lockedParents(writable: readonly string[], locked: readonly string[]): string[] {
+  const parents = new Set<string>();
+  for (const p of locked) {
+    const root = writable.find((w) => p.startsWith(`${w}/`));
+    if (!root) continue;
+    for (let dir = path.dirname(p); dir.startsWith(`${root}/`); dir = path.dirname(dir)) parents.add(dir);
+  }
+  return [...parents].sort((a, b) => a.length - b.length);
 }
 
 /**
@@ -215,7 +229,7 @@ export function probeSandbox(bwrapName: string, searchPath: string): Promise<San
 async function runProbe(bwrapName: string, searchPath: string): Promise<SandboxProbe> {
   const bwrap = findExecutable(bwrapName, searchPath);
   if (!bwrap) return { ok: false, reason: `bubblewrap (${bwrapName}) is not installed`, fix: FIX_INSTALL };
-  const spec: SandboxSpec = { mode: 'read-only', workspace: [], writable: [], gitDirs: [], ...hostView() };
+  const spec: SandboxSpec = { mode: 'read-only', workspace: [], writable: [], gitDirs: [] };
   const { command, args } = sandboxedCommand(bwrap, spec, 'true', []);
   return new Promise((resolve) => {
     execFile(command, args, { timeout: 20_000 }, (err, _stdout, stderr) => {
