@@ -198,7 +198,9 @@ export class FleetRunner {
       } catch (err) {
         this.log('warn', `taking a job: ${(err as Error).message}`);
       }
-      if (!took) await this.idle(POLL_MS);
+      // A random interval (POLL_MS on average): runners that poll in a fixed phase would let the same
+      // one take every start that comes due, a start offered back to its owner included.
+      if (!took) await this.idle(POLL_MS / 2 + Math.random() * POLL_MS);
     }
   }
 
@@ -245,9 +247,9 @@ export class FleetRunner {
         // Another runner's (its hold lapsed: it was stopped, cut off, or slow). Whether it began the
         // job only its store knows, so only it may hold or begin the start: offered again later,
         // it takes it back; readers show the job lost while that runner is gone. Never run here.
-        // The delay is jittered over one poll: offered again exactly one lock time on, it came due
-        // just before this runner's next poll, every time, and the owner back (polling at another
-        // phase) could wait for ever for a start only it may take.
+        // The delay is jittered over one poll, and polls are at random intervals: offered again
+        // exactly one lock time on, it came due just before this runner's next poll, every time, and
+        // the owner back (polling at another phase) could wait for ever for a start only it may take.
         await bull.moveToDelayed(Date.now() + this.fleet.lockMs + Math.floor(Math.random() * POLL_MS), token);
         return;
       }
