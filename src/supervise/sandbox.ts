@@ -32,10 +32,11 @@ const SESSION_SOCKET_VARS = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKE
  * Where sessions keep their sockets, and how deep to look: /tmp/tmux-1000/default,
  * /tmp/.X11-unix/X0 and /tmp/ssh-XXXX/agent.1 lie two levels down; /run/user/1000/systemd/private
  * and /run/user/1000/gnupg/S.gpg-agent four. /var/run is usually a link to /run (links are not
- * followed). The walk stops after DIRS_AT_MOST directories, so a /tmp full of trees costs little.
+ * followed). Each walk stops after DIRS_AT_MOST directories, so a /tmp full of trees costs a bounded
+ * time (a busy /tmp holds thousands of directories: a test run's own, here); /run is walked first.
  */
-const SOCKET_PLACES: ReadonlyArray<[dir: string, depth: number]> = [['/tmp', 2], ['/run', 4], ['/var/run', 4]];
-const DIRS_AT_MOST = 5000;
+const SOCKET_PLACES: ReadonlyArray<[dir: string, depth: number]> = [['/run', 4], ['/var/run', 4], ['/tmp', 2]];
+const DIRS_AT_MOST = 20_000;
 
 /** What one job may write inside its sandbox. */
 export interface SandboxSpec {
@@ -101,9 +102,9 @@ export function namedSockets(env: NodeJS.ProcessEnv): string[] {
 /** Socket files under each directory, down to its depth, breadth first; links are not followed. */
 export function socketsIn(places: ReadonlyArray<readonly [dir: string, depth: number]>): string[] {
   const found: string[] = [];
-  let dirs = 0;
   for (const [top, depth] of places) {
     if (!fs.lstatSync(top, { throwIfNoEntry: false })?.isDirectory()) continue;
+    let dirs = 0;
     let level = [top];
     for (let d = 1; d <= depth && level.length && dirs < DIRS_AT_MOST; d++) {
       const next: string[] = [];
