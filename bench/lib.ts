@@ -109,6 +109,8 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
         workspace: UNSEEN_CHECKOUT,
         group_id: null,
         check_command: null,
+        setup_command: null,
+        include: [],
       });
       fs.mkdirSync(path.join(layout.jobsDir, id), { mode: 0o700 });
     }
@@ -125,6 +127,7 @@ export function seedFinishedJobs(home: string, count: number, cwd: string): void
         final_message: 'done',
         thread_id: null,
         check: null,
+        setup: null,
         progress: emptyProgress(),
         events_offset: 0,
         finished_at: now,

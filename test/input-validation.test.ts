@@ -134,9 +134,9 @@ describe('tool parameters are a closed list', () => {
     const misspelt = await s.conn.raw('codex_start', { prompt: 'x', cwd, isolaton: 'worktree' });
     assert.equal(misspelt.isError, true);
     assert.match(misspelt.content[0].text, /unknown parameter "isolaton": did you mean "isolation"\?/);
-    const unknown = await s.conn.raw('codex_start', { prompt: 'x', cwd, setup_command: 'npm ci' });
+    const unknown = await s.conn.raw('codex_start', { prompt: 'x', cwd, webhook_url: 'https://example.com' });
     assert.equal(unknown.isError, true);
-    assert.match(unknown.content[0].text, /unknown parameter "setup_command": the parameters are prompt, cwd, /);
+    assert.match(unknown.content[0].text, /unknown parameter "webhook_url": the parameters are prompt, cwd, /);
     assert.deepEqual((await s.conn.call('codex_list', {})).jobs, []);
   });
 

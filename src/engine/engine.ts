@@ -11,7 +11,7 @@ import { invalid, ToolError } from '../errors.js';
 import { Bus } from '../jobs/bus.js';
 import { damagedError, guardDamage, isDamage, openDb } from '../jobs/db.js';
 import { readActivityTail, readNewLines, readRawTail } from '../jobs/eventlog.js';
-import { fileSize, homeLayout, jobFiles, prepareHome, underTempDir, type HomeLayout } from '../jobs/files.js';
+import { fileSize, homeLayout, jobFiles, prepareHome, readStep, underTempDir, type HomeLayout } from '../jobs/files.js';
 import { isJobId, newJobId } from '../jobs/ids.js';
 import { isDiskFull, Reserve } from '../jobs/reserve.js';
 import { isFinal } from '../jobs/states.js';
@@ -31,7 +31,7 @@ import {
   checkAllowedRoots,
   checkIsolation,
   checkLineup,
-  checkCheckCommand,
+  checkCommand,
   checkCwd,
   checkJobId,
   checkModelOptions,
@@ -178,17 +178,19 @@ export class Engine implements JobApi {
       }
     }
     const isolation = checkIsolation(input.isolation, attempts, this.config.defaultIsolation);
-    const check = checkCheckCommand(input.check_command);
+    const check = checkCommand('check_command', input.check_command);
     const first = given?.ids[0] ?? newJobId();
     const planned = await this.workspaces.plan(first, cwd, isolation, access);
     Workspaces.checkAddDirs(planned, addDirs);
+    const environment = Workspaces.environment(planned, input);
     const groupId = given ? given.groupId : attempts > 1 ? newJobId() : null;
     for (const agent of agents) await this.locators.of(agent.name).locate();
     await this.checkSandbox(agents, access);
-    // The check runs under codex's sandbox whichever agent did the work.
-    if (check !== null && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
+    // The setup and the check run under codex's sandbox whichever agent does the work.
+    const step = check !== null ? 'check_command' : environment.setup_command !== null ? 'setup_command' : null;
+    if (step && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
       await this.locators.of('codex').locate().catch((err: Error) => {
-        throw new ToolError('codex_unavailable', `check_command runs under codex's sandbox, so codex must be installed too: ${err.message}`);
+        throw new ToolError('codex_unavailable', `${step} runs under codex's sandbox, so codex must be installed too: ${err.message}`);
       });
     }
     const ids: string[] = [];
@@ -205,6 +207,7 @@ export class Engine implements JobApi {
           workspace: Workspaces.forJob(planned, id, this.layout),
           group_id: groupId,
           check_command: check,
+          ...environment,
         });
         this.create(job, prompt, schema, null);
         ids.push(id);
@@ -245,6 +248,7 @@ export class Engine implements JobApi {
     let approvalPolicy = input.approval_policy;
     let workspace: JobWorkspace | null = null;
     let isolation: Isolation = 'none';
+    let environment: Pick<NewJob, 'setup_command' | 'include'> | null = null;
     if (input.job_id !== undefined) {
       if (input.thread_id !== undefined) throw invalid('give job_id or thread_id, not both');
       for (const key of ['cwd', 'sandbox', 'approval_policy', 'agent'] as const) {
@@ -271,6 +275,8 @@ export class Engine implements JobApi {
       addDirs = parent.add_dirs;
       parentId = parent.id;
       workspace = this.continuedWorkspace(parent);
+      // In the same worktree: its setup runs again, for what the last turn changed (a new dependency).
+      environment = { setup_command: parent.setup_command, include: parent.include };
     } else if (input.thread_id !== undefined) {
       agent = this.checkAgent(input.agent, input);
       if (!THREAD_ID_PATTERN.test(input.thread_id)) {
@@ -287,6 +293,7 @@ export class Engine implements JobApi {
     this.checkPlaces(access, cwd, addDirs, []);
     const id = newJobId();
     workspace ??= await this.workspaces.plan(id, cwd, isolation, access);
+    environment ??= Workspaces.environment(workspace, {});
     const job = this.newJob(id, agent.name, prompt, cwd, access, { ...input, approval_policy: approvalPolicy }, {
       images: [],
       add_dirs: addDirs,
@@ -297,6 +304,7 @@ export class Engine implements JobApi {
       workspace: Workspaces.forJob(workspace, id, this.layout),
       group_id: null,
       check_command: null,
+      ...environment,
     });
     await this.locators.of(agent.name).locate();
     await this.checkSandbox([agent], access);
@@ -349,7 +357,17 @@ export class Engine implements JobApi {
     input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'stall_seconds' | 'label'>,
     rest: Pick<
       NewJob,
-      'images' | 'add_dirs' | 'has_output_schema' | 'parent_job_id' | 'resume_thread_id' | 'isolation' | 'workspace' | 'group_id' | 'check_command'
+      | 'images'
+      | 'add_dirs'
+      | 'has_output_schema'
+      | 'parent_job_id'
+      | 'resume_thread_id'
+      | 'isolation'
+      | 'workspace'
+      | 'group_id'
+      | 'check_command'
+      | 'setup_command'
+      | 'include'
     >,
   ): NewJob {
     checkModelOptions(input);
@@ -446,7 +464,10 @@ export class Engine implements JobApi {
 
   private snapshotOf(job: Job, tailLines = 100): Snapshot {
     const fresh = this.runner.refresh(job);
-    const output = readActivityTail(agentOf(job.agent).stream, jobFiles(this.layout, job.id).events, tailLines, OUTPUT_MAX_CHARS);
+    const files = jobFiles(this.layout, job.id);
+    // Recorded when the job ends; until then, as far as the wrapper has got.
+    if (fresh.status === 'running') fresh.setup = readStep(files, 'setup', fresh.setup_command);
+    const output = readActivityTail(agentOf(job.agent).stream, files.events, tailLines, OUTPUT_MAX_CHARS);
     return toSnapshot(fresh, output, fresh.status === 'queued' ? this.store.queuePosition(fresh) : null, this.runner.phase(fresh));
   }
 

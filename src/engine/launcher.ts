@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentLocators } from '../agents/binary.js';
@@ -159,6 +160,7 @@ export class Launcher {
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
         check: job.check_command === null ? null : await this.checkRun(job, isolated),
+        setup: job.setup_command === null || !isolated ? null : await this.setupRun(job),
       });
     } catch (err) {
       this.recorder.record(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
@@ -208,6 +210,20 @@ export class Launcher {
     return sandboxedCommand(probe.bwrap, sandbox, agentPath, agent.argv(spec));
   }
 
+  /**
+   * How the job's setup runs, its script written with the caches it may fill. Under codex's
+   * sandbox it writes the worktree (not only cwd's part: a monorepo installs at its top) and the
+   * repository's own cache directory; with network, since a setup installs things. A job with
+   * danger-full-access runs it unconfined, as it runs its agent.
+   */
+  private async setupRun(job: Job): Promise<NonNullable<Parameters<typeof launchJob>[0]['setup']>> {
+    const cache = setupCache(this.layout, job.workspace.repo!);
+    fs.writeFileSync(jobFiles(this.layout, job.id).setup, setupScript(job.setup_command!, cache), { mode: 0o600 });
+    if (job.bypass || job.sandbox === 'danger-full-access') return { mode: 'none', roots: [], sandboxPath: '' };
+    const sandboxPath = (await this.locators.of('codex').locate()).path;
+    return { mode: 'workspace-write', roots: [job.workspace.path!, cache], sandboxPath };
+  }
+
   /** How the job's check runs: sandboxed by codex (codex_start made sure it is installed) in the job's mode. */
   private async checkRun(job: Job, privateTmp: boolean): Promise<NonNullable<Parameters<typeof launchJob>[0]['check']>> {
     const mode = job.bypass || job.sandbox === 'danger-full-access' ? 'none' : job.sandbox;
@@ -215,4 +231,35 @@ export class Launcher {
     return { mode, privateTmp, sandboxPath };
   }
 
+}
+
+/**
+ * The package managers' caches a setup may fill, one directory per repository: attempts of a group
+ * and later jobs install from what the first one fetched, and no repository's setup can put
+ * something in another's cache (a setup is the repository's code, run with network).
+ */
+function setupCache(layout: HomeLayout, repo: string): string {
+  const dir = path.join(layout.setupCacheDir, createHash('sha256').update(repo).digest('hex').slice(0, 16));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** Where each package manager keeps its cache, pointed into the setup cache (their own are read-only in the sandbox). */
+const CACHE_VARIABLES: Record<string, string> = {
+  npm_config_cache: 'npm',
+  YARN_CACHE_FOLDER: 'yarn',
+  npm_config_store_dir: 'pnpm-store',
+  PIP_CACHE_DIR: 'pip',
+  UV_CACHE_DIR: 'uv',
+  GOMODCACHE: 'go/mod',
+  GOCACHE: 'go/build',
+  XDG_CACHE_HOME: 'xdg',
+};
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The setup as the wrapper runs it: the caches named, then the command as given. */
+function setupScript(command: string, cache: string): string {
+  const exports = Object.entries(CACHE_VARIABLES).map(([name, sub]) => `export ${name}=${shellQuote(path.join(cache, sub))}`);
+  return `${exports.join('\n')}\n${command}\n`;
 }

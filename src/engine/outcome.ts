@@ -3,7 +3,7 @@ import type { Progress } from '../agents/progress.js';
 import { oneLine } from '../agents/progress.js';
 import { agentOf } from '../agents/registry.js';
 import type { JobError } from '../jobs/states.js';
-import { checkSpan, type JobFiles } from '../jobs/files.js';
+import { readStep, stepSpan, type JobFiles, type Step } from '../jobs/files.js';
 import type { Job } from '../jobs/store.js';
 
 export interface Verdict {
@@ -19,16 +19,37 @@ function signalName(exitCode: number): string | null {
 }
 
 /**
- * Whether the job was stopped (cancel, timeout, stall — not a lingering codex) while its check ran:
- * the stop came after the check began, and the check did not end on its own (no status, or ended
- * by a signal). Not by comparing the stop with the check's end: file times come from the kernel's
- * coarse clock and can read a few milliseconds earlier than the stop that caused the end.
+ * Which of the wrapper's steps a stop (cancel, timeout, stall — not a lingering codex) ended: the
+ * stop came after the step began, and the step did not end on its own (no status, or ended by a
+ * signal). Not by comparing the stop with the step's end: file times come from the kernel's coarse
+ * clock and can read a few milliseconds earlier than the stop that caused the end.
  */
-export function checkStopped(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_requested_at' | 'check_command'>): boolean {
-  if (job.check_command === null || job.stop_reason === null || job.stop_reason === 'lingering') return false;
-  const { started, exitCode } = checkSpan(files);
-  if (started === null || (job.stop_requested_at ?? 0) < started) return false;
-  return exitCode === null || exitCode > 128;
+export function stoppedIn(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_requested_at' | 'check_command' | 'setup_command'>): Step | null {
+  if (job.stop_reason === null || job.stop_reason === 'lingering') return null;
+  for (const step of ['setup', 'check'] as const) {
+    if ((step === 'setup' ? job.setup_command : job.check_command) === null) continue;
+    const { started, exitCode } = stepSpan(files, step);
+    if (started === null || (job.stop_requested_at ?? 0) < started) continue;
+    if (exitCode === null || exitCode > 128) return step;
+  }
+  return null;
+}
+
+/** A setup that ended on its own with a failure: the job fails with it, and the agent never started. */
+export function setupFailure(files: JobFiles, job: Pick<Job, 'setup_command'>): JobError | null {
+  const setup = readStep(files, 'setup', job.setup_command);
+  if (!setup || setup.exit_code === null || setup.exit_code === 0) return null;
+  const tail = setup.output_tail.trim().split('\n').slice(-15).join('\n');
+  return {
+    kind: 'workspace',
+    message: `its setup (${oneLine(setup.command, 200)}) exited with ${setup.exit_code}, so the agent did not start${tail ? `; its output ends:\n${tail}` : ' (it printed nothing)'}`,
+  };
+}
+
+/** What the wrapper's steps add to an outcome: the step a stop ended, a setup that failed. */
+export interface Steps {
+  stoppedIn: Step | null;
+  setupFailed: JobError | null;
 }
 
 /**
@@ -41,26 +62,27 @@ export function decide(
   exitCode: number | null,
   progress: Progress,
   stderrTail: string,
-  stoppedInCheck = false,
+  steps: Steps = { stoppedIn: null, setupFailed: null },
 ): Verdict {
   // A job stopped while its check ran did not get to its result: the stop is the outcome.
-  if (progress.turn === 'completed' && !stoppedInCheck) return { status: 'completed', error: null };
+  if (progress.turn === 'completed' && steps.stoppedIn === null) return { status: 'completed', error: null };
+  if (steps.setupFailed && job.stop_reason === null) return { status: 'failed', error: steps.setupFailed };
   const agent = agentOf(job.agent);
   const name = agent.command;
-  const during = stoppedInCheck ? ' during its check' : '';
+  const during = steps.stoppedIn ? ` during its ${steps.stoppedIn}` : '';
   if (job.stop_reason === 'cancelled') {
     return { status: 'cancelled', error: { kind: 'cancelled', message: `cancelled by request${during}` } };
   }
   if (job.stop_reason === 'timeout') {
     return {
       status: 'failed',
-      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); ${stoppedInCheck ? 'its check' : name} was stopped` },
+      error: { kind: 'timeout', message: `no result within timeout_seconds (${job.timeout_seconds}); ${steps.stoppedIn ? `its ${steps.stoppedIn}` : name} was stopped` },
     };
   }
   if (job.stop_reason === 'stalled') {
     return {
       status: 'failed',
-      error: { kind: 'timeout', message: `${name} printed nothing for stall_seconds (${job.stall_seconds}); it was stopped` },
+      error: { kind: 'timeout', message: `${steps.stoppedIn === 'setup' ? 'its setup' : name} printed nothing for stall_seconds (${job.stall_seconds}); it was stopped` },
     };
   }
   if (progress.turn === 'failed') {

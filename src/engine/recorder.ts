@@ -5,13 +5,13 @@ import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
-import { fileMtime, fileSize, jobFiles, readCheck, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, fileSize, jobFiles, readStep, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { identityAlive } from '../supervise/proc.js';
 import { jobProcess, killJob, stopJob, type JobProcess } from '../supervise/terminate.js';
-import { checkStopped, decide, type Verdict } from './outcome.js';
+import { decide, setupFailure, stoppedIn, type Verdict } from './outcome.js';
 import type { Waiters } from './waiters.js';
 import type { Workspaces } from './workspaces.js';
 
@@ -20,6 +20,7 @@ interface Punched {
   events: number;
   stderr: number;
   check: number;
+  setup: number;
 }
 
 /**
@@ -70,15 +71,16 @@ export class Recorder {
   }
 
   /** Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. */
-  async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0 }): Promise<void> {
+  async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 }): Promise<void> {
     const files = jobFiles(this.layout, job.id);
     const over = (file: string, punched: number) => fileSize(file) - punched > this.config.maxLogBytes;
-    if (!over(files.events, done.events) && !over(files.stderr, done.stderr) && !over(files.checkLog, done.check)) return;
+    if (!over(files.events, done.events) && !over(files.stderr, done.stderr) && !over(files.checkLog, done.check) && !over(files.setupLog, done.setup)) return;
     try {
       done.events = await capLog(files.events, this.config.maxLogBytes, job.events_offset, done.events);
-      // stderr and the check's output are only ever read from their tail.
+      // stderr and the setup's and check's output are only ever read from their tail.
       done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr);
       done.check = await capLog(files.checkLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.check);
+      done.setup = await capLog(files.setupLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.setup);
       // Remembered only while the job runs, so finished jobs leave no entry behind.
       if (this.store.get(job.id)?.status === 'running') this.punched.set(job.id, done);
     } catch (err) {
@@ -104,7 +106,7 @@ export class Recorder {
       const agent = agentOf(job.agent);
       const offset = foldNewEvents(agent.stream, files.events, job.events_offset, progress, true, this.config.maxLogBytes / 2);
       progress.usage ??= agent.usageAtEnd?.(files.dir) ?? null;
-      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, checkStopped(files, job));
+      const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, { stoppedIn: stoppedIn(files, job), setupFailed: setupFailure(files, job) });
       if (verdict.error?.kind === 'lost' && this.diskWasFull()) {
         verdict.error.message += '; the disk holding the state directory was full, so the agent could not write its output or exit status';
       }
@@ -154,14 +156,15 @@ export class Recorder {
         progress,
         events_offset: job.events_offset,
         finished_at: finishedAt,
-        check: readCheck(files, job.check_command),
+        check: readStep(files, 'check', job.check_command),
+        setup: readStep(files, 'setup', job.setup_command),
       },
       job,
     );
     if (!done) return false;
     this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
     // Everything is read now: the finished logs keep their tail within the cap too.
-    const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0 };
+    const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 };
     this.punched.delete(job.id);
     void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
     // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job

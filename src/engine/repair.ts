@@ -223,6 +223,9 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
     group_id: set.group_id ?? null,
     check_command: set.check_command ?? null,
     check: null,
+    setup_command: set.setup_command ?? null,
+    setup: null,
+    include: set.include ?? [],
     changes: null,
   };
   const proc = jobProcess({ id, pid: null, pid_start: null, launch_token: 0 }, files.pid);

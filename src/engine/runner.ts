@@ -1,7 +1,7 @@
 import type { AgentLocators } from '../agents/binary.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
-import { fileMtime, jobFiles, readExitStatus, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, jobFiles, readExitStatus, stepSpan, type HomeLayout } from '../jobs/files.js';
 import type { Reserve } from '../jobs/reserve.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
@@ -159,14 +159,18 @@ export class Runner {
     this.waiters.wake(id);
   }
 
-  /** What a running job is doing when codex is not at work: its worktree being made, or its check. */
+  /** What a running job is doing when its agent is not at work: its worktree being made, its setup, or its check. */
   phase(job: Job): string | null {
     if (job.status !== 'running') return null;
     if (job.workspace.state === 'preparing') return 'preparing its worktree';
-    if (job.check_command === null) return null;
     const files = jobFiles(this.layout, job.id);
+    const short = (command: string) => (command.length > 80 ? `${command.slice(0, 79)}…` : command);
+    if (job.setup_command !== null && fileMtime(files.setupStarted) !== null && stepSpan(files, 'setup').exitCode === null) {
+      return `setting up: ${short(job.setup_command)}`;
+    }
+    if (job.check_command === null) return null;
     if (fileMtime(files.checkStarted) === null || readExitStatus(files) !== null) return null;
-    return `running its check: ${job.check_command.length > 80 ? `${job.check_command.slice(0, 79)}…` : job.check_command}`;
+    return `running its check: ${short(job.check_command)}`;
   }
 
   /**
@@ -249,9 +253,14 @@ export class Runner {
       this.recorder.conclude(job.id);
       return;
     }
-    // While the check runs, codex is gone: its log is silent, the check's is not.
+    // While the setup or the check runs, the agent is not: its log is silent, theirs is not.
     const checking = fileMtime(files.checkStarted) !== null;
-    const lastSign = Math.max(fileMtime(files.events) ?? 0, checking ? (fileMtime(files.checkLog) ?? 0) : 0, job.started_at ?? now);
+    const lastSign = Math.max(
+      fileMtime(files.events) ?? 0,
+      checking ? (fileMtime(files.checkLog) ?? 0) : 0,
+      job.setup_command !== null ? (fileMtime(files.setupLog) ?? 0) : 0,
+      job.started_at ?? now,
+    );
     const silentFor = now - lastSign;
     if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
       if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);

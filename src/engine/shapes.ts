@@ -80,6 +80,14 @@ export const startInput = params({
   attempts: z.number().optional().describe(`Best-of-N: 1 to ${MAX_ATTEMPTS} attempts, each in a worktree`),
   agents: z.array(agent).optional().describe('Best-of-N across agents: one attempt per entry, e.g. ["codex", "claude"] (instead of agent and attempts)'),
   check_command: z.string().optional().describe('Shell command run after codex, e.g. "npm test"; ranks attempts'),
+  setup_command: z
+    .string()
+    .optional()
+    .describe('Worktree jobs: shell command run in the worktree before the agent, with network, e.g. "npm ci"; default: [worktree] setup in the repository\'s .codex-async.toml; "" for none'),
+  include: z
+    .array(z.string())
+    .optional()
+    .describe("Worktree jobs: ignored files to bring from your checkout (gitignore patterns, e.g. [\"node_modules\", \".env\"]), besides the repository's .worktreeinclude"),
   runner_labels: z.array(z.string()).optional().describe('With a fleet: run only on a runner started with all these --labels (e.g. ["gpu"])'),
 });
 
@@ -159,16 +167,8 @@ const usage = z
   .nullable();
 const filesChanged = z.array(z.object({ path: z.string(), kind: z.enum(['add', 'delete', 'update']) }));
 
-const workspace = z.object({
-  kind: z.enum(ISOLATIONS),
-  path: z.string().nullable(),
-  branch: z.string().nullable(),
-  base_commit: z.string().nullable(),
-  repo: z.string().nullable().describe('The checkout the job was started from, which codex_apply brings the changes to'),
-  state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
-  applied_at: z.string().nullable(),
-});
-const check = z
+/** How a step the wrapper runs besides the agent went: the setup before it, the check after it. */
+const step = z
   .object({
     command: z.string(),
     exit_code: z.number().nullable(),
@@ -177,6 +177,29 @@ const check = z
     output_tail: z.string(),
   })
   .nullable();
+const check = step;
+
+const workspace = z.object({
+  kind: z.enum(ISOLATIONS),
+  path: z.string().nullable(),
+  branch: z.string().nullable(),
+  base_commit: z.string().nullable(),
+  repo: z.string().nullable().describe('The checkout the job was started from, which codex_apply brings the changes to'),
+  state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
+  applied_at: z.string().nullable(),
+  brought_in: z
+    .object({
+      files: z.number(),
+      bytes: z.number(),
+      entries: z.array(z.object({ path: z.string(), how: z.enum(['copied', 'cloned', 'linked']), files: z.number(), bytes: z.number() })),
+    })
+    .nullable()
+    .optional()
+    .describe("Ignored files brought from the checkout (.worktreeinclude, include): linked ones are the checkout's own, read-only to the job"),
+  setup: step
+    .optional()
+    .describe('How the setup_command went: exit_code null while it runs'),
+});
 const changes = z.object({ files: z.number(), additions: z.number(), deletions: z.number() }).nullable();
 /** Every view of a job carries these. */
 const review = {

@@ -22,6 +22,8 @@ function workspaceView(job: Job): WorkspaceView {
     repo: ws.repo,
     state: ws.state,
     applied_at: iso(ws.applied_at),
+    brought_in: ws.brought_in,
+    setup: job.setup,
   };
 }
 

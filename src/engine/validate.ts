@@ -17,7 +17,8 @@ export const LIMITS = {
   outputSchemaBytes: 256 * 1024,
   timeoutSeconds: 7 * 24 * 3600,
   listLimit: 200,
-  checkCommandChars: 4096,
+  commandChars: 4096,
+  includePatterns: 50,
 } as const;
 
 /** A whole job id or a prefix of one (at least MIN_ID_PREFIX characters); the engine resolves it. */
@@ -30,13 +31,21 @@ export function checkJobId(id: string): string {
   return id;
 }
 
-/** The shell command a job's check runs (see supervise/launch.ts); null when none was given. */
-export function checkCheckCommand(command: string | undefined): string | null {
+/** A shell command the wrapper runs besides the agent (see supervise/launch.ts); null when none was given. */
+export function checkCommand(what: 'check_command' | 'setup_command', command: string | undefined): string | null {
   if (command === undefined) return null;
-  if (command.trim() === '') throw invalid('check_command is empty: give a shell command such as "npm test", or leave it out');
-  if (command.length > LIMITS.checkCommandChars) throw invalid(`check_command is longer than ${LIMITS.checkCommandChars} characters: put it in a script in the repository and run that`);
-  if (command.includes('\0')) throw invalid('check_command contains a NUL character');
+  if (command.trim() === '') throw invalid(`${what} is empty: give a shell command such as "${what === 'check_command' ? 'npm test' : 'npm ci'}", or leave it out`);
+  if (command.length > LIMITS.commandChars) throw invalid(`${what} is longer than ${LIMITS.commandChars} characters: put it in a script in the repository and run that`);
+  if (command.includes('\0')) throw invalid(`${what} contains a NUL character`);
   return command;
+}
+
+/** The start's own include patterns, before the repository's are read (workspace/include.ts checks each). */
+export function checkInclude(patterns: string[] | undefined): string[] {
+  const list = patterns ?? [];
+  if (list.length > LIMITS.includePatterns) throw invalid(`include has ${list.length} patterns; at most ${LIMITS.includePatterns} are allowed: list them in the repository's .worktreeinclude`);
+  if (list.some((p) => p.trim() === '' || p.startsWith('#'))) throw invalid('include has an empty pattern (or a comment): give gitignore patterns such as "node_modules" or ".env"');
+  return list;
 }
 
 export function checkPrompt(prompt: string): string {

@@ -14,6 +14,9 @@ import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '..
 import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
+import { bringIn, includePatterns, IncludeError, linkedPaths, type BroughtIn } from '../workspace/include.js';
+import { ProjectFileError, readProjectDefaults } from '../workspace/project.js';
+import { checkCommand, checkInclude } from './validate.js';
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Access } from '../agents/access.js';
 
@@ -29,6 +32,7 @@ export const UNSEEN_CHECKOUT: JobWorkspace = {
   state: null,
   applied_tree: null,
   applied_at: null,
+  brought_in: null,
 };
 
 /** The longest unified diff codex_diff returns; past it the diff is cut and says so. */
@@ -86,6 +90,30 @@ export class Workspaces {
     };
   }
 
+  /**
+   * At creation: what a worktree job gets beyond the checkout's tracked files, checked so that a
+   * mistake is the start's error rather than a failed job: the setup (the start's, else the
+   * repository's .codex-async.toml default; "" for none) and the include patterns (the start's; the
+   * repository's .worktreeinclude is read again when the worktree is made). Without a worktree
+   * there is nothing to set up: the job runs in the checkout, as set up as the user keeps it.
+   */
+  static environment(ws: JobWorkspace, given: { setup_command?: string | undefined; include?: string[] | undefined }): { setup_command: string | null; include: string[] } {
+    const include = checkInclude(given.include);
+    if (ws.kind !== 'worktree') {
+      const named = given.setup_command ? 'setup_command' : include.length ? 'include' : null;
+      if (named) throw invalid(`${named} prepares the job's worktree, and this job runs in your checkout (isolation "none"): set isolation "worktree", or leave ${named} out`);
+      return { setup_command: null, include: [] };
+    }
+    try {
+      includePatterns(ws.repo!, include);
+      const setup = given.setup_command === '' ? null : (checkCommand('setup_command', given.setup_command) ?? readProjectDefaults(ws.repo!).setup);
+      return { setup_command: setup === null ? null : checkCommand('setup_command', setup), include };
+    } catch (err) {
+      if (err instanceof IncludeError || err instanceof ProjectFileError) throw invalid(err.message);
+      throw err;
+    }
+  }
+
   /** A planned workspace for one job: a new worktree gets the job's own place and branch; a continued one is shared. */
   static forJob(planned: JobWorkspace, id: string, layout: HomeLayout): JobWorkspace {
     if (planned.kind !== 'worktree' || planned.state !== 'preparing') return planned;
@@ -130,7 +158,21 @@ export class Workspaces {
     const base = this.groupBase(job) ?? (await this.snapshotFor(job, drivers));
     await createWorktree(spec(ws), base, drivers);
     fs.mkdirSync(Workspaces.tmpOf(ws), { recursive: true, mode: 0o700 });
-    return { ...ws, base_commit: base, state: 'ready' };
+    return { ...ws, base_commit: base, state: 'ready', brought_in: await this.bringIn(job) };
+  }
+
+  /**
+   * The ignored files the repository's .worktreeinclude and the start's include name, from the
+   * checkout into the new worktree (workspace/include.ts says how each comes over). A link is
+   * only for a job in a sandbox, and never where the job was given a root to write.
+   */
+  private async bringIn(job: Job): Promise<BroughtIn | null> {
+    const ws = job.workspace;
+    const patterns = includePatterns(ws.repo!, job.include);
+    if (patterns.length === 0) return null;
+    const writable = [ws.subdir, ...job.add_dirs.filter((dir) => isWithin(dir, ws.repo!)).map((dir) => path.relative(ws.repo!, dir))];
+    const sandboxed = !job.bypass && job.sandbox !== 'danger-full-access';
+    return bringIn({ repo: ws.repo!, worktree: ws.path!, patterns, share: sandboxed, writable });
   }
 
   /**
@@ -230,7 +272,7 @@ export class Workspaces {
     const ws = job.workspace;
     if (ws.state !== 'ready' || !ws.base_commit || !ws.path) return;
     try {
-      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, drivers: this.trustedDrivers(job), ...this.scope(job) });
+      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, drivers: this.trustedDrivers(job), exclude: linkedPaths(ws.brought_in), ...this.scope(job) });
       this.store.setChanges(job.id, { files: c.files.length, additions: c.additions, deletions: c.deletions });
     } catch (err) {
       this.log('warn', `job ${job.id}: cannot measure its changes (${(err as Error).message.split('\n')[0]})`);
@@ -247,7 +289,7 @@ export class Workspaces {
     this.checkAvailable(job, 'diff');
     const scoped = this.scope(job).paths;
     const paths = opts.paths?.map((p) => this.repoPath(job, p)) ?? scoped;
-    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES, drivers: this.trustedDrivers(job) }).catch((err: unknown) =>
+    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES, drivers: this.trustedDrivers(job), exclude: linkedPaths(ws.brought_in) }).catch((err: unknown) =>
       gitFailure(`cannot compute the changes of job ${job.id}`, err),
     );
     return {
@@ -317,7 +359,7 @@ export class Workspaces {
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
     if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: wait for it with ${t('wait')}, then apply`);
     const drivers = this.trustedDrivers(job);
-    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0, drivers }).catch((err: unknown) =>
+    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0, drivers, exclude: linkedPaths(ws.brought_in) }).catch((err: unknown) =>
       gitFailure(`cannot read job ${job.id}'s worktree`, err),
     );
     if (ws.applied_tree === current.tree || (ws.applied_tree === null && current.files.length === 0)) {

@@ -73,6 +73,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX jobs_by_ws_path ON jobs (ws_path);`,
   // Which agent runs the job (agents/registry.ts); every job before there was a choice ran codex.
   `ALTER TABLE jobs ADD COLUMN agent TEXT NOT NULL DEFAULT 'codex';`,
+  // A worktree as a working environment: the setup run in it before the agent, the start's own
+  // include patterns (JSON), and what was brought in from the checkout (workspace/include.ts).
+  `ALTER TABLE jobs ADD COLUMN setup_command TEXT;
+   ALTER TABLE jobs ADD COLUMN include TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_brought_in TEXT;
+   ALTER TABLE jobs ADD COLUMN setup_result TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

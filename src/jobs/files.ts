@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../errors.js';
 import { isWithin } from '../paths.js';
-import type { CheckResult } from '../workspace/types.js';
+import type { StepResult } from '../workspace/types.js';
 import { isJobId } from './ids.js';
 
 /** Where one job's files live. The directory name is a validated job id, never user text. */
@@ -30,6 +30,12 @@ export interface JobFiles {
   checkExit: string;
   /** The check's stdout and stderr. */
   checkLog: string;
+  /** The setup_command (with its caches named), as a shell script the wrapper runs before the agent. */
+  setup: string;
+  /** Made by the wrapper when the setup begins; then its exit status and its output, like the check's. */
+  setupStarted: string;
+  setupExit: string;
+  setupLog: string;
   /**
    * The repository's filter and merge drivers when this job's workspace was made (JSON): the only
    * ones the server's git runs on it afterwards (workspace/git.ts driverOverrides).
@@ -47,6 +53,8 @@ export interface HomeLayout {
   agentVersions: string;
   /** One git worktree per job run with isolation "worktree", named by job id. */
   worktreesDir: string;
+  /** Package managers' caches for setups, one directory per repository (engine/launcher.ts setupCache). */
+  setupCacheDir: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -57,6 +65,7 @@ export function homeLayout(home: string): HomeLayout {
     notifyDir: path.join(home, 'notify'),
     agentVersions: path.join(home, 'agent-versions.json'),
     worktreesDir: path.join(home, 'worktrees'),
+    setupCacheDir: path.join(home, 'setup-cache'),
   };
 }
 
@@ -77,6 +86,10 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     checkStarted: path.join(dir, 'check.started'),
     checkExit: path.join(dir, 'check.exit'),
     checkLog: path.join(dir, 'check.log'),
+    setup: path.join(dir, 'setup.sh'),
+    setupStarted: path.join(dir, 'setup.started'),
+    setupExit: path.join(dir, 'setup.exit'),
+    setupLog: path.join(dir, 'setup.log'),
     gitDrivers: path.join(dir, 'git-drivers.json'),
   };
 }
@@ -230,30 +243,37 @@ function readStatusFile(file: string): number | null {
   return Number(text);
 }
 
-const CHECK_TAIL_BYTES = 4096;
+const STEP_TAIL_BYTES = 4096;
+
+/** The steps the wrapper runs besides the agent: the setup before it, the check after it. */
+export type Step = 'setup' | 'check';
+
+const stepFiles = (files: JobFiles, step: Step) =>
+  step === 'setup' ? { started: files.setupStarted, exit: files.setupExit, log: files.setupLog } : { started: files.checkStarted, exit: files.checkExit, log: files.checkLog };
 
 /**
- * When the check began and ended (file mtimes) and its exit status. `check.exit` exists, empty,
- * from the launch on: only a written status is the check's end.
+ * When a step began and ended (file mtimes) and its exit status. Its exit file exists, empty, from
+ * the launch on: only a written status is the step's end.
  */
-export function checkSpan(files: JobFiles): { started: number | null; ended: number | null; exitCode: number | null } {
-  const exitCode = readStatusFile(files.checkExit);
-  return { started: fileMtime(files.checkStarted), ended: exitCode === null ? null : fileMtime(files.checkExit), exitCode };
+export function stepSpan(files: JobFiles, step: Step): { started: number | null; ended: number | null; exitCode: number | null } {
+  const f = stepFiles(files, step);
+  const exitCode = readStatusFile(f.exit);
+  return { started: fileMtime(f.started), ended: exitCode === null ? null : fileMtime(f.exit), exitCode };
 }
 
 /**
- * How the job's check_command went, from the files the wrapper wrote: null when the job has no
- * check. A check that never began (codex did not complete) or never ended (stopped) did not pass.
+ * How a step's command went, from the files the wrapper wrote: null when the job has none. One
+ * that never began (the check of an agent that did not complete) or never ended (stopped) did not pass.
  */
-export function readCheck(files: JobFiles, command: string | null): CheckResult | null {
+export function readStep(files: JobFiles, step: Step, command: string | null): StepResult | null {
   if (command === null) return null;
-  const { started, ended, exitCode } = checkSpan(files);
-  const tail = readTail(files.checkLog, CHECK_TAIL_BYTES);
+  const { started, ended, exitCode } = stepSpan(files, step);
+  const tail = readTail(stepFiles(files, step).log, STEP_TAIL_BYTES);
   return {
     command,
     exit_code: exitCode,
     passed: exitCode === 0,
     duration_ms: started !== null && ended !== null ? Math.max(0, ended - started) : null,
-    output_tail: started === null ? 'not run: the agent did not complete its task' : `${tail.cut ? '…' : ''}${tail.text}`,
+    output_tail: started === null ? (step === 'check' ? 'not run: the agent did not complete its task' : 'not run yet') : `${tail.cut ? '…' : ''}${tail.text}`,
   };
 }

@@ -1,7 +1,8 @@
 import type { AgentName } from '../agents/agent.js';
 import type { Progress } from '../agents/progress.js';
 import type { Sandbox } from '../agents/access.js';
-import type { ChangeSummary, CheckResult, Isolation, JobWorkspace } from '../workspace/types.js';
+import type { ChangeSummary, StepResult, Isolation, JobWorkspace } from '../workspace/types.js';
+import type { BroughtIn } from '../workspace/include.js';
 import type { Db } from './db.js';
 import type { ErrorKind, JobError, JobStatus, StopReason } from './states.js';
 
@@ -53,7 +54,13 @@ export interface Job {
   /** The best-of-N group this job is an attempt of. */
   group_id: string | null;
   check_command: string | null;
-  check: CheckResult | null;
+  check: StepResult | null;
+  /** Run in the worktree before the agent starts (a reply's is its parent's); null: none. */
+  setup_command: string | null;
+  /** How it went, recorded when the job finished. */
+  setup: StepResult | null;
+  /** The start's own `.worktreeinclude` patterns, beside the repository's file. */
+  include: string[];
   /** Recorded once the job finished, for a job whose workspace is a git checkout. */
   changes: ChangeSummary | null;
 }
@@ -83,6 +90,8 @@ export type NewJob = Pick<
   | 'workspace'
   | 'group_id'
   | 'check_command'
+  | 'setup_command'
+  | 'include'
 >;
 
 export interface Outcome {
@@ -94,7 +103,8 @@ export interface Outcome {
   progress: Progress;
   events_offset: number;
   finished_at: number;
-  check: CheckResult | null;
+  check: StepResult | null;
+  setup: StepResult | null;
 }
 
 export interface ListFilter {
@@ -117,6 +127,7 @@ export function toJob(row: Row): Job {
     has_output_schema: row.has_output_schema === 1,
     images: JSON.parse(row.images as string) as string[],
     add_dirs: JSON.parse(row.add_dirs as string) as string[],
+    include: row.include ? (JSON.parse(row.include as string) as string[]) : [],
     error: errorKind ? { kind: errorKind, message: (row.error_message as string | null) ?? '' } : null,
     progress: row.progress ? (JSON.parse(row.progress as string) as Progress) : null,
     workspace: {
@@ -129,8 +140,10 @@ export function toJob(row: Row): Job {
       state: row.ws_state as JobWorkspace['state'],
       applied_tree: row.ws_applied_tree as string | null,
       applied_at: row.ws_applied_at as number | null,
+      brought_in: row.ws_brought_in ? (JSON.parse(row.ws_brought_in as string) as BroughtIn) : null,
     },
-    check: row.check_result ? (JSON.parse(row.check_result as string) as CheckResult) : null,
+    check: row.check_result ? (JSON.parse(row.check_result as string) as StepResult) : null,
+    setup: row.setup_result ? (JSON.parse(row.setup_result as string) as StepResult) : null,
     changes: row.changes ? (JSON.parse(row.changes as string) as ChangeSummary) : null,
   };
 }
@@ -151,11 +164,12 @@ function workspaceRow(ws: JobWorkspace): Row {
     ws_state: ws.state,
     ws_applied_tree: ws.applied_tree,
     ws_applied_at: ws.applied_at,
+    ws_brought_in: ws.brought_in ? JSON.stringify(ws.brought_in) : null,
   };
 }
 
 /** A job's settings as columns: booleans as 0/1, lists as JSON. */
-function settingsRow<T extends Pick<Job, 'bypass' | 'has_output_schema' | 'images' | 'add_dirs' | 'workspace'>>(job: T): Row {
+function settingsRow<T extends Pick<Job, 'bypass' | 'has_output_schema' | 'images' | 'add_dirs' | 'include' | 'workspace'>>(job: T): Row {
   const { workspace, ...rest } = job;
   return {
     ...rest,
@@ -164,6 +178,7 @@ function settingsRow<T extends Pick<Job, 'bypass' | 'has_output_schema' | 'image
     has_output_schema: job.has_output_schema ? 1 : 0,
     images: JSON.stringify(job.images),
     add_dirs: JSON.stringify(job.add_dirs),
+    include: job.include.length ? JSON.stringify(job.include) : null,
   };
 }
 
@@ -181,11 +196,11 @@ export class JobStore {
         `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, bypass, approval_policy, model,
            reasoning_effort, timeout_seconds, stall_seconds, has_output_schema, images, add_dirs, label, parent_job_id,
            resume_thread_id, thread_id, created_at, isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state,
-           ws_applied_tree, ws_applied_at, group_id, check_command, agent)
+           ws_applied_tree, ws_applied_at, ws_brought_in, group_id, check_command, setup_command, include, agent)
          VALUES (@id, 'queued', @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
            @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
            @resume_thread_id, @resume_thread_id, @created_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base,
-           @ws_state, @ws_applied_tree, @ws_applied_at, @group_id, @check_command, @agent)`,
+           @ws_state, @ws_applied_tree, @ws_applied_at, @ws_brought_in, @group_id, @check_command, @setup_command, @include, @agent)`,
       ),
       get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
       idsFrom: db.prepare(`SELECT id FROM jobs WHERE id >= @low AND id < @high ORDER BY id`),
@@ -233,7 +248,8 @@ export class JobStore {
       finish: db.prepare(
         `UPDATE jobs SET status = @status, exit_code = @exit_code, error_kind = @error_kind, error_message = @error_message,
            final_message = @final_message, thread_id = COALESCE(@thread_id, thread_id), progress = @progress,
-           events_offset = @events_offset, finished_at = @finished_at, check_result = @check_result
+           events_offset = @events_offset, finished_at = @finished_at, check_result = @check_result,
+           setup_result = @setup_result
          WHERE id = @id AND status = 'running' AND stop_reason IS @seen_stop_reason AND launch_token = @seen_token
            AND launched_at IS @seen_launched_at`,
       ),
@@ -243,16 +259,17 @@ export class JobStore {
            resume_thread_id, thread_id, created_at, started_at, finished_at, deadline_at, pid, pid_start, stop_reason,
            stop_requested_at, exit_code, error_kind, error_message, progress, events_offset, final_message, launch_token, launched_at,
            isolation, ws_repo, ws_subdir, ws_path, ws_branch, ws_base, ws_state, ws_applied_tree, ws_applied_at, group_id,
-           check_command, check_result, changes, agent)
+           ws_brought_in, check_command, check_result, setup_command, setup_result, include, changes, agent)
          VALUES (@id, @status, @prompt_head, @prompt_bytes, @cwd, @sandbox, @bypass, @approval_policy, @model,
            @reasoning_effort, @timeout_seconds, @stall_seconds, @has_output_schema, @images, @add_dirs, @label, @parent_job_id,
            @resume_thread_id, @thread_id, @created_at, @started_at, @finished_at, @deadline_at, @pid, @pid_start, @stop_reason,
            @stop_requested_at, @exit_code, @error_kind, @error_message, @progress, @events_offset, @final_message, @launch_token,
            @launched_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base, @ws_state, @ws_applied_tree,
-           @ws_applied_at, @group_id, @check_command, @check_result, @changes, @agent)`,
+           @ws_applied_at, @group_id, @ws_brought_in, @check_command, @check_result, @setup_command, @setup_result, @include, @changes, @agent)`,
       ),
       setWorkspace: db.prepare(
-        `UPDATE jobs SET ws_repo = @ws_repo, ws_subdir = @ws_subdir, ws_path = @ws_path, ws_base = @ws_base, ws_state = @ws_state
+        `UPDATE jobs SET ws_repo = @ws_repo, ws_subdir = @ws_subdir, ws_path = @ws_path, ws_base = @ws_base, ws_state = @ws_state,
+           ws_brought_in = @ws_brought_in
          WHERE id = @id AND status = 'running' AND launch_token = @token`,
       ),
       worktreeState: db.prepare(`UPDATE jobs SET ws_state = @state WHERE ws_path = @path AND isolation = 'worktree'`),
@@ -276,13 +293,14 @@ export class JobStore {
   restore(jobs: Job[]): void {
     this.db.transaction(() => {
       for (const job of jobs) {
-        const { seq: _seq, error, check, changes, ...rest } = job;
+        const { seq: _seq, error, check, setup, changes, ...rest } = job;
         this.s.restore.run({
           ...settingsRow(rest),
           error_kind: error?.kind ?? null,
           error_message: error?.message ?? null,
           progress: job.progress ? JSON.stringify(job.progress) : null,
           check_result: check ? JSON.stringify(check) : null,
+          setup_result: setup ? JSON.stringify(setup) : null,
           changes: changes ? JSON.stringify(changes) : null,
         });
       }
@@ -411,6 +429,7 @@ export class JobStore {
         events_offset: o.events_offset,
         finished_at: o.finished_at,
         check_result: o.check ? JSON.stringify(o.check) : null,
+        setup_result: o.setup ? JSON.stringify(o.setup) : null,
       }).changes === 1
     );
   }
@@ -424,8 +443,8 @@ export class JobStore {
    * under `token` is no longer the job's.
    */
   setWorkspace(id: string, ws: JobWorkspace, token: number): boolean {
-    const { ws_repo, ws_subdir, ws_path, ws_base, ws_state } = workspaceRow(ws);
-    return this.s.setWorkspace.run({ id, token, ws_repo, ws_subdir, ws_path, ws_base, ws_state }).changes === 1;
+    const { ws_repo, ws_subdir, ws_path, ws_base, ws_state, ws_brought_in } = workspaceRow(ws);
+    return this.s.setWorkspace.run({ id, token, ws_repo, ws_subdir, ws_path, ws_base, ws_state, ws_brought_in }).changes === 1;
   }
 
   /** Every job working in the worktree at `path` (a job and the replies that continued it). */

@@ -18,6 +18,8 @@ export const launchMarker = (jobId: string, launch: number) => `${JOB_ENV_MARKER
  * lingers after its turn (openai/codex#7622) must not reach the check it was holding up.
  */
 export const checkMarker = (jobId: string, launch: number) => `${launchMarker(jobId, launch)}.check`;
+/** What the launch's setup carries: stopping the job reaches it like the agent. */
+export const setupMarker = (jobId: string, launch: number) => `${launchMarker(jobId, launch)}.setup`;
 
 /** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or its agent exits. */
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -44,13 +46,18 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * sandbox mode — never with more access than the job had: the writable roots and network a job
  * could have written into its worktree's .codex/config.toml are pinned off.
  *
+ * A job with a setup_command runs it first, in the same way: under codex's sandbox (workspace-write
+ * on the worktree and the package managers' caches, with network, since a setup installs things)
+ * or none with the job's danger-full-access, under the job's deadline and stopped with it. If it
+ * fails the agent never starts, and its status is also the job's exit status.
+ *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
  * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
  * The final touch of the notify file wakes every server watching the home directory.
  */
 const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
-sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; shift 13
+sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; setup=\${14}; shift 14
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -61,22 +68,36 @@ callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < 
   sleep "$deadline" & sleeper=$!
   wait $sleeper && callback deadline ) &
 timer=$!
-[ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
-${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
-code=$?
-done=0
-[ "$code" = 0 ] && [ "$zero_done" = 1 ] && done=1
-[ -n "$done_mark" ] && tail -n 5 "$dir/events.jsonl" | grep -qF -e "$done_mark" && done=1
-[ -n "$stop_mark" ] && tail -n 20 "$dir/events.jsonl" | grep -qF -e "$stop_mark" && done=0
-if [ -n "$check" ] && [ "$done" = 1 ]; then
-  : > "$dir/check.started"
-  mode=\${check%%:*}
-  if [ "$mode" = none ]; then set -- /bin/sh "$dir/check.sh"
-  else set -- "$sandbox" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=\${check#*:}" \
-    -c 'sandbox_workspace_write.writable_roots=[]' -c sandbox_workspace_write.network_access=false -- /bin/sh "$dir/check.sh"; fi
+# step MARKER MODE PRIVATE_TMP WRITABLE_ROOTS NETWORK SCRIPT: a setup or check script, confined as the job is.
+step() {
+  marker=$1; mode=$2; tmp=$3; roots=$4; net=$5; script=$6
+  if [ "$mode" = none ]; then set -- /bin/sh "$script"
+  else set -- "$sandbox" sandbox -c "sandbox_mode=$mode" -c "sandbox_workspace_write.exclude_slash_tmp=$tmp" \
+    -c "sandbox_workspace_write.writable_roots=$roots" -c "sandbox_workspace_write.network_access=$net" -- /bin/sh "$script"; fi
   [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
-  ${JOB_ENV_MARKER}="$launch.check" "$@" < /dev/null > "$dir/check.log" 2>&1
-  echo $? > "$dir/check.exit"
+  ${JOB_ENV_MARKER}="$marker" "$@" < /dev/null
+}
+code=0
+if [ -n "$setup" ]; then
+  : > "$dir/setup.started"
+  step "$launch.setup" "\${setup%%:*}" true "\${setup#*:}" true "$dir/setup.sh" > "$dir/setup.log" 2>&1
+  code=$?
+  echo $code > "$dir/setup.exit"
+fi
+if [ "$code" = 0 ]; then
+  [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
+  ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
+  code=$?
+  done=0
+  [ "$code" = 0 ] && [ "$zero_done" = 1 ] && done=1
+  [ -n "$done_mark" ] && tail -n 5 "$dir/events.jsonl" | grep -qF -e "$done_mark" && done=1
+  [ -n "$stop_mark" ] && tail -n 20 "$dir/events.jsonl" | grep -qF -e "$stop_mark" && done=0
+  if [ -n "$check" ] && [ "$done" = 1 ]; then
+    : > "$dir/check.started"
+    mode=\${check%%:*}; rest=\${check#*:}
+    step "$launch.check" "$mode" "\${rest%%:*}" '[]' false "$dir/check.sh" > "$dir/check.log" 2>&1
+    echo $? > "$dir/check.exit"
+  fi
 fi
 echo $code > "$dir/exit"
 kill $timer 2>/dev/null
@@ -125,12 +146,18 @@ export async function launchJob(opts: {
    * read-only when `privateTmp`, as for the job itself. Null: the job has no check.
    */
   check: { mode: 'read-only' | 'workspace-write' | 'none'; privateTmp: boolean; sandboxPath: string } | null;
+  /**
+   * The setup (files.setup) run before the agent: under codex's sandbox in workspace-write with
+   * `roots` writable besides cwd, with network (`none`: no sandbox). Null: the job has none.
+   */
+  setup: { mode: 'workspace-write' | 'none'; roots: string[]; sandboxPath: string } | null;
 }): Promise<Launched> {
   const f = opts.files;
   // Created here, private, so the shell's redirections reuse them instead of creating them with the
   // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
-  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog, f.checkExit, f.checkLog]) createPrivate(file);
+  for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog, f.checkExit, f.checkLog, f.setupExit, f.setupLog]) createPrivate(file);
   fs.rmSync(f.checkStarted, { force: true });
+  fs.rmSync(f.setupStarted, { force: true });
   const deadline = Math.max(0, opts.deadlineSeconds).toFixed(3);
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -148,10 +175,12 @@ export async function launchJob(opts: {
         JSON.stringify(opts.settings),
         String(opts.nice),
         opts.check ? `${opts.check.mode}:${opts.check.privateTmp}` : '',
-        opts.check?.sandboxPath ?? '',
+        opts.check?.sandboxPath ?? opts.setup?.sandboxPath ?? '',
         opts.zeroIsDone ? '1' : '0',
         opts.doneMark ?? '',
         opts.stopMark ?? '',
+        // TOML's array of basic strings: JSON's string escapes are TOML's too.
+        opts.setup ? `${opts.setup.mode}:${JSON.stringify(opts.setup.roots)}` : '',
         opts.agentPath,
         ...opts.args,
       ],

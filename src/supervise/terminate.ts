@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSmall } from '../jobs/files.js';
-import { checkMarker, launchMarker } from './launch.js';
+import { checkMarker, launchMarker, setupMarker } from './launch.js';
 import { findProcesses, isAlive, ownsGroup } from './proc.js';
 
 export interface JobProcess {
@@ -37,8 +37,8 @@ function send(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
-/** Codex and its commands carry the launch marker; the check and its commands carry the check's. */
-const markers = (p: JobProcess) => [launchMarker(p.jobId, p.launch), checkMarker(p.jobId, p.launch)];
+/** The agent and its commands carry the launch marker; the setup, the check and theirs carry their own. */
+const markers = (p: JobProcess) => [launchMarker(p.jobId, p.launch), setupMarker(p.jobId, p.launch), checkMarker(p.jobId, p.launch)];
 const groupIsOurs = (p: JobProcess) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
 
 /** Every living process of the job, in its group or not. */

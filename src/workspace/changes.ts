@@ -6,9 +6,14 @@ import type { ApplyConflict, ApplyOutcome, Changes, FileChange } from './types.j
 /**
  * What changed in `checkout` (files, untracked included) against commit `base`. `drivers`: the
  * filters and merge drivers configured before the job, the only ones run (git.ts driverOverrides).
+ * `exclude`: paths that are not the job's work (links to the user's checkout, include.ts).
  */
-export async function changesOf(checkout: string, base: string, opts: { paths?: string[]; statOnly?: boolean; maxPatchBytes: number; drivers?: TrustedDrivers }): Promise<Changes> {
-  const tree = await snapshotTree(checkout, opts.drivers);
+export async function changesOf(
+  checkout: string,
+  base: string,
+  opts: { paths?: string[]; statOnly?: boolean; maxPatchBytes: number; drivers?: TrustedDrivers; exclude?: readonly string[] },
+): Promise<Changes> {
+  const tree = await snapshotTree(checkout, opts.drivers, opts.exclude);
   const files = await fileChanges(checkout, base, tree, opts.paths);
   let patch: string | null = null;
   let truncated = false;

@@ -10,9 +10,10 @@ import { commitTree, runGit, type TrustedDrivers } from './git.js';
 /**
  * The checkout as the user sees it, as a tree object: HEAD plus every uncommitted change, tracked
  * or untracked (ignored files left out). Neither the checkout's index nor its files are touched.
- * `drivers`: the filters `git add` may run (git.ts driverOverrides).
+ * `drivers`: the filters `git add` may run (git.ts driverOverrides). `exclude`: paths (from the
+ * top) left out as if ignored.
  */
-export async function snapshotTree(root: string, drivers?: TrustedDrivers): Promise<string> {
+export async function snapshotTree(root: string, drivers?: TrustedDrivers, exclude: readonly string[] = []): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codex-async-snapshot-'));
   const index = path.join(dir, 'index');
   try {
@@ -29,7 +30,7 @@ export async function snapshotTree(root: string, drivers?: TrustedDrivers): Prom
       const mtime = Math.floor(stat.mtimeMs) / 1000;
       fs.utimesSync(index, mtime, mtime);
     }
-    await runGit(['add', '--all', '--', ':/'], { cwd: root, env, drivers });
+    await runGit(['add', '--all', '--', ':/', ...exclude.map((p) => `:(top,exclude,literal)${p}`)], { cwd: root, env, drivers });
     return (await runGit(['write-tree'], { cwd: root, env })).trim();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

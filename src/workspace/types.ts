@@ -4,6 +4,8 @@
  */
 
 /** Where a job runs: in the user's checkout (`none`) or in a git worktree of its own. */
+import type { BroughtIn } from './include.js';
+
 export type Isolation = 'none' | 'worktree';
 export const ISOLATIONS = ['none', 'worktree'] as const satisfies readonly Isolation[];
 
@@ -62,6 +64,8 @@ export interface JobWorkspace {
   /** The worktree's tree as last applied to the checkout, so the next apply brings only what is newer. */
   applied_tree: string | null;
   applied_at: number | null;
+  /** What was brought in from the checkout when the worktree was made (include.ts); null: nothing asked. */
+  brought_in: BroughtIn | null;
 }
 
 /** The size of a finished job's changes, recorded when it finishes. */
@@ -71,10 +75,10 @@ export interface ChangeSummary {
   deletions: number;
 }
 
-/** The outcome of a job's check_command, run in its workspace after codex finished. */
-export interface CheckResult {
+/** The outcome of a job's setup_command (run in its worktree before the agent) or check_command (after it). */
+export interface StepResult {
   command: string;
-  /** Null when the check did not run (codex did not complete); a stopped check has the signal's status (130, 143). */
+  /** Null when the step did not run (no setup yet; a check after an agent that did not complete); a stopped one has the signal's status (130, 143). */
   exit_code: number | null;
   passed: boolean;
   duration_ms: number | null;

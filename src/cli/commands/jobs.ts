@@ -16,7 +16,7 @@ import { isFinal, STATUSES, type JobStatus } from '../../jobs/states.js';
 import { forPeople, withEngine } from '../engine.js';
 import { CliError, EXIT, exitCodeFor } from '../exit.js';
 import { waitLive } from '../live.js';
-import { age, changesCell, duration, outFor, paintChanges, plusMinus, runTime, statusColour, table, tildify, type Out } from '../render.js';
+import { age, bytes, changesCell, duration, outFor, paintChanges, plusMinus, runTime, statusColour, table, tildify, type Out } from '../render.js';
 import { safeText, safeValue } from '../safe-text.js';
 
 
@@ -222,6 +222,15 @@ function printSnapshot(out: Out, s: Snapshot): void {
     const state = ws.state === 'ready' ? '' : ` (${ws.state})`;
     field('worktree', `${ws.path ? tildify(ws.path) : ''}${state}`);
     field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
+    if (ws.brought_in) {
+      const each = ws.brought_in.entries.map((e) => `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes)})`);
+      field('included', each.length ? each.join(', ') : 'nothing matched .worktreeinclude');
+    }
+    if (ws.setup) {
+      const took = ws.setup.duration_ms === null ? '' : ` in ${duration(ws.setup.duration_ms)}`;
+      const outcome = ws.setup.exit_code === null ? c.yellow('running') : ws.setup.passed ? c.green('passed') : c.red(`failed (exit ${ws.setup.exit_code})`);
+      field('setup', `${outcome}${took}: ${ws.setup.command}`);
+    }
   }
   const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
   field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
@@ -287,6 +296,8 @@ export function registerJobCommands(program: Command): void {
         .option('--attempts <n>', `run the task N ways at once (up to ${MAX_ATTEMPTS}), each in its own worktree, and rank them`, wholeNumber('--attempts', 1))
         .option('--agents <names>', 'one attempt per agent, e.g. codex,claude,gemini (best-of-N across agents)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
         .option('--check <command>', 'after codex finishes, run this in the worktree (e.g. "npm test"); attempts that pass rank first')
+        .option('--setup <command>', 'before the agent starts, run this in its worktree, with network (e.g. "npm ci"); default: .codex-async.toml\'s; "" for none')
+        .option('--include <patterns>', 'also bring these ignored files into the worktree, e.g. node_modules,.env (besides .worktreeinclude)', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
         .option('--runner-labels <a,b>', 'with a fleet (CODEX_ASYNC_REDIS_URL): run only on a runner started with all these --labels', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean)),
     ),
     `  codex-async-mcp run "Add unit tests for src/parse.ts and run them" --sandbox workspace-write --wait
@@ -297,7 +308,7 @@ export function registerJobCommands(program: Command): void {
   { echo "Review this diff:"; git diff; } | codex-async-mcp run - --label review
   codex-async-mcp run --file task.md --cwd ~/app --json
   CODEX_ASYNC_REDIS_URL=redis://:secret@queue:6379 codex-async-mcp run "Train the model" --runner-labels gpu --wait`,
-  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; agents?: string[]; isolation?: string; attempts?: number; check?: string; runnerLabels?: string[] }, cmd: Command) => {
+  ).action(async (prompt: string | undefined, opts: JobOpts & { cwd?: string; agent?: string; agents?: string[]; isolation?: string; attempts?: number; check?: string; setup?: string; include?: string[]; runnerLabels?: string[] }, cmd: Command) => {
     const out = outFor(cmd, opts);
     const text = await readPrompt(prompt, opts.file);
     await withEngine(async (engine) => {
@@ -310,6 +321,8 @@ export function registerJobCommands(program: Command): void {
         isolation: opts.isolation,
         attempts: opts.attempts,
         check_command: opts.check,
+        setup_command: opts.setup,
+        include: opts.include,
         runner_labels: opts.runnerLabels,
       });
       for (const warning of startWarnings(opts, job)) out.warn(warning);

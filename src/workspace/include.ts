@@ -1,0 +1,224 @@
+/**
+ * What a job's worktree needs beyond HEAD and the uncommitted changes: the ignored files a
+ * repository cannot work without (node_modules, .venv, .env), named in `.worktreeinclude` at the
+ * repository's root (gitignore syntax, the convention Claude Code uses) or by the start's `include`,
+ * and brought over from the user's checkout.
+ *
+ * How each entry comes over (the rule README's "What a job's worktree has" states):
+ * - a file or a symlink is copied (a copy-on-write clone where the file system can make one);
+ * - a directory of up to SMALL_DIR files and bytes is copied the same way;
+ * - a larger directory is cloned file by file where the file system clones (btrfs, XFS, APFS…):
+ *   private and writable, sharing the blocks until written;
+ * - otherwise, for a job in a sandbox (`share`), it is linked: a symlink to the checkout's
+ *   directory, which every sandbox we run leaves read-only, so the job reads it and cannot change it;
+ * - otherwise (danger-full-access: no sandbox stands between a link and the checkout) it is copied.
+ * Hardlinks are never used: the worktree is the job's to write, and a write in place to a
+ * hardlinked file (`>>`, `npm rebuild`, an editor that does not replace) changes the checkout's file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isWithin } from '../paths.js';
+import { runGit, splitZ } from './git.js';
+
+export const INCLUDE_FILE = '.worktreeinclude';
+
+/** Up to this size a directory is copied whatever the file system: cheap, and writable. */
+export const SMALL_DIR = { files: 1000, bytes: 64 * 1024 * 1024 } as const;
+
+export type BroughtHow = 'copied' | 'cloned' | 'linked';
+
+export interface BroughtEntry {
+  /** Relative to the repository's top, '/'-separated. */
+  path: string;
+  how: BroughtHow;
+  /** Files (and symlinks) in it, and their bytes: what the job sees, whichever way it came. */
+  files: number;
+  bytes: number;
+}
+
+export interface BroughtIn {
+  entries: BroughtEntry[];
+  files: number;
+  bytes: number;
+}
+
+export class IncludeError extends Error {
+  override name = 'IncludeError';
+}
+
+/**
+ * A pattern that would name something outside the repository. gitignore patterns cannot reach
+ * there, so `../x` would silently match nothing: it is refused instead, saying why.
+ */
+export function patternProblem(pattern: string, where: string): string | null {
+  const body = pattern.replace(/^!/, '').trim();
+  if (body.includes('\0')) return `${where}: a pattern contains a NUL character`;
+  if (body.split('/').some((part) => part === '..')) {
+    return `${where}: "${pattern}" reaches outside the repository; .worktreeinclude and include name ignored files inside it (gitignore syntax, relative to its top)`;
+  }
+  return null;
+}
+
+/** The patterns of the repository's .worktreeinclude (none without one) and the start's own. */
+export function includePatterns(repo: string, extra: readonly string[] = []): string[] {
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(repo, INCLUDE_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new IncludeError(`cannot read ${path.join(repo, INCLUDE_FILE)}: ${(err as Error).message}`);
+  }
+  const fromFile = text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  for (const p of fromFile) {
+    const problem = patternProblem(p, path.join(repo, INCLUDE_FILE));
+    if (problem) throw new IncludeError(problem);
+  }
+  for (const p of extra) {
+    const problem = patternProblem(p, 'include');
+    if (problem) throw new IncludeError(problem);
+  }
+  return [...fromFile, ...extra];
+}
+
+/**
+ * The ignored paths of the checkout `repo` the patterns name: what git lists as untracked files
+ * matching them (a directory matched whole as one entry), kept only where the repository's own
+ * ignore rules ignore them too — tracked and untracked files are in the worktree already.
+ */
+export async function includedPaths(repo: string, patterns: readonly string[]): Promise<string[]> {
+  if (patterns.length === 0) return [];
+  const excludes = patterns.map((p) => `--exclude=${p}`);
+  const named = splitZ(await runGit(['ls-files', '-z', '--others', '--ignored', ...excludes, '--directory', '--no-empty-directory'], { cwd: repo }));
+  if (named.length === 0) return [];
+  const ignored = await runGit(['check-ignore', '-z', '--stdin'], { cwd: repo, input: Buffer.from(named.map((p) => `${p}\0`).join('')), okCodes: [1] });
+  return splitZ(ignored).map((p) => p.replace(/\/$/, ''));
+}
+
+/** Files and bytes under `full` (itself, when it is not a directory); symlinks count as files, never followed. */
+async function measure(full: string): Promise<{ files: number; bytes: number; dir: boolean }> {
+  const st = await fs.promises.lstat(full);
+  if (!st.isDirectory()) return { files: 1, bytes: st.isFile() ? st.size : 0, dir: false };
+  let files = 0;
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (e) => {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) return walk(p);
+        files++;
+        if (!e.isFile()) return;
+        const { size } = await fs.promises.lstat(p);
+        bytes += size;
+      }),
+    );
+  };
+  await walk(full);
+  return { files, bytes, dir: true };
+}
+
+/** Whether files can be cloned from `from`'s file system into `toDir`: one real clone, then removed. */
+function canClone(from: string, toDir: string): boolean {
+  const probe = path.join(toDir, `.codex-async-clone-probe-${process.pid}`);
+  try {
+    fs.copyFileSync(from, probe, fs.constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(probe, { force: true });
+  }
+}
+
+/** The first regular file under `full`, to try a clone with. */
+function firstFile(full: string): string | null {
+  const st = fs.lstatSync(full);
+  if (st.isFile()) return full;
+  if (!st.isDirectory()) return null;
+  for (const e of fs.readdirSync(full, { withFileTypes: true })) {
+    const found = e.isFile() ? path.join(full, e.name) : e.isDirectory() ? firstFile(path.join(full, e.name)) : null;
+    if (found) return found;
+  }
+  return null;
+}
+
+/** A few copies at a time: enough to keep the file system busy, few enough not to run out of descriptors. */
+const PARALLEL = 32;
+
+/**
+ * A copy of `from` at `to`: directories made with their modes, files copied (`clone`: as
+ * copy-on-write clones, refusing a real copy; otherwise cloned where possible), symlinks made
+ * again. A symlink to an absolute place inside the checkout (`repo`) points to the same place in
+ * the worktree instead, so no link leads the job back into the checkout.
+ */
+async function copyTree(from: string, to: string, o: { repo: string; worktree: string; clone: boolean }): Promise<void> {
+  const mode = o.clone ? fs.constants.COPYFILE_FICLONE_FORCE : fs.constants.COPYFILE_FICLONE;
+  const files: Array<[string, string]> = [];
+  const links: Array<[string, string]> = [];
+  const walk = (src: string, dst: string): void => {
+    const st = fs.lstatSync(src);
+    if (st.isDirectory()) {
+      fs.mkdirSync(dst, { recursive: true, mode: st.mode & 0o7777 });
+      for (const name of fs.readdirSync(src)) walk(path.join(src, name), path.join(dst, name));
+    } else if (st.isSymbolicLink()) {
+      links.push([src, dst]);
+    } else if (st.isFile()) {
+      files.push([src, dst]);
+    }
+    // Sockets, FIFOs and devices in an ignored directory are nothing a job can use: left out.
+  };
+  walk(from, to);
+  for (const [src, dst] of links) {
+    const target = fs.readlinkSync(src);
+    const inside = path.isAbsolute(target) && isWithin(target, o.repo);
+    fs.rmSync(dst, { force: true });
+    fs.symlinkSync(inside ? path.join(o.worktree, path.relative(o.repo, target)) : target, dst);
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const [src, dst] = files[next++]!;
+      await fs.promises.copyFile(src, dst, mode);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+}
+
+/**
+ * Brings the ignored paths the patterns name from the checkout `repo` into the worktree. `share`:
+ * the job runs in a sandbox that keeps the checkout read-only, so a large directory may be linked.
+ * `writable`: the roots (relative to the top) the job is given to write — cwd, add_dirs: an entry
+ * holding one is never linked, since that root would be the checkout's directory.
+ */
+export async function bringIn(o: { repo: string; worktree: string; patterns: readonly string[]; share: boolean; writable?: readonly string[] }): Promise<BroughtIn> {
+  const paths = await includedPaths(o.repo, o.patterns);
+  const entries: BroughtEntry[] = [];
+  let clones: boolean | null = null;
+  for (const rel of paths) {
+    const from = path.join(o.repo, rel);
+    const to = path.join(o.worktree, rel);
+    const size = await measure(from).catch(() => null);
+    if (!size) continue; // gone since git listed it
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    const small = !size.dir || (size.files <= SMALL_DIR.files && size.bytes <= SMALL_DIR.bytes);
+    let how: BroughtHow = 'copied';
+    if (!small) {
+      if (clones === null) {
+        const sample = firstFile(from);
+        clones = sample !== null && canClone(sample, path.dirname(to));
+      }
+      // A writable root inside a link would be the checkout's directory once the sandbox resolves it.
+      const written = (o.writable ?? []).some((w) => isWithin(w, rel));
+      if (clones) how = 'cloned';
+      else if (o.share && !written && !fs.existsSync(to)) how = 'linked';
+    }
+    if (how === 'linked') fs.symlinkSync(from, to);
+    else await copyTree(from, to, { repo: o.repo, worktree: o.worktree, clone: how === 'cloned' });
+    entries.push({ path: rel, how, files: size.files, bytes: size.bytes });
+  }
+  return { entries, files: entries.reduce((n, e) => n + e.files, 0), bytes: entries.reduce((n, e) => n + e.bytes, 0) };
+}
+
+/** What the server's git leaves out of a job's changes: the links, which gitignore's `dir/` patterns do not match. */
+export function linkedPaths(brought: BroughtIn | null): string[] {
+  return brought?.entries.filter((e) => e.how === 'linked').map((e) => e.path) ?? [];
+}
