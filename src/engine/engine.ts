@@ -355,20 +355,8 @@ export class Engine implements JobApi {
     cwd: string,
     access: Access,
     input: Pick<StartInput, 'approval_policy' | 'model' | 'reasoning_effort' | 'timeout_seconds' | 'stall_seconds' | 'label'>,
-    rest: Pick<
-      NewJob,
-      | 'images'
-      | 'add_dirs'
-      | 'has_output_schema'
-      | 'parent_job_id'
-      | 'resume_thread_id'
-      | 'isolation'
-      | 'workspace'
-      | 'group_id'
-      | 'check_command'
-      | 'setup_command'
-      | 'include'
-    >,
+    /** What the start or reply decided besides the options every job takes. */
+    rest: Omit<NewJob, 'id' | 'agent' | 'prompt_head' | 'prompt_bytes' | 'cwd' | 'sandbox' | 'bypass' | 'created_at' | keyof typeof input>,
   ): NewJob {
     checkModelOptions(input);
     if (input.label !== undefined && input.label.length > LIMITS.labelChars) {
