@@ -224,6 +224,7 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
     check_command: set.check_command ?? null,
     check: null,
     changes: null,
+    ports: null,
   };
   const proc = jobProcess({ id, pid: null, pid_start: null, launch_token: 0 }, files.pid);
   if (proc.pgid === null) {

@@ -167,6 +167,10 @@ const workspace = z.object({
   repo: z.string().nullable().describe('The checkout the job was started from, which codex_apply brings the changes to'),
   state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
   applied_at: z.string().nullable(),
+  ports: z
+    .object({ first: z.number().int(), last: z.number().int() })
+    .nullable()
+    .describe('A worktree job while it runs: its own block of ports, given to it, its setup and its check as PORT (the first) and PORT_RANGE ("first-last")'),
 });
 const check = z
   .object({

@@ -22,6 +22,7 @@ function workspaceView(job: Job): WorkspaceView {
     repo: ws.repo,
     state: ws.state,
     applied_at: iso(ws.applied_at),
+    ports: job.ports,
   };
 }
 

@@ -73,6 +73,13 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX jobs_by_ws_path ON jobs (ws_path);`,
   // Which agent runs the job (agents/registry.ts); every job before there was a choice ran codex.
   `ALTER TABLE jobs ADD COLUMN agent TEXT NOT NULL DEFAULT 'codex';`,
+  // Port blocks held by worktree jobs (jobs/ports.ts), one row per block: the primary key keeps two
+  // servers from handing out the same one. A row whose job is final (or deleted) no longer holds it.
+  `CREATE TABLE ports (
+     first  INTEGER PRIMARY KEY,
+     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE
+   );
+   CREATE INDEX ports_by_job ON ports (job_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

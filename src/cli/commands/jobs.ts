@@ -222,6 +222,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
     const state = ws.state === 'ready' ? '' : ` (${ws.state})`;
     field('worktree', `${ws.path ? tildify(ws.path) : ''}${state}`);
     field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
+    field('ports', ws.ports && `${ws.ports.first}-${ws.ports.last} (PORT=${ws.ports.first})`);
   }
   const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
   field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);

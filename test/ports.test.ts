@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { gitRepo } from './helpers/git.ts';
+import { cliIn, tempDir, until, useServer, waitFinal, type Connection } from './helpers/harness.ts';
+
+/** A prompt that makes the real codex run `cmd` (see the mock's [[shell:…]] marker). */
+const shell = (cmd: string, what = '') => `[[shell:${cmd}]] ${what}`;
+
+const WRITE = { sandbox: 'workspace-write', isolation: 'worktree' } as const;
+
+/** What the agent's own shell saw: "$PORT $PORT_RANGE", written to port.txt in its working directory. */
+const SAY_PORTS = 'echo "PORT=$PORT PORT_RANGE=$PORT_RANGE" > port.txt';
+
+const seen = (dir: string) => fs.readFileSync(path.join(dir, 'port.txt'), 'utf8').trim();
+
+/** The job's port.txt, once its command wrote it (its worktree is known once the job runs). */
+async function portFile(conn: Connection, id: string, dir?: string): Promise<string> {
+  return until(`job ${id} to write port.txt`, async () => {
+    const where = dir ?? (await conn.call('codex_poll', { job_id: id })).workspace.path;
+    return where && fs.existsSync(path.join(where, 'port.txt')) && seen(where).length > 0 ? seen(where) : null;
+  }, 120_000);
+}
+
+async function completed(conn: Connection, id: string): Promise<any> {
+  const job = await waitFinal(conn, id);
+  assert.equal(job.status, 'completed', `job ${id}: ${JSON.stringify(job.error)}`);
+  return job;
+}
+
+/** The port a finished worktree job's command was given. */
+async function portOfFinished(conn: Connection, id: string): Promise<number> {
+  const job = await completed(conn, id);
+  const m = /^PORT=(\d+) /.exec(seen(job.workspace.path));
+  assert.ok(m, `job ${id} was given a PORT: ${seen(job.workspace.path)}`);
+  return Number(m[1]);
+}
+
+describe('ports: each running worktree job has a block of its own', () => {
+  const s = useServer();
+
+  it('two worktree jobs running at once get different blocks of 10, as PORT and PORT_RANGE in their commands, shown by poll and show; a job outside a worktree gets none; once they end the blocks are free again', async () => {
+    const repo = gitRepo({ 'README.md': '# demo\n' });
+    const plain = s.h.workdir();
+    // Each holds its block until cancelled: both are running when their blocks are compared.
+    const [a, b, c] = await Promise.all([
+      s.conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'A'), cwd: repo, ...WRITE }),
+      s.conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'B'), cwd: repo, ...WRITE }),
+      s.conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'C'), cwd: plain, sandbox: 'workspace-write' }),
+    ]);
+    const [fa, fb, fc] = [await portFile(s.conn, a.job_id), await portFile(s.conn, b.job_id), await portFile(s.conn, c.job_id, plain)];
+    const [pa, pb, pc] = await Promise.all([a, b, c].map((j) => s.conn.call('codex_poll', { job_id: j.job_id })));
+    for (const p of [pa, pb]) {
+      assert.equal(p.status, 'running', `${p.job_id} still runs: ${JSON.stringify(p.error)}`);
+      assert.ok(p.workspace.ports, `${p.job_id} holds a block`);
+      assert.equal(p.workspace.ports.last, p.workspace.ports.first + 9);
+    }
+    assert.notEqual(pa.workspace.ports.first, pb.workspace.ports.first, 'two running jobs never share a block');
+    assert.ok(Math.abs(pa.workspace.ports.first - pb.workspace.ports.first) >= 10, 'nor overlap');
+    for (const [file, p] of [[fa, pa], [fb, pb]] as const) {
+      const { first, last } = p.workspace.ports;
+      assert.ok(first >= 20000 && last <= 31999, `within the default range: ${first}-${last}`);
+      assert.equal(file, `PORT=${first} PORT_RANGE=${first}-${last}`, "the agent's own command sees its block");
+    }
+    assert.equal(fc, 'PORT= PORT_RANGE=', 'a job in the checkout gets no PORT');
+    assert.equal(pc.workspace.ports, null);
+
+    const shown = await cliIn(s.h.env(), ['show', a.job_id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    const { first, last } = pa.workspace.ports;
+    assert.match(shown.stdout, new RegExp(`^ports {5}${first}-${last} \\(PORT=${first}\\)$`, 'm'));
+    assert.doesNotMatch((await cliIn(s.h.env(), ['show', c.job_id])).stdout, /^ports/m);
+
+    for (const j of [a, b, c]) await s.conn.call('codex_cancel', { job_id: j.job_id });
+    for (const j of [a, b, c]) assert.equal((await waitFinal(s.conn, j.job_id)).status, 'cancelled');
+    for (const j of [a, b]) assert.equal((await s.conn.call('codex_poll', { job_id: j.job_id })).workspace.ports, null, 'an ended job holds no block');
+    // The search starts at the same block each time: the first of the two blocks is free again.
+    const d = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'D'), cwd: repo, ...WRITE });
+    assert.equal(await portOfFinished(s.conn, d.job_id), Math.min(pa.workspace.ports.first, pb.workspace.ports.first));
+  });
+
+  it('a block still in the table under a job that already ended (its release lost to a crash) is given out again', async () => {
+    const repo = gitRepo({ 'README.md': '# demo\n' });
+    const e = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'E'), cwd: repo, ...WRITE });
+    const start = await portOfFinished(s.conn, e.job_id);
+    // As a crash between recording E's outcome and releasing its block would leave it.
+    const db = new Database(path.join(s.h.home, 'jobs.db'));
+    try {
+      db.prepare(`INSERT INTO ports (first, job_id) VALUES (?, ?)`).run(start, e.job_id);
+    } finally {
+      db.close();
+    }
+    const f = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'F'), cwd: repo, ...WRITE });
+    assert.equal(await portOfFinished(s.conn, f.job_id), start, 'the ended job holds nothing');
+  });
+
+  it('a block where something on the machine already listens is passed over', async () => {
+    const repo = gitRepo({ 'README.md': '# demo\n' });
+    const g = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'G'), cwd: repo, ...WRITE });
+    const start = await portOfFinished(s.conn, g.job_id);
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(start + 7, '127.0.0.1', resolve));
+    try {
+      const h = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'H'), cwd: repo, ...WRITE });
+      const port = await portOfFinished(s.conn, h.job_id);
+      assert.ok(port < start || port > start + 9, `not the block holding ${start + 7}: got ${port}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('when no block is free the job fails with spawn_error saying CODEX_ASYNC_PORTS is exhausted and how many jobs hold blocks', async () => {
+    const home = path.join(tempDir('ports'), 'state');
+    const conn = await s.h.connect({ CODEX_ASYNC_HOME: home, CODEX_ASYNC_PORTS: '29990-29999' });
+    try {
+      const repo = gitRepo({ 'README.md': '# demo\n' });
+      const holder = await conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'holder'), cwd: repo, ...WRITE });
+      assert.match(await portFile(conn, holder.job_id), /^PORT=29990 PORT_RANGE=29990-29999$/);
+      const late = await conn.call('codex_start', { prompt: shell(SAY_PORTS, 'late'), cwd: repo, ...WRITE });
+      const failed = await waitFinal(conn, late.job_id);
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.error.kind, 'spawn_error');
+      assert.match(failed.error.message, /CODEX_ASYNC_PORTS \(29990-29999\)/);
+      assert.match(failed.error.message, /1 running worktree job hold/);
+      assert.equal(fs.existsSync(path.join(failed.workspace.path, 'port.txt')), false, 'its agent never ran');
+      await conn.call('codex_cancel', { job_id: holder.job_id });
+      await waitFinal(conn, holder.job_id);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a bad CODEX_ASYNC_PORTS is refused with what to write instead', async () => {
+    for (const bad of ['20000-20004', '80-89', '20000', '65530-65549', 'lots']) {
+      const r = await cliIn(s.h.env({ CODEX_ASYNC_PORTS: bad }), ['ls']);
+      assert.notEqual(r.code, 0, `${bad} refused`);
+      assert.match(r.stderr, new RegExp(`CODEX_ASYNC_PORTS must be a range FIRST-LAST between 1024 and 65535 holding whole blocks of 10 .*e\\.g\\. 20000-31999; got "${bad}"`));
+    }
+  });
+});
