@@ -39,6 +39,16 @@ async function portOfFinished(conn: Connection, id: string): Promise<number> {
   return Number(m[1]);
 }
 
+/** The port table's rows, read beside the server. */
+function portRows(home: string): Array<{ first: number; job_id: string }> {
+  const db = new Database(path.join(home, 'jobs.db'), { readonly: true });
+  try {
+    return db.prepare(`SELECT first, job_id FROM ports ORDER BY first`).all() as Array<{ first: number; job_id: string }>;
+  } finally {
+    db.close();
+  }
+}
+
 describe('ports: each running worktree job has a block of its own', () => {
   const s = useServer();
 
@@ -77,9 +87,24 @@ describe('ports: each running worktree job has a block of its own', () => {
     for (const j of [a, b, c]) await s.conn.call('codex_cancel', { job_id: j.job_id });
     for (const j of [a, b, c]) assert.equal((await waitFinal(s.conn, j.job_id)).status, 'cancelled');
     for (const j of [a, b]) assert.equal((await s.conn.call('codex_poll', { job_id: j.job_id })).workspace.ports, null, 'an ended job holds no block');
+    assert.deepEqual(portRows(s.h.home), [], 'their rows went with them');
     // The search starts at the same block each time: the first of the two blocks is free again.
     const d = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'D'), cwd: repo, ...WRITE });
     assert.equal(await portOfFinished(s.conn, d.job_id), Math.min(pa.workspace.ports.first, pb.workspace.ports.first));
+  });
+
+  it("the job's check runs with the job's block as PORT and PORT_RANGE", async () => {
+    const repo = gitRepo({ 'README.md': '# demo\n' });
+    const job = await s.conn.call('codex_start', {
+      prompt: shell(SAY_PORTS, 'checked'),
+      cwd: repo,
+      ...WRITE,
+      check_command: 'echo "check saw PORT=$PORT PORT_RANGE=$PORT_RANGE"; test -n "$PORT"',
+    });
+    const port = await portOfFinished(s.conn, job.job_id);
+    const done = await s.conn.call('codex_poll', { job_id: job.job_id });
+    assert.equal(done.check.passed, true, done.check.output_tail);
+    assert.match(done.check.output_tail, new RegExp(`check saw PORT=${port} PORT_RANGE=${port}-${port + 9}`));
   });
 
   it('a block still in the table under a job that already ended (its release lost to a crash) is given out again', async () => {
