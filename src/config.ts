@@ -143,15 +143,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** CODEX_ASYNC_PORTS, "FIRST-LAST": whole blocks, none below 1024 (they need privileges to listen on). */
+/**
+ * CODEX_ASYNC_PORTS, "FIRST-LAST": whole blocks, none below 1024 (they need privileges to listen on).
+ * FIRST on a multiple of the block: servers on one home with different ranges then still cut the
+ * same blocks, and the table's primary key keeps them apart.
+ */
 function portRange(text: string): PortRange {
   const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text);
   const first = Number(m?.[1]);
   const last = Number(m?.[2]);
   const size = last - first + 1;
-  if (!m || first < 1024 || last > 65535 || size < PORT_BLOCK || size % PORT_BLOCK !== 0) {
+  if (!m || first < 1024 || last > 65535 || first % PORT_BLOCK !== 0 || size < PORT_BLOCK || size % PORT_BLOCK !== 0) {
     throw new ConfigError(
-      `CODEX_ASYNC_PORTS must be a range FIRST-LAST between 1024 and 65535 holding whole blocks of ${PORT_BLOCK} ports (one block per running worktree job), e.g. ${DEFAULT_PORTS}; got "${text}"`,
+      `CODEX_ASYNC_PORTS must be a range FIRST-LAST between 1024 and 65535 of whole blocks of ${PORT_BLOCK} ports (FIRST a multiple of ${PORT_BLOCK}; one block per running worktree job), e.g. ${DEFAULT_PORTS}; got "${text}"`,
     );
   }
   return { first, last };

@@ -159,10 +159,10 @@ describe('ports: each running worktree job has a block of its own', () => {
   });
 
   it('a bad CODEX_ASYNC_PORTS is refused with what to write instead', async () => {
-    for (const bad of ['20000-20004', '80-89', '20000', '65530-65549', 'lots']) {
+    for (const bad of ['20000-20004', '20005-20014', '80-89', '20000', '65530-65549', 'lots']) {
       const r = await cliIn(s.h.env({ CODEX_ASYNC_PORTS: bad }), ['ls']);
       assert.notEqual(r.code, 0, `${bad} refused`);
-      assert.match(r.stderr, new RegExp(`CODEX_ASYNC_PORTS must be a range FIRST-LAST between 1024 and 65535 holding whole blocks of 10 .*e\\.g\\. 20000-31999; got "${bad}"`));
+      assert.match(r.stderr, new RegExp(`CODEX_ASYNC_PORTS must be a range FIRST-LAST between 1024 and 65535 of whole blocks of 10 ports \\(FIRST a multiple of 10.*e\\.g\\. 20000-31999; got "${bad}"`));
     }
   });
 });
