@@ -52,13 +52,15 @@ function portRows(home: string): Array<{ first: number; job_id: string }> {
 describe('ports: each running worktree job has a block of its own', () => {
   const s = useServer();
 
-  it('two worktree jobs running at once get different blocks of 10, as PORT and PORT_RANGE in their commands, shown by poll and show; a job outside a worktree gets none; once they end the blocks are free again', async () => {
+  it('two worktree jobs running at once (started through two servers on one home) get different blocks of 10, as PORT and PORT_RANGE in their commands, shown by poll and show; a job outside a worktree gets none; once they end the blocks are free again', async () => {
     const repo = gitRepo({ 'README.md': '# demo\n' });
     const plain = s.h.workdir();
+    // A second server on the same home: each launches what it was given, both reserving at once.
+    const other = await s.h.connect();
     // Each holds its block until cancelled: both are running when their blocks are compared.
     const [a, b, c] = await Promise.all([
       s.conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'A'), cwd: repo, ...WRITE }),
-      s.conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'B'), cwd: repo, ...WRITE }),
+      other.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'B'), cwd: repo, ...WRITE }),
       s.conn.call('codex_start', { prompt: shell(`${SAY_PORTS}; sleep 300`, 'C'), cwd: plain, sandbox: 'workspace-write' }),
     ]);
     const [fa, fb, fc] = [await portFile(s.conn, a.job_id), await portFile(s.conn, b.job_id), await portFile(s.conn, c.job_id, plain)];
@@ -88,6 +90,7 @@ describe('ports: each running worktree job has a block of its own', () => {
     for (const j of [a, b, c]) assert.equal((await waitFinal(s.conn, j.job_id)).status, 'cancelled');
     for (const j of [a, b]) assert.equal((await s.conn.call('codex_poll', { job_id: j.job_id })).workspace.ports, null, 'an ended job holds no block');
     assert.deepEqual(portRows(s.h.home), [], 'their rows went with them');
+    await other.close();
     // The search starts at the same block each time: the first of the two blocks is free again.
     const d = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'D'), cwd: repo, ...WRITE });
     assert.equal(await portOfFinished(s.conn, d.job_id), Math.min(pa.workspace.ports.first, pb.workspace.ports.first));
