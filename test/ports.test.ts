@@ -4,6 +4,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { openDb } from '../src/jobs/db.ts';
+import { pickBlock, startingBlock } from '../src/jobs/ports.ts';
+import { JobStore } from '../src/jobs/store.ts';
+import { listeningPorts } from '../src/supervise/listening.ts';
 import { gitRepo } from './helpers/git.ts';
 import { cliIn, tempDir, until, useServer, waitFinal, type Connection } from './helpers/harness.ts';
 
@@ -39,15 +43,76 @@ async function portOfFinished(conn: Connection, id: string): Promise<number> {
   return Number(m[1]);
 }
 
-/** The port table's rows, read beside the server. */
-function portRows(home: string): Array<{ first: number; job_id: string }> {
-  const db = new Database(path.join(home, 'jobs.db'), { readonly: true });
+/** The port table's rows: of an open database, or read beside the server of a home. */
+function portRows(where: string | Database.Database): Array<{ first: number; job_id: string }> {
+  const db = typeof where === 'string' ? new Database(path.join(where, 'jobs.db'), { readonly: true }) : where;
   try {
     return db.prepare(`SELECT first, job_id FROM ports ORDER BY first`).all() as Array<{ first: number; job_id: string }>;
   } finally {
-    db.close();
+    if (typeof where === 'string') db.close();
   }
 }
+
+describe('ports: choosing a block', () => {
+  const range = { first: 20000, last: 20029 };
+
+  it('the search starts at a block of the range hashed from the home, and wraps round to the range\'s beginning', () => {
+    const starts = new Set<number>();
+    for (let i = 0; i < 50; i++) {
+      const start = startingBlock({ first: 20000, last: 31999 }, `/home/user${i}/.codex-async`);
+      assert.ok(start >= 20000 && start <= 31990 && start % 10 === 0, `a block's first port: ${start}`);
+      starts.add(start);
+    }
+    assert.ok(starts.size > 40, `homes rarely meet: ${starts.size} distinct starts of 50`);
+    assert.equal(startingBlock(range, '/a'), startingBlock(range, '/a'), 'the same home starts at the same block');
+    assert.equal(pickBlock(range, 20020, new Set([20020]), new Set()), 20000);
+    assert.equal(pickBlock(range, 20010, new Set(), new Set([20019])), 20020, 'a listener at the block\'s last port counts');
+    assert.equal(pickBlock(range, 20000, new Set([20000, 20010]), new Set([20029])), null);
+  });
+
+  it('sees this process listening, on IPv4 and IPv6 loopback', async () => {
+    const servers = [net.createServer(), net.createServer()];
+    const ports: number[] = [];
+    try {
+      for (const [server, host] of [[servers[0]!, '127.0.0.1'], [servers[1]!, '::1']] as const) {
+        const port = await new Promise<number>((resolve, reject) =>
+          server.once('error', reject).listen(0, host, () => resolve((server.address() as net.AddressInfo).port)),
+        ).catch(() => null);
+        if (port !== null) ports.push(port);
+      }
+      assert.ok(ports.length > 0);
+      const seen = listeningPorts();
+      for (const port of ports) assert.ok(seen.has(port), `${port} listens`);
+    } finally {
+      for (const server of servers) server.close();
+    }
+  });
+
+  it('a job keeps its block however often it asks; another running job gets another; a final job holds none', () => {
+    const db = openDb(path.join(tempDir('ports-db'), 'jobs.db'));
+    try {
+      const store = new JobStore(db);
+      const add = db.prepare(
+        `INSERT INTO jobs (id, status, prompt_head, prompt_bytes, cwd, sandbox, timeout_seconds, created_at) VALUES (?, 'running', 'p', 1, '/', 'read-only', 60, 0)`,
+      );
+      for (const id of ['job1', 'job2', 'job3']) add.run(id);
+      const pick = (held: ReadonlySet<number>) => pickBlock(range, 20000, held, new Set());
+      assert.deepEqual(store.reservePorts('job1', pick), { first: 20000, held: 0 });
+      assert.deepEqual(store.reservePorts('job1', () => 20020), { first: 20000, held: 0 }, 'asked again (a setup first, then the spawn): the same block');
+      assert.deepEqual(store.reservePorts('job2', pick), { first: 20010, held: 1 });
+      assert.deepEqual(store.get('job2')!.ports, { first: 20010, last: 20019 });
+      db.prepare(`UPDATE jobs SET status = 'completed' WHERE id = 'job1'`).run();
+      assert.equal(store.get('job1')!.ports, null, 'a final job shows no block');
+      assert.deepEqual(store.reservePorts('job3', pick), { first: 20000, held: 1 }, "job1's row, left behind, holds nothing");
+      store.releasePorts('job3');
+      assert.equal(store.get('job3')!.ports, null);
+      db.prepare(`DELETE FROM jobs WHERE id = 'job2'`).run();
+      assert.deepEqual(portRows(db), [], 'a deleted job takes its row with it');
+    } finally {
+      db.close();
+    }
+  });
+});
 
 describe('ports: each running worktree job has a block of its own', () => {
   const s = useServer();

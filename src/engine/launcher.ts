@@ -214,7 +214,8 @@ export class Launcher {
 
   /**
    * The job's own block of ports (CODEX_ASYNC_PORTS), reserved machine-wide through the store and
-   * released when its outcome is recorded. A range with no block free fails the job: run without
+   * released when its outcome is recorded; asked again, the same block. A range with no block free
+   * fails the job: run without
    * PORT, a dev server would fall back to its default port and meet another job's there.
    */
   private reservePorts(job: Job): PortBlock {

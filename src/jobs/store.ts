@@ -275,6 +275,7 @@ export class JobStore {
         `SELECT ports.first FROM ports JOIN jobs ON jobs.id = ports.job_id WHERE jobs.status IN ('queued', 'running') AND ports.job_id != ?`,
       ),
       dropPorts: db.prepare(`DELETE FROM ports WHERE job_id = ?`),
+      portsOf: db.prepare(`SELECT first FROM ports WHERE job_id = ? LIMIT 1`),
       // Replaces only a row the transaction found free: its job final or gone.
       takePorts: db.prepare(`INSERT OR REPLACE INTO ports (first, job_id) VALUES (@first, @id)`),
       cancelQueued: db.prepare(
@@ -464,17 +465,18 @@ export class JobStore {
   }
 
   /**
-   * Gives the job the block `pick` chooses among those no other job holds (a held block's job is
-   * queued or running), in one IMMEDIATE transaction, so that two servers sharing the home never give
-   * out the same block. Any block the job held before is let go. Null when `pick` finds none; `held`
-   * says how many blocks other jobs hold then.
+   * The job's block: the one it holds already (a job keeps one block from its first launch to its
+   * end, whoever asks), else the one `pick` chooses among those no other job holds (a held block's
+   * job is queued or running), in one IMMEDIATE transaction, so that two servers sharing the home
+   * never give out the same block. Null when `pick` finds none; `held` says how many blocks other
+   * jobs hold then.
    */
   reservePorts(id: string, pick: (held: ReadonlySet<number>) => number | null): { first: number | null; held: number } {
     const tx = this.db.transaction(() => {
       const held = new Set((this.s.portsHeld.all(id) as Array<{ first: number }>).map((row) => row.first));
-      const first = pick(held);
-      this.s.dropPorts.run(id);
-      if (first !== null) this.s.takePorts.run({ first, id });
+      const own = this.s.portsOf.get(id) as { first: number } | undefined;
+      const first = own?.first ?? pick(held);
+      if (first !== null && !own) this.s.takePorts.run({ first, id });
       return { first, held: held.size };
     });
     return tx.immediate();
