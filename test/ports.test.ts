@@ -175,6 +175,23 @@ describe('ports: each running worktree job has a block of its own', () => {
     assert.match(done.check.output_tail, new RegExp(`check saw PORT=${port} PORT_RANGE=${port}-${port + 9}`));
   });
 
+  it("as README says: under codex's workspace-write sandbox (network off) a listen on 127.0.0.1:$PORT is refused (EPERM)", async () => {
+    const repo = gitRepo({ 'README.md': '# demo\n' });
+    const script = path.join(tempDir('listen'), 'listen.js');
+    fs.writeFileSync(
+      script,
+      `const s = require('net').createServer();
+s.on('error', (e) => { console.log('listen failed: ' + e.message); process.exit(1); });
+s.listen(Number(process.env.PORT), '127.0.0.1', () => { console.log('listening on ' + process.env.PORT); process.exit(0); });
+`,
+    );
+    const job = await s.conn.call('codex_start', { prompt: shell(`node ${script}`, 'serve'), cwd: repo, ...WRITE });
+    const done = await completed(s.conn, job.job_id);
+    const port = /listen failed: listen EPERM: operation not permitted 127\.0\.0\.1:(\d+)/.exec(done.last_message);
+    assert.ok(port, done.last_message);
+    assert.ok(Number(port[1]) >= 20000 && Number(port[1]) % 10 === 0, `it tried its own PORT: ${port[1]}`);
+  });
+
   it('a block still in the table under a job that already ended (its release lost to a crash) is given out again', async () => {
     const repo = gitRepo({ 'README.md': '# demo\n' });
     const e = await s.conn.call('codex_start', { prompt: shell(SAY_PORTS, 'E'), cwd: repo, ...WRITE });
