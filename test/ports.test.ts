@@ -97,13 +97,13 @@ describe('ports: choosing a block', () => {
       );
       for (const id of ['job1', 'job2', 'job3']) add.run(id);
       const pick = (held: ReadonlySet<number>) => pickBlock(range, 20000, held, new Set());
-      assert.deepEqual(store.reservePorts('job1', pick), { first: 20000, held: 0 });
-      assert.deepEqual(store.reservePorts('job1', () => 20020), { first: 20000, held: 0 }, 'asked again (a setup first, then the spawn): the same block');
-      assert.deepEqual(store.reservePorts('job2', pick), { first: 20010, held: 1 });
+      assert.deepEqual(store.reservePorts('job1', pick), { first: 20000, held: new Set() });
+      assert.deepEqual(store.reservePorts('job1', () => 20020), { first: 20000, held: new Set() }, 'asked again (a setup first, then the spawn): the same block');
+      assert.deepEqual(store.reservePorts('job2', pick), { first: 20010, held: new Set([20000]) });
       assert.deepEqual(store.get('job2')!.ports, { first: 20010, last: 20019 });
       db.prepare(`UPDATE jobs SET status = 'completed' WHERE id = 'job1'`).run();
       assert.equal(store.get('job1')!.ports, null, 'a final job shows no block');
-      assert.deepEqual(store.reservePorts('job3', pick), { first: 20000, held: 1 }, "job1's row, left behind, holds nothing");
+      assert.deepEqual(store.reservePorts('job3', pick), { first: 20000, held: new Set([20010]) }, "job1's row, left behind, holds nothing");
       store.releasePorts('job3');
       assert.equal(store.get('job3')!.ports, null);
       db.prepare(`DELETE FROM jobs WHERE id = 'job2'`).run();
@@ -233,8 +233,7 @@ s.listen(Number(process.env.PORT), '127.0.0.1', () => { console.log('listening o
       const failed = await waitFinal(conn, late.job_id);
       assert.equal(failed.status, 'failed');
       assert.equal(failed.error.kind, 'spawn_error');
-      assert.match(failed.error.message, /CODEX_ASYNC_PORTS \(29990-29999\)/);
-      assert.match(failed.error.message, /1 running worktree job hold/);
+      assert.match(failed.error.message, /CODEX_ASYNC_PORTS \(29990-29999\) is exhausted: of its 1 block of 10 ports, 1 is held by running worktree jobs and 0 have something else listening/);
       assert.equal(fs.existsSync(path.join(failed.workspace.path, 'port.txt')), false, 'its agent never ran');
       await conn.call('codex_cancel', { job_id: holder.job_id });
       await waitFinal(conn, holder.job_id);

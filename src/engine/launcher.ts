@@ -7,7 +7,7 @@ import { agentOf, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { jobFiles, type HomeLayout } from '../jobs/files.js';
-import { blockAt, pickBlock, PORT_BLOCK, portEnv, startingBlock, type PortBlock } from '../jobs/ports.js';
+import { blockAt, blockCount, pickBlock, PORT_BLOCK, portEnv, startingBlock, type PortBlock } from '../jobs/ports.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
@@ -215,8 +215,8 @@ export class Launcher {
   /**
    * The job's own block of ports (CODEX_ASYNC_PORTS), reserved machine-wide through the store and
    * released when its outcome is recorded; asked again, the same block. A range with no block free
-   * fails the job: run without
-   * PORT, a dev server would fall back to its default port and meet another job's there.
+   * fails the job: run without PORT, a dev server would fall back to its default port and meet
+   * another job's there.
    */
   private reservePorts(job: Job): PortBlock {
     const range = this.config.ports;
@@ -224,8 +224,11 @@ export class Launcher {
     const start = startingBlock(range, this.config.home);
     const { first, held } = this.store.reservePorts(job.id, (taken) => pickBlock(range, start, taken, listening));
     if (first === null) {
+      const blocks = blockCount(range);
+      // Blocks a server with another range gave out may lie outside this one.
+      const inRange = [...held].filter((f) => f >= range.first && f <= range.last).length;
       throw new Error(
-        `no block of ${PORT_BLOCK} ports is free in CODEX_ASYNC_PORTS (${range.first}-${range.last}): ${held} running worktree job${held === 1 ? '' : 's'} hold blocks and something else listens in the rest. Widen CODEX_ASYNC_PORTS, or wait for jobs to finish`,
+        `CODEX_ASYNC_PORTS (${range.first}-${range.last}) is exhausted: of its ${blocks} block${blocks === 1 ? '' : 's'} of ${PORT_BLOCK} ports, ${inRange} ${inRange === 1 ? 'is' : 'are'} held by running worktree jobs and ${blocks - inRange} ${blocks - inRange === 1 ? 'has' : 'have'} something else listening. Widen CODEX_ASYNC_PORTS, or wait for jobs to finish`,
       );
     }
     return blockAt(first);

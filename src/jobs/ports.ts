@@ -19,6 +19,9 @@ export type PortBlock = PortRange;
 
 export const blockAt = (first: number): PortBlock => ({ first, last: first + PORT_BLOCK - 1 });
 
+/** How many blocks the range holds (config.ts makes it whole blocks). */
+export const blockCount = (range: PortRange): number => (range.last - range.first + 1) / PORT_BLOCK;
+
 /** What the agent, its setup and its check are given. */
 export const portEnv = (block: PortBlock): Record<string, string> => ({
   PORT: String(block.first),
@@ -32,8 +35,7 @@ export const portEnv = (block: PortBlock): Record<string, string> => ({
  * once something listens.
  */
 export function startingBlock(range: PortRange, home: string): number {
-  const blocks = (range.last - range.first + 1) / PORT_BLOCK;
-  return range.first + (createHash('sha256').update(home).digest().readUInt32BE(0) % blocks) * PORT_BLOCK;
+  return range.first + (createHash('sha256').update(home).digest().readUInt32BE(0) % blockCount(range)) * PORT_BLOCK;
 }
 
 /**
@@ -41,7 +43,7 @@ export function startingBlock(range: PortRange, home: string): number {
  * the machine listens; null when there is none.
  */
 export function pickBlock(range: PortRange, start: number, held: ReadonlySet<number>, listening: ReadonlySet<number>): number | null {
-  const blocks = (range.last - range.first + 1) / PORT_BLOCK;
+  const blocks = blockCount(range);
   const offset = (start - range.first) / PORT_BLOCK;
   for (let i = 0; i < blocks; i++) {
     const first = range.first + ((offset + i) % blocks) * PORT_BLOCK;

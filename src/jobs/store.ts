@@ -468,16 +468,16 @@ export class JobStore {
    * The job's block: the one it holds already (a job keeps one block from its first launch to its
    * end, whoever asks), else the one `pick` chooses among those no other job holds (a held block's
    * job is queued or running), in one IMMEDIATE transaction, so that two servers sharing the home
-   * never give out the same block. Null when `pick` finds none; `held` says how many blocks other
-   * jobs hold then.
+   * never give out the same block. Null when `pick` finds none; `held` is the blocks other jobs
+   * hold then.
    */
-  reservePorts(id: string, pick: (held: ReadonlySet<number>) => number | null): { first: number | null; held: number } {
+  reservePorts(id: string, pick: (held: ReadonlySet<number>) => number | null): { first: number | null; held: ReadonlySet<number> } {
     const tx = this.db.transaction(() => {
       const held = new Set((this.s.portsHeld.all(id) as Array<{ first: number }>).map((row) => row.first));
       const own = this.s.portsOf.get(id) as { first: number } | undefined;
       const first = own?.first ?? pick(held);
       if (first !== null && !own) this.s.takePorts.run({ first, id });
-      return { first, held: held.size };
+      return { first, held };
     });
     return tx.immediate();
   }
