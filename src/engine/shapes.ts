@@ -199,6 +199,10 @@ const workspace = z.object({
   setup: step
     .optional()
     .describe('How the setup_command went: exit_code null while it runs'),
+  ports: z
+    .object({ first: z.number().int(), last: z.number().int() })
+    .nullable()
+    .describe('A worktree job while it runs: its own block of ports, given to it, its setup and its check as PORT (the first) and PORT_RANGE ("first-last")'),
 });
 const changes = z.object({ files: z.number(), additions: z.number(), deletions: z.number() }).nullable();
 /** Every view of a job carries these. */

@@ -231,6 +231,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
       const outcome = ws.setup.exit_code === null ? c.yellow('running') : ws.setup.passed ? c.green('passed') : c.red(`failed (exit ${ws.setup.exit_code})`);
       field('setup', `${outcome}${took}: ${ws.setup.command}`);
     }
+    field('ports', ws.ports && `${ws.ports.first}-${ws.ports.last} (PORT=${ws.ports.first})`);
   }
   const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
   field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
