@@ -140,12 +140,13 @@ describe("a job's worktree as a working environment", () => {
   it('a failing setup fails the job (kind workspace, its exit code and output) and the model is never asked', async () => {
     const repo = jsProject();
     const asked = s.h.mock.requests.length;
-    const job = await s.conn.call('codex_start', { prompt: 'never reached', cwd: repo, ...WRITE, setup_command: 'echo installing; echo "npm ERR! missing thing" >&2; exit 3' });
+    const job = await s.conn.call('codex_start', { prompt: 'never reached', cwd: repo, ...WRITE, setup_command: 'echo installing on port=$PORT; echo "npm ERR! missing thing" >&2; exit 3' });
     const done = await final(s.conn, job.job_id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'workspace');
-    assert.match(done.error.message, /setup \(echo installing;.*\) exited with 3, so the agent did not start/);
+    assert.match(done.error.message, /setup \(echo installing on port=\$PORT;.*\) exited with 3, so the agent did not start/);
     assert.match(done.error.message, /npm ERR! missing thing/);
+    assert.match(done.workspace.setup.output_tail, /installing on port=\d+/, "the setup has the job's PORT");
     assert.equal(done.workspace.setup.exit_code, 3);
     assert.equal(s.h.mock.requests.filter((r) => r.prompt.includes('never reached')).length, 0);
     assert.ok(s.h.mock.requests.length >= asked);
