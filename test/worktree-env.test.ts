@@ -57,8 +57,12 @@ describe('bringing ignored files into a worktree (workspace/include.ts)', () => 
       const brought = await bringIn({ repo, worktree, patterns: includePatterns(repo), share });
       const how = Object.fromEntries(brought.entries.map((e) => [e.path, e.how]));
       assert.deepEqual(how, { '.env': 'copied', node_modules: share ? 'linked' : 'copied', small: 'copied' });
-      assert.equal(brought.files, brought.entries.reduce((n, e) => n + e.files, 0));
-      assert.ok(brought.entries.find((e) => e.path === 'node_modules')!.files > SMALL_DIR.files);
+      assert.equal(brought.files, brought.entries.reduce((n, e) => n + (e.files ?? 0), 0));
+      const nm = brought.entries.find((e) => e.path === 'node_modules')!;
+      // A link is the checkout's own directory: not counted; a copy counts every file (dep's package.json, index.js and lib/).
+      assert.deepEqual([nm.files, nm.bytes === null], share ? [null, true] : [SMALL_DIR.files + 3, false]);
+      assert.deepEqual(brought.entries.find((e) => e.path === '.env'), { path: '.env', how: 'copied', files: 1, bytes: 19 });
+      assert.deepEqual(brought.entries.find((e) => e.path === 'small'), { path: 'small', how: 'copied', files: 2, bytes: 2 });
       assert.equal(fs.readFileSync(path.join(worktree, '.env'), 'utf8'), 'SECRET=from-dotenv\n');
       assert.equal(fs.lstatSync(path.join(worktree, 'node_modules')).isSymbolicLink(), share);
       assert.equal(fs.readFileSync(path.join(worktree, 'node_modules/dep/index.js'), 'utf8'), "module.exports = 'dep-ok';\n");
@@ -111,7 +115,7 @@ describe("a job's worktree as a working environment", () => {
     }
     assert.equal(checkoutState(repo), before, 'the checkout is as it was');
     const shown = await cliIn(s.h.env(), ['show', started.job_ids[0]]);
-    assert.match(shown.stdout, /included\s+\.env \(copied, 1 file, 19 B\), node_modules \(linked, \d+ files, [\d.]+ KiB\)/);
+    assert.match(shown.stdout, /included\s+\.env \(copied, 1 file, 19 B\), node_modules \(linked, read-only\)/);
     assert.match(shown.stdout, /setup\s+passed in .*: npm run --silent make-generated/);
   });
 

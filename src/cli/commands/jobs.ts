@@ -223,7 +223,9 @@ function printSnapshot(out: Out, s: Snapshot): void {
     field('worktree', `${ws.path ? tildify(ws.path) : ''}${state}`);
     field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
     if (ws.brought_in) {
-      const each = ws.brought_in.entries.map((e) => `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes)})`);
+      const each = ws.brought_in.entries.map((e) =>
+        e.files === null ? `${e.path} (${e.how}, read-only)` : `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes ?? 0)})`,
+      );
       field('included', each.length ? each.join(', ') : 'nothing matched .worktreeinclude');
     }
     if (ws.setup) {
