@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { bringIn, includePatterns, SMALL_DIR } from '../src/workspace/include.ts';
 import { createWorktree } from '../src/workspace/worktree.ts';
+import { cloningFsMissing, onCloningFs } from './helpers/cowfs.ts';
 import { checkoutState, git, gitRepo } from './helpers/git.ts';
 import { cliIn, tempDir, until, useServer, waitFinal, type Connection } from './helpers/harness.ts';
 
@@ -69,6 +70,21 @@ describe('bringing ignored files into a worktree (workspace/include.ts)', () => 
       assert.equal(fs.readlinkSync(path.join(worktree, 'small', 'abs-link')), path.join(worktree, 'index.js'), 'a link into the checkout leads into the worktree instead');
       assert.equal(fs.existsSync(path.join(worktree, 'not-listed.txt')), false, 'only what .worktreeinclude names comes over');
     }
+  });
+
+  it('on a file system that clones (XFS with reflink), a large directory is cloned, for a sandboxed job too: private and writable', { skip: cloningFsMissing() }, async () => {
+    await onCloningFs(async (dir) => {
+      const repo = path.join(dir, 'repo');
+      fs.cpSync(jsProject(), repo, { recursive: true, verbatimSymlinks: true });
+      const worktree = path.join(dir, 'worktrees', 'w');
+      await createWorktree({ repo, path: worktree, branch: 'codex/t-clone' }, git(repo, 'rev-parse', 'HEAD').trim());
+      const brought = await bringIn({ repo, worktree, patterns: ['node_modules'], share: true });
+      assert.deepEqual(brought.entries, [{ path: 'node_modules', how: 'cloned', files: SMALL_DIR.files + 3, bytes: brought.bytes }]);
+      const file = path.join(worktree, 'node_modules/dep/index.js');
+      assert.equal(fs.lstatSync(path.join(worktree, 'node_modules')).isDirectory(), true);
+      fs.appendFileSync(file, '// the job\'s own\n');
+      assert.equal(fs.readFileSync(path.join(repo, 'node_modules/dep/index.js'), 'utf8'), "module.exports = 'dep-ok';\n", "the checkout's file is not the clone's");
+    });
   });
 
   it('does not link a directory the job is given to write (its root would be the checkout), and refuses patterns that reach outside', async () => {
