@@ -144,8 +144,16 @@ interface Place {
   private: boolean;
 }
 
-function freeKb(dir: string): number {
+/**
+ * Writes out what earlier steps left dirty (a copy returns with its 100 MB still in the page cache),
+ * so no timed step pays for the one before it in writeback. Untimed.
+ */
+function settle(dir: string): void {
   execFileSync('sync', ['-f', dir]);
+}
+
+function freeKb(dir: string): number {
+  settle(dir);
   const s = fs.statfsSync(dir);
   return (s.bfree * s.bsize) / 1024;
 }
@@ -244,14 +252,17 @@ async function measurePlace(place: Place, runs: number, server?: Harness): Promi
   }));
   for (let i = 0; i < runs; i++) {
     // Interleaved, so every way sees the same load on a shared machine.
+    settle(root);
     plain.push((await timed(async () => git('worktree', 'add', '--quiet', '--detach', wt, 'HEAD')))[0]);
     git('worktree', 'remove', '--force', wt);
+    settle(root);
     const [tAdd] = await timed(async () => git('-c', 'checkout.workers=4', 'worktree', 'add', '--quiet', '--detach', wt, 'HEAD'));
     plainWorkers.push(tAdd);
     for (const [k, way] of WAYS.entries()) {
       const r = results[k]!;
       if (r.failed) continue;
       const to = path.join(wt, 'node_modules');
+      settle(root);
       try {
         let t = 0;
         const kb = await diskOf(place, nm, async () => (t = (await timed(() => way.bring(nm, to)))[0]), to);
@@ -273,6 +284,7 @@ async function measurePlace(place: Place, runs: number, server?: Harness): Promi
       const r = ours[k]!;
       const spec = { repo: root, path: wt, branch: 'codex/workenv-bench' };
       let brought: BroughtIn | undefined;
+      settle(root);
       const [tCreate] = await timed(() => createWorktree(spec, head));
       const kb = await diskOf(
         place,
@@ -379,7 +391,12 @@ function privateXfs(): { place: Place; close(): void } | { reason: string } {
   return {
     place: { label: 'XFS image (reflink=1) on a loop device', dir: mnt, private: true },
     close() {
-      execFileSync('umount', [mnt], { stdio: 'ignore' });
+      try {
+        execFileSync('umount', [mnt], { stdio: 'ignore' });
+      } catch {
+        // Busy (a process still in it): detach it now, the kernel frees it when the last user goes.
+        execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -574,9 +591,16 @@ export async function workenvBench(h: Harness, opts: { runs?: number } = {}): Pr
       xfsReason = xfs.reason;
       log(`workenv: XFS not measured: ${xfs.reason}`);
     } else {
+      // Interrupted (Ctrl-C), the mount would outlive the bench.
+      const interrupted = () => {
+        xfs.close();
+        process.exit(130);
+      };
+      process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
       try {
         places.push(await measurePlace(xfs.place, runs));
       } finally {
+        process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
         xfs.close();
       }
     }
