@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AGENT_NAMES, binEnvOf, type AgentName } from './agents/agent.js';
+import { PORT_BLOCK, type PortRange } from './jobs/ports.js';
 
 const flag = z
   .enum(['', '0', '1', 'true', 'false', 'yes', 'no'])
@@ -11,6 +12,9 @@ const flag = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const positiveNumber = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+/** Below Linux's ephemeral range (32768+), from which the kernel picks outgoing connections' ports. */
+const DEFAULT_PORTS = '20000-31999';
 
 const EnvSchema = z.object({
   CODEX_ASYNC_HOME: z.string().min(1).optional(),
@@ -40,6 +44,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_FLEET_MAX: z.coerce.number().int().positive().optional(),
   CODEX_ASYNC_FLEET_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   CODEX_ASYNC_FLEET_LOST_AFTER: positiveNumber(600),
+  CODEX_ASYNC_PORTS: z.string().default(DEFAULT_PORTS),
 });
 
 export interface Config {
@@ -87,6 +92,8 @@ export interface Config {
   jobNice: number;
   /** Where jobs work unless codex_start says: in the user's checkout, or a git worktree each. */
   defaultIsolation: 'none' | 'worktree';
+  /** The ports worktree jobs get their blocks of PORT_BLOCK from (CODEX_ASYNC_PORTS), both ends included. */
+  ports: PortRange;
   /** Set (CODEX_ASYNC_REDIS_URL): front ends enqueue into the fleet and runners take the jobs (docs/SCALING.md). */
   fleet: FleetConfig | null;
 }
@@ -136,6 +143,24 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * CODEX_ASYNC_PORTS, "FIRST-LAST": whole blocks, none below 1024 (they need privileges to listen on).
+ * FIRST on a multiple of the block: servers on one home with different ranges then still cut the
+ * same blocks, and the table's primary key keeps them apart.
+ */
+function portRange(text: string): PortRange {
+  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text);
+  const first = Number(m?.[1]);
+  const last = Number(m?.[2]);
+  const size = last - first + 1;
+  if (!m || first < 1024 || last > 65535 || first % PORT_BLOCK !== 0 || size < PORT_BLOCK || size % PORT_BLOCK !== 0) {
+    throw new ConfigError(
+      `CODEX_ASYNC_PORTS must be a range FIRST-LAST between 1024 and 65535 of whole blocks of ${PORT_BLOCK} ports (FIRST a multiple of ${PORT_BLOCK}; one block per running worktree job), e.g. ${DEFAULT_PORTS}; got "${text}"`,
+    );
+  }
+  return { first, last };
+}
+
 /** Reads the environment once; everything else receives the resulting Config. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -175,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.CODEX_ASYNC_REDIS_URL && e.CODEX_ASYNC_FLEET_LOST_AFTER * 1000 <= e.CODEX_ASYNC_FLEET_LOCK_MS) {
     throw new ConfigError(`CODEX_ASYNC_FLEET_LOST_AFTER (${e.CODEX_ASYNC_FLEET_LOST_AFTER} s) must be longer than CODEX_ASYNC_FLEET_LOCK_MS (${e.CODEX_ASYNC_FLEET_LOCK_MS} ms), how long a heartbeat lasts`);
   }
+  const ports = portRange(e.CODEX_ASYNC_PORTS);
   const callbackSettings: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     // Secrets never go to a callback's argv, where ps shows them; a callback needs only the local engine.
@@ -202,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bwrap: e.CODEX_ASYNC_BWRAP,
     jobNice: e.CODEX_ASYNC_JOB_NICE,
     defaultIsolation: e.CODEX_ASYNC_ISOLATION,
+    ports,
     fleet: e.CODEX_ASYNC_REDIS_URL
       ? {
           url: e.CODEX_ASYNC_REDIS_URL,

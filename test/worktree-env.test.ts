@@ -57,8 +57,12 @@ describe('bringing ignored files into a worktree (workspace/include.ts)', () => 
       const brought = await bringIn({ repo, worktree, patterns: includePatterns(repo), share });
       const how = Object.fromEntries(brought.entries.map((e) => [e.path, e.how]));
       assert.deepEqual(how, { '.env': 'copied', node_modules: share ? 'linked' : 'copied', small: 'copied' });
-      assert.equal(brought.files, brought.entries.reduce((n, e) => n + e.files, 0));
-      assert.ok(brought.entries.find((e) => e.path === 'node_modules')!.files > SMALL_DIR.files);
+      assert.equal(brought.files, brought.entries.reduce((n, e) => n + (e.files ?? 0), 0));
+      const nm = brought.entries.find((e) => e.path === 'node_modules')!;
+      // A link is the checkout's own directory: not counted; a copy counts every file (dep's package.json, index.js and lib/).
+      assert.deepEqual([nm.files, nm.bytes === null], share ? [null, true] : [SMALL_DIR.files + 3, false]);
+      assert.deepEqual(brought.entries.find((e) => e.path === '.env'), { path: '.env', how: 'copied', files: 1, bytes: 19 });
+      assert.deepEqual(brought.entries.find((e) => e.path === 'small'), { path: 'small', how: 'copied', files: 2, bytes: 2 });
       assert.equal(fs.readFileSync(path.join(worktree, '.env'), 'utf8'), 'SECRET=from-dotenv\n');
       assert.equal(fs.lstatSync(path.join(worktree, 'node_modules')).isSymbolicLink(), share);
       assert.equal(fs.readFileSync(path.join(worktree, 'node_modules/dep/index.js'), 'utf8'), "module.exports = 'dep-ok';\n");
@@ -111,7 +115,7 @@ describe("a job's worktree as a working environment", () => {
     }
     assert.equal(checkoutState(repo), before, 'the checkout is as it was');
     const shown = await cliIn(s.h.env(), ['show', started.job_ids[0]]);
-    assert.match(shown.stdout, /included\s+\.env \(copied, 1 file, 19 B\), node_modules \(linked, \d+ files, [\d.]+ KiB\)/);
+    assert.match(shown.stdout, /included\s+\.env \(copied, 1 file, 19 B\), node_modules \(linked, read-only\)/);
     assert.match(shown.stdout, /setup\s+passed in .*: npm run --silent make-generated/);
   });
 
@@ -140,12 +144,13 @@ describe("a job's worktree as a working environment", () => {
   it('a failing setup fails the job (kind workspace, its exit code and output) and the model is never asked', async () => {
     const repo = jsProject();
     const asked = s.h.mock.requests.length;
-    const job = await s.conn.call('codex_start', { prompt: 'never reached', cwd: repo, ...WRITE, setup_command: 'echo installing; echo "npm ERR! missing thing" >&2; exit 3' });
+    const job = await s.conn.call('codex_start', { prompt: 'never reached', cwd: repo, ...WRITE, setup_command: 'echo installing on port=$PORT; echo "npm ERR! missing thing" >&2; exit 3' });
     const done = await final(s.conn, job.job_id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.kind, 'workspace');
-    assert.match(done.error.message, /setup \(echo installing;.*\) exited with 3, so the agent did not start/);
+    assert.match(done.error.message, /setup \(echo installing on port=\$PORT;.*\) exited with 3, so the agent did not start/);
     assert.match(done.error.message, /npm ERR! missing thing/);
+    assert.match(done.workspace.setup.output_tail, /installing on port=\d+/, "the setup has the job's PORT");
     assert.equal(done.workspace.setup.exit_code, 3);
     assert.equal(s.h.mock.requests.filter((r) => r.prompt.includes('never reached')).length, 0);
     assert.ok(s.h.mock.requests.length >= asked);

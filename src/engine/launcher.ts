@@ -8,10 +8,12 @@ import { agentOf, isAgentName } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { jobFiles, type HomeLayout } from '../jobs/files.js';
+import { blockAt, blockCount, pickBlock, PORT_BLOCK, portEnv, startingBlock, type PortBlock } from '../jobs/ports.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
+import { listeningPorts } from '../supervise/listening.js';
 import { selfIdentity } from '../supervise/proc.js';
 import { gitDirsOf, prepareWritable, probeSandbox, sandboxedCommand, sandboxRefusal, sessionSockets } from '../supervise/sandbox.js';
 import { interruptJob, stopJob, type JobProcess } from '../supervise/terminate.js';
@@ -140,7 +142,9 @@ export class Launcher {
         resume: job.resume_thread_id,
         privateTmp: isolated,
       };
-      const env = { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job) };
+      // The wrapper's whole environment, so the check (and whatever the agent starts) gets them too.
+      const ports = isolated ? portEnv(this.reservePorts(job)) : {};
+      const env = { ...jobEnvironment(process.env), ...agent.env(spec), ...this.workspaces.runEnv(job), ...ports };
       const command = runsInOurSandbox(agent, spec.access)
         ? await this.inSandbox(agent, spec, env, agentPath)
         : { command: agentPath, args: agent.argv(spec) };
@@ -222,6 +226,28 @@ export class Launcher {
     if (job.bypass || job.sandbox === 'danger-full-access') return { mode: 'none', roots: [], sandboxPath: '' };
     const sandboxPath = (await this.locators.of('codex').locate()).path;
     return { mode: 'workspace-write', roots: [job.workspace.path!, cache], sandboxPath };
+  }
+
+  /**
+   * The job's own block of ports (CODEX_ASYNC_PORTS), reserved machine-wide through the store and
+   * released when its outcome is recorded; asked again, the same block. A range with no block free
+   * fails the job: run without PORT, a dev server would fall back to its default port and meet
+   * another job's there.
+   */
+  private reservePorts(job: Job): PortBlock {
+    const range = this.config.ports;
+    const listening = listeningPorts();
+    const start = startingBlock(range, this.config.home);
+    const { first, held } = this.store.reservePorts(job.id, (taken) => pickBlock(range, start, taken, listening));
+    if (first === null) {
+      const blocks = blockCount(range);
+      // Blocks a server with another range gave out may lie outside this one.
+      const inRange = [...held].filter((f) => f >= range.first && f <= range.last).length;
+      throw new Error(
+        `CODEX_ASYNC_PORTS (${range.first}-${range.last}) is exhausted: of its ${blocks} block${blocks === 1 ? '' : 's'} of ${PORT_BLOCK} ports, ${inRange} ${inRange === 1 ? 'is' : 'are'} held by running worktree jobs and ${blocks - inRange} ${blocks - inRange === 1 ? 'has' : 'have'} something else listening. Widen CODEX_ASYNC_PORTS, or wait for jobs to finish`,
+      );
+    }
+    return blockAt(first);
   }
 
   /** How the job's check runs: sandboxed by codex (codex_start made sure it is installed) in the job's mode. */

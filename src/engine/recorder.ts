@@ -162,6 +162,8 @@ export class Recorder {
       job,
     );
     if (!done) return false;
+    // A crash before this line loses nothing: a final job's block counts as free anyway.
+    this.store.releasePorts(job.id);
     this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
     // Everything is read now: the finished logs keep their tail within the cap too.
     const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 };

@@ -227,6 +227,7 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
     setup: null,
     include: set.include ?? [],
     changes: null,
+    ports: null,
   };
   const proc = jobProcess({ id, pid: null, pid_start: null, launch_token: 0 }, files.pid);
   if (proc.pgid === null) {

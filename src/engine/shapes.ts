@@ -191,14 +191,18 @@ const workspace = z.object({
     .object({
       files: z.number(),
       bytes: z.number(),
-      entries: z.array(z.object({ path: z.string(), how: z.enum(['copied', 'cloned', 'linked']), files: z.number(), bytes: z.number() })),
+      entries: z.array(z.object({ path: z.string(), how: z.enum(['copied', 'cloned', 'linked']), files: z.number().nullable(), bytes: z.number().nullable() })),
     })
     .nullable()
     .optional()
-    .describe("Ignored files brought from the checkout (.worktreeinclude, include): linked ones are the checkout's own, read-only to the job"),
+    .describe("Ignored files brought from the checkout (.worktreeinclude, include); files and bytes count what was copied or cloned: a linked entry is the checkout's own, read-only to the job, and not counted"),
   setup: step
     .optional()
     .describe('How the setup_command went: exit_code null while it runs'),
+  ports: z
+    .object({ first: z.number().int(), last: z.number().int() })
+    .nullable()
+    .describe('A worktree job while it runs: its own block of ports, given to it, its setup and its check as PORT (the first) and PORT_RANGE ("first-last")'),
 });
 const changes = z.object({ files: z.number(), additions: z.number(), deletions: z.number() }).nullable();
 /** Every view of a job carries these. */

@@ -24,6 +24,7 @@ function workspaceView(job: Job): WorkspaceView {
     applied_at: iso(ws.applied_at),
     brought_in: ws.brought_in,
     setup: job.setup,
+    ports: job.ports,
   };
 }
 

@@ -79,6 +79,13 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE jobs ADD COLUMN include TEXT;
    ALTER TABLE jobs ADD COLUMN ws_brought_in TEXT;
    ALTER TABLE jobs ADD COLUMN setup_result TEXT;`,
+  // Port blocks held by worktree jobs (jobs/ports.ts), one row per block: the primary key keeps two
+  // servers from handing out the same one. A row whose job is final (or deleted) no longer holds it.
+  `CREATE TABLE ports (
+     first  INTEGER PRIMARY KEY,
+     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE
+   );
+   CREATE INDEX ports_by_job ON ports (job_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,6 +4,7 @@ import type { Sandbox } from '../agents/access.js';
 import type { ChangeSummary, StepResult, Isolation, JobWorkspace } from '../workspace/types.js';
 import type { BroughtIn } from '../workspace/include.js';
 import type { Db } from './db.js';
+import { blockAt, type PortBlock } from './ports.js';
 import type { ErrorKind, JobError, JobStatus, StopReason } from './states.js';
 
 /** A job as stored. Times are epoch milliseconds. */
@@ -63,6 +64,8 @@ export interface Job {
   include: string[];
   /** Recorded once the job finished, for a job whose workspace is a git checkout. */
   changes: ChangeSummary | null;
+  /** The block of ports a running worktree job holds (jobs/ports.ts). */
+  ports: PortBlock | null;
 }
 
 export type NewJob = Pick<
@@ -145,8 +148,15 @@ export function toJob(row: Row): Job {
     check: row.check_result ? (JSON.parse(row.check_result as string) as StepResult) : null,
     setup: row.setup_result ? (JSON.parse(row.setup_result as string) as StepResult) : null,
     changes: row.changes ? (JSON.parse(row.changes as string) as ChangeSummary) : null,
+    ports: typeof row.ports_first === 'number' ? blockAt(row.ports_first) : null,
   };
 }
+
+/**
+ * A job's columns and its port block, for every read that makes a Job. Only a running job holds one:
+ * a final job's row that a crash kept from being released is free (see reservePorts).
+ */
+const JOB = `SELECT *, (SELECT first FROM ports WHERE ports.job_id = jobs.id AND jobs.status = 'running') AS ports_first FROM jobs`;
 
 /** The range of an index holding exactly the values that begin with `prefix`. */
 function prefixRange(prefix: string): { low: string; high: string } {
@@ -202,13 +212,13 @@ export class JobStore {
            @resume_thread_id, @resume_thread_id, @created_at, @isolation, @ws_repo, @ws_subdir, @ws_path, @ws_branch, @ws_base,
            @ws_state, @ws_applied_tree, @ws_applied_at, @ws_brought_in, @group_id, @check_command, @setup_command, @include, @agent)`,
       ),
-      get: db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+      get: db.prepare(`${JOB} WHERE id = ?`),
       idsFrom: db.prepare(`SELECT id FROM jobs WHERE id >= @low AND id < @high ORDER BY id`),
       queuePosition: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq <= ?`),
       countRunning: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running'`),
       anyQueued: db.prepare(`SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1`),
       oldestQueued: db.prepare(
-        `SELECT * FROM jobs WHERE status = 'queued' AND agent IN (SELECT value FROM json_each(@agents)) ORDER BY seq LIMIT @n`,
+        `${JOB} WHERE status = 'queued' AND agent IN (SELECT value FROM json_each(@agents)) ORDER BY seq LIMIT @n`,
       ),
       queuedAgents: db.prepare(`SELECT DISTINCT agent FROM jobs WHERE status = 'queued'`),
       unfinishedIds: db.prepare(`SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq`),
@@ -232,7 +242,7 @@ export class JobStore {
          WHERE id = @id AND status = 'running' AND pid IS NULL AND stop_reason IS NULL AND launch_token = @token
            AND launched_at IS @launched_at`,
       ),
-      running: db.prepare(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`),
+      running: db.prepare(`${JOB} WHERE status = 'running' ORDER BY seq`),
       activeOnThread: db.prepare(
         `SELECT id FROM jobs WHERE status IN ('queued','running') AND (thread_id = @t OR resume_thread_id = @t) LIMIT 1`,
       ),
@@ -274,10 +284,17 @@ export class JobStore {
       ),
       worktreeState: db.prepare(`UPDATE jobs SET ws_state = @state WHERE ws_path = @path AND isolation = 'worktree'`),
       applied: db.prepare(`UPDATE jobs SET ws_applied_tree = @tree, ws_applied_at = @at WHERE ws_path = @path AND isolation = 'worktree'`),
-      onWorktree: db.prepare(`SELECT * FROM jobs WHERE ws_path = ? AND isolation = 'worktree' ORDER BY seq`),
+      onWorktree: db.prepare(`${JOB} WHERE ws_path = ? AND isolation = 'worktree' ORDER BY seq`),
       setChanges: db.prepare(`UPDATE jobs SET changes = @changes WHERE id = @id`),
-      group: db.prepare(`SELECT * FROM jobs WHERE group_id = ? ORDER BY seq`),
+      group: db.prepare(`${JOB} WHERE group_id = ? ORDER BY seq`),
       groupsFrom: db.prepare(`SELECT DISTINCT group_id FROM jobs WHERE group_id >= @low AND group_id < @high ORDER BY group_id`),
+      portsHeld: db.prepare(
+        `SELECT ports.first FROM ports JOIN jobs ON jobs.id = ports.job_id WHERE jobs.status IN ('queued', 'running') AND ports.job_id != ?`,
+      ),
+      dropPorts: db.prepare(`DELETE FROM ports WHERE job_id = ?`),
+      portsOf: db.prepare(`SELECT first FROM ports WHERE job_id = ? LIMIT 1`),
+      // Replaces only a row the transaction found free: its job final or gone.
+      takePorts: db.prepare(`INSERT OR REPLACE INTO ports (first, job_id) VALUES (@first, @id)`),
       cancelQueued: db.prepare(
         `UPDATE jobs SET status = 'cancelled', error_kind = 'cancelled', error_message = @message, finished_at = @now
          WHERE id = @id AND status = 'queued'`,
@@ -466,6 +483,29 @@ export class JobStore {
     this.s.setChanges.run({ id, changes: JSON.stringify(changes) });
   }
 
+  /**
+   * The job's block: the one it holds already (a job keeps one block from its first launch to its
+   * end, whoever asks), else the one `pick` chooses among those no other job holds (a held block's
+   * job is queued or running), in one IMMEDIATE transaction, so that two servers sharing the home
+   * never give out the same block. Null when `pick` finds none; `held` is the blocks other jobs
+   * hold then.
+   */
+  reservePorts(id: string, pick: (held: ReadonlySet<number>) => number | null): { first: number | null; held: ReadonlySet<number> } {
+    const tx = this.db.transaction(() => {
+      const held = new Set((this.s.portsHeld.all(id) as Array<{ first: number }>).map((row) => row.first));
+      const own = this.s.portsOf.get(id) as { first: number } | undefined;
+      const first = own?.first ?? pick(held);
+      if (first !== null && !own) this.s.takePorts.run({ first, id });
+      return { first, held };
+    });
+    return tx.immediate();
+  }
+
+  /** The job's block is free again: it reached its final status. */
+  releasePorts(id: string): void {
+    this.s.dropPorts.run(id);
+  }
+
   /** The attempts of a best-of-N group, oldest first. */
   group(groupId: string): Job[] {
     return (this.s.group.all(groupId) as Row[]).map(toJob);
@@ -483,7 +523,7 @@ export class JobStore {
   collectable(cutoff: number, keep: number): Job[] {
     const rows = this.db
       .prepare(
-        `SELECT * FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < @cutoff
+        `${JOB} WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < @cutoff
            AND seq NOT IN (SELECT seq FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY seq DESC LIMIT @keep)
          ORDER BY seq`,
       )
@@ -521,7 +561,7 @@ export class JobStore {
       where.push('seq < @before');
       params.before = f.beforeSeq;
     }
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    const sql = `${JOB} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as Row[]).map(toJob);
   }
 }

@@ -31,13 +31,14 @@ export interface BroughtEntry {
   /** Relative to the repository's top, '/'-separated. */
   path: string;
   how: BroughtHow;
-  /** Files (and symlinks) in it, and their bytes: what the job sees, whichever way it came. */
-  files: number;
-  bytes: number;
+  /** Files (and symlinks) copied or cloned, and their bytes; null for a link (the checkout's own, not counted). */
+  files: number | null;
+  bytes: number | null;
 }
 
 export interface BroughtIn {
   entries: BroughtEntry[];
+  /** What was copied or cloned in all. */
   files: number;
   bytes: number;
 }
@@ -93,27 +94,26 @@ export async function includedPaths(repo: string, patterns: readonly string[]): 
   return splitZ(ignored).map((p) => p.replace(/\/$/, ''));
 }
 
-/** Files and bytes under `full` (itself, when it is not a directory); symlinks count as files, never followed. */
-async function measure(full: string): Promise<{ files: number; bytes: number; dir: boolean }> {
+/**
+ * Whether `full` is small enough to copy whatever the file system (SMALL_DIR): a walk that stops
+ * as soon as it is not, so a large directory costs a thousand entries to judge, not all of them.
+ */
+async function isSmall(full: string): Promise<boolean> {
   const st = await fs.promises.lstat(full);
-  if (!st.isDirectory()) return { files: 1, bytes: st.isFile() ? st.size : 0, dir: false };
+  if (!st.isDirectory()) return true;
   let files = 0;
   let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-    await Promise.all(
-      entries.map(async (e) => {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) return walk(p);
-        files++;
-        if (!e.isFile()) return;
-        const { size } = await fs.promises.lstat(p);
-        bytes += size;
-      }),
-    );
-  };
-  await walk(full);
-  return { files, bytes, dir: true };
+  const pending = [full];
+  while (pending.length) {
+    const dir = pending.pop()!;
+    for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) pending.push(p);
+      else if (++files > SMALL_DIR.files) return false;
+      else if (e.isFile() && (bytes += (await fs.promises.lstat(p)).size) > SMALL_DIR.bytes) return false;
+    }
+  }
+  return true;
 }
 
 /** Whether files can be cloned from `from`'s file system into `toDir`: one real clone, then removed. */
@@ -141,46 +141,57 @@ function firstFile(full: string): string | null {
   return null;
 }
 
-/** A few copies at a time: enough to keep the file system busy, few enough not to run out of descriptors. */
+/** A few file operations at a time: enough to keep the file system busy, few enough not to run out of descriptors. */
 const PARALLEL = 32;
 
+/** Runs the operations it is given at most `n` at a time. */
+function limiter(n: number): <T>(op: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (op) => {
+    while (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await op();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /**
- * A copy of `from` at `to`: directories made with their modes, files copied (`clone`: as
+ * A copy of `from` at `to`, counted: directories made with their modes, files copied (`clone`: as
  * copy-on-write clones, refusing a real copy; otherwise cloned where possible), symlinks made
  * again. A symlink to an absolute place inside the checkout (`repo`) points to the same place in
- * the worktree instead, so no link leads the job back into the checkout.
+ * the worktree instead, so no link leads the job back into the checkout. All of it off the event
+ * loop, so a server copying a large directory still answers.
  */
-async function copyTree(from: string, to: string, o: { repo: string; worktree: string; clone: boolean }): Promise<void> {
+async function copyTree(from: string, to: string, o: { repo: string; worktree: string; clone: boolean }): Promise<{ files: number; bytes: number }> {
   const mode = o.clone ? fs.constants.COPYFILE_FICLONE_FORCE : fs.constants.COPYFILE_FICLONE;
-  const files: Array<[string, string]> = [];
-  const links: Array<[string, string]> = [];
-  const walk = (src: string, dst: string): void => {
-    const st = fs.lstatSync(src);
+  const run = limiter(PARALLEL);
+  let files = 0;
+  let bytes = 0;
+  const copy = async (src: string, dst: string, st: fs.Stats): Promise<void> => {
     if (st.isDirectory()) {
-      fs.mkdirSync(dst, { recursive: true, mode: st.mode & 0o7777 });
-      for (const name of fs.readdirSync(src)) walk(path.join(src, name), path.join(dst, name));
+      await run(() => fs.promises.mkdir(dst, { recursive: true, mode: st.mode & 0o7777 }));
+      const names = await run(() => fs.promises.readdir(src));
+      await Promise.all(names.map(async (name) => copy(path.join(src, name), path.join(dst, name), await run(() => fs.promises.lstat(path.join(src, name))))));
     } else if (st.isSymbolicLink()) {
-      links.push([src, dst]);
+      const target = await run(() => fs.promises.readlink(src));
+      const inside = path.isAbsolute(target) && isWithin(target, o.repo);
+      await run(() => fs.promises.rm(dst, { force: true }));
+      await run(() => fs.promises.symlink(inside ? path.join(o.worktree, path.relative(o.repo, target)) : target, dst));
+      files++;
     } else if (st.isFile()) {
-      files.push([src, dst]);
+      await run(() => fs.promises.copyFile(src, dst, mode));
+      files++;
+      bytes += st.size;
     }
     // Sockets, FIFOs and devices in an ignored directory are nothing a job can use: left out.
   };
-  walk(from, to);
-  for (const [src, dst] of links) {
-    const target = fs.readlinkSync(src);
-    const inside = path.isAbsolute(target) && isWithin(target, o.repo);
-    fs.rmSync(dst, { force: true });
-    fs.symlinkSync(inside ? path.join(o.worktree, path.relative(o.repo, target)) : target, dst);
-  }
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const [src, dst] = files[next++]!;
-      await fs.promises.copyFile(src, dst, mode);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+  await copy(from, to, await fs.promises.lstat(from));
+  return { files, bytes };
 }
 
 /**
@@ -196,10 +207,9 @@ export async function bringIn(o: { repo: string; worktree: string; patterns: rea
   for (const rel of paths) {
     const from = path.join(o.repo, rel);
     const to = path.join(o.worktree, rel);
-    const size = await measure(from).catch(() => null);
-    if (!size) continue; // gone since git listed it
-    fs.mkdirSync(path.dirname(to), { recursive: true });
-    const small = !size.dir || (size.files <= SMALL_DIR.files && size.bytes <= SMALL_DIR.bytes);
+    const small = await isSmall(from).catch(() => null);
+    if (small === null) continue; // gone since git listed it
+    await fs.promises.mkdir(path.dirname(to), { recursive: true });
     let how: BroughtHow = 'copied';
     if (!small) {
       if (clones === null) {
@@ -211,11 +221,15 @@ export async function bringIn(o: { repo: string; worktree: string; patterns: rea
       if (clones) how = 'cloned';
       else if (o.share && !written && !fs.existsSync(to)) how = 'linked';
     }
-    if (how === 'linked') fs.symlinkSync(from, to);
-    else await copyTree(from, to, { repo: o.repo, worktree: o.worktree, clone: how === 'cloned' });
-    entries.push({ path: rel, how, files: size.files, bytes: size.bytes });
+    if (how === 'linked') {
+      // Not counted: it is the checkout's own directory, and counting 20,000 files would cost more than linking.
+      await fs.promises.symlink(from, to);
+      entries.push({ path: rel, how, files: null, bytes: null });
+    } else {
+      entries.push({ path: rel, how, ...(await copyTree(from, to, { repo: o.repo, worktree: o.worktree, clone: how === 'cloned' })) });
+    }
   }
-  return { entries, files: entries.reduce((n, e) => n + e.files, 0), bytes: entries.reduce((n, e) => n + e.bytes, 0) };
+  return { entries, files: entries.reduce((n, e) => n + (e.files ?? 0), 0), bytes: entries.reduce((n, e) => n + (e.bytes ?? 0), 0) };
 }
 
 /** What the server's git leaves out of a job's changes: the links, which gitignore's `dir/` patterns do not match. */

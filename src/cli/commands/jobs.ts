@@ -223,7 +223,9 @@ function printSnapshot(out: Out, s: Snapshot): void {
     field('worktree', `${ws.path ? tildify(ws.path) : ''}${state}`);
     field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
     if (ws.brought_in) {
-      const each = ws.brought_in.entries.map((e) => `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes)})`);
+      const each = ws.brought_in.entries.map((e) =>
+        e.files === null ? `${e.path} (${e.how}, read-only)` : `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes ?? 0)})`,
+      );
       field('included', each.length ? each.join(', ') : 'nothing matched .worktreeinclude');
     }
     if (ws.setup) {
@@ -231,6 +233,7 @@ function printSnapshot(out: Out, s: Snapshot): void {
       const outcome = ws.setup.exit_code === null ? c.yellow('running') : ws.setup.passed ? c.green('passed') : c.red(`failed (exit ${ws.setup.exit_code})`);
       field('setup', `${outcome}${took}: ${ws.setup.command}`);
     }
+    field('ports', ws.ports && `${ws.ports.first}-${ws.ports.last} (PORT=${ws.ports.first})`);
   }
   const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
   field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
