@@ -23,6 +23,7 @@ import { applyChanges, changesOf } from '../src/workspace/changes.ts';
 import { snapshotCommit } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
 import { fleetBench, FLEET_HEADING } from './fleet.ts';
+import { workenvBench, WORKENV_HEADING } from './workenv.ts';
 import {
   barChart,
   childrenOf,
@@ -665,9 +666,10 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
  * `--only agents --write` also puts the agents section into BENCHMARKS.md, leaving the rest as it is;
  * `--runs N` sets its number of runs per agent (default 8). `--only fleet --write` likewise writes the fleet
  * section; there `--runs N` sets the latency runs per mode (default 20) and `--jobs N` the jobs per
- * throughput run (default 200).
+ * throughput run (default 200). `--only workenv --write` writes the section of a job's worktree as a working
+ * environment (issue 21); there `--runs N` sets the runs of each way (default 3).
  */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'agents', 'fleet'] as const;
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
@@ -735,6 +737,11 @@ async function main(): Promise<void> {
         throughput: async () => sections.push(await throughput(h)),
         peers: async () => sections.push(await peers(h, direct.length ? direct : (await endToEnd(h)).direct)),
         worktree: async () => sections.push(await worktrees(h)),
+        workenv: async () => {
+          const rows = await workenvBench(h, { runs: countOption('--runs') });
+          sections.push(rows);
+          if (process.argv.includes('--write')) writeSection(WORKENV_HEADING, rows);
+        },
         agents: async () => {
           const rows = await agentsOverhead(h, countOption('--runs'));
           sections.push(rows);
@@ -780,6 +787,8 @@ async function main(): Promise<void> {
     const peerRows = await peers(h, e2e.direct);
     log('worktrees…');
     const worktreeRows = await worktrees(h);
+    log('worktree as a working environment…');
+    const workenvRows = await workenvBench(h);
     log('agents…');
     const agentRows = await agentsOverhead(h);
     log('fleet…');
@@ -837,6 +846,9 @@ async function main(): Promise<void> {
       '',
       ...worktreeRows,
       '',
+      `## ${WORKENV_HEADING}`,
+      '',
+      ...workenvRows,
       `## ${AGENTS_HEADING}`,
       '',
       ...agentRows,
