@@ -87,6 +87,24 @@ describe('bringing ignored files into a worktree (workspace/include.ts)', () => 
     });
   });
 
+  it('skips a virtualenv; copies a large directory whose links lead out of it (workspace packages), and keeps every copied link working', async () => {
+    const repo = jsProject({ '.gitignore': 'node_modules/\n.env\ngenerated.txt\n.venv/\n', 'packages/local/index.js': "module.exports = 'worktree copy';\n" });
+    fs.mkdirSync(path.join(repo, '.venv', 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(repo, '.venv', 'pyvenv.cfg'), 'home = /usr/bin\n');
+    // A workspace package, as npm links it, and a link out of the repository (npm link).
+    fs.symlinkSync('../packages/local', path.join(repo, 'node_modules', 'local'));
+    const outside = tempDir('linked-elsewhere');
+    fs.symlinkSync(path.relative(path.join(repo, 'node_modules'), outside), path.join(repo, 'node_modules', 'elsewhere'));
+    const worktree = path.join(tempDir('wt'), 'w');
+    await createWorktree({ repo, path: worktree, branch: 'codex/t-venv' }, git(repo, 'rev-parse', 'HEAD').trim());
+    const brought = await bringIn({ repo, worktree, patterns: ['node_modules', '.venv'], share: true });
+    const how = Object.fromEntries(brought.entries.map((e) => [e.path, e.how]));
+    assert.deepEqual(how, { '.venv': 'skipped', node_modules: 'copied' });
+    assert.equal(fs.existsSync(path.join(worktree, '.venv')), false);
+    assert.equal(fs.realpathSync(path.join(worktree, 'node_modules', 'local')), path.join(fs.realpathSync(worktree), 'packages', 'local'), "the job's own package, not the checkout's");
+    assert.equal(fs.realpathSync(path.join(worktree, 'node_modules', 'elsewhere')), fs.realpathSync(outside), 'a link out of the repository still leads where it did');
+  });
+
   it('does not link a directory the job is given to write (its root would be the checkout), and refuses patterns that reach outside', async () => {
     const repo = jsProject();
     const worktree = path.join(tempDir('wt'), 'w');
@@ -172,6 +190,30 @@ describe("a job's worktree as a working environment", () => {
     assert.ok(s.h.mock.requests.length >= asked);
   });
 
+  it('a setup that moves a parent of cwd aside and links the checkout in its place fails the job before the agent starts; the checkout stays as it was', async () => {
+    const repo = gitRepo({ 'packages/app/a.txt': 'original\n' });
+    const before = checkoutState(repo);
+    const swap = `cd ../.. && mv packages packages.old && ln -s ${repo}/packages packages`;
+    const job = await s.conn.call('codex_start', { prompt: shell('echo pwned > a.txt', 'write through the swap'), cwd: path.join(repo, 'packages', 'app'), ...WRITE, setup_command: swap });
+    const done = await final(s.conn, job.job_id);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error.kind, 'workspace');
+    assert.match(done.error.message, /is no longer the directory it was/);
+    assert.equal(s.h.mock.requests.filter((r) => r.prompt.includes('write through the swap')).length, 0, 'the model was never asked');
+    assert.equal(checkoutState(repo), before);
+  });
+
+  it('a setup that installs into a linked directory fails, saying the link is why and how to do without it', async () => {
+    const repo = jsProject({ '.worktreeinclude': 'node_modules\n' });
+    const before = checkoutState(repo);
+    const job = await s.conn.call('codex_start', { prompt: 'after an install', cwd: repo, ...WRITE, setup_command: 'echo installed > node_modules/new.js' });
+    const done = await final(s.conn, job.job_id);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error.message, /node_modules is your checkout's, linked read-only by \.worktreeinclude: a setup that installs there needs it left out of \.worktreeinclude/);
+    assert.match(done.error.message, /Read-only file system/);
+    assert.equal(checkoutState(repo), before);
+  });
+
   it('a setup past the deadline ends the job as a timeout, and a cancelled setup as cancelled; neither starts the agent', async () => {
     const repo = jsProject();
     const timed = await s.conn.call('codex_start', { prompt: 'after a slow setup', cwd: repo, ...WRITE, setup_command: 'echo begun; sleep 300', timeout_seconds: 3 });
@@ -190,7 +232,7 @@ describe("a job's worktree as a working environment", () => {
     assert.equal(s.h.mock.requests.filter((r) => /after a (slow|cancelled) setup/.test(r.prompt)).length, 0);
   });
 
-  it('a reply continues in the worktree and runs its setup again; without .worktreeinclude or setup, a worktree job is as before', async () => {
+  it('a reply continues in the worktree as its setup left it, without running it again; without .worktreeinclude or setup, a worktree job is as before', async () => {
     const repo = gitRepo({ '.gitignore': 'node_modules/\n', 'a.txt': 'a\n' });
     fs.mkdirSync(path.join(repo, 'node_modules'));
     fs.writeFileSync(path.join(repo, 'node_modules', 'x.js'), '1\n');
@@ -204,8 +246,9 @@ describe("a job's worktree as a working environment", () => {
     assert.equal(first.status, 'completed');
     const reply = await final(s.conn, (await s.conn.call('codex_reply', { job_id: first.job_id, prompt: 'second turn' })).job_id);
     assert.equal(reply.status, 'completed', JSON.stringify(reply.error));
-    assert.equal(reply.workspace.setup.command, 'echo run >> setup-runs.log');
-    assert.equal(fs.readFileSync(path.join(first.workspace.path, 'setup-runs.log'), 'utf8'), 'run\nrun\n');
+    assert.equal(reply.workspace.setup, null);
+    assert.equal(first.workspace.setup.passed, true);
+    assert.equal(fs.readFileSync(path.join(first.workspace.path, 'setup-runs.log'), 'utf8'), 'run\n', 'the setup ran once, for the worktree');
   });
 
   it('refuses what cannot be honoured, saying what to do', async () => {

@@ -76,7 +76,6 @@ export function duration(ms: number): string {
 /** "3m ago"-style age of an ISO timestamp. */
 export const age = (iso: string, now = Date.now()) => `${duration(now - Date.parse(iso))} ago`;
 
-/** A job's run time so far (running) or in all (finished); empty while queued. */
 /** A size for people: 812 B, 4.2 KiB, 104 MiB, 1.3 GiB. */
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -88,6 +87,7 @@ export function bytes(n: number): string {
   return i === 0 ? `${n} B` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
 }
 
+/** A job's run time so far (running) or in all (finished); empty while queued. */
 export function runTime(job: { started_at: string | null; finished_at: string | null }, now = Date.now()): string {
   if (!job.started_at) return '';
   return duration((job.finished_at ? Date.parse(job.finished_at) : now) - Date.parse(job.started_at));

@@ -275,8 +275,9 @@ export class Engine implements JobApi {
       addDirs = parent.add_dirs;
       parentId = parent.id;
       workspace = this.continuedWorkspace(parent);
-      // In the same worktree: its setup runs again, for what the last turn changed (a new dependency).
-      environment = { setup_command: parent.setup_command, include: parent.include };
+      // In the same worktree, as its parent's setup left it. Not run again: the setup has network,
+      // and what it runs (package.json scripts, install hooks) the agent could have rewritten.
+      environment = { setup_command: null, include: parent.include };
     } else if (input.thread_id !== undefined) {
       agent = this.checkAgent(input.agent, input);
       if (!THREAD_ID_PATTERN.test(input.thread_id)) {

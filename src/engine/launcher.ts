@@ -164,7 +164,7 @@ export class Launcher {
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
         check: job.check_command === null ? null : await this.checkRun(job, isolated),
-        setup: job.setup_command === null || !isolated ? null : await this.setupRun(job),
+        setup: job.setup_command === null || !isolated ? null : await this.setupRun(job, [spec.cwd, ...spec.addDirs]),
       });
     } catch (err) {
       this.recorder.record(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
@@ -215,15 +215,22 @@ export class Launcher {
   }
 
   /**
-   * How the job's setup runs, its script written with the caches it may fill. Under codex's
-   * sandbox it writes the worktree (not only cwd's part: a monorepo installs at its top) and the
-   * repository's own cache directory; with network, since a setup installs things. A job with
-   * danger-full-access runs it unconfined, as it runs its agent.
+   * How the job's setup runs, its script written with the caches it may fill, and the directories
+   * the wrapper checks afterwards (setup.expect: where the agent is pointed, as real paths). Under
+   * codex's sandbox it writes the worktree (not only cwd's part: a monorepo installs at its top)
+   * and the repository's own cache directory; with network, since a setup installs things. A job
+   * with danger-full-access runs it unconfined, as it runs its agent, with the user's own caches:
+   * one a sandboxed setup could fill must not feed a setup that nothing confines.
    */
-  private async setupRun(job: Job): Promise<NonNullable<Parameters<typeof launchJob>[0]['setup']>> {
-    const cache = setupCache(this.layout, job.workspace.repo!);
-    fs.writeFileSync(jobFiles(this.layout, job.id).setup, setupScript(job.setup_command!, cache), { mode: 0o600 });
-    if (job.bypass || job.sandbox === 'danger-full-access') return { mode: 'none', roots: [], sandboxPath: '' };
+  private async setupRun(job: Job, dirs: string[]): Promise<NonNullable<Parameters<typeof launchJob>[0]['setup']>> {
+    const files = jobFiles(this.layout, job.id);
+    const expected = dirs.map((dir) => fs.realpathSync(dir));
+    if (expected.some((dir) => dir.includes('\n'))) throw new Error(`cannot run the setup: a directory of the job has a line break in its name (${JSON.stringify(expected)})`);
+    fs.writeFileSync(files.setupExpect, expected.map((dir) => `${dir}\n`).join(''), { mode: 0o600 });
+    const unconfined = job.bypass || job.sandbox === 'danger-full-access';
+    const cache = unconfined ? null : setupCache(this.layout, job.workspace.repo!);
+    fs.writeFileSync(files.setup, setupScript(job.setup_command!, cache), { mode: 0o600 });
+    if (cache === null) return { mode: 'none', roots: [], sandboxPath: '' };
     const sandboxPath = (await this.locators.of('codex').locate()).path;
     return { mode: 'workspace-write', roots: [job.workspace.path!, cache], sandboxPath };
   }
@@ -284,8 +291,8 @@ const CACHE_VARIABLES: Record<string, string> = {
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The setup as the wrapper runs it: the caches named, then the command as given. */
-function setupScript(command: string, cache: string): string {
-  const exports = Object.entries(CACHE_VARIABLES).map(([name, sub]) => `export ${name}=${shellQuote(path.join(cache, sub))}`);
-  return `${exports.join('\n')}\n${command}\n`;
+/** The setup as the wrapper runs it: the caches named (when it has its own), then the command as given. */
+function setupScript(command: string, cache: string | null): string {
+  const exports = cache === null ? [] : Object.entries(CACHE_VARIABLES).map(([name, sub]) => `export ${name}=${shellQuote(path.join(cache, sub))}\n`);
+  return `${exports.join('')}${command}\n`;
 }

@@ -5,6 +5,7 @@ import { agentOf } from '../agents/registry.js';
 import type { JobError } from '../jobs/states.js';
 import { readStep, stepSpan, type JobFiles, type Step } from '../jobs/files.js';
 import type { Job } from '../jobs/store.js';
+import { linkedPaths } from '../workspace/include.js';
 
 export interface Verdict {
   status: 'completed' | 'failed' | 'cancelled';
@@ -20,8 +21,9 @@ function signalName(exitCode: number): string | null {
 
 /**
  * Which of the wrapper's steps a stop (cancel, timeout, stall — not a lingering codex) ended: the
- * stop came after the step began, and the step did not end on its own (no status, or ended by a
- * signal). Not by comparing the stop with the step's end: file times come from the kernel's coarse
+ * stop came after the step began, and the step did not end on its own: no status, or one a signal
+ * gives — for the setup any failure, since the agent never ran after it (pip, stopped, exits 1;
+ * the wrapper writes 130 for a setup that ignored the stop and exited 0). Not by comparing the stop with the step's end: file times come from the kernel's coarse
  * clock and can read a few milliseconds earlier than the stop that caused the end.
  */
 export function stoppedIn(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_requested_at' | 'check_command' | 'setup_command'>): Step | null {
@@ -30,19 +32,27 @@ export function stoppedIn(files: JobFiles, job: Pick<Job, 'stop_reason' | 'stop_
     if ((step === 'setup' ? job.setup_command : job.check_command) === null) continue;
     const { started, exitCode } = stepSpan(files, step);
     if (started === null || (job.stop_requested_at ?? 0) < started) continue;
-    if (exitCode === null || exitCode > 128) return step;
+    if (exitCode === null || exitCode > 128 || (step === 'setup' && exitCode !== 0)) return step;
   }
   return null;
 }
 
-/** A setup that ended on its own with a failure: the job fails with it, and the agent never started. */
-export function setupFailure(files: JobFiles, job: Pick<Job, 'setup_command'>): JobError | null {
+/**
+ * A setup that ended on its own with a failure: the job fails with it, and the agent never started.
+ * A read-only link to the checkout is the likely cause when the output says so: said, with the way out.
+ */
+export function setupFailure(files: JobFiles, job: Pick<Job, 'setup_command' | 'workspace'>): JobError | null {
   const setup = readStep(files, 'setup', job.setup_command);
   if (!setup || setup.exit_code === null || setup.exit_code === 0) return null;
   const tail = setup.output_tail.trim().split('\n').slice(-15).join('\n');
+  const linked = linkedPaths(job.workspace.brought_in);
+  const hint =
+    linked.length && /EROFS|read-only file system/i.test(setup.output_tail)
+      ? ` (${linked.join(', ')} ${linked.length === 1 ? 'is' : 'are'} your checkout's, linked read-only by .worktreeinclude: a setup that installs there needs ${linked.length === 1 ? 'it' : 'them'} left out of .worktreeinclude)`
+      : '';
   return {
     kind: 'workspace',
-    message: `its setup (${oneLine(setup.command, 200)}) exited with ${setup.exit_code}, so the agent did not start${tail ? `; its output ends:\n${tail}` : ' (it printed nothing)'}`,
+    message: `its setup (${oneLine(setup.command, 200)}) exited with ${setup.exit_code}, so the agent did not start${hint}${tail ? `; its output ends:\n${tail}` : ' (it printed nothing)'}`,
   };
 }
 

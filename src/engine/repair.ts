@@ -7,14 +7,14 @@ import type { Config } from '../config.js';
 import { ToolError } from '../errors.js';
 import { openDb } from '../jobs/db.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
-import { fileMtime, fileSize, homeLayout, jobDirectories, jobFiles, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, fileSize, homeLayout, jobDirectories, jobFiles, readExitStatus, readSmall, readStep, readTail, type HomeLayout } from '../jobs/files.js';
 import { JobStore, toJob, type Job, type NewJob, type Row } from '../jobs/store.js';
 import { processesWithOpen } from '../supervise/proc.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
-import { decide } from './outcome.js';
+import { decide, setupFailure } from './outcome.js';
 import { runGit } from '../workspace/git.js';
 import type { JobWorkspace } from '../workspace/types.js';
-import { UNSEEN_CHECKOUT } from './workspaces.js';
+import { readBroughtIn, UNSEEN_CHECKOUT } from './workspaces.js';
 
 export interface Repaired {
   /** Where the damaged database (and its -wal/-shm) now is; null if there was no file to keep. */
@@ -148,11 +148,12 @@ function salvageRows(file: string | null): Map<string, Job> {
  * branch (codex cannot commit from its sandbox, so the branch stays where the job began). Without
  * the branch there is no base, and nothing to review.
  */
-async function rebuiltWorkspace(ws: JobWorkspace): Promise<JobWorkspace> {
+async function rebuiltWorkspace(layout: HomeLayout, ws: JobWorkspace): Promise<JobWorkspace> {
   if (ws.kind !== 'worktree' || !ws.path || !ws.repo || !ws.branch || !fs.existsSync(ws.path)) return { ...ws, state: null };
   try {
     const base = (await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${ws.branch}^{commit}`], { cwd: ws.repo })).trim();
-    return { ...ws, base_commit: base, state: 'ready' };
+    // What was brought in, kept by the job that made the worktree: its links stay out of the job's changes.
+    return { ...ws, base_commit: base, state: 'ready', brought_in: readBroughtIn(jobFiles(layout, path.basename(ws.path)).broughtIn) };
   } catch {
     return { ...ws, state: null };
   }
@@ -219,7 +220,7 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
     claim_owner: null,
     launched_at: null,
     isolation: set.isolation ?? 'none',
-    workspace: set.workspace ? await rebuiltWorkspace(set.workspace) : UNSEEN_CHECKOUT,
+    workspace: set.workspace ? await rebuiltWorkspace(layout, set.workspace) : UNSEEN_CHECKOUT,
     group_id: set.group_id ?? null,
     check_command: set.check_command ?? null,
     check: null,
@@ -246,10 +247,12 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
   }
   const progress = emptyProgress();
   const offset = foldNewEvents(agentOf(job.agent).stream, files.events, 0, progress, true, config.maxLogBytes / 2);
-  const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text);
+  const verdict = decide(job, exitCode, progress, readTail(files.stderr, 2048).text, { stoppedIn: null, setupFailed: setupFailure(files, job) });
   return {
     ...job,
     ...verdict,
+    setup: readStep(files, 'setup', job.setup_command),
+    check: readStep(files, 'check', job.check_command),
     started_at: startedAt,
     finished_at: (exitCode !== null ? fileMtime(files.exit) : fileMtime(files.events)) ?? startedAt,
     pid: proc.pgid,

@@ -253,14 +253,13 @@ export class Runner {
       this.recorder.conclude(job.id);
       return;
     }
-    // While the setup or the check runs, the agent is not: its log is silent, theirs is not.
+    // While the check runs, the agent is gone: its log is silent, the check's is not. stall_seconds
+    // is about the agent: a setup (npm ci prints nothing to a pipe until it ends) is not held to it.
     const checking = fileMtime(files.checkStarted) !== null;
-    const lastSign = Math.max(
-      fileMtime(files.events) ?? 0,
-      checking ? (fileMtime(files.checkLog) ?? 0) : 0,
-      job.setup_command !== null ? (fileMtime(files.setupLog) ?? 0) : 0,
-      job.started_at ?? now,
-    );
+    const settingUp = job.setup_command !== null && fileMtime(files.setupStarted) !== null && stepSpan(files, 'setup').exitCode === null;
+    const lastSign = settingUp
+      ? now
+      : Math.max(fileMtime(files.events) ?? 0, checking ? (fileMtime(files.checkLog) ?? 0) : 0, fileMtime(files.setupExit) ?? 0, job.started_at ?? now);
     const silentFor = now - lastSign;
     if (job.stop_reason === null && job.deadline_at !== null && now >= job.deadline_at) {
       if (this.store.requestStop(job.id, 'timeout', now)) interruptJob(proc);

@@ -191,11 +191,11 @@ const workspace = z.object({
     .object({
       files: z.number(),
       bytes: z.number(),
-      entries: z.array(z.object({ path: z.string(), how: z.enum(['copied', 'cloned', 'linked']), files: z.number().nullable(), bytes: z.number().nullable() })),
+      entries: z.array(z.object({ path: z.string(), how: z.enum(['copied', 'cloned', 'linked', 'skipped']), files: z.number().nullable(), bytes: z.number().nullable() })),
     })
     .nullable()
     .optional()
-    .describe("Ignored files brought from the checkout (.worktreeinclude, include); files and bytes count what was copied or cloned: a linked entry is the checkout's own, read-only to the job, and not counted"),
+    .describe("Ignored files brought from the checkout (.worktreeinclude, include); files and bytes count what was copied or cloned: a linked entry is the checkout's own, read-only to the job, and not counted; a virtualenv is skipped (make one with the setup)"),
   setup: step
     .optional()
     .describe('How the setup_command went: exit_code null while it runs'),

@@ -15,7 +15,7 @@ import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
 import { bringIn, includePatterns, IncludeError, linkedPaths, type BroughtIn } from '../workspace/include.js';
-import { ProjectFileError, readProjectDefaults } from '../workspace/project.js';
+import { PROJECT_FILE, ProjectFileError, readProjectDefaults } from '../workspace/project.js';
 import { checkCommand, checkInclude } from './validate.js';
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Access } from '../agents/access.js';
@@ -34,6 +34,16 @@ export const UNSEEN_CHECKOUT: JobWorkspace = {
   applied_at: null,
   brought_in: null,
 };
+
+/** What a job's worktree had brought in, as its maker recorded it (a repair reads it back); null without a record. */
+export function readBroughtIn(file: string): BroughtIn | null {
+  try {
+    const recorded = JSON.parse(readSmall(file) ?? 'null') as BroughtIn | null;
+    return recorded && Array.isArray(recorded.entries) ? recorded : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The longest unified diff codex_diff returns; past it the diff is cut and says so. */
 export const DIFF_MAX_BYTES = 512 * 1024;
@@ -106,8 +116,13 @@ export class Workspaces {
     }
     try {
       includePatterns(ws.repo!, include);
-      const setup = given.setup_command === '' ? null : (checkCommand('setup_command', given.setup_command) ?? readProjectDefaults(ws.repo!).setup);
-      return { setup_command: setup === null ? null : checkCommand('setup_command', setup), include };
+      if (given.setup_command !== undefined) return { setup_command: given.setup_command === '' ? null : checkCommand('setup_command', given.setup_command), include };
+      const setup = readProjectDefaults(ws.repo!).setup;
+      try {
+        return { setup_command: checkCommand('setup_command', setup ?? undefined), include };
+      } catch (err) {
+        throw new ProjectFileError(`${path.join(ws.repo!, PROJECT_FILE)}: worktree.setup: ${(err as Error).message}`);
+      }
     } catch (err) {
       if (err instanceof IncludeError || err instanceof ProjectFileError) throw invalid(err.message);
       throw err;
@@ -172,7 +187,11 @@ export class Workspaces {
     if (patterns.length === 0) return null;
     const writable = [ws.subdir, ...job.add_dirs.filter((dir) => isWithin(dir, ws.repo!)).map((dir) => path.relative(ws.repo!, dir))];
     const sandboxed = !job.bypass && job.sandbox !== 'danger-full-access';
-    return bringIn({ repo: ws.repo!, worktree: ws.path!, patterns, share: sandboxed, writable });
+    const brought = await bringIn({ repo: ws.repo!, worktree: ws.path!, patterns, share: sandboxed, writable });
+    const file = jobFiles(this.layout, job.id).broughtIn;
+    createPrivate(file);
+    fs.writeFileSync(file, JSON.stringify(brought));
+    return brought;
   }
 
   /**

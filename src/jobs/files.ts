@@ -36,11 +36,15 @@ export interface JobFiles {
   setupStarted: string;
   setupExit: string;
   setupLog: string;
+  /** The real paths the agent is pointed at, one a line: the wrapper checks the setup left them be. */
+  setupExpect: string;
   /**
    * The repository's filter and merge drivers when this job's workspace was made (JSON): the only
    * ones the server's git runs on it afterwards (workspace/git.ts driverOverrides).
    */
   gitDrivers: string;
+  /** What was brought into the worktree this job made (JSON, workspace/include.ts): kept for a repair. */
+  broughtIn: string;
 }
 
 export interface HomeLayout {
@@ -90,7 +94,9 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     setupStarted: path.join(dir, 'setup.started'),
     setupExit: path.join(dir, 'setup.exit'),
     setupLog: path.join(dir, 'setup.log'),
+    setupExpect: path.join(dir, 'setup.expect'),
     gitDrivers: path.join(dir, 'git-drivers.json'),
+    broughtIn: path.join(dir, 'brought-in.json'),
   };
 }
 
@@ -274,6 +280,6 @@ export function readStep(files: JobFiles, step: Step, command: string | null): S
     exit_code: exitCode,
     passed: exitCode === 0,
     duration_ms: started !== null && ended !== null ? Math.max(0, ended - started) : null,
-    output_tail: started === null ? (step === 'check' ? 'not run: the agent did not complete its task' : 'not run yet') : `${tail.cut ? '…' : ''}${tail.text}`,
+    output_tail: started === null ? (step === 'check' ? 'not run: the agent did not complete its task' : 'not run') : `${tail.cut ? '…' : ''}${tail.text}`,
   };
 }

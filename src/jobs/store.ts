@@ -56,7 +56,7 @@ export interface Job {
   group_id: string | null;
   check_command: string | null;
   check: StepResult | null;
-  /** Run in the worktree before the agent starts (a reply's is its parent's); null: none. */
+  /** Run in the worktree before the agent starts, when the worktree is made (a reply runs none); null: none. */
   setup_command: string | null;
   /** How it went, recorded when the job finished. */
   setup: StepResult | null;

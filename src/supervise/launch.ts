@@ -49,7 +49,10 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * A job with a setup_command runs it first, in the same way: under codex's sandbox (workspace-write
  * on the worktree and the package managers' caches, with network, since a setup installs things)
  * or none with the job's danger-full-access, under the job's deadline and stopped with it. If it
- * fails the agent never starts, and its status is also the job's exit status.
+ * fails the agent never starts, and its status is also the job's exit status; so too if the job was
+ * stopped meanwhile (a setup that ignores SIGINT exits 0 all the same), or if a directory the agent
+ * is pointed at (setup.expect: its real cwd and add_dirs) no longer resolves to itself — a setup
+ * could move a parent of cwd aside and put a link to the user's checkout in its place.
  *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
  * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
@@ -62,7 +65,8 @@ starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
 echo "$$ $st" > "$dir/pid"
-trap : INT TERM HUP
+stopped=
+trap 'stopped=1' INT TERM HUP
 callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < /dev/null > /dev/null 2>> "$dir/supervisor.log"; }
 ( trap 'kill $sleeper 2>/dev/null; exit 0' TERM
   sleep "$deadline" & sleeper=$!
@@ -82,6 +86,13 @@ if [ -n "$setup" ]; then
   : > "$dir/setup.started"
   step "$launch.setup" "\${setup%%:*}" true "\${setup#*:}" true "$dir/setup.sh" > "$dir/setup.log" 2>&1
   code=$?
+  # The setup could write the whole worktree: where the agent is pointed must still be what it was.
+  while [ "$code" = 0 ] && IFS= read -r expected; do
+    [ "$(cd -P -- "$expected" 2>/dev/null && pwd -P)" = "$expected" ] && continue
+    echo "codex-async-mcp: after the setup, $expected is no longer the directory it was (it, or a directory above it, was moved or replaced by a link): the agent is not started there" >> "$dir/setup.log"
+    code=1
+  done < "$dir/setup.expect"
+  [ -n "$stopped" ] && [ "$code" = 0 ] && code=130
   echo $code > "$dir/setup.exit"
 fi
 if [ "$code" = 0 ]; then

@@ -10,8 +10,12 @@
  * - a larger directory is cloned file by file where the file system clones (btrfs, XFS, APFS…):
  *   private and writable, sharing the blocks until written;
  * - otherwise, for a job in a sandbox (`share`), it is linked: a symlink to the checkout's
- *   directory, which every sandbox we run leaves read-only, so the job reads it and cannot change it;
+ *   directory, which every sandbox we run leaves read-only, so the job reads it and cannot change it
+ *   — unless links inside it lead out of it (workspace packages, `file:` dependencies: through a link
+ *   they would be the checkout's sources, not the job's);
  * - otherwise (danger-full-access: no sandbox stands between a link and the checkout) it is copied.
+ * A virtualenv (a directory holding pyvenv.cfg) is skipped: its scripts name the checkout's own by
+ * absolute path, so a copy would install into the checkout's; a setup makes one per worktree.
  * Hardlinks are never used: the worktree is the job's to write, and a write in place to a
  * hardlinked file (`>>`, `npm rebuild`, an editor that does not replace) changes the checkout's file.
  */
@@ -25,13 +29,13 @@ export const INCLUDE_FILE = '.worktreeinclude';
 /** Up to this size a directory is copied whatever the file system: cheap, and writable. */
 export const SMALL_DIR = { files: 1000, bytes: 64 * 1024 * 1024 } as const;
 
-export type BroughtHow = 'copied' | 'cloned' | 'linked';
+export type BroughtHow = 'copied' | 'cloned' | 'linked' | 'skipped';
 
 export interface BroughtEntry {
   /** Relative to the repository's top, '/'-separated. */
   path: string;
   how: BroughtHow;
-  /** Files (and symlinks) copied or cloned, and their bytes; null for a link (the checkout's own, not counted). */
+  /** Files (and symlinks) copied or cloned, and their bytes; null for a link (the checkout's own, not counted) or a skipped entry. */
   files: number | null;
   bytes: number | null;
 }
@@ -116,6 +120,25 @@ async function isSmall(full: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Whether a symlink near the top of `dir` (two levels: node_modules/<name>, node_modules/@scope/<name>,
+ * where package managers put workspace packages and `file:` dependencies) leads out of it.
+ */
+async function linksOut(dir: string): Promise<boolean> {
+  const level = async (d: string, depth: number): Promise<boolean> => {
+    for (const e of await fs.promises.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isSymbolicLink()) {
+        if (!isWithin(path.resolve(d, await fs.promises.readlink(p)), dir)) return true;
+      } else if (e.isDirectory() && depth < 2 && (e.name.startsWith('@') || depth === 0)) {
+        if (await level(p, depth + 1)) return true;
+      }
+    }
+    return false;
+  };
+  return level(dir, 0);
+}
+
 /** Whether files can be cloned from `from`'s file system into `toDir`: one real clone, then removed. */
 function canClone(from: string, toDir: string): boolean {
   const probe = path.join(toDir, `.codex-async-clone-probe-${process.pid}`);
@@ -161,10 +184,20 @@ function limiter(n: number): <T>(op: () => Promise<T>) => Promise<T> {
 }
 
 /**
+ * Where a copied symlink must point: a place inside the checkout, the same place in the worktree
+ * (relative targets stay as they are); a place outside it, that place (a relative target made
+ * absolute, since from the worktree it would lead elsewhere).
+ */
+function relinked(target: string, link: string, o: { repo: string; worktree: string }): string {
+  const resolved = path.resolve(path.dirname(link), target);
+  if (!isWithin(resolved, o.repo)) return resolved;
+  return path.isAbsolute(target) ? path.join(o.worktree, path.relative(o.repo, resolved)) : target;
+}
+
+/**
  * A copy of `from` at `to`, counted: directories made with their modes, files copied (`clone`: as
  * copy-on-write clones, refusing a real copy; otherwise cloned where possible), symlinks made
- * again. A symlink to an absolute place inside the checkout (`repo`) points to the same place in
- * the worktree instead, so no link leads the job back into the checkout. All of it off the event
+ * again (`relinked`: none leads the job back into the checkout, none breaks). All of it off the event
  * loop, so a server copying a large directory still answers.
  */
 async function copyTree(from: string, to: string, o: { repo: string; worktree: string; clone: boolean }): Promise<{ files: number; bytes: number }> {
@@ -178,10 +211,8 @@ async function copyTree(from: string, to: string, o: { repo: string; worktree: s
       const names = await run(() => fs.promises.readdir(src));
       await Promise.all(names.map(async (name) => copy(path.join(src, name), path.join(dst, name), await run(() => fs.promises.lstat(path.join(src, name))))));
     } else if (st.isSymbolicLink()) {
-      const target = await run(() => fs.promises.readlink(src));
-      const inside = path.isAbsolute(target) && isWithin(target, o.repo);
       await run(() => fs.promises.rm(dst, { force: true }));
-      await run(() => fs.promises.symlink(inside ? path.join(o.worktree, path.relative(o.repo, target)) : target, dst));
+      await run(async () => fs.promises.symlink(relinked(await fs.promises.readlink(src), src, o), dst));
       files++;
     } else if (st.isFile()) {
       await run(() => fs.promises.copyFile(src, dst, mode));
@@ -203,23 +234,28 @@ async function copyTree(from: string, to: string, o: { repo: string; worktree: s
 export async function bringIn(o: { repo: string; worktree: string; patterns: readonly string[]; share: boolean; writable?: readonly string[] }): Promise<BroughtIn> {
   const paths = await includedPaths(o.repo, o.patterns);
   const entries: BroughtEntry[] = [];
-  let clones: boolean | null = null;
   for (const rel of paths) {
     const from = path.join(o.repo, rel);
     const to = path.join(o.worktree, rel);
-    const small = await isSmall(from).catch(() => null);
-    if (small === null) continue; // gone since git listed it
+    let small: boolean;
+    try {
+      small = await isSmall(from);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // gone since git listed it
+      throw err;
+    }
+    if (fs.existsSync(path.join(from, 'pyvenv.cfg'))) {
+      entries.push({ path: rel, how: 'skipped', files: null, bytes: null });
+      continue;
+    }
     await fs.promises.mkdir(path.dirname(to), { recursive: true });
     let how: BroughtHow = 'copied';
     if (!small) {
-      if (clones === null) {
-        const sample = firstFile(from);
-        clones = sample !== null && canClone(sample, path.dirname(to));
-      }
+      const sample = firstFile(from);
       // A writable root inside a link would be the checkout's directory once the sandbox resolves it.
       const written = (o.writable ?? []).some((w) => isWithin(w, rel));
-      if (clones) how = 'cloned';
-      else if (o.share && !written && !fs.existsSync(to)) how = 'linked';
+      if (sample !== null && canClone(sample, path.dirname(to))) how = 'cloned';
+      else if (o.share && !written && !fs.existsSync(to) && !(await linksOut(from))) how = 'linked';
     }
     if (how === 'linked') {
       // Not counted: it is the checkout's own directory, and counting 20,000 files would cost more than linking.

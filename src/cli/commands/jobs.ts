@@ -224,7 +224,11 @@ function printSnapshot(out: Out, s: Snapshot): void {
     field('branch', `${ws.branch ?? ''}${base}, from ${ws.repo ? tildify(ws.repo) : '?'}`);
     if (ws.brought_in) {
       const each = ws.brought_in.entries.map((e) =>
-        e.files === null ? `${e.path} (${e.how}, read-only)` : `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes ?? 0)})`,
+        e.how === 'skipped'
+          ? `${e.path} (skipped: a virtualenv, make one with the setup)`
+          : e.files === null
+            ? `${e.path} (${e.how}, read-only)`
+            : `${e.path} (${e.how}, ${e.files} file${e.files === 1 ? '' : 's'}, ${bytes(e.bytes ?? 0)})`,
       );
       field('included', each.length ? each.join(', ') : 'nothing matched .worktreeinclude');
     }
