@@ -24,6 +24,7 @@ import { collectGarbage } from './retention.js';
 import { Runner } from './runner.js';
 import { Waiters } from './waiters.js';
 import { toGroupView, type GroupView } from './groups.js';
+import { PROJECT_FILE } from '../workspace/project.js';
 import { Workspaces, type ApplyResult, type DiffResult, type DiscardResult } from './workspaces.js';
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import { describeJob, toResult, toSnapshot, toSummary, type JobResult, type JobSummary, type Snapshot } from './snapshot.js';
@@ -190,7 +191,8 @@ export class Engine implements JobApi {
     const step = check !== null ? 'check_command' : environment.setup_command !== null ? 'setup_command' : null;
     if (step && agents.some((agent) => agent.name !== 'codex') && access.sandbox !== 'danger-full-access') {
       await this.locators.of('codex').locate().catch((err: Error) => {
-        throw new ToolError('codex_unavailable', `${step} runs under codex's sandbox, so codex must be installed too: ${err.message}`);
+        const fromProject = step === 'setup_command' && input.setup_command === undefined ? ` (the repository's ${PROJECT_FILE} names it; setup_command "" skips it)` : '';
+        throw new ToolError('codex_unavailable', `${step}${fromProject} runs under codex's sandbox, so codex must be installed too: ${err.message}`);
       });
     }
     const ids: string[] = [];

@@ -7,6 +7,7 @@ import { ISOLATIONS, type Isolation } from '../workspace/types.js';
 import { MAX_ATTEMPTS } from './groups.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { isWithin } from '../paths.js';
+import { patternProblem } from '../workspace/include.js';
 
 export const LIMITS = {
   /** Codex's own limit on one input (codex-cli 0.169: "maximum length of 1048576 characters"). */
@@ -40,12 +41,29 @@ export function checkCommand(what: 'check_command' | 'setup_command', command: s
   return command;
 }
 
-/** The start's own include patterns, before the repository's are read (workspace/include.ts checks each). */
-export function checkInclude(patterns: string[] | undefined): string[] {
-  const list = patterns ?? [];
-  if (list.length > LIMITS.includePatterns) throw invalid(`include has ${list.length} patterns; at most ${LIMITS.includePatterns} are allowed: list them in the repository's .worktreeinclude`);
-  if (list.some((p) => p.trim() === '' || p.startsWith('#'))) throw invalid('include has an empty pattern (or a comment): give gitignore patterns such as "node_modules" or ".env"');
-  return list;
+export interface WorktreeOptions {
+  setup_command?: string | undefined;
+  include?: string[] | undefined;
+}
+
+/**
+ * A start's setup_command and include, as far as they can be judged without the repository (a
+ * fleet's front end judges them too): both prepare a worktree; the patterns stay inside it.
+ * `setup_command`: null for "" (none, not even the repository's), undefined when not given.
+ */
+export function checkWorktreeOptions(isolation: Isolation, given: WorktreeOptions): { setup_command: string | null | undefined; include: string[] } {
+  const include = given.include ?? [];
+  if (include.length > LIMITS.includePatterns) throw invalid(`include has ${include.length} patterns; at most ${LIMITS.includePatterns} are allowed: list them in the repository's .worktreeinclude`);
+  if (include.some((p) => p.trim() === '' || p.startsWith('#'))) throw invalid('include has an empty pattern (or a comment): give gitignore patterns such as "node_modules" or ".env"');
+  for (const p of include) {
+    const problem = patternProblem(p, 'include');
+    if (problem) throw invalid(problem);
+  }
+  const named = given.setup_command ? 'setup_command' : include.length ? 'include' : null;
+  if (isolation !== 'worktree' && named) {
+    throw invalid(`${named} prepares the job's worktree, and this job runs in your checkout (isolation "none"): set isolation "worktree", or leave ${named} out`);
+  }
+  return { setup_command: given.setup_command === '' ? null : (checkCommand('setup_command', given.setup_command) ?? undefined), include };
 }
 
 export function checkPrompt(prompt: string): string {

@@ -16,7 +16,7 @@ import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
 import { bringIn, includePatterns, IncludeError, linkedPaths, type BroughtIn } from '../workspace/include.js';
 import { PROJECT_FILE, ProjectFileError, readProjectDefaults } from '../workspace/project.js';
-import { checkCommand, checkInclude } from './validate.js';
+import { checkCommand, checkWorktreeOptions, type WorktreeOptions } from './validate.js';
 import type { Isolation, JobWorkspace } from '../workspace/types.js';
 import type { Access } from '../agents/access.js';
 
@@ -107,16 +107,12 @@ export class Workspaces {
    * repository's .worktreeinclude is read again when the worktree is made). Without a worktree
    * there is nothing to set up: the job runs in the checkout, as set up as the user keeps it.
    */
-  static environment(ws: JobWorkspace, given: { setup_command?: string | undefined; include?: string[] | undefined }): { setup_command: string | null; include: string[] } {
-    const include = checkInclude(given.include);
-    if (ws.kind !== 'worktree') {
-      const named = given.setup_command ? 'setup_command' : include.length ? 'include' : null;
-      if (named) throw invalid(`${named} prepares the job's worktree, and this job runs in your checkout (isolation "none"): set isolation "worktree", or leave ${named} out`);
-      return { setup_command: null, include: [] };
-    }
+  static environment(ws: JobWorkspace, given: WorktreeOptions): { setup_command: string | null; include: string[] } {
+    const { include, setup_command: named } = checkWorktreeOptions(ws.kind, given);
+    if (ws.kind !== 'worktree') return { setup_command: null, include: [] };
     try {
       includePatterns(ws.repo!, include);
-      if (given.setup_command !== undefined) return { setup_command: given.setup_command === '' ? null : checkCommand('setup_command', given.setup_command), include };
+      if (named !== undefined) return { setup_command: named, include };
       const setup = readProjectDefaults(ws.repo!).setup;
       try {
         return { setup_command: checkCommand('setup_command', setup ?? undefined), include };

@@ -7,7 +7,7 @@ import type { JobApi, WaitOptions } from '../engine/api.js';
 import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from '../engine/engine.js';
 import type { GroupView } from '../engine/groups.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
-import { checkIsolation, checkJobId, checkLineup, checkPrompt, LIMITS, notFound } from '../engine/validate.js';
+import { checkCommand, checkIsolation, checkJobId, checkLineup, checkPrompt, checkWorktreeOptions, LIMITS, notFound } from '../engine/validate.js';
 import type { ApplyResult, DiffResult, DiscardResult } from '../engine/workspaces.js';
 import { invalid, toolName, ToolError, type Namer } from '../errors.js';
 import { isJobId, newJobId } from '../jobs/ids.js';
@@ -115,6 +115,8 @@ export class FleetClient implements JobApi {
     const lineup = checkLineup(input);
     const labels = checkLabels(input.runner_labels ?? [], MAX_RUNNER_LABELS);
     const isolation = checkIsolation(input.isolation, lineup.length, this.config.defaultIsolation);
+    checkCommand('check_command', input.check_command);
+    checkWorktreeOptions(isolation, input);
     const ids = lineup.map(() => newJobId());
     const groupId = ids.length > 1 ? newJobId() : null;
     const queue = queueFor(labels);
