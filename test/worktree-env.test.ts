@@ -76,10 +76,13 @@ describe('bringing ignored files into a worktree (workspace/include.ts)', () => 
     await onCloningFs(async (dir) => {
       const repo = path.join(dir, 'repo');
       fs.cpSync(jsProject(), repo, { recursive: true, verbatimSymlinks: true });
+      fs.symlinkSync(path.join(repo, 'index.js'), path.join(repo, 'node_modules', 'abs-link'));
       const worktree = path.join(dir, 'worktrees', 'w');
       await createWorktree({ repo, path: worktree, branch: 'codex/t-clone' }, git(repo, 'rev-parse', 'HEAD').trim());
       const brought = await bringIn({ repo, worktree, patterns: ['node_modules'], share: true });
-      assert.deepEqual(brought.entries, [{ path: 'node_modules', how: 'cloned', files: SMALL_DIR.files + 3, bytes: brought.bytes }]);
+      // bytes null: cloned by cp, whose blocks stay the checkout's until written.
+      assert.deepEqual(brought.entries, [{ path: 'node_modules', how: 'cloned', files: SMALL_DIR.files + 4, bytes: null }]);
+      assert.equal(fs.readlinkSync(path.join(worktree, 'node_modules', 'abs-link')), path.join(worktree, 'index.js'), 'a link into the checkout leads into the worktree');
       const file = path.join(worktree, 'node_modules/dep/index.js');
       assert.equal(fs.lstatSync(path.join(worktree, 'node_modules')).isDirectory(), true);
       fs.appendFileSync(file, '// the job\'s own\n');

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentLocators } from '../agents/binary.js';
@@ -18,6 +17,7 @@ import { selfIdentity } from '../supervise/proc.js';
 import { gitDirsOf, prepareWritable, probeSandbox, sandboxedCommand, sandboxRefusal, sessionSockets } from '../supervise/sandbox.js';
 import { interruptJob, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide } from './outcome.js';
+import { prepareSetup } from './setup.js';
 import type { Recorder } from './recorder.js';
 import type { Workspaces } from './workspaces.js';
 
@@ -164,7 +164,10 @@ export class Launcher {
         settings: this.config.callbackSettings,
         nice: this.config.jobNice,
         check: job.check_command === null ? null : await this.checkRun(job, isolated),
-        setup: job.setup_command === null || !isolated ? null : await this.setupRun(job, [spec.cwd, ...spec.addDirs]),
+        setup:
+          job.setup_command === null || !isolated
+            ? null
+            : await prepareSetup(this.layout, job, [spec.cwd, ...spec.addDirs], async () => (await this.locators.of('codex').locate()).path),
       });
     } catch (err) {
       this.recorder.record(job, { status: 'failed', error: { kind: 'spawn_error', message: (err as Error).message } }, null);
@@ -215,27 +218,6 @@ export class Launcher {
   }
 
   /**
-   * How the job's setup runs, its script written with the caches it may fill, and the directories
-   * the wrapper checks afterwards (setup.expect: where the agent is pointed, as real paths). Under
-   * codex's sandbox it writes the worktree (not only cwd's part: a monorepo installs at its top)
-   * and the repository's own cache directory; with network, since a setup installs things. A job
-   * with danger-full-access runs it unconfined, as it runs its agent, with the user's own caches:
-   * one a sandboxed setup could fill must not feed a setup that nothing confines.
-   */
-  private async setupRun(job: Job, dirs: string[]): Promise<NonNullable<Parameters<typeof launchJob>[0]['setup']>> {
-    const files = jobFiles(this.layout, job.id);
-    const expected = dirs.map((dir) => fs.realpathSync(dir));
-    if (expected.some((dir) => dir.includes('\n'))) throw new Error(`cannot run the setup: a directory of the job has a line break in its name (${JSON.stringify(expected)})`);
-    fs.writeFileSync(files.setupExpect, expected.map((dir) => `${dir}\n`).join(''), { mode: 0o600 });
-    const unconfined = job.bypass || job.sandbox === 'danger-full-access';
-    const cache = unconfined ? null : setupCache(this.layout, job.workspace.repo!);
-    fs.writeFileSync(files.setup, setupScript(job.setup_command!, cache), { mode: 0o600 });
-    if (cache === null) return { mode: 'none', roots: [], sandboxPath: '' };
-    const sandboxPath = (await this.locators.of('codex').locate()).path;
-    return { mode: 'workspace-write', roots: [job.workspace.path!, cache], sandboxPath };
-  }
-
-  /**
    * The job's own block of ports (CODEX_ASYNC_PORTS), reserved machine-wide through the store and
    * released when its outcome is recorded; asked again, the same block. A range with no block free
    * fails the job: run without PORT, a dev server would fall back to its default port and meet
@@ -264,35 +246,4 @@ export class Launcher {
     return { mode, privateTmp, sandboxPath };
   }
 
-}
-
-/**
- * The package managers' caches a setup may fill, one directory per repository: attempts of a group
- * and later jobs install from what the first one fetched, and no repository's setup can put
- * something in another's cache (a setup is the repository's code, run with network).
- */
-function setupCache(layout: HomeLayout, repo: string): string {
-  const dir = path.join(layout.setupCacheDir, createHash('sha256').update(repo).digest('hex').slice(0, 16));
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-/** Where each package manager keeps its cache, pointed into the setup cache (their own are read-only in the sandbox). */
-const CACHE_VARIABLES: Record<string, string> = {
-  npm_config_cache: 'npm',
-  YARN_CACHE_FOLDER: 'yarn',
-  npm_config_store_dir: 'pnpm-store',
-  PIP_CACHE_DIR: 'pip',
-  UV_CACHE_DIR: 'uv',
-  GOMODCACHE: 'go/mod',
-  GOCACHE: 'go/build',
-  XDG_CACHE_HOME: 'xdg',
-};
-
-const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-/** The setup as the wrapper runs it: the caches named (when it has its own), then the command as given. */
-function setupScript(command: string, cache: string | null): string {
-  const exports = cache === null ? [] : Object.entries(CACHE_VARIABLES).map(([name, sub]) => `export ${name}=${shellQuote(path.join(cache, sub))}\n`);
-  return `${exports.join('')}${command}\n`;
 }

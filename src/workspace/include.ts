@@ -7,8 +7,8 @@
  * How each entry comes over (the rule README's "What a job's worktree has" states):
  * - a file or a symlink is copied (a copy-on-write clone where the file system can make one);
  * - a directory of up to SMALL_DIR files and bytes is copied the same way;
- * - a larger directory is cloned file by file where the file system clones (btrfs, XFS, APFS…):
- *   private and writable, sharing the blocks until written;
+ * - a larger directory is cloned where the file system clones (btrfs, XFS, APFS…): private and
+ *   writable, sharing the blocks until written;
  * - otherwise, for a job in a sandbox (`share`), it is linked: a symlink to the checkout's
  *   directory, which every sandbox we run leaves read-only, so the job reads it and cannot change it
  *   — unless links inside it lead out of it (workspace packages, `file:` dependencies: through a link
@@ -19,6 +19,7 @@
  * Hardlinks are never used: the worktree is the job's to write, and a write in place to a
  * hardlinked file (`>>`, `npm rebuild`, an editor that does not replace) changes the checkout's file.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isWithin } from '../paths.js';
@@ -35,7 +36,10 @@ export interface BroughtEntry {
   /** Relative to the repository's top, '/'-separated. */
   path: string;
   how: BroughtHow;
-  /** Files (and symlinks) copied or cloned, and their bytes; null for a link (the checkout's own, not counted) or a skipped entry. */
+  /**
+   * Files (and symlinks) copied or cloned, and the bytes copied (null for a clone, whose blocks stay
+   * the checkout's until written); both null for a link (the checkout's own) or a skipped entry.
+   */
   files: number | null;
   bytes: number | null;
 }
@@ -226,6 +230,42 @@ async function copyTree(from: string, to: string, o: { repo: string; worktree: s
 }
 
 /**
+ * A clone of the directory `from` at `to` by GNU cp, in one process: about 3× faster than a clone
+ * per file through libuv's pool (bench `workenv`: 627 against 1915 ms for 20,000 files on XFS).
+ * Then its symlinks are `relinked` and its files counted (not their bytes: a clone shares the
+ * checkout's blocks until written). Null where cp cannot (not GNU cp, a special file): copyTree does it.
+ */
+async function cloneWithCp(from: string, to: string, o: { repo: string; worktree: string }): Promise<{ files: number; bytes: null } | null> {
+  const ok = await new Promise<boolean>((resolve) => {
+    execFile('cp', ['-R', '--preserve=mode,timestamps', '--no-dereference', '--reflink=always', '--', from, to], (err) => resolve(err === null));
+  });
+  if (!ok) {
+    await fs.promises.rm(to, { recursive: true, force: true });
+    return null;
+  }
+  const run = limiter(PARALLEL);
+  let files = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await run(() => fs.promises.readdir(dir, { withFileTypes: true }));
+    await Promise.all(
+      entries.map(async (e) => {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) return walk(p);
+        files++;
+        if (!e.isSymbolicLink()) return;
+        const target = await run(() => fs.promises.readlink(p));
+        const wanted = relinked(target, path.join(from, path.relative(to, p)), o);
+        if (wanted === target) return;
+        await run(() => fs.promises.rm(p, { force: true }));
+        await run(() => fs.promises.symlink(wanted, p));
+      }),
+    );
+  };
+  await walk(to);
+  return { files, bytes: null };
+}
+
+/**
  * Brings the ignored paths the patterns name from the checkout `repo` into the worktree. `share`:
  * the job runs in a sandbox that keeps the checkout read-only, so a large directory may be linked.
  * `writable`: the roots (relative to the top) the job is given to write — cwd, add_dirs: an entry
@@ -262,7 +302,8 @@ export async function bringIn(o: { repo: string; worktree: string; patterns: rea
       await fs.promises.symlink(from, to);
       entries.push({ path: rel, how, files: null, bytes: null });
     } else {
-      entries.push({ path: rel, how, ...(await copyTree(from, to, { repo: o.repo, worktree: o.worktree, clone: how === 'cloned' })) });
+      const counted = how === 'cloned' ? await cloneWithCp(from, to, o) : null;
+      entries.push({ path: rel, how, ...(counted ?? (await copyTree(from, to, { repo: o.repo, worktree: o.worktree, clone: how === 'cloned' }))) });
     }
   }
   return { entries, files: entries.reduce((n, e) => n + (e.files ?? 0), 0), bytes: entries.reduce((n, e) => n + (e.bytes ?? 0), 0) };
