@@ -724,7 +724,7 @@ function meaning(places: PlaceResult[], s: SetupResult): string[] {
       `  ${pct(xfs, 'clone')} of the disk (directories and inodes; the data blocks are shared): the disk goal met, the ready goal not, as`,
       `  cloning still creates each of the 20,000 files (${bring(xfs, 'clone')}) against a plain add of ${p50(xfs.plain).toFixed(0)} ms on this image. Ours clones there`,
       `  whatever \`share\` says: ${x(xfs, 'ours-shared')} / ${x(xfs, 'ours-own')}, ${pct(xfs, 'ours-own')} of the disk; \`bringIn\` takes ${bring(xfs, 'ours-own')} where \`cp --reflink=always\` takes`,
-      `  ${bring(xfs, 'clone')} (a \`copyFile\` per file through Node's thread pool, against one \`cp\` process). For a sandboxed job the link would`,
+      `  ${bring(xfs, 'clone')} (one \`cp --reflink=always\`, then a walk that points links into the checkout at the worktree and counts the files). For a sandboxed job the link would`,
       `  ${ratio(xfs, 'symlink') <= READY_GOAL ? 'meet the ready goal here too' : 'still be the fastest here'} (${x(xfs, 'symlink')}); the clone buys a node_modules the job can write, at ${bring(xfs, 'clone')}–${bring(xfs, 'ours-own')} per 20,000 files.`,
       `  Node's \`fs.cp\` clones on this kernel as well (copy_file_range shares extents on XFS: ${pct(xfs, 'fscp')} of the disk), where`,
       `  \`cp --reflink=never\` does not (${pct(xfs, 'copy')}). The image is a sparse file on this machine's ext4 through a loop device, its`,
