@@ -25,6 +25,15 @@ describe('the bubblewrap command line', () => {
     workspace: ['/w', '/extra'], writable: ['/h/.claude', '/jobs/j/tmp'], locked: ['/h/.claude/settings.json', '/h/.claude/plugins', '/h/.claude/tmp/bin'], gitDirs: ['/w/.git'],
     masked: ['/home/u/.ssh/agent.sock'],
   };
+  // The agent's own state, in either mode: writable, a mount point for the locked path inside it, then its settings and code read-only.
+  const state = [
+    '--bind', '/h/.claude', '/h/.claude',
+    '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
+    '--bind', '/h/.claude/tmp', '/h/.claude/tmp',
+    '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
+    '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
+    '--ro-bind', '/h/.claude/tmp/bin', '/h/.claude/tmp/bin',
+  ];
   const last = ['--ro-bind', '/dev/null', '/home/u/.ssh/agent.sock'];
 
   it('read-only: all read-only, the session variables unset, but what the agent itself writes (not its settings and code); the workspace stays read-only', () => {
@@ -34,12 +43,7 @@ describe('the bubblewrap command line', () => {
       '--ro-bind', '/w', '/w',
       '--ro-bind', '/extra', '/extra',
       '--ro-bind', '/w/.git', '/w/.git',
-      '--bind', '/h/.claude', '/h/.claude',
-      '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
-      '--bind', '/h/.claude/tmp', '/h/.claude/tmp',
-      '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
-      '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
-      '--ro-bind', '/h/.claude/tmp/bin', '/h/.claude/tmp/bin',
+      ...state,
       ...last,
     ]);
   });
@@ -51,12 +55,7 @@ describe('the bubblewrap command line', () => {
       '--bind', '/w', '/w',
       '--bind', '/extra', '/extra',
       '--ro-bind', '/w/.git', '/w/.git',
-      '--bind', '/h/.claude', '/h/.claude',
-      '--bind', '/jobs/j/tmp', '/jobs/j/tmp',
-      '--bind', '/h/.claude/tmp', '/h/.claude/tmp',
-      '--ro-bind', '/h/.claude/settings.json', '/h/.claude/settings.json',
-      '--ro-bind', '/h/.claude/plugins', '/h/.claude/plugins',
-      '--ro-bind', '/h/.claude/tmp/bin', '/h/.claude/tmp/bin',
+      ...state,
       ...last,
     ]);
     const unshared = bwrapArgs({ mode: 'workspace-write', ...spec }).filter((a) => a.startsWith('--unshare'));

@@ -1,7 +1,7 @@
 import type { AgentLocators } from '../agents/binary.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
-import { fileMtime, jobFiles, readExitStatus, stepSpan, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, jobFiles, readExitStatus, stepRunning, type HomeLayout } from '../jobs/files.js';
 import type { Reserve } from '../jobs/reserve.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
@@ -165,9 +165,7 @@ export class Runner {
     if (job.workspace.state === 'preparing') return 'preparing its worktree';
     const files = jobFiles(this.layout, job.id);
     const short = (command: string) => (command.length > 80 ? `${command.slice(0, 79)}…` : command);
-    if (job.setup_command !== null && fileMtime(files.setupStarted) !== null && stepSpan(files, 'setup').exitCode === null) {
-      return `setting up: ${short(job.setup_command)}`;
-    }
+    if (job.setup_command !== null && stepRunning(files, 'setup')) return `setting up: ${short(job.setup_command)}`;
     if (job.check_command === null) return null;
     if (fileMtime(files.checkStarted) === null || readExitStatus(files) !== null) return null;
     return `running its check: ${short(job.check_command)}`;
@@ -256,7 +254,7 @@ export class Runner {
     // While the check runs, the agent is gone: its log is silent, the check's is not. stall_seconds
     // is about the agent: a setup (npm ci prints nothing to a pipe until it ends) is not held to it.
     const checking = fileMtime(files.checkStarted) !== null;
-    const settingUp = job.setup_command !== null && fileMtime(files.setupStarted) !== null && stepSpan(files, 'setup').exitCode === null;
+    const settingUp = job.setup_command !== null && stepRunning(files, 'setup');
     const lastSign = settingUp
       ? now
       : Math.max(fileMtime(files.events) ?? 0, checking ? (fileMtime(files.checkLog) ?? 0) : 0, fileMtime(files.setupExit) ?? 0, job.started_at ?? now);

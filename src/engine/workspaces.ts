@@ -111,7 +111,8 @@ export class Workspaces {
     const { include, setup_command: named } = checkWorktreeOptions(ws.kind, given);
     if (ws.kind !== 'worktree') return { setup_command: null, include: [] };
     try {
-      includePatterns(ws.repo!, include);
+      // The start's own patterns were checked above; the repository's file now, not when the worktree is made.
+      includePatterns(ws.repo!);
       if (named !== undefined) return { setup_command: named, include };
       const setup = readProjectDefaults(ws.repo!).setup;
       try {
@@ -242,6 +243,14 @@ export class Workspaces {
     }
   }
 
+  /**
+   * How the server's git reads a job's workspace: only the drivers trusted for it, and without the
+   * links to the checkout it was given (not the job's changes).
+   */
+  private gitView(job: Job): { drivers: TrustedDrivers; exclude: string[] } {
+    return { drivers: this.trustedDrivers(job), exclude: linkedPaths(job.workspace.brought_in) };
+  }
+
   /** Where codex runs: cwd's place in the worktree, or cwd. */
   runDir(job: Job): string {
     const ws = job.workspace;
@@ -287,7 +296,7 @@ export class Workspaces {
     const ws = job.workspace;
     if (ws.state !== 'ready' || !ws.base_commit || !ws.path) return;
     try {
-      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, drivers: this.trustedDrivers(job), exclude: linkedPaths(ws.brought_in), ...this.scope(job) });
+      const c = await changesOf(ws.path, ws.base_commit, { statOnly: true, maxPatchBytes: 0, ...this.gitView(job), ...this.scope(job) });
       this.store.setChanges(job.id, { files: c.files.length, additions: c.additions, deletions: c.deletions });
     } catch (err) {
       this.log('warn', `job ${job.id}: cannot measure its changes (${(err as Error).message.split('\n')[0]})`);
@@ -304,7 +313,7 @@ export class Workspaces {
     this.checkAvailable(job, 'diff');
     const scoped = this.scope(job).paths;
     const paths = opts.paths?.map((p) => this.repoPath(job, p)) ?? scoped;
-    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES, drivers: this.trustedDrivers(job), exclude: linkedPaths(ws.brought_in) }).catch((err: unknown) =>
+    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: opts.statOnly, paths, maxPatchBytes: opts.maxBytes ?? DIFF_MAX_BYTES, ...this.gitView(job) }).catch((err: unknown) =>
       gitFailure(`cannot compute the changes of job ${job.id}`, err),
     );
     return {
@@ -373,8 +382,9 @@ export class Workspaces {
     const ws = job.workspace;
     const busy = this.store.onWorktree(ws.path!).find((j) => !isFinal(j.status));
     if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in this worktree: wait for it with ${t('wait')}, then apply`);
-    const drivers = this.trustedDrivers(job);
-    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0, drivers, exclude: linkedPaths(ws.brought_in) }).catch((err: unknown) =>
+    const view = this.gitView(job);
+    const { drivers } = view;
+    const current = await changesOf(ws.path!, ws.base_commit!, { statOnly: true, maxPatchBytes: 0, ...view }).catch((err: unknown) =>
       gitFailure(`cannot read job ${job.id}'s worktree`, err),
     );
     if (ws.applied_tree === current.tree || (ws.applied_tree === null && current.files.length === 0)) {

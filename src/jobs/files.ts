@@ -267,6 +267,12 @@ export function stepSpan(files: JobFiles, step: Step): { started: number | null;
   return { started: fileMtime(f.started), ended: exitCode === null ? null : fileMtime(f.exit), exitCode };
 }
 
+/** Whether the step has begun and not yet ended. */
+export function stepRunning(files: JobFiles, step: Step): boolean {
+  const { started, exitCode } = stepSpan(files, step);
+  return started !== null && exitCode === null;
+}
+
 /**
  * How a step's command went, from the files the wrapper wrote: null when the job has none. One
  * that never began (the check of an agent that did not complete) or never ended (stopped) did not pass.
