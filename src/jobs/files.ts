@@ -57,7 +57,7 @@ export interface HomeLayout {
   agentVersions: string;
   /** One git worktree per job run with isolation "worktree", named by job id. */
   worktreesDir: string;
-  /** Package managers' caches for setups, one directory per repository (engine/launcher.ts setupCache). */
+  /** Package managers' caches for setups, one directory per repository (engine/setup.ts). */
   setupCacheDir: string;
 }
 
