@@ -1,12 +1,42 @@
+import type { z } from 'zod';
+import type * as shapes from './shapes.js';
 import { ToolError } from '../errors.js';
-import type { RunnerInfo } from '../fleet/shared.js';
 import { isFinal } from '../jobs/states.js';
-import type { GroupView } from './groups.js';
-import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from './engine.js';
 import type { JobResult, JobSummary, Snapshot } from './snapshot.js';
 import type { ApplyResult, DiffResult, DiscardResult } from './workspaces.js';
 
 type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The engine's inputs and outputs are the tools' schemas (shapes.ts): one definition each. Its
+ * inputs take any string where a tool's schema lists choices: the command line passes what a
+ * person typed, and the engine's own checks name the valid values.
+ */
+export type StartInput = AsTyped<z.input<typeof shapes.startInput>>;
+export type ReplyInput = AsTyped<z.input<typeof shapes.replyInput>>;
+type AsTyped<T> = { [K in keyof T]: T[K] extends infer V ? (V extends string ? string : V extends readonly string[] ? string[] : V) : never };
+export type ListInput = z.input<typeof shapes.listInput>;
+export type Started = z.infer<typeof shapes.startedOutput>;
+export type WaitOutcome = z.infer<typeof shapes.waitOutput>;
+export type GroupView = z.infer<typeof shapes.groupOutput>;
+
+/**
+ * A fleet runner as it announces itself (fleet/shared.ts keeps it in Redis: Keys.runner, with a
+ * TTL; Keys.runnersSeen, kept). Here, below both, because JobApi.fleetRunners returns it.
+ */
+export interface RunnerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  labels: string[];
+  concurrency: number;
+  /** Jobs of this runner not yet final (running, or queued on its machine). */
+  running: number;
+  version: string;
+  agents: string[];
+  started_at: number;
+  beat_at: number;
+}
 
 export interface WaitOptions {
   signal?: AbortSignal;

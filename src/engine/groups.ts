@@ -1,13 +1,11 @@
-import type { z } from 'zod';
-import type { groupOutput } from './shapes.js';
+import { invalid, ToolError } from '../errors.js';
 import { isFinal } from '../jobs/states.js';
 import type { Job } from '../jobs/store.js';
-
-/** The most attempts one codex_start may ask for: each is a codex process and a worktree. */
-export const MAX_ATTEMPTS = 8;
-
-export type GroupView = z.infer<typeof groupOutput>;
-export type AttemptView = GroupView['attempts'][number];
+import type { GroupView, WaitOptions, WaitOutcome } from './api.js';
+import type { EngineParts } from './parts.js';
+import type { Reading } from './reading.js';
+import type { Stopping } from './stopping.js';
+import { checkJobId } from './validate.js';
 
 const size = (job: Job) => (job.changes ? job.changes.additions + job.changes.deletions : Number.MAX_SAFE_INTEGER);
 
@@ -67,4 +65,60 @@ export function describeGroup(g: GroupView): string {
   const c = best.changes;
   const change = c ? `+${c.additions} -${c.deletions} in ${c.files} file${c.files === 1 ? '' : 's'}` : 'changes not measured';
   return `${head}; best ${best.job_id} (${best.check ? 'check passed, ' : ''}${change})`;
+}
+
+/** Groups of attempts (best-of-N): looked up by id or prefix, ranked, waited for and cancelled as one. */
+export class Groups {
+  constructor(
+    private readonly p: EngineParts,
+    private readonly reading: Reading,
+    private readonly stopping: Stopping,
+  ) {}
+
+  /** The whole group id for what a caller typed (a prefix works as for jobs). */
+  resolve(idOrPrefix: string): string {
+    const id = checkJobId(idOrPrefix);
+    const matches = this.p.store.groupIdsStartingWith(id);
+    if (matches.length === 0) throw new ToolError('not_found', (t) => `no group of attempts with id "${id}": group ids are returned by ${t('start')} with attempts`);
+    if (matches.length > 1) throw invalid(`group id prefix "${id}" is ambiguous: give more characters`);
+    return matches[0]!;
+  }
+
+  /** A group's attempts ranked, best first; changes of finished attempts are measured if need be. */
+  async group(idOrPrefix: string): Promise<GroupView> {
+    const groupId = this.resolve(idOrPrefix);
+    let jobs = this.p.store.group(groupId);
+    const unmeasured = jobs.filter((job) => isFinal(job.status) && job.changes === null && job.workspace.state === 'ready');
+    if (unmeasured.length) {
+      await Promise.all(unmeasured.map((job) => this.p.workspaces.summarize(job)));
+      jobs = this.p.store.group(groupId);
+    }
+    return toGroupView(groupId, jobs);
+  }
+
+  /** Waits until every attempt of the group is final (or the timeout), then ranks them. */
+  async wait(idOrPrefix: string, timeoutMs: number, opts: WaitOptions = {}): Promise<WaitOutcome> {
+    const groupId = this.resolve(idOrPrefix);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pending = this.p.store.group(groupId).filter((job) => !isFinal(job.status)).map((job) => job.id);
+      if (pending.length === 0 || Date.now() >= deadline || opts.signal?.aborted || this.p.closed) break;
+      await this.reading.wait(pending, deadline - Date.now(), opts);
+    }
+    const group = await this.group(groupId);
+    const jobs = this.p.store.group(groupId);
+    return {
+      finished: jobs.filter((job) => isFinal(job.status)).map((job) => this.reading.snapshotOf(job, 0)),
+      pending: jobs.filter((job) => !isFinal(job.status)).map((job) => job.id),
+      timed_out: group.finished < group.total,
+      group,
+    };
+  }
+
+  /** Cancels every attempt of a group still queued or running. */
+  async cancel(idOrPrefix: string): Promise<GroupView> {
+    const groupId = this.resolve(idOrPrefix);
+    await Promise.all(this.p.store.group(groupId).filter((job) => !isFinal(job.status)).map((job) => this.stopping.cancel(job.id)));
+    return this.group(groupId);
+  }
 }

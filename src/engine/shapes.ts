@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOXES, unknownAccess } from '../agents/access.js';
 import { AGENT_NAMES } from '../agents/agent.js';
-import { REASONING_EFFORTS, unknownAgent, unknownEffort, unknownIsolation } from './validate.js';
+import { MAX_ATTEMPTS, REASONING_EFFORTS, unknownAgent, unknownEffort, unknownIsolation } from './validate.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { ERROR_KINDS, STATUSES } from '../jobs/states.js';
 import { ISOLATIONS } from '../workspace/types.js';
-import { MAX_ATTEMPTS } from './groups.js';
 import { closest } from './closest.js';
 
 /**

@@ -4,10 +4,12 @@ import { invalid, ToolError } from '../errors.js';
 import type { Access } from '../agents/access.js';
 import { AGENT_NAMES, type AgentName } from '../agents/agent.js';
 import { ISOLATIONS, type Isolation } from '../workspace/types.js';
-import { MAX_ATTEMPTS } from './groups.js';
 import { JOB_ID_PREFIX_PATTERN, MIN_ID_PREFIX } from '../jobs/ids.js';
 import { isWithin } from '../paths.js';
 import { patternProblem } from '../workspace/include.js';
+
+/** The most attempts one codex_start may ask for: each is a codex process and a worktree. */
+export const MAX_ATTEMPTS = 8;
 
 export const LIMITS = {
   /** Codex's own limit on one input (codex-cli 0.169: "maximum length of 1048576 characters"). */

@@ -1,5 +1,5 @@
 import { resolveAccess } from '../agents/access.js';
-import type { Started } from './engine.js';
+import type { Started } from './api.js';
 
 /**
  * What a start that went through should still tell its caller: settings that agree with each other

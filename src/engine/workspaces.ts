@@ -10,15 +10,12 @@ import type { Logger } from '../log.js';
 import { isWithin } from '../paths.js';
 import { applyChanges, changesOf } from '../workspace/changes.js';
 import { configuredDrivers, GitError, listPaths, type TrustedDrivers } from '../workspace/git.js';
-import { findRepo, findRepoOfWorktree, mayBeInRepo, unsupportedReason } from '../workspace/repo.js';
+import { findRepo, findRepoOfWorktree, type Repo } from '../workspace/repo.js';
 import { isJobId } from '../jobs/ids.js';
 import { snapshotCommit } from '../workspace/snapshot.js';
 import { createWorktree, removeWorktree, type WorktreeSpec } from '../workspace/worktree.js';
-import { bringIn, includePatterns, IncludeError, linkedPaths, type BroughtIn } from '../workspace/include.js';
-import { PROJECT_FILE, ProjectFileError, readProjectDefaults } from '../workspace/project.js';
-import { checkCommand, checkWorktreeOptions, type WorktreeOptions } from './validate.js';
-import type { Isolation, JobWorkspace } from '../workspace/types.js';
-import type { Access } from '../agents/access.js';
+import { bringIn, includePatterns, linkedPaths, type BroughtIn } from '../workspace/include.js';
+import type { JobWorkspace } from '../workspace/types.js';
 
 
 /** A job whose checkout has not been looked at yet (isolation none, before its launch). */
@@ -61,9 +58,14 @@ function gitFailure(what: string, err: unknown): never {
   throw new ToolError('conflict', `${what}: ${detail.split('\n').slice(0, 6).join(' ')}`);
 }
 
+/** The checkout holding cwd (null outside one), a failure of git told as a tool error: for a start's plan (plan.ts). */
+export function checkoutOf(cwd: string): Promise<Repo | null> {
+  return findRepo(cwd).catch((err: unknown) => gitFailure(`cannot read the git repository at ${cwd}`, err));
+}
+
 /**
  * Where jobs work: the user's checkout, or a git worktree per job under the state directory (see
- * workspace/ for the git side). A worktree is planned when the job is created, made when it
+ * workspace/ for the git side). A worktree is planned when the job is created (plan.ts), made when it
  * launches (never on the path of codex_start's answer), reviewed with diff, brought into the
  * checkout with apply, and removed by discard or when its last job is deleted.
  */
@@ -76,74 +78,10 @@ export class Workspaces {
     private readonly log: Logger,
   ) {}
 
-  /** At creation: where a job with this isolation will work. A worktree needs a git checkout that can have one. */
-  async plan(id: string, cwd: string, isolation: Isolation, access: Access): Promise<JobWorkspace> {
-    // Outside any checkout, or read-only, there is nothing to snapshot for codex_diff: such a job
-    // launches at once, as before.
-    if (isolation === 'none') return mayBeInRepo(cwd) && access.sandbox !== 'read-only' ? UNSEEN_CHECKOUT : { ...UNSEEN_CHECKOUT, path: cwd };
-    const repo = await findRepo(cwd).catch((err: unknown) => gitFailure(`cannot read the git repository at ${cwd}`, err));
-    if (!repo) {
-      throw invalid(
-        `cwd ${cwd} is not inside a git repository, and isolation "worktree" runs the job in a git worktree of one: use isolation "none", or \`git init\` and commit first`,
-      );
-    }
-    const why = await unsupportedReason(repo.root);
-    if (why) throw invalid(why);
-    return {
-      ...UNSEEN_CHECKOUT,
-      kind: 'worktree',
-      repo: repo.root,
-      subdir: repo.subdir,
-      path: path.join(this.layout.worktreesDir, id),
-      branch: `codex/${id}`,
-      state: 'preparing',
-    };
-  }
-
-  /**
-   * At creation: what a worktree job gets beyond the checkout's tracked files, checked so that a
-   * mistake is the start's error rather than a failed job: the setup (the start's, else the
-   * repository's .codex-async.toml default; "" for none) and the include patterns (the start's; the
-   * repository's .worktreeinclude is read again when the worktree is made). Without a worktree
-   * there is nothing to set up: the job runs in the checkout, as set up as the user keeps it.
-   */
-  static environment(ws: JobWorkspace, given: WorktreeOptions): { setup_command: string | null; include: string[] } {
-    const { include, setup_command: named } = checkWorktreeOptions(ws.kind, given);
-    if (ws.kind !== 'worktree') return { setup_command: null, include: [] };
-    try {
-      // The start's own patterns were checked above; the repository's file now, not when the worktree is made.
-      includePatterns(ws.repo!);
-      if (named !== undefined) return { setup_command: named, include };
-      const setup = readProjectDefaults(ws.repo!).setup;
-      try {
-        return { setup_command: checkCommand('setup_command', setup ?? undefined), include };
-      } catch (err) {
-        throw new ProjectFileError(`${path.join(ws.repo!, PROJECT_FILE)}: worktree.setup: ${(err as Error).message}`);
-      }
-    } catch (err) {
-      if (err instanceof IncludeError || err instanceof ProjectFileError) throw invalid(err.message);
-      throw err;
-    }
-  }
-
   /** A planned workspace for one job: a new worktree gets the job's own place and branch; a continued one is shared. */
   static forJob(planned: JobWorkspace, id: string, layout: HomeLayout): JobWorkspace {
     if (planned.kind !== 'worktree' || planned.state !== 'preparing') return planned;
     return { ...planned, path: path.join(layout.worktreesDir, id), branch: `codex/${id}` };
-  }
-
-  /**
-   * A worktree job writes its worktree, never the user's checkout: an add_dirs entry holding the
-   * whole repository (or above it) would hand the checkout back to it.
-   */
-  static checkAddDirs(ws: JobWorkspace, addDirs: string[]): void {
-    if (ws.kind !== 'worktree') return;
-    const over = addDirs.find((dir) => isWithin(ws.repo!, dir));
-    if (over) {
-      throw invalid(
-        `add_dirs entry ${over} holds the repository ${ws.repo}, so a job isolated in a worktree could write your checkout through it: give directories inside the repository (they are mapped into the worktree) or outside it`,
-      );
-    }
   }
 
   /** Whether a launch has to prepare the workspace before codex starts. */

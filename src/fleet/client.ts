@@ -3,9 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, FleetConfig } from '../config.js';
-import type { JobApi, WaitOptions } from '../engine/api.js';
-import type { ListInput, ReplyInput, StartInput, Started, WaitOutcome } from '../engine/engine.js';
-import type { GroupView } from '../engine/groups.js';
+import type { GroupView, JobApi, ListInput, ReplyInput, RunnerInfo, StartInput, Started, WaitOptions, WaitOutcome } from '../engine/api.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
 import { checkCommand, checkIsolation, checkJobId, checkLineup, checkPrompt, checkWorktreeOptions, LIMITS, notFound } from '../engine/validate.js';
 import type { ApplyResult, DiffResult, DiscardResult } from '../engine/workspaces.js';
@@ -16,7 +14,7 @@ import type { Logger } from '../log.js';
 import { endedBeforeStart, givenUp, lostError, parseRecord, queuedSnapshot, resultOf, summaryOf, unreachable, type JobRecord } from './records.js';
 import { beatEvery, connect, Keys, redisProblem, within } from './redis.js';
 import { RpcClient, runnerGone } from './rpc.js';
-import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, startIdOf, type RunnerInfo, type StartData } from './shared.js';
+import { checkLabels, MAX_RUNNER_LABELS, queueFor, readRunners, runnerName, startIdOf, type StartData } from './shared.js';
 
 /** How often a waiter re-reads records when no change arrives: a runner's death shows only as a key expiring. */
 const RECHECK_MS = 1000;

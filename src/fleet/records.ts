@@ -1,6 +1,6 @@
 import { resolveAccess } from '../agents/access.js';
 import { AGENT_NAMES, type AgentName } from '../agents/agent.js';
-import type { StartInput } from '../engine/engine.js';
+import type { StartInput } from '../engine/api.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
 import type { Namer } from '../errors.js';
 import { type JobError, type JobStatus } from '../jobs/states.js';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, FleetConfig } from '../config.js';
+import type { RunnerInfo } from '../engine/api.js';
 import { Engine } from '../engine/engine.js';
 import { ToolError } from '../errors.js';
 import { isJobId } from '../jobs/ids.js';
@@ -14,7 +15,7 @@ import { HomeLock } from './homelock.js';
 import { endedBeforeStart, lateOutcomeOf, parseRecord } from './records.js';
 import { beatEvery, beatLasts, connect, Keys, redisProblem, within } from './redis.js';
 import { serveRequest, type Handlers } from './rpc.js';
-import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type RunnerInfo, type StartData } from './shared.js';
+import { checkLabels, MAX_RUNNER_LABELS, queuesServed, startIdOf, type StartData } from './shared.js';
 
 /**
  * The claim: the runner of a job's record is set once, and only on a record a front end made

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { StartInput } from '../engine/engine.js';
+import type { RunnerInfo, StartInput } from '../engine/api.js';
 import { invalid } from '../errors.js';
 import type { Keys } from './redis.js';
 
@@ -17,21 +17,6 @@ export interface StartData {
  * digits, which 0.35 % of our hex ids are: a letter in front makes every one acceptable.
  */
 export const startIdOf = (jobId: string) => `s${jobId}`;
-
-/** A runner as it announces itself (Keys.runner, with a TTL; Keys.runnersSeen, kept). */
-export interface RunnerInfo {
-  id: string;
-  host: string;
-  pid: number;
-  labels: string[];
-  concurrency: number;
-  /** Jobs of this runner not yet final (running, or queued on its machine). */
-  running: number;
-  version: string;
-  agents: string[];
-  started_at: number;
-  beat_at: number;
-}
 
 const LABEL = /^[a-z0-9_-]{1,32}$/;
 export const MAX_RUNNER_LABELS = 4;

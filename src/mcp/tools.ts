@@ -1,7 +1,6 @@
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { describeProgress } from '../agents/progress.js';
-import type { JobApi } from '../engine/api.js';
-import type { Started } from '../engine/engine.js';
+import type { JobApi, Started } from '../engine/api.js';
 import { describeGroup } from '../engine/groups.js';
 import { startWarnings } from '../engine/warnings.js';
 import type { JobResult } from '../engine/snapshot.js';

@@ -3,7 +3,7 @@ import ansiEscapes from 'ansi-escapes';
 import type { Command } from 'commander';
 import type { JobApi } from '../../engine/api.js';
 import type { Snapshot } from '../../engine/snapshot.js';
-import type { RunnerInfo } from '../../fleet/shared.js';
+import type { RunnerInfo } from '../../engine/api.js';
 import { isFinal } from '../../jobs/states.js';
 import { withEngine } from '../engine.js';
 import { age, changesCell, fit, outFor, paintChanges, runTime, statusColour, table, tildify, tokens, type Out } from '../render.js';
