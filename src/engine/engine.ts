@@ -88,7 +88,7 @@ export class Engine implements JobApi {
   ) {
     this.layout = homeLayout(config.home);
     this.store = guardDamage(new JobStore(db), this.layout.db);
-    this.bus = new Bus(this.layout.notifyDir);
+    this.bus = new Bus(this.layout);
     this.locators = new AgentLocators(config.bins, config.searchPath, this.layout.agentVersions);
     const reserve = new Reserve(config.home, config.reserveBytes);
     reserve.ensure();
