@@ -137,6 +137,41 @@ describe('supervision', () => {
     assert.deepEqual(jobProcessesOnMachine(all[3]), []);
   });
 
+  it('a job that ends while a server listens is recorded by that server: no call back into the bin', async () => {
+    const conn = await s.h.connect();
+    const { job_id: id } = await conn.call('codex_start', { prompt: 'recorded by the listening server', cwd: s.h.workdir() });
+    const done = await waitFinal(conn, id);
+    assert.equal(done.status, 'completed');
+    const dir = path.join(s.h.home, 'jobs', id);
+    await until('the job\'s end to be over', () => fs.existsSync(path.join(dir, 'recorded')));
+    // Once the wrapper is gone, any call back it made is already a process (setsid forks it first).
+    const wrapper = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8').split(' ')[0]);
+    await until('the wrapper to exit', () => !fs.existsSync(`/proc/${wrapper}`));
+    await until('the job\'s last shell to leave', () => processesRunning('codex-async-await\0' + dir).length === 0);
+    await until('any call back to end', () => processesRunning(`__supervise\0exited\0${id}.`).length === 0);
+    assert.equal(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8'), '', 'nothing called back into the bin');
+    await conn.close();
+  });
+
+  it('a job that ends while its only server is paused is recorded by its own callback once that server dies', async () => {
+    const conn = await s.h.connect();
+    const { job_id: id } = await conn.call('codex_start', { prompt: '[[slow:1500]] its server paused', cwd: s.h.workdir() });
+    const dir = path.join(s.h.home, 'jobs', id);
+    process.kill(conn.pid, 'SIGSTOP');
+    try {
+      await until('the agent to exit', () => fs.readFileSync(path.join(dir, 'exit'), 'utf8').trim() !== '', 60_000);
+      // Alive though paused, the server is still counted on: its job waits for it.
+      await until('the job\'s last shell to wait for the server', () => processesRunning('codex-async-await\0' + dir).length === 1);
+      assert.equal(rows(s.h).find((r) => r.id === id).status, 'running');
+    } finally {
+      process.kill(conn.pid, 'SIGKILL');
+    }
+    const ended = await until('the job to be recorded with no server', () => rows(s.h).find((r) => r.id === id && r.status !== 'running'), 60_000, 200);
+    assert.equal(ended.status, 'completed');
+    assert.match(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8'), /no server or runner was listening/);
+    assert.ok(fs.existsSync(path.join(dir, 'recorded')));
+  });
+
   it('a job that ended on its own takes what it left running with it, and its time is when it ended', async () => {
     // Outside codex's sandbox: inside it, the sandbox's own pid namespace ends with the command.
     const env = s.h.env({ CODEX_ASYNC_ALLOW_DANGEROUS: '1' });

@@ -16,6 +16,8 @@ export async function callback(argv: string[]): Promise<void> {
   }
   const settings = JSON.parse(settingsJson) as Record<string, string>;
   const log = (level: string, message: string) => process.stderr.write(`${new Date().toISOString()} ${event} ${level}: ${message}\n`);
+  // One line per call, so a job's supervisor.log says who recorded its end when no server did.
+  log('info', event === 'exited' ? 'no server or runner was listening: recording the job\'s end here' : 'the deadline passed');
   const engine = Engine.open(loadConfig({ ...process.env, ...settings }), log, { callback: true });
   try {
     await engine.callback(event, id, launch);

@@ -39,7 +39,7 @@ export class Engine implements JobApi {
   private constructor(config: Config, log: Logger, private readonly db: ReturnType<typeof openDb>) {
     const layout = homeLayout(config.home);
     const store = guardDamage(new JobStore(db), layout.db);
-    const bus = new Bus(layout.notifyDir);
+    const bus = new Bus(layout);
     const locators = new AgentLocators(config.bins, config.searchPath, layout.agentVersions);
     const waiters = new Waiters();
     const reserve = new Reserve(config.home, config.reserveBytes);

@@ -153,6 +153,9 @@ export class Launcher {
         launch: job.launch_token,
         files,
         notifyFile: this.bus.fileFor(job.id),
+        listenersDir: this.layout.listenersDir,
+        // Ending what the job left running takes up to the grace and 5 s more (terminate.ts stopJob).
+        patienceSeconds: this.config.killGraceSeconds + 15,
         cwd: spec.cwd,
         agentPath: command.command,
         args: command.args,

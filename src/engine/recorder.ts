@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
 import { foldNewEvents } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
-import { fileMtime, fileSize, jobFiles, readStep, readExitStatus, readSmall, readTail, type HomeLayout } from '../jobs/files.js';
+import { fileMtime, fileSize, jobFiles, readStep, readExitStatus, readSmall, readTail, touch, type HomeLayout } from '../jobs/files.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
@@ -169,13 +169,19 @@ export class Recorder {
     const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 };
     this.punched.delete(job.id);
     void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
-    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
-    // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
-    if (job.stop_reason !== null || verdict.error?.kind === 'lost') killJob(this.processOf(job));
-    else void stopJob(this.processOf(job), this.config.killGraceSeconds * 1000, 'SIGTERM');
     this.bus.publish(job.id);
     this.waiters.wake(job.id);
     this.onFinished();
+    // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
+    // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
+    // Then the job's end is over: what its wrapper's last shell waits for (supervise/launch.ts).
+    const proc = this.processOf(job);
+    if (job.stop_reason !== null || verdict.error?.kind === 'lost') {
+      killJob(proc);
+      touch(files.recorded);
+    } else {
+      void stopJob(proc, this.config.killGraceSeconds * 1000, 'SIGTERM').finally(() => touch(files.recorded));
+    }
     return true;
   }
 

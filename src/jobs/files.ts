@@ -18,6 +18,11 @@ export interface JobFiles {
   exit: string;
   /** Written by the wrapper shell when it starts: its pid. */
   pid: string;
+  /**
+   * Made by whoever recorded the job's outcome once it has also ended what the job left running and
+   * started the next job: what a job's end waits for instead of calling back (supervise/launch.ts).
+   */
+  recorded: string;
   /** What the wrapper's callbacks into the bin (`__supervise`) printed. */
   supervisorLog: string;
   /** The job's settings as created, so a lost database row can be rebuilt (doctor --repair). */
@@ -53,6 +58,8 @@ export interface HomeLayout {
   jobsDir: string;
   /** One empty file per job, touched on every change: every server watches this one directory. */
   notifyDir: string;
+  /** One file per process watching notifyDir, named by its pid, holding "pid starttime" (jobs/bus.ts). */
+  listenersDir: string;
   /** Agent versions already read, by installed binary: see agents/binary.ts. */
   agentVersions: string;
   /** One git worktree per job run with isolation "worktree", named by job id. */
@@ -67,6 +74,7 @@ export function homeLayout(home: string): HomeLayout {
     db: path.join(home, 'jobs.db'),
     jobsDir: path.join(home, 'jobs'),
     notifyDir: path.join(home, 'notify'),
+    listenersDir: path.join(home, 'listeners'),
     agentVersions: path.join(home, 'agent-versions.json'),
     worktreesDir: path.join(home, 'worktrees'),
     setupCacheDir: path.join(home, 'setup-cache'),
@@ -84,6 +92,7 @@ export function jobFiles(layout: HomeLayout, id: string): JobFiles {
     outputSchema: path.join(dir, 'output-schema.json'),
     exit: path.join(dir, 'exit'),
     pid: path.join(dir, 'pid'),
+    recorded: path.join(dir, 'recorded'),
     supervisorLog: path.join(dir, 'supervisor.log'),
     settings: path.join(dir, 'job.json'),
     check: path.join(dir, 'check.sh'),
@@ -151,6 +160,7 @@ export function prepareHome(layout: HomeLayout): void {
     ensurePrivateDir(layout.home);
     ensurePrivateDir(layout.jobsDir);
     ensurePrivateDir(layout.notifyDir);
+    ensurePrivateDir(layout.listenersDir);
     ensurePrivateDir(layout.worktreesDir);
   } catch (err) {
     if (err instanceof ToolError) throw err;

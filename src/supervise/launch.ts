@@ -25,6 +25,41 @@ export const setupMarker = (jobId: string, launch: number) => `${launchMarker(jo
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /**
+ * `listened`: is a server or runner alive on this home, watching `notify/` (jobs/bus.ts registers
+ * each one under `listeners/` as "pid starttime")? Read from /proc with shell builtins alone: it
+ * costs no process, where calling back into the bin costs a Node start (~0.2 s of CPU) per job.
+ */
+const LISTENED = `alive_as() {
+  read -r stat < "/proc/$1/stat" 2>/dev/null || return 1
+  want=$2; set -- \${stat##*) }
+  [ "$1" != Z ] && [ $# -ge 20 ] && shift 19 && [ "$1" = "$want" ]
+}
+listened() {
+  for f in "$listeners"/*; do
+    read -r lpid lst < "$f" 2>/dev/null && alive_as "$lpid" "$lst" && return 0
+  done
+  return 1
+}`;
+
+/**
+ * What a job's end waits on when a listener was alive as its agent exited: the listener records the
+ * outcome, ends what the job left running and starts the next job, then makes `recorded`
+ * (engine/recorder.ts). Until then this shell, in a session of its own so that ending the job's
+ * tree leaves it be, looks every 50 ms (every 0.5 s after the first second); should every listener
+ * go away first, or `patience` (centiseconds) run out (a listener paused or hung), it calls back into
+ * the bin as the wrapper would have. So the guarantee is the callback's: the outcome is recorded and
+ * the queue moves whether or not any server lives.
+ */
+const AWAIT = `dir=$1; listeners=$2; patience=$3; shift 3
+${LISTENED}
+waited=0
+while [ ! -e "$dir/recorded" ]; do
+  if [ "$waited" -ge "$patience" ] || ! listened; then exec "$@"; fi
+  if [ "$waited" -lt 100 ]; then sleep 0.05; waited=$((waited + 5)); else sleep 0.5; waited=$((waited + 50)); fi
+done
+`;
+
+/**
  * The wrapper that runs a job's agent (codex, claude, …). It exists so a job does not depend on the
  * server that started it: the agent reads the prompt from a file and writes to files (no pipes to a
  * server that may die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell,
@@ -60,7 +95,7 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
  * The final touch of the notify file wakes every server watching the home directory.
  */
 const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
-sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; setup=\${14}; shift 14
+sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; setup=\${14}; listeners=\${15}; patience=\${16}; await=\${17}; shift 17
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -68,6 +103,7 @@ echo "$$ $st" > "$dir/pid"
 stopped=
 trap 'stopped=1' INT TERM HUP
 callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < /dev/null > /dev/null 2>> "$dir/supervisor.log"; }
+${LISTENED}
 ( trap 'kill $sleeper 2>/dev/null; exit 0' TERM
   sleep "$deadline" & sleeper=$!
   wait $sleeper && callback deadline ) &
@@ -113,7 +149,12 @@ fi
 echo $code > "$dir/exit"
 kill $timer 2>/dev/null
 : > "$notify"
-callback exited
+if listened; then
+  setsid -f /bin/sh -c "$await" codex-async-await "$dir" "$listeners" "$patience" "$node" "$main" __supervise exited "$launch" "$settings" \\
+    < /dev/null > /dev/null 2>> "$dir/supervisor.log"
+else
+  callback exited
+fi
 `;
 
 export interface Launched {
@@ -131,6 +172,10 @@ export async function launchJob(opts: {
   launch: number;
   files: JobFiles;
   notifyFile: string;
+  /** Where the home's listeners register (jobs/bus.ts): while one lives, it records the job's end, not a callback. */
+  listenersDir: string;
+  /** How long a job's end waits for a living listener to record it before calling back all the same. */
+  patienceSeconds: number;
   cwd: string;
   /** The agent's binary and its argv (agents/<name>). */
   agentPath: string;
@@ -168,6 +213,7 @@ export async function launchJob(opts: {
   // user's umask. An empty `exit` means "not yet": only a full line counts as an exit status.
   for (const file of [f.events, f.stderr, f.lastMessage, f.pid, f.exit, f.supervisorLog, f.checkExit, f.checkLog, f.setupExit, f.setupLog]) createPrivate(file);
   fs.rmSync(f.checkStarted, { force: true });
+  fs.rmSync(f.recorded, { force: true });
   fs.rmSync(f.setupStarted, { force: true });
   const deadline = Math.max(0, opts.deadlineSeconds).toFixed(3);
   return new Promise((resolve, reject) => {
@@ -192,6 +238,9 @@ export async function launchJob(opts: {
         opts.stopMark ?? '',
         // TOML's array of basic strings: JSON's string escapes are TOML's too.
         opts.setup ? `${opts.setup.mode}:${JSON.stringify(opts.setup.roots)}` : '',
+        opts.listenersDir,
+        String(Math.round(opts.patienceSeconds * 100)),
+        AWAIT,
         opts.agentPath,
         ...opts.args,
       ],

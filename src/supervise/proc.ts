@@ -50,14 +50,8 @@ function allPids(): number[] {
   }
 }
 
-/** Does the process carry `marker` (NAME=value) in its environment? */
-function hasEnvMarker(pid: number, marker: string): boolean {
-  let env: Buffer;
-  try {
-    env = fs.readFileSync(`/proc/${pid}/environ`);
-  } catch {
-    return false;
-  }
+/** Does the environment block carry `marker` (NAME=value)? */
+function hasEnvMarker(env: Buffer, marker: string): boolean {
   const entry = Buffer.from(`${marker}\0`);
   return env.subarray(0, entry.length).equals(entry) || env.includes(Buffer.concat([Buffer.from([0]), entry]));
 }
@@ -70,19 +64,81 @@ export interface ProcessQuery {
   markers: string[];
   /** Also count marker carriers outside the group (codex runs shell commands in their own session). */
   anySession: boolean;
+  /**
+   * The start time of the job's wrapper, when known: every process of the job is its descendant, so
+   * started no earlier, and nothing older needs its environment read.
+   */
+  since: string | null;
+}
+
+/** A process as one look at /proc saw it: pid and start time name it, whatever happens to the pid later. */
+export interface Seen {
+  pid: number;
+  startTime: string;
+}
+
+interface Row extends Stat, Seen {
+  env?: Buffer | null;
+}
+
+/**
+ * One look at every process on the machine: each one's stat, and its environment only when a query
+ * needs it (and then once). Reading /proc costs what the machine runs, not what we ask, so the
+ * queries made in one turn of the event loop (a sweep over every running job, a stop and its first
+ * look) share one table; the next turn reads a new one.
+ */
+class ProcessTable {
+  private readonly rows: Row[] = [];
+
+  constructor() {
+    for (const pid of allPids()) {
+      if (pid === process.pid) continue;
+      const stat = readStat(pid);
+      if (living(stat)) this.rows.push({ ...stat, pid });
+    }
+  }
+
+  find(q: ProcessQuery): Seen[] {
+    const since = q.since ? Number(q.since) : 0;
+    const found: Seen[] = [];
+    for (const row of this.rows) {
+      const inGroup = q.pgid !== null && row.pgrp === q.pgid;
+      if (inGroup && q.trustGroup) found.push(row);
+      else if ((inGroup || q.anySession) && Number(row.startTime) >= since && q.markers.some((m) => this.carries(row, m))) found.push(row);
+    }
+    return found.map(({ pid, startTime }) => ({ pid, startTime }));
+  }
+
+  private carries(row: Row, marker: string): boolean {
+    if (row.env === undefined) {
+      try {
+        row.env = fs.readFileSync(`/proc/${row.pid}/environ`);
+      } catch {
+        row.env = null;
+      }
+    }
+    return row.env !== null && hasEnvMarker(row.env, marker);
+  }
+}
+
+let current: ProcessTable | null = null;
+
+function processTable(): ProcessTable {
+  if (!current) {
+    current = new ProcessTable();
+    setImmediate(() => (current = null)).unref();
+  }
+  return current;
 }
 
 /** The living processes that belong to a job, by group and environment marker. */
-export function findProcesses(q: ProcessQuery): number[] {
-  const found: number[] = [];
-  for (const pid of allPids()) {
-    if (pid === process.pid) continue;
-    const stat = readStat(pid);
-    if (!living(stat)) continue;
-    const inGroup = q.pgid !== null && stat.pgrp === q.pgid;
-    if ((inGroup && q.trustGroup) || ((inGroup || q.anySession) && q.markers.some((m) => hasEnvMarker(pid, m)))) found.push(pid);
-  }
-  return found;
+export function findProcesses(q: ProcessQuery): Seen[] {
+  return processTable().find(q);
+}
+
+/** Those of `seen` still alive, the same processes (not others given their pids since). */
+export function stillAlive(seen: Seen[]): Seen[] {
+  return seen.filter((s) => isAlive(s.pid, s.startTime));
 }
 
 /** Is this exact process (pid and start time) alive? Without a start time we cannot know: no. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSmall } from '../jobs/files.js';
 import { checkMarker, launchMarker, setupMarker } from './launch.js';
-import { findProcesses, isAlive, ownsGroup } from './proc.js';
+import { findProcesses, isAlive, ownsGroup, stillAlive, type Seen } from './proc.js';
 
 export interface JobProcess {
   jobId: string;
@@ -27,8 +27,8 @@ export function jobProcess(
   return { jobId: job.id, launch, pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : null, startTime: startTime || null };
 }
 
-function send(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
+function send(procs: Seen[], signal: NodeJS.Signals): void {
+  for (const { pid } of procs) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -42,16 +42,16 @@ const markers = (p: JobProcess) => [launchMarker(p.jobId, p.launch), setupMarker
 const groupIsOurs = (p: JobProcess) => p.pgid !== null && ownsGroup(p.pgid, p.startTime);
 
 /** Every living process of the job, in its group or not. */
-export function livingProcesses(p: JobProcess): number[] {
-  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: true });
+export function livingProcesses(p: JobProcess): Seen[] {
+  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: true, since: p.startTime });
 }
 
 /**
  * The job's processes in its own process group: codex itself and what it did not move elsewhere.
  * While any remain, codex is still at work, with or without its wrapper.
  */
-export function groupProcesses(p: JobProcess): number[] {
-  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: false });
+export function groupProcesses(p: JobProcess): Seen[] {
+  return findProcesses({ pgid: p.pgid, trustGroup: groupIsOurs(p), markers: markers(p), anySession: false, since: p.startTime });
 }
 
 /**
@@ -62,7 +62,9 @@ export function jobGone(p: JobProcess): boolean {
   return p.pgid !== null && !isAlive(p.pgid, p.startTime) && groupProcesses(p).length === 0;
 }
 
-function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
+/** Signals every process of the job; returns those it found (one look at /proc serves both). */
+function signalJob(p: JobProcess, signal: NodeJS.Signals): Seen[] {
+  const found = livingProcesses(p);
   if (p.pgid !== null && groupIsOurs(p)) {
     try {
       // The whole group: the npm launcher is a Node script whose native codex child would
@@ -74,7 +76,8 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
   }
   // Everything else that carries the job's marker: codex's shell commands in sessions of their
   // own, and the group's members once its leader is gone and the group id proves nothing.
-  send(findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true }), signal);
+  send(findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true, since: p.startTime }), signal);
+  return found;
 }
 
 /**
@@ -83,13 +86,24 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): void {
  * own just as this is sent, the check it starts is not hit.
  */
 export function interruptAgent(p: JobProcess): void {
-  send(findProcesses({ pgid: null, trustGroup: false, markers: [launchMarker(p.jobId, p.launch)], anySession: true }), 'SIGINT');
+  send(findProcesses({ pgid: null, trustGroup: false, markers: [launchMarker(p.jobId, p.launch)], anySession: true, since: p.startTime }), 'SIGINT');
 }
 
-async function waitGone(p: JobProcess, ms: number): Promise<boolean> {
+/**
+ * Waits until none of the job's processes is left: first those `seen` (each looked up by pid, not
+ * the whole of /proc), then one more look at everything, for what they started meanwhile.
+ */
+async function waitGone(p: JobProcess, seen: Seen[], ms: number): Promise<boolean> {
   const until = Date.now() + ms;
+  let left = seen;
   for (;;) {
-    if (livingProcesses(p).length === 0) return true;
+    left = stillAlive(left);
+    if (left.length === 0) {
+      // A fresh look, not the table the signal was sent from (it lasts until the loop's next check phase).
+      await new Promise((resolve) => setImmediate(resolve));
+      left = livingProcesses(p);
+      if (left.length === 0) return true;
+    }
     if (Date.now() >= until) return false;
     await sleep(50);
   }
@@ -101,12 +115,11 @@ async function waitGone(p: JobProcess, ms: number): Promise<boolean> {
  * sleeper), as systemd ends a unit's remaining processes.
  */
 export async function stopJob(p: JobProcess, graceMs: number, first: 'SIGINT' | 'SIGTERM' = 'SIGINT'): Promise<{ escalated: boolean; gone: boolean }> {
-  signalJob(p, first);
-  if (await waitGone(p, graceMs)) return { escalated: false, gone: true };
-  signalJob(p, 'SIGKILL');
-  return { escalated: true, gone: await waitGone(p, 5_000) };
+  const seen = signalJob(p, first);
+  if (seen.length === 0 || (await waitGone(p, seen, graceMs))) return { escalated: false, gone: true };
+  return { escalated: true, gone: await waitGone(p, signalJob(p, 'SIGKILL'), 5_000) };
 }
 
 /** The SIGINT half of stopJob, for a stop that another tick escalates. */
-export const interruptJob = (p: JobProcess) => signalJob(p, 'SIGINT');
-export const killJob = (p: JobProcess) => signalJob(p, 'SIGKILL');
+export const interruptJob = (p: JobProcess) => void signalJob(p, 'SIGINT');
+export const killJob = (p: JobProcess) => void signalJob(p, 'SIGKILL');
