@@ -8,6 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { until } from '../test/helpers/harness.ts';
 
+const waitFor = (done: () => boolean, ms: number): Promise<boolean> => until('', done, ms, 20).then(
+  () => true,
+  () => false,
+);
+
 export interface CpuGroup {
   /** How the CPU is counted, for the report. */
   how: string;
@@ -15,9 +20,12 @@ export interface CpuGroup {
   add(pid: number): void;
   /** CPU (user + system) used so far by everything in the group, in ms. */
   usedMs(): number;
-  /** Waits until no process but `keep` is left in the group (a job's last processes still exiting). */
-  settle(keep: number[], ms?: number): Promise<void>;
-  /** Removes the group once it is empty. */
+  /**
+   * Waits until no process but `keep` is left in the group (a job's last processes still exiting);
+   * false if some are still there after `ms` (a build that leaves a helper running, say).
+   */
+  settle(keep: number[], ms?: number): Promise<boolean>;
+  /** Removes the group: waits a while for it to empty, then moves what is left to the parent group. */
   remove(): Promise<void>;
 }
 
@@ -46,12 +54,22 @@ export function cpuGroup(name: string): CpuGroup {
       how,
       add: (pid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid)),
       usedMs: () => read(dir),
-      async settle(keep, ms = 60_000) {
-        await until(`the processes in ${dir} to end`, () => members().every((pid) => keep.includes(pid)), ms, 20);
-      },
+      settle: (keep, ms = 60_000) => waitFor(() => members().every((pid) => keep.includes(pid)), ms),
       async remove() {
-        await until(`${dir} to be empty`, () => members().length === 0, 30_000, 20);
-        fs.rmdirSync(dir);
+        if (!(await waitFor(() => members().length === 0, 30_000))) {
+          for (const pid of members()) {
+            try {
+              fs.writeFileSync(path.join(root, 'cgroup.procs'), String(pid));
+            } catch {
+              // Gone meanwhile.
+            }
+          }
+        }
+        try {
+          fs.rmdirSync(dir);
+        } catch (err) {
+          process.stderr.write(`bench: could not remove ${dir}: ${(err as Error).message}\n`);
+        }
       },
     };
   }
@@ -74,7 +92,7 @@ function procGroup(): CpuGroup {
     how: "/proc accounting of the measured process and the children it waited for (no cgroup could be made: job wrappers, which the server does not wait for, and callbacks are NOT counted)",
     add: (pid) => void pids.push(pid),
     usedMs: () => pids.reduce((sum, pid) => sum + ticks(pid), 0) * 10,
-    settle: () => new Promise((resolve) => setTimeout(resolve, 1000)),
+    settle: () => new Promise((resolve) => setTimeout(() => resolve(true), 1000)),
     remove: async () => undefined,
   };
 }

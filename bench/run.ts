@@ -580,7 +580,7 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
  * throughput run (default 200). `--only workenv --write` writes the section of a job's worktree as a working
  * environment (issue 21); there `--runs N` sets the runs of each way (default 3). `--only lean [--base REV] --write`
  * writes issue 22's before → after section: the figures of REV (default LEAN_BASE) and of this checkout in one
- * run; there `--runs N` sets the rounds of its latency figures (default 3) and `--jobs N` the jobs per
+ * run; there `--runs N` sets the rounds of its latency figures (default 2) and `--jobs N` the jobs per
  * throughput run (default 200). A whole run keeps the lean section as it is (it compares two builds).
  */
 const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet', 'lean'] as const;
