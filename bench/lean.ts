@@ -215,7 +215,8 @@ function report(r: Results): string[] {
   }
   for (const slots of [SLOTS, 2 * SLOTS]) {
     const [cb, ca] = [supervision(before, slots), supervision(after, slots)];
-    row(`supervision CPU per job at ${slots} slots`, `${ms(cb)} ms`, `${ms(ca)} ms`, times(ca, cb), `≤ 20 ms ${mark(ca <= 20)}`);
+    const cell = (side: Side, c: number) => `${ms(c)} ms (server ${ms(side.local.get(slots)!.run.cpuPerJob)})`;
+    row(`supervision CPU per job at ${slots} slots (of it, the server process's own)`, cell(before, cb), cell(after, ca), times(ca, cb), `≤ 20 ms ${mark(ca <= 20)}`);
   }
   {
     const [fb, fa] = [fleetRatio(before), fleetRatio(after)];
@@ -262,6 +263,7 @@ function report(r: Results): string[] {
     '  which every process it starts joins and stays in, `setsid` or not: job wrappers, the stand-ins, callbacks into the bin.',
     `  Its CPU, read once the group held only the server, minus the stand-in's own (${r.standIn.perRunMs.toFixed(1)} ms a run: the mean of`,
     `  ${r.standIn.each.map((x) => x.toFixed(1)).join(' and ')} ms, ${r.standIn.runs} runs each in a group of their own before and after the local runs), divided by the jobs.`,
+    "  In brackets, the server process's own share, from its /proc accounting (utime + stime).",
     `- **Fleet**: a private \`redis-server\` on a loopback port, one front end (an MCP server with \`CODEX_ASYNC_REDIS_URL\`), and`,
     `  \`codex-async-mcp runner --concurrency ${SLOTS}\` processes started under \`taskset -c 0\` (one runner) or \`-c 0\` and \`-c 1\` (two), so`,
     `  each runner and its jobs have one CPU of their own (front end and Redis unpinned); ${r.jobs} stand-in jobs; ratio = one's time ÷ two's.`,
