@@ -18,18 +18,18 @@ import { cpuAndWakeups, stats, timed, type Stat } from './lib.ts';
 
 export const FLEET_HEADING = 'Fleet: BullMQ on Redis';
 
-const SLEEPY = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/sleepy-codex.sh');
+export const SLEEPY = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/sleepy-codex.sh');
 /** The key prefix runners and front ends use when CODEX_ASYNC_REDIS_PREFIX is unset. */
 const PREFIX = 'cam';
 /** The sleep of each throughput job, and the slots of each runner. */
-const JOB_SECONDS = 2;
+export const JOB_SECONDS = 2;
 /** How long a runner's heartbeat key lasts at the default CODEX_ASYNC_FLEET_LOCK_MS (30 s). */
 const HEARTBEAT_TTL_MS = beatLasts({ lockMs: 30_000 } as FleetConfig);
-const SLOTS = 8;
+export const SLOTS = 8;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-interface RunnerProcess {
+export interface RunnerProcess {
   id: string;
   pid: number;
   home: string;
@@ -48,7 +48,7 @@ export interface FleetOptions {
  * The default sweep (the harness shortens it for tests) and no fleet-wide limit: a user's runner
  * and server. The environment is the harness's, so nothing of this machine's leaks in.
  */
-const userDefaults = { CODEX_ASYNC_SWEEP_MS: '1000' };
+export const userDefaults = { CODEX_ASYNC_SWEEP_MS: '1000' };
 
 export async function fleetBench(h: Harness, opts: FleetOptions = {}): Promise<string[]> {
   const runs = opts.runs ?? 20;
@@ -66,7 +66,7 @@ export async function fleetBench(h: Harness, opts: FleetOptions = {}): Promise<s
       return conn;
     };
     const runner = async (name: string, extra: Record<string, string> = {}, concurrency = SLOTS) => {
-      const r = await startRunner(h, redis, name, concurrency, extra);
+      const r = await startRunner(h, redis, name, concurrency, extra, {});
       runners.push(r);
       return r;
     };
@@ -188,10 +188,25 @@ export async function fleetBench(h: Harness, opts: FleetOptions = {}): Promise<s
 /** Warning and error lines runners wrote to stderr, across the whole bench. */
 const runnerWarnings: string[] = [];
 
-async function startRunner(h: Harness, redis: RedisServer, name: string, concurrency: number, extra: Record<string, string>): Promise<RunnerProcess> {
+/**
+ * A `codex-async-mcp runner` process on its own state directory. `how.main`: the build's bin (today's
+ * by default); `how.cpu`: the one CPU it and everything it starts may run on (`taskset -c`), so two
+ * runners on one machine do not take each other's core.
+ */
+export async function startRunner(
+  h: Harness,
+  redis: RedisServer,
+  name: string,
+  concurrency: number,
+  extra: Record<string, string>,
+  how: { main?: string; cpu?: number },
+): Promise<RunnerProcess> {
   const home = path.join(tempDir(`fleet-runner-${name}`), 'state');
   const env = h.env({ ...userDefaults, CODEX_ASYNC_REDIS_URL: redis.url, CODEX_ASYNC_HOME: home, ...extra });
-  const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN, 'runner', '--concurrency', String(concurrency)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = [process.execPath, how.main ?? SERVER_MAIN, 'runner', '--concurrency', String(concurrency)];
+  if (how.cpu !== undefined) argv.unshift('taskset', '-c', String(how.cpu));
+  // taskset execs node in its place, so the child's pid is the runner's.
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -221,7 +236,7 @@ async function startRunner(h: Harness, redis: RedisServer, name: string, concurr
   };
 }
 
-async function stopAll(runners: RunnerProcess[], connections: Connection[]): Promise<void> {
+export async function stopAll(runners: RunnerProcess[], connections: Connection[]): Promise<void> {
   for (const conn of connections.splice(0)) await conn.close();
   await Promise.all(runners.splice(0).map((r) => r.stop()));
 }
@@ -276,7 +291,7 @@ async function fleetLatency(h: Harness, runs: number, front: Front, runner: Star
   return { ...steps, lastFleetJob };
 }
 
-interface Run {
+export interface Run {
   took: number;
   /** CPU (user + system) the measured processes used over the run, in ms per job. */
   cpuPerJob: number;
@@ -329,7 +344,7 @@ async function waitDone(conn: Connection, jobId: string): Promise<any> {
 }
 
 /** `jobs` stand-in jobs through one client: every start sent at once, then each waited for in order. */
-async function timeJobs(conn: Connection, jobs: number, tag: string, pids: number[], admin?: Redis): Promise<Run> {
+export async function timeJobs(conn: Connection, jobs: number, tag: string, pids: number[], admin?: Redis): Promise<Run> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cam-fleet-cwd-'));
   const cpu = () => pids.reduce((sum, pid) => sum + cpuAndWakeups(pid).cpuSeconds, 0);
   const beats = admin ? watchBeats(admin) : null;
@@ -391,6 +406,11 @@ function watchBeats(admin: Redis): { stop(): number } {
   };
 }
 
+/** A local server for throughput runs: the stand-in for codex, `slots` jobs at a time, a fresh state directory. */
+export function localServer(h: Harness, slots: number): Promise<Connection> {
+  return h.connect({ ...userDefaults, CODEX_BIN: SLEEPY, CODEX_ASYNC_HOME: path.join(tempDir('fleet-local-tp'), 'state'), CODEX_ASYNC_MAX_CONCURRENT: String(slots) });
+}
+
 /**
  * A local server with the same slots as a reference, then the fleet with one runner and with two,
  * each on a fresh state directory, the stand-in for codex everywhere. Then what BullMQ kept.
@@ -398,7 +418,7 @@ function watchBeats(admin: Redis): { stop(): number } {
 async function throughput(h: Harness, jobs: number, front: Front, runner: StartRunner, admin: Redis, redisPid: number) {
   const sleepy = { CODEX_BIN: SLEEPY };
   const localRun = async (slots: number) => {
-    const conn = await h.connect({ ...userDefaults, ...sleepy, CODEX_ASYNC_HOME: path.join(tempDir('fleet-local-tp'), 'state'), CODEX_ASYNC_MAX_CONCURRENT: String(slots) });
+    const conn = await localServer(h, slots);
     const run = await timeJobs(conn, jobs, `local ${slots} slots`, [conn.pid]);
     await conn.close();
     return run;

@@ -23,6 +23,8 @@ import { applyChanges, changesOf } from '../src/workspace/changes.ts';
 import { snapshotCommit } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
 import { fleetBench, FLEET_HEADING } from './fleet.ts';
+import { LEAN_HEADING, leanBench } from './lean.ts';
+import { coldStart, completionVisibility, firstStart, idleRssSamples, pollUnderLoad, type Measured } from './probes.ts';
 import { workenvBench, WORKENV_HEADING } from './workenv.ts';
 import {
   barChart,
@@ -52,6 +54,8 @@ function record(name: string, samples: number[], target?: number): void {
   log(`${name}: p50 ${figure.stat.p50.toFixed(2)} ms, p99 ${figure.stat.p99.toFixed(2)} ms (n=${figure.stat.n})`);
 }
 
+const recordAll = (measured: Measured[]) => measured.forEach((m) => record(m.name, m.samples, m.target));
+
 /** Runs one `codex exec` directly, the floor every wrapper is compared with. */
 function codexDirect(h: Harness, cwd: string, prompt: string): Promise<void> {
   const out = path.join(tempDir('direct'), 'last.txt');
@@ -64,20 +68,6 @@ function codexDirect(h: Harness, cwd: string, prompt: string): Promise<void> {
     child.on('exit', () => resolve());
     child.on('error', reject);
   });
-}
-
-async function coldStart(h: Harness): Promise<void> {
-  const samples: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const [t, conn] = await timed(async () => {
-      const c = await h.connect();
-      await c.client.listTools();
-      return c;
-    });
-    samples.push(t);
-    await conn.close();
-  }
-  record('cold start: spawn → tools/list answered', samples, 300);
 }
 
 async function startLatency(h: Harness): Promise<void> {
@@ -136,78 +126,6 @@ async function pollLatency(h: Harness): Promise<void> {
     record(`codex_poll, event log of ${label}`, await sample(300, () => conn.call('codex_poll', { job_id: done.job_id })), 2);
     fs.rmSync(events);
   }
-  await conn.close();
-}
-
-/**
- * The first codex_start a fresh server answers, as a client sees it: connect (initialize), then
- * start at once. The second start on the same server, once the first job is done, is the steady
- * state to compare with. The servers share one state home, as a user's servers do.
- */
-async function firstStart(h: Harness): Promise<void> {
-  const cwd = h.workdir();
-  const first: number[] = [];
-  const second: number[] = [];
-  for (let i = 0; i < 12; i++) {
-    const conn = await h.connect();
-    const [t1, a] = await timed(() => conn.call('codex_start', { prompt: `first ${i}`, cwd }));
-    await waitFinal(conn, a.job_id);
-    const [t2, b] = await timed(() => conn.call('codex_start', { prompt: `second ${i}`, cwd }));
-    first.push(t1);
-    second.push(t2);
-    await waitFinal(conn, b.job_id);
-    await conn.close();
-  }
-  record('first codex_start after server start (12 fresh servers)', first, 10);
-  record('second codex_start on the same servers', second, 10);
-}
-
-/**
- * codex_poll on a running job and the MCP ping, interleaved, while two real codex jobs run back to
- * back (each one a codex start-up, a shell command printing for about a second, and a follow-up
- * turn), so both see the same load: what a client polling during real work gets.
- */
-async function pollUnderLoad(h: Harness): Promise<void> {
-  const conn = await h.connect({ CODEX_ASYNC_MAX_CONCURRENT: '2' });
-  const cwd = h.workdir();
-  let stop = false;
-  let latest = '';
-  const stream = '[[shell:i=0; while [ $i -lt 20 ]; do echo line $i; i=$((i+1)); sleep 0.05; done]]';
-  const feeder = async (lane: number) => {
-    for (let n = 0; !stop; n++) {
-      const { job_id } = await conn.call('codex_start', { prompt: `${stream} load ${lane}.${n}`, cwd });
-      latest = job_id;
-      await waitFinal(conn, job_id);
-    }
-  };
-  const lanes = [feeder(0), feeder(1)];
-  while (!latest) await sleep(10);
-  await sleep(1000);
-  const polls: number[] = [];
-  const pings: number[] = [];
-  for (let i = 0; i < 400; i++) {
-    pings.push((await timed(() => conn.client.ping()))[0]);
-    polls.push((await timed(() => conn.call('codex_poll', { job_id: latest })))[0]);
-    await sleep(10);
-  }
-  stop = true;
-  await Promise.all(lanes);
-  await conn.close();
-  record('MCP ping round trip, 2 real codex jobs running', pings);
-  record('codex_poll of a running job, 2 real codex jobs running', polls);
-}
-
-async function completionVisibility(h: Harness): Promise<void> {
-  const conn = await h.connect();
-  const cwd = h.workdir();
-  const samples: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const { job_id } = await conn.call('codex_start', { prompt: `[[slow:300]] visible ${i}`, cwd });
-    await conn.call('codex_wait', { job_ids: [job_id], timeout_seconds: 30 });
-    const seen = Date.now();
-    samples.push(seen - fs.statSync(path.join(h.home, 'jobs', job_id, 'exit')).mtimeMs);
-  }
-  record('completion visible: codex exits → codex_wait returns', samples, 25);
   await conn.close();
 }
 
@@ -297,14 +215,7 @@ async function idleCost(h: Harness): Promise<string[]> {
 
 /** Resident memory of fresh idle servers (connected, tools listed, nothing started), 1 s after start. */
 async function idleRss(h: Harness): Promise<string[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const conn = await h.connect();
-    await conn.client.listTools();
-    await sleep(1000);
-    samples.push(rssMb(conn.pid));
-    await conn.close();
-  }
+  const samples = await idleRssSamples(h);
   const s = stats(samples);
   log(`idle RSS of ${s.n} fresh servers: p50 ${s.p50.toFixed(1)} MB, min ${Math.min(...samples).toFixed(1)}, max ${s.max.toFixed(1)}`);
   return [
@@ -667,9 +578,12 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
  * `--runs N` sets its number of runs per agent (default 8). `--only fleet --write` likewise writes the fleet
  * section; there `--runs N` sets the latency runs per mode (default 20) and `--jobs N` the jobs per
  * throughput run (default 200). `--only workenv --write` writes the section of a job's worktree as a working
- * environment (issue 21); there `--runs N` sets the runs of each way (default 3).
+ * environment (issue 21); there `--runs N` sets the runs of each way (default 3). `--only lean [--base REV] --write`
+ * writes issue 22's before → after section: the figures of REV (default LEAN_BASE) and of this checkout in one
+ * run; there `--runs N` sets the rounds of its latency figures (default 2) and `--jobs N` the jobs per
+ * throughput run (default 200). A whole run keeps the lean section as it is (it compares two builds).
  */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet'] as const;
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet', 'lean'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
@@ -680,15 +594,14 @@ function writeSection(heading: string, body: string[]): void {
   const file = path.join(ROOT, 'BENCHMARKS.md');
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const section = [`## ${heading}`, '', ...body];
-  const start = lines.indexOf(`## ${heading}`);
-  if (start >= 0) {
-    const next = lines.findIndex((line, i) => i > start && line.startsWith('## '));
-    lines.splice(start, (next < 0 ? lines.length : next) - start, ...section);
+  const at = sectionAt(lines, heading);
+  if (at) {
+    lines.splice(at.start, at.end - at.start, ...section);
   } else {
     const notes = path.join(ROOT, 'bench/NOTES.md');
     const notesHeading = fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8').split('\n').find((line) => line.startsWith('## ')) : undefined;
-    const at = notesHeading ? lines.indexOf(notesHeading) : -1;
-    lines.splice(at < 0 ? lines.length : at, 0, ...section);
+    const notesAt = notesHeading ? lines.indexOf(notesHeading) : -1;
+    lines.splice(notesAt < 0 ? lines.length : notesAt, 0, ...section);
   }
   fs.writeFileSync(file, lines.join('\n'));
   log(`wrote the section "${heading}" of BENCHMARKS.md`);
@@ -700,6 +613,30 @@ function countOption(name: string): number | undefined {
   const n = Number(process.argv[process.argv.indexOf(name) + 1]);
   if (!(Number.isInteger(n) && n > 0)) throw new Error(`${name} takes a positive whole number`);
   return n;
+}
+
+/** `--base REV`-style options: the word after the name, or undefined when not given. */
+function stringOption(name: string): string | undefined {
+  if (!process.argv.includes(name)) return undefined;
+  const value = process.argv[process.argv.indexOf(name) + 1];
+  if (!value || value.startsWith('--')) throw new Error(`${name} takes a value`);
+  return value;
+}
+
+/** Where the section `## heading` is among `lines`: its heading's index, and the next section's (or the end). */
+function sectionAt(lines: string[], heading: string): { start: number; end: number } | null {
+  const start = lines.indexOf(`## ${heading}`);
+  if (start < 0) return null;
+  const next = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  return { start, end: next < 0 ? lines.length : next };
+}
+
+/** The lines of BENCHMARKS.md's section `## heading` (heading included), or none. */
+function sectionOf(heading: string): string[] {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : [];
+  const at = sectionAt(lines, heading);
+  return at ? lines.slice(at.start, at.end) : [];
 }
 
 function selected(): Set<BenchName> | null {
@@ -723,12 +660,12 @@ async function main(): Promise<void> {
       const sections: string[][] = [];
       let direct: number[] = [];
       const steps: Record<BenchName, () => Promise<unknown>> = {
-        cold: () => coldStart(h),
+        cold: async () => recordAll(await coldStart(h)),
         start: () => startLatency(h),
-        first: () => firstStart(h),
+        first: async () => recordAll(await firstStart(h)),
         poll: () => pollLatency(h),
-        pollload: () => pollUnderLoad(h),
-        visible: () => completionVisibility(h),
+        pollload: async () => recordAll(await pollUnderLoad(h)),
+        visible: async () => recordAll(await completionVisibility(h)),
         e2e: async () => (direct = (await endToEnd(h)).direct),
         scale: async () => sections.push(await storeScaling(h)),
         rss: async () => sections.push(await idleRss(h)),
@@ -752,6 +689,11 @@ async function main(): Promise<void> {
           sections.push(rows);
           if (process.argv.includes('--write')) writeSection(FLEET_HEADING, rows);
         },
+        lean: async () => {
+          const rows = await leanBench({ base: stringOption('--base'), runs: countOption('--runs'), jobs: countOption('--jobs') });
+          sections.push(rows);
+          if (process.argv.includes('--write')) writeSection(LEAN_HEADING, rows);
+        },
       };
       for (const name of BENCHES) {
         if (!only.has(name)) continue;
@@ -764,17 +706,17 @@ async function main(): Promise<void> {
       return;
     }
     log('cold start…');
-    await coldStart(h);
+    recordAll(await coldStart(h));
     log('codex_start latency…');
     await startLatency(h);
     log('first codex_start…');
-    await firstStart(h);
+    recordAll(await firstStart(h));
     log('codex_poll latency…');
     await pollLatency(h);
     log('codex_poll under load…');
-    await pollUnderLoad(h);
+    recordAll(await pollUnderLoad(h));
     log('completion visibility…');
-    await completionVisibility(h);
+    recordAll(await completionVisibility(h));
     log('end to end…');
     const e2e = await endToEnd(h);
     log('store scaling…');
@@ -855,6 +797,7 @@ async function main(): Promise<void> {
       `## ${FLEET_HEADING}`,
       '',
       ...fleetRows,
+      ...sectionOf(LEAN_HEADING),
     );
     const notes = path.join(ROOT, 'bench/NOTES.md');
     if (fs.existsSync(notes)) report.push(fs.readFileSync(notes, 'utf8'));
