@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
-import { CommanderError } from 'commander';
 import { stderrLogger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
 import { safeText } from './safe-text.js';
@@ -38,9 +37,10 @@ async function main(argv: string[]): Promise<void> {
   await buildProgram(VERSION).parseAsync(argv, { from: 'user' });
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+main(process.argv.slice(2)).catch(async (err: unknown) => {
   // Commander has printed its own message (usage error, --help, --version) and set the exit code.
-  if (err instanceof CommanderError) return;
+  // Loaded only here: a server never needs it.
+  if (err instanceof (await import('commander')).CommanderError) return;
   if (err instanceof CliError) {
     // A message can carry a job's text (a file name it chose, its error): shown, not obeyed.
     process.stderr.write(`codex-async-mcp: ${safeText(err.message)}\n`);
