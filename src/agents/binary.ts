@@ -6,7 +6,7 @@ import { ToolError } from '../errors.js';
 import { binEnvOf, type Agent, type AgentName } from './agent.js';
 import { agentOf } from './registry.js';
 import { isOlder } from './version.js';
-import { binaryId, cachedVersion, rememberVersion, versionCacheFile, type BinaryId } from './versioncache.js';
+import { binaryId, cachedVersion, rememberVersion, versionCacheFile } from './versioncache.js';
 
 const run = promisify(execFile);
 
@@ -52,24 +52,6 @@ export function belowFloor(agent: Agent, found: AgentBinary): string | null {
 
 /** How long a failed lookup is believed by available(). */
 const RETRY_FAILED_MS = 30_000;
-
-/**
- * `<binary> --version` runs in flight, by binary and stamp: the engine's locator and a warm-up
- * (warmUp) asking at once start one process between them.
- */
-const probes = new Map<string, Promise<string>>();
-
-function probe(agent: Agent, file: string, id: BinaryId | null): Promise<string> {
-  const key = id ? `${id.real}\0${id.stamp}` : null;
-  const running = key !== null ? probes.get(key) : undefined;
-  if (running) return running;
-  const asked = run(file, ['--version'], { timeout: 15_000 }).then(({ stdout }) => agent.parseVersion(stdout));
-  if (key === null) return asked;
-  probes.set(key, asked);
-  const done = () => void probes.delete(key);
-  asked.then(done, done);
-  return asked;
-}
 
 /**
  * Finds an agent's binary and remembers it while the file found stays the same: an update or a
@@ -151,7 +133,8 @@ export class AgentLocator {
     const installed = agent.installedVersion?.(file);
     if (installed) return { path: file, version: installed };
     try {
-      const version = await probe(agent, file, id);
+      const { stdout } = await run(file, ['--version'], { timeout: 15_000 });
+      const version = agent.parseVersion(stdout);
       if (id) rememberVersion(userCache, id, version);
       return { path: file, version };
     } catch (err) {
