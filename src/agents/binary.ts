@@ -6,6 +6,7 @@ import { ToolError } from '../errors.js';
 import { binEnvOf, type Agent, type AgentName } from './agent.js';
 import { agentOf } from './registry.js';
 import { isOlder } from './version.js';
+import { binaryId, cachedVersion, rememberVersion, versionCacheFile } from './versioncache.js';
 
 const run = promisify(execFile);
 
@@ -37,39 +38,6 @@ export function findExecutable(name: string, searchPath: string): string | null 
   return null;
 }
 
-/** What identifies one installed binary: a reinstall or an upgrade changes at least one of these. */
-function stampOf(file: string): { real: string; stamp: string } | null {
-  try {
-    const real = fs.realpathSync(file);
-    const st = fs.statSync(real);
-    return { real, stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` };
-  } catch {
-    return null;
-  }
-}
-
-type VersionCache = Record<string, { stamp: string; version: string }>;
-
-function readVersionCache(file: string): VersionCache {
-  try {
-    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return parsed && typeof parsed === 'object' ? (parsed as VersionCache) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Best effort: a cache that cannot be written costs the next process one `codex --version`. */
-function writeVersionCache(file: string, cache: VersionCache): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(cache), { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
 /** Clients switch on codex_unavailable since before there were other agents. */
 const unavailable = (agent: Agent) => (agent.name === 'codex' ? 'codex_unavailable' : 'agent_unavailable');
 
@@ -82,25 +50,27 @@ export function belowFloor(agent: Agent, found: AgentBinary): string | null {
   return `${agent.title} ${found.version} (${found.path}) is older than ${agent.floor}, the oldest release this server supports. Update it (\`${agent.install}\`) or set ${binEnvOf(agent.name)} to the full path of a newer one in the MCP server configuration.`;
 }
 
-/**
- * Finds an agent's binary once and remembers it. A failure is not remembered, so installing the
- * agent while the server runs fixes the next call without a restart. With `versionCache` (a file in
- * the state directory), the version of a binary already seen — same file, size and mtime — is read
- * from there: `codex --version` starts a whole Node process (~200 ms of CPU), which every server
- * start would otherwise pay, and which a codex_start arriving right after start-up would wait for.
- */
 /** How long a failed lookup is believed by available(). */
 const RETRY_FAILED_MS = 30_000;
 
+/**
+ * Finds an agent's binary and remembers it while the file found stays the same: an update or a
+ * reinstall (a new stamp) is looked at again, with no restart. A failure is not remembered, so
+ * installing the agent while the server runs fixes the next call. The version is read from the
+ * user's cache (versioncache.ts) when this binary, as it is now, was seen before on this machine;
+ * `legacyCache` is the state home's own file from before there was one, read but never written.
+ */
 export class AgentLocator {
   private found: Promise<AgentBinary> | null = null;
+  /** The file found and its stamp once found: what `found` is believed for. */
+  private foundAs: { path: string; stamp: string | undefined } | null = null;
   private failedAt: number | null = null;
 
   constructor(
     private readonly agent: Agent,
     private readonly configured: string | undefined,
     private readonly searchPath: string,
-    private readonly versionCache?: string,
+    private readonly legacyCache?: string,
   ) {}
 
   /** The binary, if its release is one the adapter supports (see belowFloor). */
@@ -109,8 +79,14 @@ export class AgentLocator {
       const found = await this.find();
       const old = belowFloor(this.agent, found);
       if (old) throw new ToolError(unavailable(this.agent), old);
+      this.foundAs = { path: found.path, stamp: binaryId(found.path)?.stamp };
       return found;
     };
+    // One stat per call: the binary found is believed only while it is the same file.
+    if (this.found && this.foundAs && binaryId(this.foundAs.path)?.stamp !== this.foundAs.stamp) {
+      this.found = null;
+      this.foundAs = null;
+    }
     // An old release is a failure like any other: not remembered, so an update needs no restart.
     this.found ??= supported().then(
       (found) => {
@@ -150,15 +126,16 @@ export class AgentLocator {
       throw new ToolError(kind, `${binEnvOf(agent.name)} "${found}" is not an executable file. ${howToFix}`);
     }
     const file = agent.binaryBehind?.(found) ?? found;
-    const id = this.versionCache ? stampOf(file) : null;
-    const cached = id && readVersionCache(this.versionCache!)[id.real];
-    if (cached && cached.stamp === id.stamp) return { path: file, version: cached.version };
+    const id = binaryId(file);
+    const userCache = versionCacheFile(process.env);
+    const cached = id && (cachedVersion(userCache, id) ?? (this.legacyCache ? cachedVersion(this.legacyCache, id) : null));
+    if (cached) return { path: file, version: cached };
     const installed = agent.installedVersion?.(file);
     if (installed) return { path: file, version: installed };
     try {
       const { stdout } = await run(file, ['--version'], { timeout: 15_000 });
       const version = agent.parseVersion(stdout);
-      if (id) writeVersionCache(this.versionCache!, { ...readVersionCache(this.versionCache!), [id.real]: { stamp: id.stamp, version } });
+      if (id) rememberVersion(userCache, id, version);
       return { path: file, version };
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -174,13 +151,14 @@ export class AgentLocators {
   constructor(
     private readonly bins: Record<AgentName, string | undefined>,
     private readonly searchPath: string,
-    private readonly versionCache?: string,
+    /** The state home's version file from before the user's cache (AgentLocator's legacyCache). */
+    private readonly legacyCache?: string,
   ) {}
 
   of(name: AgentName): AgentLocator {
     let locator = this.made.get(name);
     if (!locator) {
-      locator = new AgentLocator(agentOf(name), this.bins[name], this.searchPath, this.versionCache);
+      locator = new AgentLocator(agentOf(name), this.bins[name], this.searchPath, this.legacyCache);
       this.made.set(name, locator);
     }
     return locator;

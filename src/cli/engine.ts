@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { JobApi } from '../engine/api.js';
-import { Engine } from '../engine/engine.js';
 import { ToolError, type Namer, type Operation } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
@@ -33,10 +32,11 @@ export function openFailure(err: ConfigError | ToolError): CliError {
 
 /**
  * The jobs a front end serves: the fleet's when CODEX_ASYNC_REDIS_URL is set, else this machine's.
- * The fleet's client (BullMQ, ioredis) loads only then: a local server starts without it.
+ * The fleet's client (BullMQ, ioredis) loads only then: a local server starts without it. Either
+ * loads when asked, so that a server answers tools/list before most of its code is read (serve.ts).
  */
 export async function openJobs(config: Config, log: Logger, opts: { forCommand?: boolean } = {}): Promise<JobApi> {
-  if (!config.fleet) return Engine.open(config, log, opts);
+  if (!config.fleet) return (await import('../engine/engine.js')).Engine.open(config, log, opts);
   const { FleetClient } = await import('../fleet/client.js');
   return FleetClient.open(config, log, opts.forCommand ? commandName : undefined);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
-import { CommanderError } from 'commander';
+import v8 from 'node:v8';
 import { stderrLogger } from '../log.js';
 import { CliError, EXIT } from './exit.js';
 import { safeText } from './safe-text.js';
@@ -21,6 +21,18 @@ function endQuietlyWhenReaderLeaves(stream: NodeJS.WriteStream): void {
   });
 }
 
+/**
+ * A server is left running all day, mostly idle. Loading it (zod, the MCP SDK, the engine) made V8
+ * grow its young generation to 2 × 16 MiB, which it never gives back: 7–10 MB of an idle server's
+ * ~75 MB resident. Not letting it grow keeps 1 MiB semi-spaces; measured, start-up took no longer,
+ * and the scavenges beside tool calls get shorter. Set before the server's code loads, which is when
+ * the growth happens; the optimizing compilers are untouched. (A runtime flag: `--max-semi-space-size`
+ * cannot be changed once the heap exists, this one is read at each growth.)
+ */
+function keepYoungGenerationSmall(): void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
@@ -30,7 +42,10 @@ const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import
 async function main(argv: string[]): Promise<void> {
   // Each path loads only what it needs: the server never loads the terminal libraries, and a
   // command like `ls` never loads the MCP SDK (memory for the one, start-up time for the other).
-  if (argv.length === 0) return (await import('./serve.js')).serveOnStdio(VERSION);
+  if (argv.length === 0) {
+    keepYoungGenerationSmall();
+    return (await import('./serve.js')).serveOnStdio(VERSION);
+  }
   if (argv[0] === '__supervise') return (await import('./callback.js')).callback(argv.slice(1));
   endQuietlyWhenReaderLeaves(process.stdout);
   endQuietlyWhenReaderLeaves(process.stderr);
@@ -38,9 +53,10 @@ async function main(argv: string[]): Promise<void> {
   await buildProgram(VERSION).parseAsync(argv, { from: 'user' });
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+main(process.argv.slice(2)).catch(async (err: unknown) => {
   // Commander has printed its own message (usage error, --help, --version) and set the exit code.
-  if (err instanceof CommanderError) return;
+  // Loaded only here: a server never needs it.
+  if (err instanceof (await import('commander')).CommanderError) return;
   if (err instanceof CliError) {
     // A message can carry a job's text (a file name it chose, its error): shown, not obeyed.
     process.stderr.write(`codex-async-mcp: ${safeText(err.message)}\n`);

@@ -8,6 +8,7 @@ import { pushJobChanges } from '../mcp/resources.js';
 import { createMcpServer } from '../mcp/server.js';
 import { limitedStdioTransport } from './stdio-limit.js';
 import { openFailure, openJobs } from './engine.js';
+import { whenOpen } from './opening.js';
 
 /**
  * The jobs this server serves — the fleet's when CODEX_ASYNC_REDIS_URL is set, else this machine's —
@@ -32,19 +33,23 @@ export async function serveOnStdio(version: string): Promise<void> {
         'the command line for people is `codex-async-mcp --help`. Ctrl-C or Ctrl-D stops it.\n',
     );
   }
-  const { engine, unavailable } = await openEngine();
-  // A server that cannot open its state still serves, answering every tool call with the reason
-  // and the fix: clients restart a server that exits, which would only repeat the failure.
-  if (unavailable) stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
-  const get = () => {
-    if (engine) return engine;
-    throw unavailable!;
-  };
-  const handle = serveStdio(({ era }) => createMcpServer(get, stderrLogger, version, { pushChanges: era === 'modern' }), {
+  // Served at once, opened meanwhile (see whenOpen). A server that cannot open its state still
+  // serves, answering every tool call with the reason and the fix: clients restart a server that
+  // exits, which would only repeat the failure.
+  const opening = openEngine().then(({ engine, unavailable }) => {
+    if (!unavailable) return engine;
+    stderrLogger('error', `${unavailable.message} (every tool call will report this until the server is restarted)`);
+    throw unavailable;
+  });
+  opening.catch((err: unknown) => {
+    if (!(err instanceof ToolError)) stderrLogger('error', `cannot open the jobs: ${(err as Error).stack ?? String(err)}`);
+  });
+  const jobs = whenOpen(opening);
+  const handle = serveStdio(({ era }) => createMcpServer(jobs, stderrLogger, version, { pushChanges: era === 'modern' }), {
     transport: limitedStdioTransport(stderrLogger),
     onerror: (err) => stderrLogger('warn', `transport: ${err.message}`),
   });
-  onShutdown(() => handle.close(), engine, true);
+  onShutdown(() => handle.close(), jobs(), true);
 }
 
 /** Stops serving on end of input or a signal. Jobs run on; only the watching stops. */

@@ -28,9 +28,11 @@ export function foldNewEvents(stream: EventStream, file: string, offset: number,
     let carry = Buffer.alloc(0);
     // After a skip we are inside a line: drop it up to its newline.
     let skipping = skipTo !== offset;
-    const buf = Buffer.alloc(CHUNK);
+    // Sized to what is new (a poll finds a few KB): a zeroed 1 MiB per call cost more than the
+    // folding, and its garbage made the collector run beside every poll.
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
     while (pos + carry.length < size) {
-      const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, size - pos - carry.length), pos + carry.length);
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - pos - carry.length), pos + carry.length);
       if (n <= 0) break;
       let data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
       let start = 0;
@@ -83,7 +85,7 @@ export function readActivityTail(stream: EventStream, file: string, maxLines: nu
   try {
     for (let window = TAIL_FIRST; ; window *= 4) {
       const start = Math.max(0, size - window);
-      const buf = Buffer.alloc(size - start);
+      const buf = Buffer.allocUnsafe(size - start);
       const n = fs.readSync(fd, buf, 0, buf.length, start);
       const out = renderTail(stream, buf.toString('utf8', 0, n), start > 0, maxLines, maxChars);
       if (start === 0 || window >= TAIL_MAX || out.lines >= maxLines || out.text.length >= maxChars) return out.text;
