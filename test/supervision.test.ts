@@ -147,7 +147,6 @@ describe('supervision', () => {
     // Once the wrapper is gone, any call back it made is already a process (setsid forks it first).
     const wrapper = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8').split(' ')[0]);
     await until('the wrapper to exit', () => !fs.existsSync(`/proc/${wrapper}`));
-    await until('the job\'s last shell to leave', () => processesRunning('codex-async-await\0' + dir).length === 0);
     await until('any call back to end', () => processesRunning(`__supervise\0exited\0${id}.`).length === 0);
     assert.equal(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8'), '', 'nothing called back into the bin');
     await conn.close();
@@ -160,9 +159,12 @@ describe('supervision', () => {
     process.kill(conn.pid, 'SIGSTOP');
     try {
       await until('the agent to exit', () => fs.readFileSync(path.join(dir, 'exit'), 'utf8').trim() !== '', 60_000);
-      // Alive though paused, the server is still counted on: its job waits for it.
-      await until('the job\'s last shell to wait for the server', () => processesRunning('codex-async-await\0' + dir).length === 1);
+      // Alive though paused, the server is still counted on: the job's wrapper waits for it.
+      const wrapper = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8').split(' ')[0]);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(fs.existsSync(`/proc/${wrapper}`), 'the wrapper waits');
       assert.equal(rows(s.h).find((r) => r.id === id).status, 'running');
+      assert.equal(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8'), '', 'nothing called back yet');
     } finally {
       process.kill(conn.pid, 'SIGKILL');
     }

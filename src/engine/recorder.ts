@@ -10,7 +10,7 @@ import { isDiskFull, type Reserve } from '../jobs/reserve.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { identityAlive } from '../supervise/proc.js';
-import { jobProcess, killJob, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { endLeftovers, jobProcess, killJob, type JobProcess } from '../supervise/terminate.js';
 import { decide, setupFailure, stoppedIn, type Verdict } from './outcome.js';
 import type { Waiters } from './waiters.js';
 import type { Workspaces } from './workspaces.js';
@@ -180,7 +180,7 @@ export class Recorder {
       killJob(proc);
       touch(files.recorded);
     } else {
-      void stopJob(proc, this.config.killGraceSeconds * 1000, 'SIGTERM').finally(() => touch(files.recorded));
+      void endLeftovers(proc, this.config.killGraceSeconds * 1000).finally(() => touch(files.recorded));
     }
     return true;
   }

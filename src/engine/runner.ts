@@ -7,7 +7,7 @@ import { isFinal } from '../jobs/states.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { identityAlive } from '../supervise/proc.js';
-import { interruptAgent, interruptJob, jobGone, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
+import { endLeftovers, interruptAgent, interruptJob, jobGone, killJob, livingProcesses, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { agentOf } from '../agents/registry.js';
 import { Launcher } from './launcher.js';
 import { Recorder } from './recorder.js';
@@ -133,7 +133,7 @@ export class Runner {
     // Recording the outcome ends what the job left running (record); if a server recorded it first,
     // the callback still sees to it, since that server may exit before the grace period is over.
     if (job && job.launch_token === launch && !this.recorder.conclude(id)) {
-      await stopJob(this.recorder.processOf(job), this.config.killGraceSeconds * 1000, 'SIGTERM');
+      await endLeftovers(this.recorder.processOf(job), this.config.killGraceSeconds * 1000);
     }
     await this.launcher.dispatch();
   }

@@ -195,8 +195,9 @@ export function readSmall(file: string, maxBytes = 1 << 20): string | null {
   const fd = openForReading(file);
   if (fd === null) return null;
   try {
-    const buf = Buffer.alloc(maxBytes);
-    const n = fs.readSync(fd, buf, 0, maxBytes, 0);
+    // Sized by the file, not the limit: this runs several times per job end, and a zeroed MiB each time showed in profiles.
+    const buf = Buffer.allocUnsafe(Math.min(maxBytes, fs.fstatSync(fd).size));
+    const n = buf.length ? fs.readSync(fd, buf, 0, buf.length, 0) : 0;
     return buf.subarray(0, n).toString('utf8');
   } finally {
     fs.closeSync(fd);

@@ -42,24 +42,6 @@ listened() {
 }`;
 
 /**
- * What a job's end waits on when a listener was alive as its agent exited: the listener records the
- * outcome, ends what the job left running and starts the next job, then makes `recorded`
- * (engine/recorder.ts). Until then this shell, in a session of its own so that ending the job's
- * tree leaves it be, looks every 50 ms (every 0.5 s after the first second); should every listener
- * go away first, or `patience` (centiseconds) run out (a listener paused or hung), it calls back into
- * the bin as the wrapper would have. So the guarantee is the callback's: the outcome is recorded and
- * the queue moves whether or not any server lives.
- */
-const AWAIT = `dir=$1; listeners=$2; patience=$3; shift 3
-${LISTENED}
-waited=0
-while [ ! -e "$dir/recorded" ]; do
-  if [ "$waited" -ge "$patience" ] || ! listened; then exec "$@"; fi
-  if [ "$waited" -lt 100 ]; then sleep 0.05; waited=$((waited + 5)); else sleep 0.5; waited=$((waited + 50)); fi
-done
-`;
-
-/**
  * The wrapper that runs a job's agent (codex, claude, …). It exists so a job does not depend on the
  * server that started it: the agent reads the prompt from a file and writes to files (no pipes to a
  * server that may die: codex panics when its stdout closes), and the wrapper, about 1 MB of shell,
@@ -68,8 +50,11 @@ done
  * exec) ends its turn.
  *
  * It also makes the job independent of any server being alive: a timer enforces the deadline, and
- * when the agent exits the bin is called back (`__supervise exited`) to record the outcome, end what
- * the job left running and start the next queued job. Both callbacks run in sessions of their own
+ * when the agent exits someone records the outcome, ends what the job left running and starts the
+ * next queued job. While a server or runner listens on the home, that is the listener, woken by the
+ * notify file: the wrapper waits for its `recorded` mark (one `sleep` a job, where a Node process
+ * would cost ~0.2 s of CPU). With no listener alive, or none left while it waits, or one silent past
+ * `patience` (a paused server), the bin is called back (`__supervise exited`) to do it. Both callbacks run in sessions of their own
  * (`setsid -f`), outside the group that stopping the job signals. Only the agent carries the launch
  * marker: the wrapper, its timer and the callbacks are not the job's work. The agent runs at a lower
  * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
@@ -95,7 +80,7 @@ done
  * The final touch of the notify file wakes every server watching the home directory.
  */
 const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
-sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; setup=\${14}; listeners=\${15}; patience=\${16}; await=\${17}; shift 17
+sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; setup=\${14}; listeners=\${15}; patience=\${16}; shift 16
 starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
 read -r stat < /proc/$$/stat
 starttime "\${stat##*) }"
@@ -135,11 +120,14 @@ if [ "$code" = 0 ]; then
   [ "$niceness" -gt 0 ] && set -- nice -n "$niceness" "$@"
   ${JOB_ENV_MARKER}="$launch" "$@" < "$dir/prompt.txt" > "$dir/events.jsonl" 2> "$dir/stderr.log"
   code=$?
+  # Whether the turn completed matters only to a check: without one, no tail or grep runs.
   done=0
-  [ "$code" = 0 ] && [ "$zero_done" = 1 ] && done=1
-  [ -n "$done_mark" ] && tail -n 5 "$dir/events.jsonl" | grep -qF -e "$done_mark" && done=1
-  [ -n "$stop_mark" ] && tail -n 20 "$dir/events.jsonl" | grep -qF -e "$stop_mark" && done=0
-  if [ -n "$check" ] && [ "$done" = 1 ]; then
+  if [ -n "$check" ]; then
+    [ "$code" = 0 ] && [ "$zero_done" = 1 ] && done=1
+    [ -n "$done_mark" ] && tail -n 5 "$dir/events.jsonl" | grep -qF -e "$done_mark" && done=1
+    [ -n "$stop_mark" ] && tail -n 20 "$dir/events.jsonl" | grep -qF -e "$stop_mark" && done=0
+  fi
+  if [ "$done" = 1 ]; then
     : > "$dir/check.started"
     mode=\${check%%:*}; rest=\${check#*:}
     step "$launch.check" "$mode" "\${rest%%:*}" '[]' false "$dir/check.sh" > "$dir/check.log" 2>&1
@@ -149,12 +137,13 @@ fi
 echo $code > "$dir/exit"
 kill $timer 2>/dev/null
 : > "$notify"
-if listened; then
-  setsid -f /bin/sh -c "$await" codex-async-await "$dir" "$listeners" "$patience" "$node" "$main" __supervise exited "$launch" "$settings" \\
-    < /dev/null > /dev/null 2>> "$dir/supervisor.log"
-else
-  callback exited
-fi
+# A listener records the job's end and then makes \`recorded\` (engine/recorder.ts): wait for that
+# rather than start a Node process, unless no listener is left or one stays silent past \`patience\`.
+waited=0
+while [ ! -e "$dir/recorded" ] && [ "$waited" -lt "$patience" ] && listened; do
+  if [ "$waited" -lt 100 ]; then sleep 0.05; waited=$((waited + 5)); else sleep 0.5; waited=$((waited + 50)); fi
+done
+[ -e "$dir/recorded" ] || callback exited
 `;
 
 export interface Launched {
@@ -240,7 +229,6 @@ export async function launchJob(opts: {
         opts.setup ? `${opts.setup.mode}:${JSON.stringify(opts.setup.roots)}` : '',
         opts.listenersDir,
         String(Math.round(opts.patienceSeconds * 100)),
-        AWAIT,
         opts.agentPath,
         ...opts.args,
       ],

@@ -50,10 +50,11 @@ function allPids(): number[] {
   }
 }
 
-/** Does the environment block carry `marker` (NAME=value)? */
-function hasEnvMarker(env: Buffer, marker: string): boolean {
-  const entry = Buffer.from(`${marker}\0`);
-  return env.subarray(0, entry.length).equals(entry) || env.includes(Buffer.concat([Buffer.from([0]), entry]));
+/** A marker (NAME=value) as it appears in an environment block: first, or after a NUL; ended by a NUL. */
+const asEntry = (marker: string) => ({ first: Buffer.from(`${marker}\0`), inside: Buffer.from(`\0${marker}\0`) });
+
+function hasEnvEntry(env: Buffer, entry: ReturnType<typeof asEntry>): boolean {
+  return env.subarray(0, entry.first.length).equals(entry.first) || env.includes(entry.inside);
 }
 
 export interface ProcessQuery {
@@ -81,43 +82,76 @@ interface Row extends Stat, Seen {
   env?: Buffer | null;
 }
 
+/** Clock ticks per second of /proc's start times: USER_HZ, 100 on every Linux we run on. */
+const TICKS = 100;
+
+/**
+ * Environments already read, by process (pid and start time), kept from one table to the next:
+ * a process's environment changes only when it execs, which a process of ours does at once after
+ * it forks (the wrapper's `CODEX_ASYNC_JOB_ID=… cmd`). So one read is kept only once the process is
+ * a second old; a younger one is read again by each table.
+ */
+let settledEnvs = new Map<string, Buffer | null>();
+
 /**
  * One look at every process on the machine: each one's stat, and its environment only when a query
- * needs it (and then once). Reading /proc costs what the machine runs, not what we ask, so the
- * queries made in one turn of the event loop (a sweep over every running job, a stop and its first
- * look) share one table; the next turn reads a new one.
+ * needs it. Reading /proc costs what the machine runs, not what we ask, so the queries made in one
+ * turn of the event loop (a sweep over every running job, a stop and its first look) share one
+ * table; the next turn reads a new one.
  */
 class ProcessTable {
   private readonly rows: Row[] = [];
+  private readonly settled: Map<string, Buffer | null>;
+  private readonly settledBefore: number;
 
   constructor() {
+    let uptime = 0;
+    try {
+      uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    } catch {
+      // Without it nothing counts as settled: every environment is read afresh.
+    }
+    this.settledBefore = (uptime - 1) * TICKS;
+    this.settled = new Map();
     for (const pid of allPids()) {
       if (pid === process.pid) continue;
       const stat = readStat(pid);
-      if (living(stat)) this.rows.push({ ...stat, pid });
+      if (!living(stat)) continue;
+      const row: Row = { ...stat, pid };
+      const key = `${pid} ${stat.startTime}`;
+      if (settledEnvs.has(key)) {
+        row.env = settledEnvs.get(key);
+        this.settled.set(key, row.env ?? null);
+      }
+      this.rows.push(row);
     }
+    // What is no longer running is forgotten.
+    settledEnvs = this.settled;
   }
 
   find(q: ProcessQuery): Seen[] {
     const since = q.since ? Number(q.since) : 0;
+    const entries = q.markers.map(asEntry);
     const found: Seen[] = [];
     for (const row of this.rows) {
       const inGroup = q.pgid !== null && row.pgrp === q.pgid;
       if (inGroup && q.trustGroup) found.push(row);
-      else if ((inGroup || q.anySession) && Number(row.startTime) >= since && q.markers.some((m) => this.carries(row, m))) found.push(row);
+      else if ((inGroup || q.anySession) && Number(row.startTime) >= since && this.carries(row, entries)) found.push(row);
     }
     return found.map(({ pid, startTime }) => ({ pid, startTime }));
   }
 
-  private carries(row: Row, marker: string): boolean {
+  private carries(row: Row, entries: ReturnType<typeof asEntry>[]): boolean {
     if (row.env === undefined) {
       try {
         row.env = fs.readFileSync(`/proc/${row.pid}/environ`);
       } catch {
         row.env = null;
       }
+      if (Number(row.startTime) < this.settledBefore) this.settled.set(`${row.pid} ${row.startTime}`, row.env);
     }
-    return row.env !== null && hasEnvMarker(row.env, marker);
+    const env = row.env;
+    return env !== null && entries.some((entry) => hasEnvEntry(env, entry));
   }
 }
 

@@ -62,6 +62,9 @@ export function jobGone(p: JobProcess): boolean {
   return p.pgid !== null && !isAlive(p.pgid, p.startTime) && groupProcesses(p).length === 0;
 }
 
+/** The processes carrying the job's markers, in its group or not. */
+const carriers = (p: JobProcess) => findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true, since: p.startTime });
+
 /** Signals every process of the job; returns those it found (one look at /proc serves both). */
 function signalJob(p: JobProcess, signal: NodeJS.Signals): Seen[] {
   const found = livingProcesses(p);
@@ -76,7 +79,7 @@ function signalJob(p: JobProcess, signal: NodeJS.Signals): Seen[] {
   }
   // Everything else that carries the job's marker: codex's shell commands in sessions of their
   // own, and the group's members once its leader is gone and the group id proves nothing.
-  send(findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true, since: p.startTime }), signal);
+  send(carriers(p), signal);
   return found;
 }
 
@@ -90,10 +93,10 @@ export function interruptAgent(p: JobProcess): void {
 }
 
 /**
- * Waits until none of the job's processes is left: first those `seen` (each looked up by pid, not
+ * Waits until `look` finds nothing: first until those `seen` are gone (each looked up by pid, not
  * the whole of /proc), then one more look at everything, for what they started meanwhile.
  */
-async function waitGone(p: JobProcess, seen: Seen[], ms: number): Promise<boolean> {
+async function waitGone(look: () => Seen[], seen: Seen[], ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   let left = seen;
   for (;;) {
@@ -101,7 +104,7 @@ async function waitGone(p: JobProcess, seen: Seen[], ms: number): Promise<boolea
     if (left.length === 0) {
       // A fresh look, not the table the signal was sent from (it lasts until the loop's next check phase).
       await new Promise((resolve) => setImmediate(resolve));
-      left = livingProcesses(p);
+      left = look();
       if (left.length === 0) return true;
     }
     if (Date.now() >= until) return false;
@@ -109,16 +112,30 @@ async function waitGone(p: JobProcess, seen: Seen[], ms: number): Promise<boolea
   }
 }
 
-/**
- * SIGINT (codex ends its turn cleanly and stays resumable), then SIGKILL after the grace period.
- * `first: 'SIGTERM'` ends what a job that finished on its own left behind (a backgrounded server, a
- * sleeper), as systemd ends a unit's remaining processes.
- */
-export async function stopJob(p: JobProcess, graceMs: number, first: 'SIGINT' | 'SIGTERM' = 'SIGINT'): Promise<{ escalated: boolean; gone: boolean }> {
-  const seen = signalJob(p, first);
-  if (seen.length === 0 || (await waitGone(p, seen, graceMs))) return { escalated: false, gone: true };
-  return { escalated: true, gone: await waitGone(p, signalJob(p, 'SIGKILL'), 5_000) };
+/** `first` to what `signal` reaches, then SIGKILL to what is left after the grace period. */
+async function escalate(look: () => Seen[], signal: (s: NodeJS.Signals) => Seen[], first: NodeJS.Signals, graceMs: number): Promise<{ escalated: boolean; gone: boolean }> {
+  const seen = signal(first);
+  if (seen.length === 0 || (await waitGone(look, seen, graceMs))) return { escalated: false, gone: true };
+  return { escalated: true, gone: await waitGone(look, signal('SIGKILL'), 5_000) };
 }
+
+/** SIGINT to the whole job (codex ends its turn cleanly and stays resumable), then SIGKILL after the grace period. */
+export const stopJob = (p: JobProcess, graceMs: number) =>
+  escalate(() => livingProcesses(p), (signal) => signalJob(p, signal), 'SIGINT', graceMs);
+
+/**
+ * What a job that ended on its own left running (a backgrounded server, a sleeper): SIGTERM, then
+ * SIGKILL after the grace, as systemd ends a unit's remaining processes. Only what carries the job's
+ * markers, not its group: the wrapper is finishing there, and the shell it leaves to wait for the
+ * outcome (supervise/launch.ts) is not the job's to end. (Once the wrapper has exited, which is
+ * moments later, the group id proves nothing anyway.)
+ */
+export const endLeftovers = (p: JobProcess, graceMs: number) =>
+  escalate(() => carriers(p), (signal) => {
+    const found = carriers(p);
+    send(found, signal);
+    return found;
+  }, 'SIGTERM', graceMs);
 
 /** The SIGINT half of stopJob, for a stop that another tick escalates. */
 export const interruptJob = (p: JobProcess) => void signalJob(p, 'SIGINT');
