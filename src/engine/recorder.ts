@@ -162,27 +162,32 @@ export class Recorder {
       job,
     );
     if (!done) return false;
+    this.bus.publish(job.id);
+    this.waiters.wake(job.id);
+    // The rest waits a turn, so the answers just woken (codex_wait) go out before a look at /proc,
+    // a git process or the next launch's spawn; tracked, so a callback's process stays for it.
+    this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.afterRecord(job, verdict.error?.kind === 'lost')));
+    return true;
+  }
+
+  /** What a job's end still needs once it is recorded: its ports, its changes, its logs, what it left running, the next job. */
+  private async afterRecord(job: Job, lost: boolean): Promise<void> {
+    const files = jobFiles(this.layout, job.id);
     // A crash before this line loses nothing: a final job's block counts as free anyway.
     this.store.releasePorts(job.id);
+    this.onFinished();
     this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
     // Everything is read now: the finished logs keep their tail within the cap too.
     const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 };
     this.punched.delete(job.id);
     void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
-    this.bus.publish(job.id);
-    this.waiters.wake(job.id);
-    this.onFinished();
     // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
     // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
-    // Then the job's end is over: what its wrapper's last shell waits for (supervise/launch.ts).
+    // Then the job's end is over: what its wrapper waits for (supervise/launch.ts).
     const proc = this.processOf(job);
-    if (job.stop_reason !== null || verdict.error?.kind === 'lost') {
-      killJob(proc);
-      touch(files.recorded);
-    } else {
-      void endLeftovers(proc, this.config.killGraceSeconds * 1000).finally(() => touch(files.recorded));
-    }
-    return true;
+    if (job.stop_reason !== null || lost) killJob(proc);
+    else await endLeftovers(proc, this.config.killGraceSeconds * 1000);
+    touch(files.recorded);
   }
 
   processOf(job: Job): JobProcess {
