@@ -3,13 +3,12 @@
  * a temporary worktree and kept by commit under the OS temp directory; and a harness whose servers
  * run a given build.
  */
-import { Client, type ClientOptions } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { ClientOptions } from '@modelcontextprotocol/client';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, SERVER_MAIN, type Connection, type Harness } from '../test/helpers/harness.ts';
+import { connectServer, ROOT, SERVER_MAIN, type Connection, type Harness } from '../test/helpers/harness.ts';
 
 export interface Build {
   /** The commit, short, with "+changes" when the checkout has uncommitted work. */
@@ -68,15 +67,14 @@ export function buildOfRev(rev: string, log: (line: string) => void): Build {
 
 /**
  * `base` with its servers running `main` instead of today's bin: the same environment, homes and
- * mock, so a figure measured through it differs from `base`'s only by the build. (The test harness
- * spawns its one SERVER_MAIN; this is its connectServer with the bin as a parameter.)
+ * mock, so a figure measured through it differs from `base`'s only by the build.
  */
 export function serving(base: Harness, main: string): Harness {
   const connections = new Set<Connection>();
   return {
     ...base,
     async connect(extra = {}, options?: ClientOptions) {
-      const conn = await connectTo(main, base.env(extra), options);
+      const conn = await connectServer(base.env(extra), options, main);
       connections.add(conn);
       const close = conn.close;
       conn.close = async () => {
@@ -92,23 +90,3 @@ export function serving(base: Harness, main: string): Harness {
   };
 }
 
-async function connectTo(main: string, env: Record<string, string>, options?: ClientOptions): Promise<Connection> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [main], env, stderr: 'pipe' });
-  const stderr: string[] = [];
-  transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const client = new Client({ name: 'codex-async-mcp-bench', version: '1.0.0' }, options);
-  await client.connect(transport);
-  const raw = (name: string, args: Record<string, unknown>, opts?: Record<string, unknown>) => client.callTool({ name, arguments: args }, opts as never);
-  return {
-    client,
-    transport,
-    pid: transport.pid!,
-    close: () => client.close(),
-    raw,
-    async call(name, args) {
-      const result = (await raw(name, args)) as any;
-      if (result.isError) throw new Error(`${name} failed: ${result.content?.[0]?.text}\nserver stderr:\n${stderr.join('')}`);
-      return result.structuredContent;
-    },
-  };
-}

@@ -90,8 +90,9 @@ export async function startHarness(): Promise<Harness> {
   return harness;
 }
 
-export async function connectServer(env: Record<string, string>, options?: ClientOptions): Promise<Connection> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [SERVER_MAIN], env, stderr: 'pipe' });
+/** `main`: another build's bin (bench/builds.ts measures two side by side). */
+export async function connectServer(env: Record<string, string>, options?: ClientOptions, main = SERVER_MAIN): Promise<Connection> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [main], env, stderr: 'pipe' });
   const stderr: string[] = [];
   transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   const client = new Client({ name: 'codex-async-mcp-tests', version: '1.0.0' }, options);
