@@ -162,6 +162,8 @@ export class Recorder {
       job,
     );
     if (!done) return false;
+    // A crash before this line loses nothing: a final job's block counts as free anyway.
+    this.store.releasePorts(job.id);
     this.bus.publish(job.id);
     this.waiters.wake(job.id);
     // The rest waits a turn, so the answers just woken (codex_wait) go out before a look at /proc,
@@ -170,11 +172,9 @@ export class Recorder {
     return true;
   }
 
-  /** What a job's end still needs once it is recorded: its ports, its changes, its logs, what it left running, the next job. */
+  /** What a job's end still needs once it is recorded: its changes, its logs, what it left running, the next job. */
   private async afterRecord(job: Job, lost: boolean): Promise<void> {
     const files = jobFiles(this.layout, job.id);
-    // A crash before this line loses nothing: a final job's block counts as free anyway.
-    this.store.releasePorts(job.id);
     this.onFinished();
     this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
     // Everything is read now: the finished logs keep their tail within the cap too.
