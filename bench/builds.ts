@@ -3,12 +3,11 @@
  * a temporary worktree and kept by commit under the OS temp directory; and a harness whose servers
  * run a given build.
  */
-import type { ClientOptions } from '@modelcontextprotocol/client';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectServer, ROOT, SERVER_MAIN, type Connection, type Harness } from '../test/helpers/harness.ts';
+import { ROOT, SERVER_MAIN, type Harness } from '../test/helpers/harness.ts';
 
 export interface Build {
   /** The commit, short, with "+changes" when the checkout has uncommitted work. */
@@ -70,23 +69,6 @@ export function buildOfRev(rev: string, log: (line: string) => void): Build {
  * mock, so a figure measured through it differs from `base`'s only by the build.
  */
 export function serving(base: Harness, main: string): Harness {
-  const connections = new Set<Connection>();
-  return {
-    ...base,
-    async connect(extra = {}, options?: ClientOptions) {
-      const conn = await connectServer(base.env(extra), options, main);
-      connections.add(conn);
-      const close = conn.close;
-      conn.close = async () => {
-        connections.delete(conn);
-        await close();
-      };
-      return conn;
-    },
-    async close() {
-      for (const conn of [...connections]) await conn.close();
-      await base.close();
-    },
-  };
+  return { ...base, connect: (extra, options) => base.connect(extra, options, main) };
 }
 

@@ -42,8 +42,11 @@ export interface Harness {
   /** A fresh working directory for codex. */
   workdir(): string;
   env(extra?: Record<string, string>): Record<string, string>;
-  /** `client`: options for the SDK Client, e.g. `versionNegotiation` or `capabilities`. */
-  connect(extra?: Record<string, string>, client?: ClientOptions): Promise<Connection>;
+  /**
+   * `client`: options for the SDK Client, e.g. `versionNegotiation` or `capabilities`; `main`:
+   * another build's bin (bench/builds.ts measures two side by side).
+   */
+  connect(extra?: Record<string, string>, client?: ClientOptions, main?: string): Promise<Connection>;
   close(): Promise<void>;
 }
 
@@ -70,8 +73,8 @@ export async function startHarness(): Promise<Harness> {
     codexHome,
     workdir: () => tempDir('cwd'),
     env,
-    async connect(extra = {}, client) {
-      const conn = await connectServer(env(extra), client);
+    async connect(extra = {}, client, main) {
+      const conn = await connectServer(env(extra), client, main);
       connections.add(conn);
       const close = conn.close;
       conn.close = async () => {
