@@ -60,7 +60,7 @@ export interface HomeLayout {
   notifyDir: string;
   /** One file per process watching notifyDir, named by its pid, holding "pid starttime" (jobs/bus.ts). */
   listenersDir: string;
-  /** Agent versions already read, by installed binary: see agents/binary.ts. */
+  /** Agent versions read before they were kept per user: read as a fallback, never written (agents/versioncache.ts). */
   agentVersions: string;
   /** One git worktree per job run with isolation "worktree", named by job id. */
   worktreesDir: string;
