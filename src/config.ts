@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AGENT_NAMES, binEnvOf, type AgentName } from './agents/agent.js';
 import { PORT_BLOCK, type PortRange } from './jobs/ports.js';
+import { hasProc } from './supervise/platform/index.js';
 
 const flag = z
   .enum(['', '0', '1', 'true', 'false', 'yes', 'no'])
@@ -45,6 +46,11 @@ const EnvSchema = z.object({
   CODEX_ASYNC_FLEET_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   CODEX_ASYNC_FLEET_LOST_AFTER: positiveNumber(600),
   CODEX_ASYNC_PORTS: z.string().default(DEFAULT_PORTS),
+  // How jobs are supervised (supervise/platform/): read there, checked here so a typo stops the start.
+  CODEX_ASYNC_PLATFORM: z
+    .enum(['linux', 'posix'])
+    .optional()
+    .refine((v) => v !== 'linux' || hasProc(), 'linux needs /proc, which this system lacks: leave it unset or use posix'),
 });
 
 export interface Config {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { openDb } from '../src/jobs/db.ts';
 import { pickBlock, startingBlock } from '../src/jobs/ports.ts';
 import { JobStore } from '../src/jobs/store.ts';
-import { listeningPorts } from '../src/supervise/listening.ts';
+import { listeningPorts } from '../src/supervise/proc.ts';
 import { gitRepo } from './helpers/git.ts';
 import { cliIn, tempDir, until, useServer, waitFinal, type Connection } from './helpers/harness.ts';
 

@@ -15,6 +15,8 @@ export async function callback(argv: string[]): Promise<void> {
     throw new Error('usage: __supervise exited|deadline <job>.<launch> <settings>: called by a job\'s wrapper, not by people');
   }
   const settings = JSON.parse(settingsJson) as Record<string, string>;
+  // Supervised as the server that launched the job was (supervise/platform/ reads it from here).
+  if (settings.CODEX_ASYNC_PLATFORM) process.env.CODEX_ASYNC_PLATFORM = settings.CODEX_ASYNC_PLATFORM;
   const log = (level: string, message: string) => process.stderr.write(`${new Date().toISOString()} ${event} ${level}: ${message}\n`);
   // One line per call, so a job's supervisor.log says who recorded its end when no server did.
   log('info', event === 'exited' ? 'no server or runner was listening: recording the job\'s end here' : 'the deadline passed');

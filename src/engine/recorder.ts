@@ -166,7 +166,7 @@ export class Recorder {
     this.store.releasePorts(job.id);
     this.bus.publish(job.id);
     this.waiters.wake(job.id);
-    // The rest waits a turn, so the answers just woken (codex_wait) go out before a look at /proc,
+    // The rest waits a turn, so the answers just woken (codex_wait) go out before a look at the processes,
     // a git process or the next launch's spawn; tracked, so a callback's process stays for it.
     this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.afterRecord(job, verdict.error?.kind === 'lost')));
     return true;

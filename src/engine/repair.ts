@@ -35,7 +35,7 @@ const SIDECARS = ['', '-wal', '-shm'];
  */
 export async function repairStore(config: Config, now = new Date()): Promise<Repaired> {
   const layout = homeLayout(config.home);
-  // /proc names open files by their real path.
+  // Open files are named by their real path.
   const real = path.join(fs.existsSync(layout.home) ? fs.realpathSync(layout.home) : layout.home, path.basename(layout.db));
   const holders = processesWithOpen(SIDECARS.map((s) => real + s)).filter((pid) => pid !== process.pid);
   if (holders.length) {
@@ -242,7 +242,7 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
   const exitCode = readExitStatus(files);
   if (exitCode === null && !jobGone(proc)) {
     // Still at work: the sweep of any server follows it from here, as it would have.
-    const launch = wrapperLaunch(proc.pgid);
+    const launch = wrapperLaunch(files.pid);
     return { ...job, status: 'running', launch_token: launch, launched_at: launch ? startedAt : null, started_at: startedAt, deadline_at: startedAt + job.timeout_seconds * 1000, pid: proc.pgid, pid_start: proc.startTime };
   }
   const progress = emptyProgress();
@@ -265,12 +265,8 @@ async function rebuild(layout: HomeLayout, id: string, config: Config): Promise<
   };
 }
 
-/** The launch a living wrapper runs (its argument `<job>.<launch>`), so its processes can be found by their marker. */
-function wrapperLaunch(pid: number | null): number {
-  try {
-    const arg = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[6] ?? '';
-    return Number(/^[0-9a-f]{12}\.(\d+)$/.exec(arg)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
+/** The launch a living wrapper runs (the third word of its pid file), so its processes can be found by their marker. */
+function wrapperLaunch(pidFile: string): number {
+  const written = (readSmall(pidFile, 256) ?? '').trim().split(' ')[2] ?? '';
+  return Number(/^[0-9a-f]{12}\.(\d+)$/.exec(written)?.[1] ?? 0);
 }

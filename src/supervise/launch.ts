@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createPrivate, type JobFiles } from '../jobs/files.js';
+import { platform } from './platform/index.js';
 import { startTimeOf } from './proc.js';
 
 export const JOB_ENV_MARKER = 'CODEX_ASYNC_JOB_ID';
@@ -26,15 +27,11 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /**
  * `listened`: is a server or runner alive on this home, watching `notify/` (jobs/bus.ts registers
- * each one under `listeners/` as "pid starttime")? Read from /proc with shell builtins alone: it
- * costs no process, where calling back into the bin costs a Node start (~0.2 s of CPU) per job.
+ * each one under `listeners/` as "pid starttime")? `alive_as` is the platform's (on Linux shell
+ * builtins reading /proc, no process at all): calling back into the bin costs a Node start (~0.2 s
+ * of CPU) per job.
  */
-const LISTENED = `alive_as() {
-  read -r stat < "/proc/$1/stat" 2>/dev/null || return 1
-  want=$2; set -- \${stat##*) }
-  [ "$1" != Z ] && [ $# -ge 20 ] && shift 19 && [ "$1" = "$want" ]
-}
-listened() {
+const LISTENED = `listened() {
   for f in "$listeners"/*; do
     read -r lpid lst < "$f" 2>/dev/null && alive_as "$lpid" "$lst" && return 0
   done
@@ -55,7 +52,7 @@ listened() {
  * notify file: the wrapper waits for its `recorded` mark (one `sleep` a job, where a Node process
  * would cost ~0.2 s of CPU). With no listener alive, or none left while it waits, or one silent past
  * `patience` (a paused server), the bin is called back (`__supervise exited`) to do it. Both callbacks run in sessions of their own
- * (`setsid -f`), outside the group that stopping the job signals. Only the agent carries the launch
+ * (the platform's `detached`), outside the group that stopping the job signals. Only the agent carries the launch
  * marker: the wrapper, its timer and the callbacks are not the job's work. The agent runs at a lower
  * priority (CODEX_ASYNC_JOB_NICE) than the wrapper and its callbacks, which keep the server's.
  *
@@ -75,20 +72,20 @@ listened() {
  * could move a parent of cwd aside and put a link to the user's checkout in its place.
  *
  * The files it writes exist beforehand (see launchJob), so they keep mode 0600 whatever the umask.
- * Its `pid` file holds its pid and start time (field 22 of /proc/$$/stat), so a server that finds
- * the file but no pid in the database can still tell the wrapper from a process that reused its pid.
+ * Its `pid` file holds its pid, start time (the platform's `selfstart`) and launch, so a server that
+ * finds the file but no pid in the database can still tell the wrapper from a process that reused
+ * its pid, and find the launch's processes by their marker.
  * The final touch of the notify file wakes every server watching the home directory.
  */
-const WRAPPER = `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
+const wrapper = (shell: string) => `dir=$1; notify=$2; launch=$3; deadline=$4; node=$5; main=$6; settings=$7; niceness=$8; check=$9
 sandbox=\${10}; zero_done=\${11}; done_mark=\${12}; stop_mark=\${13}; setup=\${14}; listeners=\${15}; patience=\${16}; shift 16
-starttime() { set -- $1; if [ $# -ge 20 ]; then shift 19; st=$1; fi; }
-read -r stat < /proc/$$/stat
-starttime "\${stat##*) }"
-echo "$$ $st" > "$dir/pid"
+${shell}
+${LISTENED}
+selfstart
+echo "$$ $st $launch" > "$dir/pid"
 stopped=
 trap 'stopped=1' INT TERM HUP
-callback() { setsid -f "$node" "$main" __supervise "$1" "$launch" "$settings" < /dev/null > /dev/null 2>> "$dir/supervisor.log"; }
-${LISTENED}
+callback() { detached "$node" "$main" __supervise "$1" "$launch" "$settings" < /dev/null > /dev/null 2>> "$dir/supervisor.log"; }
 ( trap 'kill $sleeper 2>/dev/null; exit 0' TERM
   sleep "$deadline" & sleeper=$!
   wait $sleeper && callback deadline ) &
@@ -210,7 +207,7 @@ export async function launchJob(opts: {
       '/bin/sh',
       [
         '-c',
-        WRAPPER,
+        wrapper(platform().shell),
         'codex-async-job',
         f.dir,
         opts.notifyFile,

@@ -1,61 +1,77 @@
 import fs from 'node:fs';
+import { platform, platformOf, type Environment, type Platform, type ProcRow, type ProcStat } from './platform/index.js';
 
 /**
- * Process identity from /proc. A pid alone is not an identity: after a process exits the kernel
- * hands its number to another one. (pid, start time) is, so every signal we send is preceded by
- * a check that the start time still matches what we recorded when we spawned it.
+ * Process identity and a job's processes, on whichever platform supervises (supervise/platform/).
+ * A pid alone is not an identity: after a process exits the kernel hands its number to another
+ * one. (pid, start time) is, so every signal we send is preceded by a check that the start time
+ * still matches what we recorded when we spawned it.
  */
-interface Stat {
-  state: string;
-  pgrp: number;
+
+const living = (stat: ProcStat | null | undefined): stat is ProcStat => !!stat && !stat.state.startsWith('Z') && !stat.state.startsWith('X');
+
+export function startTimeOf(pid: number): string | null {
+  return platform().stat(pid)?.startTime ?? null;
+}
+
+/** A process as one look saw it: pid and start time name it, whatever happens to the pid later. */
+export interface Seen {
+  pid: number;
   startTime: string;
 }
 
-function readStat(pid: number): Stat | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
+/** Those of `seen` still alive, the same processes (not others given their pids since). */
+export function stillAlive(seen: readonly Seen[]): Seen[] {
+  const byPlatform = new Map<Platform, Seen[]>();
+  for (const s of seen) {
+    const p = s.startTime ? platformOf(s.startTime) : null;
+    if (p) byPlatform.set(p, [...(byPlatform.get(p) ?? []), s]);
   }
-  // The command name (field 2) may contain spaces and parentheses; fields after it are fixed.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '?', pgrp: Number(fields[2]), startTime: fields[19] ?? '' };
+  const alive = new Set<Seen>();
+  for (const [p, some] of byPlatform) {
+    const now = p.stats(some.map((s) => s.pid));
+    for (const s of some) {
+      const stat = now.get(s.pid);
+      if (living(stat) && stat.startTime === s.startTime) alive.add(s);
+    }
+  }
+  return seen.filter((s) => alive.has(s));
 }
 
-export function startTimeOf(pid: number): string | null {
-  return readStat(pid)?.startTime ?? null;
+/** Is this exact process (pid and start time) alive? Without a start time we cannot know: no. */
+export function isAlive(pid: number, startTime: string | null): boolean {
+  return startTime !== null && startTime !== '' && stillAlive([{ pid, startTime }]).length === 1;
 }
-
-const living = (stat: Stat | null): stat is Stat => stat !== null && stat.state !== 'Z' && stat.state !== 'X';
 
 /**
  * Is the process group still provably the job's? Only while its leader — our wrapper — is alive
  * with the recorded start time. Once the leader is gone its number may name someone else's group
  * (after a reboot, or a reused pid whose own leader exited), so the group as such is not trusted.
  */
-export function ownsGroup(pgid: number, startTime: string | null): boolean {
-  const leader = readStat(pgid);
-  return living(leader) && startTime !== null && startTime !== '' && leader.startTime === startTime;
+export const ownsGroup = (pgid: number, startTime: string | null): boolean => isAlive(pgid, startTime);
+
+let self: string | null = null;
+
+/** This process as "pid starttime": how a claim names its owner. */
+export function selfIdentity(): string {
+  self ??= `${process.pid} ${startTimeOf(process.pid) ?? ''}`;
+  return self;
 }
 
-function allPids(): number[] {
-  try {
-    return fs
-      .readdirSync('/proc')
-      .filter((name) => /^\d+$/.test(name))
-      .map(Number);
-  } catch {
-    return [];
-  }
+/** Is the process named by selfIdentity() still alive (a stopped one counts)? */
+export function identityAlive(identity: string | null): boolean {
+  const [pid, startTime] = (identity ?? '').split(' ');
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 && isAlive(n, startTime ?? null);
 }
 
-/** A marker (NAME=value) as it appears in an environment block: first, or after a NUL; ended by a NUL. */
-const asEntry = (marker: string) => ({ first: Buffer.from(`${marker}\0`), inside: Buffer.from(`\0${marker}\0`) });
-
-function hasEnvEntry(env: Buffer, entry: ReturnType<typeof asEntry>): boolean {
-  return env.subarray(0, entry.first.length).equals(entry.first) || env.includes(entry.inside);
+/** The processes that hold any of `files` (real paths) open. */
+export function processesWithOpen(files: string[]): number[] {
+  return platform().holders(files.filter((f) => fs.existsSync(f)));
 }
+
+/** The TCP ports something on this machine listens on: a port block holding one is not handed to a job. */
+export const listeningPorts = (): Set<number> => platform().listening();
 
 export interface ProcessQuery {
   /** The job's process group; members count when `trustGroup`, or when they carry the marker. */
@@ -72,18 +88,9 @@ export interface ProcessQuery {
   since: string | null;
 }
 
-/** A process as one look at /proc saw it: pid and start time name it, whatever happens to the pid later. */
-export interface Seen {
-  pid: number;
-  startTime: string;
+interface Row extends ProcRow {
+  env?: Environment | null;
 }
-
-interface Row extends Stat, Seen {
-  env?: Buffer | null;
-}
-
-/** Clock ticks per second of /proc's start times: USER_HZ, 100 on every Linux we run on. */
-const TICKS = 100;
 
 /**
  * Environments already read, by process (pid and start time), kept from one table to the next:
@@ -91,34 +98,25 @@ const TICKS = 100;
  * it forks (the wrapper's `CODEX_ASYNC_JOB_ID=… cmd`). So one read is kept only once the process is
  * a second old; a younger one is read again by each table.
  */
-let settledEnvs = new Map<string, Buffer | null>();
+let settledEnvs = new Map<string, Environment | null>();
 
 /**
  * One look at every process on the machine: each one's stat, and its environment only when a query
- * needs it. Reading /proc costs what the machine runs, not what we ask, so the queries made in one
- * turn of the event loop (a sweep over every running job, a stop and its first look) share one
- * table; the next turn reads a new one.
+ * needs it. A look costs what the machine runs, not what we ask, so the queries made in one turn of
+ * the event loop (a sweep over every running job, a stop and its first look) share one table; the
+ * next turn reads a new one.
  */
 class ProcessTable {
+  private readonly p = platform();
   private readonly rows: Row[] = [];
-  private readonly settled: Map<string, Buffer | null>;
-  private readonly settledBefore: number;
+  private readonly settled = new Map<string, Environment | null>();
+  private readonly settledBefore = this.p.settledBefore();
+  private children: Map<number, Row[]> | null = null;
 
   constructor() {
-    let uptime = 0;
-    try {
-      uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-    } catch {
-      // Without it nothing counts as settled: every environment is read afresh.
-    }
-    this.settledBefore = (uptime - 1) * TICKS;
-    this.settled = new Map();
-    for (const pid of allPids()) {
-      if (pid === process.pid) continue;
-      const stat = readStat(pid);
-      if (!living(stat)) continue;
-      const row: Row = { ...stat, pid };
-      const key = `${pid} ${stat.startTime}`;
+    for (const row of this.p.all() as Row[]) {
+      if (row.pid === process.pid || !living(row)) continue;
+      const key = `${row.pid} ${row.startTime}`;
       if (settledEnvs.has(key)) {
         row.env = settledEnvs.get(key);
         this.settled.set(key, row.env ?? null);
@@ -129,29 +127,46 @@ class ProcessTable {
     settledEnvs = this.settled;
   }
 
+  /**
+   * The group's members (when trusted), the marker's carriers (in the group, or anywhere with
+   * `anySession`), and every descendant of those: a child that cleared its environment is still
+   * the job's, and where a platform does not show environments, descent is what is left.
+   */
   find(q: ProcessQuery): Seen[] {
-    const since = q.since ? Number(q.since) : 0;
-    const entries = q.markers.map(asEntry);
-    const found: Seen[] = [];
+    const since = q.since && this.p.owns(q.since) ? this.p.order(q.since) : -Infinity;
+    const inGroup = (row: Row) => q.pgid !== null && row.pgrp === q.pgid;
+    const mayCarry = (row: Row) => (inGroup(row) || q.anySession) && this.p.order(row.startTime) >= since;
+    const candidates = this.rows.filter((row) => !(inGroup(row) && q.trustGroup) && mayCarry(row));
+    this.readEnvironments(candidates);
+    const found = new Set<Row>();
     for (const row of this.rows) {
-      const inGroup = q.pgid !== null && row.pgrp === q.pgid;
-      if (inGroup && q.trustGroup) found.push(row);
-      else if ((inGroup || q.anySession) && Number(row.startTime) >= since && this.carries(row, entries)) found.push(row);
+      if ((inGroup(row) && q.trustGroup) || (mayCarry(row) && this.carries(row, q.markers))) found.add(row);
     }
-    return found.map(({ pid, startTime }) => ({ pid, startTime }));
+    for (const row of found) for (const child of this.childrenOf(row.pid)) found.add(child);
+    return [...found].map(({ pid, startTime }) => ({ pid, startTime }));
   }
 
-  private carries(row: Row, entries: ReturnType<typeof asEntry>[]): boolean {
-    if (row.env === undefined) {
-      try {
-        row.env = fs.readFileSync(`/proc/${row.pid}/environ`);
-      } catch {
-        row.env = null;
-      }
-      if (Number(row.startTime) < this.settledBefore) this.settled.set(`${row.pid} ${row.startTime}`, row.env);
+  private readEnvironments(rows: Row[]): void {
+    const unread = rows.filter((row) => row.env === undefined);
+    if (unread.length === 0) return;
+    const envs = this.p.environments(unread.map((row) => row.pid));
+    for (const row of unread) {
+      row.env = envs.get(row.pid) ?? null;
+      if (this.p.order(row.startTime) < this.settledBefore) this.settled.set(`${row.pid} ${row.startTime}`, row.env);
     }
+  }
+
+  private carries(row: Row, markers: string[]): boolean {
     const env = row.env;
-    return env !== null && entries.some((entry) => hasEnvEntry(env, entry));
+    return env !== undefined && env !== null && markers.some((marker) => this.p.carries(env, marker));
+  }
+
+  private childrenOf(pid: number): Row[] {
+    if (!this.children) {
+      this.children = new Map();
+      for (const row of this.rows) this.children.set(row.ppid, [...(this.children.get(row.ppid) ?? []), row]);
+    }
+    return this.children.get(pid) ?? [];
   }
 }
 
@@ -165,50 +180,7 @@ function processTable(): ProcessTable {
   return current;
 }
 
-/** The living processes that belong to a job, by group and environment marker. */
+/** The living processes that belong to a job: by group, environment marker and descent. */
 export function findProcesses(q: ProcessQuery): Seen[] {
   return processTable().find(q);
-}
-
-/** Those of `seen` still alive, the same processes (not others given their pids since). */
-export function stillAlive(seen: Seen[]): Seen[] {
-  return seen.filter((s) => isAlive(s.pid, s.startTime));
-}
-
-/** Is this exact process (pid and start time) alive? Without a start time we cannot know: no. */
-export function isAlive(pid: number, startTime: string | null): boolean {
-  const stat = readStat(pid);
-  return living(stat) && startTime !== null && startTime !== '' && stat.startTime === startTime;
-}
-
-/** This process as "pid starttime": how a claim names its owner. */
-export function selfIdentity(): string {
-  return `${process.pid} ${startTimeOf(process.pid) ?? ''}`;
-}
-
-/** Is the process named by selfIdentity() still alive (a stopped one counts)? */
-export function identityAlive(identity: string | null): boolean {
-  const [pid, startTime] = (identity ?? '').split(' ');
-  const n = Number(pid);
-  return Number.isInteger(n) && n > 0 && isAlive(n, startTime ?? null);
-}
-
-/** The processes that hold any of `files` open, by their /proc/<pid>/fd links. */
-export function processesWithOpen(files: string[]): number[] {
-  const wanted = new Set(files);
-  return allPids().filter((pid) => {
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      return false;
-    }
-    return fds.some((fd) => {
-      try {
-        return wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      } catch {
-        return false;
-      }
-    });
-  });
 }

@@ -65,7 +65,7 @@ export function jobGone(p: JobProcess): boolean {
 /** The processes carrying the job's markers, in its group or not. */
 const carriers = (p: JobProcess) => findProcesses({ pgid: null, trustGroup: false, markers: markers(p), anySession: true, since: p.startTime });
 
-/** Signals every process of the job; returns those it found (one look at /proc serves both). */
+/** Signals every process of the job; returns those it found (one look at the processes serves both). */
 function signalJob(p: JobProcess, signal: NodeJS.Signals): Seen[] {
   const found = livingProcesses(p);
   if (p.pgid !== null && groupIsOurs(p)) {
@@ -94,7 +94,7 @@ export function interruptAgent(p: JobProcess): void {
 
 /**
  * Waits until `look` finds nothing: first until those `seen` are gone (each looked up by pid, not
- * the whole of /proc), then one more look at everything, for what they started meanwhile.
+ * every process), then one more look at everything, for what they started meanwhile.
  */
 async function waitGone(look: () => Seen[], seen: Seen[], ms: number): Promise<boolean> {
   const until = Date.now() + ms;

@@ -65,6 +65,8 @@ export async function startHarness(): Promise<Harness> {
     CODEX_BIN: CODEX_BIN,
     CODEX_ASYNC_SWEEP_MS: '200',
     CODEX_ASYNC_KILL_GRACE: '2',
+    // The portable suites (test/portable-*.test.ts) run every server on the posix path.
+    ...(process.env.CODEX_ASYNC_PLATFORM ? { CODEX_ASYNC_PLATFORM: process.env.CODEX_ASYNC_PLATFORM } : {}),
     ...extra,
   });
   const harness: Harness = {

@@ -1,0 +1,15 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { startHarness, CODEX_BIN } from '../test/helpers/harness.ts';
+const h = await startHarness();
+const cwd = h.workdir();
+fs.writeFileSync('/tmp/markfile', '');
+const out = '/tmp/fdout.txt';
+fs.rmSync(out, { force: true });
+const prompt = `[[shell:ls -l /proc/self/fd > ${out}; ps -o pid,ppid,pgid,sid,comm -p $$ >> ${out}]]`;
+const child = spawn('/bin/sh', ['-c', `exec 9</tmp/markfile; "$@"`, 'sh', CODEX_BIN, 'exec', '--json', '--skip-git-repo-check', '-C', cwd, '-s', 'danger-full-access', '-'], { env: h.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+let so = ''; child.stdout.on('data', d => so += d);
+child.stdin.end(prompt);
+await new Promise(r => child.on('exit', r));
+console.log(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : 'no output\n' + so.slice(-2000));
+await h.close();

@@ -1,0 +1,3 @@
+// test/faults.test.ts again, with every server and wrapper on the portable path a Mac runs (supervise/platform/posix.ts).
+process.env.CODEX_ASYNC_PLATFORM = 'posix';
+await import('./faults.test.ts');
