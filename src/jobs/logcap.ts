@@ -6,6 +6,7 @@ const BLOCK = 4096;
 const TAIL_FIRST = 1 << 20;
 /** A writer that outruns our reading of what it just wrote: give up this time rather than chase it. */
 const MAX_CATCH_UP = 64;
+const READ_CHUNK = 16 << 20;
 /** A cap lock older than this was left by a process that died capping (a cap takes milliseconds). */
 const STALE_LOCK_MS = 60_000;
 
@@ -47,7 +48,7 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
         // No fallocate, or a file system that cannot punch holes: truncating still frees the space.
       }
     }
-    return truncateKeepingTail(file, fd, end) ? end : punched;
+    return (await truncateKeepingTail(file, fd, end)) ? end : punched;
   } finally {
     fs.closeSync(fd);
   }
@@ -77,21 +78,25 @@ function punchHole(fd: number, end: number): Promise<void> {
  * window of microseconds. Readers in other processes see zeros over [end, size) until it is
  * written back (the last MiB first, so the tails readers look at return at once). Needs a file
  * system that keeps sparse files (APFS, ext4, xfs, btrfs, tmpfs; not HFS+ or exFAT, which would
- * write the zeros out). Everything here is synchronous, so no cap in this process overlaps
- * another; a lock file keeps other processes' caps out. False when nothing was done.
+ * write the zeros out). A lock file keeps any other cap of this log out, in this process or another.
+ * From the first look for what was written during the bulk read to the end of the write-back all
+ * is synchronous. False when nothing was done.
  */
-function truncateKeepingTail(file: string, fd: number, end: number): boolean {
+async function truncateKeepingTail(file: string, fd: number, end: number): Promise<boolean> {
   const lock = `${file}.cap`;
   if (!takeLock(lock)) return false;
   try {
     let size = fs.fstatSync(fd).size;
     if (size <= end) return false;
     const kept: Array<{ at: number; buf: Buffer }> = [];
-    for (let round = 0, from = end; ; round++) {
-      const buf = readRange(fd, from, size);
+    // A cap keeps up to half of CODEX_ASYNC_MAX_LOG_MB: read a chunk at a time, the server answering in between.
+    for (let from = end; from < size; from += READ_CHUNK) {
+      const buf = readRange(fd, from, Math.min(size, from + READ_CHUNK));
       if (buf === null) return false;
       kept.push({ at: from, buf });
-      from = size;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let round = 0, from = size; ; round++) {
       const now = fs.fstatSync(fd).size;
       if (now === size) {
         fs.ftruncateSync(fd, 0);
@@ -99,7 +104,10 @@ function truncateKeepingTail(file: string, fd: number, end: number): boolean {
       }
       // Shrunk: someone else emptied it (a new launch's `>`); its old positions mean nothing now.
       if (now < size || round === MAX_CATCH_UP) return false;
-      size = now;
+      const buf = readRange(fd, from, now);
+      if (buf === null) return false;
+      kept.push({ at: from, buf });
+      from = size = now;
     }
     const split = size - TAIL_FIRST;
     for (const { at, buf } of kept) writeRange(fd, buf.subarray(Math.max(0, split - at)), Math.max(at, split));
