@@ -7,7 +7,7 @@ const TAIL_FIRST = 1 << 20;
 /** A writer that outruns our reading of what it just wrote: give up this time rather than chase it. */
 const MAX_CATCH_UP = 64;
 const READ_CHUNK = 16 << 20;
-/** A cap lock older than this was left by a process that died capping (a cap takes milliseconds). */
+/** A cap lock older than this was left by a process that died capping (a cap takes well under a second). */
 const STALE_LOCK_MS = 60_000;
 
 /**
