@@ -2,13 +2,29 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
 const BLOCK = 4096;
+/** The tail every reader looks at first (output's widest look, stderr's 2 KiB, the wrapper's `tail -n 5`): restored first. */
+const TAIL_FIRST = 1 << 20;
+/** A writer that outruns our reading of what it just wrote: give up this time rather than chase it. */
+const MAX_CATCH_UP = 64;
+const READ_CHUNK = 16 << 20;
+/** A cap lock older than this was left by a process that died capping (a cap takes well under a second). */
+const STALE_LOCK_MS = 60_000;
 
 /**
- * Keeps a log that codex is still writing within `capBytes` of disk by punching a hole over its
- * oldest part (`fallocate --punch-hole`): the file keeps its length and codex its write offset,
- * the freed range reads back as zeros, and the tail — what `output` and the result need — stays.
- * Nothing at or after `keepFrom` is dropped (the event log's unread part). Resolves to the number
- * of bytes now holes at the start of the file, or `punched` unchanged when nothing was done.
+ * Whether logs are capped only by truncating (no hole punching): where util-linux's `fallocate`
+ * and /proc do not exist (macOS), or when the tests force the portable path on Linux.
+ */
+export function portableCap(): boolean {
+  return process.env.CODEX_ASYNC_PLATFORM === 'posix' || process.platform !== 'linux';
+}
+
+/**
+ * Keeps a log an agent is still writing within `capBytes` of disk by freeing its oldest part: the
+ * file keeps its length and the agent its write offset, the freed range reads back as zeros, and
+ * the tail — what `output` and the result need — stays. Nothing at or after `keepFrom` is dropped
+ * (the event log's unread part), except in the portable method's race (see truncateKeepingTail).
+ * Resolves to the number of bytes now holes at the start of the file, or `punched` unchanged when
+ * nothing was done.
  */
 export async function capLog(file: string, capBytes: number, keepFrom: number, punched: number): Promise<number> {
   let st: fs.Stats;
@@ -20,20 +36,119 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
   if (!st.isFile() || st.size - punched <= capBytes) return punched;
   const end = Math.floor(Math.min(keepFrom, st.size - capBytes / 2) / BLOCK) * BLOCK;
   if (end <= punched) return punched;
-  // fallocate works on a path and would follow a symlink: give it our own O_NOFOLLOW descriptor.
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+  // Our own O_NOFOLLOW descriptor: fallocate works on a path and would follow a symlink.
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('fallocate', ['--punch-hole', '--offset', '0', '--length', String(end), '/proc/self/fd/3'], {
-        stdio: ['ignore', 'ignore', 'pipe', fd],
-      });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fallocate exited ${code}: ${stderr.trim()}`))));
-    });
+    if (!fs.fstatSync(fd).isFile()) return punched;
+    if (!portableCap()) {
+      try {
+        await punchHole(fd, end);
+        return end;
+      } catch {
+        // No fallocate, or a file system that cannot punch holes: truncating still frees the space.
+      }
+    }
+    return (await truncateKeepingTail(file, fd, end)) ? end : punched;
   } finally {
     fs.closeSync(fd);
   }
-  return end;
+}
+
+/** `fallocate --punch-hole` over [0, end): race-free, the writer is never disturbed (Linux). */
+function punchHole(fd: number, end: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('fallocate', ['--punch-hole', '--offset', '0', '--length', String(end), '/proc/self/fd/3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fallocate exited ${code}: ${stderr.trim()}`))));
+  });
+}
+
+/**
+ * Frees [0, end) without a hole punch, every byte keeping its position: the kept part [end, size)
+ * is read into memory, the file truncated to nothing and the kept part written back where it was.
+ * The agent opened the log without O_APPEND (the wrapper's `>`), so it keeps writing at its own
+ * offset and the file stays as long as before, sparse over [0, end).
+ *
+ * The residual race: what the agent writes between the last fstat (which found nothing new) and
+ * the ftruncate is lost — a run of zeros in the log. Both are synchronous calls back to back, a
+ * window of microseconds. Readers in other processes see zeros over [end, size) until it is
+ * written back (the last MiB first, so the tails readers look at return at once). Needs a file
+ * system that keeps sparse files (APFS, ext4, xfs, btrfs, tmpfs; not HFS+ or exFAT, which would
+ * write the zeros out). A lock file keeps any other cap of this log out, in this process or another.
+ * From the first look for what was written during the bulk read to the end of the write-back all
+ * is synchronous. False when nothing was done.
+ */
+async function truncateKeepingTail(file: string, fd: number, end: number): Promise<boolean> {
+  const lock = `${file}.cap`;
+  if (!takeLock(lock)) return false;
+  try {
+    let size = fs.fstatSync(fd).size;
+    if (size <= end) return false;
+    const kept: Array<{ at: number; buf: Buffer }> = [];
+    // A cap keeps up to half of CODEX_ASYNC_MAX_LOG_MB: read a chunk at a time, the server answering in between.
+    for (let from = end; from < size; from += READ_CHUNK) {
+      const buf = readRange(fd, from, Math.min(size, from + READ_CHUNK));
+      if (buf === null) return false;
+      kept.push({ at: from, buf });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let round = 0, from = size; ; round++) {
+      const now = fs.fstatSync(fd).size;
+      if (now === size) {
+        fs.ftruncateSync(fd, 0);
+        break;
+      }
+      // Shrunk: someone else emptied it (a new launch's `>`); its old positions mean nothing now.
+      if (now < size || round === MAX_CATCH_UP) return false;
+      const buf = readRange(fd, from, now);
+      if (buf === null) return false;
+      kept.push({ at: from, buf });
+      from = size = now;
+    }
+    const split = size - TAIL_FIRST;
+    for (const { at, buf } of kept) writeRange(fd, buf.subarray(Math.max(0, split - at)), Math.max(at, split));
+    for (const { at, buf } of kept) writeRange(fd, buf.subarray(0, Math.max(0, split - at)), at);
+    return true;
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Reads [from, to) whole, or null if the file ends first (it shrank under us). */
+function readRange(fd: number, from: number, to: number): Buffer | null {
+  const buf = Buffer.allocUnsafe(to - from);
+  for (let off = 0; off < buf.length; ) {
+    const n = fs.readSync(fd, buf, off, buf.length - off, from + off);
+    if (n === 0) return null;
+    off += n;
+  }
+  return buf;
+}
+
+function writeRange(fd: number, buf: Buffer, at: number): void {
+  for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off, at + off);
+}
+
+/**
+ * Two servers on one home cap the same logs: one reading while the other has truncated would write
+ * zeros back over the tail. Node has no flock, so an exclusive create; one left by a process that
+ * died capping is removed once stale, and the cap waits for the next sweep.
+ */
+function takeLock(lock: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    try {
+      if (Date.now() - fs.lstatSync(lock).mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { force: true });
+    } catch {
+      // Gone meanwhile: its holder finished.
+    }
+    return false;
+  }
 }

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { capLog } from '../src/jobs/logcap.ts';
+import { tempDir, until } from './helpers/harness.ts';
+
+const MiB = 1 << 20;
+
+/** `lines` numbered 100-byte lines, as a log's known content. */
+function seedLines(lines: number): Buffer {
+  return Buffer.from(Array.from({ length: lines }, (_, i) => `seed ${String(i).padStart(8, '0')} ${'x'.repeat(85)}\n`).join(''));
+}
+
+/** Runs `fn` with the environment changed as given (undefined: unset), then puts it back. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>) => {
+    for (const [k, value] of Object.entries(v)) {
+      if (value === undefined) delete process.env[k];
+      else process.env[k] = value;
+    }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+/** Runs of NUL bytes in `buf` (where a log reads as zeros): [start, end) each. */
+function zeroRuns(buf: Buffer, from: number): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  for (let i = buf.indexOf(0, from); i !== -1; ) {
+    let j = i;
+    while (j < buf.length && buf[j] === 0) j++;
+    runs.push([i, j]);
+    i = buf.indexOf(0, j);
+  }
+  return runs;
+}
+
+describe('log cap without hole punching (truncate and restore the tail)', () => {
+  it('caps a log a writer holds open without O_APPEND: about the cap on disk, every position kept, the writer goes on after it', async (t) => {
+    const dir = tempDir('logcap');
+    const log = path.join(dir, 'events.jsonl');
+    const seed = seedLines(80_000); // 8,000,000 bytes
+    fs.writeFileSync(path.join(dir, 'seed'), seed);
+    // As the job's wrapper opens its logs (`>`: O_TRUNC, no O_APPEND): the writer keeps its own offset.
+    const writer = spawn('/bin/sh', ['-c', 'exec 3>"$1"; cat "$2" >&3; i=0; while [ ! -e "$3" ]; do echo "w $i" >&3; i=$((i+1)); done; echo "the last line" >&3', 'sh', log, path.join(dir, 'seed'), path.join(dir, 'stop')], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => writer.on('exit', resolve));
+    try {
+      await until('the writer to be writing lines after the seed', () => fs.existsSync(log) && fs.statSync(log).size > seed.length + 64 * 1024);
+      const before = fs.statSync(log);
+      const cap = 4 * MiB;
+      const keepFrom = seed.length - 3 * MiB - 123;
+      const punched = await withEnv({ CODEX_ASYNC_PLATFORM: 'posix' }, () => capLog(log, cap, keepFrom, 0));
+      const right = fs.statSync(log);
+      assert.equal(punched, Math.floor(keepFrom / 4096) * 4096, 'everything before keepFrom, to a block, is freed');
+      assert.ok(right.size >= before.size, 'the file keeps its length');
+      fs.writeFileSync(path.join(dir, 'stop'), '');
+      await exited;
+
+      const after = fs.statSync(log);
+      const data = fs.readFileSync(log);
+      t.diagnostic(`log ${before.size} bytes, ${before.blocks * 512} on disk before the cap; ${after.size} bytes, ${after.blocks * 512} on disk after (cap ${cap}, freed up to ${punched})`);
+      assert.ok(after.blocks * 512 <= after.size - punched + 256 * 1024, `about the cap on disk: ${after.blocks * 512} bytes for ${after.size - punched} kept`);
+      assert.ok(after.blocks * 512 < before.blocks * 512 / 2, 'the space is freed');
+      assert.ok(data.subarray(0, punched).equals(Buffer.alloc(punched)), 'the freed part reads as zeros');
+      assert.ok(data.subarray(punched, seed.length).equals(seed.subarray(punched)), 'from keepFrom on, every byte is where it was');
+      // The writer went on at its own offset: its lines follow the seed in order, and its last line ends the file.
+      assert.ok(data.subarray(data.length - 14).equals(Buffer.from('the last line\n')), 'the writer\'s later writes land after the kept part');
+      const lost = zeroRuns(data, punched);
+      t.diagnostic(`lost to the race (a write between the last fstat and the ftruncate): ${lost.map(([a, b]) => `${b - a} bytes at ${a}`).join(', ') || 'nothing'}`);
+      assert.ok(lost.length <= 1, 'at most one write window is lost');
+      for (const [start] of lost) assert.ok(start >= before.size, 'only what was written while the cap ran can be lost');
+      const numbers = data.subarray(seed.length, data.length - 14).toString('latin1').split('\n').filter((l) => /^w \d+$/.test(l)).map((l) => Number(l.slice(2)));
+      const gaps = numbers.filter((n, i) => i > 0 && n !== numbers[i - 1] + 1).length;
+      assert.ok(numbers.length > 1000 && gaps <= lost.length, `the writer's lines are in order (${numbers.length} lines, ${gaps} gaps)`);
+    } finally {
+      fs.writeFileSync(path.join(dir, 'stop'), '');
+      await exited;
+    }
+  });
+
+  it('falls back to truncating where fallocate cannot punch a hole (here: not found)', async () => {
+    const dir = tempDir('logcap-nofallocate');
+    const log = path.join(dir, 'stderr.log');
+    const seed = seedLines(80_000);
+    fs.writeFileSync(log, seed);
+    const punched = await withEnv({ CODEX_ASYNC_PLATFORM: undefined, PATH: dir }, () => capLog(log, 2 * MiB, Number.MAX_SAFE_INTEGER, 0));
+    const st = fs.statSync(log);
+    assert.equal(punched, Math.floor((seed.length - MiB) / 4096) * 4096);
+    assert.equal(st.size, seed.length);
+    assert.ok(st.blocks * 512 <= seed.length - punched + 64 * 1024, `${st.blocks * 512} bytes on disk`);
+    assert.ok(fs.readFileSync(log).subarray(punched).equals(seed.subarray(punched)));
+  });
+
+  it('leaves a log alone while another process caps it (its lock file), and clears a lock left by a process that died', async () => {
+    const dir = tempDir('logcap-lock');
+    const log = path.join(dir, 'events.jsonl');
+    const seed = seedLines(40_000);
+    fs.writeFileSync(log, seed);
+    fs.writeFileSync(`${log}.cap`, '');
+    await withEnv({ CODEX_ASYNC_PLATFORM: 'posix' }, async () => {
+      assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0), 0, 'nothing done while the lock is held');
+      assert.ok(fs.readFileSync(log).equals(seed));
+      assert.ok(fs.existsSync(`${log}.cap`), 'a live lock stays');
+      const old = new Date(Date.now() - 10 * 60_000);
+      fs.utimesSync(`${log}.cap`, old, old);
+      assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0), 0, 'a stale lock is cleared; the cap waits for the next look');
+      assert.ok(!fs.existsSync(`${log}.cap`));
+      const punched = await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0);
+      assert.ok(punched > 0 && fs.statSync(log).blocks * 512 < seed.length / 2, 'then it is capped');
+      assert.ok(!fs.existsSync(`${log}.cap`), 'and its own lock is gone');
+    });
+  });
+});
