@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parseJsonLine } from '../src/agents/json.ts';
 import { capLog } from '../src/jobs/logcap.ts';
+import { linux } from '../src/supervise/platform/linux.ts';
+import { posix } from '../src/supervise/platform/posix.ts';
 import { tempDir, until } from './helpers/harness.ts';
 
 const MiB = 1 << 20;
@@ -56,7 +59,7 @@ describe('log cap without hole punching (truncate and restore the tail)', () => 
       const before = fs.statSync(log);
       const cap = 4 * MiB;
       const keepFrom = seed.length - 3 * MiB - 123;
-      const punched = await withEnv({ CODEX_ASYNC_PLATFORM: 'posix' }, () => capLog(log, cap, keepFrom, 0));
+      const punched = await capLog(log, cap, keepFrom, 0, posix);
       const right = fs.statSync(log);
       assert.equal(punched, Math.floor(keepFrom / 4096) * 4096, 'everything before keepFrom, to a block, is freed');
       assert.ok(right.size >= before.size, 'the file keeps its length');
@@ -85,12 +88,16 @@ describe('log cap without hole punching (truncate and restore the tail)', () => 
     }
   });
 
+  it('an event behind the zeros a lost write leaves is still read', () => {
+    assert.deepEqual(parseJsonLine('\0\0\0{"type":"turn.completed"}'), { type: 'turn.completed' });
+  });
+
   it('falls back to truncating where fallocate cannot punch a hole (here: not found)', async () => {
     const dir = tempDir('logcap-nofallocate');
     const log = path.join(dir, 'stderr.log');
     const seed = seedLines(80_000);
     fs.writeFileSync(log, seed);
-    const punched = await withEnv({ CODEX_ASYNC_PLATFORM: undefined, PATH: dir }, () => capLog(log, 2 * MiB, Number.MAX_SAFE_INTEGER, 0));
+    const punched = await withEnv({ PATH: dir }, () => capLog(log, 2 * MiB, Number.MAX_SAFE_INTEGER, 0, linux));
     const st = fs.statSync(log);
     assert.equal(punched, Math.floor((seed.length - MiB) / 4096) * 4096);
     assert.equal(st.size, seed.length);
@@ -104,17 +111,15 @@ describe('log cap without hole punching (truncate and restore the tail)', () => 
     const seed = seedLines(40_000);
     fs.writeFileSync(log, seed);
     fs.writeFileSync(`${log}.cap`, '');
-    await withEnv({ CODEX_ASYNC_PLATFORM: 'posix' }, async () => {
-      assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0), 0, 'nothing done while the lock is held');
-      assert.ok(fs.readFileSync(log).equals(seed));
-      assert.ok(fs.existsSync(`${log}.cap`), 'a live lock stays');
-      const old = new Date(Date.now() - 10 * 60_000);
-      fs.utimesSync(`${log}.cap`, old, old);
-      assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0), 0, 'a stale lock is cleared; the cap waits for the next look');
-      assert.ok(!fs.existsSync(`${log}.cap`));
-      const punched = await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0);
-      assert.ok(punched > 0 && fs.statSync(log).blocks * 512 < seed.length / 2, 'then it is capped');
-      assert.ok(!fs.existsSync(`${log}.cap`), 'and its own lock is gone');
-    });
+    assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix), 0, 'nothing done while the lock is held');
+    assert.ok(fs.readFileSync(log).equals(seed));
+    assert.ok(fs.existsSync(`${log}.cap`), 'a live lock stays');
+    const old = new Date(Date.now() - 10 * 60_000);
+    fs.utimesSync(`${log}.cap`, old, old);
+    assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix), 0, 'a stale lock is cleared; the cap waits for the next look');
+    assert.ok(!fs.existsSync(`${log}.cap`));
+    const punched = await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix);
+    assert.ok(punched > 0 && fs.statSync(log).blocks * 512 < seed.length / 2, 'then it is capped');
+    assert.ok(!fs.existsSync(`${log}.cap`), 'and its own lock is gone');
   });
 });

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { platform, type Platform } from '../supervise/platform/index.js';
 
 const BLOCK = 4096;
 /** The tail every reader looks at first (output's widest look, stderr's 2 KiB, the wrapper's `tail -n 5`): restored first. */
@@ -11,22 +11,14 @@ const READ_CHUNK = 16 << 20;
 const STALE_LOCK_MS = 60_000;
 
 /**
- * Whether logs are capped only by truncating (no hole punching): where util-linux's `fallocate`
- * and /proc do not exist (macOS), or when the tests force the portable path on Linux.
- */
-export function portableCap(): boolean {
-  return process.env.CODEX_ASYNC_PLATFORM === 'posix' || process.platform !== 'linux';
-}
-
-/**
  * Keeps a log an agent is still writing within `capBytes` of disk by freeing its oldest part: the
  * file keeps its length and the agent its write offset, the freed range reads back as zeros, and
  * the tail — what `output` and the result need — stays. Nothing at or after `keepFrom` is dropped
  * (the event log's unread part), except in the portable method's race (see truncateKeepingTail).
  * Resolves to the number of bytes now holes at the start of the file, or `punched` unchanged when
- * nothing was done.
+ * nothing was done. `on`: the platform whose way of punching holes is used, if it has one.
  */
-export async function capLog(file: string, capBytes: number, keepFrom: number, punched: number): Promise<number> {
+export async function capLog(file: string, capBytes: number, keepFrom: number, punched: number, on: Platform = platform()): Promise<number> {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(file);
@@ -40,7 +32,8 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
   try {
     if (!fs.fstatSync(fd).isFile()) return punched;
-    if (!portableCap()) {
+    const punchHole = on.punchHole;
+    if (punchHole) {
       try {
         await punchHole(fd, end);
         return end;
@@ -55,18 +48,6 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
 }
 
 /** `fallocate --punch-hole` over [0, end): race-free, the writer is never disturbed (Linux). */
-function punchHole(fd: number, end: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn('fallocate', ['--punch-hole', '--offset', '0', '--length', String(end), '/proc/self/fd/3'], {
-      stdio: ['ignore', 'ignore', 'pipe', fd],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fallocate exited ${code}: ${stderr.trim()}`))));
-  });
-}
-
 /**
  * Frees [0, end) without a hole punch, every byte keeping its position: the kept part [end, size)
  * is read into memory, the file truncated to nothing and the kept part written back where it was.

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Environment, Platform, ProcRow, ProcStat } from './platform.js';
 
@@ -127,5 +128,16 @@ export const linux: Platform = {
     }
     return ports;
   },
+  // util-linux's fallocate works on a path: ours names our own descriptor (O_NOFOLLOW, opened by the caller).
+  punchHole: (fd, length) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('fallocate', ['--punch-hole', '--offset', '0', '--length', String(length), '/proc/self/fd/3'], {
+        stdio: ['ignore', 'ignore', 'pipe', fd],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fallocate exited ${code}: ${stderr.trim()}`))));
+    }),
   shell: SHELL,
 };

@@ -47,6 +47,11 @@ export interface Platform {
   holders(files: readonly string[]): number[];
   /** The TCP ports something on the machine listens on; empty when that cannot be known. */
   listening(): Set<number>;
+  /**
+   * Frees [0, length) of an open file in place, its length and every offset kept (a hole); absent
+   * where no tool can (macOS): jobs/logcap.ts then truncates and writes the kept tail back.
+   */
+  readonly punchHole?: (fd: number, length: number) => Promise<void>;
   /** The wrapper's shell functions (supervise/launch.ts) for this platform. */
   readonly shell: string;
 }
