@@ -4,7 +4,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AGENT_NAMES, binEnvOf, type AgentName } from './agents/agent.js';
 import { PORT_BLOCK, type PortRange } from './jobs/ports.js';
-import { defaultSandboxKind } from './supervise/osSandbox.js';
 import type { SandboxKind } from './supervise/sandbox.js';
 
 const flag = z
@@ -149,6 +148,9 @@ export function settingsSetIn(env: NodeJS.ProcessEnv): string[] {
     .filter((key) => env[key] && isSetting(key) && !KEPT_TO_ITSELF.has(key))
     .sort();
 }
+
+/** The platform's own sandbox for the agents without one: Seatbelt on macOS, bubblewrap elsewhere (Linux, and WSL). */
+export const defaultSandboxKind = (platform: NodeJS.Platform = process.platform): SandboxKind => (platform === 'darwin' ? 'seatbelt' : 'bubblewrap');
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { defaultSandboxKind } from '../src/supervise/osSandbox.ts';
+import { defaultSandboxKind } from '../src/config.ts';
 import { seatbeltCommand, seatbeltProfile } from '../src/supervise/seatbelt.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
 import { useAgentServer } from './helpers/contract.ts';

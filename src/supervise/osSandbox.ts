@@ -3,7 +3,7 @@ import { probeSeatbelt, seatbeltCommand } from './seatbelt.js';
 
 /** Which OS sandbox confines a job, and the programs that make each (Config has them). */
 export interface SandboxSettings {
-  /** CODEX_ASYNC_SANDBOX_KIND, else the platform's own (defaultSandboxKind). */
+  /** CODEX_ASYNC_SANDBOX_KIND, else the platform's own (config.ts defaultSandboxKind). */
   sandboxKind: SandboxKind;
   /** bubblewrap, by name on searchPath or by absolute path (CODEX_ASYNC_BWRAP). */
   bwrap: string;
@@ -11,9 +11,6 @@ export interface SandboxSettings {
   seatbelt: string;
   searchPath: string;
 }
-
-/** The platform's own sandbox: Seatbelt on macOS, bubblewrap elsewhere (Linux, and WSL). */
-export const defaultSandboxKind = (platform: NodeJS.Platform = process.platform): SandboxKind => (platform === 'darwin' ? 'seatbelt' : 'bubblewrap');
 
 const probes = new Map<string, Promise<SandboxProbe>>();
 

@@ -5,8 +5,10 @@ import { findExecutable } from '../agents/binary.js';
 
 /**
  * Our OS sandbox for the agents that have none of their own (Claude Code, Copilot CLI, Gemini CLI):
- * the agent and everything it starts run in a bubblewrap mount namespace where the whole file
- * system is read-only except what the job's mode allows. The agents' own permission checks stay on
+ * what a job may write (SandboxSpec, for either platform's sandbox), and on Linux bubblewrap: the
+ * agent and everything it starts run in a bubblewrap mount namespace where the whole file
+ * system is read-only except what the job's mode allows. (macOS: the same table as a Seatbelt
+ * profile, supervise/seatbelt.ts; supervise/osSandbox.ts picks.) The agents' own permission checks stay on
  * as a second line, but this is what enforces the mode: a command their classifiers let through
  * (`git diff --output=~/.bashrc`, `GIT_EXTERNAL_DIFF=… git diff`) still cannot write outside.
  *
