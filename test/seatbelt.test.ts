@@ -12,6 +12,7 @@ import { defaultSandboxKind } from '../src/config.ts';
 import { seatbeltCommand, seatbeltProfile } from '../src/supervise/seatbelt.ts';
 import { mockedAgent } from './helpers/agentMocks.ts';
 import { useAgentServer } from './helpers/contract.ts';
+import { gitRepo } from './helpers/git.ts';
 import { cliIn, tempDir, waitFinal } from './helpers/harness.ts';
 
 describe('the Seatbelt profile', () => {
@@ -49,6 +50,11 @@ describe('the Seatbelt profile', () => {
         ...head,
         `  (require-all (subpath (param "W0")) ${except(2)})`,
         `  (require-all (subpath (param "W1")) ${except(2)}))`,
+        // A hard link only to what the job may write anyway.
+        '(deny file-link)',
+        '(allow file-link',
+        `  (require-all (subpath (param "W0")) ${except(2)})`,
+        `  (require-all (subpath (param "W1")) ${except(2)}))`,
         '(deny network-outbound (remote unix-socket))',
         '(allow network-outbound (remote unix-socket (path-literal "/private/var/run/mDNSResponder")))',
         '(allow network-outbound (remote unix-socket (subpath (param "W0"))))',
@@ -73,6 +79,9 @@ describe('the Seatbelt profile', () => {
       [
         ...head,
         ...[0, 1, 2, 3].map((i) => `  (require-all (subpath (param "W${i}")) ${except(3)})${i === 3 ? ')' : ''}`),
+        '(deny file-link)',
+        '(allow file-link',
+        ...[0, 1, 2, 3].map((i) => `  (require-all (subpath (param "W${i}")) ${except(3)})${i === 3 ? ')' : ''}`),
         '(deny network-outbound (remote unix-socket))',
         '(allow network-outbound (remote unix-socket (path-literal "/private/var/run/mDNSResponder")))',
         ...[0, 1, 2, 3].map((i) => `(allow network-outbound (remote unix-socket (subpath (param "W${i}"))))`),
@@ -88,13 +97,14 @@ describe('the Seatbelt profile', () => {
     ]);
   });
 
-  it('with nothing writable: only the devices, and no Unix socket but the DNS resolver\'s', () => {
+  it('with nothing writable: only the devices, no hard link, and no Unix socket but the DNS resolver\'s', () => {
     const { profile, params } = seatbeltProfile({ mode: 'workspace-write', workspace: [], writable: [], gitDirs: [] });
     assert.equal(
       profile,
       [
         ...head.slice(0, -1),
         '  (subpath "/dev/fd"))',
+        '(deny file-link)',
         '(deny network-outbound (remote unix-socket))',
         '(allow network-outbound (remote unix-socket (path-literal "/private/var/run/mDNSResponder")))',
         ...tail,
@@ -187,29 +197,45 @@ describe('doctor where sandbox-exec cannot make a sandbox', () => {
 describe('a Claude Code job under a stand-in sandbox-exec', () => {
   const calls = tempDir('sandbox-exec-calls');
   const s = useAgentServer(mockedAgent('claude'), { CODEX_ASYNC_SANDBOX_KIND: 'seatbelt', CODEX_ASYNC_SEATBELT: fakeSandboxExec({ record: calls }) });
+  const seen = new Set<string>();
 
-  it('read-only: launches the agent through sandbox-exec with the job\'s profile, its paths as real-path parameters', async () => {
-    const cwd = s.h.workdir();
-    const { job_id } = await s.conn.call('codex_start', { prompt: 'hello', cwd, agent: 'claude', sandbox: 'read-only' });
+  /** Runs a job to its end, and returns the arguments its launch gave sandbox-exec, by parameter. */
+  const launch = async (cwd: string, sandbox: string) => {
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'hello', cwd, agent: 'claude', sandbox });
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     const launches = fs
       .readdirSync(calls)
+      .filter((f) => !seen.has(f) && seen.add(f))
       .map((f) => fs.readFileSync(path.join(calls, f), 'utf8').split('\0').slice(0, -1))
       .filter((args) => args.at(-1) !== 'true'); // the probe's
     assert.equal(launches.length, 1, JSON.stringify(launches));
     const args = launches[0]!;
+    const params = args.filter((a) => a.startsWith('-D')).map((a) => [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] as const);
+    const of = (kind: string) => params.filter(([name]) => name.startsWith(kind)).map(([, p]) => p);
+    return { job_id, args, writable: of('W'), readOnly: of('R') };
+  };
+
+  it('read-only: launches the agent through sandbox-exec with the job\'s profile, its paths as real-path parameters', async () => {
+    const cwd = s.h.workdir();
+    const { job_id, args, writable, readOnly } = await launch(cwd, 'read-only');
     assert.equal(args[0], '-p');
     assert.match(args[1]!, /^\(version 1\)\n\(allow default\)\n\(deny file-write\*\)/);
-    const params = new Map(args.filter((a) => a.startsWith('-D')).map((a) => [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
-    const roots = [...params].filter(([name]) => name.startsWith('W')).map(([, p]) => p);
     const home = fs.realpathSync(s.h.env().HOME!);
-    assert.ok(roots.includes(path.join(home, '.claude')), `its state is writable: ${roots}`);
-    assert.ok(roots.some((p) => p.endsWith(`/${job_id}/tmp`)), `its TMPDIR is writable: ${roots}`);
-    assert.ok(!roots.includes(fs.realpathSync(cwd)), 'read-only: cwd is not writable');
-    assert.ok([...params.values()].includes(path.join(home, '.claude', 'settings.json')), 'its settings are read-only');
+    assert.ok(writable.includes(path.join(home, '.claude')), `its state is writable: ${writable}`);
+    assert.ok(writable.some((p) => p.endsWith(`/${job_id}/tmp`)), `its TMPDIR is writable: ${writable}`);
+    assert.ok(!writable.includes(fs.realpathSync(cwd)), 'read-only: cwd is not writable');
+    assert.ok(readOnly.includes(path.join(home, '.claude', 'settings.json')), `its settings are read-only: ${readOnly}`);
+    const unset = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'].flatMap((v) => ['-u', v]);
     const rest = args.slice(args.indexOf('--') + 1);
-    assert.equal(rest[0], '/usr/bin/env');
-    assert.match(rest.find((a) => !a.startsWith('-') && a !== '/usr/bin/env' && !/^[A-Z_]+$/.test(a))!, /claude/);
+    assert.deepEqual(rest.slice(0, 1 + unset.length), ['/usr/bin/env', ...unset]);
+    assert.match(rest[1 + unset.length]!, /claude/, 'then the agent itself');
+  });
+
+  it('workspace-write: cwd writable, and its .git read-only', async () => {
+    const repo = fs.realpathSync(gitRepo({ 'a.txt': 'a\n' }));
+    const { writable, readOnly } = await launch(repo, 'workspace-write');
+    assert.ok(writable.includes(repo), `cwd is writable: ${writable}`);
+    assert.ok(readOnly.includes(path.join(repo, '.git')), `its .git is read-only: ${readOnly}`);
   });
 });

@@ -15,8 +15,9 @@ import { failureOf, SESSION_SOCKET_VARS, type SandboxProbe, type SandboxSpec } f
  *   write lands on, not by mounts, so every directory on the way down from a root to a read-only path
  *   is kept too (the node itself, not what is in it): renamed aside or replaced by a link, it would
  *   send the user's next run somewhere the job could write (bwrap gets the same from mount points,
- *   which cannot be renamed). A hard link made inside a root to a read-only file is not ruled out
- *   here: to be tried on a Mac.
+ *   which cannot be renamed). Hard links are refused but to a file the job may write: one made
+ *   inside a root to a read-only file, or to a socket outside the roots, would be a second path to
+ *   it that these rules let through (bwrap's mounts refuse such links: EXDEV).
  * - Connecting to Unix sockets, bar the DNS resolver's (/private/var/run/mDNSResponder, which every
  *   name lookup goes through) and sockets under the writable roots (a tool's own, in the job's
  *   TMPDIR): the session's sockets (an ssh-agent's under /private/tmp, Docker's, tmux's) run
@@ -93,6 +94,8 @@ export function seatbeltProfile(spec: SandboxSpec): SeatbeltProfile {
     '(allow default)',
     '(deny file-write*)',
     `(allow file-write*\n  ${[...DEVICES, ...writable].join('\n  ')})`,
+    '(deny file-link)',
+    ...(writable.length ? [`(allow file-link\n  ${writable.join('\n  ')})`] : []),
     '(deny network-outbound (remote unix-socket))',
     `(allow network-outbound (remote unix-socket (path-literal "${RESOLVER}")))`,
     ...W.map((w) => `(allow network-outbound (remote unix-socket (subpath ${w})))`),
