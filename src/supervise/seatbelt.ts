@@ -26,11 +26,12 @@ import { failureOf, SESSION_SOCKET_VARS, type SandboxProbe, type SandboxSpec } f
  * - Apple Events and LaunchServices: `osascript` telling Terminal to run a script, or `open` on a
  *   `.command` file, would run it outside the sandbox.
  *
- * Left as the user has it: the per-user cache and temp directories under /private/var/folders (the
- * user's tools trust what is cached there; the job has its own TMPDIR), System V IPC (no way to run
- * a command), launchd itself (a `launchctl submit` from inside is to be tried on a Mac).
+ * Not made writable: the per-user cache and temp directories under /private/var/folders (the user's
+ * tools trust what is cached there; the job has its own TMPDIR). Not taken away: System V IPC (no
+ * way to run a command; bwrap's private IPC namespace has no Seatbelt twin), and launchd itself
+ * (whether a `launchctl submit` from inside runs its command unconfined is to be tried on a Mac).
  *
- * Paths never enter the profile's text: each is a parameter (`-D W0=/path`, read by `(param "W0")`),
+ * Paths never enter the profile's text: each is a parameter (`-DW0=/path`, read by `(param "W0")`),
  * so no quote, backslash or parenthesis in a path can change the profile. They must be real paths
  * (/private/tmp, not /tmp), as Seatbelt compares the path a file really has.
  *
