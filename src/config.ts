@@ -67,7 +67,7 @@ export interface Config {
   /** PATH used to find codex when codexBin is not set. */
   searchPath: string;
   /**
-   * bubblewrap, by name on searchPath or by absolute path (CODEX_ASYNC_BWRAP): the OS sandbox of the
+   * bubblewrap, by name on searchPath or by absolute path (CODEX_ASYNC_BWRAP): the OS sandbox on Linux of the
    * agents without one of their own (supervise/sandbox.ts).
    */
   bwrap: string;
