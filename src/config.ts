@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AGENT_NAMES, binEnvOf, type AgentName } from './agents/agent.js';
 import { PORT_BLOCK, type PortRange } from './jobs/ports.js';
 import { hasProc } from './supervise/platform/index.js';
+import type { SandboxKind } from './supervise/sandbox.js';
 
 const flag = z
   .enum(['', '0', '1', 'true', 'false', 'yes', 'no'])
@@ -34,6 +35,8 @@ const EnvSchema = z.object({
   // Fault injection for the test suite only: the server stops itself (SIGSTOP) holding a claim.
   CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn', 'worktree-made', 'fleet-take', 'fleet-claimed']).optional(),
   CODEX_ASYNC_BWRAP: z.string().min(1).default('bwrap'),
+  CODEX_ASYNC_SEATBELT: z.string().min(1).default('/usr/bin/sandbox-exec'),
+  CODEX_ASYNC_SANDBOX_KIND: z.enum(['bubblewrap', 'seatbelt']).optional(),
   CODEX_ASYNC_JOB_NICE: z.coerce.number().int().min(0).max(19).default(10),
   CODEX_ASYNC_ISOLATION: z.enum(['none', 'worktree']).default('none'),
   CODEX_ASYNC_REDIS_URL: z
@@ -70,10 +73,17 @@ export interface Config {
   /** PATH used to find codex when codexBin is not set. */
   searchPath: string;
   /**
-   * bubblewrap, by name on searchPath or by absolute path (CODEX_ASYNC_BWRAP): the OS sandbox of the
+   * bubblewrap, by name on searchPath or by absolute path (CODEX_ASYNC_BWRAP): the OS sandbox on Linux of the
    * agents without one of their own (supervise/sandbox.ts).
    */
   bwrap: string;
+  /** sandbox-exec, likewise (CODEX_ASYNC_SEATBELT): the OS sandbox on macOS (supervise/seatbelt.ts). */
+  seatbelt: string;
+  /**
+   * Which of the two confines those agents: the platform's own (Seatbelt on macOS, bubblewrap
+   * elsewhere) unless CODEX_ASYNC_SANDBOX_KIND says, as the tests do to run the macOS one on Linux.
+   */
+  sandboxKind: SandboxKind;
   /** Directories (real paths) that cwd, add_dirs and images must lie in; null: any directory the user owns. */
   allowedRoots: string[] | null;
   /** Disk a running job's event log (and, apart, its stderr) may use; older output is dropped. */
@@ -144,6 +154,9 @@ export function settingsSetIn(env: NodeJS.ProcessEnv): string[] {
     .filter((key) => env[key] && isSetting(key) && !KEPT_TO_ITSELF.has(key))
     .sort();
 }
+
+/** The platform's own sandbox for the agents without one: Seatbelt on macOS, bubblewrap elsewhere (Linux, and WSL). */
+export const defaultSandboxKind = (platform: NodeJS.Platform = process.platform): SandboxKind => (platform === 'darwin' ? 'seatbelt' : 'bubblewrap');
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -232,6 +245,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     testPause: e.CODEX_ASYNC_TEST_PAUSE,
     searchPath: env.PATH ?? '',
     bwrap: e.CODEX_ASYNC_BWRAP,
+    seatbelt: e.CODEX_ASYNC_SEATBELT,
+    sandboxKind: e.CODEX_ASYNC_SANDBOX_KIND ?? defaultSandboxKind(),
     jobNice: e.CODEX_ASYNC_JOB_NICE,
     defaultIsolation: e.CODEX_ASYNC_ISOLATION,
     ports,

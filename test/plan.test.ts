@@ -27,7 +27,7 @@ function look(over: Partial<Look> = {}, asked: string[] = []): Look {
     repo: async (dir) => (asked.push(`repo ${dir}`), { root: dir, subdir: '' }),
     unsupported: async () => (asked.push('unsupported'), null),
     agent: async (name) => void asked.push(`agent ${name}`),
-    sandbox: async () => (asked.push('sandbox'), { ok: true, bwrap: '/usr/bin/bwrap' }),
+    sandbox: async () => (asked.push('sandbox'), { ok: true, kind: 'bubblewrap', binary: '/usr/bin/bwrap' }),
     job: (id) => {
       throw new ToolError('not_found', `no job "${id}"`);
     },
@@ -66,7 +66,7 @@ describe('plan: a start refused', () => {
     [
       'our sandbox not working for an agent it confines',
       { agent: 'claude', sandbox: 'workspace-write' },
-      { sandbox: async () => ({ ok: false, reason: 'bwrap is missing', fix: 'install bubblewrap' }) },
+      { sandbox: async () => ({ ok: false, kind: 'bubblewrap', reason: 'bwrap is missing', fix: 'install bubblewrap' }) },
       'sandbox_unavailable',
       /bwrap is missing/,
     ],

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bwrapArgs, gitDirsOf, namedSockets, sandboxedCommand, sessionSockets, socketsIn } from '../src/supervise/sandbox.ts';
+import { bwrapArgs, bwrapCommand, gitDirsOf, namedSockets, sessionSockets, socketsIn } from '../src/supervise/sandbox.ts';
 import { installedCopilotVersion, nativeCopilot } from '../src/agents/copilot/binary.ts';
 import { copilotSandboxWrites } from '../src/agents/copilot/state.ts';
 import { COPILOT_CACHE, mockedAgent } from './helpers/agentMocks.ts';
@@ -63,7 +63,7 @@ describe('the bubblewrap command line', () => {
   });
 
   it('runs the agent with default signal handling under a bwrap that ignores INT, TERM and HUP', () => {
-    const c = sandboxedCommand('/usr/bin/bwrap', { mode: 'read-only', workspace: [], writable: [], gitDirs: [] }, '/bin/claude', ['-p']);
+    const c = bwrapCommand('/usr/bin/bwrap', { mode: 'read-only', workspace: [], writable: [], gitDirs: [] }, '/bin/claude', ['-p']);
     assert.equal(c.command, '/bin/sh');
     assert.equal(c.args[1], `trap '' INT TERM HUP; exec "$@"`);
     assert.deepEqual(c.args.slice(3, 4), ['/usr/bin/bwrap']);

@@ -10,7 +10,8 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { runGit } from '../workspace/git.js';
 import { hasJobsTable, isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
-import { probeSandbox } from '../supervise/sandbox.js';
+import { probeSandbox } from '../supervise/osSandbox.js';
+import { SANDBOX_NAMES } from '../supervise/sandbox.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 
 /** `info`: worth knowing, nothing to fix (an optional agent not installed). */
@@ -60,13 +61,14 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
 }
 
 /**
- * Our OS sandbox (supervise/sandbox.ts), by running bwrap as a job runs it. Without it, jobs of the
- * agents it confines are refused outside danger-full-access: a failure once one of them is
- * installed, worth knowing otherwise.
+ * Our OS sandbox (supervise/osSandbox.ts: Seatbelt on macOS, bubblewrap on Linux), by running it as
+ * a job runs it. Without it, jobs of the agents it confines are refused outside danger-full-access:
+ * a failure once one of them is installed, worth knowing otherwise.
  */
 async function checkSandbox(config: Config, found: Check[]): Promise<Check> {
-  const probe = await probeSandbox(config.bwrap, config.searchPath);
-  if (probe.ok) return { name: 'sandbox', level: 'ok', detail: `bubblewrap works here (${probe.bwrap}): Claude Code, Copilot CLI and Gemini CLI jobs run inside it` };
+  const probe = await probeSandbox(config);
+  const name = SANDBOX_NAMES[probe.kind];
+  if (probe.ok) return { name: 'sandbox', level: 'ok', detail: `${name} works here (${probe.binary}): Claude Code, Copilot CLI and Gemini CLI jobs run inside it` };
   const confined = agents().filter((a) => a.sandboxWrites && found.some((c) => c.name === a.name && c.level === 'ok'));
   return {
     name: 'sandbox',

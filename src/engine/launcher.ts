@@ -12,8 +12,9 @@ import type { Job, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { launchJob, type Launched } from '../supervise/launch.js';
+import { probeSandbox, sandboxedCommand } from '../supervise/osSandbox.js';
 import { listeningPorts, selfIdentity } from '../supervise/proc.js';
-import { gitDirsOf, prepareWritable, probeSandbox, sandboxedCommand, sandboxRefusal, sessionSockets } from '../supervise/sandbox.js';
+import { gitDirsOf, prepareWritable, sandboxRefusal, sessionSockets } from '../supervise/sandbox.js';
 import { interruptJob, stopJob, type JobProcess } from '../supervise/terminate.js';
 import { decide } from './outcome.js';
 import { prepareSetup } from './setup.js';
@@ -194,14 +195,14 @@ export class Launcher {
   }
 
   /**
-   * The agent's command inside our OS sandbox (supervise/sandbox.ts), `env` completed with what
+   * The agent's command inside our OS sandbox (supervise/osSandbox.ts), `env` completed with what
    * the sandbox needs: a job outside a worktree gets a private $TMPDIR in its directory, as a
    * worktree job has beside its worktree, since /tmp is read-only inside. A machine where the sandbox
    * cannot be made fails the job here (codex_start refused it already on this server; a job queued
    * by another one lands here) rather than running it unconfined.
    */
   private async inSandbox(agent: Agent, spec: RunSpec, env: NodeJS.ProcessEnv, agentPath: string): Promise<{ command: string; args: string[] }> {
-    const probe = await probeSandbox(this.config.bwrap, this.config.searchPath);
+    const probe = await probeSandbox(this.config);
     if (!probe.ok) throw new Error(sandboxRefusal(agent, spec.access, probe));
     if (!spec.privateTmp) env.TMPDIR = path.join(spec.jobDir, 'tmp');
     const writes = await agent.sandboxWrites!(spec, env, agentPath);
@@ -216,7 +217,7 @@ export class Launcher {
       gitDirs: gitDirsOf(workspace),
       masked: sessionSockets(env),
     } as const;
-    return sandboxedCommand(probe.bwrap, sandbox, agentPath, agent.argv(spec));
+    return sandboxedCommand(probe, sandbox, agentPath, agent.argv(spec));
   }
 
   /**

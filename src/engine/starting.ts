@@ -4,7 +4,7 @@ import { jobFiles } from '../jobs/files.js';
 import { newJobId } from '../jobs/ids.js';
 import { isDiskFull } from '../jobs/reserve.js';
 import type { NewJob } from '../jobs/store.js';
-import { probeSandbox } from '../supervise/sandbox.js';
+import { probeSandbox } from '../supervise/osSandbox.js';
 import { unsupportedReason } from '../workspace/repo.js';
 import type { ReplyInput, StartInput, Started } from './api.js';
 import type { EngineParts } from './parts.js';
@@ -27,7 +27,7 @@ export class Starting {
       repo: checkoutOf,
       unsupported: unsupportedReason,
       agent: (name) => p.locators.of(name).locate(),
-      sandbox: () => probeSandbox(p.config.bwrap, p.config.searchPath),
+      sandbox: () => probeSandbox(p.config),
       job: (id) => reading.get(id),
     };
   }

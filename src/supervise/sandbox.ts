@@ -5,8 +5,10 @@ import { findExecutable } from '../agents/binary.js';
 
 /**
  * Our OS sandbox for the agents that have none of their own (Claude Code, Copilot CLI, Gemini CLI):
- * the agent and everything it starts run in a bubblewrap mount namespace where the whole file
- * system is read-only except what the job's mode allows. The agents' own permission checks stay on
+ * what a job may write (SandboxSpec, for either platform's sandbox), and on Linux bubblewrap: the
+ * agent and everything it starts run in a bubblewrap mount namespace where the whole file
+ * system is read-only except what the job's mode allows. (macOS: the same table as a Seatbelt
+ * profile, supervise/seatbelt.ts; supervise/osSandbox.ts picks.) The agents' own permission checks stay on
  * as a second line, but this is what enforces the mode: a command their classifiers let through
  * (`git diff --output=~/.bashrc`, `GIT_EXTERNAL_DIFF=… git diff`) still cannot write outside.
  *
@@ -26,7 +28,7 @@ import { findExecutable } from '../agents/binary.js';
  */
 
 /** Variables that point a process at the user's session sockets. */
-const SESSION_SOCKET_VARS = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'];
+export const SESSION_SOCKET_VARS = ['SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS', 'DOCKER_HOST', 'TMUX', 'XDG_RUNTIME_DIR'];
 
 /**
  * Where sessions keep their sockets, and how deep to look: /tmp/tmux-1000/default,
@@ -149,7 +151,7 @@ function lockedParents(writable: readonly string[], locked: readonly string[]): 
  * ending its turn. So bwrap ignores INT, TERM and HUP (the shell's `trap ''`, kept across exec) and
  * `env --default-signal` gives the agent the default handling back. A SIGKILL still ends both.
  */
-export function sandboxedCommand(bwrap: string, spec: SandboxSpec, command: string, args: readonly string[]): { command: string; args: string[] } {
+export function bwrapCommand(bwrap: string, spec: SandboxSpec, command: string, args: readonly string[]): { command: string; args: string[] } {
   return {
     command: '/bin/sh',
     args: ['-c', `trap '' INT TERM HUP; exec "$@"`, 'sandbox', bwrap, ...bwrapArgs(spec), '--', 'env', '--default-signal=INT,TERM,HUP', command, ...args],
@@ -203,52 +205,52 @@ export function prepareWritable(writes: Writes): { writable: string[]; locked: s
   };
 }
 
-export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: string; fix: string };
+/**
+ * The OS sandbox a job runs in: bubblewrap on Linux, Seatbelt on macOS (supervise/seatbelt.ts);
+ * supervise/osSandbox.ts picks one.
+ */
+export type SandboxKind = 'bubblewrap' | 'seatbelt';
+
+/** How messages name each sandbox. */
+export const SANDBOX_NAMES: Record<SandboxKind, string> = { bubblewrap: 'bubblewrap', seatbelt: 'Seatbelt (sandbox-exec)' };
+
+export type SandboxProbe =
+  | { ok: true; kind: SandboxKind; binary: string }
+  | { ok: false; kind: SandboxKind; reason: string; fix: string };
 
 const FIX_INSTALL =
   'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install bubblewrap`, Arch: `pacman -S bubblewrap`)';
 const FIX_USERNS =
   'let unprivileged users create user namespaces (`sysctl kernel.unprivileged_userns_clone=1`; on Ubuntu 24.04 and later, allow bwrap in AppArmor or set `kernel.apparmor_restrict_unprivileged_userns=0`), or run the server where they are allowed';
 
-const probes = new Map<string, Promise<SandboxProbe>>();
-
-/**
- * Whether bwrap can make a job's sandbox here: found, and able to run a command the way jobs run
- * (all read-only, signals reset). Asked once per process and binary: a machine does not gain or
- * lose user namespaces while a server runs, and a start must not pay for a process each time.
- */
-export function probeSandbox(bwrapName: string, searchPath: string): Promise<SandboxProbe> {
-  const key = `${bwrapName}\0${searchPath}`;
-  let probe = probes.get(key);
-  if (!probe) {
-    probe = runProbe(bwrapName, searchPath);
-    probes.set(key, probe);
-  }
-  return probe;
+/** Whether bwrap can make a job's sandbox here: found, and able to run a command the way jobs run (all read-only, signals reset). */
+export async function probeBubblewrap(bwrapName: string, searchPath: string): Promise<SandboxProbe> {
+  const kind = 'bubblewrap';
+  const bwrap = findExecutable(bwrapName, searchPath);
+  if (!bwrap) return { ok: false, kind, reason: `bubblewrap (${bwrapName}) is not installed`, fix: FIX_INSTALL };
+  const spec: SandboxSpec = { mode: 'read-only', workspace: [], writable: [], gitDirs: [] };
+  const { command, args } = bwrapCommand(bwrap, spec, 'true', []);
+  const said = await failureOf(command, args);
+  if (said === null) return { ok: true, kind, binary: bwrap };
+  return {
+    ok: false,
+    kind,
+    reason: `bubblewrap (${bwrap}) cannot make a sandbox here: ${said}`,
+    fix: /default-signal/.test(said) ? 'install GNU coreutils 8.31 or later (its `env --default-signal`)' : FIX_USERNS,
+  };
 }
 
-async function runProbe(bwrapName: string, searchPath: string): Promise<SandboxProbe> {
-  const bwrap = findExecutable(bwrapName, searchPath);
-  if (!bwrap) return { ok: false, reason: `bubblewrap (${bwrapName}) is not installed`, fix: FIX_INSTALL };
-  const spec: SandboxSpec = { mode: 'read-only', workspace: [], writable: [], gitDirs: [] };
-  const { command, args } = sandboxedCommand(bwrap, spec, 'true', []);
+/** Runs a probe's command: null if it succeeded, else the first line it said (or how it failed). */
+export function failureOf(command: string, args: readonly string[]): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: 20_000 }, (err, _stdout, stderr) => {
-      if (!err) return resolve({ ok: true, bwrap });
-      const said = stderr.trim().split('\n')[0] || err.message;
-      resolve({
-        ok: false,
-        reason: `bubblewrap (${bwrap}) cannot make a sandbox here: ${said}`,
-        fix: /default-signal/.test(said) ? 'install GNU coreutils 8.31 or later (its `env --default-signal`)' : FIX_USERNS,
-      });
-    });
+    execFile(command, args, { timeout: 20_000 }, (err, _stdout, stderr) => resolve(err ? stderr.trim().split('\n')[0] || err.message : null));
   });
 }
 
 /** Why a job cannot run sandboxed here, and what to do: one message for codex_start and a launch. */
 export function sandboxRefusal(agent: { title: string }, access: { sandbox: string }, probe: Extract<SandboxProbe, { ok: false }>): string {
   return (
-    `${agent.title} runs inside our bubblewrap sandbox under sandbox "${access.sandbox}", and ${probe.reason}. ` +
+    `${agent.title} runs inside our ${SANDBOX_NAMES[probe.kind]} sandbox under sandbox "${access.sandbox}", and ${probe.reason}. ` +
     `To fix it: ${probe.fix} (\`codex-async-mcp doctor\` checks it). Until then, use agent "codex", which has a sandbox of its own, ` +
     `or, only if an agent unconfined on this machine is acceptable, sandbox "danger-full-access" (the operator allows it with CODEX_ASYNC_ALLOW_DANGEROUS=1).`
   );
