@@ -13,7 +13,7 @@ import { linux } from '../src/supervise/platform/linux.ts';
 import type { Platform } from '../src/supervise/platform/platform.ts';
 import { posix } from '../src/supervise/platform/posix.ts';
 import { findProcesses, isAlive } from '../src/supervise/proc.ts';
-import { tempDir, until } from './helpers/harness.ts';
+import { cliIn, tempDir, until } from './helpers/harness.ts';
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -130,5 +130,20 @@ describe('the platform seam', () => {
     await new Promise((r) => setImmediate(r));
     const since = linux.stat(process.pid)!.startTime;
     assert.deepEqual(findProcesses({ ...query, pgid: unmarked.pid!, trustGroup: true, since }).map((s) => s.pid).sort(), [carrier.pid, cleared.pid, unmarked.pid].sort());
+  });
+});
+
+describe('the platform a server supervises with', () => {
+  const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir('user'), CODEX_ASYNC_HOME: path.join(tempDir('home'), 'state'), ...extra });
+
+  it('doctor names it: Linux natively; the portable one when forced, having seen ps show a process environment', async () => {
+    assert.match((await cliIn(env({}), ['doctor'])).stdout, /supervision\s+Linux: \/proc, setsid and fallocate/);
+    assert.match((await cliIn(env({ CODEX_ASYNC_PLATFORM: 'posix' }), ['doctor'])).stdout, /supervision\s+portable: ps \(environments shown\) and lsof/);
+  });
+
+  it('an unknown CODEX_ASYNC_PLATFORM stops the start with what it may be', async () => {
+    const r = await cliIn(env({ CODEX_ASYNC_PLATFORM: 'macos' }), ['ls']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /CODEX_ASYNC_PLATFORM: .*"linux"\|"posix"/);
   });
 });

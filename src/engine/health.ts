@@ -1,16 +1,18 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { Agent } from '../agents/agent.js';
-import { AgentLocator, belowFloor } from '../agents/binary.js';
+import { AgentLocator, belowFloor, findExecutable } from '../agents/binary.js';
 import { agents } from '../agents/registry.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { runGit } from '../workspace/git.js';
 import { hasJobsTable, isDamage, lostDatabase, REPAIR_FIX, SCHEMA_VERSION } from '../jobs/db.js';
 import { homeLayout, jobDirectories, jobFiles, privateDirProblem, readExitStatus, underTempDir, type HomeLayout } from '../jobs/files.js';
+import { JOB_ENV_MARKER } from '../supervise/launch.js';
 import { probeSandbox } from '../supervise/osSandbox.js';
+import { platform } from '../supervise/platform/index.js';
 import { SANDBOX_NAMES } from '../supervise/sandbox.js';
 import { jobGone, jobProcess } from '../supervise/terminate.js';
 
@@ -53,6 +55,7 @@ export async function checkHealth(env: NodeJS.ProcessEnv = process.env): Promise
   const layout = homeLayout(config.home);
   for (const found of await Promise.all(agents().map((agent) => checkAgent(agent, config, layout, env)))) checks.push(...found);
   checks.push(await checkSandbox(config, checks));
+  checks.push(await checkSupervision(config.searchPath));
   checks.push(await checkGit(config.defaultIsolation));
   checks.push(checkHome(layout));
   checks.push(...checkDatabase(layout));
@@ -76,6 +79,45 @@ async function checkSandbox(config: Config, found: Check[]): Promise<Check> {
     detail: `${probe.reason}: ${confined.length > 0 ? confined.map((a) => a.title).join(', ') : 'Claude Code, Copilot CLI and Gemini CLI'} jobs are refused except under danger-full-access`,
     fix: probe.fix,
   };
+}
+
+/**
+ * What supervising jobs needs from the system (supervise/platform/). On Linux: /proc, and
+ * util-linux's setsid (a job's callbacks when no server listens) and fallocate (the log cap; without
+ * it logs are cut by truncation). Elsewhere (macOS): ps, showing our own processes' environments
+ * (where a job's marker is looked for), and lsof. The first of what is missing, worst first.
+ */
+async function checkSupervision(searchPath: string): Promise<Check> {
+  const p = platform();
+  const name = 'supervision';
+  const tool = (command: string) => findExecutable(command, `${searchPath}${path.delimiter}/usr/sbin${path.delimiter}/usr/bin`);
+  if (p.name === 'linux') {
+    if (!tool('setsid')) return { name, level: 'fail', detail: 'setsid (util-linux) not found: a job that ends while no server listens is not recorded until one starts', fix: 'install util-linux' };
+    if (!tool('fallocate')) return { name, level: 'info', detail: 'Linux (/proc); fallocate not found: a flooding log is capped by truncating it, which can lose a write', fix: 'install util-linux' };
+    return { name, level: 'ok', detail: 'Linux: /proc, setsid and fallocate' };
+  }
+  let shown: boolean;
+  const marker = `${JOB_ENV_MARKER}=doctor-${process.pid}`;
+  const child = spawn('sleep', ['10'], { env: { ...process.env, [JOB_ENV_MARKER]: `doctor-${process.pid}` }, stdio: 'ignore' });
+  try {
+    await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+    const env = p.environments([child.pid!]).get(child.pid!);
+    shown = env !== undefined && p.carries(env, marker);
+  } catch (err) {
+    return { name, level: 'fail', detail: `ps cannot be used here: ${(err as Error).message}`, fix: 'make sure ps is on PATH (/bin/ps on macOS)' };
+  } finally {
+    child.kill('SIGKILL');
+  }
+  if (!shown) {
+    return {
+      name,
+      level: 'warn',
+      detail: "ps shows no environment of this user's processes here: a job's processes are found by process group and descent only, so a command that left its session and outlived its parent is not ended with the job",
+      fix: 'ps -E (macOS) or ps e (procps) must show the environment of your own processes',
+    };
+  }
+  if (!tool('lsof')) return { name, level: 'warn', detail: 'portable (ps); lsof not found: doctor --repair cannot tell whether a server has the database open, and port blocks are not checked against ports in use', fix: 'install lsof' };
+  return { name, level: 'ok', detail: 'portable: ps (environments shown) and lsof' };
 }
 
 /**
