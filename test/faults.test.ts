@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { jobProcessesOnMachine, ROOT, until, useServer, waitFinal } from './helpers/harness.ts';
 
 const FAKE_CODEX = path.join(ROOT, 'test/fixtures/fake-codex.mjs');
+/** How long the fake's grandchildren sleep: by this process, so test/portable-faults.test.ts running beside this file finds only its own. */
+const SLEEP = 40_000 + 2 * (process.pid % 10_000);
 
 const sleeping = (arg: string) =>
   execFileSync('ps', ['-eo', 'stat,args'], { encoding: 'utf8' })
@@ -13,7 +15,7 @@ const sleeping = (arg: string) =>
 
 /** Faults the real codex cannot be made to show, with a fake codex script (test/fixtures/fake-codex.mjs). */
 describe('faults of codex itself', () => {
-  const s = useServer({ CODEX_BIN: FAKE_CODEX, CODEX_ASYNC_KILL_GRACE: '1', CODEX_ASYNC_COMPLETION_GRACE: '1', CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
+  const s = useServer({ CODEX_BIN: FAKE_CODEX, FAKE_SLEEP: String(SLEEP), CODEX_ASYNC_KILL_GRACE: '1', CODEX_ASYNC_COMPLETION_GRACE: '1', CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
 
   it('cancel escalates to SIGKILL when codex ignores SIGINT', async () => {
     const { job_id } = await s.conn.call('codex_start', { prompt: 'ignore-sigint', cwd: s.h.workdir() });
@@ -27,11 +29,11 @@ describe('faults of codex itself', () => {
 
   it('cancel ends grandchildren, also those that left the process group', async () => {
     const { job_id } = await s.conn.call('codex_start', { prompt: 'grandchildren', cwd: s.h.workdir() });
-    await until('both grandchildren to run', () => sleeping('31339').length >= 1 && sleeping('31340').length >= 1);
+    await until('both grandchildren to run', () => sleeping(String(SLEEP)).length >= 1 && sleeping(String(SLEEP + 1)).length >= 1);
     const snap = await s.conn.call('codex_cancel', { job_id });
     assert.equal(snap.status, 'cancelled');
-    assert.deepEqual(sleeping('31339'), []);
-    assert.deepEqual(sleeping('31340'), []);
+    assert.deepEqual(sleeping(String(SLEEP)), []);
+    assert.deepEqual(sleeping(String(SLEEP + 1)), []);
     assert.deepEqual(jobProcessesOnMachine(job_id), []);
   });
 

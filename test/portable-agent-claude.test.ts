@@ -1,3 +1,9 @@
-// test/agent-claude.test.ts again, with every server and wrapper on the portable path a Mac runs (supervise/platform/posix.ts).
+/**
+ * The agent contract (helpers/contract.ts) for Claude Code again, with every server, wrapper and callback
+ * on the portable path a Mac runs (supervise/platform/posix.ts; the harness passes it on).
+ */
+import { mockedAgent } from './helpers/agentMocks.ts';
+import { agentContract } from './helpers/contract.ts';
+
 process.env.CODEX_ASYNC_PLATFORM = 'posix';
-await import('./agent-claude.test.ts');
+agentContract({ agent: 'claude', ...mockedAgent('claude') });

@@ -171,19 +171,22 @@ describe('supervision', () => {
     const ended = await until('the job to be recorded with no server', () => rows(s.h).find((r) => r.id === id && r.status !== 'running'), 60_000, 200);
     assert.equal(ended.status, 'completed');
     assert.match(fs.readFileSync(path.join(dir, 'supervisor.log'), 'utf8'), /no server or runner was listening/);
-    assert.ok(fs.existsSync(path.join(dir, 'recorded')));
+    // Made once what follows the record (leftovers ended, the next job started) is done: a moment after the row.
+    await until('the recorded mark', () => fs.existsSync(path.join(dir, 'recorded')));
   });
 
   it('a job that ended on its own takes what it left running with it, and its time is when it ended', async () => {
     // Outside codex's sandbox: inside it, the sandbox's own pid namespace ends with the command.
     const env = s.h.env({ CODEX_ASYNC_ALLOW_DANGEROUS: '1' });
-    const r = await cli(env, ['run', '[[shell:nohup sleep 300.25 >/dev/null 2>&1 & echo started]] leave a sleeper', '--cwd', s.h.workdir(), '--sandbox', 'danger-full-access']);
+    // Its length names it machine-wide: by this process, as test/portable-supervision.test.ts runs beside this file.
+    const sleep = `300.${String(process.pid % 1000).padStart(3, '0')}`;
+    const r = await cli(env, ['run', `[[shell:nohup sleep ${sleep} >/dev/null 2>&1 & echo started]] leave a sleeper`, '--cwd', s.h.workdir(), '--sandbox', 'danger-full-access']);
     const id = r.stdout.trim();
     const ended = await until('the job to end', () => rows(s.h).find((x) => x.id === id && x.status !== 'running' && x.status !== 'queued'), 60_000, 200);
     const seenEnded = Date.now();
     assert.equal(ended.status, 'completed');
     assert.match(ended.final_message, /shell output: .*started/s);
-    await until('the sleeper to be ended', () => processesRunning('sleep\0' + '300.25').length === 0, 30_000);
+    await until('the sleeper to be ended', () => processesRunning(`sleep\0${sleep}`).length === 0, 30_000);
     assert.deepEqual(jobProcessesOnMachine(id), []);
     // Looked at long after: the run time is still the job's own, from its start to the agent's exit
     // (compared with the job's own record, not with a bound a slow machine could exceed).
