@@ -29,13 +29,26 @@ export function stillAlive(seen: readonly Seen[]): Seen[] {
   }
   const alive = new Set<Seen>();
   for (const [p, some] of byPlatform) {
-    const now = p.stats(some.map((s) => s.pid));
+    const now = statsNow(p, some.map((s) => s.pid));
     for (const s of some) {
       const stat = now.get(s.pid);
       if (living(stat) && stat.startTime === s.startTime) alive.add(s);
     }
   }
   return seen.filter((s) => alive.has(s));
+}
+
+/**
+ * The stats of these processes now: read one by one where that is free (/proc), else from the
+ * turn's table of every process, asking afresh only for those not in it (started since it was read,
+ * or gone).
+ */
+function statsNow(p: Platform, pids: number[]): Map<number, ProcStat> {
+  if (!p.lookCostsAProcess || p !== platform()) return p.stats(pids);
+  const found = processTable().stats(pids);
+  const missing = pids.filter((pid) => !found.has(pid));
+  if (missing.length) for (const [pid, stat] of p.stats(missing)) found.set(pid, stat);
+  return found;
 }
 
 /** Is this exact process (pid and start time) alive? Without a start time we cannot know: no. */
@@ -112,6 +125,7 @@ class ProcessTable {
   private readonly settled = new Map<string, Environment | null>();
   private readonly settledBefore = this.p.settledBefore();
   private children: Map<number, Row[]> | null = null;
+  private byPid: Map<number, Row> | null = null;
 
   constructor() {
     for (const row of this.p.all() as Row[]) {
@@ -144,6 +158,17 @@ class ProcessTable {
     }
     for (const row of found) for (const child of this.childrenOf(row.pid)) found.add(child);
     return [...found].map(({ pid, startTime }) => ({ pid, startTime }));
+  }
+
+  /** Those of `pids` in the table (living, and not this process). */
+  stats(pids: readonly number[]): Map<number, ProcStat> {
+    this.byPid ??= new Map(this.rows.map((row) => [row.pid, row]));
+    const found = new Map<number, ProcStat>();
+    for (const pid of pids) {
+      const row = this.byPid.get(pid);
+      if (row) found.set(pid, row);
+    }
+    return found;
   }
 
   private readEnvironments(rows: Row[]): void {

@@ -52,6 +52,7 @@ detached() { setsid -f "$@"; }`;
 
 export const linux: Platform = {
   name: 'linux',
+  lookCostsAProcess: false,
   stat: readStat,
   stats(pids) {
     const found = new Map<number, ProcStat>();

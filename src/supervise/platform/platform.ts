@@ -27,6 +27,11 @@ export type Environment = Buffer | string;
 
 export interface Platform {
   readonly name: 'linux' | 'posix';
+  /**
+   * Each look costs a process (a `ps`), so a look at one process costs as much as a look at all:
+   * identity checks then read the turn's table of every process rather than ask one by one.
+   */
+  readonly lookCostsAProcess: boolean;
   /** One process, read afresh; null once it is gone or cannot be read. */
   stat(pid: number): ProcStat | null;
   /** Several processes at once (one `ps` on posix), read afresh. */

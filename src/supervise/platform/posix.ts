@@ -86,6 +86,7 @@ detached() { "$node" -e 'require("child_process").spawn(process.argv[1], process
 
 export const posix: Platform = {
   name: 'posix',
+  lookCostsAProcess: true,
   stat: (pid) => stats([pid]).get(pid) ?? null,
   stats,
   all: () => parseRows(run('ps', ['-A', ...COLUMNS])),
