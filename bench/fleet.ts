@@ -407,8 +407,8 @@ function watchBeats(admin: Redis): { stop(): number } {
 }
 
 /** A local server for throughput runs: the stand-in for codex, `slots` jobs at a time, a fresh state directory. */
-export function localServer(h: Harness, slots: number): Promise<Connection> {
-  return h.connect({ ...userDefaults, CODEX_BIN: SLEEPY, CODEX_ASYNC_HOME: path.join(tempDir('fleet-local-tp'), 'state'), CODEX_ASYNC_MAX_CONCURRENT: String(slots) });
+export function localServer(h: Harness, slots: number, extra: Record<string, string> = {}): Promise<Connection> {
+  return h.connect({ ...userDefaults, CODEX_BIN: SLEEPY, CODEX_ASYNC_HOME: path.join(tempDir('fleet-local-tp'), 'state'), CODEX_ASYNC_MAX_CONCURRENT: String(slots), ...extra });
 }
 
 /**

@@ -120,7 +120,7 @@ export async function leanBench(opts: LeanOptions = {}): Promise<string[]> {
  * same whatever it waits) from a shell in a group of its own, as the job wrapper runs it: the prompt
  * on stdin, events to a file. A job's CPU minus this is what supervising it cost.
  */
-async function standInAlone(runs: number): Promise<{ perRunMs: number; how: string }> {
+export async function standInAlone(runs: number): Promise<{ perRunMs: number; how: string }> {
   const group = cpuGroup('standin');
   const dir = tempDir('standin');
   // The shell waits for a line on stdin, so it is in the group before the first run.

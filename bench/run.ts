@@ -24,6 +24,7 @@ import { snapshotCommit } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
 import { fleetBench, FLEET_HEADING } from './fleet.ts';
 import { LEAN_HEADING, leanBench } from './lean.ts';
+import { PLATFORMS_HEADING, platformsBench } from './platforms.ts';
 import { coldStart, completionVisibility, firstStart, idleRssSamples, pollUnderLoad, type Measured } from './probes.ts';
 import { workenvBench, WORKENV_HEADING } from './workenv.ts';
 import {
@@ -582,8 +583,10 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
  * writes issue 22's before → after section: the figures of REV (default LEAN_BASE) and of this checkout in one
  * run; there `--runs N` sets the rounds of its latency figures (default 2) and `--jobs N` the jobs per
  * throughput run (default 200). A whole run keeps the lean section as it is (it compares two builds).
+ * `--only platforms --write` writes issue 23's section: the Linux and the portable supervision path of this
+ * checkout side by side; `--jobs N` sets the stand-in jobs per run (default 100). A whole run keeps it as it is.
  */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet', 'lean'] as const;
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet', 'lean', 'platforms'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
@@ -693,6 +696,11 @@ async function main(): Promise<void> {
           const rows = await leanBench({ base: stringOption('--base'), runs: countOption('--runs'), jobs: countOption('--jobs') });
           sections.push(rows);
           if (process.argv.includes('--write')) writeSection(LEAN_HEADING, rows);
+        },
+        platforms: async () => {
+          const rows = await platformsBench(h, { jobs: countOption('--jobs') });
+          sections.push(rows);
+          if (process.argv.includes('--write')) writeSection(PLATFORMS_HEADING, rows);
         },
       };
       for (const name of BENCHES) {

@@ -92,6 +92,13 @@ describe('the platform seam', () => {
       const earlier = p === linux ? String(Number(start) - 100) : 'Mon_Jan_1_00:00:00_2024';
       assert.equal(sh(p, `alive_as ${child.pid} '${earlier}' && echo yes || echo no`), 'no', 'another start time is another process');
       assert.equal(sh(p, `alive_as ${pid} '${st}' && echo yes || echo no`), 'no', 'an exited shell is gone');
+      // Asked twice in one wrapper (its wait loop), across the process's end.
+      // Not our child (its shell exits at once): it is reaped by init, not left a zombie while this process waits on sh.
+      const orphan = Number(execFileSync('/bin/sh', ['-c', 'sleep 30 > /dev/null 2>&1 & echo $!'], { encoding: 'utf8' }));
+      await until('the orphan to exec', () => linux.stat(orphan)?.state === 'S');
+      const orphanStart = p.stat(orphan)!.startTime;
+      const loop = `alive_as ${orphan} '${orphanStart}' && echo yes || echo no; kill -9 ${orphan}; while kill -0 ${orphan} 2>/dev/null; do sleep 0.05; done; alive_as ${orphan} '${orphanStart}' && echo yes || echo no`;
+      assert.deepEqual(sh(p, loop).split('\n'), ['yes', 'no'], 'alive while it runs, gone once it ended');
       // A zombie: `sleep 0` exits, and its parent (exec'd into sleep) never reaps it.
       const zombie = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
       children.push(zombie);

@@ -73,7 +73,9 @@ function lsof(args: readonly string[]): string {
 /**
  * The wrapper's shell functions: its own start time and another's from `ps` (one process each),
  * and a callback in a session of its own through Node's detached spawn, which calls setsid():
- * macOS has no setsid command.
+ * macOS has no setsid command. A listener's identity is asked of `ps` once; while the wrapper waits
+ * for it, `kill -0` (a builtin) says it still exists: its pid reused by another process within
+ * those seconds, or left a zombie, would only make the wrapper wait out its patience.
  */
 const SHELL = `psof() {
   set -- $(LC_ALL=C TZ=UTC0 ps -o stat= -o lstart= -p "$1" 2>/dev/null)
@@ -81,7 +83,11 @@ const SHELL = `psof() {
   ps_state=$1; ps_start="$2_$3_$4_$5_$6"
 }
 selfstart() { st=; psof $$ && st=$ps_start; }
-alive_as() { want=$2; psof "$1" && [ "\${ps_state#Z}" = "$ps_state" ] && [ "$ps_start" = "$want" ]; }
+alive_as() {
+  want=$2
+  case " $verified " in *" $1:$want "*) kill -0 "$1" 2>/dev/null; return;; esac
+  psof "$1" && [ "\${ps_state#Z}" = "$ps_state" ] && [ "$ps_start" = "$want" ] && verified="$verified $1:$want"
+}
 detached() { "$node" -e 'require("child_process").spawn(process.argv[1], process.argv.slice(2), { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref()' "$@"; }`;
 
 export const posix: Platform = {
