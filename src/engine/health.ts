@@ -98,7 +98,8 @@ async function checkSupervision(searchPath: string): Promise<Check> {
   }
   let shown: boolean;
   const marker = `${JOB_ENV_MARKER}=doctor-${process.pid}`;
-  const child = spawn('sleep', ['10'], { env: { ...process.env, [JOB_ENV_MARKER]: `doctor-${process.pid}` }, stdio: 'ignore' });
+  // Node, as the agents are: macOS shows no environment of its own system programs (/bin/sh, /bin/sleep) under SIP.
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { env: { ...process.env, [JOB_ENV_MARKER]: `doctor-${process.pid}` }, stdio: 'ignore' });
   try {
     await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
     const env = p.environments([child.pid!]).get(child.pid!);
@@ -117,7 +118,8 @@ async function checkSupervision(searchPath: string): Promise<Check> {
     };
   }
   if (!tool('lsof')) return { name, level: 'warn', detail: 'portable (ps); lsof not found: doctor --repair cannot tell whether a server has the database open, and port blocks are not checked against ports in use', fix: 'install lsof' };
-  return { name, level: 'ok', detail: 'portable: ps (environments shown) and lsof' };
+  const sip = process.platform === 'darwin' ? '; macOS hides the environment of its own programs (/bin/sh, /bin/sleep), so one a job\'s command leaves running after its parent ends is not ended with the job' : '';
+  return { name, level: 'ok', detail: `portable: ps (environments shown) and lsof${sip}` };
 }
 
 /**

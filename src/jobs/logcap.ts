@@ -4,7 +4,11 @@ import { platform, type Platform } from '../supervise/platform/index.js';
 const BLOCK = 4096;
 /** The tail every reader looks at first (output's widest look, stderr's 2 KiB, the wrapper's `tail -n 5`): restored first. */
 const TAIL_FIRST = 1 << 20;
-/** A writer that outruns our reading of what it just wrote: give up this time rather than chase it. */
+/**
+ * Rounds of reading what a writer added meanwhile before truncating all the same: a flood that never
+ * pauses is capped then, losing what it writes between the last read and the truncation, as a cap
+ * of a quieter writer can (the race truncateKeepingTail describes), rather than never capped.
+ */
 const MAX_CATCH_UP = 64;
 const READ_CHUNK = 16 << 20;
 /** A cap lock older than this was left by a process that died capping (a cap takes well under a second). */
@@ -41,13 +45,15 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
         // No fallocate, or a file system that cannot punch holes: truncating still frees the space.
       }
     }
+    // What is kept is held in memory meanwhile: at most the cap, so an event log whose reader lags a
+    // flood by more than that waits for the reader to catch up rather than be copied whole.
+    if (st.size - end > capBytes) return punched;
     return (await truncateKeepingTail(file, fd, end)) ? end : punched;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** `fallocate --punch-hole` over [0, end): race-free, the writer is never disturbed (Linux). */
 /**
  * Frees [0, end) without a hole punch, every byte keeping its position: the kept part [end, size)
  * is read into memory, the file truncated to nothing and the kept part written back where it was.
@@ -70,7 +76,7 @@ async function truncateKeepingTail(file: string, fd: number, end: number): Promi
     let size = fs.fstatSync(fd).size;
     if (size <= end) return false;
     const kept: Array<{ at: number; buf: Buffer }> = [];
-    // A cap keeps up to half of CODEX_ASYNC_MAX_LOG_MB: read a chunk at a time, the server answering in between.
+    // At most CODEX_ASYNC_MAX_LOG_MB (capLog): read a chunk at a time, the server answering in between.
     for (let from = end; from < size; from += READ_CHUNK) {
       const buf = readRange(fd, from, Math.min(size, from + READ_CHUNK));
       if (buf === null) return false;
@@ -79,16 +85,17 @@ async function truncateKeepingTail(file: string, fd: number, end: number): Promi
     }
     for (let round = 0, from = size; ; round++) {
       const now = fs.fstatSync(fd).size;
-      if (now === size) {
-        fs.ftruncateSync(fd, 0);
-        break;
-      }
       // Shrunk: someone else emptied it (a new launch's `>`); its old positions mean nothing now.
-      if (now < size || round === MAX_CATCH_UP) return false;
-      const buf = readRange(fd, from, now);
-      if (buf === null) return false;
-      kept.push({ at: from, buf });
-      from = size = now;
+      if (now < size) return false;
+      if (now > size) {
+        const buf = readRange(fd, from, now);
+        if (buf === null) return false;
+        kept.push({ at: from, buf });
+        from = size = now;
+        if (round < MAX_CATCH_UP) continue;
+      }
+      fs.ftruncateSync(fd, 0);
+      break;
     }
     const split = size - TAIL_FIRST;
     for (const { at, buf } of kept) writeRange(fd, buf.subarray(Math.max(0, split - at)), Math.max(at, split));

@@ -112,11 +112,18 @@ async function waitGone(look: () => Seen[], seen: Seen[], ms: number): Promise<b
   }
 }
 
-/** `first` to what `signal` reaches, then SIGKILL to what is left after the grace period. */
+/**
+ * `first` to what `signal` reaches, then SIGKILL to what is left after the grace period: what a
+ * fresh look finds, and what the first one found that still lives (pid and start time), which a
+ * fresh look may no longer tie to the job (its parent gone, where no environment shows the marker).
+ */
 async function escalate(look: () => Seen[], signal: (s: NodeJS.Signals) => Seen[], first: NodeJS.Signals, graceMs: number): Promise<{ escalated: boolean; gone: boolean }> {
   const seen = signal(first);
   if (seen.length === 0 || (await waitGone(look, seen, graceMs))) return { escalated: false, gone: true };
-  return { escalated: true, gone: await waitGone(look, signal('SIGKILL'), 5_000) };
+  const stubborn = stillAlive(seen);
+  send(stubborn, 'SIGKILL');
+  const killed = signal('SIGKILL');
+  return { escalated: true, gone: await waitGone(look, [...stubborn, ...killed.filter((k) => !stubborn.some((s) => s.pid === k.pid))], 5_000) };
 }
 
 /** SIGINT to the whole job (codex ends its turn cleanly and stays resumable), then SIGKILL after the grace period. */

@@ -90,9 +90,21 @@ export async function startHarness(): Promise<Harness> {
       // A failed test may leave jobs running: end every process started for this home.
       for (const pid of processesOfHome(home)) killQuietly(pid);
       await mock.close();
+      if (process.env.CODEX_ASYNC_PLATFORM === 'posix') assertPortable(home);
     },
   };
   return harness;
+}
+
+/**
+ * A portable suite (test/portable-*.test.ts) must really have run the portable path: every job's
+ * wrapper wrote its start time as `ps` gives it (Mon_Dec_7_18:38:51_2026), not /proc's clock ticks.
+ */
+function assertPortable(home: string): void {
+  for (const id of jobIdsOfHome(home)) {
+    const start = (fs.existsSync(jobFile(home, id, 'pid')) ? fs.readFileSync(jobFile(home, id, 'pid'), 'utf8') : '').trim().split(' ')[1];
+    if (start && !/^[A-Z][a-z]{2}_/.test(start)) throw new Error(`job ${id} ran on the Linux path (its wrapper's start time is ${start}) in a portable suite`);
+  }
 }
 
 /** `main`: another build's bin (bench/builds.ts measures two side by side). */

@@ -13,8 +13,16 @@ import type { Environment, Platform, ProcRow, ProcStat } from './platform.js';
  * same second by someone else would take that many process starts within one second. A stepped
  * clock can move `lstart` on Linux (it is boot time plus ticks); on macOS it is recorded at start.
  *
- * Each look is a process (3–10 ms), where /proc costs none: a table is still read once per turn of
- * the event loop (supervise/proc.ts), and environments only for the processes a query must check.
+ * A job's marker is looked for in the environment, as `ps` shows a user their own processes'
+ * (doctor checks that it does here), because nothing else reaches every process of a job: codex
+ * closes every descriptor but 0–2 in the commands it runs (a descriptor the wrapper left open on fd 9
+ * is gone in codex's shell, in every sandbox mode), so an inherited open file would not mark them,
+ * and their argv is their own. Where `ps` shows no environment, a job's processes are its group and
+ * the descendants of what is found (supervise/proc.ts).
+ *
+ * Each look is a process (~17 ms of CPU on Linux), where /proc costs none: a table is still read
+ * once per turn of the event loop (supervise/proc.ts), and environments only for the processes a
+ * query must check.
  */
 
 const PS_ENV = { ...process.env, LC_ALL: 'C', TZ: 'UTC0' };
@@ -24,7 +32,8 @@ const ENV_FLAGS = process.platform === 'darwin' ? ['-E', '-ww'] : ['eww'];
 /** Runs a tool that exits 1 when it finds nothing (ps -p, lsof); its output either way. */
 function run(tool: string, args: readonly string[]): string {
   try {
-    return execFileSync(tool, args, { env: PS_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+    // Bounded: lsof can hang on an unreachable network mount, and the server waits on it.
+    return execFileSync(tool, args, { env: PS_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024, timeout: 10_000 });
   } catch (err) {
     const e = err as { status?: number | null; stdout?: string; stderr?: string; code?: string; message: string };
     if (e.status === 1 && !e.stderr?.trim()) return e.stdout ?? '';
@@ -77,7 +86,8 @@ function lsof(args: readonly string[]): string {
  * for it, `kill -0` (a builtin) says it still exists: its pid reused by another process within
  * those seconds, or left a zombie, would only make the wrapper wait out its patience.
  */
-const SHELL = `psof() {
+const SHELL = `verified=
+psof() {
   set -- $(LC_ALL=C TZ=UTC0 ps -o stat= -o lstart= -p "$1" 2>/dev/null)
   [ $# -eq 6 ] || return 1
   ps_state=$1; ps_start="$2_$3_$4_$5_$6"
@@ -88,7 +98,7 @@ alive_as() {
   case " $verified " in *" $1:$want "*) kill -0 "$1" 2>/dev/null; return;; esac
   psof "$1" && [ "\${ps_state#Z}" = "$ps_state" ] && [ "$ps_start" = "$want" ] && verified="$verified $1:$want"
 }
-detached() { "$node" -e 'require("child_process").spawn(process.argv[1], process.argv.slice(2), { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref()' "$@"; }`;
+detached() { "$node" -e 'require("child_process").spawn(process.argv[1], process.argv.slice(2), { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref()' -- "$@"; }`;
 
 export const posix: Platform = {
   name: 'posix',
@@ -117,7 +127,7 @@ export const posix: Platform = {
   carries: (env, entry) => String(env).includes(` ${entry} `),
   holders(files) {
     if (files.length === 0) return [];
-    return lsof(['-t', '--', ...files])
+    return lsof(['-w', '-t', '--', ...files])
       .split('\n')
       .filter((l) => /^\d+$/.test(l.trim()))
       .map(Number);
@@ -126,7 +136,7 @@ export const posix: Platform = {
     const ports = new Set<number>();
     let text: string;
     try {
-      text = lsof(['-nP', '-iTCP', '-sTCP:LISTEN', '-Fn']);
+      text = lsof(['-w', '-nP', '-iTCP', '-sTCP:LISTEN', '-Fn']);
     } catch {
       return ports;
     }
