@@ -97,7 +97,7 @@ describe('the platform seam', () => {
       const orphan = Number(execFileSync('/bin/sh', ['-c', 'sleep 30 > /dev/null 2>&1 & echo $!'], { encoding: 'utf8' }));
       await until('the orphan to exec', () => linux.stat(orphan)?.state === 'S');
       const orphanStart = p.stat(orphan)!.startTime;
-      const loop = `alive_as ${orphan} '${orphanStart}' && echo yes || echo no; kill -9 ${orphan}; while kill -0 ${orphan} 2>/dev/null; do sleep 0.05; done; alive_as ${orphan} '${orphanStart}' && echo yes || echo no`;
+      const loop = `alive_as ${orphan} '${orphanStart}' && echo yes || echo no; kill -9 ${orphan}; n=0; while kill -0 ${orphan} 2>/dev/null && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done; alive_as ${orphan} '${orphanStart}' && echo yes || echo no`;
       assert.deepEqual(sh(p, loop).split('\n'), ['yes', 'no'], 'alive while it runs, gone once it ended');
       // A zombie: `sleep 0` exits, and its parent (exec'd into sleep) never reaps it.
       const zombie = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
