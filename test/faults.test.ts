@@ -37,6 +37,14 @@ describe('faults of codex itself', () => {
     assert.deepEqual(jobProcessesOnMachine(job_id), []);
   });
 
+  it('cancel kills, after the grace, what its first look found and that ignored SIGINT, though nothing ties it to the job any more', async () => {
+    const { job_id } = await s.conn.call('codex_start', { prompt: 'unmarked-stubborn', cwd: s.h.workdir() });
+    await until('the stubborn child to run', () => sleeping(String(SLEEP + 2)).length >= 1);
+    const snap = await s.conn.call('codex_cancel', { job_id });
+    assert.equal(snap.status, 'cancelled');
+    await until('the stubborn child to be gone', () => sleeping(String(SLEEP + 2)).length === 0, 10_000);
+  });
+
   it('timeout also ends the whole tree', async () => {
     const { job_id } = await s.conn.call('codex_start', { prompt: 'grandchildren ignore-sigint', cwd: s.h.workdir(), timeout_seconds: 1 });
     const done = await waitFinal(s.conn, job_id);
