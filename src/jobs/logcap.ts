@@ -45,9 +45,9 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
         // No fallocate, or a file system that cannot punch holes: truncating still frees the space.
       }
     }
-    // What is kept is held in memory meanwhile: at most the cap, so an event log whose reader lags a
-    // flood by more than that waits for the reader to catch up rather than be copied whole.
-    if (st.size - end > capBytes) return punched;
+    // What is kept is held in memory meanwhile: half the cap, and what the agent wrote since the
+    // reader's last look (recorder.capLogs runs right after it; a reader behind by more than half the
+    // cap skips ahead to there itself, jobs/eventlog.ts).
     return (await truncateKeepingTail(file, fd, end)) ? end : punched;
   } finally {
     fs.closeSync(fd);
