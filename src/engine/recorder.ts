@@ -31,6 +31,7 @@ interface Punched {
 export class Recorder {
   /** Per job, how much of the start of events.jsonl / stderr.log is already a hole. */
   private readonly punched = new Map<string, Punched>();
+  private readonly capping = new Map<string, Promise<void>>();
   private capWarned = false;
   private reserveReleased = false;
 
@@ -70,8 +71,20 @@ export class Recorder {
     return { ...job, progress, events_offset: offset, thread_id: job.thread_id ?? progress.thread_id };
   }
 
-  /** Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. */
-  async capLogs(job: Job, done = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 }): Promise<void> {
+  /**
+   * Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. One
+   * cap of a job at a time, the next after it: a sweep's cap still running when the job ends would
+   * otherwise hold the log's lock (jobs/logcap.ts) against the last cap, and the log stay over.
+   */
+  capLogs(job: Job, done?: Punched): Promise<void> {
+    const run = (this.capping.get(job.id) ?? Promise.resolve()).then(() => this.capLogsNow(job, done ?? this.punched.get(job.id)));
+    this.capping.set(job.id, run);
+    return run.finally(() => {
+      if (this.capping.get(job.id) === run) this.capping.delete(job.id);
+    });
+  }
+
+  private async capLogsNow(job: Job, done: Punched = { events: 0, stderr: 0, check: 0, setup: 0 }): Promise<void> {
     const files = jobFiles(this.layout, job.id);
     const over = (file: string, punched: number) => fileSize(file) - punched > this.config.maxLogBytes;
     if (!over(files.events, done.events) && !over(files.stderr, done.stderr) && !over(files.checkLog, done.check) && !over(files.setupLog, done.setup)) return;
