@@ -119,8 +119,9 @@ describe('the first hour of a new user', () => {
       assert.equal((await conn.call('codex_result', { job_id: prefix })).final_message, 'mock answer: prefix me');
       assert.equal((await conn.call('codex_wait', { job_ids: [prefix] })).finished[0].job_id, id);
 
-      // A second job whose id starts the same way: a copy of the first under a sibling id.
-      const twin = `${id.slice(0, 4)}${id.slice(4) === '00000000' ? '11111111' : '00000000'}`;
+      // A second job whose id starts the same way: a copy of the first under a sibling id, which
+      // differs from it at its fifth character (so the 6-character prefix tells them apart).
+      const twin = `${id.slice(0, 4)}${id[4] === '0' ? '11111111' : '00000000'}`;
       const db = new Database(path.join(s.h.home, 'jobs.db'));
       const columns = (db.prepare(`SELECT name FROM pragma_table_info('jobs') WHERE name NOT IN ('seq', 'id')`).all() as Array<{ name: string }>).map((c) => c.name).join(', ');
       db.prepare(`INSERT INTO jobs (id, ${columns}) SELECT ?, ${columns} FROM jobs WHERE id = ?`).run(twin, id);
