@@ -8,8 +8,9 @@ import { homeLayout, prepareHome, underTempDir } from '../jobs/files.js';
 import { Reserve } from '../jobs/reserve.js';
 import { JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import type { GroupView, JobApi, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
+import type { GroupView, JobApi, LandingView, LandInput, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
 import { Groups } from './groups.js';
+import { Landings } from './landing.js';
 import type { EngineParts } from './parts.js';
 import { Reading } from './reading.js';
 import { collectGarbage } from './retention.js';
@@ -26,7 +27,7 @@ import { Workspaces, type ApplyResult, type DiffResult, type DiscardResult } fro
  * the agents' adapters and process supervision. Any number of engines in any number of processes
  * may share one home directory; they coordinate only through the database and the notify
  * directory. The operations live in one module per family (starting, reading, stopping, review,
- * groups); this class opens the parts they share and hands each call to its family.
+ * groups, landings); this class opens the parts they share and hands each call to its family.
  */
 export class Engine implements JobApi {
   private readonly p: EngineParts;
@@ -35,6 +36,7 @@ export class Engine implements JobApi {
   private readonly stopping: Stopping;
   private readonly review: Review;
   private readonly groups: Groups;
+  private readonly landings: Landings;
 
   private constructor(config: Config, log: Logger, private readonly db: ReturnType<typeof openDb>) {
     const layout = homeLayout(config.home);
@@ -52,6 +54,7 @@ export class Engine implements JobApi {
     this.stopping = new Stopping(this.p, this.reading);
     this.review = new Review(this.p, this.reading);
     this.groups = new Groups(this.p, this.reading, this.stopping);
+    this.landings = new Landings(this.p, this.reading, this.groups, this.starting);
   }
 
   /**
@@ -191,6 +194,13 @@ export class Engine implements JobApi {
   }
   discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult> {
     return this.review.discard(id, opts);
+  }
+  land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+    return this.landings.land(input, timeoutMs, signal);
+  }
+  /** In a landing's own process (`__land`, cli/callback.ts): runs it to its end. */
+  runLanding(id: string): Promise<void> {
+    return this.landings.run(id);
   }
   resolveGroup(idOrPrefix: string): string {
     return this.groups.resolve(idOrPrefix);

@@ -239,7 +239,8 @@ function printSnapshot(out: Out, s: Snapshot): void {
     field('ports', ws.ports && `${ws.ports.first}-${ws.ports.last} (PORT=${ws.ports.first})`);
   }
   const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
-  field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
+  const fate = ws.landed ? ` (landed ${age(ws.landed.at)} by landing ${ws.landed.landing_id})` : ws.applied_at ? ` (applied ${age(ws.applied_at)})` : '';
+  field('changes', changed && `${changed}${c.dim(fate)}`);
   if (s.check) {
     const took = s.check.duration_ms === null ? '' : ` in ${duration(s.check.duration_ms)}`;
     const outcome = s.check.passed ? c.green('passed') : c.red(s.check.exit_code === null ? 'did not run' : `failed (exit ${s.check.exit_code})`);
