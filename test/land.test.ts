@@ -82,6 +82,57 @@ describe('codex_land: several jobs as one change', () => {
     assert.match(again.content[0].text, /already applied/);
   });
 
+  it("the integration worktree is a working environment: the repository's setup ran on the base, .worktreeinclude brought the ignored files, PORT is set; the check cannot write your checkout", async () => {
+    const repo = gitRepo({
+      'f.txt': F_TXT,
+      '.gitignore': 'deps/\n.env\n',
+      '.worktreeinclude': '.env\n',
+      '.codex-async.toml': '[worktree]\nsetup = "mkdir -p deps && echo ready > deps/marker && if [ -e a.txt ]; then touch deps/saw-a-job; fi"\n',
+    });
+    fs.writeFileSync(path.join(repo, '.env'), 'SECRET=1\n');
+    const a = await job(s.conn, repo, "printf 'from A\\n' > a.txt", 'A');
+    await finished(s.conn, [a]);
+    const check = `test -f deps/marker && test ! -e deps/saw-a-job && grep -q SECRET=1 .env && test -n "$PORT" && test -f a.txt && ! touch ${repo}/escaped 2>/dev/null`;
+    const r = await s.conn.call('codex_land', { job_ids: [a], check_command: check, timeout_seconds: 120 });
+    assert.equal(r.status, 'done', `${r.message} ${JSON.stringify(r.set_aside)}`);
+    assert.deepEqual(r.landed, [a]);
+    assert.equal(r.setup.passed, true, r.setup.output_tail);
+    assert.match(r.setup.command, /^mkdir -p deps/);
+    assert.equal(fs.existsSync(path.join(repo, 'escaped')), false, 'the check could not write the checkout');
+    assert.equal(git(repo, 'status', '--porcelain'), '?? a.txt\n');
+  });
+
+  it('group_id lands the attempts best-ranked first; gc removes a landed worktree that still holds what landed, and keeps the record', async () => {
+    const repo = gitRepo({ 'f.txt': F_TXT });
+    const started = await s.conn.call('codex_start', { prompt: shell("printf 'ONE\\ntwo\\nthree\\n' > f.txt", 'upper'), cwd: repo, attempts: 2, ...WRITE });
+    await finished(s.conn, started.job_ids);
+    const group = await s.conn.call('codex_wait', { group_id: started.group_id, timeout_seconds: 60 });
+    const r = await s.conn.call('codex_land', { group_id: started.group_id, timeout_seconds: 120 });
+    assert.deepEqual(r.landed, [group.group.best_job_id], 'the best attempt lands');
+    assert.deepEqual(r.set_aside.map((x: any) => x.reason), ['no_changes'], 'the other made the same change: nothing left to land');
+    const gc = await cliIn(s.h.env(), ['gc', '--json']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.ok(JSON.parse(gc.stdout).landed_worktrees_removed.includes(r.landed[0]));
+    const shown = await s.conn.call('codex_poll', { job_id: r.landed[0] });
+    assert.equal(shown.workspace.state, 'discarded');
+    assert.equal(fs.existsSync(shown.workspace.path), false);
+    const other = started.job_ids.find((id: string) => id !== r.landed[0]);
+    assert.equal((await s.conn.call('codex_poll', { job_id: other })).workspace.state, 'ready', 'the attempt that did not land keeps its worktree');
+  });
+
+  it('the command line: land --dry-run, then land --check, exit 1 when a job is set aside', async () => {
+    const repo = gitRepo({ 'f.txt': F_TXT });
+    const [c, d] = [await job(s.conn, repo, "printf 'ONE-C\\ntwo\\nthree\\n' > f.txt", 'C'), await job(s.conn, repo, "printf 'ONE-D\\ntwo\\nthree\\n' > f.txt", 'D')];
+    await finished(s.conn, [c, d]);
+    const dry = await cliIn(s.h.env(), ['land', c, d, '--dry-run']);
+    assert.equal(dry.code, 1, `a dry run where a job would be set aside exits 1 too: ${dry.stdout}${dry.stderr}`);
+    assert.match(dry.stdout, new RegExp(`conflict ${c} × ${d}: f\\.txt`));
+    const ran = await cliIn(s.h.env(), ['land', c.slice(0, 6), d, '--check', 'true']);
+    assert.equal(ran.code, 1, `${ran.stdout}${ran.stderr}`);
+    assert.match(ran.stdout, new RegExp(`set aside ${d} \\(conflict\\)`));
+    assert.equal(fs.readFileSync(path.join(repo, 'f.txt'), 'utf8'), 'ONE-C\ntwo\nthree\n');
+  });
+
   it('into "branch": one commit per landed job, authored by its agent, the checkout and HEAD untouched; a second landing adds to the branch', async () => {
     const repo = gitRepo({ 'f.txt': F_TXT });
     fs.writeFileSync(path.join(repo, 'mine.txt'), 'work in progress\n');

@@ -80,7 +80,8 @@ export interface JobApi {
   /** `onChange` on every change of the job; the returned function stops watching. */
   watch(id: string, onChange: () => void): () => void;
   watchAll(onChange: (id: string) => void): () => void;
-  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }>;
+  /** `landed_worktrees`: jobs kept whose worktree went (or would) because it landed and still held what landed. */
+  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number; landed_worktrees?: string[] }>;
   /** With a fleet: its runners, alive and gone (for `top`); a local engine has none. */
   fleetRunners?(): Promise<{ alive: RunnerInfo[]; gone: RunnerInfo[] }>;
   /** Brings what happened while nobody watched up to date (local: outcomes; fleet: nothing to do). */

@@ -114,11 +114,11 @@ export class Engine implements JobApi {
    * Deletes finished jobs that finished more than `olderThanMs` ago, keeping the `keep` most
    * recent finished ones; never a queued or running job. With `dryRun`, only reports.
    */
-  async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }> {
+  async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number; landed_worktrees?: string[] }> {
     if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
     if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
-    const { jobs, bytes } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, opts);
-    return { jobs: jobs.map(toSummary), bytes };
+    const { jobs, bytes, landed } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, opts);
+    return { jobs: jobs.map(toSummary), bytes, landed_worktrees: landed.map((j) => j.id) };
   }
 
   // ── for a fleet runner (fleet/runner.ts) ─────────────────────────────────────────────────────

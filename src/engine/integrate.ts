@@ -215,7 +215,7 @@ export class Integration {
         this.end('refused', `branch ${this.l.branch} moved while the jobs were landed, so it was left as it is (${moved.stderr.trim()}); land again`);
         return false;
       }
-      this.markLanded(landed, null);
+      this.markLanded(landed, false);
       this.save({ files: await fileChanges(this.l.repo, base.tree, head.tree) });
       return true;
     }
@@ -240,7 +240,7 @@ export class Integration {
       this.end('refused', `${why.replace(/[.;]?\s*$/, '')}. Nothing was changed`);
       return false;
     }
-    this.markLanded(landed, (w) => w.to);
+    this.markLanded(landed, true);
     this.save({ files: o.files, phase: 'resolving' });
     return true;
   }
@@ -258,9 +258,9 @@ export class Integration {
     return null;
   }
 
-  private markLanded(landed: Work[], appliedTree: ((w: Work) => string) | null): void {
+  private markLanded(landed: Work[], applied: boolean): void {
     const at = now();
-    for (const w of landed) this.p.store.setLanded(w.job.workspace.path!, this.l.id, at, appliedTree ? appliedTree(w) : null);
+    for (const w of landed) this.p.store.setLanded(w.job.workspace.path!, this.l.id, at, w.to, applied);
   }
 
   /**

@@ -131,7 +131,7 @@ export class Landings {
       if (l.status === 'running') l = await this.recoverIfDead(l);
       const left = until - Date.now();
       if (l.status !== 'running' || left <= 0 || this.p.closed || signal?.aborted) return view(l);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)).unref?.());
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
     }
   }
 
@@ -349,7 +349,8 @@ export class Landings {
     const at = Date.now();
     for (const id of l.landed) {
       const job = this.p.store.get(id);
-      if (job) this.p.store.setLanded(job.workspace.path!, l.id, at, (await this.p.workspaces.workOf(job).catch(() => null))?.tree ?? null);
+      const tree = job && (await this.p.workspaces.workOf(job).catch(() => null))?.tree;
+      if (tree) this.p.store.setLanded(job.workspace.path!, l.id, at, tree, true);
     }
     const files = await fileChanges(l.repo, before, after);
     return { ...ended, status: 'done', files, message: `landed ${l.landed.join(', ')} into ${l.repo}; its process died while writing the checkout, and the rest was written from its journal` };

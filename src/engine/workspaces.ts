@@ -31,6 +31,7 @@ export const UNSEEN_CHECKOUT: JobWorkspace = {
   applied_at: null,
   landed_by: null,
   landed_at: null,
+  landed_tree: null,
   brought_in: null,
 };
 
@@ -423,6 +424,28 @@ export class Workspaces {
       } catch (err) {
         this.log('warn', `cannot remove orphaned worktree ${where}: ${(err as Error).message}`);
       }
+    }
+    return removed;
+  }
+
+  /**
+   * Worktrees whose changes landed (engine/landing.ts) and that still hold what landed: their work
+   * is in the checkout or on a branch, so gc removes them (the jobs' records stay). One changed
+   * since (a reply, a person) stays. Returns the jobs whose worktree went (or would, dry).
+   */
+  async removeLanded(dryRun: boolean): Promise<Job[]> {
+    const removed: Job[] = [];
+    for (const job of this.store.landedWorktrees()) {
+      const ws = job.workspace;
+      if (removed.some((j) => j.workspace.path === ws.path)) continue;
+      if (this.store.onWorktree(ws.path!).some((j) => !isFinal(j.status) || j.workspace.landed_tree !== ws.landed_tree)) continue;
+      const now = await this.workOf(job).catch(() => null);
+      if (now?.tree !== ws.landed_tree) continue;
+      if (!dryRun) {
+        await this.remove(ws, true).catch((err: unknown) => this.log('warn', `cannot remove landed worktree ${ws.path}: ${(err as Error).message}`));
+        this.store.setWorktreeState(ws.path!, 'discarded');
+      }
+      removed.push(job);
     }
     return removed;
   }

@@ -67,6 +67,8 @@ export interface JobWorkspace {
   /** The landing that brought the worktree's changes in (engine/landing.ts), and when; null: none did. */
   landed_by: string | null;
   landed_at: number | null;
+  /** The worktree's tree when it landed: while it still holds that, gc may remove it. */
+  landed_tree: string | null;
   /** What was brought in from the checkout when the worktree was made (include.ts); null: nothing asked. */
   brought_in: BroughtIn | null;
 }

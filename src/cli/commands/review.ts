@@ -118,7 +118,7 @@ exit 1 with the files listed.`,
   codex-async-mcp land 3f9c0a1b2c3d 8e7d6c5b4a39 --branch feature/search --resolve
 
 Waits until the landing ends (it goes on if this command is stopped: wait again with --landing).
-Exits 1 when a job was set aside or nothing could land.`,
+Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing could land.`,
   ).action(
     async (
       jobIds: string[],
