@@ -49,8 +49,11 @@ describe('codex_land: several jobs as one change', () => {
   it('four jobs, a check failing for one clean job: the right two land, the others are set aside with their reasons, the checkout holds exactly the landed changes', async () => {
     const repo = gitRepo({ 'f.txt': F_TXT });
     const { a, b, c, d } = await fourJobs(s.conn, repo);
-    const r = await s.conn.call('codex_land', { job_ids: [a, b, c, d], check_command: 'test ! -e b.txt', timeout_seconds: 120 });
+    const progress: string[] = [];
+    const raw = await s.conn.raw('codex_land', { job_ids: [a, b, c, d], check_command: 'test ! -e b.txt', timeout_seconds: 120 }, { onprogress: (p: any) => progress.push(p.message) });
+    const r = raw.structuredContent;
     assert.equal(r.status, 'done', r.message);
+    assert.ok(progress.some((m) => m.startsWith(`checking job ${b} (2/4): test ! -e b.txt`)), `each step is a progress notification: ${progress.join(' | ')}`);
     assert.deepEqual(r.landed, [a, c]);
     assert.deepEqual(
       r.set_aside.map((x: any) => [x.job_id, x.reason]),
@@ -130,6 +133,7 @@ describe('codex_land: several jobs as one change', () => {
     const ran = await cliIn(s.h.env(), ['land', c.slice(0, 6), d, '--check', 'true']);
     assert.equal(ran.code, 1, `${ran.stdout}${ran.stderr}`);
     assert.match(ran.stdout, new RegExp(`set aside ${d} \\(conflict\\)`));
+    assert.match(ran.stderr, new RegExp(`merging job ${d} \\(2/2\\)`), 'where it is, as it goes');
     assert.equal(fs.readFileSync(path.join(repo, 'f.txt'), 'utf8'), 'ONE-C\ntwo\nthree\n');
   });
 
@@ -240,7 +244,7 @@ describe('codex_land: several jobs as one change', () => {
 describe('codex_land: its process killed while it writes the checkout', () => {
   const s = useServer({ CODEX_ASYNC_TEST_PAUSE: 'land-delivering' });
 
-  it('half written (one file landed, the other not): the next reader finishes it from the journal, fully landed', async () => {
+  it('half written (one file landed, the other not): the next reader finishes it from the journal, fully landed; gc later removes its record', async () => {
     const repo = gitRepo({ 'f.txt': F_TXT, 'g.txt': 'g\n' });
     const [x, y] = [await job(s.conn, repo, "printf 'ONE-X\\ntwo\\nthree\\n' > f.txt", 'X'), await job(s.conn, repo, "printf 'G-Y\\n' > g.txt", 'Y')];
     await finished(s.conn, [x, y]);
@@ -266,6 +270,10 @@ describe('codex_land: its process killed while it writes the checkout', () => {
       assert.equal(fs.readFileSync(path.join(repo, 'g.txt'), 'utf8'), 'G-Y\n');
       assert.equal(git(repo, 'status', '--porcelain'), ' M f.txt\n M g.txt\n');
       assert.ok((await later.call('codex_poll', { job_id: y })).workspace.landed, 'the jobs are recorded as landed');
+      // gc takes a landing's record with the jobs of its age.
+      const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0s']);
+      assert.equal(gc.code, 0, gc.stderr);
+      assert.equal(fs.existsSync(path.dirname(landingFile(s.h.home, r.landing_id))), false, "the landing's record is gone");
     } finally {
       await later.close();
     }

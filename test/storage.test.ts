@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT, tempDir, until, useHarness, waitFinal } from './helpers/harness.ts';
+import { ROOT, tempDir, until, useHarness, waitFinal, TOOL_COUNT } from './helpers/harness.ts';
 
 const FAKE_CODEX = path.join(ROOT, 'test/fixtures/fake-codex.mjs');
 
@@ -19,7 +19,7 @@ describe('storage faults', () => {
       assert.equal(result.isError, true, `${tool} reports the broken state`);
       assert.match(result.content[0].text, pattern);
     }
-    assert.equal((await conn.client.listTools()).tools.length, 10, 'the server still serves');
+    assert.equal((await conn.client.listTools()).tools.length, TOOL_COUNT, 'the server still serves');
     await conn.close();
   }
 

@@ -8,7 +8,7 @@ import { homeLayout, prepareHome, underTempDir } from '../jobs/files.js';
 import { Reserve } from '../jobs/reserve.js';
 import { JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import type { GroupView, JobApi, LandingView, LandInput, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
+import type { GroupView, JobApi, LandingView, LandInput, LandWaitOptions, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
 import { Groups } from './groups.js';
 import { Landings } from './landing.js';
 import type { EngineParts } from './parts.js';
@@ -195,8 +195,8 @@ export class Engine implements JobApi {
   discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult> {
     return this.review.discard(id, opts);
   }
-  land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
-    return this.landings.land(input, timeoutMs, signal);
+  land(input: LandInput, timeoutMs: number, opts?: LandWaitOptions): Promise<LandingView> {
+    return this.landings.land(input, timeoutMs, opts);
   }
   /** In a landing's own process (`__land`, cli/callback.ts): runs it to its end. */
   runLanding(id: string): Promise<void> {

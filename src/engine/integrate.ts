@@ -14,7 +14,7 @@ import type { Job } from '../jobs/store.js';
 import { runConfined } from '../supervise/confined.js';
 import { jobEnvironment } from '../supervise/env.js';
 import { listeningPorts, selfIdentity } from '../supervise/proc.js';
-import { applyChanges, fileChanges, headTree, mergeChange, treeOf, uncommittedOverlap } from '../workspace/changes.js';
+import { applyChanges, fileChanges, headTree, mergeChange, treeOf, treePatch, uncommittedOverlap } from '../workspace/changes.js';
 import { commitTree, listPaths, runGit, runGitResult, type TrustedDrivers } from '../workspace/git.js';
 import { bringIn, includePatterns } from '../workspace/include.js';
 import { readProjectDefaults } from '../workspace/project.js';
@@ -62,6 +62,39 @@ export async function removeIntegration(p: EngineParts, l: Pick<Landing, 'id' | 
   fs.rmSync(`${spec.path}.tmp`, { recursive: true, force: true });
 }
 
+/**
+ * Finishes a delivery from its journal (`l.delivery`), whatever state the paths it names are in:
+ * what still differs from the tree it makes is written, so the checkout ends fully landed. For a
+ * landing whose process died while writing (engine/landing.ts), or whose git failed mid-write.
+ */
+export async function rollForward(p: EngineParts, l: Landing, why: string): Promise<Pick<Landing, 'status' | 'files' | 'message'>> {
+  const { before, after, paths } = l.delivery!;
+  const drivers = commonDrivers(p, l.landed.flatMap((id) => p.store.get(id) ?? []));
+  const current = await snapshotTree(l.repo, drivers);
+  const rest = await treePatch(l.repo, current, after, { renames: false, paths });
+  if (rest.length) {
+    const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd: l.repo, input: rest, okCodes: [1, 128], drivers });
+    if (applied.code !== 0) {
+      return {
+        status: 'failed',
+        files: [],
+        message: `${why}, and the rest could not be written (${applied.stderr.trim()}): compare the files ${listPaths(paths, 10)} with tree ${after}`,
+      };
+    }
+  }
+  markLandedFromRecord(p, l, true);
+  return { status: 'done', files: await fileChanges(l.repo, before, after), message: `landed ${l.landed.join(', ')} into ${l.repo}; ${why}, and the rest was written from its journal` };
+}
+
+/** Records the landing's landed jobs as landed, from its record (for a landing whose process is gone). */
+export function markLandedFromRecord(p: EngineParts, l: Landing, applied: boolean): void {
+  const at = now();
+  for (const id of l.landed) {
+    const job = p.store.get(id);
+    if (job) p.store.setLanded(job.workspace.path!, l.id, at, l.trees[l.job_ids.indexOf(id)]!, applied);
+  }
+}
+
 export class Integration {
   private l: Landing;
   private drivers: TrustedDrivers = [];
@@ -76,7 +109,8 @@ export class Integration {
   }
 
   private save(change: Partial<Landing>): void {
-    this.l = { ...this.l, ...change };
+    const step = change.progress && change.progress !== this.l.progress ? [change.progress] : [];
+    this.l = { ...this.l, ...change, steps: [...this.l.steps, ...step] };
     writeLanding(this.p.layout, this.l);
   }
 
@@ -89,11 +123,10 @@ export class Integration {
     this.save({ owner: selfIdentity(), phase: 'preparing', progress: 'reading the jobs' });
     try {
       const work: Work[] = [];
-      for (const id of this.l.job_ids) {
+      for (const [i, id] of this.l.job_ids.entries()) {
         const job = this.reading.get(id);
         this.p.workspaces.checkLandable(job);
-        const [from, { tree }] = await Promise.all([treeOf(this.l.repo, job.workspace.base_commit!), this.p.workspaces.workOf(job)]);
-        work.push({ job, from, to: tree });
+        work.push({ job, from: await treeOf(this.l.repo, job.workspace.base_commit!), to: this.l.trees[i]! });
       }
       this.drivers = commonDrivers(this.p, work.map((w) => w.job));
       let head: Head = { commit: this.l.base_commit!, tree: await treeOf(this.l.repo, this.l.base_commit!) };
@@ -110,7 +143,19 @@ export class Integration {
       this.end('done', this.summary());
     } catch (err) {
       const message = (err as Error).message.split('\n').slice(0, 6).join(' ');
-      this.end('failed', `the landing failed while ${this.l.progress ?? this.l.phase}: ${message}; nothing was written to ${this.l.into === 'checkout' ? 'your checkout' : 'the branch'}`);
+      if (this.l.phase === 'delivering' && this.l.delivery) {
+        const done = await rollForward(this.p, this.l, `writing your checkout failed (${message})`).catch((e: unknown) => ({
+          status: 'failed' as const,
+          files: [],
+          message: `writing your checkout failed (${message}), and so did finishing it (${(e as Error).message}): compare the files ${listPaths(this.l.delivery!.paths, 10)} with tree ${this.l.delivery!.after}`,
+        }));
+        this.end(done.status, done.message);
+        this.l.files = done.files;
+      } else if (this.l.phase === 'resolving') {
+        this.end('done', `${this.summary()}; starting the continuations failed: ${message}`);
+      } else {
+        this.end('failed', `the landing failed while ${this.l.progress ?? this.l.phase}: ${message}; nothing was written to ${this.l.into === 'checkout' ? 'your checkout' : 'the branch'}`);
+      }
     } finally {
       if (this.l.integration) await removeIntegration(this.p, this.l);
       this.save({ integration: null, finished_at: now() });
@@ -192,7 +237,7 @@ export class Integration {
         return this.setAside(head, { job_id: id, reason: 'check_failed', check, message: `the check failed (exit code ${check.exit_code}) with its change merged` });
       }
     }
-    this.save({ landed: [...this.l.landed, id], commits: [...this.l.commits, { job_id: id, commit }] });
+    this.save({ landed: [...this.l.landed, id], commits: [...this.l.commits, { job_id: id, commit }], head_commit: commit });
     return { commit, tree: merged.tree };
   }
 
@@ -206,6 +251,7 @@ export class Integration {
     this.save({ progress: this.l.into === 'checkout' ? 'writing the checkout' : `updating branch ${this.l.branch}` });
     const landed = work.filter((w) => this.l.landed.includes(w.job.id));
     if (this.l.into === 'branch') {
+      this.save({ phase: 'delivering' });
       const old = this.l.branch_from ?? '';
       const moved = await runGitResult(['update-ref', '-m', `codex-async-mcp: landing ${this.l.id}`, `refs/heads/${this.l.branch}`, head.commit, old], {
         cwd: this.l.repo,

@@ -13,13 +13,13 @@ import { allLandings, landingByPrefix, landingFiles, readLanding, writeLanding, 
 import type { Job } from '../jobs/store.js';
 import { MAIN } from '../supervise/launch.js';
 import { identityAlive } from '../supervise/proc.js';
-import { fileChanges, headTree, mergeChange, treeOf, treePatch, uncommittedOverlap } from '../workspace/changes.js';
+import { fileChanges, headTree, mergeChange, treeOf, uncommittedOverlap } from '../workspace/changes.js';
 import type { ApplyConflict } from '../workspace/types.js';
 import { listPaths, runGit, runGitResult, splitZ, type TrustedDrivers } from '../workspace/git.js';
 import { snapshotCommit, snapshotTree } from '../workspace/snapshot.js';
-import type { LandInput, LandingView } from './api.js';
+import type { LandInput, LandingView, LandWaitOptions } from './api.js';
 import type { Groups } from './groups.js';
-import { commonDrivers, Integration, removeIntegration } from './integrate.js';
+import { commonDrivers, Integration, markLandedFromRecord, removeIntegration, rollForward } from './integrate.js';
 import type { EngineParts } from './parts.js';
 import type { Reading } from './reading.js';
 import type { Starting } from './starting.js';
@@ -33,6 +33,8 @@ const NEVER_STARTED_MS = 60_000;
 
 interface Planned {
   jobs: Job[];
+  /** Each job's change: the tree it started from and the one its worktree holds, read once. */
+  work: { job: Job; from: string; to: string }[];
   repo: string;
   into: LandInto;
   branch: string | null;
@@ -74,11 +76,11 @@ export class Landings {
   ) {}
 
   /** Starts a landing (or answers a dry run) and waits up to `timeoutMs` for it to end. */
-  async land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+  async land(input: LandInput, timeoutMs: number, opts: LandWaitOptions = {}): Promise<LandingView> {
     if (input.landing_id !== undefined) {
       const extra = Object.keys(input).filter((k) => k !== 'landing_id' && k !== 'timeout_seconds' && input[k as keyof LandInput] !== undefined);
       if (extra.length) throw invalid(`landing_id waits for a landing already started: leave out ${extra.join(', ')}`);
-      return this.landing(input.landing_id, timeoutMs, signal);
+      return this.landing(input.landing_id, timeoutMs, opts);
     }
     const planned = await this.plan(input);
     if (input.dry_run) return this.dryRun(planned);
@@ -97,6 +99,7 @@ export class Landings {
       finished_at: null,
       owner: null,
       job_ids: planned.jobs.map((j) => j.id),
+      trees: planned.work.map((w) => w.to),
       check_command: planned.check,
       into: planned.into,
       branch: planned.into === 'branch' ? (planned.branch ?? `codex/land-${id}`) : null,
@@ -114,21 +117,24 @@ export class Landings {
       setup: null,
       delivery: null,
       progress: 'starting its process',
+      steps: ['starting its process'],
       message: '',
     };
     writeLanding(this.p.layout, landing);
     this.spawnRun(landing);
-    return this.landing(id, timeoutMs, signal);
+    return this.landing(id, timeoutMs, opts);
   }
 
   /** The landing's state, once it has ended or `timeoutMs` has passed; one whose process died is finished first. */
-  async landing(idOrPrefix: string, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+  async landing(idOrPrefix: string, timeoutMs: number, { signal, onProgress }: LandWaitOptions = {}): Promise<LandingView> {
     const id = this.resolve(idOrPrefix);
     const until = Date.now() + timeoutMs;
+    let told = 0;
     for (;;) {
       let l = readLanding(this.p.layout, id);
       if (!l) throw new ToolError('not_found', `no landing with id "${id}"`);
       if (l.status === 'running') l = await this.recoverIfDead(l);
+      for (; told < (l.steps?.length ?? 0); told++) onProgress?.(l.steps[told]!, told);
       const left = until - Date.now();
       if (l.status !== 'running' || left <= 0 || this.p.closed || signal?.aborted) return view(l);
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
@@ -173,7 +179,10 @@ export class Landings {
     const branch = into === 'branch' && input.branch !== undefined ? await checkBranchName(repo, input.branch) : null;
     const branchFrom = branch === null ? null : await branchAt(repo, branch);
     const drivers = commonDrivers(this.p, jobs);
-    return { jobs, repo, into, branch, branchFrom, check, resolve: input.resolve === true, drivers };
+    // One after another: each reads a worktree of the whole repository.
+    const work: Planned['work'] = [];
+    for (const job of jobs) work.push({ job, from: await treeOf(repo, job.workspace.base_commit!), to: (await this.p.workspaces.workOf(job)).tree });
+    return { jobs, work, repo, into, branch, branchFrom, check, resolve: input.resolve === true, drivers };
   }
 
   /** One landing at a time per checkout: a second would deliver onto the first's half-known result. */
@@ -202,9 +211,8 @@ export class Landings {
   private async overlaps(planned: Planned): Promise<{ job_id: string; files: string[] }[]> {
     const [user, head] = await Promise.all([snapshotTree(planned.repo, planned.drivers), headTree(planned.repo)]);
     const found: { job_id: string; files: string[] }[] = [];
-    for (const job of planned.jobs) {
-      const [from, { tree }] = await Promise.all([treeOf(planned.repo, job.workspace.base_commit!), this.p.workspaces.workOf(job)]);
-      const files = await uncommittedOverlap(planned.repo, { from, to: tree, user, head });
+    for (const { job, from, to } of planned.work) {
+      const files = await uncommittedOverlap(planned.repo, { from, to, user, head });
       if (files.length) found.push({ job_id: job.id, files });
     }
     return found;
@@ -215,10 +223,7 @@ export class Landings {
    * and which not, which pairs of jobs conflict with each other, and which conflict with the checkout.
    */
   private async dryRun(planned: Planned): Promise<LandingView> {
-    const { repo, drivers } = planned;
-    const work = await Promise.all(
-      planned.jobs.map(async (job) => ({ job, from: await treeOf(repo, job.workspace.base_commit!), to: (await this.p.workspaces.workOf(job)).tree })),
-    );
+    const { repo, drivers, work } = planned;
     const start =
       planned.into === 'checkout' ? await snapshotTree(repo, drivers) : await treeOf(repo, planned.branchFrom ?? 'HEAD');
     const onto = planned.into === 'checkout' ? 'your checkout' : (planned.branch ?? 'HEAD');
@@ -332,28 +337,15 @@ export class Landings {
     if (l.phase === 'resolving') {
       return { ...ended, status: 'done', message: `landed ${l.landed.join(', ')}; its process died while it started continuations, so some may be missing (started: ${l.resolving.map((r) => r.continuation_job_id).join(', ') || 'none'})` };
     }
+    if (l.phase === 'delivering' && l.into === 'branch' && l.head_commit !== null && (await branchAt(l.repo, l.branch!)) === l.head_commit) {
+      // It died after moving the branch (one update-ref), before saying so.
+      markLandedFromRecord(this.p, l, false);
+      return { ...ended, status: 'done', files: await fileChanges(l.repo, l.base_commit!, l.head_commit), message: `landed ${l.landed.join(', ')} onto branch ${l.branch}; its process died right after` };
+    }
     if (l.phase !== 'delivering' || !l.delivery) {
       return { ...ended, status: 'interrupted', landed: [], commits: [], message: `the landing's process died while ${l.progress ?? l.phase}, before it wrote anything: ${l.into === 'checkout' ? 'your checkout' : 'the branch'} is as it was; land again` };
     }
-    // The journal: finish writing the paths it named, from whatever state they are in.
-    const { before, after, paths } = l.delivery;
-    const drivers = commonDrivers(this.p, l.landed.flatMap((id) => this.p.store.get(id) ?? []));
-    const current = await snapshotTree(l.repo, drivers);
-    const rest = await treePatch(l.repo, current, after, { renames: false, paths });
-    if (rest.length) {
-      const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd: l.repo, input: rest, okCodes: [1, 128], drivers });
-      if (applied.code !== 0) {
-        return { ...ended, status: 'failed', message: `the landing's process died while writing your checkout, and the rest could not be written (${applied.stderr.trim()}): compare the files ${listPaths(paths, 10)} with tree ${after}` };
-      }
-    }
-    const at = Date.now();
-    for (const id of l.landed) {
-      const job = this.p.store.get(id);
-      const tree = job && (await this.p.workspaces.workOf(job).catch(() => null))?.tree;
-      if (tree) this.p.store.setLanded(job.workspace.path!, l.id, at, tree, true);
-    }
-    const files = await fileChanges(l.repo, before, after);
-    return { ...ended, status: 'done', files, message: `landed ${l.landed.join(', ')} into ${l.repo}; its process died while writing the checkout, and the rest was written from its journal` };
+    return { ...ended, ...(await rollForward(this.p, l, 'its process died while writing your checkout')) };
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { jobFiles, type HomeLayout } from '../jobs/files.js';
+import { allLandings, landingFiles } from '../jobs/landings.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Workspaces } from './workspaces.js';
 
@@ -27,7 +28,8 @@ function dirBytes(dir: string): number {
 
 /**
  * Deletes finished jobs — rows, files, notify entries and the worktrees no remaining job uses — that
- * finished before `olderThanMs` ago (and removes the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
+ * finished before `olderThanMs` ago, and the records of landings that ended before then (and removes
+ * the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
  * age. A queued or running job is never touched: the DELETE itself re-checks the status, so a job
  * that another server is handling stays.
  */
@@ -52,5 +54,10 @@ export async function collectGarbage(
     fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
   }
   await workspaces.removeOrphans();
+  // A landing's record goes with the jobs of its age: it is how they landed, nothing more.
+  const cutoff = (opts.now ?? Date.now()) - opts.olderThanMs;
+  for (const l of allLandings(layout)) {
+    if (l.status !== 'running' && l.finished_at !== null && l.finished_at < cutoff) fs.rmSync(landingFiles(layout, l.id).dir, { recursive: true, force: true });
+  }
   return { jobs, bytes: freed, landed: await workspaces.removeLanded(false) };
 }

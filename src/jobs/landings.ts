@@ -37,6 +37,8 @@ export interface Landing {
   /** "pid starttime" of the process running it (supervise/proc.ts selfIdentity); null before it began. */
   owner: string | null;
   job_ids: string[];
+  /** The tree each job's worktree held when the landing was asked for: what lands. */
+  trees: string[];
   check_command: string | null;
   into: LandInto;
   /** The branch made or added to (into branch). */
@@ -63,6 +65,8 @@ export interface Landing {
   /** The delivery's journal: the checkout's tree before it, the tree it makes, and the paths it writes. */
   delivery: { before: string; after: string; paths: string[] } | null;
   progress: string | null;
+  /** Every step it has been through, in order (progress as it changed): a reader that polls misses none. */
+  steps: string[];
   message: string;
 }
 

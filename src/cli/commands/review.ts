@@ -30,8 +30,8 @@ function printApply(out: Out, r: ApplyResult): void {
   }
 }
 
-/** How often `land` says where a landing is. */
-const LAND_TICK_MS = 2000;
+/** One round of `land`'s wait; its steps are printed as they come. */
+const LAND_TICK_MS = 30_000;
 
 function printLanding(out: Out, r: LandingView): void {
   out.line(`${r.dry_run ? 'dry run' : `landing ${r.landing_id}`}: ${r.status === 'done' ? out.c.green(r.status) : out.c.red(r.status)}: ${r.message}`);
@@ -139,12 +139,14 @@ Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing coul
                 resolve: opts.resolve,
                 dry_run: opts.dryRun,
               };
-        let r = await engine.land(input, LAND_TICK_MS);
-        let said = '';
-        while (r.status === 'running') {
-          if (!out.json && r.progress && r.progress !== said) aside(out, (said = r.progress));
-          r = await engine.land({ landing_id: r.landing_id! }, LAND_TICK_MS);
-        }
+        // Waited for in rounds, as a person may stop the command at any time (the landing goes on).
+        let said = 0;
+        const onProgress = (step: string, index: number) => {
+          if (!out.json && index >= said) aside(out, step);
+          said = Math.max(said, index + 1);
+        };
+        let r = await engine.land(input, LAND_TICK_MS, { onProgress });
+        while (r.status === 'running') r = await engine.land({ landing_id: r.landing_id! }, LAND_TICK_MS, { onProgress });
         if (out.json) out.data(r);
         else printLanding(out, safeValue(r));
         if (r.status !== 'done' || r.set_aside.length > 0) process.exitCode = EXIT.failed;
