@@ -3,7 +3,7 @@ import { emptyProgress, type Progress } from '../agents/progress.js';
 import { agentOf } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
-import { foldNewEvents } from '../jobs/eventlog.js';
+import { foldNewEvents, foldsFrom } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
 import { fileMtime, fileSize, jobFiles, readStep, readExitStatus, readSmall, readTail, touch, type HomeLayout } from '../jobs/files.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
@@ -101,7 +101,7 @@ export class Recorder {
       if (over(files.events, done.events) || over(files.stderr, done.stderr) || over(files.checkLog, done.check) || over(files.setupLog, done.setup)) {
         // Once the job has ended everything is read, and no cap comes after this one: it waits out
         // another process's cap of the same log rather than leave the log over.
-        const keepFrom = running ? job.events_offset : Number.MAX_SAFE_INTEGER;
+        const keepFrom = running ? this.unreadFrom(job, files.events) : Number.MAX_SAFE_INTEGER;
         done.events = await capLog(files.events, this.config.maxLogBytes, keepFrom, done.events, undefined, !running);
         // stderr and the setup's and check's output are only ever read from their tail.
         done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr, undefined, !running);
@@ -115,6 +115,17 @@ export class Recorder {
       if (!this.capWarned) this.log('warn', `cannot cap job logs (${(err as Error).message.split('\n')[0]}); they may grow without bound`);
       this.capWarned = true;
     }
+  }
+
+  /**
+   * Where the reader of a running job's event log will next read from, the part a cap must keep.
+   * Not its offset as such: a flood writes hundreds of MB between two looks, and what the next look
+   * skips (all but the last half of the cap) need not be kept, read and written back by a cap. The
+   * first line at the offset is read while the thread id is unknown: kept from there until then.
+   */
+  private unreadFrom(job: Job, events: string): number {
+    if (!job.progress?.thread_id) return job.events_offset;
+    return foldsFrom(job.events_offset, fileSize(events), this.config.maxLogBytes / 2);
   }
 
   /**

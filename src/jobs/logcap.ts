@@ -69,12 +69,13 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
  * writer faster than this reading (a flood, a loaded machine) was chased until it paused: the log
  * went uncapped while it was written, all of it was held in memory, and the server was blocked
  * for seconds writing it back (issue 23's flood test: a cap begun at 40 MB truncated a 1 GiB log
- * once its writer had ended). Past the budget only the newest part is read; what lies before it
- * reads back as zeros, as a lost write does.
+ * once its writer had ended). Where more is new than the budget allows, only the newest part is
+ * read; what lies before it reads back as zeros, as a lost write does.
  *
- * The residual race: what the agent writes between the last fstat (which found nothing new) and
- * the ftruncate is lost — a run of zeros in the log. Both are synchronous calls back to back, a
- * window of microseconds; where the writer outpaces the reading, it is the last read's time.
+ * The residual race: what the agent writes between the last fstat and the ftruncate is lost — a
+ * run of zeros in the log. When the last fstat found nothing new both are synchronous calls back to
+ * back, a window of microseconds; a writer that never pauses also loses what it writes during the
+ * last read, at most the tail readers look at first (a MiB, some hundred microseconds).
  * Readers in other processes see zeros over [end, size) until it is
  * written back (the last MiB first, so the tails readers look at return at once). Needs a file
  * system that keeps sparse files (APFS, ext4, xfs, btrfs, tmpfs; not HFS+ or exFAT, which would
@@ -103,19 +104,19 @@ async function truncateKeepingTail(file: string, fd: number, end: number, budget
       const now = fs.fstatSync(fd).size;
       // Shrunk: someone else emptied it (a new launch's `>`); its old positions mean nothing now.
       if (now < size) return false;
-      if (now > size) {
-        const from = Math.max(size, now - left);
-        const buf = readRange(fd, from, now);
-        if (buf === null) return false;
-        kept.push({ at: from, buf });
-        left -= now - from;
-        const skipped = from > size;
-        size = now;
-        if (!skipped && left > 0 && round < MAX_CATCH_UP) continue;
-      }
-      fs.ftruncateSync(fd, 0);
-      break;
+      if (now === size) break;
+      // The read right before the truncation is at most the tail readers look at first, so the
+      // window in which a write is lost stays short and what is lost lies before that tail.
+      const last = left <= 0 || round >= MAX_CATCH_UP;
+      const from = now - Math.min(now - size, last ? TAIL_FIRST : Math.max(left, TAIL_FIRST));
+      const buf = readRange(fd, from, now);
+      if (buf === null) return false;
+      kept.push({ at: from, buf });
+      left -= now - from;
+      size = now;
+      if (last) break;
     }
+    fs.ftruncateSync(fd, 0);
     const split = size - TAIL_FIRST;
     for (const { at, buf } of kept) writeRange(fd, buf.subarray(Math.max(0, split - at)), Math.max(at, split));
     for (const { at, buf } of kept) writeRange(fd, buf.subarray(0, Math.max(0, split - at)), at);
