@@ -118,10 +118,11 @@ export class Recorder {
   }
 
   /**
-   * Where the reader of a running job's event log will next read from, the part a cap must keep.
-   * Not its offset as such: a flood writes hundreds of MB between two looks, and what the next look
-   * skips (all but the last half of the cap) need not be kept, read and written back by a cap. The
-   * first line at the offset is read while the thread id is unknown: kept from there until then.
+   * Where the reader of a running job's event log will next read from: what a cap must keep. Not
+   * its offset as such: a flood writes hundreds of MB between two looks, and what the next look
+   * skips (all but the last half of the cap) need not be kept, read and written back by a cap.
+   * While the thread id is unknown the next look also reads the first line at the offset, so the
+   * log is kept from there.
    */
   private unreadFrom(job: Job, events: string): number {
     if (!job.progress?.thread_id) return job.events_offset;

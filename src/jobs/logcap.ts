@@ -50,9 +50,9 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
         // No fallocate, or a file system that cannot punch holes: truncating still frees the space.
       }
     }
-    // What is kept is held in memory meanwhile: half the cap, what the agent wrote since the reader's
-    // last look (recorder.capLogs runs right after it; a reader behind by more than half the cap skips
-    // ahead to there itself, jobs/eventlog.ts), and at most half the cap that it writes during the cap.
+    // What is kept is held in memory meanwhile: from `keepFrom` (recorder.capLogs keeps at most the
+    // last half of the cap the reader will still read) and at most half the cap more that the agent
+    // writes during the cap.
     return (await truncateKeepingTail(file, fd, end, Math.max(BLOCK, Math.floor(capBytes / 2)), mustCap)) ? end : punched;
   } finally {
     fs.closeSync(fd);
@@ -68,9 +68,9 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
  * What the agent writes meanwhile is read too, up to `budget` bytes in all. Without that bound a
  * writer faster than this reading (a flood, a loaded machine) was chased until it paused: the log
  * went uncapped while it was written, all of it was held in memory, and the server was blocked
- * for seconds writing it back (issue 23's flood test: a cap begun at 40 MB truncated a 1 GiB log
- * once its writer had ended). Where more is new than the budget allows, only the newest part is
- * read; what lies before it reads back as zeros, as a lost write does.
+ * for seconds writing it back (a cap begun at 40 MB truncated a 1 GiB flood once it had ended).
+ * Where more is new than the budget allows, only the newest part is read; what lies before it
+ * reads back as zeros, as a lost write does.
  *
  * The residual race: what the agent writes between the last fstat and the ftruncate is lost — a
  * run of zeros in the log. When the last fstat found nothing new both are synchronous calls back to
