@@ -233,7 +233,6 @@ describe('limits on where codex may go', () => {
   });
 });
 
-/** The disk-full test mounts an 8 MiB tmpfs, which needs root (CI runs as root). */
 /** Creates `lock` holding `holder` if nobody holds it. */
 function takeLock(lock: string, holder: string): boolean {
   try {
@@ -246,6 +245,7 @@ function takeLock(lock: string, holder: string): boolean {
   }
 }
 
+/** The disk-full test mounts an 8 MiB tmpfs, which needs root (CI runs as root). */
 function mountSkip(): string | false {
   const dir = tempDir('mnt');
   try {
