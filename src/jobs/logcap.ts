@@ -12,7 +12,7 @@ const TAIL_FIRST = 1 << 20;
  */
 const MAX_CATCH_UP = 64;
 const READ_CHUNK = 16 << 20;
-/** A cap lock older than this was left by a process that died capping (a cap takes well under a second). */
+/** A cap lock older than this is taken over even if its holder seems alive (its pid reused) or names none: a cap takes well under a second. */
 const STALE_LOCK_MS = 60_000;
 /** How often a cap that must happen looks again at a lock another process holds. */
 const LOCK_POLL_MS = 200;
