@@ -117,7 +117,7 @@ export class Engine implements JobApi {
   async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number; landed_worktrees?: string[] }> {
     if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
     if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
-    const { jobs, bytes, landed } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, opts);
+    const { jobs, bytes, landed } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, { ...opts, landed: true });
     return { jobs: jobs.map(toSummary), bytes, landed_worktrees: landed.map((j) => j.id) };
   }
 

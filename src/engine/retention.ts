@@ -29,7 +29,7 @@ function dirBytes(dir: string): number {
 /**
  * Deletes finished jobs — rows, files, notify entries and the worktrees no remaining job uses — that
  * finished before `olderThanMs` ago, and the records of landings that ended before then (and removes
- * the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
+ * with `landed` the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
  * age. A queued or running job is never touched: the DELETE itself re-checks the status, so a job
  * that another server is handling stays.
  */
@@ -37,11 +37,13 @@ export async function collectGarbage(
   store: JobStore,
   layout: HomeLayout,
   workspaces: Workspaces,
-  opts: { olderThanMs: number; keep: number; dryRun: boolean; now?: number },
+  opts: { olderThanMs: number; keep: number; dryRun: boolean; now?: number; landed?: boolean },
 ): Promise<Collected> {
   const candidates = store.collectable((opts.now ?? Date.now()) - opts.olderThanMs, opts.keep);
   const bytes = (jobs: Job[]) => jobs.reduce((sum, job) => sum + dirBytes(jobFiles(layout, job.id).dir), 0);
-  if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates), landed: await workspaces.removeLanded(true) };
+  // Landed worktrees go when a person runs gc (`landed`), not with automatic retention: a reply in one may still come.
+  const landed = () => (opts.landed ? workspaces.removeLanded(opts.dryRun) : Promise.resolve([]));
+  if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates), landed: await landed() };
   const deleted = new Set(store.deleteFinished(candidates.map((j) => j.id)));
   const jobs = candidates.filter((j) => deleted.has(j.id));
   const freed = bytes(jobs);
@@ -59,5 +61,5 @@ export async function collectGarbage(
   for (const l of allLandings(layout)) {
     if (l.status !== 'running' && l.finished_at !== null && l.finished_at < cutoff) fs.rmSync(landingFiles(layout, l.id).dir, { recursive: true, force: true });
   }
-  return { jobs, bytes: freed, landed: await workspaces.removeLanded(false) };
+  return { jobs, bytes: freed, landed: await landed() };
 }

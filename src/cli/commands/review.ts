@@ -3,7 +3,7 @@ import { discardGroup, type LandingView, type LandInput } from '../../engine/api
 import type { ApplyResult } from '../../engine/workspaces.js';
 import type { FileChange } from '../../workspace/types.js';
 import { withEngine } from '../engine.js';
-import { EXIT } from '../exit.js';
+import { CliError, EXIT } from '../exit.js';
 import { page } from '../pager.js';
 import { diffStat, outFor, paintDiff, plusMinus, type Out } from '../render.js';
 import { safeText, safeValue } from '../safe-text.js';
@@ -127,6 +127,9 @@ Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing coul
     ) => {
       const out = outFor(cmd, opts);
       if (opts.landing === undefined) onJobsOrGroup(jobIds, opts.group, false);
+      else if (jobIds.length || opts.group !== undefined || opts.check !== undefined || opts.branch !== undefined || opts.resolve || opts.dryRun) {
+        throw new CliError('--landing waits for a landing already started: give it alone (with --json if you like)');
+      }
       await withEngine(async (engine) => {
         const input: LandInput =
           opts.landing !== undefined
