@@ -336,6 +336,8 @@ export class Integration {
     if (o.conflicts.length || o.refused) {
       const why = o.refused ?? `your checkout changed while the jobs were landed, in ways that conflict with them: ${listPaths(o.conflicts.map((c) => c.path), 10)}`;
       this.end('refused', `${why.replace(/[.;]?\s*$/, '')}. Nothing was changed`);
+      // git refused after the journal was written: saved at once, or a recovery would write over your edit.
+      if (this.l.delivery) this.save({ delivery: null });
       return false;
     }
     markLandedFromRecord(this.p, this.l, true);
