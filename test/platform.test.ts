@@ -116,6 +116,23 @@ describe('the platform seam', () => {
     });
   }
 
+  it('Linux lists every bound Unix socket, a path with a space included, and not one closed since; the portable path has no such list', async () => {
+    const dir = path.join(tempDir('bound'), 'a b');
+    fs.mkdirSync(dir);
+    const [open, closed] = [path.join(dir, 'open.sock'), path.join(dir, 'closed.sock')];
+    const servers = [net.createServer().listen(open), net.createServer().listen(closed)];
+    await Promise.all(servers.map((server) => new Promise((r) => server.once('listening', r))));
+    await new Promise((r) => servers[1]!.close(r));
+    try {
+      const bound = linux.boundSockets!();
+      assert.ok(bound.includes(open), `${open} in ${JSON.stringify(bound.filter((p) => p.startsWith('/tmp')).slice(0, 5))}`);
+      assert.ok(!bound.includes(closed));
+      assert.equal(posix.boundSockets, undefined);
+    } finally {
+      servers[0]!.close();
+    }
+  });
+
   it('a start time recorded on either path names the same process here', async () => {
     const child = sleeper();
     await until('the sleeper to exec', () => linux.stat(child.pid!)?.state === 'S');

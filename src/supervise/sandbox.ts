@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { findExecutable } from '../agents/binary.js';
+import { isWithin } from '../paths.js';
+import { platform } from './platform/index.js';
 
 /**
  * Our OS sandbox for the agents that have none of their own (Claude Code, Copilot CLI, Gemini CLI):
@@ -89,7 +91,19 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
  * mounts at the path a link resolves to (a link such as ~/.ssh/agent.sock into /tmp is common).
  */
 export function sessionSockets(env: NodeJS.ProcessEnv): string[] {
-  return [...new Set([...socketsIn(SOCKET_PLACES), ...namedSockets(env)].map((p) => fs.realpathSync(p)))];
+  // Every bound socket where the platform lists them: a walk stops after DIRS_AT_MOST directories,
+  // and a /tmp of 26,000 test directories hid a socket from it (a job connected to it).
+  const bound = platform().boundSockets?.();
+  const placed = bound ? bound.filter((p) => SOCKET_PLACES.some(([dir]) => isWithin(p, dir))) : socketsIn(SOCKET_PLACES);
+  const real = [...placed, ...namedSockets(env)].flatMap((p) => {
+    try {
+      const at = fs.realpathSync(p);
+      return fs.statSync(at).isSocket() ? [at] : [];
+    } catch {
+      return []; // Gone since it was listed: nothing to reach.
+    }
+  });
+  return [...new Set(real)];
 }
 
 /** The socket files the session variables name, in each of their forms (a path, `unix:path=…`, `unix://…`, tmux's `path,pid,n`). */

@@ -129,6 +129,22 @@ export const linux: Platform = {
     }
     return ports;
   },
+  boundSockets() {
+    let text: string;
+    try {
+      text = fs.readFileSync('/proc/net/unix', 'utf8');
+    } catch {
+      return [];
+    }
+    // "Num: RefCount Protocol Flags Type St Inode Path": the path (absent for unbound and abstract
+    // ones, "@…") is the rest of the line, spaces and all.
+    const paths: string[] = [];
+    for (const line of text.split('\n').slice(1)) {
+      const m = /^\S+:(?:\s+\S+){6}\s(\/.*)$/.exec(line);
+      if (m) paths.push(m[1]!);
+    }
+    return paths;
+  },
   // util-linux's fallocate works on a path: ours names our own descriptor (O_NOFOLLOW, opened by the caller).
   punchHole: (fd, length) =>
     new Promise<void>((resolve, reject) => {

@@ -53,6 +53,12 @@ export interface Platform {
   /** The TCP ports something on the machine listens on; empty when that cannot be known. */
   listening(): Set<number>;
   /**
+   * The paths of every Unix socket bound on the machine (Linux: /proc/net/unix), however many
+   * directories hold them; absent where no such list exists (macOS): the sandbox then walks the
+   * places sessions keep sockets (supervise/sandbox.ts socketsIn).
+   */
+  readonly boundSockets?: () => string[];
+  /**
    * Frees [0, length) of an open file in place, its length and every offset kept (a hole); absent
    * where no tool can (macOS): jobs/logcap.ts then truncates and writes the kept tail back.
    */
