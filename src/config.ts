@@ -33,7 +33,7 @@ const EnvSchema = z.object({
   CODEX_ASYNC_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   CODEX_ASYNC_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   // Fault injection for the test suite only: the server stops itself (SIGSTOP) holding a claim.
-  CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn', 'worktree-made', 'fleet-take', 'fleet-claimed']).optional(),
+  CODEX_ASYNC_TEST_PAUSE: z.enum(['after-claim', 'before-spawn', 'worktree-made', 'fleet-take', 'fleet-claimed', 'land-delivering']).optional(),
   CODEX_ASYNC_BWRAP: z.string().min(1).default('bwrap'),
   CODEX_ASYNC_SEATBELT: z.string().min(1).default('/usr/bin/sandbox-exec'),
   CODEX_ASYNC_SANDBOX_KIND: z.enum(['bubblewrap', 'seatbelt']).optional(),
@@ -100,7 +100,7 @@ export interface Config {
    */
   callbackSettings: Record<string, string>;
   /** Tests only: where the server SIGSTOPs itself while holding a claim. */
-  testPause: 'after-claim' | 'before-spawn' | 'worktree-made' | 'fleet-take' | 'fleet-claimed' | undefined;
+  testPause: 'after-claim' | 'before-spawn' | 'worktree-made' | 'fleet-take' | 'fleet-claimed' | 'land-delivering' | undefined;
   /**
    * Niceness jobs run at: codex's start-up and output compete with the server for the CPU, and on
    * a small machine they made tool calls wait (codex_poll p99 ~85 ms beside 2 jobs, ~45 ms niced).

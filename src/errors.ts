@@ -16,7 +16,7 @@ export type ToolErrorKind =
   | 'config';
 
 /** What an error may tell the caller to do next; each surface names them its own way. */
-export type Operation = 'start' | 'poll' | 'wait' | 'result' | 'list' | 'cancel' | 'reply' | 'diff' | 'apply' | 'discard';
+export type Operation = 'start' | 'poll' | 'wait' | 'result' | 'list' | 'cancel' | 'reply' | 'diff' | 'apply' | 'discard' | 'land';
 export type Namer = (operation: Operation) => string;
 
 /** How the MCP tools are named: the default wording of every message. */

@@ -6,7 +6,7 @@ import { useServer, waitFinal } from './helpers/harness.ts';
 describe('a job from codex_start to its result, with the real codex binary', () => {
   const s = useServer();
 
-  it('lists the ten tools with output schemas', async () => {
+  it('lists the eleven tools with output schemas', async () => {
     const { tools } = await s.conn.client.listTools();
     const names = tools.map((t) => t.name).sort();
     assert.deepEqual(names, [
@@ -14,6 +14,7 @@ describe('a job from codex_start to its result, with the real codex binary', () 
       'codex_cancel',
       'codex_diff',
       'codex_discard',
+      'codex_land',
       'codex_list',
       'codex_poll',
       'codex_reply',

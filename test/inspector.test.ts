@@ -28,7 +28,7 @@ describe('the MCP Inspector CLI as the client', () => {
   for (const era of ['legacy', 'modern'] as const) {
     it(`lists the tools, runs a job, reads it as a resource and gets the prompt (${era === 'legacy' ? '2025-era initialize' : '2026-07-28 server/discover'})`, async () => {
       const tools = await inspect(['--method', 'tools/list'], era);
-      const names = ['codex_apply', 'codex_cancel', 'codex_diff', 'codex_discard', 'codex_list', 'codex_poll', 'codex_reply', 'codex_result', 'codex_start', 'codex_wait'];
+      const names = ['codex_apply', 'codex_cancel', 'codex_diff', 'codex_discard', 'codex_land', 'codex_list', 'codex_poll', 'codex_reply', 'codex_result', 'codex_start', 'codex_wait'];
       // The Inspector declares the tasks extension at 2026-07-28, so it is offered codex_run there.
       const modern = [...names, 'codex_run'].sort();
       assert.deepEqual(tools.tools.map((t: { name: string }) => t.name).sort(), era === 'modern' ? modern : names);
@@ -66,7 +66,7 @@ describe('the MCP Inspector CLI as the client', () => {
       const run = (extra: string[]) =>
         promisify(execFile)(INSPECTOR, ['--cli', '--format', 'json', '-q', '--server-url', url, ...extra, '--method', 'tools/list'], { timeout: 60_000 });
       const { stdout } = await run(['--header', `Authorization: Bearer ${TOKEN}`]);
-      assert.equal(JSON.parse(stdout).result.tools.length, 10);
+      assert.equal(JSON.parse(stdout).result.tools.length, 11);
       await assert.rejects(run(['--stored-auth-only']), /auth/i);
     } finally {
       child.kill('SIGTERM');

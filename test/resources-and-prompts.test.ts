@@ -39,7 +39,7 @@ describe('jobs as MCP resources, and the delegate_to_codex prompt', () => {
     await assert.rejects(s.conn.client.readResource({ uri: 'codex-job://abcdefabcdef' }), /no job "abcdefabcdef"/);
   });
 
-  it('offers delegate_to_codex, which tells the assistant to wait rather than poll', async () => {
+  it('offers delegate_to_codex, which tells the assistant to wait rather than poll, and to land split work with codex_land', async () => {
     const { prompts } = await s.conn.client.listPrompts();
     assert.ok(prompts.some((p) => p.name === 'delegate_to_codex'));
     const prompt = await s.conn.client.getPrompt({ name: 'delegate_to_codex', arguments: { task: 'Fix the flaky test', cwd: '/srv/app' } });
@@ -47,6 +47,7 @@ describe('jobs as MCP resources, and the delegate_to_codex prompt', () => {
     assert.match(text, /Fix the flaky test/);
     assert.match(text, /"\/srv\/app"/);
     assert.match(text, /codex_wait .* not codex_poll in a loop/);
+    assert.match(text, /isolation "worktree".*codex_land.*check_command.*resolve: true/);
   });
 
   it('sends a log message to the session that started a job when it finishes', async () => {

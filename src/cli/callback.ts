@@ -27,3 +27,21 @@ export async function callback(argv: string[]): Promise<void> {
     await engine.close();
   }
 }
+
+/**
+ * `__land <landing>`: a landing's own process, started detached by the engine that took the landing
+ * (engine/landing.ts), so that it ends whatever becomes of that server. Its environment is that
+ * server's, so it opens the same home with the same settings. Not a command for people; it prints
+ * to the landing's land.log.
+ */
+export async function landing(argv: string[]): Promise<void> {
+  const [id] = argv;
+  if (!id || !isJobId(id)) throw new Error("usage: __land <landing>: started by codex_land, not by people");
+  const log = (level: string, message: string) => process.stderr.write(`${new Date().toISOString()} land ${level}: ${message}\n`);
+  const engine = Engine.open(loadConfig(process.env), log, { callback: true });
+  try {
+    await engine.runLanding(id);
+  } finally {
+    await engine.close();
+  }
+}

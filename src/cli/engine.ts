@@ -16,6 +16,7 @@ const COMMAND_FOR: Record<Operation, string> = {
   diff: 'diff',
   apply: 'apply',
   discard: 'discard',
+  land: 'land',
 };
 
 /** Engine errors point to the next step; a person at the shell is told the command. */

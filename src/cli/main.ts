@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
     return (await import('./serve.js')).serveOnStdio(VERSION);
   }
   if (argv[0] === '__supervise') return (await import('./callback.js')).callback(argv.slice(1));
+  if (argv[0] === '__land') return (await import('./callback.js')).landing(argv.slice(1));
   endQuietlyWhenReaderLeaves(process.stdout);
   endQuietlyWhenReaderLeaves(process.stderr);
   const { buildProgram } = await import('./program.js');

@@ -49,6 +49,7 @@ export function whenOpen(opening: Promise<JobApi>): () => JobApi {
     cancelGroup: later('cancelGroup'),
     diff: later('diff'),
     apply: later('apply'),
+    land: later('land'),
     discard: later('discard'),
     follow: later('follow'),
     eventLogSize: later('eventLogSize'),

@@ -208,15 +208,16 @@ export function paintDiff(out: Out, patch: string): string {
 
 /**
  * What a job left to review, in a word for ls and top: "+12 -3" while its worktree holds changes not
- * yet applied, "applied" once they were, "discarded" once the worktree is gone, "—" otherwise.
+ * yet applied, "applied" once they were ("landed" by codex_land), "discarded" once the worktree is gone, "—" otherwise.
  */
 export function changesCell(job: {
-  workspace: { kind: string; state: string | null; applied_at: string | null };
+  workspace: { kind: string; state: string | null; applied_at: string | null; landed?: { at: string } | null };
   changes: { files: number; additions: number; deletions: number } | null;
 }): string {
   const ws = job.workspace;
   if (ws.kind !== 'worktree') return '—';
   if (ws.state === 'discarded') return 'discarded';
+  if (ws.landed) return 'landed';
   if (ws.applied_at) return 'applied';
   if (ws.state === 'ready' && job.changes && job.changes.files > 0) return `+${job.changes.additions} -${job.changes.deletions}`;
   return '—';

@@ -16,6 +16,8 @@ export type StartInput = AsTyped<z.input<typeof shapes.startInput>>;
 export type ReplyInput = AsTyped<z.input<typeof shapes.replyInput>>;
 type AsTyped<T> = { [K in keyof T]: T[K] extends infer V ? (V extends string ? string : V extends readonly string[] ? string[] : V) : never };
 export type ListInput = z.input<typeof shapes.listInput>;
+export type LandInput = AsTyped<Omit<z.input<typeof shapes.landInput>, 'timeout_seconds'>>;
+export type LandingView = z.infer<typeof shapes.landOutput>;
 export type Started = z.infer<typeof shapes.startedOutput>;
 export type WaitOutcome = z.infer<typeof shapes.waitOutput>;
 export type GroupView = z.infer<typeof shapes.groupOutput>;
@@ -65,6 +67,11 @@ export interface JobApi {
   cancelGroup(idOrPrefix: string): Promise<GroupView>;
   diff(id: string, opts?: { statOnly?: boolean; paths?: string[]; maxBytes?: number }): Promise<DiffResult>;
   apply(id: string, opts?: { dryRun?: boolean }): Promise<ApplyResult>;
+  /**
+   * Lands finished worktree jobs as one change (engine/landing.ts), or with `landing_id` waits for
+   * one started earlier; answers once it has ended or `timeoutMs` has passed (status "running").
+   */
+  land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView>;
   /** With dryRun: refused as a discard would be, removing nothing. */
   discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult>;
   /** Raw event-log lines from byte `offset` as they are written, until the job is final. */
@@ -73,7 +80,8 @@ export interface JobApi {
   /** `onChange` on every change of the job; the returned function stops watching. */
   watch(id: string, onChange: () => void): () => void;
   watchAll(onChange: (id: string) => void): () => void;
-  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }>;
+  /** `landed_worktrees`: jobs kept whose worktree went (or would) because it landed and still held what landed. */
+  gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number; landed_worktrees?: string[] }>;
   /** With a fleet: its runners, alive and gone (for `top`); a local engine has none. */
   fleetRunners?(): Promise<{ alive: RunnerInfo[]; gone: RunnerInfo[] }>;
   /** Brings what happened while nobody watched up to date (local: outcomes; fleet: nothing to do). */

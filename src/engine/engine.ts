@@ -8,8 +8,9 @@ import { homeLayout, prepareHome, underTempDir } from '../jobs/files.js';
 import { Reserve } from '../jobs/reserve.js';
 import { JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import type { GroupView, JobApi, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
+import type { GroupView, JobApi, LandingView, LandInput, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
 import { Groups } from './groups.js';
+import { Landings } from './landing.js';
 import type { EngineParts } from './parts.js';
 import { Reading } from './reading.js';
 import { collectGarbage } from './retention.js';
@@ -26,7 +27,7 @@ import { Workspaces, type ApplyResult, type DiffResult, type DiscardResult } fro
  * the agents' adapters and process supervision. Any number of engines in any number of processes
  * may share one home directory; they coordinate only through the database and the notify
  * directory. The operations live in one module per family (starting, reading, stopping, review,
- * groups); this class opens the parts they share and hands each call to its family.
+ * groups, landings); this class opens the parts they share and hands each call to its family.
  */
 export class Engine implements JobApi {
   private readonly p: EngineParts;
@@ -35,6 +36,7 @@ export class Engine implements JobApi {
   private readonly stopping: Stopping;
   private readonly review: Review;
   private readonly groups: Groups;
+  private readonly landings: Landings;
 
   private constructor(config: Config, log: Logger, private readonly db: ReturnType<typeof openDb>) {
     const layout = homeLayout(config.home);
@@ -52,6 +54,7 @@ export class Engine implements JobApi {
     this.stopping = new Stopping(this.p, this.reading);
     this.review = new Review(this.p, this.reading);
     this.groups = new Groups(this.p, this.reading, this.stopping);
+    this.landings = new Landings(this.p, this.reading, this.groups, this.starting);
   }
 
   /**
@@ -111,11 +114,11 @@ export class Engine implements JobApi {
    * Deletes finished jobs that finished more than `olderThanMs` ago, keeping the `keep` most
    * recent finished ones; never a queued or running job. With `dryRun`, only reports.
    */
-  async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number }> {
+  async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number; landed_worktrees?: string[] }> {
     if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
     if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
-    const { jobs, bytes } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, opts);
-    return { jobs: jobs.map(toSummary), bytes };
+    const { jobs, bytes, landed } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, opts);
+    return { jobs: jobs.map(toSummary), bytes, landed_worktrees: landed.map((j) => j.id) };
   }
 
   // ── for a fleet runner (fleet/runner.ts) ─────────────────────────────────────────────────────
@@ -191,6 +194,13 @@ export class Engine implements JobApi {
   }
   discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult> {
     return this.review.discard(id, opts);
+  }
+  land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+    return this.landings.land(input, timeoutMs, signal);
+  }
+  /** In a landing's own process (`__land`, cli/callback.ts): runs it to its end. */
+  runLanding(id: string): Promise<void> {
+    return this.landings.run(id);
   }
   resolveGroup(idOrPrefix: string): string {
     return this.groups.resolve(idOrPrefix);

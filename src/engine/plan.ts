@@ -144,7 +144,7 @@ export async function plan(input: StartInput, config: PlanConfig, look: Look, gi
 }
 
 /** Every check of a reply, as `plan` makes them for a start: the plan of its one job, or the first problem. */
-export async function planReply(input: ReplyInput, config: PlanConfig, look: Look): Promise<Plan | ToolError> {
+export async function planReply(input: ReplyInput, config: PlanConfig, look: Look, opts: { worktreeFrom?: string } = {}): Promise<Plan | ToolError> {
   return asValue(async () => {
     const prompt = checkPrompt(input.prompt);
     let threadId: string;
@@ -182,9 +182,10 @@ export async function planReply(input: ReplyInput, config: PlanConfig, look: Loo
       access = resolveAccess({ sandbox: parent.sandbox, approval_policy: approvalPolicy }, config.allowDangerous);
       addDirs = parent.add_dirs;
       parentId = parent.id;
-      workspace = continuedWorkspace(parent);
+      workspace = opts.worktreeFrom === undefined ? continuedWorkspace(parent) : freshWorktree(parent, opts.worktreeFrom);
       // In the same worktree, as its parent's setup left it. Not run again: the setup has network,
-      // and what it runs (package.json scripts, install hooks) the agent could have rewritten.
+      // and what it runs (package.json scripts, install hooks) the agent could have rewritten (in
+      // a fresh worktree made from a landing, other agents too).
       environment = { setup_command: null, include: parent.include };
     } else if (input.thread_id !== undefined) {
       agent = checkAgent(input.agent, input);
@@ -308,6 +309,13 @@ function continuedWorkspace(parent: Job): JobWorkspace | null {
     );
   }
   return ws;
+}
+
+/** A new worktree of the parent's checkout, made from `base` when the reply launches (engine/integrate.ts's continuations). */
+function freshWorktree(parent: Job, base: string): JobWorkspace {
+  const ws = parent.workspace;
+  if (ws.kind !== 'worktree') throw new ToolError('conflict', `job ${parent.id} ran without isolation: it has no worktree to continue from`);
+  return { ...UNSEEN_CHECKOUT, kind: 'worktree', repo: ws.repo, subdir: ws.subdir, state: 'preparing', base_commit: base };
 }
 
 /**

@@ -8,6 +8,8 @@ export interface Collected {
   jobs: Job[];
   /** Disk the deleted jobs' files used. */
   bytes: number;
+  /** Jobs kept whose worktree went because it landed and still held what landed. */
+  landed: Job[];
 }
 
 function dirBytes(dir: string): number {
@@ -25,7 +27,7 @@ function dirBytes(dir: string): number {
 
 /**
  * Deletes finished jobs — rows, files, notify entries and the worktrees no remaining job uses — that
- * finished before `olderThanMs` ago, keeping the `keep` most recent finished jobs whatever their
+ * finished before `olderThanMs` ago (and removes the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
  * age. A queued or running job is never touched: the DELETE itself re-checks the status, so a job
  * that another server is handling stays.
  */
@@ -37,7 +39,7 @@ export async function collectGarbage(
 ): Promise<Collected> {
   const candidates = store.collectable((opts.now ?? Date.now()) - opts.olderThanMs, opts.keep);
   const bytes = (jobs: Job[]) => jobs.reduce((sum, job) => sum + dirBytes(jobFiles(layout, job.id).dir), 0);
-  if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates) };
+  if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates), landed: await workspaces.removeLanded(true) };
   const deleted = new Set(store.deleteFinished(candidates.map((j) => j.id)));
   const jobs = candidates.filter((j) => deleted.has(j.id));
   const freed = bytes(jobs);
@@ -50,5 +52,5 @@ export async function collectGarbage(
     fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
   }
   await workspaces.removeOrphans();
-  return { jobs, bytes: freed };
+  return { jobs, bytes: freed, landed: await workspaces.removeLanded(false) };
 }

@@ -50,7 +50,7 @@ export async function prepareSetup(layout: HomeLayout, job: Job, dirs: string[],
  * what an earlier one fetched, and no repository's setup can put something in another's cache (a
  * setup is the repository's code, run with network).
  */
-function setupCache(layout: HomeLayout, repo: string): string {
+export function setupCache(layout: HomeLayout, repo: string): string {
   const dir = path.join(layout.setupCacheDir, createHash('sha256').update(repo).digest('hex').slice(0, 16));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
@@ -59,7 +59,7 @@ function setupCache(layout: HomeLayout, repo: string): string {
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** The setup as the wrapper runs it: the caches named (when it has its own), then the command as given. */
-function setupScript(command: string, cache: string | null): string {
+export function setupScript(command: string, cache: string | null): string {
   const exports = cache === null ? [] : Object.entries(CACHE_VARIABLES).map(([name, sub]) => `export ${name}=${shellQuote(path.join(cache, sub))}\n`);
   return `${exports.join('')}${command}\n`;
 }

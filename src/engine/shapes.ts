@@ -124,6 +124,21 @@ export const applyInput = params({
   dry_run: z.boolean().optional().describe('Only check: report the files and any conflicts, change nothing'),
 });
 
+export const landInput = params({
+  job_ids: z.array(z.string()).optional().describe('Finished worktree jobs to land, in this order (ids or unique prefixes)'),
+  group_id: groupId.optional().describe('Or the attempts of a group, best-ranked first'),
+  check_command: z
+    .string()
+    .optional()
+    .describe('Shell command run after each clean merge in the integration worktree, e.g. "npm test"; a job whose merge fails it is set aside'),
+  into: z.enum(['checkout', 'branch']).optional().describe('checkout (default): the landed changes arrive as uncommitted changes; branch: one commit per landed job on a branch, the checkout untouched'),
+  branch: z.string().optional().describe('With into "branch": its name (default codex/land-<landing_id>); an existing branch gets the commits on top'),
+  resolve: z.boolean().optional().describe('Give each job set aside a continuation (same agent and thread, a new worktree holding what landed) told what to fix'),
+  dry_run: z.boolean().optional().describe('Only say which jobs conflict with which (pairwise) and with the checkout; no check runs, nothing changes'),
+  landing_id: z.string().optional().describe('Instead of the above: the landing to wait for (one answered with status "running")'),
+  timeout_seconds: z.number().optional().describe('Longest time to block, default 50; a landing not done by then answers status "running": call again with its landing_id'),
+});
+
 export const discardInput = params({
   job_id: jobId.optional(),
   group_id: groupId.optional().describe("Or discard every attempt's worktree of a group, once none is running"),
@@ -186,6 +201,11 @@ const workspace = z.object({
   repo: z.string().nullable().describe('The checkout the job was started from, which codex_apply brings the changes to'),
   state: z.enum(['preparing', 'ready', 'failed', 'discarded']).nullable(),
   applied_at: z.string().nullable(),
+  landed: z
+    .object({ landing_id: z.string(), at: z.string() })
+    .nullable()
+    .optional()
+    .describe('The codex_land that brought this worktree\'s changes in (to the checkout, or onto a branch), and when'),
   brought_in: z
     .object({
       files: z.number(),
@@ -350,6 +370,37 @@ export const applyOutput = z.object({
   files: z.array(fileChange),
   conflicts: z.array(z.object({ path: z.string(), reason: z.string() })),
   refused: z.string().nullable().describe("Why nothing was tried: uncommitted changes of the user's to the same files, or a checkout that moved"),
+  message: z.string(),
+});
+
+const landStep = z.object({ command: z.string(), exit_code: z.number().nullable(), passed: z.boolean(), duration_ms: z.number().nullable(), output_tail: z.string() });
+
+export const landOutput = z.object({
+  landing_id: z.string().nullable().describe('null for a dry run, which records nothing'),
+  status: z.enum(['running', 'done', 'refused', 'failed', 'interrupted']).describe('done: the landing ended (landed lists what landed, maybe nothing); refused: nothing changed (e.g. your uncommitted changes overlap); interrupted: its process died before it wrote anything'),
+  dry_run: z.boolean(),
+  into: z.enum(['checkout', 'branch']),
+  target: z.string().describe('The checkout the jobs came from'),
+  branch: z.string().nullable(),
+  landed: z.array(z.string()).describe('The jobs whose changes landed, in order'),
+  set_aside: z.array(
+    z.object({
+      job_id: z.string(),
+      reason: z.enum(['conflict', 'check_failed', 'no_changes']),
+      files: z.array(z.string()).optional(),
+      check: landStep.optional(),
+      message: z.string(),
+    }),
+  ),
+  resolving: z.array(z.object({ job_id: z.string(), continuation_job_id: z.string() })),
+  commits: z.array(z.object({ job_id: z.string(), commit: z.string() })),
+  files: z.array(fileChange).describe('What the checkout got (into checkout), or what the branch adds (into branch)'),
+  setup: landStep.nullable().describe("The repository's [worktree] setup, run in the integration worktree before the first check"),
+  conflicts: z.array(z.object({ a: z.string(), b: z.string(), files: z.array(z.string()) })).optional().describe('Dry run: the pairs of jobs whose changes conflict, landed one after the other'),
+  with_checkout: z.array(z.object({ job_id: z.string(), files: z.array(z.string()), reason: z.string() })).optional().describe('Dry run: the jobs that conflict with the checkout as it is now'),
+  progress: z.string().nullable(),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
   message: z.string(),
 });
 

@@ -22,6 +22,7 @@ function workspaceView(job: Job): WorkspaceView {
     repo: ws.repo,
     state: ws.state,
     applied_at: iso(ws.applied_at),
+    landed: ws.landed_by === null ? null : { landing_id: ws.landed_by, at: iso(ws.landed_at)! },
     brought_in: ws.brought_in,
     setup: job.setup,
     ports: job.ports,

@@ -44,8 +44,9 @@ export class Starting {
     return this.act(planned, ids, groupId);
   }
 
-  async reply(input: ReplyInput): Promise<Started> {
-    const planned = await planReply(input, this.p.config, this.look);
+  /** `opts.worktreeFrom`: continue in a new worktree made from this commit (a landing's continuation), not the parent's. */
+  async reply(input: ReplyInput, opts: { worktreeFrom?: string } = {}): Promise<Started> {
+    const planned = await planReply(input, this.p.config, this.look, opts);
     if (planned instanceof ToolError) throw planned;
     return this.act(planned, [newJobId()], null);
   }

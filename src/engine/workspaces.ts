@@ -29,6 +29,9 @@ export const UNSEEN_CHECKOUT: JobWorkspace = {
   state: null,
   applied_tree: null,
   applied_at: null,
+  landed_by: null,
+  landed_at: null,
+  landed_tree: null,
   brought_in: null,
 };
 
@@ -52,7 +55,7 @@ export type DiscardResult = z.infer<typeof discardOutput>;
 const spec = (ws: JobWorkspace): WorktreeSpec => ({ repo: ws.repo!, path: ws.path!, branch: ws.branch! });
 
 /** Git's own words, as a tool error a caller can act on. */
-function gitFailure(what: string, err: unknown): never {
+export function gitFailure(what: string, err: unknown): never {
   if (err instanceof ToolError) throw err;
   const detail = err instanceof GitError ? err.stderr.trim() || err.message : (err as Error).message;
   throw new ToolError('conflict', `${what}: ${detail.split('\n').slice(0, 6).join(' ')}`);
@@ -105,7 +108,8 @@ export class Workspaces {
       return { ...ws, repo: repo.root, subdir: repo.subdir, path: repo.root, base_commit: base, state: base ? 'ready' : null };
     }
     const drivers = await this.recordDrivers(job.id, ws.repo!);
-    const base = this.groupBase(job) ?? (await this.snapshotFor(job, drivers));
+    // A continuation made by a landing (engine/integrate.ts) starts from the integration's state.
+    const base = ws.base_commit ?? this.groupBase(job) ?? (await this.snapshotFor(job, drivers));
     await createWorktree(spec(ws), base, drivers);
     fs.mkdirSync(Workspaces.tmpOf(ws), { recursive: true, mode: 0o700 });
     return { ...ws, base_commit: base, state: 'ready', brought_in: await this.bringIn(job) };
@@ -171,7 +175,7 @@ export class Workspaces {
    * The drivers recorded by the job that made this workspace (a worktree is named after it). None
    * when the record is gone (that job deleted, or made before there was one): the safe default.
    */
-  private trustedDrivers(job: Job): TrustedDrivers {
+  trustedDrivers(job: Job): TrustedDrivers {
     const owner = job.workspace.kind === 'worktree' ? path.basename(job.workspace.path!) : job.id;
     try {
       const recorded = JSON.parse(readSmall(jobFiles(this.layout, owner).gitDrivers) ?? '[]') as unknown;
@@ -187,6 +191,29 @@ export class Workspaces {
    */
   private gitView(job: Job): { drivers: TrustedDrivers; exclude: string[] } {
     return { drivers: this.trustedDrivers(job), exclude: linkedPaths(job.workspace.brought_in) };
+  }
+
+  /**
+   * A finished worktree job that may be landed (engine/landing.ts), as it may be applied: its
+   * worktree there and ready, no job (a reply) still working in it.
+   */
+  checkLandable(job: Job): void {
+    if (job.workspace.kind !== 'worktree') {
+      throw new ToolError('conflict', `job ${job.id} ran without isolation, so its changes are already in ${job.cwd}: only jobs run with isolation "worktree" can be landed`);
+    }
+    if (!isFinal(job.status)) throw new ToolError('not_finished', (t) => `job ${job.id} is still ${job.status}: wait for it with ${t('wait')}, then land it`);
+    this.checkAvailable(job, 'apply');
+    const busy = this.store.onWorktree(job.workspace.path!).find((j) => !isFinal(j.status));
+    if (busy) throw new ToolError('not_finished', (t) => `job ${busy.id} is still ${busy.status} in job ${job.id}'s worktree: wait for it with ${t('wait')}, then land`);
+  }
+
+  /** The job's worktree as a tree (its work, untracked files included), and its diff when `patchBytes` is given. */
+  async workOf(job: Job, patchBytes = 0): Promise<{ tree: string; patch: string | null; truncated: boolean }> {
+    const ws = job.workspace;
+    const c = await changesOf(ws.path!, ws.base_commit!, { statOnly: patchBytes === 0, maxPatchBytes: patchBytes, ...this.gitView(job) }).catch((err: unknown) =>
+      gitFailure(`cannot read job ${job.id}'s worktree`, err),
+    );
+    return { tree: c.tree, patch: c.patch, truncated: c.truncated };
   }
 
   /** Where codex runs: cwd's place in the worktree, or cwd. */
@@ -397,6 +424,28 @@ export class Workspaces {
       } catch (err) {
         this.log('warn', `cannot remove orphaned worktree ${where}: ${(err as Error).message}`);
       }
+    }
+    return removed;
+  }
+
+  /**
+   * Worktrees whose changes landed (engine/landing.ts) and that still hold what landed: their work
+   * is in the checkout or on a branch, so gc removes them (the jobs' records stay). One changed
+   * since (a reply, a person) stays. Returns the jobs whose worktree went (or would, dry).
+   */
+  async removeLanded(dryRun: boolean): Promise<Job[]> {
+    const removed: Job[] = [];
+    for (const job of this.store.landedWorktrees()) {
+      const ws = job.workspace;
+      if (removed.some((j) => j.workspace.path === ws.path)) continue;
+      if (this.store.onWorktree(ws.path!).some((j) => !isFinal(j.status) || j.workspace.landed_tree !== ws.landed_tree)) continue;
+      const now = await this.workOf(job).catch(() => null);
+      if (now?.tree !== ws.landed_tree) continue;
+      if (!dryRun) {
+        await this.remove(ws, true).catch((err: unknown) => this.log('warn', `cannot remove landed worktree ${ws.path}: ${(err as Error).message}`));
+        this.store.setWorktreeState(ws.path!, 'discarded');
+      }
+      removed.push(job);
     }
     return removed;
   }

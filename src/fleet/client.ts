@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, FleetConfig } from '../config.js';
-import type { GroupView, JobApi, ListInput, ReplyInput, RunnerInfo, StartInput, Started, WaitOptions, WaitOutcome } from '../engine/api.js';
+import type { GroupView, JobApi, LandingView, ListInput, ReplyInput, RunnerInfo, StartInput, Started, WaitOptions, WaitOutcome } from '../engine/api.js';
 import type { JobResult, JobSummary, Snapshot } from '../engine/snapshot.js';
 import { checkCommand, checkIsolation, checkJobId, checkLineup, checkPrompt, checkWorktreeOptions, LIMITS, notFound } from '../engine/validate.js';
 import type { ApplyResult, DiffResult, DiscardResult } from '../engine/workspaces.js';
@@ -340,6 +340,14 @@ export class FleetClient implements JobApi {
 
   async diff(id: string, opts: { statOnly?: boolean; paths?: string[]; maxBytes?: number } = {}): Promise<DiffResult> {
     return this.ask<DiffResult>(await this.started(id), 'diff', [await this.resolve(id), opts]);
+  }
+
+  /** Landing needs the jobs' worktrees and the checkout on one machine: that runner's own command line lands them. */
+  async land(): Promise<LandingView> {
+    throw new ToolError(
+      'runner_unavailable',
+      'landing is not offered through a fleet yet: on the machine of the runner that ran the jobs, run `codex-async-mcp land <job ids>` with that runner\'s CODEX_ASYNC_HOME (and without CODEX_ASYNC_REDIS_URL), or bring each job in with codex_apply',
+    );
   }
 
   async apply(id: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {

@@ -86,6 +86,10 @@ const MIGRATIONS: readonly string[] = [
      job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE
    );
    CREATE INDEX ports_by_job ON ports (job_id);`,
+  // A worktree landed (engine/landing.ts): by which landing, when, and the tree it held then.
+  `ALTER TABLE jobs ADD COLUMN ws_landed_by TEXT;
+   ALTER TABLE jobs ADD COLUMN ws_landed_at INTEGER;
+   ALTER TABLE jobs ADD COLUMN ws_landed_tree TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

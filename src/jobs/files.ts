@@ -66,6 +66,8 @@ export interface HomeLayout {
   worktreesDir: string;
   /** Package managers' caches for setups, one directory per repository (engine/setup.ts). */
   setupCacheDir: string;
+  /** One directory per landing (jobs/landings.ts), named by its id. */
+  landingsDir: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -78,6 +80,7 @@ export function homeLayout(home: string): HomeLayout {
     agentVersions: path.join(home, 'agent-versions.json'),
     worktreesDir: path.join(home, 'worktrees'),
     setupCacheDir: path.join(home, 'setup-cache'),
+    landingsDir: path.join(home, 'landings'),
   };
 }
 

@@ -143,6 +143,9 @@ export function toJob(row: Row): Job {
       state: row.ws_state as JobWorkspace['state'],
       applied_tree: row.ws_applied_tree as string | null,
       applied_at: row.ws_applied_at as number | null,
+      landed_by: (row.ws_landed_by as string | null) ?? null,
+      landed_at: (row.ws_landed_at as number | null) ?? null,
+      landed_tree: (row.ws_landed_tree as string | null) ?? null,
       brought_in: row.ws_brought_in ? (JSON.parse(row.ws_brought_in as string) as BroughtIn) : null,
     },
     check: row.check_result ? (JSON.parse(row.check_result as string) as StepResult) : null,
@@ -175,6 +178,9 @@ function workspaceRow(ws: JobWorkspace): Row {
     ws_applied_tree: ws.applied_tree,
     ws_applied_at: ws.applied_at,
     ws_brought_in: ws.brought_in ? JSON.stringify(ws.brought_in) : null,
+    ws_landed_by: ws.landed_by,
+    ws_landed_at: ws.landed_at,
+    ws_landed_tree: ws.landed_tree,
   };
 }
 
@@ -284,6 +290,10 @@ export class JobStore {
       ),
       worktreeState: db.prepare(`UPDATE jobs SET ws_state = @state WHERE ws_path = @path AND isolation = 'worktree'`),
       applied: db.prepare(`UPDATE jobs SET ws_applied_tree = @tree, ws_applied_at = @at WHERE ws_path = @path AND isolation = 'worktree'`),
+      landed: db.prepare(`UPDATE jobs SET ws_landed_by = @landing, ws_landed_at = @at, ws_landed_tree = @tree WHERE ws_path = @path AND isolation = 'worktree'`),
+      landedWorktrees: db.prepare(
+        `${JOB} WHERE isolation = 'worktree' AND ws_state = 'ready' AND ws_landed_tree IS NOT NULL AND status IN ('completed', 'failed', 'cancelled') ORDER BY seq`,
+      ),
       onWorktree: db.prepare(`${JOB} WHERE ws_path = ? AND isolation = 'worktree' ORDER BY seq`),
       setChanges: db.prepare(`UPDATE jobs SET changes = @changes WHERE id = @id`),
       group: db.prepare(`${JOB} WHERE group_id = ? ORDER BY seq`),
@@ -472,6 +482,25 @@ export class JobStore {
   /** Sets the state of the worktree at `path` on every job sharing it. */
   setWorktreeState(path: string, state: JobWorkspace['state']): void {
     this.s.worktreeState.run({ path, state });
+  }
+
+  /**
+   * Records that the worktree at `path` landed by `landing`, holding `tree`; into the checkout
+   * (`applied`), it also counts as applied, so applying it again is refused as for any applied worktree.
+   */
+  setLanded(path: string, landing: string, at: number, tree: string, applied: boolean): void {
+    this.s.landed.run({ path, landing, at, tree });
+    if (applied) this.setApplied(path, tree, at);
+  }
+
+  /** Finished jobs whose worktree is still there after it landed: gc may remove it (retention.ts). */
+  landedWorktrees(): Job[] {
+    return (this.s.landedWorktrees.all() as Row[]).map(toJob);
+  }
+
+  /** The port blocks running jobs hold now (a landing's check takes one none of them holds). */
+  heldPorts(): ReadonlySet<number> {
+    return new Set((this.s.portsHeld.all('') as Array<{ first: number }>).map((row) => row.first));
   }
 
   /** Records that the worktree at `path` was applied as `tree`, on every job sharing it. */

@@ -1,9 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/server';
-import { discardGroup, type JobApi } from '../engine/api.js';
+import { discardGroup, type JobApi, type LandingView } from '../engine/api.js';
 import type { DiffResult } from '../engine/workspaces.js';
 import type { Logger } from '../log.js';
 import { ToolError } from '../errors.js';
 import { call } from './call.js';
+import { blockingMs } from './tools.js';
 import * as s from '../engine/shapes.js';
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -15,9 +16,16 @@ function diffText(r: DiffResult): string {
   return [head, ...(r.note ? [r.note] : []), ...files, ...(r.patch ? ['', r.patch] : []), ...cut].join('\n');
 }
 
+function landText(r: LandingView): string {
+  const head = `${r.dry_run ? 'dry run' : `landing ${r.landing_id}`}: ${r.status}: ${r.message}`;
+  const aside = r.set_aside.map((a) => `  set aside ${a.job_id} (${a.reason}): ${a.message}${a.check ? `\n${a.check.output_tail.trimEnd().split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}` : ''}`);
+  const files = r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`);
+  return [head, ...aside, ...files].join('\n');
+}
+
 /**
  * Reviewing what a job changed and bringing it into the user's checkout: codex_diff, codex_apply,
- * codex_discard. They serve jobs run with isolation "worktree" (diff also serves others where it can).
+ * codex_land (several jobs as one change), codex_discard. They serve jobs run with isolation "worktree" (diff also serves others where it can).
  */
 export function registerReviewTools(server: McpServer, engine: () => JobApi, log: Logger): void {
   server.registerTool(
@@ -54,6 +62,31 @@ export function registerReviewTools(server: McpServer, engine: () => JobApi, log
         if (!r.dry_run && (r.refused !== null || r.conflicts.length > 0)) throw new ToolError('conflict', `job ${r.job_id}: ${r.message}`);
         return r;
       }, (r) => [`job ${r.job_id}: ${r.message}`, ...r.files.map((f) => `  ${f.status.padEnd(8)} ${f.path}`)].join('\n')),
+  );
+
+  server.registerTool(
+    'codex_land',
+    {
+      title: 'Land several Codex jobs as one change',
+      description:
+        'Bring several finished worktree jobs into the checkout as one change, in the order given: each merged 3-way onto what landed before it in an integration worktree of its own, ' +
+        'then check_command run there (e.g. your tests); a job that conflicts or fails the check is set aside with the reason (the files; the exit code and output) and the next one merges without it. ' +
+        'into "checkout" (default) brings what landed as uncommitted changes, all or nothing (refused, untouched, if your uncommitted changes overlap); into "branch" makes one commit per landed job on a branch, the checkout untouched. ' +
+        'resolve: true gives each job set aside a continuation in a new worktree that holds what landed, told what to fix; land those when they finish. dry_run: which jobs conflict with which, changing nothing. ' +
+        'A landing runs on even if this call returns first (status "running"): call again with its landing_id. ' +
+        'Example: {"job_ids": ["3f9c0a1b2c3d", "8e7d6c5b4a39"], "check_command": "npm test"}',
+      inputSchema: s.landInput,
+      outputSchema: s.landOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args, ctx) =>
+      call(log, async () => {
+        const { timeout_seconds, ...input } = args;
+        const r = await engine().land(input, blockingMs(timeout_seconds), ctx.mcpReq.signal);
+        // Refused, failed or cut off: an error the assistant cannot miss; the record stays readable by landing_id.
+        if (r.status === 'refused' || r.status === 'failed' || r.status === 'interrupted') throw new ToolError('conflict', `landing ${r.landing_id} ${r.status}: ${r.message}`);
+        return r;
+      }, landText),
   );
 
   server.registerTool(

@@ -13,6 +13,12 @@ import { onSessionClose } from './session.js';
 
 const WAIT_DEFAULT_SECONDS = 50;
 const WAIT_MAX_SECONDS = 3600;
+
+/** How long a call that blocks (codex_wait, codex_land) may, from its timeout_seconds. */
+export function blockingMs(seconds = WAIT_DEFAULT_SECONDS): number {
+  if (!(seconds >= 0) || seconds > WAIT_MAX_SECONDS) throw new ToolError('invalid_input', `timeout_seconds must be from 0 to ${WAIT_MAX_SECONDS}, got ${seconds}`);
+  return seconds * 1000;
+}
 const PROGRESS_EVERY_MS = 5000;
 
 const warningLines = (r: Started) => (r.warnings ?? []).map((w) => `\nWarning: ${w}.`).join('');
@@ -157,14 +163,11 @@ export function registerTools(server: McpServer, engine: () => JobApi, log: Logg
         log,
         () => {
           const ids = [...(args.job_ids ?? []), ...(args.job_id !== undefined ? [args.job_id] : [])];
-          const seconds = args.timeout_seconds ?? WAIT_DEFAULT_SECONDS;
-          if (!(seconds >= 0) || seconds > WAIT_MAX_SECONDS) {
-            throw new ToolError('invalid_input', `timeout_seconds must be from 0 to ${WAIT_MAX_SECONDS}, got ${seconds}`);
-          }
+          const timeoutMs = blockingMs(args.timeout_seconds);
           const token = ctx.mcpReq._meta?.progressToken;
           if (args.group_id !== undefined && ids.length) throw new ToolError('invalid_input', 'give job_ids or group_id, not both');
           const waitFor = args.group_id === undefined ? engine().wait.bind(engine(), ids) : engine().waitGroup.bind(engine(), args.group_id);
-          return waitFor(seconds * 1000, {
+          return waitFor(timeoutMs, {
             signal: ctx.mcpReq.signal,
             tickMs: token === undefined ? undefined : PROGRESS_EVERY_MS,
             onTick: (pending, elapsedMs) => {
@@ -175,7 +178,7 @@ export function registerTools(server: McpServer, engine: () => JobApi, log: Logg
                   params: {
                     progressToken: token,
                     progress: Math.round(elapsedMs / 1000),
-                    total: seconds,
+                    total: timeoutMs / 1000,
                     message: `job ${pending.job_id}: ${describeProgress(pending.progress)}`,
                   },
                 })

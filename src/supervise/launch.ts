@@ -23,7 +23,7 @@ export const checkMarker = (jobId: string, launch: number) => `${launchMarker(jo
 export const setupMarker = (jobId: string, launch: number) => `${launchMarker(jobId, launch)}.setup`;
 
 /** The bin, which the wrapper calls back into (`__supervise`) when a job's deadline passes or its agent exits. */
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /**
  * `listened`: is a server or runner alive on this home, watching `notify/` (jobs/bus.ts registers

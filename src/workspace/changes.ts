@@ -43,7 +43,16 @@ export async function changesOf(
  * where both sides changed a file; all or nothing. `since`: a tree already applied from the same
  * worktree, so only what changed after it is brought.
  */
-export async function applyChanges(o: { target: string; base: string; tree: string; since?: string | null; dryRun: boolean; drivers?: TrustedDrivers }): Promise<ApplyOutcome> {
+export async function applyChanges(o: {
+  target: string;
+  base: string;
+  tree: string;
+  since?: string | null;
+  dryRun: boolean;
+  drivers?: TrustedDrivers;
+  /** Called once everything is checked, right before the checkout is written: the tree it holds, the one it will, the paths written. */
+  beforeWrite?: (write: { before: string; after: string; paths: string[] }) => void;
+}): Promise<ApplyOutcome> {
   const cwd = o.target;
   const outcome = (over: Partial<ApplyOutcome>): ApplyOutcome => ({ applied: false, dry_run: o.dryRun, files: [], conflicts: [], refused: null, ...over });
   const from = await treeOf(cwd, o.since ?? o.base);
@@ -52,22 +61,11 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
 
   const [user, head] = await Promise.all([snapshotTree(cwd, o.drivers), headTree(cwd)]);
 
-  // merge-tree needs commits; these three are unreferenced and git's gc removes them in time.
-  const fromCommit = await commitTree(cwd, from, [], "codex-async-mcp: the job's base");
-  const [jobCommit, userCommit] = await Promise.all([
-    commitTree(cwd, to, [fromCommit], "codex-async-mcp: the job's change"),
-    commitTree(cwd, user, [fromCommit], 'codex-async-mcp: your checkout'),
-  ]);
-  const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', jobCommit, userCommit], { cwd, okCodes: [1], drivers: o.drivers });
-  const merged = parseMergeTree(merge.stdout.toString('utf8'), { [jobCommit]: "the job's change", [userCommit]: 'your checkout' });
+  const merged = await mergeChange(cwd, { from, to, onto: user, ontoName: 'your checkout', drivers: o.drivers });
   // Conflicts first: they say more than a refusal (e.g. a second attempt on the lines the first one changed).
-  if (merge.code === 1) return outcome({ conflicts: merged.conflicts });
+  if (merged.conflicts.length) return outcome({ conflicts: merged.conflicts });
 
-  // Files the user changed since the job's base AND has not committed: the job's version would be
-  // mixed into work in progress. A file whose uncommitted state is the base's (the job started
-  // from it) is no obstacle, nor is one the user committed (the 3-way merge took care of it).
-  const [jobChanged, userChanged, uncommitted] = await Promise.all([changedPaths(cwd, from, to), changedPaths(cwd, from, user), changedPaths(cwd, head, user)]);
-  const dirty = [...jobChanged].filter((p) => userChanged.has(p) && uncommitted.has(p)).sort();
+  const dirty = await uncommittedOverlap(cwd, { from, to, user, head });
   if (dirty.length) {
     return outcome({
       refused: `your checkout has uncommitted changes to ${dirty.length === 1 ? 'a file' : 'files'} the job also changed: ${listPaths(dirty, 10)}; commit or stash your changes to these files, then apply again`,
@@ -77,6 +75,7 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
   const files = await fileChanges(cwd, user, merged.tree);
   if (o.dryRun || files.length === 0) return outcome({ files });
   const patch = await treePatch(cwd, user, merged.tree, { renames: false });
+  o.beforeWrite?.({ before: user, after: merged.tree, paths: [...(await changedPaths(cwd, user, merged.tree))] });
   // Not --index: the user's index (what they staged) stays as it was; the change arrives unstaged.
   // git apply checks every hunk against the files before it writes any, so a checkout that changed
   // since the snapshot above makes it fail with nothing written.
@@ -88,11 +87,34 @@ export async function applyChanges(o: { target: string; base: string; tree: stri
   return outcome({ applied: true, files });
 }
 
-async function treeOf(cwd: string, rev: string): Promise<string> {
+/**
+ * A change (tree `from` → tree `to`) merged 3-way onto tree `onto`, in git's objects only: nothing
+ * in a work tree is read or written. The merged tree, or the files that conflict (`conflicts`
+ * non-empty, `tree` then meaningless). `ontoName`: what `onto` is called in conflict reasons.
+ */
+export async function mergeChange(
+  cwd: string,
+  o: { from: string; to: string; onto: string; ontoName: string; changeName?: string; drivers?: TrustedDrivers },
+): Promise<{ tree: string; conflicts: ApplyConflict[] }> {
+  if (o.onto === o.from) return { tree: o.to, conflicts: [] };
+  if (o.to === o.from) return { tree: o.onto, conflicts: [] };
+  // merge-tree needs commits; these three are unreferenced and git's gc removes them in time.
+  const fromCommit = await commitTree(cwd, o.from, [], "codex-async-mcp: the job's base");
+  const [changeCommit, ontoCommit] = await Promise.all([
+    commitTree(cwd, o.to, [fromCommit], "codex-async-mcp: the job's change"),
+    commitTree(cwd, o.onto, [fromCommit], `codex-async-mcp: ${o.ontoName}`),
+  ]);
+  const merge = await runGitResult(['merge-tree', '--write-tree', '-z', '--name-only', changeCommit, ontoCommit], { cwd, okCodes: [1], drivers: o.drivers });
+  const merged = parseMergeTree(merge.stdout.toString('utf8'), { [changeCommit]: o.changeName ?? "the job's change", [ontoCommit]: o.ontoName });
+  return merge.code === 1 ? merged : { tree: merged.tree, conflicts: [] };
+}
+
+/** The tree a commit (or any tree-ish) holds. */
+export async function treeOf(cwd: string, rev: string): Promise<string> {
   return (await runGit(['rev-parse', '--verify', `${rev}^{tree}`], { cwd })).trim();
 }
 
-async function headTree(cwd: string): Promise<string> {
+export async function headTree(cwd: string): Promise<string> {
   try {
     return await treeOf(cwd, 'HEAD');
   } catch {
@@ -100,8 +122,19 @@ async function headTree(cwd: string): Promise<string> {
   }
 }
 
+/**
+ * Files the user changed since a change's base (`from`) AND has not committed (`user` against
+ * `head`) that the change (`from` → `to`) also changes: its version would be mixed into work in
+ * progress. A file whose uncommitted state is the base's (the job started from it) is no obstacle,
+ * nor is one the user committed (the 3-way merge takes care of it).
+ */
+export async function uncommittedOverlap(cwd: string, o: { from: string; to: string; user: string; head: string }): Promise<string[]> {
+  const [changed, userChanged, uncommitted] = await Promise.all([changedPaths(cwd, o.from, o.to), changedPaths(cwd, o.from, o.user), changedPaths(cwd, o.head, o.user)]);
+  return [...changed].filter((p) => userChanged.has(p) && uncommitted.has(p)).sort();
+}
+
 /** The paths that differ between two trees (both sides of a rename). */
-async function changedPaths(cwd: string, a: string, b: string): Promise<Set<string>> {
+export async function changedPaths(cwd: string, a: string, b: string): Promise<Set<string>> {
   if (a === b) return new Set();
   return new Set(splitZ(await runGit(['diff-tree', '-r', '-z', '--no-renames', '--name-only', a, b], { cwd })));
 }
@@ -113,7 +146,7 @@ const literal = (paths: string[] | undefined) => (paths?.length ? ['--', ...path
  * Per-file changes between two tree-ishes. Plumbing (diff-tree), so the user's diff settings
  * (external diff tools, prefixes, colour) do not change what is parsed.
  */
-async function fileChanges(cwd: string, a: string, b: string, paths?: string[]): Promise<FileChange[]> {
+export async function fileChanges(cwd: string, a: string, b: string, paths?: string[]): Promise<FileChange[]> {
   const out = splitZ(await runGit(['diff-tree', '-r', '-z', '-M', '--raw', '--numstat', a, b, ...literal(paths)], { cwd }));
   // First the raw records (":modes ids status", then one path, or two for a rename), then the
   // numstat records ("adds\tdels\tpath", or "adds\tdels\t" then old and new path for a rename).
@@ -137,7 +170,7 @@ async function fileChanges(cwd: string, a: string, b: string, paths?: string[]):
 }
 
 /** The binary-safe unified diff between two tree-ishes. */
-async function treePatch(cwd: string, a: string, b: string, opts: { renames: boolean; paths?: string[] }): Promise<Buffer> {
+export async function treePatch(cwd: string, a: string, b: string, opts: { renames: boolean; paths?: string[] }): Promise<Buffer> {
   return runGitBuffer(['diff-tree', '-r', '-p', '--binary', opts.renames ? '-M' : '--no-renames', a, b, ...literal(opts.paths)], { cwd });
 }
 

@@ -280,10 +280,14 @@ export const COMMIT_ENV: Record<string, string> = {
   GIT_COMMITTER_EMAIL: 'codex-async-mcp@localhost',
 };
 
-/** Records `tree` as a commit (parents optional), unsigned whatever the user's commit.gpgSign says. */
-export async function commitTree(cwd: string, tree: string, parents: string[], message: string): Promise<string> {
+/**
+ * Records `tree` as a commit (parents optional), unsigned whatever the user's commit.gpgSign says.
+ * `author`: who made the change (a landed job's agent); the committer stays codex-async-mcp.
+ */
+export async function commitTree(cwd: string, tree: string, parents: string[], message: string, author?: { name: string; email: string }): Promise<string> {
   const args = ['commit-tree', '--no-gpg-sign', tree, ...parents.flatMap((p) => ['-p', p])];
-  return (await runGit(args, { cwd, env: COMMIT_ENV, input: `${message}\n` })).trim();
+  const env = author ? { ...COMMIT_ENV, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } : COMMIT_ENV;
+  return (await runGit(args, { cwd, env, input: `${message}\n` })).trim();
 }
 
 /** Paths for a message: the first `max`, then how many more. */

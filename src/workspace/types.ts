@@ -64,6 +64,11 @@ export interface JobWorkspace {
   /** The worktree's tree as last applied to the checkout, so the next apply brings only what is newer. */
   applied_tree: string | null;
   applied_at: number | null;
+  /** The landing that brought the worktree's changes in (engine/landing.ts), and when; null: none did. */
+  landed_by: string | null;
+  landed_at: number | null;
+  /** The worktree's tree when it landed: while it still holds that, gc may remove it. */
+  landed_tree: string | null;
   /** What was brought in from the checkout when the worktree was made (include.ts); null: nothing asked. */
   brought_in: BroughtIn | null;
 }

@@ -239,7 +239,8 @@ function printSnapshot(out: Out, s: Snapshot): void {
     field('ports', ws.ports && `${ws.ports.first}-${ws.ports.last} (PORT=${ws.ports.first})`);
   }
   const changed = s.changes && (s.changes.files ? `${plusMinus(out, s.changes.additions, s.changes.deletions)} in ${s.changes.files} file${s.changes.files === 1 ? '' : 's'}` : 'none');
-  field('changes', changed && `${changed}${ws.applied_at ? c.dim(` (applied ${age(ws.applied_at)})`) : ''}`);
+  const fate = ws.landed ? ` (landed ${age(ws.landed.at)} by landing ${ws.landed.landing_id})` : ws.applied_at ? ` (applied ${age(ws.applied_at)})` : '';
+  field('changes', changed && `${changed}${c.dim(fate)}`);
   if (s.check) {
     const took = s.check.duration_ms === null ? '' : ` in ${duration(s.check.duration_ms)}`;
     const outcome = s.check.passed ? c.green('passed') : c.red(s.check.exit_code === null ? 'did not run' : `failed (exit ${s.check.exit_code})`);
@@ -528,14 +529,16 @@ export function registerJobCommands(program: Command): void {
   codex-async-mcp gc --older-than 7d --keep 50
 
 Finished jobs are also deleted automatically CODEX_ASYNC_RETENTION_DAYS (default 30) days after
-they finish, by any running server or command; 0 keeps them forever.`,
+they finish, by any running server or command; 0 keeps them forever. The worktree of a job that
+landed (codex_land) goes at the next gc while it still holds what landed; the job's record stays.`,
   ).action(async (opts: Common & { olderThan?: number; keep?: number; dryRun?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {
-      const { jobs, bytes } = await engine.gc({ olderThanMs: opts.olderThan ?? 30 * 86_400_000, keep: opts.keep ?? 0, dryRun: opts.dryRun === true });
-      if (out.json) return out.data({ dry_run: opts.dryRun === true, deleted: jobs.map((j) => j.job_id), bytes });
+      const { jobs, bytes, landed_worktrees: landed = [] } = await engine.gc({ olderThanMs: opts.olderThan ?? 30 * 86_400_000, keep: opts.keep ?? 0, dryRun: opts.dryRun === true });
+      if (out.json) return out.data({ dry_run: opts.dryRun === true, deleted: jobs.map((j) => j.job_id), bytes, landed_worktrees_removed: landed });
       const verb = opts.dryRun ? 'would delete' : 'deleted';
       for (const job of jobs) out.line(`${verb} ${job.job_id}  ${job.status.padEnd(9)} ${job.finished_at ? age(job.finished_at) : ''}`);
+      for (const id of landed) out.line(`${opts.dryRun ? 'would remove' : 'removed'} the worktree of ${id}: it landed, and still held what landed`);
       out.line(out.c.dim(`${verb} ${jobs.length} job${jobs.length === 1 ? '' : 's'}, ${(bytes / 1024 / 1024).toFixed(1)} MiB`));
     });
   });

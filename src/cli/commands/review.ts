@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { discardGroup } from '../../engine/api.js';
+import { discardGroup, type LandingView, type LandInput } from '../../engine/api.js';
 import type { ApplyResult } from '../../engine/workspaces.js';
 import type { FileChange } from '../../workspace/types.js';
 import { withEngine } from '../engine.js';
@@ -28,6 +28,20 @@ function printApply(out: Out, r: ApplyResult): void {
     out.line(out.c.red('conflicts:'));
     for (const c of r.conflicts) out.line(`  ${out.c.red(c.path)}  ${c.reason}`);
   }
+}
+
+/** How often `land` says where a landing is. */
+const LAND_TICK_MS = 2000;
+
+function printLanding(out: Out, r: LandingView): void {
+  out.line(`${r.dry_run ? 'dry run' : `landing ${r.landing_id}`}: ${r.status === 'done' ? out.c.green(r.status) : out.c.red(r.status)}: ${r.message}`);
+  for (const a of r.set_aside) {
+    out.line(`  ${out.c.yellow('set aside')} ${a.job_id} (${a.reason}): ${a.message}`);
+    if (a.check) for (const l of a.check.output_tail.trimEnd().split('\n').slice(-10)) out.line(`    ${out.c.dim(l)}`);
+  }
+  for (const c of r.resolving) out.line(`  ${out.c.cyan('continuing')} ${c.job_id} as ${c.continuation_job_id}`);
+  for (const c of r.conflicts ?? []) out.line(`  ${out.c.red('conflict')} ${c.a} × ${c.b}: ${c.files.join(', ')}`);
+  for (const f of r.files) out.line(fileLine(out, f));
 }
 
 export function registerReviewCommands(program: Command): void {
@@ -86,6 +100,57 @@ exit 1 with the files listed.`,
       if (!wentThrough(r)) process.exitCode = EXIT.failed;
     });
   });
+
+  withExamples(
+    program
+      .command('land')
+      .description('bring several finished worktree jobs into the checkout (or onto a branch) as one change: in order, each checked, conflicts set aside')
+      .argument('[job_ids...]', 'the jobs, in the order to land them')
+      .option('--group <group_id>', 'the attempts of a group, best-ranked first')
+      .option('--check <command>', 'run after each clean merge in the integration worktree; a job that fails it is set aside')
+      .option('--branch <name>', 'one commit per landed job on this branch (made from HEAD, or added to), the checkout untouched')
+      .option('--resolve', 'start a continuation for each job set aside, in a worktree holding what landed')
+      .option('--dry-run', 'only say which jobs conflict with which and with the checkout; change nothing')
+      .option('--landing <landing_id>', 'wait for a landing started earlier')
+      .option('--json', 'print JSON'),
+    `  codex-async-mcp land 3f9c0a1b2c3d 8e7d6c5b4a39 --check "npm test"
+  codex-async-mcp land 3f9c0a1b2c3d 8e7d6c5b4a39 --dry-run
+  codex-async-mcp land 3f9c0a1b2c3d 8e7d6c5b4a39 --branch feature/search --resolve
+
+Waits until the landing ends (it goes on if this command is stopped: wait again with --landing).
+Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing could land.`,
+  ).action(
+    async (
+      jobIds: string[],
+      opts: { group?: string; check?: string; branch?: string; resolve?: boolean; dryRun?: boolean; landing?: string; json?: boolean },
+      cmd: Command,
+    ) => {
+      const out = outFor(cmd, opts);
+      if (opts.landing === undefined) onJobsOrGroup(jobIds, opts.group, false);
+      await withEngine(async (engine) => {
+        const input: LandInput =
+          opts.landing !== undefined
+            ? { landing_id: opts.landing }
+            : {
+                ...(opts.group !== undefined ? { group_id: opts.group } : { job_ids: jobIds }),
+                check_command: opts.check,
+                into: opts.branch !== undefined ? 'branch' : undefined,
+                branch: opts.branch,
+                resolve: opts.resolve,
+                dry_run: opts.dryRun,
+              };
+        let r = await engine.land(input, LAND_TICK_MS);
+        let said = '';
+        while (r.status === 'running') {
+          if (!out.json && r.progress && r.progress !== said) aside(out, (said = r.progress));
+          r = await engine.land({ landing_id: r.landing_id! }, LAND_TICK_MS);
+        }
+        if (out.json) out.data(r);
+        else printLanding(out, safeValue(r));
+        if (r.status !== 'done' || r.set_aside.length > 0) process.exitCode = EXIT.failed;
+      });
+    },
+  );
 
   withExamples(
     program

@@ -1,0 +1,378 @@
+/**
+ * codex_land: several finished worktree jobs brought into the checkout (or onto a branch) as one
+ * change. Here, what a caller asks: the landing checked and planned (jobs, checkout, branch), a dry
+ * run answered on the spot, a real one recorded (jobs/landings.ts) and handed to a process of its
+ * own (`__land`, engine/integrate.ts) that survives the server, then waited for. A landing whose
+ * process died is finished by whoever reads it next: never a checkout left half written.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { invalid, ToolError } from '../errors.js';
+import { newJobId } from '../jobs/ids.js';
+import { allLandings, landingByPrefix, landingFiles, readLanding, writeLanding, type Landing, type LandInto } from '../jobs/landings.js';
+import type { Job } from '../jobs/store.js';
+import { MAIN } from '../supervise/launch.js';
+import { identityAlive } from '../supervise/proc.js';
+import { fileChanges, headTree, mergeChange, treeOf, treePatch, uncommittedOverlap } from '../workspace/changes.js';
+import type { ApplyConflict } from '../workspace/types.js';
+import { listPaths, runGit, runGitResult, splitZ, type TrustedDrivers } from '../workspace/git.js';
+import { snapshotCommit, snapshotTree } from '../workspace/snapshot.js';
+import type { LandInput, LandingView } from './api.js';
+import type { Groups } from './groups.js';
+import { commonDrivers, Integration, removeIntegration } from './integrate.js';
+import type { EngineParts } from './parts.js';
+import type { Reading } from './reading.js';
+import type { Starting } from './starting.js';
+import { checkCommand, checkJobId } from './validate.js';
+
+/** The most jobs one landing takes: each is a merge (and a check); more is a queue, not a landing. */
+export const MAX_LANDED_JOBS = 50;
+
+/** A landing recorded without an owner for this long never got its process going. */
+const NEVER_STARTED_MS = 60_000;
+
+interface Planned {
+  jobs: Job[];
+  repo: string;
+  into: LandInto;
+  branch: string | null;
+  branchFrom: string | null;
+  check: string | null;
+  resolve: boolean;
+  drivers: TrustedDrivers;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function view(l: Landing): LandingView {
+  return {
+    landing_id: l.id,
+    status: l.status,
+    dry_run: false,
+    into: l.into,
+    target: l.repo,
+    branch: l.branch,
+    landed: l.landed,
+    set_aside: l.set_aside,
+    resolving: l.resolving,
+    commits: l.commits,
+    files: l.files,
+    setup: l.setup,
+    progress: l.progress,
+    created_at: iso(l.created_at)!,
+    finished_at: iso(l.finished_at),
+    message: l.status === 'running' ? `still landing: ${l.progress ?? l.phase}; call again with landing_id "${l.id}" to wait for it` : l.message,
+  };
+}
+
+export class Landings {
+  constructor(
+    private readonly p: EngineParts,
+    private readonly reading: Reading,
+    private readonly groups: Groups,
+    private readonly starting: Starting,
+  ) {}
+
+  /** Starts a landing (or answers a dry run) and waits up to `timeoutMs` for it to end. */
+  async land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+    if (input.landing_id !== undefined) {
+      const extra = Object.keys(input).filter((k) => k !== 'landing_id' && k !== 'timeout_seconds' && input[k as keyof LandInput] !== undefined);
+      if (extra.length) throw invalid(`landing_id waits for a landing already started: leave out ${extra.join(', ')}`);
+      return this.landing(input.landing_id, timeoutMs, signal);
+    }
+    const planned = await this.plan(input);
+    if (input.dry_run) return this.dryRun(planned);
+    await this.refuseBusy(planned.repo);
+    if (planned.into === 'checkout') await this.refuseOverlap(planned);
+    const id = newJobId();
+    const base =
+      planned.into === 'branch'
+        ? (planned.branchFrom ?? (await runGit(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: planned.repo })).trim())
+        : await snapshotCommit(planned.repo, `codex-async-mcp: checkout as landing ${id} began`, planned.drivers);
+    const landing: Landing = {
+      id,
+      status: 'running',
+      phase: 'starting',
+      created_at: Date.now(),
+      finished_at: null,
+      owner: null,
+      job_ids: planned.jobs.map((j) => j.id),
+      check_command: planned.check,
+      into: planned.into,
+      branch: planned.into === 'branch' ? (planned.branch ?? `codex/land-${id}`) : null,
+      branch_from: planned.branchFrom,
+      resolve: planned.resolve,
+      repo: planned.repo,
+      base_commit: base,
+      head_commit: null,
+      integration: null,
+      landed: [],
+      set_aside: [],
+      commits: [],
+      resolving: [],
+      files: [],
+      setup: null,
+      delivery: null,
+      progress: 'starting its process',
+      message: '',
+    };
+    writeLanding(this.p.layout, landing);
+    this.spawnRun(landing);
+    return this.landing(id, timeoutMs, signal);
+  }
+
+  /** The landing's state, once it has ended or `timeoutMs` has passed; one whose process died is finished first. */
+  async landing(idOrPrefix: string, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+    const id = this.resolve(idOrPrefix);
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      let l = readLanding(this.p.layout, id);
+      if (!l) throw new ToolError('not_found', `no landing with id "${id}"`);
+      if (l.status === 'running') l = await this.recoverIfDead(l);
+      const left = until - Date.now();
+      if (l.status !== 'running' || left <= 0 || this.p.closed || signal?.aborted) return view(l);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
+    }
+  }
+
+  /** In the landing's own process (`__land`): runs it to its end. */
+  async run(id: string): Promise<void> {
+    const l = readLanding(this.p.layout, id);
+    if (!l || l.status !== 'running' || l.owner !== null) throw new Error(`landing ${id} is not waiting to run`);
+    await new Integration(this.p, this.reading, this.starting, l).run();
+  }
+
+  private resolve(idOrPrefix: string): string {
+    const prefix = checkJobId(idOrPrefix);
+    const id = landingByPrefix(this.p.layout, prefix);
+    if (!id) throw new ToolError('not_found', `no landing with id "${prefix}" (or more than one starts with it): landing ids are returned by codex_land`);
+    return id;
+  }
+
+  /** Every check of a landing that needs no process of its own: what it lands, where, how. */
+  private async plan(input: LandInput): Promise<Planned> {
+    if (input.job_ids !== undefined && input.group_id !== undefined) throw invalid('give job_ids or group_id, not both');
+    if (input.into !== undefined && input.into !== 'checkout' && input.into !== 'branch') throw invalid(`into is "checkout" or "branch", not "${input.into}"`);
+    const into: LandInto = input.into ?? (input.branch !== undefined ? 'branch' : 'checkout');
+    if (into === 'checkout' && input.branch !== undefined) throw invalid('branch goes with into "branch": leave it out to land into the checkout');
+    if (input.resolve && input.dry_run) throw invalid('a dry run changes nothing, so it starts no continuations: leave out resolve');
+    const check = checkCommand('check_command', input.check_command);
+    const ids = input.group_id !== undefined ? (await this.groups.group(input.group_id)).attempts.map((a) => a.job_id) : (input.job_ids ?? []);
+    if (ids.length === 0) throw invalid('give job_ids: the finished worktree jobs to land, in the order to land them (or group_id for the attempts of a group)');
+    if (ids.length > MAX_LANDED_JOBS) throw invalid(`at most ${MAX_LANDED_JOBS} jobs land at once; land them in several landings`);
+    const jobs = ids.map((id) => this.reading.get(id));
+    const twice = jobs.find((job, i) => jobs.findIndex((other) => other.id === job.id) !== i);
+    if (twice) throw invalid(`job ${twice.id} is listed twice: each job lands once`);
+    for (const job of jobs) this.p.workspaces.checkLandable(job);
+    const repos = [...new Set(jobs.map((j) => j.workspace.repo!))];
+    if (repos.length > 1) throw invalid(`the jobs come from different checkouts (${repos.join(', ')}): land each checkout's jobs on their own`);
+    const repo = repos[0]!;
+    if (!fs.existsSync(repo)) throw new ToolError('conflict', `the checkout the jobs came from, ${repo}, is gone`);
+    // A check runs under codex's sandbox, whichever agents made the jobs.
+    if (check !== null && !input.dry_run) await this.p.locators.of('codex').locate();
+    const branch = into === 'branch' && input.branch !== undefined ? await checkBranchName(repo, input.branch) : null;
+    const branchFrom = branch === null ? null : await branchAt(repo, branch);
+    const drivers = commonDrivers(this.p, jobs);
+    return { jobs, repo, into, branch, branchFrom, check, resolve: input.resolve === true, drivers };
+  }
+
+  /** One landing at a time per checkout: a second would deliver onto the first's half-known result. */
+  private async refuseBusy(repo: string): Promise<void> {
+    for (let l of allLandings(this.p.layout)) {
+      if (l.status !== 'running' || l.repo !== repo) continue;
+      l = await this.recoverIfDead(l);
+      if (l.status === 'running') {
+        throw new ToolError('conflict', `landing ${l.id} is still landing jobs into ${repo}: wait for it (codex_land {"landing_id": "${l.id}"}), then land again`);
+      }
+    }
+  }
+
+  /** Into the checkout: refused before any work when your uncommitted changes overlap a job's (as codex_apply refuses). */
+  private async refuseOverlap(planned: Planned): Promise<void> {
+    const found = await this.overlaps(planned);
+    if (found.length) {
+      const [first] = found;
+      throw new ToolError(
+        'conflict',
+        `your checkout has uncommitted changes to files job ${first!.job_id} also changed: ${listPaths(first!.files, 10)}; nothing was changed: commit or stash your changes to these files, then land again`,
+      );
+    }
+  }
+
+  private async overlaps(planned: Planned): Promise<{ job_id: string; files: string[] }[]> {
+    const [user, head] = await Promise.all([snapshotTree(planned.repo, planned.drivers), headTree(planned.repo)]);
+    const found: { job_id: string; files: string[] }[] = [];
+    for (const job of planned.jobs) {
+      const [from, { tree }] = await Promise.all([treeOf(planned.repo, job.workspace.base_commit!), this.p.workspaces.workOf(job)]);
+      const files = await uncommittedOverlap(planned.repo, { from, to: tree, user, head });
+      if (files.length) found.push({ job_id: job.id, files });
+    }
+    return found;
+  }
+
+  /**
+   * What a landing without a check would do, changing nothing: which jobs would land in this order
+   * and which not, which pairs of jobs conflict with each other, and which conflict with the checkout.
+   */
+  private async dryRun(planned: Planned): Promise<LandingView> {
+    const { repo, drivers } = planned;
+    const work = await Promise.all(
+      planned.jobs.map(async (job) => ({ job, from: await treeOf(repo, job.workspace.base_commit!), to: (await this.p.workspaces.workOf(job)).tree })),
+    );
+    const start =
+      planned.into === 'checkout' ? await snapshotTree(repo, drivers) : await treeOf(repo, planned.branchFrom ?? 'HEAD');
+    const onto = planned.into === 'checkout' ? 'your checkout' : (planned.branch ?? 'HEAD');
+    const merge = (w: (typeof work)[number], tree: string, name: string) => mergeChange(repo, { from: w.from, to: w.to, onto: tree, ontoName: name, drivers });
+    const paths = (c: ApplyConflict[]) => c.map((x) => x.path);
+
+    const withCheckout: { job_id: string; files: string[]; reason: string }[] = [];
+    const alone = new Map<string, string>();
+    for (const w of work) {
+      const m = await merge(w, start, onto);
+      if (m.conflicts.length) withCheckout.push({ job_id: w.job.id, files: paths(m.conflicts), reason: `conflicts with ${onto}` });
+      else alone.set(w.job.id, m.tree);
+    }
+    if (planned.into === 'checkout') {
+      for (const o of await this.overlaps(planned)) {
+        if (!withCheckout.some((w) => w.job_id === o.job_id)) withCheckout.push({ ...o, reason: 'you have uncommitted changes to these files, which the job also changed' });
+      }
+    }
+    const conflicts: { a: string; b: string; files: string[] }[] = [];
+    for (const [i, a] of work.entries()) {
+      const after = alone.get(a.job.id);
+      if (after === undefined) continue;
+      for (const b of work.slice(i + 1)) {
+        if (!alone.has(b.job.id)) continue;
+        const m = await merge(b, after, `job ${a.job.id}'s change`);
+        if (m.conflicts.length) conflicts.push({ a: a.job.id, b: b.job.id, files: paths(m.conflicts) });
+      }
+    }
+    let tree = start;
+    const landed: string[] = [];
+    const setAside: LandingView['set_aside'] = [];
+    for (const w of work) {
+      const m = await merge(w, tree, landed.length ? 'the jobs landed before it' : onto);
+      if (m.conflicts.length) setAside.push({ job_id: w.job.id, reason: 'conflict', files: paths(m.conflicts), message: `would conflict in ${listPaths(paths(m.conflicts), 10)}` });
+      else if (m.tree === tree) setAside.push({ job_id: w.job.id, reason: 'no_changes', message: 'nothing to land' });
+      else {
+        landed.push(w.job.id);
+        tree = m.tree;
+      }
+    }
+    const said = [
+      `would land ${landed.length} of ${work.length} job${work.length === 1 ? '' : 's'} in this order${landed.length ? ` (${landed.join(', ')})` : ''}`,
+      ...(conflicts.length ? [`${conflicts.length} pair${conflicts.length === 1 ? '' : 's'} of jobs conflict: ${conflicts.map((c) => `${c.a} × ${c.b} in ${listPaths(c.files, 5)}`).join('; ')}`] : []),
+      ...(withCheckout.length ? [`${withCheckout.length} conflict with ${onto}: ${withCheckout.map((c) => `${c.job_id} (${listPaths(c.files, 5)})`).join('; ')}`] : []),
+    ];
+    return {
+      landing_id: null,
+      status: 'done',
+      dry_run: true,
+      into: planned.into,
+      target: repo,
+      branch: planned.branch,
+      landed,
+      set_aside: setAside,
+      resolving: [],
+      commits: [],
+      files: await fileChanges(repo, start, tree),
+      setup: null,
+      conflicts,
+      with_checkout: withCheckout,
+      progress: null,
+      created_at: new Date().toISOString(),
+      finished_at: new Date().toISOString(),
+      message: `${said.join('; ')}. No check ran (a dry run runs none) and nothing was changed.`,
+    };
+  }
+
+  /** The landing's own process, in a session of its own: a server that exits leaves it running. */
+  private spawnRun(l: Landing): void {
+    const f = landingFiles(this.p.layout, l.id);
+    const log = fs.openSync(f.log, 'a', 0o600);
+    try {
+      const child = spawn(process.execPath, [MAIN, '__land', l.id], { detached: true, stdio: ['ignore', 'ignore', log], env: process.env, cwd: this.p.config.home });
+      child.once('error', (err) => writeLanding(this.p.layout, { ...l, status: 'failed', phase: 'ended', finished_at: Date.now(), message: `cannot start the landing's process: ${err.message}` }));
+      child.unref();
+    } finally {
+      fs.closeSync(log);
+    }
+  }
+
+  /**
+   * A running landing whose process is gone is finished here, once (the lock file): a delivery it
+   * had begun is completed from its journal, so the checkout is either as before or fully landed;
+   * before that, nothing was written and it is recorded as interrupted.
+   */
+  private async recoverIfDead(l: Landing): Promise<Landing> {
+    const dead = l.owner === null ? Date.now() - l.created_at > NEVER_STARTED_MS : !identityAlive(l.owner);
+    if (!dead) return l;
+    const f = landingFiles(this.p.layout, l.id);
+    let lock: number;
+    try {
+      lock = fs.openSync(f.lock, 'wx', 0o600);
+    } catch {
+      return l; // Someone else is finishing it.
+    }
+    try {
+      const now = readLanding(this.p.layout, l.id);
+      if (!now || now.status !== 'running') return now ?? l;
+      const finished = await this.finish(now);
+      writeLanding(this.p.layout, finished);
+      if (now.integration) await removeIntegration(this.p, now);
+      return finished;
+    } finally {
+      fs.closeSync(lock);
+      fs.rmSync(f.lock, { force: true });
+    }
+  }
+
+  private async finish(l: Landing): Promise<Landing> {
+    const ended = { ...l, phase: 'ended' as const, finished_at: Date.now(), progress: null, integration: null };
+    if (l.phase === 'resolving') {
+      return { ...ended, status: 'done', message: `landed ${l.landed.join(', ')}; its process died while it started continuations, so some may be missing (started: ${l.resolving.map((r) => r.continuation_job_id).join(', ') || 'none'})` };
+    }
+    if (l.phase !== 'delivering' || !l.delivery) {
+      return { ...ended, status: 'interrupted', landed: [], commits: [], message: `the landing's process died while ${l.progress ?? l.phase}, before it wrote anything: ${l.into === 'checkout' ? 'your checkout' : 'the branch'} is as it was; land again` };
+    }
+    // The journal: finish writing the paths it named, from whatever state they are in.
+    const { before, after, paths } = l.delivery;
+    const drivers = commonDrivers(this.p, l.landed.flatMap((id) => this.p.store.get(id) ?? []));
+    const current = await snapshotTree(l.repo, drivers);
+    const rest = await treePatch(l.repo, current, after, { renames: false, paths });
+    if (rest.length) {
+      const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd: l.repo, input: rest, okCodes: [1, 128], drivers });
+      if (applied.code !== 0) {
+        return { ...ended, status: 'failed', message: `the landing's process died while writing your checkout, and the rest could not be written (${applied.stderr.trim()}): compare the files ${listPaths(paths, 10)} with tree ${after}` };
+      }
+    }
+    const at = Date.now();
+    for (const id of l.landed) {
+      const job = this.p.store.get(id);
+      const tree = job && (await this.p.workspaces.workOf(job).catch(() => null))?.tree;
+      if (tree) this.p.store.setLanded(job.workspace.path!, l.id, at, tree, true);
+    }
+    const files = await fileChanges(l.repo, before, after);
+    return { ...ended, status: 'done', files, message: `landed ${l.landed.join(', ')} into ${l.repo}; its process died while writing the checkout, and the rest was written from its journal` };
+  }
+}
+
+/** A branch name git takes, or a clear refusal; the branch must not be the one a worktree has checked out. */
+async function checkBranchName(repo: string, name: string): Promise<string> {
+  const ok = await runGitResult(['check-ref-format', '--branch', name], { cwd: repo, okCodes: [1, 128] });
+  if (ok.code !== 0 || name.startsWith('-')) throw invalid(`"${name.slice(0, 100)}" is not a valid branch name`);
+  const list = await runGit(['worktree', 'list', '--porcelain', '-z'], { cwd: repo });
+  const entries = splitZ(list);
+  const at = entries.findIndex((e) => e === `branch refs/heads/${name}`);
+  if (at >= 0) {
+    const where = entries.slice(0, at).reverse().find((e) => e.startsWith('worktree '))?.slice('worktree '.length);
+    throw new ToolError('conflict', `branch ${name} is checked out${where ? ` at ${where}` : ''}: landing onto it would change files under someone's feet; give another branch, or land into the checkout`);
+  }
+  return name;
+}
+
+/** The commit a branch points at; null when there is no such branch. */
+async function branchAt(repo: string, name: string): Promise<string | null> {
+  const r = await runGitResult(['rev-parse', '--verify', '--quiet', `refs/heads/${name}^{commit}`], { cwd: repo, okCodes: [1] });
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
+}
