@@ -100,7 +100,8 @@ async function makeJobs(conn: Connection, root: string, sets: string[][], run: n
 async function land(conn: Connection, ids: string[]): Promise<void> {
   let r = await conn.call('codex_land', { job_ids: ids });
   while (r.status === 'running') r = await conn.call('codex_land', { landing_id: r.landing_id });
-  if (r.status !== 'landed' || r.landed.length !== ids.length || r.set_aside.length !== 0) {
+  // "done": the landing ended; `landed` says what of it landed (all ten, or the bench is wrong).
+  if (r.status !== 'done' || r.landed.length !== ids.length || r.set_aside.length !== 0) {
     throw new Error(`land bench: the landing ended ${r.status}, ${r.landed.length} landed, ${r.set_aside.length} set aside: ${r.message}`);
   }
 }
