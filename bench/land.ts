@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempDir, waitFinal, type Connection, type Harness } from '../test/helpers/harness.ts';
+import { changesOf } from '../src/workspace/changes.ts';
+import { snapshotTree } from '../src/workspace/snapshot.ts';
 import { seedWorkedOnRepo, stats, timed } from './lib.ts';
 
 export const LAND_HEADING = 'Landing several jobs as one change (issue 24)';
@@ -51,6 +53,30 @@ interface Run {
   /** Which of the two went first in this run. */
   first: 'land' | 'apply';
   making: number;
+  /** One look at a job's worktree (changesOf, as codex_apply and codex_land read a job's work), p50 ms. */
+  lookJob: number;
+  /** One look at the checkout (snapshotTree of HEAD + the user's uncommitted work), p50 ms. */
+  lookCheckout: number;
+}
+
+/** How many looks of each kind one codex_land and 10 codex_apply take at this build (src/engine/landing.ts, integrate.ts, workspaces.ts). */
+const LOOKS = {
+  // The server reads every job's worktree and the checkout to refuse an overlap before it starts, then
+  // snapshots the checkout as the landing's base; the landing's process reads every job's worktree again,
+  // and the checkout twice (the overlap check before delivery, then applyChanges).
+  land: { job: 2 * JOBS, checkout: 4 },
+  apply: { job: JOBS, checkout: JOBS },
+};
+
+/** p50 of a few looks of each kind, untimed by either figure: what the looks counted in LOOKS cost now. */
+async function looks(root: string, job: { path: string; base: string }): Promise<{ lookJob: number; lookCheckout: number }> {
+  const job3: number[] = [];
+  const checkout3: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    job3.push((await timed(() => changesOf(job.path, job.base, { statOnly: true, maxPatchBytes: 0 })))[0]);
+    checkout3.push((await timed(() => snapshotTree(root)))[0]);
+  }
+  return { lookJob: stats(job3).p50, lookCheckout: stats(checkout3).p50 };
 }
 
 /** The checkout holds every job's line in every job's file, and `git status` lists them on top of `before`. */
@@ -75,7 +101,7 @@ function putBack(root: string, files: string[], before: string): void {
 }
 
 /** Starts the 2×10 jobs, all at once (the server queues them), and waits until every one is finished. */
-async function makeJobs(conn: Connection, root: string, sets: string[][], run: number): Promise<{ land: string[]; apply: string[] }> {
+async function makeJobs(conn: Connection, root: string, sets: string[][], run: number): Promise<{ land: string[]; apply: string[]; sample: { path: string; base: string } }> {
   const start = (k: number, set: string) =>
     conn.call('codex_start', { prompt: prompt(k, sets[k]!), cwd: root, sandbox: 'workspace-write', isolation: 'worktree', label: `land bench ${run} ${set} ${k}` });
   const land: string[] = [];
@@ -84,16 +110,18 @@ async function makeJobs(conn: Connection, root: string, sets: string[][], run: n
     land.push((await start(k, 'land')).job_id);
     apply.push((await start(k, 'apply')).job_id);
   }
+  let sample = { path: '', base: '' };
   for (const id of [...land, ...apply]) {
     const done = await waitFinal(conn, id, 600);
     if (done.status !== 'completed') throw new Error(`land bench: job ${id} ended ${done.status}: ${done.error ?? ''}`);
+    sample = { path: done.workspace.path, base: done.workspace.base_commit };
   }
   // Each job really changed its files, in its worktree (the answer codex_apply and codex_land read).
   for (const [k, id] of [...land.entries(), ...apply.entries()]) {
     const diff = await conn.call('codex_diff', { job_id: id, stat_only: true });
     if (diff.files.length !== filesOf(k)) throw new Error(`land bench: job ${id} changed ${diff.files.length} files, not ${filesOf(k)}`);
   }
-  return { land, apply };
+  return { land, apply, sample };
 }
 
 /** One `codex_land` of the jobs, asked again with its landing_id while it answers "running". */
@@ -139,14 +167,15 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
         assertBroughtIn(root, sets, before, how === 'land' ? 'codex_land' : 'the codex_apply calls');
         putBack(root, allFiles, before);
       }
+      const looked = await looks(root, jobs.sample);
       for (const id of [...jobs.land, ...jobs.apply]) {
         // Untimed: the next run's 20 worktrees need the disk these hold. A landed job may already be gone.
         const r = await conn.raw('codex_discard', { job_id: id });
         if (r.isError) log(`land bench: codex_discard ${id}: ${r.content?.[0]?.text ?? ''}`);
       }
-      const run: Run = { land: measured.land!, apply: measured.apply!, first, making };
+      const run: Run = { land: measured.land!, apply: measured.apply!, first, making, ...looked };
       results.push(run);
-      log(`land (run ${i + 1}/${runs}, ${first} first): codex_land ${run.land.toFixed(0)} ms, 10 × codex_apply ${run.apply.toFixed(0)} ms, ratio ${(run.land / run.apply).toFixed(2)}; the 20 jobs took ${(making / 1000).toFixed(1)} s to make`);
+      log(`land (run ${i + 1}/${runs}, ${first} first): codex_land ${run.land.toFixed(0)} ms, 10 × codex_apply ${run.apply.toFixed(0)} ms, ratio ${(run.land / run.apply).toFixed(2)}; a look at a job's worktree ${run.lookJob.toFixed(0)} ms, at the checkout ${run.lookCheckout.toFixed(0)} ms; the 20 jobs took ${(making / 1000).toFixed(1)} s to make`);
     }
   } finally {
     await conn.close();
@@ -161,6 +190,9 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
   const ratio = p50(landTimes) / p50(applyTimes);
   const avg = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
   const fileCount = allFiles.length;
+  const lookJob = p50(results.map((r) => r.lookJob));
+  const lookCheckout = p50(results.map((r) => r.lookCheckout));
+  const inLooks = (how: 'land' | 'apply') => LOOKS[how].job * lookJob + LOOKS[how].checkout * lookCheckout;
   log(`land: codex_land p50 ${p50(landTimes).toFixed(0)} ms, sequential codex_apply p50 ${p50(applyTimes).toFixed(0)} ms, ratio ${ratio.toFixed(2)} (goal ≤ ${GOAL})`);
   return [
     `\`npm run bench -- --only land --write\` (bench/land.ts), ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores shared with other work; load average`,
@@ -176,11 +208,21 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
     '',
     `| measure (${runs} runs, p50 (min–max)) | value | goal |`,
     '|---|---|---|',
-    `| one \`codex_land\` of 10 jobs (integration worktree, 10 merges, the combined change into the checkout) | ${ms(landTimes)} | |`,
+    `| one \`codex_land\` of 10 jobs (no check: 10 merges in git's objects, no integration worktree; the combined change into the checkout) | ${ms(landTimes)} | |`,
     `| the same 10 jobs by 10 sequential \`codex_apply\` | ${ms(applyTimes)} | |`,
     `| landing ÷ sequential apply (of the p50s; per run ${ratios.map((r) => r.toFixed(2)).join(', ')}) | ${ratio.toFixed(2)}× | ≤ ${GOAL}× ${ratio <= GOAL ? '✓' : '✗'} |`,
     `| per job: landing / apply | ${(p50(landTimes) / JOBS).toFixed(0)} ms / ${(p50(applyTimes) / JOBS).toFixed(0)} ms | |`,
+    `| one look at a job's worktree (\`changesOf\`: its files hashed into a tree) / at the checkout (\`snapshotTree\`) | ${lookJob.toFixed(0)} ms / ${lookCheckout.toFixed(0)} ms | |`,
+    `| the looks each way takes (see below), at those costs: landing / apply | ${(inLooks('land') / 1000).toFixed(1)} s / ${(inLooks('apply') / 1000).toFixed(1)} s (${(inLooks('land') / inLooks('apply')).toFixed(2)}×) | |`,
     `| making the 20 jobs of a run (start to all finished, ${SLOTS} at a time; not part of either figure) | ${(p50(results.map((r) => r.making)) / 1000).toFixed(1)} s | |`,
+    '',
+    `Where the time goes: both ways are mostly looks at 10,000-file trees. \`codex_apply\` looks once at the job's worktree`,
+    `and once at the checkout: ${LOOKS.apply.job} + ${LOOKS.apply.checkout} looks for 10 jobs. \`codex_land\`, at this build, looks at every job's worktree`,
+    `twice — in the server, to refuse an overlap with your uncommitted work before it starts, then again in its own process —`,
+    `and at the checkout ${LOOKS.land.checkout} times (that refusal, the landing's base, the overlap check before delivery, the delivery): ${LOOKS.land.job} + ${LOOKS.land.checkout}.`,
+    `What is left of the landing (${((p50(landTimes) - inLooks('land')) / 1000).toFixed(1)} s) is starting its process, its merges and records, and the wait's`,
+    '200 ms polls of its state. Handing the trees the server read to the landing\'s process (or doing the refusal',
+    "there) would save one look per job's worktree; the looks per job are what a landing cannot do without.",
     '',
   ];
 }
