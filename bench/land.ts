@@ -14,7 +14,7 @@ import path from 'node:path';
 import { tempDir, waitFinal, type Connection, type Harness } from '../test/helpers/harness.ts';
 import { changesOf } from '../src/workspace/changes.ts';
 import { snapshotTree } from '../src/workspace/snapshot.ts';
-import { seedWorkedOnRepo, stats, timed } from './lib.ts';
+import { seedWorkedOnRepo, sleep, stats, timed } from './lib.ts';
 
 export const LAND_HEADING = 'Landing several jobs as one change (issue 24)';
 
@@ -100,6 +100,17 @@ function putBack(root: string, files: string[], before: string): void {
   if (now !== before) throw new Error('land bench: the checkout is not as before after putting the jobs\' files back');
 }
 
+/**
+ * The seed's commit of 10,000 files leaves git's `gc --auto` packing in the background, and its prune
+ * of emptied object folders races with the jobs' snapshots of the checkout (`git add` fails: "unable
+ * to create temporary file"). Waits for it, then packs, as a user's repository of this size is.
+ */
+async function packed(root: string): Promise<void> {
+  const running = path.join(root, '.git', 'gc.pid');
+  for (const until = Date.now() + 300_000; fs.existsSync(running) && Date.now() < until; ) await sleep(200);
+  execFileSync('git', ['gc', '--quiet'], { cwd: root, stdio: 'ignore' });
+}
+
 /** Starts the 2×10 jobs, all at once (the server queues them), and waits until every one is finished. */
 async function makeJobs(conn: Connection, root: string, sets: string[][], run: number): Promise<{ land: string[]; apply: string[]; sample: { path: string; base: string } }> {
   const start = (k: number, set: string) =>
@@ -149,6 +160,7 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
   const root = path.join(dir, 'repo');
   fs.mkdirSync(root);
   const sets = jobFiles(seedWorkedOnRepo(root).untouched);
+  await packed(root);
   const allFiles = sets.flat();
   // Also warms the page cache and the user's index, as a user's `git status` would have.
   const before = `${status(root).join('\n')}\n`;
@@ -197,7 +209,7 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
   return [
     `\`npm run bench -- --only land --write\` (bench/land.ts), ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores shared with other work; load average`,
     `(1 / 5 / 15 min) ${avg(loadAtStart)} at the start, ${avg(loadAtEnd)} at the end; ${runs} runs, ${((Date.now() - began) / 60000).toFixed(1)} min in all.`,
-    `The worktree bench's repository (10,000 files; the user's 50 modified, 10 deleted, 50 untracked, 1,000 ignored).`,
+    `The worktree bench's repository (10,000 files, packed; the user's 50 modified, 10 deleted, 50 untracked, 1,000 ignored).`,
     `Each run makes 20 real jobs through the server (the real codex against the loopback mock, sandbox workspace-write,`,
     `isolation worktree, ${SLOTS} at a time), each running one shell command that appends a line to 1–5 files none of the others`,
     `touches (${fileCount} files for 10 jobs): two identical sets of 10. One set is landed with one \`codex_land {job_ids}\` (no check,`,
