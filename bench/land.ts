@@ -232,9 +232,10 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
     `and once at the checkout: ${LOOKS.apply.job} + ${LOOKS.apply.checkout} looks for 10 jobs. \`codex_land\`, at this build, looks at every job's worktree`,
     `twice — in the server, to refuse an overlap with your uncommitted work before it starts, then again in its own process —`,
     `and at the checkout ${LOOKS.land.checkout} times (that refusal, the landing's base, the overlap check before delivery, the delivery): ${LOOKS.land.job} + ${LOOKS.land.checkout}.`,
-    `What is left of the landing (${((p50(landTimes) - inLooks('land')) / 1000).toFixed(1)} s) is starting its process, its merges and records, and the wait's`,
-    '200 ms polls of its state. Handing the trees the server read to the landing\'s process (or doing the refusal',
-    "there) would save one look per job's worktree; the looks per job are what a landing cannot do without.",
+    `What is left besides the looks — ${((p50(landTimes) - inLooks('land')) / 1000).toFixed(1)} s of the landing, ${((p50(applyTimes) - inLooks('apply')) / 1000).toFixed(1)} s of the 10 applies — is the merges, writing`,
+    "the checkout and the records, and for the landing starting its process and the wait's 200 ms polls of its state.",
+    "Handing the trees the server read to the landing's process (or doing the refusal there) would save a look per job;",
+    "one look at each job's worktree is what any way of bringing the jobs in needs.",
     '',
   ];
 }
