@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { gitRepo } from './helpers/git.ts';
-import { cliIn, isLivePid, tempDir, until, useHarness, waitFinal, type Harness } from './helpers/harness.ts';
+import { cliIn, isLivePid, tempDir, until, useHarness, waitFinal, type Harness, TOOL_COUNT } from './helpers/harness.ts';
 
 const SIDECARS = ['', '-wal', '-shm'];
 const PAGE = 4096;
@@ -91,7 +91,7 @@ describe('a damaged job database', () => {
         assert.match(r.content[0].text, saying);
         assert.match(r.content[0].text, fix);
       }
-      assert.equal((await conn.client.listTools()).tools.length, 10, 'the server still serves');
+      assert.equal((await conn.client.listTools()).tools.length, TOOL_COUNT, 'the server still serves');
 
       const show = await cliIn(store.env, ['show', store.jobs[2]!.id]);
       assert.equal(show.code, 1);

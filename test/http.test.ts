@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { describe, it } from 'node:test';
 import { Client, type ClientOptions } from '@modelcontextprotocol/client';
-import { SERVER_MAIN, until, useHarness, waitFinal, type Connection } from './helpers/harness.ts';
+import { SERVER_MAIN, until, useHarness, waitFinal, type Connection, TOOL_COUNT } from './helpers/harness.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -50,7 +50,7 @@ describe('Streamable HTTP', () => {
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
       const a = await httpClient(url);
       const b = await httpClient(url);
-      assert.equal((await a.client.listTools()).tools.length, 10);
+      assert.equal((await a.client.listTools()).tools.length, TOOL_COUNT);
       const { job_id } = await a.call('codex_start', { prompt: 'over http', cwd: s.h.workdir() });
       const done = await waitFinal(b, job_id);
       assert.equal(done.status, 'completed');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { AGENT_NAMES } from '../src/agents/agent.ts';
-import { useServer, waitFinal } from './helpers/harness.ts';
+import { useServer, waitFinal, TOOL_COUNT } from './helpers/harness.ts';
 
 /** Every bad input is a tool result with isError and a message saying what is wrong; the server keeps serving. */
 describe('bad input gets a clear tool error', () => {
@@ -99,7 +99,7 @@ describe('bad input gets a clear tool error', () => {
   it('wrote nothing outside the state directory and still serves', async () => {
     assert.deepEqual(fs.readdirSync(cwd).sort(), ['file.txt']);
     const { tools } = await s.conn.client.listTools();
-    assert.equal(tools.length, 11);
+    assert.equal(tools.length, TOOL_COUNT);
     const list = await s.conn.call('codex_list', {});
     assert.equal(list.jobs.length, 1, 'only the one valid start created a job');
   });
@@ -142,7 +142,7 @@ describe('tool parameters are a closed list', () => {
 
   it('refuses an unknown parameter on every tool', async () => {
     const { tools } = await s.conn.client.listTools();
-    assert.equal(tools.length, 11);
+    assert.equal(tools.length, TOOL_COUNT);
     for (const tool of tools) {
       const name = Object.keys((tool.inputSchema as any).properties)[0]!;
       const result = await s.conn.raw(tool.name, { [`${name}x`]: 'abcdefabcdef' });

@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { ROOT, SERVER_MAIN, useHarness } from './helpers/harness.ts';
+import { ROOT, SERVER_MAIN, useHarness, TOOL_COUNT } from './helpers/harness.ts';
 
 const INSPECTOR = path.join(ROOT, 'node_modules/.bin/mcp-inspector');
 const TOKEN = 'inspector-token-0123456789';
@@ -66,7 +66,7 @@ describe('the MCP Inspector CLI as the client', () => {
       const run = (extra: string[]) =>
         promisify(execFile)(INSPECTOR, ['--cli', '--format', 'json', '-q', '--server-url', url, ...extra, '--method', 'tools/list'], { timeout: 60_000 });
       const { stdout } = await run(['--header', `Authorization: Bearer ${TOKEN}`]);
-      assert.equal(JSON.parse(stdout).result.tools.length, 11);
+      assert.equal(JSON.parse(stdout).result.tools.length, TOOL_COUNT);
       await assert.rejects(run(['--stored-auth-only']), /auth/i);
     } finally {
       child.kill('SIGTERM');

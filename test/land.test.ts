@@ -49,8 +49,11 @@ describe('codex_land: several jobs as one change', () => {
   it('four jobs, a check failing for one clean job: the right two land, the others are set aside with their reasons, the checkout holds exactly the landed changes', async () => {
     const repo = gitRepo({ 'f.txt': F_TXT });
     const { a, b, c, d } = await fourJobs(s.conn, repo);
-    const r = await s.conn.call('codex_land', { job_ids: [a, b, c, d], check_command: 'test ! -e b.txt', timeout_seconds: 120 });
+    const progress: string[] = [];
+    const raw = await s.conn.raw('codex_land', { job_ids: [a, b, c, d], check_command: 'test ! -e b.txt', timeout_seconds: 120 }, { onprogress: (p: any) => progress.push(p.message) });
+    const r = raw.structuredContent;
     assert.equal(r.status, 'done', r.message);
+    assert.ok(progress.some((m) => m.startsWith(`checking job ${b} (2/4): test ! -e b.txt`)), `each step is a progress notification: ${progress.join(' | ')}`);
     assert.deepEqual(r.landed, [a, c]);
     assert.deepEqual(
       r.set_aside.map((x: any) => [x.job_id, x.reason]),
@@ -102,6 +105,28 @@ describe('codex_land: several jobs as one change', () => {
     assert.equal(git(repo, 'status', '--porcelain'), '?? a.txt\n');
   });
 
+  it("a check sees only the tree it checks: what an earlier job's check left is gone; two landings asked for at once into one checkout: one is refused", async () => {
+    const repo = gitRepo({ 'f.txt': F_TXT });
+    const [a, b] = [await job(s.conn, repo, "printf 'from A\\n' > a.txt", 'A'), await job(s.conn, repo, "printf 'from B\\n' > b.txt", 'B')];
+    await finished(s.conn, [a, b]);
+    // A's check leaves stray.txt behind and fails; B's passes only if it does not find it.
+    const check = 'test ! -e stray.txt && touch stray.txt && test ! -e a.txt';
+    const [one, two] = await Promise.all([
+      s.conn.raw('codex_land', { job_ids: [a, b], check_command: check, timeout_seconds: 0 }),
+      s.conn.raw('codex_land', { job_ids: [b], check_command: 'sleep 1', timeout_seconds: 0 }),
+    ]);
+    const refused = [one, two].filter((r) => r.isError);
+    assert.equal(refused.length, 1, `exactly one is refused: ${JSON.stringify([one, two].map((r) => r.content[0].text))}`);
+    assert.match(refused[0].content[0].text, /landing \w+ is (still )?landing jobs into/);
+    const went = (one.isError ? two : one).structuredContent;
+    const r = await s.conn.call('codex_land', { landing_id: went.landing_id, timeout_seconds: 120 });
+    if (!one.isError) {
+      assert.deepEqual(r.landed, [b], `${r.message} ${JSON.stringify(r.set_aside)}`);
+      assert.deepEqual(r.set_aside.map((x: any) => [x.job_id, x.reason]), [[a, 'check_failed']]);
+    }
+    assert.equal(fs.existsSync(path.join(repo, 'stray.txt')), false);
+  });
+
   it('group_id lands the attempts best-ranked first; gc removes a landed worktree that still holds what landed, and keeps the record', async () => {
     const repo = gitRepo({ 'f.txt': F_TXT });
     const started = await s.conn.call('codex_start', { prompt: shell("printf 'ONE\\ntwo\\nthree\\n' > f.txt", 'upper'), cwd: repo, attempts: 2, ...WRITE });
@@ -130,6 +155,7 @@ describe('codex_land: several jobs as one change', () => {
     const ran = await cliIn(s.h.env(), ['land', c.slice(0, 6), d, '--check', 'true']);
     assert.equal(ran.code, 1, `${ran.stdout}${ran.stderr}`);
     assert.match(ran.stdout, new RegExp(`set aside ${d} \\(conflict\\)`));
+    assert.match(ran.stderr, new RegExp(`merging job ${d} \\(2/2\\)`), 'where it is, as it goes');
     assert.equal(fs.readFileSync(path.join(repo, 'f.txt'), 'utf8'), 'ONE-C\ntwo\nthree\n');
   });
 
@@ -143,6 +169,10 @@ describe('codex_land: several jobs as one change', () => {
     assert.equal(r.status, 'done', r.message);
     assert.equal(r.branch, 'feature/xy');
     assert.equal(checkoutState(repo), before, 'the checkout, its index and HEAD are as they were');
+    // Names git would take but cannot make, or would read as another branch, are refused before anything runs.
+    assert.match(await refusal(s.conn, { job_ids: [y], branch: 'codex' }), /branch codex cannot be made: .*codex\//);
+    assert.match(await refusal(s.conn, { job_ids: [y], branch: '@{-1}' }), /not a valid branch name/);
+    assert.match(await refusal(s.conn, { job_ids: [y], branch: 'main' }), /branch main is checked out at/);
     const second = await s.conn.call('codex_land', { job_ids: [y], branch: 'feature/xy', timeout_seconds: 120 });
     assert.equal(second.status, 'done', second.message);
     const log = git(repo, 'log', '--format=%an|%s', 'main..feature/xy').trim().split('\n');
@@ -240,7 +270,7 @@ describe('codex_land: several jobs as one change', () => {
 describe('codex_land: its process killed while it writes the checkout', () => {
   const s = useServer({ CODEX_ASYNC_TEST_PAUSE: 'land-delivering' });
 
-  it('half written (one file landed, the other not): the next reader finishes it from the journal, fully landed', async () => {
+  it('half written (one file landed, the other not): the next reader finishes it from the journal, fully landed; gc later removes its record', async () => {
     const repo = gitRepo({ 'f.txt': F_TXT, 'g.txt': 'g\n' });
     const [x, y] = [await job(s.conn, repo, "printf 'ONE-X\\ntwo\\nthree\\n' > f.txt", 'X'), await job(s.conn, repo, "printf 'G-Y\\n' > g.txt", 'Y')];
     await finished(s.conn, [x, y]);
@@ -257,6 +287,8 @@ describe('codex_land: its process killed while it writes the checkout', () => {
     killQuietly(owner);
     await until('the landing process to be gone', () => !isLivePid(owner));
 
+    // A reader that died while finishing it left its lock: a dead holder's lock is taken over.
+    fs.writeFileSync(path.join(path.dirname(landingFile(s.h.home, r.landing_id)), 'recover.lock'), `${owner} 1`);
     const later = await s.h.connect();
     try {
       const done = await later.call('codex_land', { landing_id: r.landing_id, timeout_seconds: 30 });
@@ -266,6 +298,10 @@ describe('codex_land: its process killed while it writes the checkout', () => {
       assert.equal(fs.readFileSync(path.join(repo, 'g.txt'), 'utf8'), 'G-Y\n');
       assert.equal(git(repo, 'status', '--porcelain'), ' M f.txt\n M g.txt\n');
       assert.ok((await later.call('codex_poll', { job_id: y })).workspace.landed, 'the jobs are recorded as landed');
+      // gc takes a landing's record with the jobs of its age.
+      const gc = await cliIn(s.h.env(), ['gc', '--older-than', '0s']);
+      assert.equal(gc.code, 0, gc.stderr);
+      assert.equal(fs.existsSync(path.dirname(landingFile(s.h.home, r.landing_id))), false, "the landing's record is gone");
     } finally {
       await later.close();
     }

@@ -7,6 +7,7 @@ import { parseJsonLine } from '../src/agents/json.ts';
 import { capLog } from '../src/jobs/logcap.ts';
 import { linux } from '../src/supervise/platform/linux.ts';
 import { posix } from '../src/supervise/platform/posix.ts';
+import { startTimeOf } from '../src/supervise/proc.ts';
 import { tempDir, until } from './helpers/harness.ts';
 
 const MiB = 1 << 20;
@@ -105,21 +106,113 @@ describe('log cap without hole punching (truncate and restore the tail)', () => 
     assert.ok(fs.readFileSync(log).subarray(punched).equals(seed.subarray(punched)));
   });
 
-  it('leaves a log alone while another process caps it (its lock file), and clears a lock left by a process that died', async () => {
+  it('leaves a log alone while another process caps it (its lock file), and takes a lock whose holder is gone at once', async () => {
     const dir = tempDir('logcap-lock');
+    const log = path.join(dir, 'events.jsonl');
+    const lock = `${log}.cap`;
+    const seed = seedLines(40_000);
+    fs.writeFileSync(log, seed);
+    const holder = await otherProcess();
+    try {
+      fs.writeFileSync(lock, `${holder.identity}\n`);
+      assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix), 0, 'nothing done while a living process holds the lock');
+      assert.ok(fs.readFileSync(log).equals(seed));
+      assert.ok(fs.existsSync(lock), 'a live lock stays');
+    } finally {
+      await holder.end();
+    }
+    // Its holder died capping (a server killed mid-cap): the lock is fresh, but nobody is behind it.
+    const punched = await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix);
+    assert.ok(punched > 0 && fs.statSync(log).blocks * 512 < seed.length / 2, 'the log is capped at once');
+    assert.ok(!fs.existsSync(lock), 'and its own lock is gone');
+  });
+
+  it('a lock naming no holder (an older version\'s) is left alone until stale, then cleared and the log capped', async () => {
+    const dir = tempDir('logcap-oldlock');
     const log = path.join(dir, 'events.jsonl');
     const seed = seedLines(40_000);
     fs.writeFileSync(log, seed);
     fs.writeFileSync(`${log}.cap`, '');
-    assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix), 0, 'nothing done while the lock is held');
-    assert.ok(fs.readFileSync(log).equals(seed));
-    assert.ok(fs.existsSync(`${log}.cap`), 'a live lock stays');
+    assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix), 0, 'nothing done while the lock is fresh');
     const old = new Date(Date.now() - 10 * 60_000);
     fs.utimesSync(`${log}.cap`, old, old);
-    assert.equal(await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix), 0, 'a stale lock is cleared; the cap waits for the next look');
-    assert.ok(!fs.existsSync(`${log}.cap`));
     const punched = await capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix);
-    assert.ok(punched > 0 && fs.statSync(log).blocks * 512 < seed.length / 2, 'then it is capped');
-    assert.ok(!fs.existsSync(`${log}.cap`), 'and its own lock is gone');
+    assert.ok(punched > 0 && fs.statSync(log).blocks * 512 < seed.length / 2, 'a stale lock is cleared and the log capped');
+    assert.ok(!fs.existsSync(`${log}.cap`));
+  });
+
+  it('the last cap of a finished job waits out another process\'s cap of the log, then caps it', async () => {
+    const dir = tempDir('logcap-last');
+    const log = path.join(dir, 'events.jsonl');
+    const lock = `${log}.cap`;
+    const seed = seedLines(40_000);
+    fs.writeFileSync(log, seed);
+    const holder = await otherProcess();
+    try {
+      fs.writeFileSync(lock, `${holder.identity}\n`);
+      let settled = false;
+      const last = capLog(log, MiB, Number.MAX_SAFE_INTEGER, 0, posix, true).finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(settled, false, 'it waits while the other cap holds the lock');
+      assert.ok(fs.readFileSync(log).equals(seed), 'and leaves the log to it meanwhile');
+      fs.rmSync(lock); // the other cap is done
+      const punched = await last;
+      assert.equal(punched, Math.floor((seed.length - MiB / 2) / 4096) * 4096);
+      assert.ok(fs.statSync(log).blocks * 512 <= MiB, 'then the log is capped');
+      assert.ok(fs.readFileSync(log).subarray(punched).equals(seed.subarray(punched)), 'its tail where it was');
+      assert.ok(!fs.existsSync(lock));
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('keeps at most half the cap of what a writer adds while the cap runs: a writer that outpaces it leaves zeros before its newest part', async () => {
+    const dir = tempDir('logcap-outpaced');
+    const log = path.join(dir, 'events.jsonl');
+    const seed = seedLines(80_000);
+    fs.writeFileSync(log, seed);
+    // The writer as the wrapper opens a log (its own offset, no O_APPEND), in this process: 8 MiB at
+    // every turn of the event loop, so it outpaces the cap's reading on any machine, under any load.
+    const fd = fs.openSync(log, 'r+');
+    const block = Buffer.from(Array.from({ length: 80 * 1024 }, (_, i) => `w ${String(i).padStart(8, '0')} ${'y'.repeat(88)}\n`).join(''));
+    let offset = seed.length;
+    let writing = true;
+    const write = () => {
+      if (!writing) return;
+      offset += fs.writeSync(fd, block, 0, block.length, offset);
+      setImmediate(write);
+    };
+    setImmediate(write);
+    const cap = 4 * MiB;
+    let punched: number;
+    try {
+      punched = await capLog(log, cap, Number.MAX_SAFE_INTEGER, 0, posix);
+    } finally {
+      writing = false;
+      fs.closeSync(fd);
+    }
+    const st = fs.statSync(log);
+    const data = fs.readFileSync(log);
+    assert.equal(st.size, offset, 'the writer was not written over');
+    assert.ok(offset - seed.length >= block.length, 'the writer wrote while the cap ran');
+    assert.equal(punched, Math.floor((seed.length - cap / 2) / 4096) * 4096);
+    assert.ok(st.blocks * 512 <= cap + 64 * 1024, `about the cap on disk: ${st.blocks * 512} bytes (the writer added ${offset - seed.length})`);
+    assert.ok(data.subarray(punched, seed.length).equals(seed.subarray(punched)), 'what was there before the cap is kept');
+    assert.ok(data.subarray(offset - cap / 2).equals(block.subarray(block.length - cap / 2)), 'the writer\'s newest half of the cap is kept');
+    assert.deepEqual(zeroRuns(data, punched), [[seed.length, offset - cap / 2]], 'what it wrote before that reads as zeros');
   });
 });
+
+/** Another living process, named as a lock's holder names it (pid and start time). */
+async function otherProcess(): Promise<{ identity: string; end: () => Promise<void> }> {
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const start = await until('the process to have a start time', () => startTimeOf(child.pid!));
+  return {
+    identity: `${child.pid} ${start}`,
+    end: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

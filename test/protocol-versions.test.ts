@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { describe, it } from 'node:test';
-import { SERVER_MAIN, until, useServer, waitFinal } from './helpers/harness.ts';
+import { SERVER_MAIN, until, useServer, waitFinal, TOOL_COUNT } from './helpers/harness.ts';
 
 /** A client that speaks raw JSON-RPC over the server's stdio, as a hand-written 2025-06-18 client would. */
 function rawClient(env: Record<string, string>) {
@@ -43,7 +43,7 @@ describe('protocol versions', () => {
     assert.equal(init.result.serverInfo.name, 'codex-async-mcp');
     client.notify('notifications/initialized');
     const tools = await client.request('tools/list', {});
-    assert.equal(tools.result.tools.length, 10);
+    assert.equal(tools.result.tools.length, TOOL_COUNT);
     const started = await client.request('tools/call', { name: 'codex_start', arguments: { prompt: 'raw client job', cwd: s.h.workdir() } });
     const jobId = started.result.structuredContent.job_id;
     const waited = await client.request('tools/call', { name: 'codex_wait', arguments: { job_ids: [jobId], timeout_seconds: 30 } });

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { whenOpen } from '../src/cli/opening.ts';
 import type { JobApi } from '../src/engine/api.ts';
 import { ToolError } from '../src/errors.ts';
-import { useHarness, waitFinal } from './helpers/harness.ts';
+import { useHarness, waitFinal, TOOL_COUNT } from './helpers/harness.ts';
 
 /** A promise with its resolve and reject outside. */
 function later<T>() {
@@ -81,7 +81,7 @@ describe('a server just started', () => {
     const conn = await s.h.connect();
     const cwd = s.h.workdir();
     const [tools, list, started] = await Promise.all([conn.client.listTools(), conn.call('codex_list', {}), conn.call('codex_start', { prompt: 'at once', cwd })]);
-    assert.equal(tools.tools.length, 10);
+    assert.equal(tools.tools.length, TOOL_COUNT);
     assert.deepEqual(list.jobs, []);
     assert.equal((await waitFinal(conn, started.job_id)).status, 'completed');
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { describe, it } from 'node:test';
-import { SERVER_MAIN, until, useServer, waitFinal } from './helpers/harness.ts';
+import { SERVER_MAIN, until, useServer, waitFinal, TOOL_COUNT } from './helpers/harness.ts';
 
 /** Over the 10 MiB (10,485,760 bytes) the SDK's stdio reader allows for one message. */
 const OVERSIZED = 11_500_000;
@@ -48,7 +48,7 @@ describe('stdio message size limit', () => {
       },
     );
     const tools = await s.conn.client.listTools();
-    assert.equal(tools.tools.length, 10);
+    assert.equal(tools.tools.length, TOOL_COUNT);
     const { job_id } = await s.conn.call('codex_start', { prompt: 'after the oversized one', cwd });
     const done = await waitFinal(s.conn, job_id);
     assert.equal(done.status, 'completed');
@@ -73,7 +73,7 @@ describe('stdio message size limit', () => {
     await until('the notification log line', () => client.stderr().includes('discarded a notification of'));
 
     const tools = await client.request('tools/list', {});
-    assert.equal(tools.result.tools.length, 10);
+    assert.equal(tools.result.tools.length, TOOL_COUNT);
     assert.equal(client.received.length, before + 1, 'nothing but the tools/list answer since the notification');
     assert.equal(await client.close(), 0);
     assert.doesNotMatch(client.stderr(), /forced exit/, 'nothing left open once stdin closed');

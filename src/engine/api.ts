@@ -40,6 +40,12 @@ export interface RunnerInfo {
   beat_at: number;
 }
 
+/** `onProgress`: each step of the landing ("checking job 3f9c… (2/4): npm test") and its number, from its first, none missed. */
+export interface LandWaitOptions {
+  signal?: AbortSignal;
+  onProgress?: (step: string, index: number) => void;
+}
+
 export interface WaitOptions {
   signal?: AbortSignal;
   tickMs?: number;
@@ -71,7 +77,7 @@ export interface JobApi {
    * Lands finished worktree jobs as one change (engine/landing.ts), or with `landing_id` waits for
    * one started earlier; answers once it has ended or `timeoutMs` has passed (status "running").
    */
-  land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView>;
+  land(input: LandInput, timeoutMs: number, opts?: LandWaitOptions): Promise<LandingView>;
   /** With dryRun: refused as a discard would be, removing nothing. */
   discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult>;
   /** Raw event-log lines from byte `offset` as they are written, until the job is final. */

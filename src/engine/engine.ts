@@ -8,7 +8,7 @@ import { homeLayout, prepareHome, underTempDir } from '../jobs/files.js';
 import { Reserve } from '../jobs/reserve.js';
 import { JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import type { GroupView, JobApi, LandingView, LandInput, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
+import type { GroupView, JobApi, LandingView, LandInput, LandWaitOptions, ListInput, ReplyInput, StartInput, Started, WaitOptions, WaitOutcome } from './api.js';
 import { Groups } from './groups.js';
 import { Landings } from './landing.js';
 import type { EngineParts } from './parts.js';
@@ -117,7 +117,7 @@ export class Engine implements JobApi {
   async gc(opts: { olderThanMs: number; keep: number; dryRun: boolean }): Promise<{ jobs: JobSummary[]; bytes: number; landed_worktrees?: string[] }> {
     if (!(opts.olderThanMs >= 0)) throw invalid('the age must be zero or more');
     if (!Number.isInteger(opts.keep) || opts.keep < 0) throw invalid(`keep must be a whole number from 0 up, got ${opts.keep}`);
-    const { jobs, bytes, landed } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, opts);
+    const { jobs, bytes, landed } = await collectGarbage(this.p.store, this.p.layout, this.p.workspaces, { ...opts, landed: true });
     return { jobs: jobs.map(toSummary), bytes, landed_worktrees: landed.map((j) => j.id) };
   }
 
@@ -195,8 +195,8 @@ export class Engine implements JobApi {
   discard(id: string, opts?: { dryRun?: boolean }): Promise<DiscardResult> {
     return this.review.discard(id, opts);
   }
-  land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
-    return this.landings.land(input, timeoutMs, signal);
+  land(input: LandInput, timeoutMs: number, opts?: LandWaitOptions): Promise<LandingView> {
+    return this.landings.land(input, timeoutMs, opts);
   }
   /** In a landing's own process (`__land`, cli/callback.ts): runs it to its end. */
   runLanding(id: string): Promise<void> {

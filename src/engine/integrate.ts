@@ -13,13 +13,13 @@ import { blockAt, pickBlock, portEnv, startingBlock } from '../jobs/ports.js';
 import type { Job } from '../jobs/store.js';
 import { runConfined } from '../supervise/confined.js';
 import { jobEnvironment } from '../supervise/env.js';
-import { listeningPorts, selfIdentity } from '../supervise/proc.js';
-import { applyChanges, fileChanges, headTree, mergeChange, treeOf, uncommittedOverlap } from '../workspace/changes.js';
+import { findProcesses, listeningPorts, selfIdentity } from '../supervise/proc.js';
+import { applyChanges, fileChanges, headTree, mergeChange, treeOf, treePatch, uncommittedOverlap } from '../workspace/changes.js';
 import { commitTree, listPaths, runGit, runGitResult, type TrustedDrivers } from '../workspace/git.js';
 import { bringIn, includePatterns } from '../workspace/include.js';
 import { readProjectDefaults } from '../workspace/project.js';
 import { snapshotTree } from '../workspace/snapshot.js';
-import { createWorktree, removeWorktree } from '../workspace/worktree.js';
+import { branchCommit, createWorktree, removeWorktree } from '../workspace/worktree.js';
 import type { StepResult } from '../workspace/types.js';
 import type { EngineParts } from './parts.js';
 import type { Reading } from './reading.js';
@@ -29,7 +29,7 @@ import type { Starting } from './starting.js';
 /** How much of a job's own diff its continuation is given. */
 const CONTINUATION_DIFF_BYTES = 200 * 1024;
 
-interface Work {
+export interface Work {
   job: Job;
   /** The tree the job started from, and the one its worktree holds. */
   from: string;
@@ -50,6 +50,9 @@ export function commonDrivers(p: EngineParts, jobs: Job[]): TrustedDrivers {
   return [...(each[0] ?? [])].filter((d) => each.every((set) => set.has(d)));
 }
 
+/** What a landing's setup and checks carry in their environment, so a landing whose process died can end them. */
+export const LANDING_MARKER = 'CODEX_ASYNC_LANDING_ID';
+
 /** The integration worktree of a landing: beside the jobs' own, named so no job id matches it. */
 export function integrationSpec(p: EngineParts, l: Pick<Landing, 'id' | 'repo'>) {
   return { repo: l.repo, path: path.join(p.layout.worktreesDir, `land-${l.id}`), branch: `codex/landing-${l.id}` };
@@ -58,13 +61,91 @@ export function integrationSpec(p: EngineParts, l: Pick<Landing, 'id' | 'repo'>)
 /** Removes a landing's integration worktree, its branch and its temp directory; what is gone already is fine. */
 export async function removeIntegration(p: EngineParts, l: Pick<Landing, 'id' | 'repo'>): Promise<void> {
   const spec = integrationSpec(p, l);
+  // A check still running there (its landing's process died) goes first: found by its marker.
+  for (const s of findProcesses({ pgid: null, trustGroup: false, markers: [`${LANDING_MARKER}=${l.id}`], anySession: true, since: null })) {
+    try {
+      process.kill(s.pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
   await removeWorktree(spec).catch((err: unknown) => p.log('warn', `landing ${l.id}: cannot remove ${spec.path}: ${(err as Error).message}`));
   fs.rmSync(`${spec.path}.tmp`, { recursive: true, force: true });
 }
 
+/**
+ * How a landing ends that stopped short (`why`: its process died, or an error cut its run), from
+ * its record alone: a delivery into the checkout it had begun is finished from its journal; a
+ * branch it had already moved counts as landed; once delivered, it is done; before that nothing
+ * was written, so it is `interrupted` (`failed` when an error says why). engine/landing.ts uses it
+ * for a dead process, Integration.run for an error.
+ */
+export async function settle(p: EngineParts, l: Landing, why: string, status: 'interrupted' | 'failed'): Promise<Pick<Landing, 'status' | 'files' | 'message' | 'landed' | 'commits'>> {
+  const kept = { landed: l.landed, commits: l.commits, files: l.files };
+  if (l.phase === 'resolving') {
+    return { ...kept, status: 'done', message: `landed ${l.landed.join(', ')}; ${why} while it started continuations, so some may be missing (started: ${l.resolving.map((r) => r.continuation_job_id).join(', ') || 'none'})` };
+  }
+  if (l.phase === 'delivering' && l.delivery) {
+    return { ...kept, ...(await rollForward(p, l, why).catch((e: unknown) => ({ status: 'failed' as const, files: [], message: `${why}, and finishing the writing from its journal failed too (${(e as Error).message}): compare the files ${listPaths(l.delivery!.paths, 10)} with tree ${l.delivery!.after}` }))) };
+  }
+  if (l.phase === 'delivering' && l.into === 'branch' && l.head_commit !== null && (await branchCommit(l.repo, l.branch!).catch(() => null)) === l.head_commit) {
+    markLandedFromRecord(p, l, false);
+    return { ...kept, status: 'done', files: await fileChanges(l.repo, l.base_commit!, l.head_commit), message: `landed ${l.landed.join(', ')} onto branch ${l.branch}; ${why} right after` };
+  }
+  return { landed: [], commits: [], files: [], status, message: `${why} while ${l.progress ?? l.phase}, before it wrote anything: ${l.into === 'checkout' ? 'your checkout' : `branch ${l.branch}`} is as it was; land again` };
+}
+
+/**
+ * Finishes a delivery from its journal (`l.delivery`), whatever state the paths it names are in:
+ * what still differs from the tree it makes is written, so the checkout ends fully landed.
+ */
+async function rollForward(p: EngineParts, l: Landing, why: string): Promise<Pick<Landing, 'status' | 'files' | 'message'>> {
+  const { before, after, paths } = l.delivery!;
+  const drivers = l.drivers;
+  const current = await snapshotTree(l.repo, drivers);
+  const rest = await treePatch(l.repo, current, after, { renames: false, paths });
+  if (rest.length) {
+    const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd: l.repo, input: rest, okCodes: [1, 128], drivers });
+    if (applied.code !== 0) {
+      return {
+        status: 'failed',
+        files: [],
+        message: `${why}, and the rest could not be written (${applied.stderr.trim()}): compare the files ${listPaths(paths, 10)} with tree ${after}`,
+      };
+    }
+  }
+  markLandedFromRecord(p, l, true);
+  return { status: 'done', files: await fileChanges(l.repo, before, after), message: `landed ${l.landed.join(', ')} into ${l.repo}; ${why}, and the rest was written from its journal` };
+}
+
+/** Records the landing's landed jobs as landed, from its record (for a landing whose process is gone). */
+export function markLandedFromRecord(p: EngineParts, l: Landing, applied: boolean): void {
+  const at = now();
+  for (const id of l.landed) {
+    const job = p.store.get(id);
+    if (job) p.store.setLanded(job.workspace.path!, l.id, at, l.trees[l.job_ids.indexOf(id)]!, applied);
+  }
+}
+
+/**
+ * The jobs whose change touches files you changed since that job started and have not committed
+ * (as codex_apply refuses them): its version would be mixed into your work in progress.
+ */
+export async function overlapsYourWork(repo: string, drivers: TrustedDrivers, work: readonly Work[]): Promise<{ job_id: string; files: string[] }[]> {
+  const [user, head] = await Promise.all([snapshotTree(repo, drivers), headTree(repo)]);
+  const found: { job_id: string; files: string[] }[] = [];
+  for (const w of work) {
+    const files = await uncommittedOverlap(repo, { from: w.from, to: w.to, user, head });
+    if (files.length) found.push({ job_id: w.job.id, files });
+  }
+  return found;
+}
+
+export const overlapRefusal = (o: { job_id: string; files: string[] }) =>
+  `your checkout has uncommitted changes to ${o.files.length === 1 ? 'a file' : 'files'} job ${o.job_id} also changed: ${listPaths(o.files, 10)}; nothing was changed: commit or stash your changes to these files, then land again`;
+
 export class Integration {
   private l: Landing;
-  private drivers: TrustedDrivers = [];
 
   constructor(
     private readonly p: EngineParts,
@@ -76,7 +157,8 @@ export class Integration {
   }
 
   private save(change: Partial<Landing>): void {
-    this.l = { ...this.l, ...change };
+    const step = change.progress && change.progress !== this.l.progress ? [change.progress] : [];
+    this.l = { ...this.l, ...change, steps: [...this.l.steps, ...step] };
     writeLanding(this.p.layout, this.l);
   }
 
@@ -89,13 +171,11 @@ export class Integration {
     this.save({ owner: selfIdentity(), phase: 'preparing', progress: 'reading the jobs' });
     try {
       const work: Work[] = [];
-      for (const id of this.l.job_ids) {
+      for (const [i, id] of this.l.job_ids.entries()) {
         const job = this.reading.get(id);
         this.p.workspaces.checkLandable(job);
-        const [from, { tree }] = await Promise.all([treeOf(this.l.repo, job.workspace.base_commit!), this.p.workspaces.workOf(job)]);
-        work.push({ job, from, to: tree });
+        work.push({ job, from: await treeOf(this.l.repo, job.workspace.base_commit!), to: this.l.trees[i]! });
       }
-      this.drivers = commonDrivers(this.p, work.map((w) => w.job));
       let head: Head = { commit: this.l.base_commit!, tree: await treeOf(this.l.repo, this.l.base_commit!) };
       const base = head;
       const checked = this.l.check_command !== null;
@@ -110,7 +190,9 @@ export class Integration {
       this.end('done', this.summary());
     } catch (err) {
       const message = (err as Error).message.split('\n').slice(0, 6).join(' ');
-      this.end('failed', `the landing failed while ${this.l.progress ?? this.l.phase}: ${message}; nothing was written to ${this.l.into === 'checkout' ? 'your checkout' : 'the branch'}`);
+      const settled = await settle(this.p, this.l, `an error stopped it (${message})`, 'failed');
+      this.l = { ...this.l, ...settled };
+      this.end(settled.status, settled.message);
     } finally {
       if (this.l.integration) await removeIntegration(this.p, this.l);
       this.save({ integration: null, finished_at: now() });
@@ -119,13 +201,15 @@ export class Integration {
 
   /**
    * The integration worktree, as a job's is made: the base's files, the ignored files the jobs
-   * brought in, and the repository's setup run on the base — before any job's change, so that
-   * nothing a job wrote runs with network.
+   * brought in, and the repository's setup run before any job's change, so that nothing an agent
+   * wrote runs with network: on the base, or, onto an existing branch (which holds earlier
+   * landings' jobs), on HEAD (each check then resets the worktree to the commit it checks).
    */
   private async prepareIntegration(work: Work[]): Promise<boolean> {
     const spec = integrationSpec(this.p, this.l);
     this.save({ integration: spec.path, progress: 'making the integration worktree' });
-    await createWorktree(spec, this.l.base_commit!, this.drivers);
+    const trusted = this.l.branch_from === null ? this.l.base_commit! : (await runGit(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: this.l.repo })).trim();
+    await createWorktree(spec, trusted, this.l.drivers);
     fs.mkdirSync(`${spec.path}.tmp`, { recursive: true, mode: 0o700 });
     const patterns = includePatterns(this.l.repo, [...new Set(work.flatMap((w) => w.job.include))]);
     if (patterns.length) await bringIn({ repo: this.l.repo, worktree: spec.path, patterns, share: true });
@@ -135,7 +219,8 @@ export class Integration {
     const f = landingFiles(this.p.layout, this.l.id);
     const cache = setupCache(this.p.layout, this.l.repo);
     fs.writeFileSync(f.setup, setupScript(setup, cache), { mode: 0o600 });
-    const result = await this.step(setup, f.setup, f.setupLog, [cache], true);
+    // As a job's setup: the whole worktree writable (a monorepo installs at its top) and the cache.
+    const result = await this.step(setup, f.setup, f.setupLog, [spec.path, cache], true);
     this.save({ setup: result });
     if (result.passed) return true;
     this.end('failed', `the repository's setup (${setup}) failed with exit code ${result.exit_code} in the integration worktree, so no check could run and nothing landed; see setup.output_tail`);
@@ -147,11 +232,12 @@ export class Integration {
     const where = integrationSpec(this.p, this.l).path;
     const range = this.p.config.ports;
     const first = pickBlock(range, startingBlock(range, this.p.config.home), this.p.store.heldPorts(), listeningPorts());
-    const env = { ...jobEnvironment(process.env), TMPDIR: `${where}.tmp`, ...(first === null ? {} : portEnv(blockAt(first))) };
+    const env = { ...jobEnvironment(process.env), TMPDIR: `${where}.tmp`, [LANDING_MARKER]: this.l.id, ...(first === null ? {} : portEnv(blockAt(first))) };
     return runConfined({
       command,
       script,
-      cwd: where,
+      // Where the jobs worked, as their own checks run (a package of a monorepo), when they agree.
+      cwd: path.join(where, this.l.subdir),
       env,
       log,
       sandboxPath: (await this.p.locators.of('codex').locate()).path,
@@ -167,7 +253,7 @@ export class Integration {
     const id = w.job.id;
     this.save({ phase: 'merging', progress: `merging job ${id} (${count})` });
     const onto = this.l.landed.length ? 'the jobs landed before it' : this.l.into === 'checkout' ? 'your checkout' : `${this.l.branch}`;
-    const merged = await mergeChange(this.l.repo, { from: w.from, to: w.to, onto: head.tree, ontoName: onto, changeName: `job ${id}'s change`, drivers: this.drivers });
+    const merged = await mergeChange(this.l.repo, { from: w.from, to: w.to, onto: head.tree, ontoName: onto, changeName: `job ${id}'s change`, drivers: this.l.drivers });
     if (merged.conflicts.length) {
       const files = merged.conflicts.map((c) => c.path);
       return this.setAside(head, {
@@ -184,7 +270,12 @@ export class Integration {
     if (this.l.check_command !== null) {
       this.save({ phase: 'checking', progress: `checking job ${id} (${count}): ${this.l.check_command}` });
       const where = integrationSpec(this.p, this.l).path;
-      await runGit(['reset', '--hard', '--quiet', commit], { cwd: where, drivers: this.drivers });
+      // What an earlier check left (untracked files, its temp files; a set-aside job's among them)
+      // must not decide this one. Ignored files stay: the setup's dependencies, what was brought in.
+      await runGit(['clean', '-ffdq'], { cwd: where });
+      fs.rmSync(`${where}.tmp`, { recursive: true, force: true });
+      fs.mkdirSync(`${where}.tmp`, { mode: 0o700 });
+      await runGit(['reset', '--hard', '--quiet', commit], { cwd: where, drivers: this.l.drivers });
       const f = landingFiles(this.p.layout, this.l.id);
       if (!fs.existsSync(f.check)) fs.writeFileSync(f.check, `${this.l.check_command}\n`, { mode: 0o600 });
       const check = await this.step(this.l.check_command, f.check, f.checkLog, [], false);
@@ -192,7 +283,7 @@ export class Integration {
         return this.setAside(head, { job_id: id, reason: 'check_failed', check, message: `the check failed (exit code ${check.exit_code}) with its change merged` });
       }
     }
-    this.save({ landed: [...this.l.landed, id], commits: [...this.l.commits, { job_id: id, commit }] });
+    this.save({ landed: [...this.l.landed, id], commits: [...this.l.commits, { job_id: id, commit }], head_commit: commit });
     return { commit, tree: merged.tree };
   }
 
@@ -206,22 +297,29 @@ export class Integration {
     this.save({ progress: this.l.into === 'checkout' ? 'writing the checkout' : `updating branch ${this.l.branch}` });
     const landed = work.filter((w) => this.l.landed.includes(w.job.id));
     if (this.l.into === 'branch') {
+      this.save({ phase: 'delivering' });
       const old = this.l.branch_from ?? '';
       const moved = await runGitResult(['update-ref', '-m', `codex-async-mcp: landing ${this.l.id}`, `refs/heads/${this.l.branch}`, head.commit, old], {
         cwd: this.l.repo,
         okCodes: [1, 128],
       });
       if (moved.code !== 0) {
-        this.end('refused', `branch ${this.l.branch} moved while the jobs were landed, so it was left as it is (${moved.stderr.trim()}); land again`);
+        const now = await branchCommit(this.l.repo, this.l.branch!).catch(() => null);
+        this.end(
+          'refused',
+          now !== this.l.branch_from
+            ? `branch ${this.l.branch} moved while the jobs were landed, so it was left as it is; land again`
+            : `git could not update branch ${this.l.branch} (${moved.stderr.trim().split('\n')[0]}); nothing was changed`,
+        );
         return false;
       }
-      this.markLanded(landed, false);
+      markLandedFromRecord(this.p, this.l, false);
       this.save({ files: await fileChanges(this.l.repo, base.tree, head.tree) });
       return true;
     }
-    const refusal = await this.overlapsYourWork(landed);
-    if (refusal) {
-      this.end('refused', `${refusal}. Nothing was changed; commit or stash those changes, then land again`);
+    const [overlap] = await overlapsYourWork(this.l.repo, this.l.drivers, landed);
+    if (overlap) {
+      this.end('refused', overlapRefusal(overlap));
       return false;
     }
     const o = await applyChanges({
@@ -229,7 +327,7 @@ export class Integration {
       base: base.commit,
       tree: head.tree,
       dryRun: false,
-      drivers: this.drivers,
+      drivers: this.l.drivers,
       beforeWrite: (delivery) => {
         this.save({ phase: 'delivering', delivery });
         if (this.p.config.testPause === 'land-delivering') process.kill(process.pid, 'SIGSTOP');
@@ -238,9 +336,11 @@ export class Integration {
     if (o.conflicts.length || o.refused) {
       const why = o.refused ?? `your checkout changed while the jobs were landed, in ways that conflict with them: ${listPaths(o.conflicts.map((c) => c.path), 10)}`;
       this.end('refused', `${why.replace(/[.;]?\s*$/, '')}. Nothing was changed`);
+      // git refused after the journal was written: saved at once, or a recovery would write over your edit.
+      if (this.l.delivery) this.save({ delivery: null });
       return false;
     }
-    this.markLanded(landed, true);
+    markLandedFromRecord(this.p, this.l, true);
     this.save({ files: o.files, phase: 'resolving' });
     return true;
   }
@@ -249,20 +349,6 @@ export class Integration {
    * Uncommitted changes of yours to files a landed job changed since it started (as codex_apply
    * refuses them): its version would be mixed into your work in progress.
    */
-  private async overlapsYourWork(landed: Work[]): Promise<string | null> {
-    const [user, head] = await Promise.all([snapshotTree(this.l.repo, this.drivers), headTree(this.l.repo)]);
-    for (const w of landed) {
-      const dirty = await uncommittedOverlap(this.l.repo, { from: w.from, to: w.to, user, head });
-      if (dirty.length) return `your checkout has uncommitted changes to ${dirty.length === 1 ? 'a file' : 'files'} job ${w.job.id} also changed: ${listPaths(dirty, 10)}`;
-    }
-    return null;
-  }
-
-  private markLanded(landed: Work[], applied: boolean): void {
-    const at = now();
-    for (const w of landed) this.p.store.setLanded(w.job.workspace.path!, this.l.id, at, w.to, applied);
-  }
-
   /**
    * With resolve: each job set aside for a conflict or a failed check continues its own thread in a
    * new worktree made from what landed, told what went wrong and shown its earlier change.
@@ -277,7 +363,9 @@ export class Integration {
       try {
         const { patch, truncated } = await this.p.workspaces.workOf(w.job, CONTINUATION_DIFF_BYTES);
         const prompt = continuationPrompt(this.l, aside, patch ?? '', truncated);
-        const started = await this.starting.reply({ job_id: w.job.id, prompt }, { worktreeFrom: head.commit });
+        // Its parent's label, so that the continuation's commit, once landed, says what the change is.
+        const label = w.job.label ?? `${(w.job.prompt_head.split('\n').find((line) => line.trim()) ?? '').trim().slice(0, 150)} (continued)`;
+        const started = await this.starting.reply({ job_id: w.job.id, prompt, label }, { worktreeFrom: head.commit });
         this.save({ resolving: [...this.l.resolving, { job_id: aside.job_id, continuation_job_id: started.job_id }] });
       } catch (err) {
         aside.message = `${aside.message}; no continuation could be started: ${(err as Error).message}`;
@@ -322,7 +410,7 @@ function authorOf(job: Job): { name: string; email: string } {
 function continuationPrompt(l: Landing, aside: SetAside, patch: string, truncated: boolean): string {
   const why =
     aside.reason === 'conflict'
-      ? `Your change conflicts with changes that landed before it, in these files: ${aside.files!.join(', ')}.`
+      ? `Your change could not be merged: ${aside.message} (files: ${aside.files!.join(', ')}).`
       : `With your change merged, the check \`${l.check_command}\` failed (exit code ${aside.check?.exit_code}). The end of its output:\n\n${aside.check?.output_tail.trimEnd() ?? ''}\n`;
   return [
     `Your earlier change could not be landed together with the other jobs' work. ${why}`,

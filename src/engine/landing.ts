@@ -8,22 +8,23 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { invalid, ToolError } from '../errors.js';
-import { newJobId } from '../jobs/ids.js';
+import { JOB_ID_PREFIX_PATTERN, newJobId } from '../jobs/ids.js';
 import { allLandings, landingByPrefix, landingFiles, readLanding, writeLanding, type Landing, type LandInto } from '../jobs/landings.js';
 import type { Job } from '../jobs/store.js';
 import { MAIN } from '../supervise/launch.js';
-import { identityAlive } from '../supervise/proc.js';
-import { fileChanges, headTree, mergeChange, treeOf, treePatch, uncommittedOverlap } from '../workspace/changes.js';
+import { identityAlive, selfIdentity } from '../supervise/proc.js';
+import { changedPaths, fileChanges, mergeChange, treeOf } from '../workspace/changes.js';
 import type { ApplyConflict } from '../workspace/types.js';
 import { listPaths, runGit, runGitResult, splitZ, type TrustedDrivers } from '../workspace/git.js';
 import { snapshotCommit, snapshotTree } from '../workspace/snapshot.js';
-import type { LandInput, LandingView } from './api.js';
+import { branchCommit } from '../workspace/worktree.js';
+import type { LandInput, LandingView, LandWaitOptions } from './api.js';
 import type { Groups } from './groups.js';
-import { commonDrivers, Integration, removeIntegration } from './integrate.js';
+import { commonDrivers, Integration, overlapRefusal, overlapsYourWork, removeIntegration, settle, type Work } from './integrate.js';
 import type { EngineParts } from './parts.js';
 import type { Reading } from './reading.js';
 import type { Starting } from './starting.js';
-import { checkCommand, checkJobId } from './validate.js';
+import { checkCommand } from './validate.js';
 
 /** The most jobs one landing takes: each is a merge (and a check); more is a queue, not a landing. */
 export const MAX_LANDED_JOBS = 50;
@@ -33,6 +34,8 @@ const NEVER_STARTED_MS = 60_000;
 
 interface Planned {
   jobs: Job[];
+  /** Each job's change: the tree it started from and the one its worktree holds, read once. */
+  work: Work[];
   repo: string;
   into: LandInto;
   branch: string | null;
@@ -74,11 +77,11 @@ export class Landings {
   ) {}
 
   /** Starts a landing (or answers a dry run) and waits up to `timeoutMs` for it to end. */
-  async land(input: LandInput, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+  async land(input: LandInput, timeoutMs: number, opts: LandWaitOptions = {}): Promise<LandingView> {
     if (input.landing_id !== undefined) {
       const extra = Object.keys(input).filter((k) => k !== 'landing_id' && k !== 'timeout_seconds' && input[k as keyof LandInput] !== undefined);
       if (extra.length) throw invalid(`landing_id waits for a landing already started: leave out ${extra.join(', ')}`);
-      return this.landing(input.landing_id, timeoutMs, signal);
+      return this.landing(input.landing_id, timeoutMs, opts);
     }
     const planned = await this.plan(input);
     if (input.dry_run) return this.dryRun(planned);
@@ -97,12 +100,15 @@ export class Landings {
       finished_at: null,
       owner: null,
       job_ids: planned.jobs.map((j) => j.id),
+      trees: planned.work.map((w) => w.to),
+      drivers: [...planned.drivers],
       check_command: planned.check,
       into: planned.into,
       branch: planned.into === 'branch' ? (planned.branch ?? `codex/land-${id}`) : null,
       branch_from: planned.branchFrom,
       resolve: planned.resolve,
       repo: planned.repo,
+      subdir: new Set(planned.jobs.map((j) => j.workspace.subdir)).size === 1 ? planned.jobs[0]!.workspace.subdir : '',
       base_commit: base,
       head_commit: null,
       integration: null,
@@ -114,21 +120,33 @@ export class Landings {
       setup: null,
       delivery: null,
       progress: 'starting its process',
+      steps: ['starting its process'],
       message: '',
     };
     writeLanding(this.p.layout, landing);
+    // Checked before, and again now that it is recorded: of two landings asked for at once, the
+    // earlier recorded goes on, the later stops here, so one runs per checkout whatever the timing.
+    const rival = allLandings(this.p.layout).find(
+      (o) => o.id !== id && o.repo === landing.repo && o.status === 'running' && (o.created_at < landing.created_at || (o.created_at === landing.created_at && o.id < id)),
+    );
+    if (rival) {
+      writeLanding(this.p.layout, { ...landing, status: 'refused', phase: 'ended', finished_at: Date.now(), progress: null, message: `landing ${rival.id} began landing into ${landing.repo} at the same time` });
+      throw new ToolError('conflict', `landing ${rival.id} is landing jobs into ${landing.repo}: wait for it (codex_land {"landing_id": "${rival.id}"}), then land again`);
+    }
     this.spawnRun(landing);
-    return this.landing(id, timeoutMs, signal);
+    return this.landing(id, timeoutMs, opts);
   }
 
   /** The landing's state, once it has ended or `timeoutMs` has passed; one whose process died is finished first. */
-  async landing(idOrPrefix: string, timeoutMs: number, signal?: AbortSignal): Promise<LandingView> {
+  async landing(idOrPrefix: string, timeoutMs: number, { signal, onProgress }: LandWaitOptions = {}): Promise<LandingView> {
     const id = this.resolve(idOrPrefix);
     const until = Date.now() + timeoutMs;
+    let told = 0;
     for (;;) {
       let l = readLanding(this.p.layout, id);
       if (!l) throw new ToolError('not_found', `no landing with id "${id}"`);
       if (l.status === 'running') l = await this.recoverIfDead(l);
+      for (; told < (l.steps?.length ?? 0); told++) onProgress?.(l.steps[told]!, told);
       const left = until - Date.now();
       if (l.status !== 'running' || left <= 0 || this.p.closed || signal?.aborted) return view(l);
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
@@ -143,7 +161,8 @@ export class Landings {
   }
 
   private resolve(idOrPrefix: string): string {
-    const prefix = checkJobId(idOrPrefix);
+    const prefix = idOrPrefix.trim().toLowerCase();
+    if (!JOB_ID_PREFIX_PATTERN.test(prefix)) throw invalid(`"${idOrPrefix.slice(0, 40)}" is not a landing id: landing ids are the 12 hex characters codex_land returned (or a unique start of them)`);
     const id = landingByPrefix(this.p.layout, prefix);
     if (!id) throw new ToolError('not_found', `no landing with id "${prefix}" (or more than one starts with it): landing ids are returned by codex_land`);
     return id;
@@ -170,10 +189,13 @@ export class Landings {
     if (!fs.existsSync(repo)) throw new ToolError('conflict', `the checkout the jobs came from, ${repo}, is gone`);
     // A check runs under codex's sandbox, whichever agents made the jobs.
     if (check !== null && !input.dry_run) await this.p.locators.of('codex').locate();
-    const branch = into === 'branch' && input.branch !== undefined ? await checkBranchName(repo, input.branch) : null;
-    const branchFrom = branch === null ? null : await branchAt(repo, branch);
+    const named = into === 'branch' && input.branch !== undefined ? await checkBranchName(repo, input.branch) : null;
+    const [branch, branchFrom] = [named?.name ?? null, named?.from ?? null];
     const drivers = commonDrivers(this.p, jobs);
-    return { jobs, repo, into, branch, branchFrom, check, resolve: input.resolve === true, drivers };
+    // One after another: each reads a worktree of the whole repository.
+    const work: Planned['work'] = [];
+    for (const job of jobs) work.push({ job, from: await treeOf(repo, job.workspace.base_commit!), to: (await this.p.workspaces.workOf(job)).tree });
+    return { jobs, work, repo, into, branch, branchFrom, check, resolve: input.resolve === true, drivers };
   }
 
   /** One landing at a time per checkout: a second would deliver onto the first's half-known result. */
@@ -189,25 +211,8 @@ export class Landings {
 
   /** Into the checkout: refused before any work when your uncommitted changes overlap a job's (as codex_apply refuses). */
   private async refuseOverlap(planned: Planned): Promise<void> {
-    const found = await this.overlaps(planned);
-    if (found.length) {
-      const [first] = found;
-      throw new ToolError(
-        'conflict',
-        `your checkout has uncommitted changes to files job ${first!.job_id} also changed: ${listPaths(first!.files, 10)}; nothing was changed: commit or stash your changes to these files, then land again`,
-      );
-    }
-  }
-
-  private async overlaps(planned: Planned): Promise<{ job_id: string; files: string[] }[]> {
-    const [user, head] = await Promise.all([snapshotTree(planned.repo, planned.drivers), headTree(planned.repo)]);
-    const found: { job_id: string; files: string[] }[] = [];
-    for (const job of planned.jobs) {
-      const [from, { tree }] = await Promise.all([treeOf(planned.repo, job.workspace.base_commit!), this.p.workspaces.workOf(job)]);
-      const files = await uncommittedOverlap(planned.repo, { from, to: tree, user, head });
-      if (files.length) found.push({ job_id: job.id, files });
-    }
-    return found;
+    const [first] = await overlapsYourWork(planned.repo, planned.drivers, planned.work);
+    if (first) throw new ToolError('conflict', overlapRefusal(first));
   }
 
   /**
@@ -215,10 +220,7 @@ export class Landings {
    * and which not, which pairs of jobs conflict with each other, and which conflict with the checkout.
    */
   private async dryRun(planned: Planned): Promise<LandingView> {
-    const { repo, drivers } = planned;
-    const work = await Promise.all(
-      planned.jobs.map(async (job) => ({ job, from: await treeOf(repo, job.workspace.base_commit!), to: (await this.p.workspaces.workOf(job)).tree })),
-    );
+    const { repo, drivers, work } = planned;
     const start =
       planned.into === 'checkout' ? await snapshotTree(repo, drivers) : await treeOf(repo, planned.branchFrom ?? 'HEAD');
     const onto = planned.into === 'checkout' ? 'your checkout' : (planned.branch ?? 'HEAD');
@@ -233,16 +235,19 @@ export class Landings {
       else alone.set(w.job.id, m.tree);
     }
     if (planned.into === 'checkout') {
-      for (const o of await this.overlaps(planned)) {
+      for (const o of await overlapsYourWork(repo, drivers, work)) {
         if (!withCheckout.some((w) => w.job_id === o.job_id)) withCheckout.push({ ...o, reason: 'you have uncommitted changes to these files, which the job also changed' });
       }
     }
     const conflicts: { a: string; b: string; files: string[] }[] = [];
+    // Only pairs that change a path in common are merged: of 50 jobs' 1,225 pairs, few.
+    const touched = await Promise.all(work.map((w) => changedPaths(repo, w.from, w.to)));
+    const share = (i: number, j: number) => [...touched[i]!].some((p) => touched[j]!.has(p));
     for (const [i, a] of work.entries()) {
       const after = alone.get(a.job.id);
       if (after === undefined) continue;
-      for (const b of work.slice(i + 1)) {
-        if (!alone.has(b.job.id)) continue;
+      for (const [j, b] of work.entries()) {
+        if (j <= i || !alone.has(b.job.id) || !share(i, j)) continue;
         const m = await merge(b, after, `job ${a.job.id}'s change`);
         if (m.conflicts.length) conflicts.push({ a: a.job.id, b: b.job.id, files: paths(m.conflicts) });
       }
@@ -308,59 +313,57 @@ export class Landings {
     const dead = l.owner === null ? Date.now() - l.created_at > NEVER_STARTED_MS : !identityAlive(l.owner);
     if (!dead) return l;
     const f = landingFiles(this.p.layout, l.id);
-    let lock: number;
-    try {
-      lock = fs.openSync(f.lock, 'wx', 0o600);
-    } catch {
-      return l; // Someone else is finishing it.
-    }
+    if (!takeLock(f.lock)) return l; // Someone else is finishing it.
     try {
       const now = readLanding(this.p.layout, l.id);
       if (!now || now.status !== 'running') return now ?? l;
-      const finished = await this.finish(now);
-      writeLanding(this.p.layout, finished);
+      const finished = await this.finish(now).catch(
+        (err: unknown): Landing => ({ ...now, status: 'failed', phase: 'ended', finished_at: Date.now(), progress: null, message: `its process died, and finishing it failed: ${(err as Error).message}` }),
+      );
       if (now.integration) await removeIntegration(this.p, now);
+      writeLanding(this.p.layout, { ...finished, integration: null });
       return finished;
     } finally {
-      fs.closeSync(lock);
       fs.rmSync(f.lock, { force: true });
     }
   }
 
   private async finish(l: Landing): Promise<Landing> {
-    const ended = { ...l, phase: 'ended' as const, finished_at: Date.now(), progress: null, integration: null };
-    if (l.phase === 'resolving') {
-      return { ...ended, status: 'done', message: `landed ${l.landed.join(', ')}; its process died while it started continuations, so some may be missing (started: ${l.resolving.map((r) => r.continuation_job_id).join(', ') || 'none'})` };
-    }
-    if (l.phase !== 'delivering' || !l.delivery) {
-      return { ...ended, status: 'interrupted', landed: [], commits: [], message: `the landing's process died while ${l.progress ?? l.phase}, before it wrote anything: ${l.into === 'checkout' ? 'your checkout' : 'the branch'} is as it was; land again` };
-    }
-    // The journal: finish writing the paths it named, from whatever state they are in.
-    const { before, after, paths } = l.delivery;
-    const drivers = commonDrivers(this.p, l.landed.flatMap((id) => this.p.store.get(id) ?? []));
-    const current = await snapshotTree(l.repo, drivers);
-    const rest = await treePatch(l.repo, current, after, { renames: false, paths });
-    if (rest.length) {
-      const applied = await runGitResult(['apply', '--whitespace=nowarn', '-'], { cwd: l.repo, input: rest, okCodes: [1, 128], drivers });
-      if (applied.code !== 0) {
-        return { ...ended, status: 'failed', message: `the landing's process died while writing your checkout, and the rest could not be written (${applied.stderr.trim()}): compare the files ${listPaths(paths, 10)} with tree ${after}` };
-      }
-    }
-    const at = Date.now();
-    for (const id of l.landed) {
-      const job = this.p.store.get(id);
-      const tree = job && (await this.p.workspaces.workOf(job).catch(() => null))?.tree;
-      if (tree) this.p.store.setLanded(job.workspace.path!, l.id, at, tree, true);
-    }
-    const files = await fileChanges(l.repo, before, after);
-    return { ...ended, status: 'done', files, message: `landed ${l.landed.join(', ')} into ${l.repo}; its process died while writing the checkout, and the rest was written from its journal` };
+    const why = l.owner === null ? "its process never started (see land.log in the landing's directory)" : "its process died (see land.log in the landing's directory)";
+    const settled = await settle(this.p, l, why, 'interrupted');
+    return { ...l, ...settled, phase: 'ended', finished_at: Date.now(), progress: null, integration: null };
   }
 }
 
+/**
+ * The recovery lock: a file naming its holder ("pid starttime"), made with O_EXCL. One whose holder
+ * is dead (a reader killed mid-recovery) is taken over, or no landing into that checkout could
+ * ever start again.
+ */
+function takeLock(file: string): boolean {
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      fs.writeFileSync(file, selfIdentity(), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch {
+      let holder: string | null = null;
+      try {
+        holder = fs.readFileSync(file, 'utf8');
+      } catch {
+        continue; // Gone meanwhile: try again.
+      }
+      if (holder === '' || identityAlive(holder)) return false;
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
 /** A branch name git takes, or a clear refusal; the branch must not be the one a worktree has checked out. */
-async function checkBranchName(repo: string, name: string): Promise<string> {
+async function checkBranchName(repo: string, name: string): Promise<{ name: string; from: string | null }> {
   const ok = await runGitResult(['check-ref-format', '--branch', name], { cwd: repo, okCodes: [1, 128] });
-  if (ok.code !== 0 || name.startsWith('-')) throw invalid(`"${name.slice(0, 100)}" is not a valid branch name`);
+  // Taken as given only: git would expand "@{-1}" into another branch's name.
+  if (ok.code !== 0 || ok.stdout.toString('utf8').trim() !== name || name.startsWith('-')) throw invalid(`"${name.slice(0, 100)}" is not a valid branch name`);
   const list = await runGit(['worktree', 'list', '--porcelain', '-z'], { cwd: repo });
   const entries = splitZ(list);
   const at = entries.findIndex((e) => e === `branch refs/heads/${name}`);
@@ -368,11 +371,11 @@ async function checkBranchName(repo: string, name: string): Promise<string> {
     const where = entries.slice(0, at).reverse().find((e) => e.startsWith('worktree '))?.slice('worktree '.length);
     throw new ToolError('conflict', `branch ${name} is checked out${where ? ` at ${where}` : ''}: landing onto it would change files under someone's feet; give another branch, or land into the checkout`);
   }
-  return name;
-}
-
-/** The commit a branch points at; null when there is no such branch. */
-async function branchAt(repo: string, name: string): Promise<string | null> {
-  const r = await runGitResult(['rev-parse', '--verify', '--quiet', `refs/heads/${name}^{commit}`], { cwd: repo, okCodes: [1] });
-  return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
+  const from = await branchCommit(repo, name);
+  if (from === null) {
+    // A name git accepts may still not be makeable (refs/heads/codex exists beside codex/x): try, and let go.
+    const tried = await runGitResult(['update-ref', '--stdin'], { cwd: repo, input: `start\ncreate refs/heads/${name} HEAD\nprepare\nabort\n`, okCodes: [1, 128] });
+    if (tried.code !== 0) throw invalid(`branch ${name} cannot be made: ${tried.stderr.trim().split('\n')[0]}`);
+  }
+  return { name, from };
 }

@@ -3,7 +3,7 @@ import { emptyProgress, type Progress } from '../agents/progress.js';
 import { agentOf } from '../agents/registry.js';
 import type { Config } from '../config.js';
 import type { Bus } from '../jobs/bus.js';
-import { foldNewEvents } from '../jobs/eventlog.js';
+import { foldNewEvents, foldsFrom } from '../jobs/eventlog.js';
 import { capLog } from '../jobs/logcap.js';
 import { fileMtime, fileSize, jobFiles, readStep, readExitStatus, readSmall, readTail, touch, type HomeLayout } from '../jobs/files.js';
 import { isDiskFull, type Reserve } from '../jobs/reserve.js';
@@ -72,34 +72,61 @@ export class Recorder {
   }
 
   /**
-   * Keeps a running job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part. One
-   * cap of a job at a time, the next after it: a sweep's cap still running when the job ends would
-   * otherwise hold the log's lock (jobs/logcap.ts) against the last cap, and the log stay over.
+   * Keeps a job's logs within CODEX_ASYNC_MAX_LOG_MB each, dropping their oldest part: while it runs,
+   * and once more at its end (`last`), when everything in them is read. One cap of a job at a time,
+   * the next after it: a sweep's cap still running when the job ends would otherwise hold the log's
+   * lock (jobs/logcap.ts) against the last cap, and the log stay over.
    */
-  capLogs(job: Job, done?: Punched): Promise<void> {
-    const run = (this.capping.get(job.id) ?? Promise.resolve()).then(() => this.capLogsNow(job, done ?? this.punched.get(job.id)));
-    this.capping.set(job.id, run);
+  capLogs(id: string, last = false): Promise<void> {
+    const run = (this.capping.get(id) ?? Promise.resolve()).then(() => this.capLogsNow(id, last));
+    this.capping.set(id, run);
     return run.finally(() => {
-      if (this.capping.get(job.id) === run) this.capping.delete(job.id);
+      if (this.capping.get(id) === run) this.capping.delete(id);
     });
   }
 
-  private async capLogsNow(job: Job, done: Punched = { events: 0, stderr: 0, check: 0, setup: 0 }): Promise<void> {
-    const files = jobFiles(this.layout, job.id);
-    const over = (file: string, punched: number) => fileSize(file) - punched > this.config.maxLogBytes;
-    if (!over(files.events, done.events) && !over(files.stderr, done.stderr) && !over(files.checkLog, done.check) && !over(files.setupLog, done.setup)) return;
+  private async capLogsNow(id: string, last: boolean): Promise<void> {
     try {
-      done.events = await capLog(files.events, this.config.maxLogBytes, job.events_offset, done.events);
-      // stderr and the setup's and check's output are only ever read from their tail.
-      done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr);
-      done.check = await capLog(files.checkLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.check);
-      done.setup = await capLog(files.setupLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.setup);
+      // The job as it is now, not as it was when this cap was asked for: a cap waiting behind a long
+      // one would keep, read and write back all that the reader has read since, after the job's end.
+      const job = this.store.get(id);
+      const running = job?.status === 'running';
+      if (!job || (!running && !last)) {
+        this.punched.delete(id);
+        return;
+      }
+      const done = this.punched.get(id) ?? { events: 0, stderr: 0, check: 0, setup: 0 };
+      const files = jobFiles(this.layout, id);
+      const over = (file: string, punched: number) => fileSize(file) - punched > this.config.maxLogBytes;
+      if (over(files.events, done.events) || over(files.stderr, done.stderr) || over(files.checkLog, done.check) || over(files.setupLog, done.setup)) {
+        // Once the job has ended everything is read, and no cap comes after this one: it waits out
+        // another process's cap of the same log rather than leave the log over.
+        const keepFrom = running ? this.unreadFrom(job, files.events) : Number.MAX_SAFE_INTEGER;
+        done.events = await capLog(files.events, this.config.maxLogBytes, keepFrom, done.events, undefined, !running);
+        // stderr and the setup's and check's output are only ever read from their tail.
+        done.stderr = await capLog(files.stderr, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.stderr, undefined, !running);
+        done.check = await capLog(files.checkLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.check, undefined, !running);
+        done.setup = await capLog(files.setupLog, this.config.maxLogBytes, Number.MAX_SAFE_INTEGER, done.setup, undefined, !running);
+      }
       // Remembered only while the job runs, so finished jobs leave no entry behind.
-      if (this.store.get(job.id)?.status === 'running') this.punched.set(job.id, done);
+      if (running && this.store.get(id)?.status === 'running') this.punched.set(id, done);
+      else this.punched.delete(id);
     } catch (err) {
       if (!this.capWarned) this.log('warn', `cannot cap job logs (${(err as Error).message.split('\n')[0]}); they may grow without bound`);
       this.capWarned = true;
     }
+  }
+
+  /**
+   * Where the reader of a running job's event log will next read from: what a cap must keep. Not
+   * its offset as such: a flood writes hundreds of MB between two looks, and what the next look
+   * skips (all but the last half of the cap) need not be kept, read and written back by a cap.
+   * While the thread id is unknown the next look also reads the first line at the offset, so the
+   * log is kept from there.
+   */
+  private unreadFrom(job: Job, events: string): number {
+    if (!job.progress?.thread_id) return job.events_offset;
+    return foldsFrom(job.events_offset, fileSize(events), this.config.maxLogBytes / 2);
   }
 
   /**
@@ -190,16 +217,16 @@ export class Recorder {
     const files = jobFiles(this.layout, job.id);
     this.onFinished();
     this.track(job.workspace.state === 'preparing' ? this.workspaces.abandon(job) : this.workspaces.summarize(job));
-    // Everything is read now: the finished logs keep their tail within the cap too.
-    const punched = this.punched.get(job.id) ?? { events: 0, stderr: 0, check: 0, setup: 0 };
-    this.punched.delete(job.id);
-    void this.capLogs({ ...job, events_offset: Number.MAX_SAFE_INTEGER }, punched);
+    // Everything is read now: the finished logs keep their tail within the cap too. Nothing caps
+    // a finished job's logs later, so its end is over only once they are.
+    const capped = this.capLogs(job.id, true);
     // A stopped or lost job's tree goes with it, including anything that ignored SIGINT; a job
     // that ended on its own takes what it left running (SIGTERM, then SIGKILL after the grace).
     // Then the job's end is over: what its wrapper waits for (supervise/launch.ts).
     const proc = this.processOf(job);
     if (job.stop_reason !== null || lost) killJob(proc);
     else await endLeftovers(proc, this.config.killGraceSeconds * 1000);
+    await capped;
     touch(files.recorded);
   }
 

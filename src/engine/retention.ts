@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { jobFiles, type HomeLayout } from '../jobs/files.js';
+import { allLandings, landingFiles } from '../jobs/landings.js';
 import type { Job, JobStore } from '../jobs/store.js';
 import type { Workspaces } from './workspaces.js';
 
@@ -27,7 +28,8 @@ function dirBytes(dir: string): number {
 
 /**
  * Deletes finished jobs — rows, files, notify entries and the worktrees no remaining job uses — that
- * finished before `olderThanMs` ago (and removes the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
+ * finished before `olderThanMs` ago, and the records of landings that ended before then (and removes
+ * with `landed` the worktrees that landed, whatever their age), keeping the `keep` most recent finished jobs whatever their
  * age. A queued or running job is never touched: the DELETE itself re-checks the status, so a job
  * that another server is handling stays.
  */
@@ -35,11 +37,13 @@ export async function collectGarbage(
   store: JobStore,
   layout: HomeLayout,
   workspaces: Workspaces,
-  opts: { olderThanMs: number; keep: number; dryRun: boolean; now?: number },
+  opts: { olderThanMs: number; keep: number; dryRun: boolean; now?: number; landed?: boolean },
 ): Promise<Collected> {
   const candidates = store.collectable((opts.now ?? Date.now()) - opts.olderThanMs, opts.keep);
   const bytes = (jobs: Job[]) => jobs.reduce((sum, job) => sum + dirBytes(jobFiles(layout, job.id).dir), 0);
-  if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates), landed: await workspaces.removeLanded(true) };
+  // Landed worktrees go when a person runs gc (`landed`), not with automatic retention: a reply in one may still come.
+  const landed = () => (opts.landed ? workspaces.removeLanded(opts.dryRun) : Promise.resolve([]));
+  if (opts.dryRun) return { jobs: candidates, bytes: bytes(candidates), landed: await landed() };
   const deleted = new Set(store.deleteFinished(candidates.map((j) => j.id)));
   const jobs = candidates.filter((j) => deleted.has(j.id));
   const freed = bytes(jobs);
@@ -52,5 +56,10 @@ export async function collectGarbage(
     fs.rmSync(path.join(layout.notifyDir, job.id), { force: true });
   }
   await workspaces.removeOrphans();
-  return { jobs, bytes: freed, landed: await workspaces.removeLanded(false) };
+  // A landing's record goes with the jobs of its age: it is how they landed, nothing more.
+  const cutoff = (opts.now ?? Date.now()) - opts.olderThanMs;
+  for (const l of allLandings(layout)) {
+    if (l.status !== 'running' && l.finished_at !== null && l.finished_at < cutoff) fs.rmSync(landingFiles(layout, l.id).dir, { recursive: true, force: true });
+  }
+  return { jobs, bytes: freed, landed: await landed() };
 }

@@ -245,7 +245,8 @@ export class Runner {
       else if (this.store.release(job.id, job.launch_token, job.launched_at)) this.bus.publish(job.id);
       return;
     }
-    void this.recorder.capLogs(job);
+    // Tracked: a server that closes lets it finish before closing the database it reads.
+    this.track(this.recorder.capLogs(job.id));
     if (jobGone(proc)) {
       // Wrapper and codex are gone. If the exit status is still missing, nobody recorded it.
       this.recorder.conclude(job.id);

@@ -438,11 +438,16 @@ export class Workspaces {
     for (const job of this.store.landedWorktrees()) {
       const ws = job.workspace;
       if (removed.some((j) => j.workspace.path === ws.path)) continue;
-      if (this.store.onWorktree(ws.path!).some((j) => !isFinal(j.status) || j.workspace.landed_tree !== ws.landed_tree)) continue;
+      if (this.store.onWorktree(ws.path!).some((j) => !isFinal(j.status))) continue;
       const now = await this.workOf(job).catch(() => null);
       if (now?.tree !== ws.landed_tree) continue;
       if (!dryRun) {
-        await this.remove(ws, true).catch((err: unknown) => this.log('warn', `cannot remove landed worktree ${ws.path}: ${(err as Error).message}`));
+        try {
+          await this.remove(ws, true);
+        } catch (err) {
+          this.log('warn', `cannot remove landed worktree ${ws.path}: ${(err as Error).message}`);
+          continue;
+        }
         this.store.setWorktreeState(ws.path!, 'discarded');
       }
       removed.push(job);

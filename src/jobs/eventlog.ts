@@ -21,7 +21,7 @@ export function foldNewEvents(stream: EventStream, file: string, offset: number,
   const fd = openForReading(file);
   if (fd === null) return offset;
   try {
-    const skipTo = size - offset > maxBacklog ? size - maxBacklog : offset;
+    const skipTo = foldsFrom(offset, size, maxBacklog);
     // The thread id comes first and is needed to reply: never skip it.
     if (skipTo !== offset && progress.thread_id === null) foldFirstLine(stream, fd, offset, progress);
     let pos = skipTo;
@@ -58,6 +58,15 @@ export function foldNewEvents(stream: EventStream, file: string, offset: number,
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Where the next fold of a log `size` bytes long reads from: the offset, or past a backlog of more
+ * than `maxBacklog`, the last `maxBacklog` bytes (and the first line at the offset, while the thread
+ * id is unknown).
+ */
+export function foldsFrom(offset: number, size: number, maxBacklog: number): number {
+  return size - offset > maxBacklog ? size - maxBacklog : offset;
 }
 
 function foldFirstLine(stream: EventStream, fd: number, offset: number, progress: Progress): void {

@@ -37,6 +37,10 @@ export interface Landing {
   /** "pid starttime" of the process running it (supervise/proc.ts selfIdentity); null before it began. */
   owner: string | null;
   job_ids: string[];
+  /** The tree each job's worktree held when the landing was asked for: what lands. */
+  trees: string[];
+  /** The filter and merge drivers every job's workspace trusted: the only ones its git runs (git.ts driverOverrides). */
+  drivers: string[];
   check_command: string | null;
   into: LandInto;
   /** The branch made or added to (into branch). */
@@ -46,6 +50,8 @@ export interface Landing {
   resolve: boolean;
   /** The checkout's top the landing goes to. */
   repo: string;
+  /** Where in it the jobs worked (their cwd's place), when they all agree; '' otherwise: where the checks run. */
+  subdir: string;
   /** The commit the integration starts from: HEAD plus the uncommitted changes (into checkout), or HEAD (into branch). */
   base_commit: string | null;
   /** The integration's last commit: the base with every landed job's change on top, one commit each. */
@@ -63,6 +69,8 @@ export interface Landing {
   /** The delivery's journal: the checkout's tree before it, the tree it makes, and the paths it writes. */
   delivery: { before: string; after: string; paths: string[] } | null;
   progress: string | null;
+  /** Every step it has been through, in order (progress as it changed): a reader that polls misses none. */
+  steps: string[];
   message: string;
 }
 
@@ -97,7 +105,8 @@ export function landingFiles(layout: HomeLayout, id: string): LandingFiles {
 export function readLanding(layout: HomeLayout, id: string): Landing | null {
   if (!isJobId(id)) return null;
   try {
-    const text = readSmall(landingFiles(layout, id).state, 8 << 20);
+    // Its journal names every path a delivery writes: a landing of many files is a large record.
+    const text = readSmall(landingFiles(layout, id).state, 256 << 20);
     return text === null ? null : (JSON.parse(text) as Landing);
   } catch {
     return null;
@@ -118,6 +127,12 @@ export function writeLanding(layout: HomeLayout, landing: Landing): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, f.state);
+  const dir = fs.openSync(f.dir, 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
 }
 
 /** Every landing recorded in this home, newest first. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { platform, type Platform } from '../supervise/platform/index.js';
+import { identityAlive, selfIdentity } from '../supervise/proc.js';
 
 const BLOCK = 4096;
 /** The tail every reader looks at first (output's widest look, stderr's 2 KiB, the wrapper's `tail -n 5`): restored first. */
@@ -11,8 +12,10 @@ const TAIL_FIRST = 1 << 20;
  */
 const MAX_CATCH_UP = 64;
 const READ_CHUNK = 16 << 20;
-/** A cap lock older than this was left by a process that died capping (a cap takes well under a second). */
+/** A cap lock older than this is taken over even if its holder seems alive (its pid reused) or names none: a cap takes well under a second. */
 const STALE_LOCK_MS = 60_000;
+/** How often a cap that must happen looks again at a lock another process holds. */
+const LOCK_POLL_MS = 200;
 
 /**
  * Keeps a log an agent is still writing within `capBytes` of disk by freeing its oldest part: the
@@ -21,8 +24,10 @@ const STALE_LOCK_MS = 60_000;
  * (the event log's unread part), except in the portable method's race (see truncateKeepingTail).
  * Resolves to the number of bytes now holes at the start of the file, or `punched` unchanged when
  * nothing was done. `on`: the platform whose way of punching holes is used, if it has one.
+ * `mustCap`: no later cap comes (the job has ended), so another process's cap of the log is waited
+ * out rather than taken as a reason to leave the log as it is.
  */
-export async function capLog(file: string, capBytes: number, keepFrom: number, punched: number, on: Platform = platform()): Promise<number> {
+export async function capLog(file: string, capBytes: number, keepFrom: number, punched: number, on: Platform = platform(), mustCap = false): Promise<number> {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(file);
@@ -45,10 +50,10 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
         // No fallocate, or a file system that cannot punch holes: truncating still frees the space.
       }
     }
-    // What is kept is held in memory meanwhile: half the cap, and what the agent wrote since the
-    // reader's last look (recorder.capLogs runs right after it; a reader behind by more than half the
-    // cap skips ahead to there itself, jobs/eventlog.ts).
-    return (await truncateKeepingTail(file, fd, end)) ? end : punched;
+    // What is kept is held in memory meanwhile: from `keepFrom` (recorder.capLogs keeps at most the
+    // last half of the cap the reader will still read) and at most half the cap more that the agent
+    // writes during the cap.
+    return (await truncateKeepingTail(file, fd, end, Math.max(BLOCK, Math.floor(capBytes / 2)), mustCap)) ? end : punched;
   } finally {
     fs.closeSync(fd);
   }
@@ -60,18 +65,30 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
  * The agent opened the log without O_APPEND (the wrapper's `>`), so it keeps writing at its own
  * offset and the file stays as long as before, sparse over [0, end).
  *
- * The residual race: what the agent writes between the last fstat (which found nothing new) and
- * the ftruncate is lost — a run of zeros in the log. Both are synchronous calls back to back, a
- * window of microseconds. Readers in other processes see zeros over [end, size) until it is
+ * What the agent writes meanwhile is read too, up to `budget` bytes in all. Without that bound a
+ * writer faster than this reading (a flood, a loaded machine) was chased until it paused: the log
+ * went uncapped while it was written, all of it was held in memory, and the server was blocked
+ * for seconds writing it back (a cap begun at 40 MB truncated a 1 GiB flood once it had ended).
+ * Where more is new than the budget allows, only the newest part is read; what lies before it
+ * reads back as zeros, as a lost write does.
+ *
+ * The residual race: what the agent writes between the last fstat and the ftruncate is lost — a
+ * run of zeros in the log. When the last fstat found nothing new both are synchronous calls back to
+ * back, a window of microseconds; a writer that never pauses also loses what it writes during the
+ * last read, at most the tail readers look at first (a MiB, some hundred microseconds).
+ * Readers in other processes see zeros over [end, size) until it is
  * written back (the last MiB first, so the tails readers look at return at once). Needs a file
  * system that keeps sparse files (APFS, ext4, xfs, btrfs, tmpfs; not HFS+ or exFAT, which would
  * write the zeros out). A lock file keeps any other cap of this log out, in this process or another.
  * From the first look for what was written during the bulk read to the end of the write-back all
  * is synchronous. False when nothing was done.
  */
-async function truncateKeepingTail(file: string, fd: number, end: number): Promise<boolean> {
+async function truncateKeepingTail(file: string, fd: number, end: number, budget: number, mustCap: boolean): Promise<boolean> {
   const lock = `${file}.cap`;
-  if (!takeLock(lock)) return false;
+  while (!takeLock(lock)) {
+    if (!mustCap) return false;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
   try {
     let size = fs.fstatSync(fd).size;
     if (size <= end) return false;
@@ -83,20 +100,23 @@ async function truncateKeepingTail(file: string, fd: number, end: number): Promi
       kept.push({ at: from, buf });
       await new Promise((resolve) => setImmediate(resolve));
     }
-    for (let round = 0, from = size; ; round++) {
+    for (let round = 0, left = budget; ; round++) {
       const now = fs.fstatSync(fd).size;
       // Shrunk: someone else emptied it (a new launch's `>`); its old positions mean nothing now.
       if (now < size) return false;
-      if (now > size) {
-        const buf = readRange(fd, from, now);
-        if (buf === null) return false;
-        kept.push({ at: from, buf });
-        from = size = now;
-        if (round < MAX_CATCH_UP) continue;
-      }
-      fs.ftruncateSync(fd, 0);
-      break;
+      if (now === size) break;
+      // The read right before the truncation is at most the tail readers look at first, so the
+      // window in which a write is lost stays short and what is lost lies before that tail.
+      const last = left <= 0 || round >= MAX_CATCH_UP;
+      const from = now - Math.min(now - size, last ? TAIL_FIRST : Math.max(left, TAIL_FIRST));
+      const buf = readRange(fd, from, now);
+      if (buf === null) return false;
+      kept.push({ at: from, buf });
+      left -= now - from;
+      size = now;
+      if (last) break;
     }
+    fs.ftruncateSync(fd, 0);
     const split = size - TAIL_FIRST;
     for (const { at, buf } of kept) writeRange(fd, buf.subarray(Math.max(0, split - at)), Math.max(at, split));
     for (const { at, buf } of kept) writeRange(fd, buf.subarray(0, Math.max(0, split - at)), at);
@@ -123,20 +143,48 @@ function writeRange(fd: number, buf: Buffer, at: number): void {
 
 /**
  * Two servers on one home cap the same logs: one reading while the other has truncated would write
- * zeros back over the tail. Node has no flock, so an exclusive create; one left by a process that
- * died capping is removed once stale, and the cap waits for the next sweep.
+ * zeros back over the tail. Node has no flock, so an exclusive create, holding its holder's identity
+ * (pid and start time). One whose holder is gone (it died capping: a server killed mid-cap) is
+ * removed and taken at once; one that names no holder (being written, or from an older version) is
+ * removed once stale.
  */
 function takeLock(lock: string): boolean {
-  try {
-    fs.closeSync(fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
     try {
-      if (Date.now() - fs.lstatSync(lock).mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { force: true });
-    } catch {
-      // Gone meanwhile: its holder finished.
+      fd = fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!lockAbandoned(lock)) return false;
+      fs.rmSync(lock, { force: true });
+      continue;
     }
-    return false;
+    try {
+      fs.writeSync(fd, `${selfIdentity()}\n`);
+    } catch (err) {
+      fs.rmSync(lock, { force: true });
+      throw err;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  }
+  return false;
+}
+
+function lockAbandoned(lock: string): boolean {
+  let holder: string;
+  try {
+    const fd = fs.openSync(lock, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      holder = fs.readFileSync(fd, 'utf8').trim();
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (holder !== '' && !identityAlive(holder)) return true;
+    return Date.now() - fs.lstatSync(lock).mtimeMs > STALE_LOCK_MS;
+  } catch {
+    // Gone meanwhile: its holder finished, and the next attempt takes it.
+    return true;
   }
 }

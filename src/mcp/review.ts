@@ -82,7 +82,15 @@ export function registerReviewTools(server: McpServer, engine: () => JobApi, log
     (args, ctx) =>
       call(log, async () => {
         const { timeout_seconds, ...input } = args;
-        const r = await engine().land(input, blockingMs(timeout_seconds), ctx.mcpReq.signal);
+        const token = ctx.mcpReq._meta?.progressToken;
+        const r = await engine().land(input, blockingMs(timeout_seconds), {
+          signal: ctx.mcpReq.signal,
+          // Each step of the landing as a progress notification, for clients that show them (or keep a call alive on them).
+          onProgress: (step, index) => {
+            if (token === undefined) return;
+            void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: index + 1, message: step } }).catch(() => undefined);
+          },
+        });
         // Refused, failed or cut off: an error the assistant cannot miss; the record stays readable by landing_id.
         if (r.status === 'refused' || r.status === 'failed' || r.status === 'interrupted') throw new ToolError('conflict', `landing ${r.landing_id} ${r.status}: ${r.message}`);
         return r;

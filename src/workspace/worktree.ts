@@ -65,7 +65,7 @@ export async function removeWorktree(spec: WorktreeSpec, opts: { keepBranchUnles
 }
 
 /** The commit a branch points at, or null when there is no such branch. */
-async function branchCommit(cwd: string, branch: string): Promise<string | null> {
+export async function branchCommit(cwd: string, branch: string): Promise<string | null> {
   try {
     return (await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd })).trim();
   } catch (e) {

@@ -20,6 +20,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SERVER_MAIN = process.env.BENCH_SERVER_MAIN ?? path.join(ROOT, 'dist/cli/main.js');
 export const CODEX_BIN = path.join(ROOT, 'node_modules/.bin/codex');
 
+/** How many tools the server lists (core.test.ts names them): the tests that only check it still serves compare with this. */
+export const TOOL_COUNT = 11;
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cam-${prefix}-`));
 }

@@ -530,7 +530,7 @@ export function registerJobCommands(program: Command): void {
 
 Finished jobs are also deleted automatically CODEX_ASYNC_RETENTION_DAYS (default 30) days after
 they finish, by any running server or command; 0 keeps them forever. The worktree of a job that
-landed (codex_land) goes at the next gc while it still holds what landed; the job's record stays.`,
+landed (codex_land) goes at the next gc (not with automatic retention) while it still holds what landed; the job's record stays.`,
   ).action(async (opts: Common & { olderThan?: number; keep?: number; dryRun?: boolean }, cmd: Command) => {
     const out = outFor(cmd, opts);
     await withEngine(async (engine) => {

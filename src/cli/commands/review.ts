@@ -3,7 +3,7 @@ import { discardGroup, type LandingView, type LandInput } from '../../engine/api
 import type { ApplyResult } from '../../engine/workspaces.js';
 import type { FileChange } from '../../workspace/types.js';
 import { withEngine } from '../engine.js';
-import { EXIT } from '../exit.js';
+import { CliError, EXIT } from '../exit.js';
 import { page } from '../pager.js';
 import { diffStat, outFor, paintDiff, plusMinus, type Out } from '../render.js';
 import { safeText, safeValue } from '../safe-text.js';
@@ -30,8 +30,8 @@ function printApply(out: Out, r: ApplyResult): void {
   }
 }
 
-/** How often `land` says where a landing is. */
-const LAND_TICK_MS = 2000;
+/** One round of `land`'s wait; its steps are printed as they come. */
+const LAND_TICK_MS = 30_000;
 
 function printLanding(out: Out, r: LandingView): void {
   out.line(`${r.dry_run ? 'dry run' : `landing ${r.landing_id}`}: ${r.status === 'done' ? out.c.green(r.status) : out.c.red(r.status)}: ${r.message}`);
@@ -127,6 +127,9 @@ Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing coul
     ) => {
       const out = outFor(cmd, opts);
       if (opts.landing === undefined) onJobsOrGroup(jobIds, opts.group, false);
+      else if (jobIds.length || opts.group !== undefined || opts.check !== undefined || opts.branch !== undefined || opts.resolve || opts.dryRun) {
+        throw new CliError('--landing waits for a landing already started: give it alone (with --json if you like)');
+      }
       await withEngine(async (engine) => {
         const input: LandInput =
           opts.landing !== undefined
@@ -139,12 +142,14 @@ Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing coul
                 resolve: opts.resolve,
                 dry_run: opts.dryRun,
               };
-        let r = await engine.land(input, LAND_TICK_MS);
-        let said = '';
-        while (r.status === 'running') {
-          if (!out.json && r.progress && r.progress !== said) aside(out, (said = r.progress));
-          r = await engine.land({ landing_id: r.landing_id! }, LAND_TICK_MS);
-        }
+        // Waited for in rounds, as a person may stop the command at any time (the landing goes on).
+        let said = 0;
+        const onProgress = (step: string, index: number) => {
+          if (!out.json && index >= said) aside(out, step);
+          said = Math.max(said, index + 1);
+        };
+        let r = await engine.land(input, LAND_TICK_MS, { onProgress });
+        while (r.status === 'running') r = await engine.land({ landing_id: r.landing_id! }, LAND_TICK_MS, { onProgress });
         if (out.json) out.data(r);
         else printLanding(out, safeValue(r));
         if (r.status !== 'done' || r.set_aside.length > 0) process.exitCode = EXIT.failed;
