@@ -61,10 +61,10 @@ interface Run {
 
 /** How many looks of each kind one codex_land and 10 codex_apply take at this build (src/engine/landing.ts, integrate.ts, workspaces.ts). */
 const LOOKS = {
-  // The server reads every job's worktree and the checkout to refuse an overlap before it starts, then
-  // snapshots the checkout as the landing's base; the landing's process reads every job's worktree again,
-  // and the checkout twice (the overlap check before delivery, then applyChanges).
-  land: { job: 2 * JOBS, checkout: 4 },
+  // The server reads every job's worktree (its process takes the trees from the record) and the
+  // checkout to refuse an overlap before it starts, then snapshots the checkout as the landing's base;
+  // the landing's process reads the checkout twice more (the overlap check before delivery, then applyChanges).
+  land: { job: JOBS, checkout: 4 },
   apply: { job: JOBS, checkout: JOBS },
 };
 
@@ -230,12 +230,11 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
     '',
     `Where the time goes: both ways are mostly looks at 10,000-file trees. \`codex_apply\` looks once at the job's worktree`,
     `and once at the checkout: ${LOOKS.apply.job} + ${LOOKS.apply.checkout} looks for 10 jobs. \`codex_land\`, at this build, looks at every job's worktree`,
-    `twice — in the server, to refuse an overlap with your uncommitted work before it starts, then again in its own process —`,
-    `and at the checkout ${LOOKS.land.checkout} times (that refusal, the landing's base, the overlap check before delivery, the delivery): ${LOOKS.land.job} + ${LOOKS.land.checkout}.`,
+    "once (in the server, before it starts; its process takes the trees from the landing's record) and at the checkout",
+    `${LOOKS.land.checkout} times (refusing an overlap with your uncommitted work up front, the landing's base, the overlap check again`,
+    `before delivery, the delivery): ${LOOKS.land.job} + ${LOOKS.land.checkout}.`,
     `What is left besides the looks — ${((p50(landTimes) - inLooks('land')) / 1000).toFixed(1)} s of the landing, ${((p50(applyTimes) - inLooks('apply')) / 1000).toFixed(1)} s of the 10 applies — is the merges, writing`,
     "the checkout and the records, and for the landing starting its process and the wait's 200 ms polls of its state.",
-    "Handing the trees the server read to the landing's process (or doing the refusal there) would save a look per job;",
-    "one look at each job's worktree is what any way of bringing the jobs in needs.",
     '',
   ];
 }
