@@ -202,12 +202,13 @@ export async function landBench(h: Harness, opts: { runs?: number } = {}): Promi
   const ratio = p50(landTimes) / p50(applyTimes);
   const avg = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
   const fileCount = allFiles.length;
+  const command = process.argv.includes('--only') ? `npm run bench -- ${process.argv.slice(process.argv.indexOf('--only')).join(' ')}` : 'npm run bench';
   const lookJob = p50(results.map((r) => r.lookJob));
   const lookCheckout = p50(results.map((r) => r.lookCheckout));
   const inLooks = (how: 'land' | 'apply') => LOOKS[how].job * lookJob + LOOKS[how].checkout * lookCheckout;
   log(`land: codex_land p50 ${p50(landTimes).toFixed(0)} ms, sequential codex_apply p50 ${p50(applyTimes).toFixed(0)} ms, ratio ${ratio.toFixed(2)} (goal ≤ ${GOAL})`);
   return [
-    `\`npm run bench -- --only land --write\` (bench/land.ts), ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores shared with other work; load average`,
+    `\`${command}\` (bench/land.ts), ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores shared with other work; load average`,
     `(1 / 5 / 15 min) ${avg(loadAtStart)} at the start, ${avg(loadAtEnd)} at the end; ${runs} runs, ${((Date.now() - began) / 60000).toFixed(1)} min in all.`,
     `The worktree bench's repository (10,000 files, packed; the user's 50 modified, 10 deleted, 50 untracked, 1,000 ignored).`,
     `Each run makes 20 real jobs through the server (the real codex against the loopback mock, sandbox workspace-write,`,
