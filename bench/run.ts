@@ -23,6 +23,7 @@ import { applyChanges, changesOf } from '../src/workspace/changes.ts';
 import { snapshotCommit } from '../src/workspace/snapshot.ts';
 import { createWorktree, removeWorktree } from '../src/workspace/worktree.ts';
 import { fleetBench, FLEET_HEADING } from './fleet.ts';
+import { LAND_HEADING, landBench } from './land.ts';
 import { LEAN_HEADING, leanBench } from './lean.ts';
 import { PLATFORMS_HEADING, platformsBench } from './platforms.ts';
 import { coldStart, completionVisibility, firstStart, idleRssSamples, pollUnderLoad, type Measured } from './probes.ts';
@@ -585,8 +586,10 @@ async function agentsOverhead(h: Harness, runs = 8): Promise<string[]> {
  * throughput run (default 200). A whole run keeps the lean section as it is (it compares two builds).
  * `--only platforms --write` writes issue 23's section: the Linux and the portable supervision path of this
  * checkout side by side; `--jobs N` sets the stand-in jobs per run (default 100). A whole run keeps it as it is.
+ * `--only land --write` writes issue 24's section: one codex_land of 10 worktree jobs against 10 sequential
+ * codex_apply; `--runs N` sets the runs (default 3, each making 20 real jobs).
  */
-const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet', 'lean', 'platforms'] as const;
+const BENCHES = ['cold', 'start', 'first', 'poll', 'pollload', 'visible', 'e2e', 'scale', 'rss', 'memory', 'idle', 'throughput', 'peers', 'worktree', 'workenv', 'agents', 'fleet', 'lean', 'platforms', 'land'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
@@ -702,6 +705,11 @@ async function main(): Promise<void> {
           sections.push(rows);
           if (process.argv.includes('--write')) writeSection(PLATFORMS_HEADING, rows);
         },
+        land: async () => {
+          const rows = await landBench(h, { runs: countOption('--runs') });
+          sections.push(rows);
+          if (process.argv.includes('--write')) writeSection(LAND_HEADING, rows);
+        },
       };
       for (const name of BENCHES) {
         if (!only.has(name)) continue;
@@ -743,6 +751,8 @@ async function main(): Promise<void> {
     const agentRows = await agentsOverhead(h);
     log('fleet…');
     const fleetRows = await fleetBench(h);
+    log('landing…');
+    const landRows = await landBench(h);
     const ours = stats(e2e.server);
     const floor = stats(e2e.direct);
     const ourStart = figures.find((f) => f.name === 'codex_start, idle (stand-in codex)')!.stat;
@@ -806,6 +816,9 @@ async function main(): Promise<void> {
       '',
       ...fleetRows,
       ...sectionOf(LEAN_HEADING),
+      `## ${LAND_HEADING}`,
+      '',
+      ...landRows,
     );
     const notes = path.join(ROOT, 'bench/NOTES.md');
     if (fs.existsSync(notes)) report.push(fs.readFileSync(notes, 'utf8'));
