@@ -118,7 +118,7 @@ async function rollForward(p: EngineParts, l: Landing, why: string): Promise<Pic
   return { status: 'done', files: await fileChanges(l.repo, before, after), message: `landed ${l.landed.join(', ')} into ${l.repo}; ${why}, and the rest was written from its journal` };
 }
 
-/** Records the landing's landed jobs as landed, from its record (for a landing whose process is gone). */
+/** Records the landing's landed jobs as landed, with the trees its record holds: what each worktree held when the landing was asked for. */
 export function markLandedFromRecord(p: EngineParts, l: Landing, applied: boolean): void {
   const at = now();
   for (const id of l.landed) {
