@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { checkoutState, codexBranches, git, gitRepo, worktreePaths } from './helpers/git.ts';
+import { findProcesses } from '../src/supervise/proc.ts';
 import { cliIn, isLivePid, killQuietly, until, useServer, waitFinal, type Connection } from './helpers/harness.ts';
 
 /** A prompt that makes the real codex run `cmd` (see the mock's [[shell:…]] marker). */
@@ -125,6 +126,23 @@ describe('codex_land: several jobs as one change', () => {
       assert.deepEqual(r.set_aside.map((x: any) => [x.job_id, x.reason]), [[a, 'check_failed']]);
     }
     assert.equal(fs.existsSync(path.join(repo, 'stray.txt')), false);
+  });
+
+  it('cancel stops a landing in its check: the check ended, nothing written; cancel without landing_id is refused', async () => {
+    const repo = gitRepo({ 'f.txt': F_TXT });
+    const a = await job(s.conn, repo, "printf 'from A\\n' > a.txt", 'A');
+    await finished(s.conn, [a]);
+    const before = checkoutState(repo);
+    const r = await s.conn.call('codex_land', { job_ids: [a], check_command: 'sleep 120', timeout_seconds: 0 });
+    const marked = () => findProcesses({ pgid: null, trustGroup: false, markers: [`CODEX_ASYNC_LANDING_ID=${r.landing_id}`], anySession: true, since: null });
+    await until('its check to run', () => readLanding(s.h.home, r.landing_id).phase === 'checking' && marked().length > 0);
+    const cancelled = await s.conn.call('codex_land', { landing_id: r.landing_id, cancel: true, timeout_seconds: 60 });
+    assert.equal(cancelled.status, 'cancelled', cancelled.message);
+    assert.deepEqual(cancelled.landed, []);
+    assert.equal(checkoutState(repo), before);
+    await until('its check to be gone', () => marked().length === 0);
+    assert.match(await refusal(s.conn, { job_ids: [a], cancel: true }), /cancel goes with landing_id/);
+    assert.equal((await s.conn.call('codex_land', { landing_id: r.landing_id, cancel: true })).status, 'cancelled', 'cancelling an ended landing says how it ended');
   });
 
   it('group_id lands the attempts best-ranked first; gc removes a landed worktree that still holds what landed, and keeps the record', async () => {

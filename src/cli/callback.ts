@@ -39,8 +39,11 @@ export async function landing(argv: string[]): Promise<void> {
   if (!id || !isJobId(id)) throw new Error("usage: __land <landing>: started by codex_land, not by people");
   const log = (level: string, message: string) => process.stderr.write(`${new Date().toISOString()} land ${level}: ${message}\n`);
   const engine = Engine.open(loadConfig(process.env), log, { callback: true });
+  // A cancel (codex_land {landing_id, cancel}) signals this process: the check under way stops, nothing is written.
+  const stop = new AbortController();
+  process.on('SIGTERM', () => stop.abort());
   try {
-    await engine.runLanding(id);
+    await engine.runLanding(id, stop.signal);
   } finally {
     await engine.close();
   }

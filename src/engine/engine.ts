@@ -199,8 +199,8 @@ export class Engine implements JobApi {
     return this.landings.land(input, timeoutMs, opts);
   }
   /** In a landing's own process (`__land`, cli/callback.ts): runs it to its end. */
-  runLanding(id: string): Promise<void> {
-    return this.landings.run(id);
+  runLanding(id: string, signal?: AbortSignal): Promise<void> {
+    return this.landings.run(id, signal);
   }
   resolveGroup(idOrPrefix: string): string {
     return this.groups.resolve(idOrPrefix);

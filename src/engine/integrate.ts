@@ -144,6 +144,10 @@ export async function overlapsYourWork(repo: string, drivers: TrustedDrivers, wo
 export const overlapRefusal = (o: { job_id: string; files: string[] }) =>
   `your checkout has uncommitted changes to ${o.files.length === 1 ? 'a file' : 'files'} job ${o.job_id} also changed: ${listPaths(o.files, 10)}; nothing was changed: commit or stash your changes to these files, then land again`;
 
+class Cancelled extends Error {
+  override name = 'Cancelled';
+}
+
 export class Integration {
   private l: Landing;
 
@@ -152,8 +156,14 @@ export class Integration {
     private readonly reading: Reading,
     private readonly starting: Starting,
     landing: Landing,
+    private readonly signal?: AbortSignal,
   ) {
     this.l = landing;
+  }
+
+  /** A cancel (engine/landing.ts): its mark, or the SIGTERM that aborted `signal`. Looked at before each step, and before writing. */
+  private stopIfCancelled(): void {
+    if (this.signal?.aborted || fs.existsSync(landingFiles(this.p.layout, this.l.id).cancel)) throw new Cancelled();
   }
 
   private save(change: Partial<Landing>): void {
@@ -170,6 +180,7 @@ export class Integration {
   async run(): Promise<void> {
     this.save({ owner: selfIdentity(), phase: 'preparing', progress: 'reading the jobs' });
     try {
+      this.stopIfCancelled();
       const work: Work[] = [];
       for (const [i, id] of this.l.job_ids.entries()) {
         const job = this.reading.get(id);
@@ -189,6 +200,10 @@ export class Integration {
       await this.resolve(work, head);
       this.end('done', this.summary());
     } catch (err) {
+      if (err instanceof Cancelled || (this.signal?.aborted && this.l.phase !== 'delivering' && this.l.phase !== 'resolving')) {
+        this.l = { ...this.l, landed: [], commits: [], files: [] };
+        return this.end('cancelled', `cancelled while ${this.l.progress ?? this.l.phase}, before it wrote anything: ${this.l.into === 'checkout' ? 'your checkout' : `branch ${this.l.branch}`} is as it was`);
+      }
       const message = (err as Error).message.split('\n').slice(0, 6).join(' ');
       const settled = await settle(this.p, this.l, `an error stopped it (${message})`, 'failed');
       this.l = { ...this.l, ...settled };
@@ -245,11 +260,13 @@ export class Integration {
       network,
       timeoutMs: this.p.config.defaultTimeoutSeconds * 1000,
       nice: this.p.config.jobNice,
+      signal: this.signal,
     });
   }
 
   /** One job merged onto what landed before it and, with a check, checked there. The new head, or the old one when it is set aside. */
   private async landOne(w: Work, head: Head, count: string): Promise<Head> {
+    this.stopIfCancelled();
     const id = w.job.id;
     this.save({ phase: 'merging', progress: `merging job ${id} (${count})` });
     const onto = this.l.landed.length ? 'the jobs landed before it' : this.l.into === 'checkout' ? 'your checkout' : `${this.l.branch}`;
@@ -279,6 +296,7 @@ export class Integration {
       const f = landingFiles(this.p.layout, this.l.id);
       if (!fs.existsSync(f.check)) fs.writeFileSync(f.check, `${this.l.check_command}\n`, { mode: 0o600 });
       const check = await this.step(this.l.check_command, f.check, f.checkLog, [], false);
+      this.stopIfCancelled(); // A check the cancel stopped failed for that reason, not the job's.
       if (!check.passed) {
         return this.setAside(head, { job_id: id, reason: 'check_failed', check, message: `the check failed (exit code ${check.exit_code}) with its change merged` });
       }
@@ -294,6 +312,7 @@ export class Integration {
 
   /** Brings what landed to its place: the checkout (all or nothing, journalled) or the branch. */
   private async deliver(work: Work[], base: Head, head: Head): Promise<boolean> {
+    this.stopIfCancelled();
     this.save({ progress: this.l.into === 'checkout' ? 'writing the checkout' : `updating branch ${this.l.branch}` });
     const landed = work.filter((w) => this.l.landed.includes(w.job.id));
     if (this.l.into === 'branch') {
@@ -329,6 +348,7 @@ export class Integration {
       dryRun: false,
       drivers: this.l.drivers,
       beforeWrite: (delivery) => {
+        this.stopIfCancelled();
         this.save({ phase: 'delivering', delivery });
         if (this.p.config.testPause === 'land-delivering') process.kill(process.pid, 'SIGSTOP');
       },

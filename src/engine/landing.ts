@@ -12,7 +12,7 @@ import { JOB_ID_PREFIX_PATTERN, newJobId } from '../jobs/ids.js';
 import { allLandings, landingByPrefix, landingFiles, readLanding, writeLanding, type Landing, type LandInto } from '../jobs/landings.js';
 import type { Job } from '../jobs/store.js';
 import { MAIN } from '../supervise/launch.js';
-import { identityAlive, selfIdentity } from '../supervise/proc.js';
+import { identityAlive, isAlive, selfIdentity } from '../supervise/proc.js';
 import { changedPaths, fileChanges, mergeChange, treeOf } from '../workspace/changes.js';
 import type { ApplyConflict } from '../workspace/types.js';
 import { listPaths, runGit, runGitResult, splitZ, type TrustedDrivers } from '../workspace/git.js';
@@ -79,10 +79,12 @@ export class Landings {
   /** Starts a landing (or answers a dry run) and waits up to `timeoutMs` for it to end. */
   async land(input: LandInput, timeoutMs: number, opts: LandWaitOptions = {}): Promise<LandingView> {
     if (input.landing_id !== undefined) {
-      const extra = Object.keys(input).filter((k) => k !== 'landing_id' && k !== 'timeout_seconds' && input[k as keyof LandInput] !== undefined);
-      if (extra.length) throw invalid(`landing_id waits for a landing already started: leave out ${extra.join(', ')}`);
+      const extra = Object.keys(input).filter((k) => k !== 'landing_id' && k !== 'cancel' && k !== 'timeout_seconds' && input[k as keyof LandInput] !== undefined);
+      if (extra.length) throw invalid(`landing_id waits for (or, with cancel, stops) a landing already started: leave out ${extra.join(', ')}`);
+      if (input.cancel) this.cancel(input.landing_id);
       return this.landing(input.landing_id, timeoutMs, opts);
     }
+    if (input.cancel) throw invalid('cancel goes with landing_id: the landing to stop');
     const planned = await this.plan(input);
     if (input.dry_run) return this.dryRun(planned);
     await this.refuseBusy(planned.repo);
@@ -153,11 +155,34 @@ export class Landings {
     }
   }
 
-  /** In the landing's own process (`__land`): runs it to its end. */
-  async run(id: string): Promise<void> {
+  /** In the landing's own process (`__land`): runs it to its end; `signal` (SIGTERM, a cancel) stops it before it writes. */
+  async run(id: string, signal?: AbortSignal): Promise<void> {
     const l = readLanding(this.p.layout, id);
     if (!l || l.status !== 'running' || l.owner !== null) throw new Error(`landing ${id} is not waiting to run`);
-    await new Integration(this.p, this.reading, this.starting, l).run();
+    await new Integration(this.p, this.reading, this.starting, l, signal).run();
+  }
+
+  /**
+   * Asks a running landing to stop: a mark its process looks for at each step, and SIGTERM to that
+   * process (its identity checked), which stops the check under way. Once it writes your checkout
+   * it is too late: that takes a moment and ends landed.
+   */
+  private cancel(idOrPrefix: string): void {
+    const id = this.resolve(idOrPrefix);
+    const l = readLanding(this.p.layout, id);
+    if (!l || l.status !== 'running') return;
+    if (l.phase === 'delivering' || l.phase === 'resolving') {
+      throw new ToolError('conflict', `landing ${id} is already ${l.phase === 'delivering' ? 'writing what landed' : 'starting continuations'}: it ends in a moment; wait for it (codex_land {"landing_id": "${id}"})`);
+    }
+    fs.writeFileSync(landingFiles(this.p.layout, id).cancel, '', { mode: 0o600 });
+    const [pid, start] = (l.owner ?? '').split(' ');
+    if (l.owner !== null && identityAlive(l.owner)) {
+      try {
+        if (isAlive(Number(pid), start ?? null)) process.kill(Number(pid), 'SIGTERM');
+      } catch {
+        // Gone meanwhile: it ended, or a reader will find it dead.
+      }
+    }
   }
 
   private resolve(idOrPrefix: string): string {

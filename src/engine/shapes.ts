@@ -136,6 +136,7 @@ export const landInput = params({
   resolve: z.boolean().optional().describe('Give each job set aside a continuation (same agent and thread, a new worktree holding what landed) told what to fix'),
   dry_run: z.boolean().optional().describe('Only say which jobs conflict with which (pairwise) and with the checkout; no check runs, nothing changes'),
   landing_id: z.string().optional().describe('Instead of the above: the landing to wait for (one answered with status "running")'),
+  cancel: z.boolean().optional().describe('With landing_id: stop that landing (its check is stopped, nothing is written); refused once it is writing your checkout'),
   timeout_seconds: z.number().optional().describe('Longest time to block, default 50; a landing not done by then answers status "running": call again with its landing_id'),
 });
 
@@ -377,7 +378,9 @@ const landStep = z.object({ command: z.string(), exit_code: z.number().nullable(
 
 export const landOutput = z.object({
   landing_id: z.string().nullable().describe('null for a dry run, which records nothing'),
-  status: z.enum(['running', 'done', 'refused', 'failed', 'interrupted']).describe('done: the landing ended (landed lists what landed, maybe nothing); refused: nothing changed (e.g. your uncommitted changes overlap); interrupted: its process died before it wrote anything'),
+  status: z
+    .enum(['running', 'done', 'refused', 'failed', 'interrupted', 'cancelled'])
+    .describe('done: the landing ended (landed lists what landed, maybe nothing); refused: nothing changed (e.g. your uncommitted changes overlap); interrupted: its process died before it wrote anything; cancelled: stopped by cancel before it wrote anything'),
   dry_run: z.boolean(),
   into: z.enum(['checkout', 'branch']),
   target: z.string().describe('The checkout the jobs came from'),

@@ -10,7 +10,7 @@ import type { FileChange, StepResult } from '../workspace/types.js';
 import { readSmall, type HomeLayout } from './files.js';
 import { isJobId } from './ids.js';
 
-export type LandingStatus = 'running' | 'done' | 'refused' | 'failed' | 'interrupted';
+export type LandingStatus = 'running' | 'done' | 'refused' | 'failed' | 'interrupted' | 'cancelled';
 export type LandInto = 'checkout' | 'branch';
 /**
  * Where a running landing is: `delivering` is the one phase that writes the checkout, and its
@@ -85,6 +85,8 @@ export interface LandingFiles {
   setupLog: string;
   /** Held (O_EXCL) by whoever finishes a landing whose process died. */
   lock: string;
+  /** Made by a cancel: the landing's process stops at its next step (or at once, signalled). */
+  cancel: string;
 }
 
 export function landingFiles(layout: HomeLayout, id: string): LandingFiles {
@@ -98,6 +100,7 @@ export function landingFiles(layout: HomeLayout, id: string): LandingFiles {
     setup: path.join(dir, 'setup.sh'),
     setupLog: path.join(dir, 'setup.log'),
     lock: path.join(dir, 'recover.lock'),
+    cancel: path.join(dir, 'cancel'),
   };
 }
 

@@ -94,7 +94,9 @@ export function sessionSockets(env: NodeJS.ProcessEnv): string[] {
   // Every bound socket where the platform lists them: a walk stops after DIRS_AT_MOST directories,
   // and a /tmp of 26,000 test directories hid a socket from it (a job connected to it).
   const bound = platform().boundSockets?.();
-  const placed = bound ? bound.filter((p) => SOCKET_PLACES.some(([dir]) => isWithin(p, dir))) : socketsIn(SOCKET_PLACES);
+  // As deep as the walk would look, no deeper: a job's own sockets lie deeper, in its $TMPDIR
+  // (/tmp/…/jobs/<id>/tmp/cc-socks/…), where covering one fails (its place is read-only).
+  const placed = bound ? bound.filter((p) => SOCKET_PLACES.some(([dir, depth]) => isWithin(p, dir) && path.relative(dir, p).split(path.sep).length <= depth)) : socketsIn(SOCKET_PLACES);
   const real = [...placed, ...namedSockets(env)].flatMap((p) => {
     try {
       const at = fs.realpathSync(p);

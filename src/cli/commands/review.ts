@@ -112,6 +112,7 @@ exit 1 with the files listed.`,
       .option('--resolve', 'start a continuation for each job set aside, in a worktree holding what landed')
       .option('--dry-run', 'only say which jobs conflict with which and with the checkout; change nothing')
       .option('--landing <landing_id>', 'wait for a landing started earlier')
+      .option('--cancel', 'with --landing: stop it (before it writes anything)')
       .option('--json', 'print JSON'),
     `  codex-async-mcp land 3f9c0a1b2c3d 8e7d6c5b4a39 --check "npm test"
   codex-async-mcp land 3f9c0a1b2c3d 8e7d6c5b4a39 --dry-run
@@ -122,18 +123,19 @@ Exits 1 when a job was (or, with --dry-run, would be) set aside, or nothing coul
   ).action(
     async (
       jobIds: string[],
-      opts: { group?: string; check?: string; branch?: string; resolve?: boolean; dryRun?: boolean; landing?: string; json?: boolean },
+      opts: { group?: string; check?: string; branch?: string; resolve?: boolean; dryRun?: boolean; landing?: string; cancel?: boolean; json?: boolean },
       cmd: Command,
     ) => {
       const out = outFor(cmd, opts);
+      if (opts.landing === undefined && opts.cancel) throw new CliError('--cancel goes with --landing: the landing to stop');
       if (opts.landing === undefined) onJobsOrGroup(jobIds, opts.group, false);
       else if (jobIds.length || opts.group !== undefined || opts.check !== undefined || opts.branch !== undefined || opts.resolve || opts.dryRun) {
-        throw new CliError('--landing waits for a landing already started: give it alone (with --json if you like)');
+        throw new CliError('--landing waits for a landing already started: give it alone (with --cancel to stop it, --json if you like)');
       }
       await withEngine(async (engine) => {
         const input: LandInput =
           opts.landing !== undefined
-            ? { landing_id: opts.landing }
+            ? { landing_id: opts.landing, cancel: opts.cancel }
             : {
                 ...(opts.group !== undefined ? { group_id: opts.group } : { job_ids: jobIds }),
                 check_command: opts.check,
