@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { invalid, ToolError } from '../errors.js';
 import { JOB_ID_PREFIX_PATTERN, newJobId } from '../jobs/ids.js';
+import { takeLock } from '../jobs/lockfile.js';
 import { allLandings, landingByPrefix, landingFiles, readLanding, writeLanding, type Landing, type LandInto } from '../jobs/landings.js';
 import type { Job } from '../jobs/store.js';
 import { MAIN } from '../supervise/launch.js';
-import { identityAlive, isAlive, selfIdentity } from '../supervise/proc.js';
+import { identityAlive, isAlive } from '../supervise/proc.js';
 import { changedPaths, fileChanges, mergeChange, treeOf } from '../workspace/changes.js';
 import type { ApplyConflict } from '../workspace/types.js';
 import { listPaths, runGit, runGitResult, splitZ, type TrustedDrivers } from '../workspace/git.js';
@@ -338,7 +339,8 @@ export class Landings {
     const dead = l.owner === null ? Date.now() - l.created_at > NEVER_STARTED_MS : !identityAlive(l.owner);
     if (!dead) return l;
     const f = landingFiles(this.p.layout, l.id);
-    if (!takeLock(f.lock)) return l; // Someone else is finishing it.
+    // Held while a recovery runs, which may take long: only a dead holder's lock is taken over.
+    if (!takeLock(f.lock, Infinity)) return l; // Someone else is finishing it.
     try {
       const now = readLanding(this.p.layout, l.id);
       if (!now || now.status !== 'running') return now ?? l;
@@ -358,30 +360,6 @@ export class Landings {
     const settled = await settle(this.p, l, why, 'interrupted');
     return { ...l, ...settled, phase: 'ended', finished_at: Date.now(), progress: null, integration: null };
   }
-}
-
-/**
- * The recovery lock: a file naming its holder ("pid starttime"), made with O_EXCL. One whose holder
- * is dead (a reader killed mid-recovery) is taken over, or no landing into that checkout could
- * ever start again.
- */
-function takeLock(file: string): boolean {
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      fs.writeFileSync(file, selfIdentity(), { flag: 'wx', mode: 0o600 });
-      return true;
-    } catch {
-      let holder: string | null = null;
-      try {
-        holder = fs.readFileSync(file, 'utf8');
-      } catch {
-        continue; // Gone meanwhile: try again.
-      }
-      if (holder === '' || identityAlive(holder)) return false;
-      fs.rmSync(file, { force: true });
-    }
-  }
-  return false;
 }
 
 /** A branch name git takes, or a clear refusal; the branch must not be the one a worktree has checked out. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { platform, type Platform } from '../supervise/platform/index.js';
-import { identityAlive, selfIdentity } from '../supervise/proc.js';
+import { takeLock } from './lockfile.js';
 
 const BLOCK = 4096;
 /** The tail every reader looks at first (output's widest look, stderr's 2 KiB, the wrapper's `tail -n 5`): restored first. */
@@ -85,7 +85,7 @@ export async function capLog(file: string, capBytes: number, keepFrom: number, p
  */
 async function truncateKeepingTail(file: string, fd: number, end: number, budget: number, mustCap: boolean): Promise<boolean> {
   const lock = `${file}.cap`;
-  while (!takeLock(lock)) {
+  while (!takeLock(lock, STALE_LOCK_MS)) {
     if (!mustCap) return false;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
@@ -141,50 +141,3 @@ function writeRange(fd: number, buf: Buffer, at: number): void {
   for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off, at + off);
 }
 
-/**
- * Two servers on one home cap the same logs: one reading while the other has truncated would write
- * zeros back over the tail. Node has no flock, so an exclusive create, holding its holder's identity
- * (pid and start time). One whose holder is gone (it died capping: a server killed mid-cap) is
- * removed and taken at once; one that names no holder (being written, or from an older version) is
- * removed once stale.
- */
-function takeLock(lock: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!lockAbandoned(lock)) return false;
-      fs.rmSync(lock, { force: true });
-      continue;
-    }
-    try {
-      fs.writeSync(fd, `${selfIdentity()}\n`);
-    } catch (err) {
-      fs.rmSync(lock, { force: true });
-      throw err;
-    } finally {
-      fs.closeSync(fd);
-    }
-    return true;
-  }
-  return false;
-}
-
-function lockAbandoned(lock: string): boolean {
-  let holder: string;
-  try {
-    const fd = fs.openSync(lock, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      holder = fs.readFileSync(fd, 'utf8').trim();
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (holder !== '' && !identityAlive(holder)) return true;
-    return Date.now() - fs.lstatSync(lock).mtimeMs > STALE_LOCK_MS;
-  } catch {
-    // Gone meanwhile: its holder finished, and the next attempt takes it.
-    return true;
-  }
-}
